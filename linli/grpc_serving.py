@@ -1,0 +1,169 @@
+"""What every linli gRPC server shares: the domain-error interceptor, health, reflection and graceful stop."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent import futures
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+
+from linli.errors import LinliError
+
+logger = logging.getLogger(__name__)
+
+GRACE_SECONDS = 5.0
+
+
+def status_for(error: LinliError) -> grpc.Status:
+    """A rich gRPC status for a domain error; field violations travel as google.rpc.BadRequest."""
+    details: list[any_pb2.Any] = []
+    if error.violations:
+        bad_request = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                for v in error.violations
+            ]
+        )
+        packed = any_pb2.Any()
+        packed.Pack(bad_request)
+        details.append(packed)
+    code = getattr(code_pb2, error.grpc_code.name)
+    return rpc_status.to_status(status_pb2.Status(code=code, message=error.message, details=details))
+
+
+class DomainErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    """Turns LinliError into its own status code; only a real bug becomes INTERNAL (and is logged)."""
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        method = handler_call_details.method
+
+        def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                return inner(request, context)
+            except LinliError as error:
+                context.abort_with_status(status_for(error))
+            except Exception:
+                # ServicerContext.code() exists since grpcio 1.38; the stubs predate it.
+                if context.code() not in (None, grpc.StatusCode.OK):  # type: ignore[attr-defined]
+                    raise  # the handler aborted on purpose; keep its status
+                logger.exception("unhandled error in %s", method)
+                context.abort(grpc.StatusCode.INTERNAL, "internal error; the server log has the details")
+            raise AssertionError("unreachable: abort always raises")
+
+        return grpc.unary_unary_rpc_method_handler(
+            guarded,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+@dataclass
+class ServerHandle:
+    """A built server, its bound port, its health servicer and whether its dependencies are loaded."""
+
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+    service_names: tuple[str, ...]
+    ready: threading.Event = field(default_factory=threading.Event)
+    load_error: BaseException | None = None
+
+    def load_then_serve(self, load: Callable[[], None]) -> threading.Thread:
+        """Runs `load` (model, index, database) in the background, then reports SERVING.
+
+        The port answers health checks at once, NOT_SERVING until `load` returns; if it raises, the server stays
+        NOT_SERVING and `load_error` holds why.
+        """
+
+        def run() -> None:
+            try:
+                load()
+            except BaseException as error:
+                logger.exception("loading failed; the server stays NOT_SERVING")
+                self.load_error = error
+                return
+            self.set_serving(True)
+            self.ready.set()
+            logger.info("serving", extra={"port": self.port, "services": list(self.service_names)})
+
+        thread = threading.Thread(target=run, name="load", daemon=True)
+        thread.start()
+        return thread
+
+    def set_serving(self, serving: bool) -> None:
+        """Marks the whole server and each of its services SERVING or NOT_SERVING."""
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", *self.service_names):
+            self.health.set(name, status)
+
+    def stop(self, grace: float = GRACE_SECONDS) -> None:
+        """Stops taking calls, lets running ones finish for `grace` seconds, then returns."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+
+
+def build_server(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    service_names: Sequence[str],
+    register: Callable[[grpc.Server], None],
+    interceptors: Iterable[grpc.ServerInterceptor[Any, Any]] = (),
+) -> ServerHandle:
+    """Builds and starts a server with health (NOT_SERVING until the caller says ready) and reflection.
+
+    Args:
+        host: address to bind.
+        port: port to bind; 0 picks a free one, reported in the handle.
+        workers: handler threads.
+        service_names: full names of the business services, for health and reflection.
+        register: adds the business servicers to the server.
+        interceptors: extra interceptors, run after the domain-error one.
+    """
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
+        interceptors=[DomainErrorInterceptor(), *interceptors],
+    )
+    register(server)
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"could not bind {host}:{port}")
+    server.start()
+    handle = ServerHandle(server, bound, health_servicer, tuple(service_names))
+    handle.set_serving(False)
+    return handle
+
+
+def wait_for_stop_signal() -> None:
+    """Blocks the main thread until SIGTERM or SIGINT."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        logger.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stop.wait()

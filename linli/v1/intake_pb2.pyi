@@ -1,0 +1,219 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from linli.v1 import routing_pb2 as _routing_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class TicketStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TICKET_STATUS_UNSPECIFIED: _ClassVar[TicketStatus]
+    TICKET_STATUS_RECEIVED: _ClassVar[TicketStatus]
+    TICKET_STATUS_ROUTED: _ClassVar[TicketStatus]
+    TICKET_STATUS_NEEDS_MANUAL: _ClassVar[TicketStatus]
+    TICKET_STATUS_ACCEPTED: _ClassVar[TicketStatus]
+    TICKET_STATUS_IN_PROGRESS: _ClassVar[TicketStatus]
+    TICKET_STATUS_RESOLVED: _ClassVar[TicketStatus]
+    TICKET_STATUS_CLOSED: _ClassVar[TicketStatus]
+    TICKET_STATUS_REOPENED: _ClassVar[TicketStatus]
+    TICKET_STATUS_TRANSFERRED: _ClassVar[TicketStatus]
+    TICKET_STATUS_MERGED: _ClassVar[TicketStatus]
+TICKET_STATUS_UNSPECIFIED: TicketStatus
+TICKET_STATUS_RECEIVED: TicketStatus
+TICKET_STATUS_ROUTED: TicketStatus
+TICKET_STATUS_NEEDS_MANUAL: TicketStatus
+TICKET_STATUS_ACCEPTED: TicketStatus
+TICKET_STATUS_IN_PROGRESS: TicketStatus
+TICKET_STATUS_RESOLVED: TicketStatus
+TICKET_STATUS_CLOSED: TicketStatus
+TICKET_STATUS_REOPENED: TicketStatus
+TICKET_STATUS_TRANSFERRED: TicketStatus
+TICKET_STATUS_MERGED: TicketStatus
+
+class TicketEvent(_message.Message):
+    __slots__ = ("kind", "actor", "note", "at", "from_party", "to_party")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    FROM_PARTY_FIELD_NUMBER: _ClassVar[int]
+    TO_PARTY_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    actor: str
+    note: str
+    at: _timestamp_pb2.Timestamp
+    from_party: str
+    to_party: str
+    def __init__(self, kind: _Optional[str] = ..., actor: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_party: _Optional[str] = ..., to_party: _Optional[str] = ...) -> None: ...
+
+class Ticket(_message.Message):
+    __slots__ = ("id", "text", "community", "building", "resident_id", "status", "party", "confidence", "routing", "attachment_urls", "rating", "resolution", "created_at", "updated_at", "events")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    COMMUNITY_FIELD_NUMBER: _ClassVar[int]
+    BUILDING_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENT_URLS_FIELD_NUMBER: _ClassVar[int]
+    RATING_FIELD_NUMBER: _ClassVar[int]
+    RESOLUTION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    text: str
+    community: str
+    building: str
+    resident_id: str
+    status: TicketStatus
+    party: str
+    confidence: float
+    routing: _routing_pb2.RoutingDecision
+    attachment_urls: _containers.RepeatedScalarFieldContainer[str]
+    rating: int
+    resolution: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    events: _containers.RepeatedCompositeFieldContainer[TicketEvent]
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., party: _Optional[str] = ..., confidence: _Optional[float] = ..., routing: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., rating: _Optional[int] = ..., resolution: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[TicketEvent, _Mapping]]] = ...) -> None: ...
+
+class SubmitTicketRequest(_message.Message):
+    __slots__ = ("text", "community", "building", "resident_id", "idempotency_key", "attachment_urls")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    COMMUNITY_FIELD_NUMBER: _ClassVar[int]
+    BUILDING_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENT_URLS_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    community: str
+    building: str
+    resident_id: str
+    idempotency_key: str
+    attachment_urls: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attachment_urls: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SubmitTicketResponse(_message.Message):
+    __slots__ = ("ticket", "created")
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    created: bool
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class GetTicketRequest(_message.Message):
+    __slots__ = ("ticket_id",)
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    def __init__(self, ticket_id: _Optional[str] = ...) -> None: ...
+
+class GetTicketResponse(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class ListTicketsRequest(_message.Message):
+    __slots__ = ("community", "party", "status", "resident_id", "page_size", "page_token")
+    COMMUNITY_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    community: str
+    party: str
+    status: TicketStatus
+    resident_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, community: _Optional[str] = ..., party: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., resident_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListTicketsResponse(_message.Message):
+    __slots__ = ("tickets", "next_page_token")
+    TICKETS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tickets: _containers.RepeatedCompositeFieldContainer[Ticket]
+    next_page_token: str
+    def __init__(self, tickets: _Optional[_Iterable[_Union[Ticket, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class AcceptTicketRequest(_message.Message):
+    __slots__ = ("ticket_id", "worker_id", "party")
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    worker_id: str
+    party: str
+    def __init__(self, ticket_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., party: _Optional[str] = ...) -> None: ...
+
+class AcceptTicketResponse(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class TransferTicketRequest(_message.Message):
+    __slots__ = ("ticket_id", "worker_id", "party", "to_party", "reason")
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    TO_PARTY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    worker_id: str
+    party: str
+    to_party: str
+    reason: str
+    def __init__(self, ticket_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., party: _Optional[str] = ..., to_party: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class TransferTicketResponse(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class ResolveTicketRequest(_message.Message):
+    __slots__ = ("ticket_id", "worker_id", "party", "resolution")
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    RESOLUTION_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    worker_id: str
+    party: str
+    resolution: str
+    def __init__(self, ticket_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., party: _Optional[str] = ..., resolution: _Optional[str] = ...) -> None: ...
+
+class ResolveTicketResponse(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class RateTicketRequest(_message.Message):
+    __slots__ = ("ticket_id", "resident_id", "score", "comment")
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    resident_id: str
+    score: int
+    comment: str
+    def __init__(self, ticket_id: _Optional[str] = ..., resident_id: _Optional[str] = ..., score: _Optional[int] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class RateTicketResponse(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,94 @@
+from linli.v1 import cases_pb2 as _cases_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class DecidingSignal(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DECIDING_SIGNAL_UNSPECIFIED: _ClassVar[DecidingSignal]
+    DECIDING_SIGNAL_CASE_VOTE: _ClassVar[DecidingSignal]
+    DECIDING_SIGNAL_CATALOG: _ClassVar[DecidingSignal]
+    DECIDING_SIGNAL_CLASSIFIER: _ClassVar[DecidingSignal]
+    DECIDING_SIGNAL_NONE: _ClassVar[DecidingSignal]
+DECIDING_SIGNAL_UNSPECIFIED: DecidingSignal
+DECIDING_SIGNAL_CASE_VOTE: DecidingSignal
+DECIDING_SIGNAL_CATALOG: DecidingSignal
+DECIDING_SIGNAL_CLASSIFIER: DecidingSignal
+DECIDING_SIGNAL_NONE: DecidingSignal
+
+class Complaint(_message.Message):
+    __slots__ = ("text", "community", "building")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    COMMUNITY_FIELD_NUMBER: _ClassVar[int]
+    BUILDING_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    community: str
+    building: str
+    def __init__(self, text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ...) -> None: ...
+
+class RouteRequest(_message.Message):
+    __slots__ = ("complaint",)
+    COMPLAINT_FIELD_NUMBER: _ClassVar[int]
+    complaint: Complaint
+    def __init__(self, complaint: _Optional[_Union[Complaint, _Mapping]] = ...) -> None: ...
+
+class RouteResponse(_message.Message):
+    __slots__ = ("decision",)
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    decision: RoutingDecision
+    def __init__(self, decision: _Optional[_Union[RoutingDecision, _Mapping]] = ...) -> None: ...
+
+class BatchRouteRequest(_message.Message):
+    __slots__ = ("complaints",)
+    COMPLAINTS_FIELD_NUMBER: _ClassVar[int]
+    complaints: _containers.RepeatedCompositeFieldContainer[Complaint]
+    def __init__(self, complaints: _Optional[_Iterable[_Union[Complaint, _Mapping]]] = ...) -> None: ...
+
+class BatchRouteResponse(_message.Message):
+    __slots__ = ("decisions",)
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    decisions: _containers.RepeatedCompositeFieldContainer[RoutingDecision]
+    def __init__(self, decisions: _Optional[_Iterable[_Union[RoutingDecision, _Mapping]]] = ...) -> None: ...
+
+class PartyScore(_message.Message):
+    __slots__ = ("party", "probability")
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    party: str
+    probability: float
+    def __init__(self, party: _Optional[str] = ..., probability: _Optional[float] = ...) -> None: ...
+
+class Rationale(_message.Message):
+    __slots__ = ("deciding_signal", "summary")
+    DECIDING_SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    deciding_signal: DecidingSignal
+    summary: str
+    def __init__(self, deciding_signal: _Optional[_Union[DecidingSignal, str]] = ..., summary: _Optional[str] = ...) -> None: ...
+
+class RoutingDecision(_message.Message):
+    __slots__ = ("party", "confidence", "abstained", "alternatives", "rationale", "suggested_resolution", "similar_cases", "category", "router_version")
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    ABSTAINED_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    RATIONALE_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_RESOLUTION_FIELD_NUMBER: _ClassVar[int]
+    SIMILAR_CASES_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    ROUTER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    party: str
+    confidence: float
+    abstained: bool
+    alternatives: _containers.RepeatedCompositeFieldContainer[PartyScore]
+    rationale: Rationale
+    suggested_resolution: str
+    similar_cases: _containers.RepeatedCompositeFieldContainer[_cases_pb2.ScoredCase]
+    category: str
+    router_version: str
+    def __init__(self, party: _Optional[str] = ..., confidence: _Optional[float] = ..., abstained: _Optional[bool] = ..., alternatives: _Optional[_Iterable[_Union[PartyScore, _Mapping]]] = ..., rationale: _Optional[_Union[Rationale, _Mapping]] = ..., suggested_resolution: _Optional[str] = ..., similar_cases: _Optional[_Iterable[_Union[_cases_pb2.ScoredCase, _Mapping]]] = ..., category: _Optional[str] = ..., router_version: _Optional[str] = ...) -> None: ...

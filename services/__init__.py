@@ -1,0 +1,1 @@
+"""linli's services, one package each: intake, retrieval and routing."""

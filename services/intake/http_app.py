@@ -1,0 +1,84 @@
+"""The intake HTTP application: ticket routes, one error format, liveness and readiness."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from linli.errors import FieldViolation, InvalidArgument, LinliError, Unavailable
+from services.intake.database import Database
+from services.intake.tickets.flows import TicketFlows
+from services.intake.tickets.http import ticket_routes
+
+
+def error_body(error: LinliError) -> dict[str, Any]:
+    """The one JSON shape of every error: code, message, and the fields at fault."""
+    return {
+        "error": {
+            "code": error.slug,
+            "message": error.message,
+            "fields": [{"field": v.field, "description": v.description} for v in error.violations],
+        }
+    }
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    # ("body", "attachment_urls", 0) -> "attachment_urls[0]"; a whole-body problem stays "body".
+    parts = [str(p) for p in location[1:]] or [str(location[0]) if location else "body"]
+    name = parts[0]
+    for part in parts[1:]:
+        name += f"[{part}]" if part.isdigit() else f".{part}"
+    return name
+
+
+def validation_error(exc: RequestValidationError) -> LinliError:
+    """Maps FastAPI's schema errors to InvalidArgument, naming each field."""
+    violations = []
+    for problem in exc.errors():
+        location = tuple(problem.get("loc", ("body",)))
+        if problem.get("type") == "json_invalid":
+            return InvalidArgument.for_field("body", "is not valid JSON")
+        violations.append(FieldViolation(_field_name(location), str(problem.get("msg", "is invalid"))))
+    return InvalidArgument.for_fields(violations)
+
+
+def create_http_app(flows: TicketFlows, database: Database, ready: threading.Event) -> FastAPI:
+    """The FastAPI app; `ready` is set once the database schema is in place."""
+    app = FastAPI(
+        title="linli intake",
+        version="v1",
+        description="Residents' complaints in, routed tickets out. Errors: {error: {code, message, fields}}.",
+    )
+    app.include_router(ticket_routes(flows))
+
+    @app.exception_handler(LinliError)
+    async def domain_error(_request: Request, exc: LinliError) -> JSONResponse:
+        return JSONResponse(error_body(exc), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def schema_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        error = validation_error(exc)
+        status = 400 if error.violations and error.violations[0].field == "body" else error.http_status
+        return JSONResponse(error_body(error), status_code=status)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz() -> dict[str, str]:
+        """Readiness: the schema is in place and the database answers."""
+        if not ready.is_set():
+            raise Unavailable("intake is starting")
+        try:
+            database.ping()
+        except Exception as error:
+            raise Unavailable("the ticket database does not answer") from error
+        return {"status": "ready"}
+
+    return app

@@ -1,0 +1,78 @@
+"""The intake process: the gRPC server and the HTTP API over the same ticket flows."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import FastAPI
+
+from linli.grpc_serving import ServerHandle, build_server
+from linli.logs import configure_logging
+from linli.settings import IntakeSettings
+from linli.v1 import intake_pb2, intake_pb2_grpc
+from services.intake.database import Database
+from services.intake.http_app import create_http_app
+from services.intake.tickets.flows import Clock, TicketFlows, TriageQueue, utc_now
+from services.intake.tickets.servicer import IntakeServicer
+from services.intake.triage.celery_app import CeleryTriageQueue, create_celery_app
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAME = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name
+
+
+@dataclass
+class IntakeDeps:
+    """What intake needs; anything left None is built from settings."""
+
+    database: Database | None = None
+    queue: TriageQueue | None = None
+    clock: Clock = utc_now
+
+
+@dataclass
+class IntakeServer:
+    """The running gRPC server and the HTTP app, sharing one set of flows."""
+
+    grpc: ServerHandle
+    http: FastAPI
+    flows: TicketFlows
+    database: Database
+
+
+def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> IntakeServer:
+    """Starts the intake gRPC server and builds the HTTP app; both are ready once the schema is in place."""
+    deps = deps or IntakeDeps()
+    database = deps.database or Database(settings.database_url)
+    queue = deps.queue or CeleryTriageQueue(create_celery_app(settings))
+    flows = TicketFlows(database, queue, deps.clock)
+    servicer = IntakeServicer(flows)
+    handle = build_server(
+        host=settings.host,
+        port=settings.grpc_port,
+        workers=settings.workers,
+        service_names=[SERVICE_NAME],
+        register=lambda server: intake_pb2_grpc.add_IntakeServiceServicer_to_server(servicer, server),
+    )
+    http = create_http_app(flows, database, handle.ready)
+    handle.load_then_serve(database.create_schema)
+    return IntakeServer(handle, http, flows, database)
+
+
+def main() -> None:
+    """Serves HTTP and gRPC until SIGTERM or SIGINT; uvicorn drains HTTP, then gRPC stops gracefully."""
+    configure_logging("intake")
+    settings = IntakeSettings()
+    server = create_server(settings)
+    logger.info(
+        "intake listening",
+        extra={"grpc": f"{settings.host}:{server.grpc.port}", "http": f"{settings.host}:{settings.http_port}"},
+    )
+    config = uvicorn.Config(server.http, host=settings.host, port=settings.http_port, log_config=None, access_log=False)
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        server.grpc.stop()
+        server.database.dispose()

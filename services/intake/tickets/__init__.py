@@ -1,0 +1,1 @@
+"""Tickets: the model, its storage, the flows that change it and the gRPC and HTTP surfaces."""

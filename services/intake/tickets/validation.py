@@ -1,0 +1,82 @@
+"""The rules a resident's submission must meet; shared by the gRPC and HTTP surfaces."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from linli.errors import FieldViolation, InvalidArgument
+
+MIN_TEXT_CHARS = 2
+MAX_TEXT_CHARS = 2000
+MAX_NAME_CHARS = 128
+MAX_ATTACHMENTS = 9  # a WeChat image picker allows nine
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A resident's complaint as received, before it becomes a ticket."""
+
+    text: str
+    community: str
+    resident_id: str
+    building: str = ""
+    idempotency_key: str = ""
+    attachment_urls: tuple[str, ...] = ()
+
+
+def has_control_characters(value: str) -> bool:
+    """True for control characters other than line breaks and tabs, which residents do type."""
+    return any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in value)
+
+
+def check_text(value: str, field: str) -> list[FieldViolation]:
+    """Violations of the free-text rule: 2 to 2,000 characters after trimming, no control characters."""
+    stripped = value.strip()
+    if len(stripped) < MIN_TEXT_CHARS:
+        return [FieldViolation(field, f"must have at least {MIN_TEXT_CHARS} characters besides spaces")]
+    if len(stripped) > MAX_TEXT_CHARS:
+        return [FieldViolation(field, f"must have at most {MAX_TEXT_CHARS} characters, got {len(stripped)}")]
+    if has_control_characters(stripped):
+        return [FieldViolation(field, "must not contain control characters")]
+    return []
+
+
+def check_name(value: str, field: str, *, required: bool) -> list[FieldViolation]:
+    """Violations of the rule for short identifiers such as community, building or resident id."""
+    stripped = value.strip()
+    if required and not stripped:
+        return [FieldViolation(field, "is required")]
+    if len(stripped) > MAX_NAME_CHARS:
+        return [FieldViolation(field, f"must have at most {MAX_NAME_CHARS} characters")]
+    if has_control_characters(stripped):
+        return [FieldViolation(field, "must not contain control characters")]
+    return []
+
+
+def validate_submission(submission: Submission) -> Submission:
+    """Returns the submission trimmed, or raises InvalidArgument naming every bad field."""
+    violations = [
+        *check_text(submission.text, "text"),
+        *check_name(submission.community, "community", required=True),
+        *check_name(submission.resident_id, "resident_id", required=True),
+        *check_name(submission.building, "building", required=False),
+        *check_name(submission.idempotency_key, "idempotency_key", required=False),
+    ]
+    if len(submission.attachment_urls) > MAX_ATTACHMENTS:
+        violations.append(FieldViolation("attachment_urls", f"at most {MAX_ATTACHMENTS} attachments"))
+    for position, url in enumerate(submission.attachment_urls):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2048:
+            violations.append(FieldViolation(f"attachment_urls[{position}]", "must be an http(s) URL"))
+    if violations:
+        raise InvalidArgument.for_fields(violations)
+    return Submission(
+        text=submission.text.strip(),
+        community=submission.community.strip(),
+        resident_id=submission.resident_id.strip(),
+        building=submission.building.strip(),
+        idempotency_key=submission.idempotency_key.strip(),
+        attachment_urls=submission.attachment_urls,
+    )

@@ -1,0 +1,1 @@
+"""Triage: the Celery app and task that route a stored ticket."""

@@ -1,0 +1,1 @@
+"""Retrieval: embeds complaints and finds similar resolved cases in a FAISS index."""

@@ -1,0 +1,76 @@
+"""The case: a past complaint with its resolution, and the rules a case must meet to enter the memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from linli.errors import FieldViolation, InvalidArgument
+
+MAX_TEXT_CHARS = 2000
+MAX_ID_CHARS = 128
+
+
+class CaseStatus(StrEnum):
+    """Whether a case still waits for an answer."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """One case as the memory stores and returns it."""
+
+    id: str
+    complaint: str
+    resolution: str
+    party: str
+    community: str
+    category: str = ""
+    building: str = ""
+    status: CaseStatus = CaseStatus.RESOLVED
+    created_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Restrictions on a search; None or False means no restriction."""
+
+    community: str | None = None
+    party: str | None = None
+    resolved_only: bool = False
+    resolved_after: datetime | None = None
+    resolved_before: datetime | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the filter lets every case through."""
+        return not (self.community or self.party or self.resolved_only or self.resolved_after or self.resolved_before)
+
+
+def validate_cases(cases: list[CaseRecord], *, field: str = "cases") -> None:
+    """Raises InvalidArgument naming every bad field (`cases[3].party`), so nothing half-valid is written."""
+    violations: list[FieldViolation] = []
+    seen: set[str] = set()
+    for position, case in enumerate(cases):
+        where = f"{field}[{position}]"
+        if not case.id.strip():
+            violations.append(FieldViolation(f"{where}.id", "must not be empty"))
+        elif len(case.id) > MAX_ID_CHARS:
+            violations.append(FieldViolation(f"{where}.id", f"must be at most {MAX_ID_CHARS} characters"))
+        elif case.id in seen:
+            violations.append(FieldViolation(f"{where}.id", f"duplicate id {case.id!r} in one request"))
+        seen.add(case.id)
+        for name in ("complaint", "party", "community"):
+            if not getattr(case, name).strip():
+                violations.append(FieldViolation(f"{where}.{name}", "must not be empty"))
+        for name in ("complaint", "resolution"):
+            if len(getattr(case, name)) > MAX_TEXT_CHARS:
+                violations.append(FieldViolation(f"{where}.{name}", f"must be at most {MAX_TEXT_CHARS} characters"))
+        if case.status is CaseStatus.RESOLVED and not case.resolution.strip():
+            violations.append(FieldViolation(f"{where}.resolution", "a resolved case needs its resolution"))
+    if violations:
+        raise InvalidArgument.for_fields(violations)

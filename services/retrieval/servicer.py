@@ -1,0 +1,146 @@
+"""RetrievalService over gRPC: translates protos to the case memory's domain calls and back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import grpc
+import numpy as np
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from linli.errors import Unavailable
+from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
+from services.retrieval.cases import CaseFilter, CaseRecord, CaseStatus
+from services.retrieval.memory import CaseMemory
+
+_STATUS_TO_PROTO = {
+    CaseStatus.OPEN: cases_pb2.CASE_STATUS_OPEN,
+    CaseStatus.RESOLVED: cases_pb2.CASE_STATUS_RESOLVED,
+}
+_STATUS_FROM_PROTO = {value: key for key, value in _STATUS_TO_PROTO.items()}
+
+
+def timestamp(moment: datetime | None) -> Timestamp | None:
+    """A protobuf Timestamp for an aware datetime, None for None."""
+    if moment is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(moment.astimezone(UTC))
+    return stamp
+
+
+def moment(message: Timestamp, present: bool) -> datetime | None:
+    """An aware UTC datetime for a Timestamp field that is set."""
+    return message.ToDatetime(tzinfo=UTC) if present else None
+
+
+def case_to_proto(case: CaseRecord) -> cases_pb2.Case:
+    """The wire form of a case."""
+    return cases_pb2.Case(
+        id=case.id,
+        complaint=case.complaint,
+        resolution=case.resolution,
+        party=case.party,
+        category=case.category,
+        community=case.community,
+        building=case.building,
+        status=_STATUS_TO_PROTO[case.status],
+        created_at=timestamp(case.created_at),
+        resolved_at=timestamp(case.resolved_at),
+    )
+
+
+def case_from_proto(message: cases_pb2.Case) -> CaseRecord:
+    """The domain form of a case; an unspecified status means resolved when a resolution is given."""
+    status = _STATUS_FROM_PROTO.get(message.status)
+    if status is None:
+        status = CaseStatus.RESOLVED if message.resolution.strip() else CaseStatus.OPEN
+    return CaseRecord(
+        id=message.id,
+        complaint=message.complaint,
+        resolution=message.resolution,
+        party=message.party,
+        category=message.category,
+        community=message.community,
+        building=message.building,
+        status=status,
+        created_at=moment(message.created_at, message.HasField("created_at")),
+        resolved_at=moment(message.resolved_at, message.HasField("resolved_at")),
+    )
+
+
+def filter_from_proto(message: cases_pb2.CaseFilter) -> CaseFilter:
+    """The domain form of a search filter."""
+    return CaseFilter(
+        community=message.community or None,
+        party=message.party or None,
+        resolved_only=message.resolved_only,
+        resolved_after=moment(message.resolved_after, message.HasField("resolved_after")),
+        resolved_before=moment(message.resolved_before, message.HasField("resolved_before")),
+    )
+
+
+class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
+    """Serves the case memory once it is loaded; until then every call is UNAVAILABLE."""
+
+    def __init__(self) -> None:
+        self._memory: CaseMemory | None = None
+
+    def attach(self, memory: CaseMemory) -> None:
+        """Starts serving a loaded memory."""
+        self._memory = memory
+
+    @property
+    def memory(self) -> CaseMemory:
+        if self._memory is None:
+            raise Unavailable("the retrieval index is still loading")
+        return self._memory
+
+    def Embed(self, request: retrieval_pb2.EmbedRequest, context: grpc.ServicerContext) -> retrieval_pb2.EmbedResponse:
+        vectors = self.memory.embed(list(request.texts))
+        return retrieval_pb2.EmbedResponse(
+            embeddings=[retrieval_pb2.Embedding(values=row.tolist()) for row in vectors],
+            model=self.memory.model_name,
+            dimension=self.memory.dimension,
+        )
+
+    def SearchCases(
+        self, request: retrieval_pb2.SearchCasesRequest, context: grpc.ServicerContext
+    ) -> retrieval_pb2.SearchCasesResponse:
+        vector = None
+        if request.WhichOneof("query") == "vector":
+            vector = np.asarray(request.vector.values, dtype=np.float32)
+        hits = self.memory.search(
+            text=request.text if request.WhichOneof("query") == "text" else None,
+            vector=vector,
+            k=request.k,
+            case_filter=filter_from_proto(request.filter),
+        )
+        return retrieval_pb2.SearchCasesResponse(
+            results=[cases_pb2.ScoredCase(case=case_to_proto(case), score=score) for case, score in hits],
+            model=self.memory.model_name,
+        )
+
+    def UpsertCases(
+        self, request: retrieval_pb2.UpsertCasesRequest, context: grpc.ServicerContext
+    ) -> retrieval_pb2.UpsertCasesResponse:
+        upserted = self.memory.upsert([case_from_proto(case) for case in request.cases])
+        return retrieval_pb2.UpsertCasesResponse(upserted=upserted, case_count=self.memory.stats().case_count)
+
+    def DeleteCases(
+        self, request: retrieval_pb2.DeleteCasesRequest, context: grpc.ServicerContext
+    ) -> retrieval_pb2.DeleteCasesResponse:
+        deleted = self.memory.delete(list(request.case_ids))
+        return retrieval_pb2.DeleteCasesResponse(deleted=deleted, case_count=self.memory.stats().case_count)
+
+    def GetIndexStats(
+        self, request: retrieval_pb2.GetIndexStatsRequest, context: grpc.ServicerContext
+    ) -> retrieval_pb2.GetIndexStatsResponse:
+        stats = self.memory.stats()
+        return retrieval_pb2.GetIndexStatsResponse(
+            case_count=stats.case_count,
+            dimension=stats.dimension,
+            model=stats.model,
+            index_type=stats.index_type,
+            updated_at=timestamp(stats.updated_at),
+        )

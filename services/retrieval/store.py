@@ -1,0 +1,188 @@
+"""The case store: the record of every case and its vector, from which the FAISS index is rebuilt at start."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    create_engine,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from services.retrieval.cases import CaseFilter, CaseRecord, CaseStatus
+from services.retrieval.embedder import Vectors
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class CaseRow(_Base):
+    """A stored case; `key` is the int64 id FAISS knows it by."""
+
+    __tablename__ = "cases"
+
+    key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(128), unique=True, index=True)
+    complaint: Mapped[str] = mapped_column(Text)
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    party: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(64), default="")
+    community: Mapped[str] = mapped_column(String(128), index=True)
+    building: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    model: Mapped[str] = mapped_column(String(256))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+    def to_record(self) -> CaseRecord:
+        """The domain view of this row."""
+        return CaseRecord(
+            id=self.case_id,
+            complaint=self.complaint,
+            resolution=self.resolution,
+            party=self.party,
+            category=self.category,
+            community=self.community,
+            building=self.building,
+            status=CaseStatus(self.status),
+            created_at=_aware(self.created_at),
+            resolved_at=_aware(self.resolved_at),
+        )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Stores every time in UTC: SQLite keeps no zone, and comparisons must not mix zones."""
+    return moment.astimezone(UTC) if moment else None
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+
+class CaseStore:
+    """Cases and their vectors in a SQL database (SQLite file next to the index by default)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        _Base.metadata.create_all(engine)
+
+    @classmethod
+    def from_url(cls, url: str) -> CaseStore:
+        """Opens (and creates if needed) the store at a SQLAlchemy URL."""
+        return cls(create_engine(url))
+
+    @contextmanager
+    def _unit_of_work(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def count(self) -> int:
+        """Number of stored cases."""
+        with self._unit_of_work() as session:
+            return int(session.scalar(select(func.count()).select_from(CaseRow)) or 0)
+
+    def existing(self, case_ids: Sequence[str]) -> dict[str, CaseRecord]:
+        """The stored cases among `case_ids`, by id."""
+        with self._unit_of_work() as session:
+            rows = session.scalars(select(CaseRow).where(CaseRow.case_id.in_(case_ids)))
+            return {row.case_id: row.to_record() for row in rows}
+
+    def upsert(self, cases: Sequence[CaseRecord], vectors: Vectors, model: str) -> list[int]:
+        """Writes cases with their vectors in one transaction; returns their index keys in input order."""
+        keys: list[int] = []
+        with self._unit_of_work() as session:
+            stored = {
+                row.case_id: row
+                for row in session.scalars(select(CaseRow).where(CaseRow.case_id.in_([c.id for c in cases])))
+            }
+            for case, vector in zip(cases, vectors, strict=True):
+                row = stored.get(case.id) or CaseRow(case_id=case.id)
+                row.complaint, row.resolution = case.complaint, case.resolution
+                row.party, row.category, row.community = case.party, case.category, case.community
+                row.building, row.status = case.building, case.status.value
+                row.created_at, row.resolved_at = _utc(case.created_at), _utc(case.resolved_at)
+                row.model, row.vector = model, np.asarray(vector, dtype=np.float32).tobytes()
+                session.add(row)
+                session.flush()
+                keys.append(row.key)
+        return keys
+
+    def delete(self, case_ids: Sequence[str]) -> list[int]:
+        """Deletes cases by id; returns the index keys of those that existed."""
+        with self._unit_of_work() as session:
+            keys = list(session.scalars(select(CaseRow.key).where(CaseRow.case_id.in_(case_ids))))
+            session.execute(delete(CaseRow).where(CaseRow.key.in_(keys)))
+        return keys
+
+    def by_keys(self, keys: Sequence[int]) -> dict[int, CaseRecord]:
+        """Cases by index key."""
+        with self._unit_of_work() as session:
+            rows = session.scalars(select(CaseRow).where(CaseRow.key.in_(keys)))
+            return {row.key: row.to_record() for row in rows}
+
+    def keys_matching(self, case_filter: CaseFilter) -> list[int]:
+        """Index keys of the cases that pass the filter."""
+        query = select(CaseRow.key)
+        if case_filter.community:
+            query = query.where(CaseRow.community == case_filter.community)
+        if case_filter.party:
+            query = query.where(CaseRow.party == case_filter.party)
+        if case_filter.resolved_only:
+            query = query.where(CaseRow.status == CaseStatus.RESOLVED.value)
+        if case_filter.resolved_after:
+            query = query.where(CaseRow.resolved_at >= _utc(case_filter.resolved_after))
+        if case_filter.resolved_before:
+            query = query.where(CaseRow.resolved_at < _utc(case_filter.resolved_before))
+        with self._unit_of_work() as session:
+            return list(session.scalars(query))
+
+    def known_values(self, column: str) -> set[str]:
+        """Distinct values of `party` or `community`, to tell an unknown filter value from an empty result."""
+        attribute = {"party": CaseRow.party, "community": CaseRow.community}[column]
+        with self._unit_of_work() as session:
+            return set(session.scalars(select(attribute).distinct()))
+
+    def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[list[int], Vectors, list[str]]]:
+        """Streams (keys, vectors, models) in key order, to rebuild the index without holding every row."""
+        last = 0
+        while True:
+            with self._unit_of_work() as session:
+                rows = session.execute(
+                    select(CaseRow.key, CaseRow.vector, CaseRow.model)
+                    .where(CaseRow.key > last)
+                    .order_by(CaseRow.key)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return
+            keys = [row.key for row in rows]
+            vectors = np.stack([np.frombuffer(row.vector, dtype=np.float32) for row in rows])
+            yield keys, vectors, [row.model for row in rows]
+            last = keys[-1]
+
+    def texts(self, keys: Sequence[int]) -> list[str]:
+        """Complaint texts by key, in the given order, to re-embed after a model change."""
+        by_key = self.by_keys(keys)
+        return [by_key[key].complaint for key in keys]
+
+    def replace_vectors(self, keys: Sequence[int], vectors: Vectors, model: str) -> None:
+        """Stores new vectors for existing cases (after a model change)."""
+        with self._unit_of_work() as session:
+            for key, vector in zip(keys, vectors, strict=True):
+                row = session.get_one(CaseRow, key)
+                row.vector, row.model = np.asarray(vector, dtype=np.float32).tobytes(), model

@@ -1,0 +1,1 @@
+"""Routing: decides which party handles a complaint, with a confidence, a rationale and precedents."""

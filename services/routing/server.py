@@ -1,0 +1,73 @@
+"""The routing gRPC server: factory and process entry point."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from linli.errors import Unavailable
+from linli.grpc_serving import ServerHandle, build_server, wait_for_stop_signal
+from linli.logs import configure_logging
+from linli.settings import RoutingSettings
+from linli.v1 import retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
+from services.routing.router import CaseVoteRouter
+from services.routing.servicer import RoutingServicer
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAME = routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name
+READY_POLL_SECONDS = 1.0
+
+
+@dataclass
+class RoutingDeps:
+    """What the server needs; a channel left None is opened to settings.retrieval_target."""
+
+    retrieval_channel: grpc.Channel | None = None
+
+
+def create_server(settings: RoutingSettings, deps: RoutingDeps | None = None) -> ServerHandle:
+    """Starts a routing server; it turns SERVING once retrieval reports SERVING (no precedents, no routing)."""
+    deps = deps or RoutingDeps()
+    channel = deps.retrieval_channel or grpc.insecure_channel(settings.retrieval_target)
+    router = CaseVoteRouter(retrieval_pb2_grpc.RetrievalServiceStub(channel), settings)
+    servicer = RoutingServicer(router, max_batch=settings.max_batch)
+    handle = build_server(
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        service_names=[SERVICE_NAME],
+        register=lambda server: routing_pb2_grpc.add_RoutingServiceServicer_to_server(servicer, server),
+    )
+    handle.load_then_serve(lambda: wait_for_retrieval(channel))
+    return handle
+
+
+def wait_for_retrieval(channel: grpc.Channel, *, deadline_seconds: float | None = None) -> None:
+    """Polls retrieval's health until SERVING (it may still be loading its model)."""
+    health = health_pb2_grpc.HealthStub(channel)
+    started = time.monotonic()
+    while True:
+        try:
+            reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=READY_POLL_SECONDS)
+            if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                return
+        except grpc.RpcError as error:
+            logger.debug("retrieval not reachable yet: %s", error.code() if isinstance(error, grpc.Call) else error)
+        if deadline_seconds is not None and time.monotonic() - started > deadline_seconds:
+            raise Unavailable(f"retrieval did not become SERVING within {deadline_seconds} s")
+        time.sleep(READY_POLL_SECONDS)
+
+
+def main() -> None:
+    """Serves routing until SIGTERM or SIGINT, then stops gracefully."""
+    configure_logging("routing")
+    settings = RoutingSettings()
+    handle = create_server(settings)
+    logger.info("routing listening", extra={"address": f"{settings.host}:{handle.port}"})
+    wait_for_stop_signal()
+    handle.stop()
