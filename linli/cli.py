@@ -12,16 +12,16 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 ROLES = ("intake", "retrieval", "routing")
 
 
-def _serve(role: str) -> None:
+def _serve(role: str) -> int:
     # Imported here so that `linli health` or `linli settings` never load torch.
-    entry: Callable[[], None]
+    entry: Callable[[], int]
     if role == "intake":
         from services.intake.server import main as entry
     elif role == "retrieval":
         from services.retrieval.server import main as entry
     else:
         from services.routing.server import main as entry
-    entry()
+    return entry()
 
 
 def _worker() -> None:
@@ -81,8 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `linli` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "serve":
-        _serve(args.role)
-        return 0
+        return _serve(args.role)
     if args.command == "worker":
         _worker()
         return 0

@@ -84,7 +84,13 @@ class ServerHandle:
     health: health.HealthServicer
     service_names: tuple[str, ...]
     ready: threading.Event = field(default_factory=threading.Event)
+    loaded: threading.Event = field(default_factory=threading.Event)
     load_error: BaseException | None = None
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Waits until loading ended; True if the server is SERVING, False if loading failed or timed out."""
+        self.loaded.wait(timeout)
+        return self.ready.is_set()
 
     def load_then_serve(self, load: Callable[[], None]) -> threading.Thread:
         """Runs `load` (model, index, database) in the background, then reports SERVING.
@@ -99,9 +105,11 @@ class ServerHandle:
             except BaseException as error:
                 logger.exception("loading failed; the server stays NOT_SERVING")
                 self.load_error = error
+                self.loaded.set()
                 return
             self.set_serving(True)
             self.ready.set()
+            self.loaded.set()
             logger.info("serving", extra={"port": self.port, "services": list(self.service_names)})
 
         thread = threading.Thread(target=run, name="load", daemon=True)
@@ -156,8 +164,12 @@ def build_server(
     return handle
 
 
-def wait_for_stop_signal() -> None:
-    """Blocks the main thread until SIGTERM or SIGINT."""
+def serve_until_stopped(handle: ServerHandle) -> int:
+    """Blocks until SIGTERM or SIGINT (or a failed load), then stops gracefully; returns the exit code.
+
+    A server whose model or database never loads exits non-zero instead of idling NOT_SERVING, so the
+    orchestrator restarts it and someone sees why.
+    """
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -166,4 +178,8 @@ def wait_for_stop_signal() -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    stop.wait()
+    while not stop.wait(0.5):
+        if handle.load_error is not None:
+            break
+    handle.stop()
+    return 0 if handle.load_error is None else 1

@@ -104,6 +104,9 @@ class RoutingSettings(LinliSettings):
         0.6, ge=0.0, le=1.0, description="Below this vote share the router abstains and a person decides."
     )
     min_similarity: float = Field(0.55, ge=-1.0, le=1.0, description="Precedents less similar than this do not vote.")
+    vote_temperature: float = Field(
+        0.05, gt=0, le=1.0, description="How fast a precedent's vote weight falls with distance from the best match."
+    )
     rpc_timeout_seconds: float = Field(5.0, gt=0, description="Deadline of each call to retrieval.")
     max_batch: int = Field(64, ge=1, le=1024, description="Most complaints per BatchRoute call.")
     workers: int = Field(8, ge=1, le=256, description="gRPC handler threads.")

@@ -20,6 +20,7 @@ from services.intake.triage.celery_app import CeleryTriageQueue, create_celery_a
 
 logger = logging.getLogger(__name__)
 
+DATABASE_READY_SECONDS = 60.0
 SERVICE_NAME = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name
 
 
@@ -61,18 +62,25 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
     return IntakeServer(handle, http, flows, database)
 
 
-def main() -> None:
+def main() -> int:
     """Serves HTTP and gRPC until SIGTERM or SIGINT; uvicorn drains HTTP, then gRPC stops gracefully."""
     configure_logging("intake")
     settings = IntakeSettings()
     server = create_server(settings)
-    logger.info(
-        "intake listening",
-        extra={"grpc": f"{settings.host}:{server.grpc.port}", "http": f"{settings.host}:{settings.http_port}"},
-    )
-    config = uvicorn.Config(server.http, host=settings.host, port=settings.http_port, log_config=None, access_log=False)
     try:
+        # The schema is quick to check; a database that does not answer is a reason to exit, not to idle.
+        if not server.grpc.wait_ready(DATABASE_READY_SECONDS):
+            logger.error("the ticket database is not usable; exiting", extra={"error": str(server.grpc.load_error)})
+            return 1
+        logger.info(
+            "intake listening",
+            extra={"grpc": f"{settings.host}:{server.grpc.port}", "http": f"{settings.host}:{settings.http_port}"},
+        )
+        config = uvicorn.Config(
+            server.http, host=settings.host, port=settings.http_port, log_config=None, access_log=False
+        )
         uvicorn.Server(config).run()
+        return 0
     finally:
         server.grpc.stop()
         server.database.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from linli.grpc_serving import ServerHandle, build_server, wait_for_stop_signal
+from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.logs import configure_logging
 from linli.settings import RetrievalSettings
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
@@ -58,11 +58,10 @@ def create_server(settings: RetrievalSettings, deps: RetrievalDeps | None = None
     return handle
 
 
-def main() -> None:
+def main() -> int:
     """Serves retrieval until SIGTERM or SIGINT, then stops gracefully."""
     configure_logging("retrieval")
     settings = RetrievalSettings()
     handle = create_server(settings)
     logger.info("retrieval listening", extra={"address": f"{settings.host}:{handle.port}"})
-    wait_for_stop_signal()
-    handle.stop()
+    return serve_until_stopped(handle)

@@ -40,7 +40,12 @@ class CaseVoteRouter:
         if len(text) > MAX_TEXT_CHARS:
             raise InvalidArgument.for_field(f"{field}.text", f"must be at most {MAX_TEXT_CHARS} characters")
         precedents = self._precedents(text)
-        outcome = vote(precedents, parties=DEFAULT_PARTIES, min_similarity=self._settings.min_similarity)
+        outcome = vote(
+            precedents,
+            parties=DEFAULT_PARTIES,
+            min_similarity=self._settings.min_similarity,
+            temperature=self._settings.vote_temperature,
+        )
         abstained = outcome.winner is None or outcome.confidence < self._settings.min_confidence
         ranked = sorted(outcome.probabilities.items(), key=lambda kv: -kv[1])
         best = outcome.best_precedent

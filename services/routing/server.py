@@ -10,7 +10,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from linli.errors import Unavailable
-from linli.grpc_serving import ServerHandle, build_server, wait_for_stop_signal
+from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.logs import configure_logging
 from linli.settings import RoutingSettings
 from linli.v1 import retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
@@ -63,11 +63,10 @@ def wait_for_retrieval(channel: grpc.Channel, *, deadline_seconds: float | None 
         time.sleep(READY_POLL_SECONDS)
 
 
-def main() -> None:
+def main() -> int:
     """Serves routing until SIGTERM or SIGINT, then stops gracefully."""
     configure_logging("routing")
     settings = RoutingSettings()
     handle = create_server(settings)
     logger.info("routing listening", extra={"address": f"{settings.host}:{handle.port}"})
-    wait_for_stop_signal()
-    handle.stop()
+    return serve_until_stopped(handle)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -28,22 +29,28 @@ class VoteOutcome:
         return self.probabilities.get(self.winner, 0.0) if self.winner else 0.0
 
 
-def vote(precedents: Sequence[cases_pb2.ScoredCase], *, parties: Iterable[str], min_similarity: float) -> VoteOutcome:
-    """Each precedent at least `min_similarity` close votes for its party with weight (similarity - floor).
+def vote(
+    precedents: Sequence[cases_pb2.ScoredCase], *, parties: Iterable[str], min_similarity: float, temperature: float
+) -> VoteOutcome:
+    """Each precedent at least `min_similarity` close votes for its party with weight exp((score - best) / T).
 
-    Weighting by the margin above the floor lets a near-identical case outvote several loose matches.
+    Sentence embeddings put most texts of one language at 0.6-0.8 cosine, so raw scores barely separate a
+    near-duplicate from a loose match; weighting relative to the best match lets the close precedents decide,
+    and several close ones that agree decide with more confidence than one.
 
     Args:
         precedents: retrieved cases with cosine scores, any order.
         parties: every party that can be chosen; those without votes keep the smoothing mass.
         min_similarity: the floor below which a precedent does not vote.
+        temperature: how fast a precedent's weight falls with distance from the best match.
     """
     voters = sorted((p for p in precedents if p.score >= min_similarity), key=lambda p: -p.score)
     candidates = list(dict.fromkeys([*parties, *(p.case.party for p in voters)]))
     weights = dict.fromkeys(candidates, SMOOTHING)
-    for precedent in voters:
-        # A small constant keeps a precedent exactly at the floor from counting for nothing.
-        weights[precedent.case.party] += precedent.score - min_similarity + 0.01
+    if voters:
+        top = voters[0].score
+        for precedent in voters:
+            weights[precedent.case.party] += math.exp((precedent.score - top) / temperature)
     total = sum(weights.values())
     probabilities = {party: weight / total for party, weight in weights.items()}
     if not voters:

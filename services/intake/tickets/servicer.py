@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 import grpc
 from google.protobuf import json_format
@@ -15,7 +16,7 @@ from services.intake.tickets.repository import TicketQuery
 from services.intake.tickets.validation import Submission
 
 _STATUS_TO_PROTO: dict[TicketStatus, intake_pb2.TicketStatus] = {
-    status: intake_pb2.TicketStatus(intake_pb2.TicketStatus.Value(f"TICKET_STATUS_{status.name}"))
+    status: cast(intake_pb2.TicketStatus, intake_pb2.TicketStatus.Value(f"TICKET_STATUS_{status.name}"))
     for status in TicketStatus
 }
 _STATUS_FROM_PROTO = {value: status for status, value in _STATUS_TO_PROTO.items()}

@@ -26,13 +26,20 @@ def create_celery_app(settings: IntakeSettings) -> Celery:
         task_default_queue=TRIAGE_QUEUE,
         task_serializer="json",
         accept_content=["json"],
-        # An unacknowledged message returns to the queue after this; it must outlast the longest task.
-        broker_transport_options={"visibility_timeout": 2 * time_limit + 60, "polling_interval": 0.5},
+        broker_transport_options=_transport_options(settings.broker_url, time_limit),
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
     )
     return app
+
+
+def _transport_options(broker_url: str, time_limit: int) -> dict[str, float]:
+    if broker_url.startswith(("redis://", "rediss://")):
+        # An unacknowledged message returns to the queue after this; it must outlast the longest task.
+        return {"visibility_timeout": 2 * time_limit + 60}
+    # The SQLAlchemy transport hands its options to create_engine(); it takes none of Redis's.
+    return {}
 
 
 class CeleryTriageQueue:

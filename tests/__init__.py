@@ -1,0 +1,1 @@
+"""linli's test suite."""

@@ -1,0 +1,112 @@
+"""Fixtures shared by every layer: the real embedding model, Redis, PostgreSQL and free ports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from linli.settings import RetrievalSettings
+from services.retrieval.embedder import SentenceTransformerEmbedder
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+DEFAULT_REDIS = "redis://127.0.0.1:6379"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TEST_REDIS_DB = 15  # far from the 0 a developer's own stack uses
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The real m3e-small model, loaded once for the whole run."""
+    return SentenceTransformerEmbedder(RetrievalSettings().resolved_model_path())
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_base_url() -> Iterator[str]:
+    """Redis on 127.0.0.1:6379 when it answers; else a redis-server started here (installed if root must)."""
+    if _redis_answers(DEFAULT_REDIS):
+        yield DEFAULT_REDIS
+        return
+    if shutil.which("redis-server") is None and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-q", "redis-server"], check=False, capture_output=True)
+    if shutil.which("redis-server") is None:
+        pytest.fail("no Redis: none answers on 127.0.0.1:6379 and redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}"
+    for _ in range(50):
+        if _redis_answers(url):
+            break
+        time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_url(redis_base_url: str) -> str:
+    """A Redis database emptied for this test."""
+    url = f"{redis_base_url}/{TEST_REDIS_DB}"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """PostgreSQL on 127.0.0.1:5432 (database `test`), or a skip saying it does not answer."""
+    url = os.environ.get("LINLI_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    try:
+        with create_engine(url).connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:
+        pytest.skip(f"PostgreSQL does not answer at {url}: {error}")
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    name = f"linli_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each ticket-store test runs on SQLite (the embedded default) and on PostgreSQL (production)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tickets.sqlite'}"
+    return str(request.getfixturevalue("postgres_url"))

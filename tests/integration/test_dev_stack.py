@@ -1,0 +1,105 @@
+"""The README's run command: `linli dev` starts everything on embedded defaults and Ctrl-C leaves no process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+from tests.integration.conftest import wait_until
+
+pytestmark = pytest.mark.integration
+
+MARK = "LINLI_DEVSTACK_TEST_MARK"
+
+
+def processes_with(mark: str) -> list[int]:
+    """Pids of live processes whose environment carries `mark` (children inherit it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if f"{MARK}={mark}".encode() in (entry / "environ").read_bytes().split(b"\0"):
+                state = (entry / "stat").read_text().split(") ", 1)[1][0]
+                if state != "Z":
+                    found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_dev_stack_routes_a_complaint_and_stops_cleanly(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("http", "intake", "retrieval", "routing")}
+    mark = uuid.uuid4().hex
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
+    env.update(
+        {
+            MARK: mark,
+            "LINLI_INTAKE_HTTP_PORT": str(ports["http"]),
+            "LINLI_INTAKE_GRPC_PORT": str(ports["intake"]),
+            "LINLI_INTAKE_ROUTING_TARGET": f"127.0.0.1:{ports['routing']}",
+            "LINLI_ROUTING_PORT": str(ports["routing"]),
+            "LINLI_ROUTING_RETRIEVAL_TARGET": f"127.0.0.1:{ports['retrieval']}",
+            "LINLI_RETRIEVAL_PORT": str(ports["retrieval"]),
+        }
+    )
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "linli.cli", "dev"],
+        cwd=tmp_path,  # embedded state lands in ./var, here
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "stack.log").open("wb"),
+        text=True,
+    )
+    printed: list[str] = []
+    reader = threading.Thread(target=lambda: printed.extend(iter(stack.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        wait_until(lambda: any("linli is up" in line for line in printed), seconds=180, what="the stack to be up")
+        assert any("curl -s -X POST" in line for line in printed)
+        base = f"http://127.0.0.1:{ports['http']}"
+        reply = httpx.post(
+            f"{base}/v1/tickets",
+            json={
+                "text": "电梯又坏了,停在5楼不动,里面好像还有人,快来看看",
+                "community": "西渚花苑",
+                "resident_id": "dev",
+            },
+            timeout=10,
+        )
+        assert reply.status_code == 201
+        ticket_id = reply.json()["id"]
+        submitted = time.monotonic()
+        ticket: dict[str, object] = {}
+
+        def triaged() -> bool:
+            nonlocal ticket
+            ticket = httpx.get(f"{base}/v1/tickets/{ticket_id}", timeout=5).json()
+            return ticket["status"] != "received"
+
+        wait_until(triaged, seconds=10, what="triage within 10 s of submitting")
+        assert time.monotonic() - submitted <= 10
+        assert ticket["status"] == "routed"
+        assert ticket["party"] == "property_manager"
+        assert isinstance(ticket["confidence"], float)
+        assert ticket["confidence"] > 0
+        routing = ticket["routing"]
+        assert isinstance(routing, dict)
+        assert routing["similar_cases"]
+        assert (tmp_path / "var" / "linli.sqlite").exists()
+        assert (tmp_path / "var" / "index" / "cases.sqlite").exists()
+    finally:
+        stack.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        code = stack.wait(timeout=60)
+    assert code == 0
+    wait_until(lambda: not processes_with(mark), seconds=10, what="every stack process to exit")

@@ -1,0 +1,154 @@
+"""The retrieval and routing gRPC servers on real ports: health, reflection, RPCs and their errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from linli.cli import check_health
+from linli.grpc_serving import ServerHandle
+from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def retrieval(retrieval_server: ServerHandle) -> Iterator[retrieval_pb2_grpc.RetrievalServiceStub]:
+    with grpc.insecure_channel(f"127.0.0.1:{retrieval_server.port}") as channel:
+        yield retrieval_pb2_grpc.RetrievalServiceStub(channel)
+
+
+@pytest.fixture
+def routing(routing_server: ServerHandle) -> Iterator[routing_pb2_grpc.RoutingServiceStub]:
+    with grpc.insecure_channel(f"127.0.0.1:{routing_server.port}") as channel:
+        yield routing_pb2_grpc.RoutingServiceStub(channel)
+
+
+def test_health_answers_serving(retrieval_server: ServerHandle, routing_server: ServerHandle) -> None:
+    assert check_health(f"127.0.0.1:{retrieval_server.port}") == "SERVING"
+    assert check_health(f"127.0.0.1:{retrieval_server.port}", "linli.v1.RetrievalService") == "SERVING"
+    assert check_health(f"127.0.0.1:{routing_server.port}", "linli.v1.RoutingService") == "SERVING"
+
+
+def test_reflection_lists_the_services(routing_server: ServerHandle) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{routing_server.port}") as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        names = {service.name for reply in replies for service in reply.list_services_response.service}
+    assert {"linli.v1.RoutingService", "grpc.health.v1.Health"} <= names
+
+
+def test_search_finds_a_similar_resolved_case(retrieval: retrieval_pb2_grpc.RetrievalServiceStub) -> None:
+    reply = retrieval.SearchCases(
+        retrieval_pb2.SearchCasesRequest(
+            text="电梯坏了,有人被关在里面", k=3, filter=cases_pb2.CaseFilter(resolved_only=True)
+        ),
+        timeout=10,
+    )
+    assert len(reply.results) == 3
+    assert reply.results[0].case.party == "property_manager"
+    assert reply.results[0].case.resolution
+    assert reply.model == "m3e-small"
+
+
+def test_embed_returns_normalised_vectors(retrieval: retrieval_pb2_grpc.RetrievalServiceStub) -> None:
+    reply = retrieval.Embed(retrieval_pb2.EmbedRequest(texts=["楼道灯坏了", "加装电梯"]), timeout=10)
+    assert reply.dimension == 512
+    assert [len(e.values) for e in reply.embeddings] == [512, 512]
+    assert abs(sum(v * v for v in reply.embeddings[0].values) - 1.0) < 1e-3
+
+
+def test_upsert_then_delete(retrieval: retrieval_pb2_grpc.RetrievalServiceStub) -> None:
+    case = cases_pb2.Case(
+        id="it-1",
+        complaint="地下车库积水很深",
+        resolution="物业抽水并疏通排水沟",
+        party="property_manager",
+        community="绿岛花园",
+    )
+    before = retrieval.GetIndexStats(retrieval_pb2.GetIndexStatsRequest(), timeout=10).case_count
+    assert retrieval.UpsertCases(retrieval_pb2.UpsertCasesRequest(cases=[case]), timeout=10).case_count == before + 1
+    top = retrieval.SearchCases(retrieval_pb2.SearchCasesRequest(text="车库进水了", k=1), timeout=10).results[0]
+    assert top.case.id == "it-1"
+    deleted = retrieval.DeleteCases(retrieval_pb2.DeleteCasesRequest(case_ids=["it-1"]), timeout=10)
+    assert (deleted.deleted, deleted.case_count) == (1, before)
+
+
+@pytest.mark.parametrize(
+    ("request_", "code"),
+    [
+        (retrieval_pb2.SearchCasesRequest(text="", k=3), grpc.StatusCode.INVALID_ARGUMENT),
+        (retrieval_pb2.SearchCasesRequest(text="灯", k=0), grpc.StatusCode.INVALID_ARGUMENT),
+        (retrieval_pb2.SearchCasesRequest(text="灯", k=10_000), grpc.StatusCode.INVALID_ARGUMENT),
+        (
+            retrieval_pb2.SearchCasesRequest(vector=retrieval_pb2.Embedding(values=[0.1, 0.2]), k=3),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            retrieval_pb2.SearchCasesRequest(text="灯", k=3, filter=cases_pb2.CaseFilter(party="martians")),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+    ],
+)
+def test_bad_searches_are_invalid_argument(
+    retrieval: retrieval_pb2_grpc.RetrievalServiceStub,
+    request_: retrieval_pb2.SearchCasesRequest,
+    code: grpc.StatusCode,
+) -> None:
+    with pytest.raises(grpc.RpcError) as raised:
+        retrieval.SearchCases(request_, timeout=10)
+    assert raised.value.code() == code
+
+
+def test_moving_a_case_to_another_community_is_already_exists(
+    retrieval: retrieval_pb2_grpc.RetrievalServiceStub,
+) -> None:
+    first = retrieval.SearchCases(retrieval_pb2.SearchCasesRequest(text="楼道灯", k=1), timeout=10).results[0].case
+    moved = cases_pb2.Case()
+    moved.CopyFrom(first)
+    moved.community = "别的小区"
+    with pytest.raises(grpc.RpcError) as raised:
+        retrieval.UpsertCases(retrieval_pb2.UpsertCasesRequest(cases=[moved]), timeout=10)
+    assert raised.value.code() == grpc.StatusCode.ALREADY_EXISTS
+
+
+def test_route_gives_party_confidence_alternatives_and_precedents(
+    routing: routing_pb2_grpc.RoutingServiceStub,
+) -> None:
+    reply = routing.Route(
+        routing_pb2.RouteRequest(
+            complaint=routing_pb2.Complaint(text="电梯坏了三天了也没人修,老人上下楼太难", community="恒康居民区")
+        ),
+        timeout=10,
+    )
+    decision = reply.decision
+    assert decision.similar_cases
+    assert abs(sum(a.probability for a in decision.alternatives) - 1.0) < 1e-6
+    assert [a.probability for a in decision.alternatives] == sorted(
+        (a.probability for a in decision.alternatives), reverse=True
+    )
+    assert decision.rationale.summary
+    if not decision.abstained:
+        assert decision.party == decision.alternatives[0].party == "property_manager"
+        assert decision.suggested_resolution
+        assert decision.rationale.deciding_signal == routing_pb2.DECIDING_SIGNAL_CASE_VOTE
+
+
+def test_batch_route_answers_in_order_and_names_bad_items(routing: routing_pb2_grpc.RoutingServiceStub) -> None:
+    texts = ["楼道灯坏了", "小区外面马路上有人违章搭建", "维修基金怎么用"]
+    reply = routing.BatchRoute(
+        routing_pb2.BatchRouteRequest(complaints=[routing_pb2.Complaint(text=t) for t in texts]), timeout=30
+    )
+    assert len(reply.decisions) == 3
+    with pytest.raises(grpc.RpcError) as raised:
+        routing.BatchRoute(
+            routing_pb2.BatchRouteRequest(
+                complaints=[routing_pb2.Complaint(text="灯坏了"), routing_pb2.Complaint(text=" ")]
+            ),
+            timeout=10,
+        )
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "complaints[1].text" in (raised.value.details() or "")

@@ -1,0 +1,1 @@
+"""In-process tests with fakes where a real part would be slow."""
