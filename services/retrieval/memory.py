@@ -202,4 +202,9 @@ def read_corpus(path: Path) -> list[CaseRecord]:
 
 
 def _timestamp(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"time {value!r} has no zone offset")
+    return moment

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import grpc
 import numpy as np
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from linli.errors import Unavailable
+from linli.proto_time import from_timestamp, optional_timestamp, to_timestamp
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
 from services.retrieval.cases import CaseFilter, CaseRecord, CaseStatus
 from services.retrieval.memory import CaseMemory
@@ -18,20 +16,6 @@ _STATUS_TO_PROTO = {
     CaseStatus.RESOLVED: cases_pb2.CASE_STATUS_RESOLVED,
 }
 _STATUS_FROM_PROTO = {value: key for key, value in _STATUS_TO_PROTO.items()}
-
-
-def timestamp(moment: datetime | None) -> Timestamp | None:
-    """A protobuf Timestamp for an aware datetime, None for None."""
-    if moment is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(moment.astimezone(UTC))
-    return stamp
-
-
-def moment(message: Timestamp, present: bool) -> datetime | None:
-    """An aware UTC datetime for a Timestamp field that is set."""
-    return message.ToDatetime(tzinfo=UTC) if present else None
 
 
 def case_to_proto(case: CaseRecord) -> cases_pb2.Case:
@@ -45,8 +29,8 @@ def case_to_proto(case: CaseRecord) -> cases_pb2.Case:
         community=case.community,
         building=case.building,
         status=_STATUS_TO_PROTO[case.status],
-        created_at=timestamp(case.created_at),
-        resolved_at=timestamp(case.resolved_at),
+        created_at=optional_timestamp(case.created_at),
+        resolved_at=optional_timestamp(case.resolved_at),
     )
 
 
@@ -64,8 +48,8 @@ def case_from_proto(message: cases_pb2.Case) -> CaseRecord:
         community=message.community,
         building=message.building,
         status=status,
-        created_at=moment(message.created_at, message.HasField("created_at")),
-        resolved_at=moment(message.resolved_at, message.HasField("resolved_at")),
+        created_at=from_timestamp(message.created_at, present=message.HasField("created_at")),
+        resolved_at=from_timestamp(message.resolved_at, present=message.HasField("resolved_at")),
     )
 
 
@@ -75,8 +59,8 @@ def filter_from_proto(message: cases_pb2.CaseFilter) -> CaseFilter:
         community=message.community or None,
         party=message.party or None,
         resolved_only=message.resolved_only,
-        resolved_after=moment(message.resolved_after, message.HasField("resolved_after")),
-        resolved_before=moment(message.resolved_before, message.HasField("resolved_before")),
+        resolved_after=from_timestamp(message.resolved_after, present=message.HasField("resolved_after")),
+        resolved_before=from_timestamp(message.resolved_before, present=message.HasField("resolved_before")),
     )
 
 
@@ -142,5 +126,5 @@ class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
             dimension=stats.dimension,
             model=stats.model,
             index_type=stats.index_type,
-            updated_at=timestamp(stats.updated_at),
+            updated_at=to_timestamp(stats.updated_at),
         )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import (
-    DateTime,
     Engine,
     Integer,
     LargeBinary,
@@ -21,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from linli.sql_types import UtcDateTime
 from services.retrieval.cases import CaseFilter, CaseRecord, CaseStatus
 from services.retrieval.embedder import Vectors
 
@@ -43,8 +43,8 @@ class CaseRow(_Base):
     community: Mapped[str] = mapped_column(String(128), index=True)
     building: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     model: Mapped[str] = mapped_column(String(256))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
 
@@ -59,18 +59,9 @@ class CaseRow(_Base):
             community=self.community,
             building=self.building,
             status=CaseStatus(self.status),
-            created_at=_aware(self.created_at),
-            resolved_at=_aware(self.resolved_at),
+            created_at=self.created_at,
+            resolved_at=self.resolved_at,
         )
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """Stores every time in UTC: SQLite keeps no zone, and comparisons must not mix zones."""
-    return moment.astimezone(UTC) if moment else None
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
 
 
 class CaseStore:
@@ -115,7 +106,7 @@ class CaseStore:
                 row.complaint, row.resolution = case.complaint, case.resolution
                 row.party, row.category, row.community = case.party, case.category, case.community
                 row.building, row.status = case.building, case.status.value
-                row.created_at, row.resolved_at = _utc(case.created_at), _utc(case.resolved_at)
+                row.created_at, row.resolved_at = case.created_at, case.resolved_at
                 row.model, row.vector = model, np.asarray(vector, dtype=np.float32).tobytes()
                 session.add(row)
                 session.flush()
@@ -145,9 +136,9 @@ class CaseStore:
         if case_filter.resolved_only:
             query = query.where(CaseRow.status == CaseStatus.RESOLVED.value)
         if case_filter.resolved_after:
-            query = query.where(CaseRow.resolved_at >= _utc(case_filter.resolved_after))
+            query = query.where(CaseRow.resolved_at >= case_filter.resolved_after)
         if case_filter.resolved_before:
-            query = query.where(CaseRow.resolved_at < _utc(case_filter.resolved_before))
+            query = query.where(CaseRow.resolved_at < case_filter.resolved_before)
         with self._unit_of_work() as session:
             return list(session.scalars(query))
 

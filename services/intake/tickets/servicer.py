@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import cast
 
 import grpc
 from google.protobuf import json_format
-from google.protobuf.timestamp_pb2 import Timestamp
 
+from linli.proto_time import to_timestamp
 from linli.v1 import intake_pb2, intake_pb2_grpc, routing_pb2
 from services.intake.tickets.flows import TicketFlows, WorkerAction
 from services.intake.tickets.models import Ticket, TicketEvent, TicketStatus
@@ -20,12 +19,6 @@ _STATUS_TO_PROTO: dict[TicketStatus, intake_pb2.TicketStatus] = {
     for status in TicketStatus
 }
 _STATUS_FROM_PROTO = {value: status for status, value in _STATUS_TO_PROTO.items()}
-
-
-def _timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment.astimezone(UTC))
-    return stamp
 
 
 def routing_decision(ticket: Ticket) -> routing_pb2.RoutingDecision | None:
@@ -41,7 +34,7 @@ def event_to_proto(event: TicketEvent) -> intake_pb2.TicketEvent:
         kind=event.kind,
         actor=event.actor,
         note=event.note,
-        at=_timestamp(event.at),
+        at=to_timestamp(event.at),
         from_party=event.from_party,
         to_party=event.to_party,
     )
@@ -62,8 +55,8 @@ def ticket_to_proto(ticket: Ticket, *, with_events: bool = True) -> intake_pb2.T
         attachment_urls=ticket.attachment_urls,
         rating=ticket.rating,
         resolution=ticket.resolution,
-        created_at=_timestamp(ticket.created_at),
-        updated_at=_timestamp(ticket.updated_at),
+        created_at=to_timestamp(ticket.created_at),
+        updated_at=to_timestamp(ticket.updated_at),
         events=[event_to_proto(event) for event in ticket.events] if with_events else [],
     )
 
