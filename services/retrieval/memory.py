@@ -58,8 +58,10 @@ class CaseMemory:
         """Builds the index from the store, re-embedding cases stored under another model; returns the count."""
         stale: list[int] = []
         for keys, vectors, models in self._store.iter_vectors():
-            current = [i for i, m in enumerate(models) if m == self.model_name and vectors.shape[1] == self.dimension]
-            stale.extend(keys[i] for i in range(len(keys)) if i not in set(current))
+            usable = vectors.shape[1] == self.dimension
+            current = [i for i, model in enumerate(models) if usable and model == self.model_name]
+            if len(current) < len(keys):
+                stale.extend(np.delete(np.asarray(keys), current).tolist())
             if current:
                 self._index.upsert(np.asarray([keys[i] for i in current]), vectors[current])
         for start in range(0, len(stale), self._max_batch):
@@ -87,12 +89,15 @@ class CaseMemory:
             raise InvalidArgument.for_field("texts", "give at least one text")
         if len(texts) > self._max_batch:
             raise InvalidArgument.for_field("texts", f"at most {self._max_batch} texts per call")
-        violations = [
-            FieldViolation(f"texts[{i}]", "must not be empty") for i, text in enumerate(texts) if not text.strip()
-        ]
+        violations = []
+        for i, text in enumerate(texts):
+            if not text.strip():
+                violations.append(FieldViolation(f"texts[{i}]", "must not be empty"))
+            elif len(text) > MAX_TEXT_CHARS:
+                violations.append(FieldViolation(f"texts[{i}]", f"must be at most {MAX_TEXT_CHARS} characters"))
         if violations:
             raise InvalidArgument.for_fields(violations)
-        return self._embedder.embed([text[: MAX_TEXT_CHARS * 2] for text in texts])
+        return self._embedder.embed(texts)
 
     def search(
         self, *, text: str | None = None, vector: Vectors | None = None, k: int, case_filter: CaseFilter
@@ -104,6 +109,8 @@ class CaseMemory:
         if vector is None:
             if text is None or not text.strip():
                 raise InvalidArgument.for_field("text", "give a non-empty text or a vector")
+            if len(text) > MAX_TEXT_CHARS:
+                raise InvalidArgument.for_field("text", f"must be at most {MAX_TEXT_CHARS} characters")
             query = self._embedder.embed([text])
         else:
             if vector.shape != (self.dimension,):
