@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -12,6 +14,7 @@ import pytest
 from linli.settings import IntakeSettings
 from linli.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.server import create_server as create_intake
+from services.intake.tickets.validation import Submission
 from tests.conftest import free_port
 from tests.integration.conftest import RunningIntake, settings_env, wait_until
 
@@ -102,17 +105,19 @@ def test_grpc_submit_is_triaged_too(intake: RunningIntake, start_worker: Callabl
         assert raised.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_routing_down_sends_the_ticket_to_a_person_not_the_void(intake_settings: IntakeSettings, tmp_path: Any) -> None:
+def test_routing_down_sends_the_ticket_to_a_person_not_the_void(
+    intake_settings: IntakeSettings, tmp_path: Path
+) -> None:
     dead = intake_settings.model_copy(update={"routing_target": f"127.0.0.1:{free_port()}", "rpc_timeout_seconds": 1.0})
     server = create_intake(dead)
     assert server.grpc.wait_ready(30)
     log = (tmp_path / "worker.log").open("wb")
-    worker = subprocess.Popen(["python", "-m", "linli.cli", "worker"], env=settings_env(dead), stdout=log, stderr=log)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "linli.cli", "worker"], env=settings_env(dead), stdout=log, stderr=log
+    )
     try:
         ticket, created = server.flows.submit(
-            __import__("services.intake.tickets.validation", fromlist=["Submission"]).Submission(
-                text="楼上漏水把我家天花板泡坏了", community="绿岛花园", resident_id="r-down"
-            )
+            Submission(text="楼上漏水把我家天花板泡坏了", community="绿岛花园", resident_id="r-down")
         )
         assert created
 
