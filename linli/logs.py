@@ -14,6 +14,22 @@ from linli.settings import LogSettings
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+
+
+class TextFormatter(logging.Formatter):
+    """A line for people: time, role, level, logger, message, then any extras as key=value."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__(f"%(asctime)s {role} %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = " ".join(f"{k}={v}" for k, v in _extras(record).items())
+        return f"{line} {extras}" if extras else line
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as a JSON object with time, level, logger, message and extras such as ticket_id."""
 
@@ -29,7 +45,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        entry.update(_extras(record))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
@@ -42,7 +58,7 @@ def configure_logging(role: str, settings: LogSettings | None = None) -> None:
     if settings.format == "json":
         handler.setFormatter(JsonFormatter(role))
     else:
-        handler.setFormatter(logging.Formatter(f"%(asctime)s {role} %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter(role))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level)
