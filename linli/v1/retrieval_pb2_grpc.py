@@ -60,6 +60,16 @@ class RetrievalServiceStub:
                 request_serializer=linli_dot_v1_dot_retrieval__pb2.GetIndexStatsRequest.SerializeToString,
                 response_deserializer=linli_dot_v1_dot_retrieval__pb2.GetIndexStatsResponse.FromString,
                 _registered_method=True)
+        self.SnapshotIndex = channel.unary_unary(
+                '/linli.v1.RetrievalService/SnapshotIndex',
+                request_serializer=linli_dot_v1_dot_retrieval__pb2.SnapshotIndexRequest.SerializeToString,
+                response_deserializer=linli_dot_v1_dot_retrieval__pb2.SnapshotIndexResponse.FromString,
+                _registered_method=True)
+        self.ReloadIndex = channel.unary_unary(
+                '/linli.v1.RetrievalService/ReloadIndex',
+                request_serializer=linli_dot_v1_dot_retrieval__pb2.ReloadIndexRequest.SerializeToString,
+                response_deserializer=linli_dot_v1_dot_retrieval__pb2.ReloadIndexResponse.FromString,
+                _registered_method=True)
 
 
 class RetrievalServiceServicer:
@@ -101,6 +111,21 @@ class RetrievalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SnapshotIndex(self, request, context):
+        """Writes a snapshot of the index to disk, atomically and with a manifest.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReloadIndex(self, request, context):
+        """Loads the newest valid snapshot, catches up with the case store, and switches to it; searches in flight
+        finish on the previous index.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RetrievalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +153,16 @@ def add_RetrievalServiceServicer_to_server(servicer, server):
                     servicer.GetIndexStats,
                     request_deserializer=linli_dot_v1_dot_retrieval__pb2.GetIndexStatsRequest.FromString,
                     response_serializer=linli_dot_v1_dot_retrieval__pb2.GetIndexStatsResponse.SerializeToString,
+            ),
+            'SnapshotIndex': grpc.unary_unary_rpc_method_handler(
+                    servicer.SnapshotIndex,
+                    request_deserializer=linli_dot_v1_dot_retrieval__pb2.SnapshotIndexRequest.FromString,
+                    response_serializer=linli_dot_v1_dot_retrieval__pb2.SnapshotIndexResponse.SerializeToString,
+            ),
+            'ReloadIndex': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReloadIndex,
+                    request_deserializer=linli_dot_v1_dot_retrieval__pb2.ReloadIndexRequest.FromString,
+                    response_serializer=linli_dot_v1_dot_retrieval__pb2.ReloadIndexResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,6 +301,60 @@ class RetrievalService:
             '/linli.v1.RetrievalService/GetIndexStats',
             linli_dot_v1_dot_retrieval__pb2.GetIndexStatsRequest.SerializeToString,
             linli_dot_v1_dot_retrieval__pb2.GetIndexStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SnapshotIndex(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linli.v1.RetrievalService/SnapshotIndex',
+            linli_dot_v1_dot_retrieval__pb2.SnapshotIndexRequest.SerializeToString,
+            linli_dot_v1_dot_retrieval__pb2.SnapshotIndexResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReloadIndex(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linli.v1.RetrievalService/ReloadIndex',
+            linli_dot_v1_dot_retrieval__pb2.ReloadIndexRequest.SerializeToString,
+            linli_dot_v1_dot_retrieval__pb2.ReloadIndexResponse.FromString,
             options,
             channel_credentials,
             insecure,

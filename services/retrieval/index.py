@@ -1,8 +1,10 @@
-"""An exact inner-product FAISS index keyed by int64 ids, safe to search while others write."""
+"""FAISS indexes keyed by int64 ids: exact while small, HNSW above a threshold; safe to search while others write."""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import faiss
@@ -14,59 +16,167 @@ from services.retrieval.embedder import Vectors
 Ids = npt.NDArray[np.int64]
 
 
-class VectorIndex:
-    """Exact search (IndexIDMap2 over IndexFlatIP) on normalised vectors, so scores are cosine similarities.
+class IndexKind(StrEnum):
+    """Which FAISS structure holds the vectors."""
 
-    A flat index is exact and needs no training, which is right while the helpdesk holds thousands to a few hundred
-    thousand cases; an approximate index for larger sizes is a later step (see docs/architecture.md).
+    FLAT = "flat"  # exact inner product, no training; removals are real
+    HNSW = "hnsw"  # graph search, sub-linear; removals are tombstones filtered at search time
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    """When to switch to HNSW and how to build and search it.
+
+    The defaults hold recall@10 at or above 0.98 on 512-d sentence vectors (bench/ann_search.py measures it): M=32
+    links per node, efConstruction 80 for a well-connected graph, efSearch 128 at query time.
     """
 
-    def __init__(self, dimension: int) -> None:
+    hnsw_threshold: int = 50_000
+    hnsw_m: int = 32
+    ef_construction: int = 80
+    ef_search: int = 128
+    # A filtered search that leaves at most this many candidates is answered exactly from their stored vectors:
+    # graph traversal under a selective filter loses recall, and a few thousand dot products cost microseconds.
+    exact_subset_limit: int = 20_000
+
+    def kind_for(self, size: int) -> IndexKind:
+        """The index kind for a collection of `size` vectors."""
+        return IndexKind.HNSW if size >= self.hnsw_threshold else IndexKind.FLAT
+
+
+def new_faiss_index(dimension: int, kind: IndexKind, params: IndexParams) -> Any:
+    """An empty IndexIDMap2 over the chosen structure, inner-product metric (cosine on normalised vectors)."""
+    if kind is IndexKind.FLAT:
+        inner = faiss.IndexFlatIP(dimension)
+    else:
+        inner = faiss.IndexHNSWFlat(dimension, params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = params.ef_construction
+        inner.hnsw.efSearch = params.ef_search
+    return faiss.IndexIDMap2(inner)
+
+
+def kind_of(faiss_index: Any) -> IndexKind:
+    """The kind of an IndexIDMap2 read back from a snapshot."""
+    inner = faiss.downcast_index(faiss_index.index)
+    return IndexKind.HNSW if isinstance(inner, faiss.IndexHNSW) else IndexKind.FLAT
+
+
+class VectorIndex:
+    """Vectors by int64 key with upsert, remove and (optionally filtered) top-k search.
+
+    Readers and writers share one lock: FAISS must not search during add/remove, and both are short. An HNSW graph
+    cannot remove a node, so removed keys become tombstones that searches skip; `stale_fraction` tells the owner
+    when a rebuild is worth it.
+    """
+
+    def __init__(self, dimension: int, params: IndexParams, faiss_index: Any | None = None) -> None:
         self.dimension = dimension
-        # Typed Any: faiss's bundled stubs describe the C++ signatures, not the numpy-accepting wrappers.
-        self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-        # A search must not run during add/remove; exact search at this size takes well under a millisecond,
-        # so one lock costs little.
-        self._lock = threading.RLock()
+        self.params = params
+        self._index: Any = (
+            faiss_index if faiss_index is not None else new_faiss_index(dimension, IndexKind.FLAT, params)
+        )
+        if self._index.d != dimension:
+            raise ValueError(f"index dimension {self._index.d} differs from the model's {dimension}")
+        self.kind = kind_of(self._index)
+        self._tombstones: set[int] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def build(cls, dimension: int, params: IndexParams, ids: Ids, vectors: Vectors) -> VectorIndex:
+        """A new index of the kind that suits len(ids), holding these vectors."""
+        index = cls(dimension, params, new_faiss_index(dimension, params.kind_for(len(ids)), params))
+        if len(ids):
+            index._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, np.int64))
+        return index
+
+    @property
+    def faiss_index(self) -> Any:
+        """The underlying IndexIDMap2, for snapshots (do not mutate)."""
+        return self._index
 
     @property
     def size(self) -> int:
-        """Number of vectors held."""
-        return int(self._index.ntotal)
+        """Number of live vectors."""
+        return int(self._index.ntotal) - len(self._tombstones)
+
+    @property
+    def stale_fraction(self) -> float:
+        """Share of stored vectors that are tombstones."""
+        total = int(self._index.ntotal)
+        return len(self._tombstones) / total if total else 0.0
 
     @property
     def description(self) -> str:
-        """A short FAISS-style description of the index type."""
-        return "IDMap2,Flat(IP)"
+        """A short FAISS-style description of the index."""
+        if self.kind is IndexKind.FLAT:
+            return "IDMap2,Flat(IP)"
+        return f"IDMap2,HNSW{self.params.hnsw_m},Flat(IP) efSearch={self.params.ef_search}"
+
+    def serialize(self) -> Any:
+        """The index as bytes (a numpy uint8 array), copied under the lock so writers wait only for a memcpy."""
+        with self._lock:
+            return faiss.serialize_index(self._index)
+
+    def keys(self) -> set[int]:
+        """The live keys."""
+        with self._lock:
+            return set(faiss.vector_to_array(self._index.id_map).tolist()) - self._tombstones
 
     def upsert(self, ids: Ids, vectors: Vectors) -> None:
-        """Adds vectors, replacing any already stored under the same ids."""
+        """Adds vectors under new keys (keys are never reused, so there is nothing to replace in place)."""
         if vectors.shape != (len(ids), self.dimension):
             raise ValueError(f"expected {len(ids)} vectors of dimension {self.dimension}, got {vectors.shape}")
         with self._lock:
-            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
-            self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, np.int64))
 
-    def remove(self, ids: Ids) -> int:
-        """Removes the vectors with these ids; returns how many were there."""
+    def remove(self, ids: Ids) -> None:
+        """Removes keys: for real from a flat index, as tombstones from HNSW."""
+        if len(ids) == 0:
+            return
         with self._lock:
-            return int(self._index.remove_ids(np.asarray(ids, dtype=np.int64)))
+            if self.kind is IndexKind.FLAT:
+                self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+            else:
+                self._tombstones.update(int(i) for i in ids)
 
     def search(self, query: Vectors, k: int, allowed: Ids | None = None) -> list[tuple[int, float]]:
-        """Returns up to `k` (id, cosine) pairs, best first, optionally only among `allowed` ids."""
+        """Up to `k` (key, cosine) pairs, best first, optionally only among the `allowed` keys."""
         if query.shape != (1, self.dimension):
             raise ValueError(f"expected one query vector of dimension {self.dimension}, got {query.shape}")
-        params = selector = None
-        if allowed is not None:
-            if len(allowed) == 0:
-                return []
-            # `selector` stays referenced until the search returns: FAISS holds only a raw pointer to it.
-            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-            params = faiss.SearchParameters()
-            params.sel = selector
+        if allowed is not None and len(allowed) == 0:
+            return []
         with self._lock:
-            k = min(k, self.size)
-            if k == 0:
-                return []
-            scores, ids = self._index.search(query, k, params=params)
+            if allowed is not None and (self.kind is IndexKind.FLAT or len(allowed) <= self.params.exact_subset_limit):
+                return self._exact_subset(query, k, allowed)
+            return self._search(query, k, allowed)
+
+    def _search(self, query: Vectors, k: int, allowed: Ids | None) -> list[tuple[int, float]]:
+        k = min(k, int(self._index.ntotal))
+        if k == 0:
+            return []
+        # Selectors stay referenced until the search returns: FAISS holds only raw pointers to them.
+        selectors: list[Any] = []
+        if allowed is not None:
+            selectors.append(faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+        elif self._tombstones:
+            selectors.append(faiss.IDSelectorBatch(np.fromiter(self._tombstones, dtype=np.int64)))
+            selectors.append(faiss.IDSelectorNot(selectors[0]))
+        params: Any = None
+        if self.kind is IndexKind.HNSW:
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = max(self.params.ef_search, k)
+        elif selectors:
+            params = faiss.SearchParameters()
+        if selectors:
+            params.sel = selectors[-1]
+        scores, ids = self._index.search(np.ascontiguousarray(query, dtype=np.float32), k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+
+    def _exact_subset(self, query: Vectors, k: int, allowed: Ids) -> list[tuple[int, float]]:
+        keys = np.asarray([key for key in allowed.tolist() if key not in self._tombstones], dtype=np.int64)
+        if self.kind is IndexKind.FLAT:
+            return self._search(query, k, keys)
+        vectors = self._index.reconstruct_batch(keys)
+        scores = vectors @ query[0]
+        top = np.argsort(-scores)[:k]
+        return [(int(keys[i]), float(scores[i])) for i in top]

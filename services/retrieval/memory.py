@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from linli.errors import AlreadyExists, FieldViolation, InvalidArgument
+from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
 from services.retrieval.cases import MAX_TEXT_CHARS, CaseFilter, CaseRecord, CaseStatus, validate_cases
 from services.retrieval.embedder import Embedder, Vectors
-from services.retrieval.index import VectorIndex
+from services.retrieval.index import IndexParams, VectorIndex
+from services.retrieval.snapshots import SnapshotStore
 from services.retrieval.store import CaseStore
 
 logger = logging.getLogger(__name__)
@@ -29,20 +30,46 @@ class IndexStats:
     model: str
     index_type: str
     updated_at: datetime
+    stale_fraction: float
+    snapshot: str
+
+
+# An HNSW index with more tombstones than this is rebuilt from the store in the background.
+REBUILD_STALE_FRACTION = 0.2
 
 
 class CaseMemory:
-    """Embeds, stores and finds cases; the store is the record, the FAISS index is rebuilt from it at start."""
+    """Embeds, stores and finds cases.
 
-    def __init__(self, embedder: Embedder, store: CaseStore, *, max_k: int, max_batch: int) -> None:
+    The case store is the record; the FAISS index is derived from it, loaded from the newest valid snapshot and
+    reconciled with the store at start (see docs/adr/0001). Searches never wait for writers: they use whichever
+    index object is current when they start, and reloads and rebuilds swap in a complete new one.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: CaseStore,
+        *,
+        max_k: int,
+        max_batch: int,
+        params: IndexParams | None = None,
+        snapshots: SnapshotStore | None = None,
+        model_checksum: str = "",
+    ) -> None:
         self._embedder = embedder
         self._store = store
-        self._index = VectorIndex(embedder.dimension)
+        self._params = params or IndexParams()
+        self._index = VectorIndex(embedder.dimension, self._params)
+        self._snapshots = snapshots
+        self._model_checksum = model_checksum or embedder.model_name
         self._max_k = max_k
         self._max_batch = max_batch
         self._updated_at = datetime.now(UTC)
-        # Upserts and deletes touch store and index together; one writer at a time keeps them in step.
-        self._write_lock = threading.Lock()
+        self._snapshot_name = ""
+        # Upserts, deletes, reloads and rebuilds change store and index together: one at a time.
+        self._write_lock = threading.RLock()
+        self._rebuilding = threading.Event()
 
     @property
     def model_name(self) -> str:
@@ -55,23 +82,39 @@ class CaseMemory:
         return self._embedder.dimension
 
     def load(self) -> int:
-        """Builds the index from the store, re-embedding cases stored under another model; returns the count."""
-        stale: list[int] = []
-        for keys, vectors, models in self._store.iter_vectors():
-            usable = vectors.shape[1] == self.dimension
-            current = [i for i, model in enumerate(models) if usable and model == self.model_name]
-            if len(current) < len(keys):
-                stale.extend(np.delete(np.asarray(keys), current).tolist())
-            if current:
-                self._index.upsert(np.asarray([keys[i] for i in current]), vectors[current])
-        for start in range(0, len(stale), self._max_batch):
-            keys = stale[start : start + self._max_batch]
-            vectors = self._embedder.embed(self._store.texts(keys))
-            self._store.replace_vectors(keys, vectors, self.model_name)
-            self._index.upsert(np.asarray(keys), vectors)
-        if stale:
-            logger.info("re-embedded cases stored under another model", extra={"count": len(stale)})
-        return self._index.size
+        """Makes the index current: newest valid snapshot plus what the store changed since, or a full rebuild."""
+        with self._write_lock:
+            self._reembed_other_models()
+            index = self._index_from_snapshot() or self._index_from_store()
+            self._index = index
+            self._updated_at = datetime.now(UTC)
+            return index.size
+
+    def reload(self) -> int:
+        """Loads the newest snapshot (or rebuilds) and swaps it in; searches in flight finish on the old index."""
+        return self.load()
+
+    def snapshot(self) -> Path:
+        """Writes a snapshot of the current index; raises if no snapshot folder is configured."""
+        if self._snapshots is None:
+            raise FailedPrecondition("no snapshot folder is configured")
+        with self._write_lock:
+            index = self._index
+            serialized = index.serialize()
+            max_key = max(index.keys(), default=0)
+            count = index.size
+        path = self._snapshots.write(
+            serialized,
+            model=self.model_name,
+            model_checksum=self._model_checksum,
+            dimension=self.dimension,
+            count=count,
+            kind=index.kind.value,
+            max_key=max_key,
+        )
+        self._snapshot_name = path.name
+        logger.info("snapshot written", extra={"snapshot": path.name, "cases": count})
+        return path
 
     def seed(self, corpus: Path) -> int:
         """Loads a JSONL corpus when the store is empty; returns how many cases were added."""
@@ -119,7 +162,7 @@ class CaseMemory:
             if not np.isfinite(norm) or norm == 0.0:
                 raise InvalidArgument.for_field("vector", "must be finite and non-zero")
             query = (vector / norm).astype(np.float32).reshape(1, -1)
-        allowed = None if case_filter.is_empty else np.asarray(self._store.keys_matching(case_filter))
+        allowed = None if case_filter.is_empty else np.asarray(self._store.keys_matching(case_filter), dtype=np.int64)
         hits = self._index.search(query, k, allowed)
         records = self._store.by_keys([key for key, _ in hits])
         # A case deleted between search and read is skipped rather than failing the request.
@@ -132,6 +175,7 @@ class CaseMemory:
         if len(cases) > self._max_batch:
             raise InvalidArgument.for_field("cases", f"at most {self._max_batch} cases per call")
         validate_cases(cases)
+        vectors = self._embedder.embed([case.complaint for case in cases])
         with self._write_lock:
             existing = self._store.existing([case.id for case in cases])
             for case in cases:
@@ -140,10 +184,22 @@ class CaseMemory:
                     raise AlreadyExists(
                         f"case {case.id!r} exists in community {known.community!r}; delete it before moving it"
                     )
-            vectors = self._embedder.embed([case.complaint for case in cases])
-            keys = self._store.upsert(cases, vectors, self.model_name)
-            self._index.upsert(np.asarray(keys), vectors)
+            index = self._index
+            added: list[int] = []
+
+            def add_to_index(keys: list[int]) -> None:
+                # Inside the store's transaction: the index knows a key before any search finds it in the store.
+                index.upsert(np.asarray(keys, dtype=np.int64), vectors)
+                added.extend(keys)
+
+            try:
+                _, replaced = self._store.upsert(cases, vectors, self.model_name, before_commit=add_to_index)
+            except BaseException:
+                index.remove(np.asarray(added, dtype=np.int64))
+                raise
+            index.remove(np.asarray(replaced, dtype=np.int64))
             self._updated_at = datetime.now(UTC)
+        self._maybe_rebuild()
         return len(cases)
 
     def delete(self, case_ids: list[str]) -> int:
@@ -155,17 +211,87 @@ class CaseMemory:
             self._index.remove(np.asarray(keys, dtype=np.int64))
             if keys:
                 self._updated_at = datetime.now(UTC)
+        self._maybe_rebuild()
         return len(keys)
 
     def stats(self) -> IndexStats:
-        """Counts and model of the index."""
+        """Counts, model and index kind."""
+        index = self._index
         return IndexStats(
-            case_count=self._index.size,
+            case_count=index.size,
             dimension=self.dimension,
             model=self.model_name,
-            index_type=self._index.description,
+            index_type=index.description,
             updated_at=self._updated_at,
+            stale_fraction=index.stale_fraction,
+            snapshot=self._snapshot_name,
         )
+
+    def rebuild(self) -> None:
+        """Builds a fresh index of the right kind from the store and swaps it in."""
+        with self._write_lock:
+            self._index = self._index_from_store()
+            self._updated_at = datetime.now(UTC)
+
+    def _maybe_rebuild(self) -> None:
+        index = self._index
+        wrong_kind = index.kind is not self._params.kind_for(index.size)
+        if not (wrong_kind or index.stale_fraction > REBUILD_STALE_FRACTION) or self._rebuilding.is_set():
+            return
+        self._rebuilding.set()
+
+        def run() -> None:
+            try:
+                self.rebuild()
+                logger.info("index rebuilt", extra={"kind": self._index.kind.value, "cases": self._index.size})
+            except Exception:
+                logger.exception("background index rebuild failed; the current index stays")
+            finally:
+                self._rebuilding.clear()
+
+        threading.Thread(target=run, name="index-rebuild", daemon=True).start()
+
+    def _reembed_other_models(self) -> None:
+        stale: list[int] = []
+        for keys, vectors, models in self._store.iter_vectors():
+            usable = vectors.shape[1] == self.dimension
+            stale.extend(key for key, model in zip(keys, models, strict=True) if not usable or model != self.model_name)
+        for start in range(0, len(stale), self._max_batch):
+            keys = stale[start : start + self._max_batch]
+            self._store.replace_vectors(keys, self._embedder.embed(self._store.texts(keys)), self.model_name)
+        if stale:
+            logger.info("re-embedded cases stored under another model", extra={"count": len(stale)})
+
+    def _index_from_store(self) -> VectorIndex:
+        keys: list[int] = []
+        chunks: list[Vectors] = []
+        for batch_keys, vectors, _models in self._store.iter_vectors():
+            keys.extend(batch_keys)
+            chunks.append(vectors)
+        vectors = np.concatenate(chunks) if chunks else np.zeros((0, self.dimension), dtype=np.float32)
+        return VectorIndex.build(self.dimension, self._params, np.asarray(keys, dtype=np.int64), vectors)
+
+    def _index_from_snapshot(self) -> VectorIndex | None:
+        if self._snapshots is None:
+            return None
+        self._snapshots.remove_leftovers()
+        found = self._snapshots.newest_valid(model_checksum=self._model_checksum, dimension=self.dimension)
+        if found is None:
+            return None
+        faiss_index, manifest = found
+        index = VectorIndex(self.dimension, self._params, faiss_index)
+        live = self._store.live_keys()
+        held = index.keys()
+        index.remove(np.fromiter(held - live, dtype=np.int64))
+        for keys, vectors, _models in self._store.iter_vectors(above=manifest.max_key):
+            index.upsert(np.asarray(keys, dtype=np.int64), vectors)
+        missing = (live - held) - {key for key in live if key > manifest.max_key}
+        if missing:  # cannot happen with keys that only grow; rebuild rather than serve a hole
+            logger.warning("snapshot misses stored cases; rebuilding", extra={"missing": len(missing)})
+            return None
+        self._snapshot_name = manifest_name = f"{manifest.created_at} ({manifest.count} cases)"
+        logger.info("index loaded from snapshot", extra={"snapshot": manifest_name, "cases": index.size})
+        return index
 
     def _check_filter(self, case_filter: CaseFilter) -> None:
         violations = []

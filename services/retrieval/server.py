@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.logs import configure_logging
-from linli.settings import RetrievalSettings
+from linli.settings import RetrievalSettings, embedded_model_path
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
 from services.retrieval.embedder import Embedder, SentenceTransformerEmbedder
+from services.retrieval.index import IndexParams
 from services.retrieval.memory import CaseMemory
 from services.retrieval.servicer import RetrievalServicer
+from services.retrieval.snapshots import SnapshotStore, model_fingerprint
 from services.retrieval.store import CaseStore
 
 logger = logging.getLogger(__name__)
@@ -27,7 +30,52 @@ class RetrievalDeps:
     store: CaseStore | None = None
 
 
-def create_server(settings: RetrievalSettings, deps: RetrievalDeps | None = None) -> ServerHandle:
+@dataclass
+class RetrievalServer:
+    """A running retrieval server: its gRPC handle and, once loaded, its case memory."""
+
+    handle: ServerHandle
+    servicer: RetrievalServicer
+    settings: RetrievalSettings
+    stop_snapshots: threading.Event
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Stops serving, then writes a last snapshot so the next start loads instead of rebuilding."""
+        self.stop_snapshots.set()
+        self.handle.stop(grace)
+        memory = self.servicer.loaded_memory
+        if memory is not None:
+            try:
+                memory.snapshot()
+            except Exception:
+                logger.exception("final snapshot failed; the previous one stays")
+
+
+def build_memory(settings: RetrievalSettings, deps: RetrievalDeps) -> CaseMemory:
+    """Loads model, case store and index (newest valid snapshot, else a rebuild), and seeds an empty store."""
+    embedder = deps.embedder or SentenceTransformerEmbedder(
+        settings.resolved_model_path(), max_seq_length=settings.max_seq_length
+    )
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    store = deps.store or CaseStore.from_url(f"sqlite:///{settings.index_dir / 'cases.sqlite'}")
+    model_path = settings.model_path or embedded_model_path()
+    memory = CaseMemory(
+        embedder,
+        store,
+        max_k=settings.max_k,
+        max_batch=settings.max_batch,
+        params=IndexParams(hnsw_threshold=settings.hnsw_threshold),
+        snapshots=SnapshotStore(settings.index_dir / "snapshots"),
+        model_checksum=model_fingerprint(model_path) if model_path else embedder.model_name,
+    )
+    count = memory.load()
+    if settings.seed_corpus is not None:
+        count += memory.seed(settings.seed_corpus)
+    logger.info("case memory loaded", extra={"cases": count, "model": embedder.model_name})
+    return memory
+
+
+def create_server(settings: RetrievalSettings, deps: RetrievalDeps | None = None) -> RetrievalServer:
     """Starts a retrieval server on settings.host:port; it turns SERVING once model and index are loaded."""
     deps = deps or RetrievalDeps()
     servicer = RetrievalServicer()
@@ -38,30 +86,41 @@ def create_server(settings: RetrievalSettings, deps: RetrievalDeps | None = None
         service_names=[SERVICE_NAME],
         register=lambda server: retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(servicer, server),
     )
+    server = RetrievalServer(handle, servicer, settings, threading.Event())
 
     def load() -> None:
-        embedder = deps.embedder or SentenceTransformerEmbedder(
-            settings.resolved_model_path(), max_seq_length=settings.max_seq_length
-        )
-        store = deps.store
-        if store is None:
-            settings.index_dir.mkdir(parents=True, exist_ok=True)
-            store = CaseStore.from_url(f"sqlite:///{settings.index_dir / 'cases.sqlite'}")
-        memory = CaseMemory(embedder, store, max_k=settings.max_k, max_batch=settings.max_batch)
-        count = memory.load()
-        if settings.seed_corpus is not None:
-            count += memory.seed(settings.seed_corpus)
-        logger.info("case memory loaded", extra={"cases": count, "model": embedder.model_name})
+        memory = build_memory(settings, deps)
         servicer.attach(memory)
+        if settings.snapshot_interval_seconds > 0:
+            threading.Thread(
+                target=snapshot_periodically,
+                args=(memory, settings.snapshot_interval_seconds, server.stop_snapshots),
+                name="snapshots",
+                daemon=True,
+            ).start()
 
     handle.load_then_serve(load)
-    return handle
+    return server
+
+
+def snapshot_periodically(memory: CaseMemory, interval: float, stop: threading.Event) -> None:
+    """Writes a snapshot every `interval` seconds when the index changed since the last one."""
+    written_at = memory.stats().updated_at
+    while not stop.wait(interval):
+        changed_at = memory.stats().updated_at
+        if changed_at == written_at:
+            continue
+        try:
+            memory.snapshot()
+            written_at = changed_at
+        except Exception:
+            logger.exception("periodic snapshot failed; will retry")
 
 
 def main() -> int:
-    """Serves retrieval until SIGTERM or SIGINT, then stops gracefully."""
+    """Serves retrieval until SIGTERM or SIGINT, then stops gracefully (with a last snapshot)."""
     configure_logging("retrieval")
     settings = RetrievalSettings()
-    handle = create_server(settings)
-    logger.info("retrieval listening", extra={"address": f"{settings.host}:{handle.port}"})
-    return serve_until_stopped(handle)
+    server = create_server(settings)
+    logger.info("retrieval listening", extra={"address": f"{settings.host}:{server.handle.port}"})
+    return serve_until_stopped(server.handle, server.stop)

@@ -75,6 +75,11 @@ class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
         self._memory = memory
 
     @property
+    def loaded_memory(self) -> CaseMemory | None:
+        """The memory once loaded, None before."""
+        return self._memory
+
+    @property
     def memory(self) -> CaseMemory:
         if self._memory is None:
             raise Unavailable("the retrieval index is still loading")
@@ -127,4 +132,18 @@ class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
             model=stats.model,
             index_type=stats.index_type,
             updated_at=to_timestamp(stats.updated_at),
+            stale_fraction=stats.stale_fraction,
+            snapshot=stats.snapshot,
         )
+
+    def SnapshotIndex(
+        self, request: retrieval_pb2.SnapshotIndexRequest, context: grpc.ServicerContext
+    ) -> retrieval_pb2.SnapshotIndexResponse:
+        path = self.memory.snapshot()
+        return retrieval_pb2.SnapshotIndexResponse(snapshot=path.name, case_count=self.memory.stats().case_count)
+
+    def ReloadIndex(
+        self, request: retrieval_pb2.ReloadIndexRequest, context: grpc.ServicerContext
+    ) -> retrieval_pb2.ReloadIndexResponse:
+        count = self.memory.reload()
+        return retrieval_pb2.ReloadIndexResponse(case_count=count, snapshot=self.memory.stats().snapshot)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -33,6 +33,8 @@ class CaseRow(_Base):
     """A stored case; `key` is the int64 id FAISS knows it by."""
 
     __tablename__ = "cases"
+    # Keys are FAISS ids: SQLite must never hand out a deleted row's key again.
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy's declarative contract
 
     key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(String(128), unique=True, index=True)
@@ -93,25 +95,51 @@ class CaseStore:
             rows = session.scalars(select(CaseRow).where(CaseRow.case_id.in_(case_ids)))
             return {row.case_id: row.to_record() for row in rows}
 
-    def upsert(self, cases: Sequence[CaseRecord], vectors: Vectors, model: str) -> list[int]:
-        """Writes cases with their vectors in one transaction; returns their index keys in input order."""
-        keys: list[int] = []
+    def upsert(
+        self,
+        cases: Sequence[CaseRecord],
+        vectors: Vectors,
+        model: str,
+        *,
+        before_commit: Callable[[list[int]], None] = lambda _keys: None,
+    ) -> tuple[list[int], list[int]]:
+        """Writes cases with their vectors in one transaction, each under a new key.
+
+        A replaced case gets a new key rather than keeping its old one: an HNSW graph cannot update a node, so the
+        index adds the new key and drops the old one. `before_commit(new_keys)` runs inside the transaction, so the
+        index learns a key before any search can see it in the store.
+
+        Returns:
+            (new keys in input order, keys of the rows they replaced).
+        """
         with self._unit_of_work() as session:
-            stored = {
-                row.case_id: row
-                for row in session.scalars(select(CaseRow).where(CaseRow.case_id.in_([c.id for c in cases])))
-            }
-            for case, vector in zip(cases, vectors, strict=True):
-                row = stored.get(case.id) or CaseRow(case_id=case.id)
-                row.complaint, row.resolution = case.complaint, case.resolution
-                row.party, row.category, row.community = case.party, case.category, case.community
-                row.building, row.status = case.building, case.status.value
-                row.created_at, row.resolved_at = case.created_at, case.resolved_at
-                row.model, row.vector = model, np.asarray(vector, dtype=np.float32).tobytes()
-                session.add(row)
-                session.flush()
-                keys.append(row.key)
-        return keys
+            replaced = list(
+                session.scalars(select(CaseRow.key).where(CaseRow.case_id.in_([case.id for case in cases])))
+            )
+            session.execute(delete(CaseRow).where(CaseRow.key.in_(replaced)))
+            session.flush()
+            rows = [
+                CaseRow(
+                    case_id=case.id,
+                    complaint=case.complaint,
+                    resolution=case.resolution,
+                    party=case.party,
+                    category=case.category,
+                    community=case.community,
+                    building=case.building,
+                    status=case.status.value,
+                    created_at=case.created_at,
+                    resolved_at=case.resolved_at,
+                    model=model,
+                    vector=np.asarray(vector, dtype=np.float32).tobytes(),
+                )
+                for case, vector in zip(cases, vectors, strict=True)
+            ]
+            session.add_all(rows)
+            session.flush()
+            keys = [row.key for row in rows]
+            before_commit(keys)
+        return keys, replaced
 
     def delete(self, case_ids: Sequence[str]) -> list[int]:
         """Deletes cases by id; returns the index keys of those that existed."""
@@ -119,6 +147,11 @@ class CaseStore:
             keys = list(session.scalars(select(CaseRow.key).where(CaseRow.case_id.in_(case_ids))))
             session.execute(delete(CaseRow).where(CaseRow.key.in_(keys)))
         return keys
+
+    def live_keys(self) -> set[int]:
+        """Every stored key, to reconcile a snapshot with the store."""
+        with self._unit_of_work() as session:
+            return set(session.scalars(select(CaseRow.key)))
 
     def by_keys(self, keys: Sequence[int]) -> dict[int, CaseRecord]:
         """Cases by index key."""
@@ -148,9 +181,9 @@ class CaseStore:
         with self._unit_of_work() as session:
             return set(session.scalars(select(attribute).distinct()))
 
-    def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[list[int], Vectors, list[str]]]:
-        """Streams (keys, vectors, models) in key order, to rebuild the index without holding every row."""
-        last = 0
+    def iter_vectors(self, batch: int = 10_000, *, above: int = 0) -> Iterator[tuple[list[int], Vectors, list[str]]]:
+        """Streams (keys, vectors, models) of keys greater than `above`, in key order, a batch at a time."""
+        last = above
         while True:
             with self._unit_of_work() as session:
                 rows = session.execute(
@@ -172,7 +205,7 @@ class CaseStore:
         return [by_key[key].complaint for key in keys]
 
     def replace_vectors(self, keys: Sequence[int], vectors: Vectors, model: str) -> None:
-        """Stores new vectors for existing cases (after a model change)."""
+        """Stores new vectors for existing cases (after a model change); keys stay, the index is rebuilt."""
         with self._unit_of_work() as session:
             for key, vector in zip(keys, vectors, strict=True):
                 row = session.get_one(CaseRow, key)

@@ -45,10 +45,10 @@ def retrieval_server(
 ) -> Iterator[ServerHandle]:
     """Retrieval on a free port with the real model, seeded with the starter corpus."""
     settings = RetrievalSettings(host="127.0.0.1", port=0, index_dir=tmp_path_factory.mktemp("index"))
-    handle = create_retrieval(settings, RetrievalDeps(embedder=embedder))
-    assert handle.wait_ready(READY_SECONDS), f"retrieval did not load: {handle.load_error}"
-    yield handle
-    handle.stop(0)
+    server = create_retrieval(settings, RetrievalDeps(embedder=embedder))
+    assert server.handle.wait_ready(READY_SECONDS), f"retrieval did not load: {server.handle.load_error}"
+    yield server.handle
+    server.stop(0)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
 
 
 class RecordingQueue:
@@ -27,3 +31,27 @@ class StepClock:
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
         return self.now
+
+
+class HashEmbedder:
+    """Deterministic unit vectors from a text's hash: fast stand-in where the test is about the index, not meaning."""
+
+    def __init__(self, dimension: int = 32, name: str = "hash-embedder") -> None:
+        self._dimension = dimension
+        self._name = name
+
+    @property
+    def model_name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        rows = []
+        for text in texts:
+            seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+            row = np.random.default_rng(seed).standard_normal(self._dimension).astype(np.float32)
+            rows.append(row / np.linalg.norm(row))
+        return np.stack(rows) if rows else np.zeros((0, self._dimension), dtype=np.float32)
