@@ -15,11 +15,33 @@ class DecidingSignal(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DECIDING_SIGNAL_CATALOG: _ClassVar[DecidingSignal]
     DECIDING_SIGNAL_CLASSIFIER: _ClassVar[DecidingSignal]
     DECIDING_SIGNAL_NONE: _ClassVar[DecidingSignal]
+
+class Urgency(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    URGENCY_UNSPECIFIED: _ClassVar[Urgency]
+    URGENCY_NORMAL: _ClassVar[Urgency]
+    URGENCY_URGENT: _ClassVar[Urgency]
+    URGENCY_EMERGENCY: _ClassVar[Urgency]
+
+class EscalationLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ESCALATION_LEVEL_UNSPECIFIED: _ClassVar[EscalationLevel]
+    ESCALATION_LEVEL_BUILDING: _ClassVar[EscalationLevel]
+    ESCALATION_LEVEL_COMMUNITY: _ClassVar[EscalationLevel]
+    ESCALATION_LEVEL_STREET: _ClassVar[EscalationLevel]
 DECIDING_SIGNAL_UNSPECIFIED: DecidingSignal
 DECIDING_SIGNAL_CASE_VOTE: DecidingSignal
 DECIDING_SIGNAL_CATALOG: DecidingSignal
 DECIDING_SIGNAL_CLASSIFIER: DecidingSignal
 DECIDING_SIGNAL_NONE: DecidingSignal
+URGENCY_UNSPECIFIED: Urgency
+URGENCY_NORMAL: Urgency
+URGENCY_URGENT: Urgency
+URGENCY_EMERGENCY: Urgency
+ESCALATION_LEVEL_UNSPECIFIED: EscalationLevel
+ESCALATION_LEVEL_BUILDING: EscalationLevel
+ESCALATION_LEVEL_COMMUNITY: EscalationLevel
+ESCALATION_LEVEL_STREET: EscalationLevel
 
 class Complaint(_message.Message):
     __slots__ = ("text", "community", "building")
@@ -55,6 +77,30 @@ class BatchRouteResponse(_message.Message):
     decisions: _containers.RepeatedCompositeFieldContainer[RoutingDecision]
     def __init__(self, decisions: _Optional[_Iterable[_Union[RoutingDecision, _Mapping]]] = ...) -> None: ...
 
+class CatalogMatch(_message.Message):
+    __slots__ = ("entry_id", "name", "score", "party", "basis")
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    entry_id: str
+    name: str
+    score: float
+    party: str
+    basis: str
+    def __init__(self, entry_id: _Optional[str] = ..., name: _Optional[str] = ..., score: _Optional[float] = ..., party: _Optional[str] = ..., basis: _Optional[str] = ...) -> None: ...
+
+class SignalOpinion(_message.Message):
+    __slots__ = ("signal", "party", "probability")
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    signal: DecidingSignal
+    party: str
+    probability: float
+    def __init__(self, signal: _Optional[_Union[DecidingSignal, str]] = ..., party: _Optional[str] = ..., probability: _Optional[float] = ...) -> None: ...
+
 class PartyScore(_message.Message):
     __slots__ = ("party", "probability")
     PARTY_FIELD_NUMBER: _ClassVar[int]
@@ -64,15 +110,19 @@ class PartyScore(_message.Message):
     def __init__(self, party: _Optional[str] = ..., probability: _Optional[float] = ...) -> None: ...
 
 class Rationale(_message.Message):
-    __slots__ = ("deciding_signal", "summary")
+    __slots__ = ("deciding_signal", "summary", "opinions", "catalog_entry")
     DECIDING_SIGNAL_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    OPINIONS_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_ENTRY_FIELD_NUMBER: _ClassVar[int]
     deciding_signal: DecidingSignal
     summary: str
-    def __init__(self, deciding_signal: _Optional[_Union[DecidingSignal, str]] = ..., summary: _Optional[str] = ...) -> None: ...
+    opinions: _containers.RepeatedCompositeFieldContainer[SignalOpinion]
+    catalog_entry: CatalogMatch
+    def __init__(self, deciding_signal: _Optional[_Union[DecidingSignal, str]] = ..., summary: _Optional[str] = ..., opinions: _Optional[_Iterable[_Union[SignalOpinion, _Mapping]]] = ..., catalog_entry: _Optional[_Union[CatalogMatch, _Mapping]] = ...) -> None: ...
 
 class RoutingDecision(_message.Message):
-    __slots__ = ("party", "confidence", "abstained", "alternatives", "rationale", "suggested_resolution", "similar_cases", "category", "router_version")
+    __slots__ = ("party", "confidence", "abstained", "alternatives", "rationale", "suggested_resolution", "similar_cases", "category", "router_version", "urgency", "urgency_notice", "sla_hours", "escalation_level", "co_parties")
     PARTY_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     ABSTAINED_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +132,11 @@ class RoutingDecision(_message.Message):
     SIMILAR_CASES_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     ROUTER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    URGENCY_FIELD_NUMBER: _ClassVar[int]
+    URGENCY_NOTICE_FIELD_NUMBER: _ClassVar[int]
+    SLA_HOURS_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    CO_PARTIES_FIELD_NUMBER: _ClassVar[int]
     party: str
     confidence: float
     abstained: bool
@@ -91,4 +146,9 @@ class RoutingDecision(_message.Message):
     similar_cases: _containers.RepeatedCompositeFieldContainer[_cases_pb2.ScoredCase]
     category: str
     router_version: str
-    def __init__(self, party: _Optional[str] = ..., confidence: _Optional[float] = ..., abstained: _Optional[bool] = ..., alternatives: _Optional[_Iterable[_Union[PartyScore, _Mapping]]] = ..., rationale: _Optional[_Union[Rationale, _Mapping]] = ..., suggested_resolution: _Optional[str] = ..., similar_cases: _Optional[_Iterable[_Union[_cases_pb2.ScoredCase, _Mapping]]] = ..., category: _Optional[str] = ..., router_version: _Optional[str] = ...) -> None: ...
+    urgency: Urgency
+    urgency_notice: str
+    sla_hours: int
+    escalation_level: EscalationLevel
+    co_parties: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, party: _Optional[str] = ..., confidence: _Optional[float] = ..., abstained: _Optional[bool] = ..., alternatives: _Optional[_Iterable[_Union[PartyScore, _Mapping]]] = ..., rationale: _Optional[_Union[Rationale, _Mapping]] = ..., suggested_resolution: _Optional[str] = ..., similar_cases: _Optional[_Iterable[_Union[_cases_pb2.ScoredCase, _Mapping]]] = ..., category: _Optional[str] = ..., router_version: _Optional[str] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., urgency_notice: _Optional[str] = ..., sla_hours: _Optional[int] = ..., escalation_level: _Optional[_Union[EscalationLevel, str]] = ..., co_parties: _Optional[_Iterable[str]] = ...) -> None: ...
