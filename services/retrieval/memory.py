@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
+from linli.pii import scrub
 from services.retrieval.cases import MAX_TEXT_CHARS, CaseFilter, CaseRecord, CaseStatus, validate_cases
 from services.retrieval.embedder import Embedder, Vectors
 from services.retrieval.index import IndexParams, VectorIndex
@@ -169,11 +170,13 @@ class CaseMemory:
         return [(records[key], score) for key, score in hits if key in records]
 
     def upsert(self, cases: list[CaseRecord]) -> int:
-        """Inserts or replaces cases; a known id may not move to another community."""
+        """Inserts or replaces cases with personal data scrubbed; a known id may not move to another community."""
         if not cases:
             raise InvalidArgument.for_field("cases", "give at least one case")
         if len(cases) > self._max_batch:
             raise InvalidArgument.for_field("cases", f"at most {self._max_batch} cases per call")
+        # Cases are shown to other residents as precedents: scrub before anything is validated, embedded or stored.
+        cases = [_without_personal_data(case) for case in cases]
         validate_cases(cases)
         vectors = self._embedder.embed([case.complaint for case in cases])
         with self._write_lock:
@@ -304,6 +307,10 @@ class CaseMemory:
             violations.append(FieldViolation("filter.resolved_after", "must be before filter.resolved_before"))
         if violations:
             raise InvalidArgument.for_fields(violations)
+
+
+def _without_personal_data(case: CaseRecord) -> CaseRecord:
+    return replace(case, complaint=scrub(case.complaint), resolution=scrub(case.resolution))
 
 
 def read_corpus(path: Path) -> list[CaseRecord]:

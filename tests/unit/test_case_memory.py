@@ -13,6 +13,7 @@ from services.retrieval.cases import CaseFilter, CaseRecord, CaseStatus
 from services.retrieval.embedder import SentenceTransformerEmbedder, Vectors
 from services.retrieval.memory import CaseMemory, read_corpus
 from services.retrieval.store import CaseStore
+from tests.unit.fakes import HashEmbedder
 
 CASES = [
     CaseRecord("c1", "楼道灯坏了好几天", "物业电工更换灯泡", "property_manager", "恒康居民区", "stairwell_light",
@@ -155,3 +156,50 @@ def test_the_starter_corpus_is_well_formed() -> None:
     assert {c.party for c in cases} == {"property_manager", "owners_committee", "street_office"}
     assert all(c.status is CaseStatus.RESOLVED and c.resolution for c in cases)
     assert len({c.id for c in cases}) == len(cases)
+
+
+class RecordingEmbedder:
+    """The hash embedder, remembering every text it was asked to embed."""
+
+    def __init__(self) -> None:
+        self.inner = HashEmbedder()
+        self.texts: list[str] = []
+
+    @property
+    def model_name(self) -> str:
+        return self.inner.model_name
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed(self, texts: list[str]) -> Vectors:
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+
+def test_personal_data_is_scrubbed_before_embedding_storing_and_search(tmp_path: Path) -> None:
+    store_url = f"sqlite:///{tmp_path / 'cases.sqlite'}"
+    recorder = RecordingEmbedder()
+    memory = CaseMemory(recorder, CaseStore.from_url(store_url), max_k=5, max_batch=4)
+    memory.upsert(
+        [
+            CaseRecord(
+                "pii-1",
+                "我住3号楼2单元501室,楼道灯坏了三天,电话13812345678",
+                "物业王师傅当天换了灯泡,已回电13812345678",
+                "property_manager",
+                "恒康居民区",
+            )
+        ]
+    )
+    complaint = "我住[房号],楼道灯坏了三天,电话[手机号]"
+    resolution = "物业[姓名]当天换了灯泡,已回电[手机号]"
+    assert recorder.texts == [complaint]
+    found = memory.search(text="楼道灯坏了", k=1, case_filter=CaseFilter())[0][0]
+    assert (found.id, found.complaint, found.resolution) == ("pii-1", complaint, resolution)
+    # Stored scrubbed, not masked on the way out: a fresh memory over the same store returns the same texts.
+    reopened = CaseMemory(RecordingEmbedder(), CaseStore.from_url(store_url), max_k=5, max_batch=4)
+    assert reopened.load() == 1
+    again = reopened.search(text="楼道灯坏了", k=1, case_filter=CaseFilter())[0][0]
+    assert (again.complaint, again.resolution) == (complaint, resolution)
