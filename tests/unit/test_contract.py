@@ -1,10 +1,13 @@
-"""The proto contract: generated code is fresh, buf lint passes, and the README's settings table is true."""
+"""The proto contract: generated code is fresh, buf lint passes, buf breaking finds no break since the previous
+commit, and the README's settings table is true."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -37,6 +40,62 @@ def buf() -> str:
 def test_buf_lint_is_clean() -> None:
     result = subprocess.run([buf(), "lint"], cwd=ROOT / "protos", capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# CI runs in a fresh clone of main, so the previous commit of main is HEAD~1 there; in a work tree, uncommitted
+# proto edits are compared with it too.
+PREVIOUS_COMMIT = "HEAD~1"
+
+
+def protos_at(commit: str, into: Path) -> Path:
+    """protos/ as `commit` had it, unpacked under `into`; skips when this clone lacks that history."""
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed: buf breaking needs the previous commit's protos")
+    found = subprocess.run(
+        [git, "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"], cwd=ROOT, capture_output=True, check=False
+    )
+    if found.returncode != 0:
+        pytest.skip(f"{commit} is not in this clone (shallow or no history): `git fetch --deepen=1` to check it")
+    has_protos = subprocess.run([git, "cat-file", "-e", f"{commit}:protos"], cwd=ROOT, capture_output=True, check=False)
+    if has_protos.returncode != 0:
+        pytest.skip(f"{commit} has no protos/: there is no earlier contract to break")
+    archive = subprocess.run(
+        [git, "archive", "--format=tar", commit, "protos"], cwd=ROOT, capture_output=True, check=True
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "protos"
+
+
+def buf_breaking(protos: Path, against: Path) -> subprocess.CompletedProcess[str]:
+    """`buf breaking` of `protos` against `against`, with the FILE rules of protos/buf.yaml."""
+    return subprocess.run(
+        [buf(), "breaking", str(protos), "--against", str(against)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_buf_breaking_finds_no_break_since_the_previous_commit(tmp_path: Path) -> None:
+    result = buf_breaking(ROOT / "protos", protos_at(PREVIOUS_COMMIT, tmp_path))
+    assert result.returncode == 0, f"breaking change against {PREVIOUS_COMMIT}:\n{result.stdout}{result.stderr}"
+
+
+def test_buf_breaking_catches_a_changed_field_type(tmp_path: Path) -> None:
+    changed = tmp_path / "protos"
+    shutil.copytree(ROOT / "protos", changed)
+    cases = changed / "linli" / "v1" / "cases.proto"
+    original = cases.read_text(encoding="utf-8")
+    mutated = original.replace("string id = 1;", "int64 id = 1;", 1)
+    assert mutated != original, "cases.proto no longer has `string id = 1;`: pick another field to mutate"
+    cases.write_text(mutated, encoding="utf-8")
+    result = buf_breaking(changed, ROOT / "protos")
+    assert result.returncode != 0
+    assert 'name "id" on message "Case" changed type' in result.stdout, result.stdout + result.stderr
 
 
 def test_readme_settings_table_matches_the_code() -> None:
