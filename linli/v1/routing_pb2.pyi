@@ -43,6 +43,42 @@ ESCALATION_LEVEL_BUILDING: EscalationLevel
 ESCALATION_LEVEL_COMMUNITY: EscalationLevel
 ESCALATION_LEVEL_STREET: EscalationLevel
 
+class ReloadModelRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReloadModelResponse(_message.Message):
+    __slots__ = ("model", "changed")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    model: ModelInfo
+    changed: bool
+    def __init__(self, model: _Optional[_Union[ModelInfo, _Mapping]] = ..., changed: _Optional[bool] = ...) -> None: ...
+
+class GetModelInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetModelInfoResponse(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: ModelInfo
+    def __init__(self, model: _Optional[_Union[ModelInfo, _Mapping]] = ...) -> None: ...
+
+class ModelInfo(_message.Message):
+    __slots__ = ("version", "labels", "threshold", "signals", "embedding_model")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_MODEL_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    threshold: float
+    signals: _containers.RepeatedScalarFieldContainer[str]
+    embedding_model: str
+    def __init__(self, version: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., threshold: _Optional[float] = ..., signals: _Optional[_Iterable[str]] = ..., embedding_model: _Optional[str] = ...) -> None: ...
+
 class Complaint(_message.Message):
     __slots__ = ("text", "community", "building")
     TEXT_FIELD_NUMBER: _ClassVar[int]

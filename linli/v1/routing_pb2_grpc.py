@@ -45,6 +45,16 @@ class RoutingServiceStub:
                 request_serializer=linli_dot_v1_dot_routing__pb2.BatchRouteRequest.SerializeToString,
                 response_deserializer=linli_dot_v1_dot_routing__pb2.BatchRouteResponse.FromString,
                 _registered_method=True)
+        self.ReloadModel = channel.unary_unary(
+                '/linli.v1.RoutingService/ReloadModel',
+                request_serializer=linli_dot_v1_dot_routing__pb2.ReloadModelRequest.SerializeToString,
+                response_deserializer=linli_dot_v1_dot_routing__pb2.ReloadModelResponse.FromString,
+                _registered_method=True)
+        self.GetModelInfo = channel.unary_unary(
+                '/linli.v1.RoutingService/GetModelInfo',
+                request_serializer=linli_dot_v1_dot_routing__pb2.GetModelInfoRequest.SerializeToString,
+                response_deserializer=linli_dot_v1_dot_routing__pb2.GetModelInfoResponse.FromString,
+                _registered_method=True)
 
 
 class RoutingServiceServicer:
@@ -65,6 +75,21 @@ class RoutingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReloadModel(self, request, context):
+        """Loads the newest model from the model directory and switches to it; a bad model is refused and the running
+        one stays.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetModelInfo(self, request, context):
+        """Describes the model in service: its version, labels and abstention threshold.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RoutingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +102,16 @@ def add_RoutingServiceServicer_to_server(servicer, server):
                     servicer.BatchRoute,
                     request_deserializer=linli_dot_v1_dot_routing__pb2.BatchRouteRequest.FromString,
                     response_serializer=linli_dot_v1_dot_routing__pb2.BatchRouteResponse.SerializeToString,
+            ),
+            'ReloadModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReloadModel,
+                    request_deserializer=linli_dot_v1_dot_routing__pb2.ReloadModelRequest.FromString,
+                    response_serializer=linli_dot_v1_dot_routing__pb2.ReloadModelResponse.SerializeToString,
+            ),
+            'GetModelInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModelInfo,
+                    request_deserializer=linli_dot_v1_dot_routing__pb2.GetModelInfoRequest.FromString,
+                    response_serializer=linli_dot_v1_dot_routing__pb2.GetModelInfoResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +169,60 @@ class RoutingService:
             '/linli.v1.RoutingService/BatchRoute',
             linli_dot_v1_dot_routing__pb2.BatchRouteRequest.SerializeToString,
             linli_dot_v1_dot_routing__pb2.BatchRouteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReloadModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linli.v1.RoutingService/ReloadModel',
+            linli_dot_v1_dot_routing__pb2.ReloadModelRequest.SerializeToString,
+            linli_dot_v1_dot_routing__pb2.ReloadModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetModelInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linli.v1.RoutingService/GetModelInfo',
+            linli_dot_v1_dot_routing__pb2.GetModelInfoRequest.SerializeToString,
+            linli_dot_v1_dot_routing__pb2.GetModelInfoResponse.FromString,
             options,
             channel_credentials,
             insecure,

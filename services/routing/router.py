@@ -1,19 +1,52 @@
-"""The router: asks retrieval for precedents, lets them vote, and abstains when the vote is not clear."""
+"""The router: one calibrated decision from the text, the responsibility catalog and similar resolved cases.
+
+For each complaint it embeds the text once (retrieval's Embed), finds the closest resolved precedents with that
+vector, scores the catalog, and lets the trained stacker combine text features, catalog and precedent vote into
+probabilities per label. Below the model's threshold it abstains: the ticket goes to a person with the evidence.
+Urgency, SLA, escalation level and a suggested resolution are added from the catalog entry and the precedents.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import grpc
+import numpy as np
 
 from linli.errors import InvalidArgument, from_rpc_error
-from linli.parties import DEFAULT_PARTIES
+from linli.parties import display_name
 from linli.settings import RoutingSettings
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc, routing_pb2
-from services.routing.vote import explain, vote
+from services.retrieval.embedder import Vectors
+from services.routing.catalog import Catalog, CatalogEntry
+from services.routing.learning.classifier import SignalAttribution
+from services.routing.model_holder import ModelHolder, ServedModel
+from services.routing.signals import CATALOG, VOTE, VoteParameters, catalog_scores, vote_scores
+from services.routing.suggestion import compose_suggestion
+from services.routing.urgency import UrgencyFinding, detect_urgency
 
-ROUTER_VERSION = "case-vote-1"
 MAX_TEXT_CHARS = 2000
+# A catalog entry weaker than this is not shown as the decision's basis (the matcher's vague-text floor is ~0.15).
+MIN_ENTRY_SCORE = 0.35
+
+_URGENCY = {
+    "emergency": routing_pb2.URGENCY_EMERGENCY,
+    "urgent": routing_pb2.URGENCY_URGENT,
+    "normal": routing_pb2.URGENCY_NORMAL,
+}
+_LEVEL = {
+    "building": routing_pb2.ESCALATION_LEVEL_BUILDING,
+    "community": routing_pb2.ESCALATION_LEVEL_COMMUNITY,
+    "street": routing_pb2.ESCALATION_LEVEL_STREET,
+}
+_SIGNAL = {
+    "classifier": routing_pb2.DECIDING_SIGNAL_CLASSIFIER,
+    CATALOG: routing_pb2.DECIDING_SIGNAL_CATALOG,
+    VOTE: routing_pb2.DECIDING_SIGNAL_CASE_VOTE,
+}
+_SIGNAL_WORDS = {"classifier": "文本分类模型", CATALOG: "权责清单", VOTE: "相似已办结案例"}
 
 
 @dataclass(frozen=True)
@@ -25,12 +58,74 @@ class Complaint:
     building: str = ""
 
 
-class CaseVoteRouter:
-    """Routes by a similarity-weighted vote of the closest resolved cases."""
+class RetrievalEncoder:
+    """Embeddings from the retrieval service, memoised per text for the life of one request.
 
-    def __init__(self, retrieval: retrieval_pb2_grpc.RetrievalServiceStub, settings: RoutingSettings) -> None:
+    One request embeds the complaint once and uses the vector both to find precedents and as classifier features.
+    """
+
+    def __init__(
+        self, stub: retrieval_pb2_grpc.RetrievalServiceStub, *, model_name: str, dimension: int, timeout: float
+    ) -> None:
+        self._stub = stub
+        self._model_name = model_name
+        self._dimension = dimension
+        self._timeout = timeout
+        self._memo: dict[str, np.ndarray] = {}
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def __call__(self, texts: list[str]) -> Vectors:
+        missing = [text for text in dict.fromkeys(texts) if text not in self._memo]
+        if missing:
+            try:
+                reply = self._stub.Embed(retrieval_pb2.EmbedRequest(texts=missing), timeout=self._timeout)
+            except grpc.RpcError as error:
+                raise from_rpc_error(error, service="retrieval") from error
+            for text, embedding in zip(missing, reply.embeddings, strict=True):
+                self._memo[text] = np.asarray(embedding.values, dtype=np.float32)
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        return np.stack([self._memo[text] for text in texts])
+
+    def fresh(self) -> RetrievalEncoder:
+        """An encoder with an empty memo, for the next request."""
+        return RetrievalEncoder(
+            self._stub, model_name=self._model_name, dimension=self._dimension, timeout=self._timeout
+        )
+
+
+class Router:
+    """Routes complaints with the model in service, the catalog and retrieval's precedents."""
+
+    def __init__(
+        self,
+        *,
+        retrieval: retrieval_pb2_grpc.RetrievalServiceStub,
+        encoder: RetrievalEncoder,
+        models: ModelHolder,
+        catalog: Catalog | None,
+        settings: RoutingSettings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._retrieval = retrieval
+        self._encoder = encoder
+        self._models = models
+        self._catalog = catalog
         self._settings = settings
+        self._vote = VoteParameters(settings.neighbours, settings.min_similarity, settings.vote_temperature)
+        self._clock = clock
+
+    @property
+    def models(self) -> ModelHolder:
+        """The holder of the model in service."""
+        return self._models
 
     def route(self, complaint: Complaint, *, field: str = "complaint") -> routing_pb2.RoutingDecision:
         """Decides one complaint; raises InvalidArgument for bad text, Unavailable when retrieval is down."""
@@ -39,39 +134,137 @@ class CaseVoteRouter:
             raise InvalidArgument.for_field(f"{field}.text", "must not be empty")
         if len(text) > MAX_TEXT_CHARS:
             raise InvalidArgument.for_field(f"{field}.text", f"must be at most {MAX_TEXT_CHARS} characters")
-        precedents = self._precedents(text)
-        outcome = vote(
-            precedents,
-            parties=DEFAULT_PARTIES,
-            min_similarity=self._settings.min_similarity,
-            temperature=self._settings.vote_temperature,
-        )
-        abstained = outcome.winner is None or outcome.confidence < self._settings.min_confidence
-        ranked = sorted(outcome.probabilities.items(), key=lambda kv: -kv[1])
-        best = outcome.best_precedent
-        return routing_pb2.RoutingDecision(
-            party="" if abstained else (outcome.winner or ""),
-            confidence=outcome.confidence if outcome.winner else ranked[0][1],
-            abstained=abstained,
-            alternatives=[routing_pb2.PartyScore(party=p, probability=prob) for p, prob in ranked],
-            rationale=routing_pb2.Rationale(
-                deciding_signal=routing_pb2.DECIDING_SIGNAL_NONE
-                if abstained
-                else routing_pb2.DECIDING_SIGNAL_CASE_VOTE,
-                summary=explain(outcome, abstained=abstained, threshold=self._settings.min_confidence),
-            ),
-            suggested_resolution="" if abstained or best is None else best.case.resolution,
-            similar_cases=precedents,
-            category="" if best is None else best.case.category,
-            router_version=ROUTER_VERSION,
-        )
+        served = self._models.current
+        labels = served.classifier.labels
+        encoder = self._encoder.fresh()
+        precedents = self._precedents(text[: served.classifier.classifier.features.head_chars], encoder)
+        signals = {}
+        uses = served.classifier.classifier.signals
+        if VOTE in uses:
+            neighbours = [[(p.score, p.case.party) for p in precedents]]
+            signals[VOTE] = vote_scores(neighbours, labels, self._vote)
+        catalog = self._catalog if CATALOG in uses else None
+        if catalog is not None:
+            signals[CATALOG] = catalog_scores(catalog, [text], labels)
+        probabilities, attribution = served.classifier.classifier.explain([text], encoder, signals)
+        return self._decision(text, served, probabilities[0], attribution[0], precedents, catalog)
 
-    def _precedents(self, text: str) -> list[cases_pb2.ScoredCase]:
+    def _precedents(self, head: str, encoder: RetrievalEncoder) -> list[cases_pb2.ScoredCase]:
+        # The head of the text, embedded once: the classifier's features reuse this vector, and training voted so.
+        vector = encoder([head])[0]
         request = retrieval_pb2.SearchCasesRequest(
-            text=text, k=self._settings.neighbours, filter=cases_pb2.CaseFilter(resolved_only=True)
+            vector=retrieval_pb2.Embedding(values=vector.tolist()),
+            k=self._settings.neighbours,
+            filter=cases_pb2.CaseFilter(resolved_only=True),
         )
         try:
             response = self._retrieval.SearchCases(request, timeout=self._settings.rpc_timeout_seconds)
         except grpc.RpcError as error:
             raise from_rpc_error(error, service="retrieval") from error
         return list(response.results)
+
+    def _decision(
+        self,
+        text: str,
+        served: ServedModel,
+        probabilities: np.ndarray,
+        attribution: SignalAttribution,
+        precedents: Sequence[cases_pb2.ScoredCase],
+        catalog: Catalog | None,
+    ) -> routing_pb2.RoutingDecision:
+        labels = served.classifier.labels
+        override = self._settings.min_confidence
+        threshold = served.classifier.threshold if override is None else override
+        order = np.argsort(-probabilities)
+        best = labels[int(order[0])]
+        confidence = float(probabilities[order[0]])
+        abstained = confidence < threshold
+        entry, entry_score = self._entry(text, best, catalog)
+        finding = detect_urgency(text)
+        suggestion = compose_suggestion(
+            party=best, entry=entry, precedents=list(precedents), urgency=finding, now=self._clock()
+        )
+        urgency = _urgency_level(finding, entry)
+        return routing_pb2.RoutingDecision(
+            party="" if abstained else best,
+            confidence=confidence,
+            abstained=abstained,
+            alternatives=[
+                routing_pb2.PartyScore(party=labels[int(i)], probability=float(probabilities[i])) for i in order
+            ],
+            rationale=routing_pb2.Rationale(
+                deciding_signal=routing_pb2.DECIDING_SIGNAL_NONE if abstained else _SIGNAL[attribution.deciding],
+                summary=_summary(best, confidence, threshold, abstained, attribution, entry, precedents),
+                opinions=[
+                    routing_pb2.SignalOpinion(signal=_SIGNAL[name], party=party, probability=probability)
+                    for name, (party, probability) in attribution.opinions.items()
+                ],
+                catalog_entry=None
+                if entry is None
+                else routing_pb2.CatalogMatch(
+                    entry_id=entry.id, name=entry.name, score=entry_score, party=entry.party, basis=entry.basis
+                ),
+            ),
+            suggested_resolution=suggestion.text,
+            similar_cases=precedents,
+            category=entry.id if entry is not None else _closest_category(best, precedents),
+            router_version=served.version,
+            urgency=_URGENCY[urgency],
+            urgency_notice=finding.notice if finding is not None else "",
+            sla_hours=suggestion.sla_hours,
+            escalation_level=_LEVEL[suggestion.escalation_level],
+            co_parties=list(entry.co_parties) if entry is not None else [],
+        )
+
+    @staticmethod
+    def _entry(text: str, party: str, catalog: Catalog | None) -> tuple[CatalogEntry | None, float]:
+        """The best catalog entry of the chosen party, else none: an entry of another party would contradict it."""
+        if catalog is None:
+            return None, 0.0
+        for entry, score in catalog.match(text, limit=5):
+            if entry.party == party and score >= MIN_ENTRY_SCORE:
+                return entry, score
+        return None, 0.0
+
+
+def _urgency_level(finding: UrgencyFinding | None, entry: CatalogEntry | None) -> str:
+    """The detector's word on present danger wins; a topic that can be an emergency is at least urgent.
+
+    "燃气公司来查过了,没有泄漏" matches the gas entry, but the detector sees no present danger: urgent, not an alarm.
+    """
+    if finding is not None:
+        return finding.level
+    if entry is not None and entry.urgency in ("emergency", "urgent"):
+        return "urgent"
+    return "normal"
+
+
+def _closest_category(party: str, precedents: Sequence[cases_pb2.ScoredCase]) -> str:
+    return next((p.case.category for p in precedents if p.case.party == party), "")
+
+
+def _summary(
+    party: str,
+    confidence: float,
+    threshold: float,
+    abstained: bool,
+    attribution: SignalAttribution,
+    entry: CatalogEntry | None,
+    precedents: Sequence[cases_pb2.ScoredCase],
+) -> str:
+    """Two or three Chinese sentences a grid worker can check at a glance."""
+    parts = []
+    if entry is not None:
+        parts.append(f"权责清单「{entry.name}」由{display_name(entry.party)}负责")
+    if precedents:
+        top = precedents[0]
+        same = sum(1 for p in precedents if p.case.party == party)
+        parts.append(
+            f"{len(precedents)} 件相似已办结案例中 {same} 件由{display_name(party)}办结,"
+            f"最相似的「{top.case.complaint[:30]}」相似度 {top.score:.2f}"
+        )
+    evidence = ";".join(parts) + "。" if parts else ""
+    if abstained:
+        return f"{evidence}最可能是{display_name(party)},但把握 {confidence:.0%} 低于 {threshold:.0%},请人工分派。"
+    deciding = _SIGNAL_WORDS[attribution.deciding]
+    return f"{evidence}判定由{display_name(party)}处理,把握 {confidence:.0%},起决定作用的是{deciding}。"

@@ -14,7 +14,8 @@ from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.logs import configure_logging
 from linli.settings import RoutingSettings
 from linli.v1 import retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
-from services.routing.router import CaseVoteRouter
+from services.routing.bootstrap import RouterBootstrap
+from services.routing.metrics import server_metrics
 from services.routing.servicer import RoutingServicer
 
 logger = logging.getLogger(__name__)
@@ -31,19 +32,26 @@ class RoutingDeps:
 
 
 def create_server(settings: RoutingSettings, deps: RoutingDeps | None = None) -> ServerHandle:
-    """Starts a routing server; it turns SERVING once retrieval reports SERVING (no precedents, no routing)."""
+    """Starts a routing server; it turns SERVING once retrieval is SERVING and a model is loaded (or trained)."""
     deps = deps or RoutingDeps()
     channel = deps.retrieval_channel or grpc.insecure_channel(settings.retrieval_target)
-    router = CaseVoteRouter(retrieval_pb2_grpc.RetrievalServiceStub(channel), settings)
-    servicer = RoutingServicer(router, max_batch=settings.max_batch)
+    bootstrap = RouterBootstrap(retrieval_pb2_grpc.RetrievalServiceStub(channel), settings)
+    servicer = RoutingServicer(bootstrap, max_batch=settings.max_batch)
     handle = build_server(
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
         service_names=[SERVICE_NAME],
         register=lambda server: routing_pb2_grpc.add_RoutingServiceServicer_to_server(servicer, server),
+        metrics=server_metrics(settings),
     )
-    handle.load_then_serve(lambda: wait_for_retrieval(channel))
+
+    def load() -> None:
+        wait_for_retrieval(channel)
+        bootstrap.start()
+
+    handle.load_then_serve(load)
+    handle.on_stop.append(bootstrap.stop)
     return handle
 
 

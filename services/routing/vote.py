@@ -29,14 +29,28 @@ class VoteOutcome:
         return self.probabilities.get(self.winner, 0.0) if self.winner else 0.0
 
 
-def vote(
-    precedents: Sequence[cases_pb2.ScoredCase], *, parties: Iterable[str], min_similarity: float, temperature: float
-) -> VoteOutcome:
-    """Each precedent at least `min_similarity` close votes for its party with weight exp((score - best) / T).
+def vote_weights(
+    precedents: Iterable[tuple[float, str]], *, parties: Iterable[str], min_similarity: float, temperature: float
+) -> dict[str, float]:
+    """Each (similarity, party) at least `min_similarity` close adds exp((similarity - best) / T) to its party.
 
     Sentence embeddings put most texts of one language at 0.6-0.8 cosine, so raw scores barely separate a
     near-duplicate from a loose match; weighting relative to the best match lets the close precedents decide,
-    and several close ones that agree decide with more confidence than one.
+    and several close ones that agree decide with more confidence than one. Every party starts at SMOOTHING.
+    """
+    voters = [(score, party) for score, party in precedents if score >= min_similarity]
+    weights = dict.fromkeys(list(dict.fromkeys([*parties, *(party for _, party in voters)])), SMOOTHING)
+    if voters:
+        top = max(score for score, _ in voters)
+        for score, party in voters:
+            weights[party] += math.exp((score - top) / temperature)
+    return weights
+
+
+def vote(
+    precedents: Sequence[cases_pb2.ScoredCase], *, parties: Iterable[str], min_similarity: float, temperature: float
+) -> VoteOutcome:
+    """The vote of resolved precedents (see vote_weights), with the voters and the winner's best precedent.
 
     Args:
         precedents: retrieved cases with cosine scores, any order.
@@ -45,12 +59,12 @@ def vote(
         temperature: how fast a precedent's weight falls with distance from the best match.
     """
     voters = sorted((p for p in precedents if p.score >= min_similarity), key=lambda p: -p.score)
-    candidates = list(dict.fromkeys([*parties, *(p.case.party for p in voters)]))
-    weights = dict.fromkeys(candidates, SMOOTHING)
-    if voters:
-        top = voters[0].score
-        for precedent in voters:
-            weights[precedent.case.party] += math.exp((precedent.score - top) / temperature)
+    weights = vote_weights(
+        ((p.score, p.case.party) for p in voters),
+        parties=parties,
+        min_similarity=min_similarity,
+        temperature=temperature,
+    )
     total = sum(weights.values())
     probabilities = {party: weight / total for party, weight in weights.items()}
     if not voters:

@@ -38,7 +38,7 @@ def processes_with(mark: str) -> list[int]:
     return found
 
 
-def test_dev_stack_routes_a_complaint_and_stops_cleanly(tmp_path: Path) -> None:
+def test_dev_stack_routes_a_complaint_and_stops_cleanly(tmp_path: Path, corpus_slice: Path) -> None:
     ports = {name: free_port() for name in ("http", "intake", "retrieval", "routing")}
     mark = uuid.uuid4().hex
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
@@ -51,6 +51,10 @@ def test_dev_stack_routes_a_complaint_and_stops_cleanly(tmp_path: Path) -> None:
             "LINLI_ROUTING_PORT": str(ports["routing"]),
             "LINLI_ROUTING_RETRIEVAL_TARGET": f"127.0.0.1:{ports['retrieval']}",
             "LINLI_RETRIEVAL_PORT": str(ports["retrieval"]),
+            # A slice of the packaged corpus: the full one is the default, but embedding it twice (index, model)
+            # would spend minutes of this test on what other tests already cover.
+            "LINLI_RETRIEVAL_SEED_CORPUS": str(corpus_slice),
+            "LINLI_ROUTING_TRAIN_CORPUS": str(corpus_slice),
         }
     )
     stack = subprocess.Popen(

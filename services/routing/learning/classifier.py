@@ -1,0 +1,214 @@
+"""The stacked classifier: a linear model per feature block, combined by a logistic regression, then calibrated."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+
+from services.routing.learning.calibration import Floats, softmax
+from services.routing.learning.evaluation import Prediction
+from services.routing.learning.features import Encoder, FeatureConfig, embedding_features
+
+CHAR, WORD, EMBEDDING = "char", "word", "embedding"
+# The text blocks speak together as "the classifier" when a decision is explained; signals speak for themselves.
+TEXT_BLOCKS = (CHAR, WORD, EMBEDDING)
+CLASSIFIER = "classifier"
+# A scipy sparse matrix (TF-IDF) or a dense float32 array (embeddings); scipy has no type information.
+BlockMatrix: TypeAlias = Any
+
+
+@dataclass(frozen=True)
+class EmbeddingSpec:
+    """The embedding model a classifier was trained with; another model's vectors would be meaningless to it."""
+
+    model_name: str
+    dimension: int
+
+
+@dataclass(frozen=True)
+class ModelParameters:
+    """Regularisation of the linear models (inverse strength: larger C fits the training data more closely)."""
+
+    text_c: float = 0.5
+    embedding_c: float = 10.0
+    meta_c: float = 1.0
+
+
+def base_model(block: str, parameters: ModelParameters) -> LinearSVC | LogisticRegression:
+    """The linear model of one block: an SVM for sparse TF-IDF, a logistic regression for dense embeddings."""
+    if block == EMBEDDING:
+        return LogisticRegression(C=parameters.embedding_c, max_iter=3000)
+    return LinearSVC(C=parameters.text_c)
+
+
+def meta_model(parameters: ModelParameters) -> LogisticRegression:
+    """The stacker: a multinomial logistic regression over the blocks' decision scores."""
+    return LogisticRegression(C=parameters.meta_c, max_iter=5000)
+
+
+def as_logits(scores: npt.NDArray[Any]) -> Floats:
+    """Decision scores as one column per class: a binary model's single score s becomes [0, s]."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 1:
+        return np.column_stack([np.zeros_like(scores), scores])
+    return scores
+
+
+def transform_blocks(
+    texts: Sequence[str],
+    *,
+    features: FeatureConfig,
+    vectorizers: dict[str, TfidfVectorizer],
+    encoder: Encoder | None,
+) -> dict[str, BlockMatrix]:
+    """Each feature block of `texts`, with already fitted vectorizers."""
+    blocks: dict[str, BlockMatrix] = {name: vectorizer.transform(texts) for name, vectorizer in vectorizers.items()}
+    if features.embed:
+        if encoder is None:
+            raise ValueError("this configuration uses embeddings: an encoder is required")
+        blocks[EMBEDDING] = embedding_features(texts, encoder, features)
+    return blocks
+
+
+@dataclass(frozen=True)
+class SignalAttribution:
+    """Which evidence decided one text, read off the stacker's linear terms.
+
+    Attributes:
+        deciding: "classifier" (the text blocks together) or a signal name: the group whose terms separate the
+            chosen label from the runner-up most.
+        opinions: per group, the label its terms alone favour and that label's softmax share of them.
+    """
+
+    deciding: str
+    opinions: dict[str, tuple[str, float]]
+
+
+class StackedClassifier:
+    """Fitted parts of a model: vectorizers, one linear model per block, the stacker and its temperature.
+
+    `signals` name per-label evidence computed outside the text (e.g. the responsibility catalog and the vote of
+    similar resolved cases, see services/routing/signals.py): their columns enter the stacker beside the blocks'
+    decision scores, so the stacker learns on held-out folds how far to trust each.
+    """
+
+    def __init__(
+        self,
+        *,
+        labels: tuple[str, ...],
+        features: FeatureConfig,
+        embedding: EmbeddingSpec | None,
+        vectorizers: dict[str, TfidfVectorizer],
+        base_models: dict[str, LinearSVC | LogisticRegression],
+        meta: LogisticRegression,
+        temperature: float,
+        signals: tuple[str, ...] = (),
+    ) -> None:
+        self.labels = labels
+        self.features = features
+        self.embedding = embedding
+        self.vectorizers = vectorizers
+        self.base_models = base_models
+        self.meta = meta
+        self.temperature = temperature
+        self.signals = signals
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("signals", ())  # models pickled before signals existed used none
+        self.__dict__.update(state)
+
+    def meta_inputs(
+        self, texts: Sequence[str], encoder: Encoder | None, signals: Mapping[str, Floats] | None = None
+    ) -> tuple[Floats, dict[str, slice]]:
+        """The stacker's input rows and which columns belong to which block or signal."""
+        blocks = transform_blocks(texts, features=self.features, vectorizers=self.vectorizers, encoder=encoder)
+        columns: list[Floats] = [as_logits(self.base_models[name].decision_function(blocks[name])) for name in blocks]
+        names = list(blocks)
+        given = signals or {}
+        missing = [name for name in self.signals if name not in given]
+        if missing:
+            raise ValueError(f"this model combines the signal(s) {', '.join(missing)}: give them")
+        for name in self.signals:
+            matrix = np.asarray(given[name], dtype=np.float64)
+            if matrix.shape != (len(texts), len(self.labels)):
+                raise ValueError(f"signal {name} has shape {matrix.shape}, expected ({len(texts)}, {len(self.labels)})")
+            columns.append(matrix)
+            names.append(name)
+        spans, start = {}, 0
+        for name, column in zip(names, columns, strict=True):
+            spans[name] = slice(start, start + column.shape[1])
+            start += column.shape[1]
+        return np.hstack(columns), spans
+
+    def probabilities(
+        self, texts: Sequence[str], encoder: Encoder | None, signals: Mapping[str, Floats] | None = None
+    ) -> Floats:
+        """Calibrated probabilities, shape (len(texts), len(labels)), columns in `labels` order."""
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        inputs, _ = self.meta_inputs(texts, encoder, signals)
+        return softmax(as_logits(self.meta.decision_function(inputs)), self.temperature)
+
+    def explain(
+        self, texts: Sequence[str], encoder: Encoder | None, signals: Mapping[str, Floats] | None = None
+    ) -> tuple[Floats, list[SignalAttribution]]:
+        """Probabilities as `probabilities`, and for each text which group of evidence decided it."""
+        inputs, spans = self.meta_inputs(texts, encoder, signals)
+        probabilities = softmax(as_logits(self.meta.decision_function(inputs)), self.temperature)
+        coefficients = np.asarray(self.meta.coef_, dtype=np.float64)
+        if coefficients.shape[0] == 1:  # binary: the one score is class 1's logit against class 0's zero
+            coefficients = np.vstack([np.zeros_like(coefficients), coefficients])
+        groups: dict[str, list[slice]] = {}
+        for name, span in spans.items():
+            groups.setdefault(CLASSIFIER if name in TEXT_BLOCKS else name, []).append(span)
+        attributions = []
+        for row, x in zip(probabilities, inputs, strict=True):
+            order = np.argsort(-row)
+            best, runner_up = int(order[0]), int(order[1])
+            margins, opinions = {}, {}
+            for group, group_spans in groups.items():
+                terms = sum(coefficients[:, span] @ x[span] for span in group_spans)
+                margins[group] = float(terms[best] - terms[runner_up])
+                share = softmax(terms[np.newaxis, :], self.temperature)[0]
+                favourite = int(share.argmax())
+                opinions[group] = (self.labels[favourite], float(share[favourite]))
+            attributions.append(SignalAttribution(max(margins, key=lambda g: margins[g]), opinions))
+        return probabilities, attributions
+
+
+class RoutingClassifier:
+    """A trained classifier as a `Predictor`: abstains when the top probability is below the threshold."""
+
+    def __init__(self, classifier: StackedClassifier, *, threshold: float, encoder: Encoder | None) -> None:
+        if classifier.embedding is not None and encoder is None:
+            raise ValueError(f"this model needs an encoder for {classifier.embedding.model_name}")
+        self.classifier = classifier
+        self.threshold = threshold
+        self._encoder = encoder
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every label the classifier can predict."""
+        return self.classifier.labels
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """One prediction per text; the top label is kept when abstaining, for evaluation and for a person."""
+        probabilities = self.classifier.probabilities(list(texts), self._encoder)
+        predictions = []
+        for row in probabilities:
+            top = int(row.argmax())
+            predictions.append(
+                Prediction(
+                    label=self.labels[top],
+                    probabilities={label: float(p) for label, p in zip(self.labels, row, strict=True)},
+                    abstained=bool(row[top] < self.threshold),
+                )
+            )
+        return predictions

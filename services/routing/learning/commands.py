@@ -1,0 +1,224 @@
+"""`linli train routing` and `linli eval routing`: argparse only at import, so `linli` stays fast to start."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from linli.errors import LinliError
+from services.routing.learning import DEFAULT_MODEL_DIR, DEFAULT_PRECEDENTS
+
+if TYPE_CHECKING:
+    from services.routing.catalog import Catalog
+    from services.routing.learning.data import LabelledText
+    from services.routing.learning.features import Encoder
+    from services.routing.learning.training import TrainedModel
+
+LEARNING_COMMANDS = ("train", "eval")
+
+EVAL_DESCRIPTION = f"""\
+Evaluates a router on --test (JSONL: "text", "label", optional "title", prepended to the text).
+With --train, first trains a fresh classifier on that file's labels (not saved); without it, evaluates the
+deployed router: the model directory --model (default {DEFAULT_MODEL_DIR}, relative to the working directory).
+
+Progress goes to stderr. The last line of stdout is one JSON object:
+  n                   items in --test
+  accuracy, macro_f1  over all items, using the top label (an abstention still counts its top label);
+                      macro_f1 averages the F1 of every label seen in the truth or the predictions
+  coverage            share of items not abstained on
+  selective_accuracy  accuracy on the items not abstained on (null when every item was abstained on)
+  ece                 expected calibration error of the top-label probability, 15 equal-width bins
+  per_class           {{label: {{precision, recall, f1, support}}}}
+  confusion           {{true label: {{predicted label: count}}}} (zero counts left out)
+  train_seconds       wall time of training with --train, else 0
+"""
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corrections", type=Path, help='JSONL of routing corrections {"text", "from", "to"}')
+    parser.add_argument("--text-field", help='field holding the text (default: "text", or "complaint")')
+    parser.add_argument("--label-field", help='field holding the label (default: "label", or "party")')
+    parser.add_argument("--labels", help="comma-separated fixed label set: any other label in the data is an error")
+    parser.add_argument(
+        "--embeddings",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="use sentence embeddings of the retrieval model (LINLI_RETRIEVAL_* settings) as a feature block",
+    )
+    parser.add_argument(
+        "--words", action=argparse.BooleanOptionalAction, default=True, help="use jieba word n-grams as a block"
+    )
+    parser.add_argument(
+        "--signals",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="combine the precedent vote (needs embeddings) and, when the labels are its parties, the "
+        "responsibility catalog with the text, as the Route RPC does",
+    )
+    parser.add_argument("--catalog", type=Path, help="responsibility catalog YAML (default: the packaged one)")
+    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    parser.add_argument(
+        "--target-precision",
+        type=float,
+        default=0.95,
+        help="accuracy required where the router does not abstain; sets the threshold (default 0.95)",
+    )
+
+
+def add_learning_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Registers `train routing` and `eval routing` on the `linli` parser."""
+    train = commands.add_parser("train", help="train a model").add_subparsers(dest="target", required=True)
+    train_routing = train.add_parser(
+        "routing",
+        help="train the routing classifier on labelled texts and write a model directory",
+        description='Trains on JSONL lines {"text", "label", "title"?} (or {"complaint", "party"}) and writes DIR '
+        "atomically: manifest.json (labels, embedding model, features, threshold, cross-validated metrics, "
+        "data checksum) and the fitted parts.",
+    )
+    train_routing.add_argument("--data", type=Path, required=True, help="JSONL training file")
+    train_routing.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help=f"default {DEFAULT_MODEL_DIR}")
+    _add_training_options(train_routing)
+
+    evaluate = commands.add_parser("eval", help="evaluate a model").add_subparsers(dest="target", required=True)
+    eval_routing = evaluate.add_parser(
+        "routing",
+        help="score a router on a labelled test file",
+        description=EVAL_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    eval_routing.add_argument("--test", type=Path, required=True, help="JSONL test file")
+    eval_routing.add_argument("--train", type=Path, help="train a fresh classifier on this JSONL file first")
+    eval_routing.add_argument("--model", type=Path, help=f"model directory to evaluate (default {DEFAULT_MODEL_DIR})")
+    eval_routing.add_argument(
+        "--precedents",
+        type=Path,
+        help="resolved cases the deployed router votes over (default: the packaged corpus the index is seeded with)",
+    )
+    _add_training_options(eval_routing)
+
+
+def _progress(line: str) -> None:
+    sys.stderr.write(f"[routing] {line}\n")
+    sys.stderr.flush()
+
+
+def local_encoder() -> Encoder:
+    """The retrieval service's embedding model, loaded in this process (as LINLI_RETRIEVAL_* configures it)."""
+    from linli.settings import RetrievalSettings
+    from services.retrieval.embedder import create_embedder
+    from services.routing.learning.features import EmbedderEncoder
+
+    return EmbedderEncoder(create_embedder(RetrievalSettings()))
+
+
+def _read_training_data(args: argparse.Namespace, path: Path) -> tuple[list[LabelledText], int]:
+    from services.routing.learning.data import read_corrections, read_labelled, with_corrections
+
+    items = read_labelled(path, text_field=args.text_field, label_field=args.label_field)
+    if args.corrections is None:
+        return items, 0
+    corrections = read_corrections(args.corrections)
+    return with_corrections(items, corrections), len(corrections)
+
+
+def _catalog(args: argparse.Namespace) -> Catalog | None:
+    from services.routing.catalog import load_catalog
+
+    return load_catalog(args.catalog) if args.signals else None
+
+
+def _train(args: argparse.Namespace, path: Path) -> tuple[TrainedModel, Encoder | None]:
+    from services.routing.learning.features import FeatureConfig
+    from services.routing.learning.training import TrainingConfig, train
+    from services.routing.signals import RoutingTrainingSignals
+
+    items, corrections = _read_training_data(args, path)
+    _progress(f"read {len(items)} labelled texts from {path} ({corrections} corrections)")
+    config = TrainingConfig(
+        features=FeatureConfig(embed=args.embeddings, word_ngrams=(1, 2) if args.words else None),
+        folds=args.folds,
+        target_precision=args.target_precision,
+    )
+    allowed = [label.strip() for label in args.labels.split(",") if label.strip()] if args.labels else None
+    encoder = local_encoder() if args.embeddings else None
+    model = train(
+        items,
+        config=config,
+        encoder=encoder,
+        allowed_labels=allowed,
+        corrections=corrections,
+        progress=_progress,
+        signals=RoutingTrainingSignals(_catalog(args)) if args.signals else None,
+    )
+    return model, encoder
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """`linli train routing`: trains and writes the model directory; prints its manifest as JSON."""
+    from services.routing.learning.model_dir import save_model
+
+    model, _ = _train(args, args.data)
+    manifest = save_model(model, args.out)
+    _progress(f"wrote {args.out} in {model.train_seconds:.1f} s of training")
+    sys.stdout.write(json.dumps(manifest.to_json(), ensure_ascii=False) + "\n")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """`linli eval routing`: scores a freshly trained or the deployed router; the last stdout line is the report."""
+    from services.routing.learning.data import read_labelled
+    from services.routing.learning.evaluation import evaluate
+    from services.routing.learning.model_dir import load_model, read_manifest
+    from services.routing.offline import OfflineRouter
+
+    test = read_labelled(args.test)
+    train_seconds = 0.0
+    if args.train is not None:
+        started = time.perf_counter()
+        model, encoder = _train(args, args.train)
+        train_seconds = time.perf_counter() - started
+        classifier, threshold = model.classifier, model.threshold
+        precedents = _read_training_data(args, args.train)[0]
+    else:
+        directory = args.model or DEFAULT_MODEL_DIR
+        manifest = read_manifest(directory)
+        encoder = local_encoder() if manifest.embedding else None
+        loaded = load_model(directory, encoder=encoder)
+        classifier, threshold = loaded.classifier, loaded.threshold
+        _progress(f"loaded {directory} (trained {manifest.created_at} on {manifest.data.count} texts)")
+        # The deployed router votes over the index, which starts from the packaged resolved cases.
+        precedents = read_labelled(args.precedents or DEFAULT_PRECEDENTS)
+    _progress(f"{len(precedents)} precedents for the vote")
+    predictor = OfflineRouter(
+        classifier,
+        threshold=threshold,
+        encoder=encoder,
+        catalog=_catalog(args),
+        precedent_texts=[item.text for item in precedents],
+        precedent_labels=[item.label for item in precedents],
+    )
+    unknown = sorted({item.label for item in test} - set(predictor.labels))
+    if unknown:
+        _progress(f"warning: test labels the model cannot predict: {', '.join(unknown)}")
+    report: dict[str, Any] = evaluate(
+        predictor,
+        [item.text for item in test],
+        [item.label for item in test],
+        train_seconds=train_seconds,
+        progress=_progress,
+    )
+    sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+    return 0
+
+
+def run_learning_command(args: argparse.Namespace) -> int:
+    """Runs `train routing` or `eval routing`; a bad input file or model directory is one clear line on stderr."""
+    try:
+        return run_train(args) if args.command == "train" else run_eval(args)
+    except LinliError as error:
+        sys.stderr.write(f"linli {args.command} {args.target}: {error.message}\n")
+        return 2

@@ -1,0 +1,221 @@
+"""Training: fit the stacked classifier on labelled texts, calibrate it and choose its abstention threshold.
+
+Everything that decides the model's probabilities (the stacker, the temperature, the threshold) is fitted on
+predictions for items that the predicting model never saw: base models are scored out-of-fold, and the stacker's
+own scores are out-of-fold too, so the calibration and the threshold reflect how the model does on new texts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from linli.errors import InvalidArgument
+from services.routing.learning.calibration import Floats, fit_temperature, precision_threshold, softmax
+from services.routing.learning.classifier import (
+    CHAR,
+    EMBEDDING,
+    WORD,
+    EmbeddingSpec,
+    ModelParameters,
+    StackedClassifier,
+    as_logits,
+    base_model,
+    meta_model,
+    transform_blocks,
+)
+from services.routing.learning.data import LabelledText, checksum
+from services.routing.learning.evaluation import score
+from services.routing.learning.features import Encoder, FeatureConfig, char_vectorizer, word_vectorizer
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+class TrainingSignals(Protocol):
+    """Per-label evidence from outside the text for every training item, as the item would have seen it served.
+
+    Args:
+        texts: the training texts.
+        truth: their labels (a vote over precedents uses the other items' labels, never the item's own).
+        vectors: the texts' sentence embeddings when the model uses them, else None.
+        labels: the model's label order: each returned matrix has one column per label, in this order.
+
+    Returns:
+        {signal name: (len(texts), len(labels)) matrix}.
+    """
+
+    def __call__(
+        self, texts: Sequence[str], truth: Sequence[str], vectors: Floats | None, labels: Sequence[str]
+    ) -> dict[str, Floats]: ...
+
+
+MIN_PER_LABEL = 2  # fewer and a label cannot be both trained on and held out
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How to train: features, regularisation, folds and the precision the abstention threshold must reach.
+
+    Attributes:
+        features: the feature blocks (see FeatureConfig).
+        parameters: the linear models' regularisation.
+        folds: cross-validation folds (fewer when the rarest label has fewer examples).
+        target_precision: accuracy required on the items the router does not abstain on.
+        seed: the fold shuffle's seed, for reproducible models.
+    """
+
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    parameters: ModelParameters = field(default_factory=ModelParameters)
+    folds: int = 5
+    target_precision: float = 0.95
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """Which data a model was trained on."""
+
+    sha256: str
+    count: int
+    label_counts: dict[str, int]
+    corrections: int = 0
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A fitted classifier with its threshold and cross-validated metrics (see evaluation.score for keys)."""
+
+    classifier: StackedClassifier
+    threshold: float
+    target_precision: float
+    metrics: dict[str, Any]
+    data: DataSummary
+    train_seconds: float
+
+
+def _check_labels(items: Sequence[LabelledText], allowed_labels: Collection[str] | None) -> Counter[str]:
+    counts = Counter(item.label for item in items)
+    if allowed_labels is not None:
+        unknown = sorted(set(counts) - set(allowed_labels))
+        if unknown:
+            raise InvalidArgument.for_field(
+                "label", f"unknown label(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed_labels))}"
+            )
+    if len(counts) < 2:
+        raise InvalidArgument.for_field("label", f"at least 2 labels are needed to learn a choice, got {len(counts)}")
+    rare = sorted(label for label, n in counts.items() if n < MIN_PER_LABEL)
+    if rare:
+        raise InvalidArgument.for_field("label", f"fewer than {MIN_PER_LABEL} examples of: {', '.join(rare)}")
+    return counts
+
+
+def train(
+    items: Sequence[LabelledText],
+    *,
+    config: TrainingConfig | None = None,
+    encoder: Encoder | None = None,
+    allowed_labels: Collection[str] | None = None,
+    corrections: int = 0,
+    progress: Progress | None = None,
+    signals: TrainingSignals | None = None,
+) -> TrainedModel:
+    """Trains a classifier on `items`; any label set with at least 2 labels of 2 examples each.
+
+    Args:
+        items: texts and their true labels (corrections already merged in, see data.with_corrections).
+        config: features, regularisation, folds, target precision; defaults to TrainingConfig().
+        encoder: sentence embeddings; required when config.features.embed is true.
+        allowed_labels: when given, a label outside it is an error (a fixed taxonomy, e.g. the default parties).
+        corrections: how many of `items` come from routing corrections, recorded in the manifest.
+        progress: called with a short line at each step (the CLI prints them to stderr).
+        signals: evidence from outside the text (catalog, precedent vote) that the stacker combines with the blocks.
+
+    Raises:
+        InvalidArgument: too few labels or examples, or a label outside `allowed_labels`.
+        ValueError: embeddings configured without an encoder.
+    """
+    config = config or TrainingConfig()
+    say = progress or (lambda line: logger.info(line))
+    if config.features.embed and encoder is None:
+        raise ValueError("the feature configuration uses embeddings but no encoder was given")
+    started = time.perf_counter()
+    counts = _check_labels(items, allowed_labels)
+    labels = tuple(sorted(counts))
+    texts = [item.text for item in items]
+    truth = np.array([labels.index(item.label) for item in items], dtype=np.intp)
+    folds = StratifiedKFold(n_splits=min(config.folds, min(counts.values())), shuffle=True, random_state=config.seed)
+
+    vectorizers = {CHAR: char_vectorizer(config.features)}
+    if config.features.word_ngrams is not None:
+        vectorizers[WORD] = word_vectorizer(config.features)
+    # Vectorizers see every training text once: their vocabulary and IDF use no label, so no fold leaks an answer.
+    for name, vectorizer in vectorizers.items():
+        vectorizer.fit(texts)
+        say(f"{name} features: {len(vectorizer.vocabulary_)} n-grams")
+    if config.features.embed:
+        say(f"embedding {len(texts)} texts with {encoder.model_name if encoder else '?'}")
+    blocks = transform_blocks(texts, features=config.features, vectorizers=vectorizers, encoder=encoder)
+
+    base_models, held_out_scores = {}, []
+    for name, matrix in blocks.items():
+        model = base_model(name, config.parameters)
+        held_out_scores.append(as_logits(cross_val_predict(model, matrix, truth, cv=folds, method="decision_function")))
+        base_models[name] = model.fit(matrix, truth)
+        say(f"{name} model: fitted on {folds.get_n_splits()} folds and on all {len(texts)} texts")
+    signal_names: tuple[str, ...] = ()
+    if signals is not None:
+        vectors = blocks[EMBEDDING][:, : encoder.dimension] if EMBEDDING in blocks and encoder else None
+        extra = signals(texts, [item.label for item in items], vectors, labels)
+        signal_names = tuple(sorted(extra))
+        held_out_scores.extend(np.asarray(extra[name], dtype=np.float64) for name in signal_names)
+        say(f"signals: {', '.join(signal_names) or 'none'}")
+    stacked_inputs = np.hstack(held_out_scores)
+    meta_logits = as_logits(
+        cross_val_predict(meta_model(config.parameters), stacked_inputs, truth, cv=folds, method="decision_function")
+    )
+    temperature = fit_temperature(meta_logits, truth)
+    probabilities = softmax(meta_logits, temperature)
+    top = probabilities.argmax(axis=1)
+    confidences = probabilities.max(axis=1)
+    threshold = precision_threshold(confidences, top == truth, config.target_precision)
+    meta = meta_model(config.parameters).fit(stacked_inputs, truth)
+
+    metrics = score(
+        [labels[i] for i in truth], [labels[i] for i in top], confidences.tolist(), (confidences < threshold).tolist()
+    )
+    del metrics["train_seconds"]
+    metrics["folds"] = folds.get_n_splits()
+    metrics["temperature"] = temperature
+    say(
+        f"cross-validated: macro_f1 {metrics['macro_f1']:.4f}, accuracy {metrics['accuracy']:.4f}, "
+        f"ece {metrics['ece']:.4f}, threshold {threshold:.3f} covers {metrics['coverage']:.1%} "
+        f"at {metrics['selective_accuracy'] or 0:.4f} accuracy"
+    )
+    embedding = EmbeddingSpec(encoder.model_name, encoder.dimension) if config.features.embed and encoder else None
+    classifier = StackedClassifier(
+        labels=labels,
+        features=config.features,
+        embedding=embedding,
+        vectorizers=vectorizers,
+        base_models=base_models,
+        meta=meta,
+        temperature=temperature,
+        signals=signal_names,
+    )
+    return TrainedModel(
+        classifier=classifier,
+        threshold=threshold,
+        target_precision=config.target_precision,
+        metrics=metrics,
+        data=DataSummary(checksum(items), len(items), dict(sorted(counts.items())), corrections),
+        train_seconds=time.perf_counter() - started,
+    )
