@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.logs import configure_logging
 from linli.settings import RetrievalSettings, embedded_model_path
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
-from services.retrieval.embedder import Embedder, SentenceTransformerEmbedder
+from services.retrieval.batching import MicroBatcher
+from services.retrieval.embedder import Embedder, create_embedder
 from services.retrieval.index import IndexParams
 from services.retrieval.memory import CaseMemory
+from services.retrieval.metrics import InstrumentedEmbedder, server_metrics
 from services.retrieval.servicer import RetrievalServicer
 from services.retrieval.snapshots import SnapshotStore, model_fingerprint
 from services.retrieval.store import CaseStore
@@ -38,6 +41,7 @@ class RetrievalServer:
     servicer: RetrievalServicer
     settings: RetrievalSettings
     stop_snapshots: threading.Event
+    batcher: MicroBatcher | None = None
 
     def stop(self, grace: float = 5.0) -> None:
         """Stops serving, then writes a last snapshot so the next start loads instead of rebuilding."""
@@ -49,13 +53,13 @@ class RetrievalServer:
                 memory.snapshot()
             except Exception:
                 logger.exception("final snapshot failed; the previous one stays")
+        if self.batcher is not None:  # after the calls in flight: they may still be waiting for their batch
+            self.batcher.close()
 
 
 def build_memory(settings: RetrievalSettings, deps: RetrievalDeps) -> CaseMemory:
     """Loads model, case store and index (newest valid snapshot, else a rebuild), and seeds an empty store."""
-    embedder = deps.embedder or SentenceTransformerEmbedder(
-        settings.resolved_model_path(), max_seq_length=settings.max_seq_length
-    )
+    embedder = deps.embedder or create_embedder(settings)
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     store = deps.store or CaseStore.from_url(f"sqlite:///{settings.index_dir / 'cases.sqlite'}")
     model_path = settings.model_path or embedded_model_path()
@@ -66,13 +70,20 @@ def build_memory(settings: RetrievalSettings, deps: RetrievalDeps) -> CaseMemory
         max_batch=settings.max_batch,
         params=IndexParams(hnsw_threshold=settings.hnsw_threshold),
         snapshots=SnapshotStore(settings.index_dir / "snapshots"),
-        model_checksum=model_fingerprint(model_path) if model_path else embedder.model_name,
+        model_checksum=vectors_checksum(model_path, embedder),
     )
     count = memory.load()
     if settings.seed_corpus is not None:
         count += memory.seed(settings.seed_corpus)
     logger.info("case memory loaded", extra={"cases": count, "model": embedder.model_name})
     return memory
+
+
+def vectors_checksum(model_path: Path | None, embedder: Embedder) -> str:
+    """What a snapshot's vectors depend on: the weights' bytes and the embedder's name, which carries its backend."""
+    if model_path is None:
+        return embedder.model_name
+    return f"{model_fingerprint(model_path)}:{embedder.model_name}"
 
 
 def create_server(settings: RetrievalSettings, deps: RetrievalDeps | None = None) -> RetrievalServer:
@@ -85,11 +96,19 @@ def create_server(settings: RetrievalSettings, deps: RetrievalDeps | None = None
         workers=settings.workers,
         service_names=[SERVICE_NAME],
         register=lambda server: retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(servicer, server),
+        metrics=server_metrics(settings, lambda: servicer.loaded_memory),
     )
     server = RetrievalServer(handle, servicer, settings, threading.Event())
 
     def load() -> None:
-        memory = build_memory(settings, deps)
+        # Embed and SearchCases-by-text calls of many handler threads share model calls through one batcher.
+        batcher = MicroBatcher(
+            InstrumentedEmbedder(deps.embedder or create_embedder(settings)),
+            wait_ms=settings.batch_wait_ms,
+            max_batch=settings.max_batch,
+        )
+        server.batcher = batcher
+        memory = build_memory(settings, RetrievalDeps(embedder=batcher, store=deps.store))
         servicer.attach(memory)
         if settings.snapshot_interval_seconds > 0:
             threading.Thread(
