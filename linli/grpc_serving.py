@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from linli.errors import LinliError
+from linli.metrics import MetricsEndpoint, ServerMetrics, start_metrics_endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,14 @@ class ServerHandle:
     ready: threading.Event = field(default_factory=threading.Event)
     loaded: threading.Event = field(default_factory=threading.Event)
     load_error: BaseException | None = None
+    metrics_endpoint: MetricsEndpoint | None = None
+    # Called after the server stopped taking calls: background work of the service (watchers, timers) ends here.
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def metrics_port(self) -> int | None:
+        """Port of this server's /metrics, or None when it has none of its own."""
+        return None if self.metrics_endpoint is None else self.metrics_endpoint.port
 
     def wait_ready(self, timeout: float) -> bool:
         """Waits until loading ended; True if the server is SERVING, False if loading failed or timed out."""
@@ -126,6 +135,10 @@ class ServerHandle:
         """Stops taking calls, lets running ones finish for `grace` seconds, then returns."""
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
+        for callback in self.on_stop:
+            callback()
+        if self.metrics_endpoint is not None:  # last, so the final scrape still sees the calls that drained
+            self.metrics_endpoint.stop()
 
 
 def build_server(
@@ -136,6 +149,7 @@ def build_server(
     service_names: Sequence[str],
     register: Callable[[grpc.Server], None],
     interceptors: Iterable[grpc.ServerInterceptor[Any, Any]] = (),
+    metrics: ServerMetrics | None = None,
 ) -> ServerHandle:
     """Builds and starts a server with health (NOT_SERVING until the caller says ready) and reflection.
 
@@ -146,10 +160,13 @@ def build_server(
         service_names: full names of the business services, for health and reflection.
         register: adds the business servicers to the server.
         interceptors: extra interceptors, run after the domain-error one.
+        metrics: what to record (RPC latency and codes, request ids in logs) and where to show it.
     """
+    observing = list(metrics.interceptors()) if metrics is not None else []
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
-        interceptors=[DomainErrorInterceptor(), *interceptors],
+        # Metrics outermost: they see the status code a domain error was turned into.
+        interceptors=[*observing, DomainErrorInterceptor(), *interceptors],
     )
     register(server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
@@ -160,6 +177,8 @@ def build_server(
         raise OSError(f"could not bind {host}:{port}")
     server.start()
     handle = ServerHandle(server, bound, health_servicer, tuple(service_names))
+    if metrics is not None:
+        handle.metrics_endpoint = start_metrics_endpoint(metrics.registry(), host=metrics.host, port=metrics.port)
     handle.set_serving(False)
     return handle
 

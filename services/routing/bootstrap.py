@@ -7,10 +7,12 @@ import logging
 import threading
 
 import grpc
+import numpy as np
 
 from linli.errors import FailedPrecondition, Unavailable, from_rpc_error
 from linli.settings import RoutingSettings
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
+from services.retrieval.embedder import Vectors
 from services.routing.catalog import Catalog, load_catalog
 from services.routing.learning.model_dir import MANIFEST_FILE, save_model
 from services.routing.model_holder import ModelHolder
@@ -20,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 # Texts per Embed call while training at start: retrieval's default batch limit.
 TRAINING_EMBED_BATCH = 64
+# Deadline of one such call: 64 texts on two busy cores take seconds, far beyond a single Route's budget.
+TRAINING_EMBED_TIMEOUT_SECONDS = 300.0
 
 
 class BatchedEncoder:
@@ -37,10 +41,11 @@ class BatchedEncoder:
     def dimension(self) -> int:
         return self._inner.dimension
 
-    def __call__(self, texts: list[str]) -> object:
-        import numpy as np
-
-        chunks = [self._inner.fresh()(texts[i : i + self._batch]) for i in range(0, len(texts), self._batch)]
+    def __call__(self, texts: list[str]) -> Vectors:
+        chunks = [
+            self._inner.fresh(timeout=TRAINING_EMBED_TIMEOUT_SECONDS)(texts[i : i + self._batch])
+            for i in range(0, len(texts), self._batch)
+        ]
         return np.concatenate(chunks) if chunks else self._inner([])
 
 
@@ -112,7 +117,7 @@ class RouterBootstrap:
         vote = VoteParameters(self._settings.neighbours, self._settings.min_similarity, self._settings.vote_temperature)
         model = train(
             items,
-            encoder=BatchedEncoder(encoder, TRAINING_EMBED_BATCH),  # type: ignore[arg-type]
+            encoder=BatchedEncoder(encoder, TRAINING_EMBED_BATCH),
             signals=RoutingTrainingSignals(catalog, vote),
             progress=lambda line: logger.info(line),
         )

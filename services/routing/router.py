@@ -94,10 +94,10 @@ class RetrievalEncoder:
             return np.zeros((0, self._dimension), dtype=np.float32)
         return np.stack([self._memo[text] for text in texts])
 
-    def fresh(self) -> RetrievalEncoder:
-        """An encoder with an empty memo, for the next request."""
+    def fresh(self, *, timeout: float | None = None) -> RetrievalEncoder:
+        """An encoder with an empty memo, for the next request (optionally with another deadline per call)."""
         return RetrievalEncoder(
-            self._stub, model_name=self._model_name, dimension=self._dimension, timeout=self._timeout
+            self._stub, model_name=self._model_name, dimension=self._dimension, timeout=timeout or self._timeout
         )
 
 

@@ -1,0 +1,128 @@
+"""Route latency without the embedding: what the router itself adds to a decision.
+
+The complaint vectors are computed once with the real model beforehand; retrieval is answered in process (exact
+search over the corpus vectors), so the figures are the router's own work: TF-IDF and jieba features, the stacker,
+catalog matching, the vote, urgency detection and the suggestion. Also prints the held-out accuracy of the same run.
+
+    python -m bench.route_latency [--queries 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from linli.settings import RetrievalSettings, RoutingSettings
+from linli.v1 import cases_pb2, retrieval_pb2
+from services.retrieval.embedder import SentenceTransformerEmbedder, Vectors
+from services.retrieval.memory import read_corpus
+from services.routing.catalog import load_catalog
+from services.routing.learning.data import LabelledText
+from services.routing.learning.features import FeatureConfig
+from services.routing.learning.model_dir import save_model
+from services.routing.learning.training import train
+from services.routing.model_holder import ModelHolder
+from services.routing.router import Complaint, RetrievalEncoder, Router
+from services.routing.signals import RoutingTrainingSignals
+
+CORPUS = Path(__file__).resolve().parent.parent / "services" / "retrieval" / "corpus"
+
+
+class PrecomputedRetrieval:
+    """Answers Embed from vectors computed beforehand and SearchCases by exact search over the corpus."""
+
+    def __init__(self, vectors: dict[str, np.ndarray], cases: list[cases_pb2.Case], model: str) -> None:
+        self._vectors = vectors
+        self._cases = cases
+        self._matrix = np.stack([vectors[case.complaint[:128]] for case in cases])
+        self._model = model
+
+    def Embed(self, request: retrieval_pb2.EmbedRequest, timeout: float) -> retrieval_pb2.EmbedResponse:  # noqa: N802
+        return retrieval_pb2.EmbedResponse(
+            embeddings=[retrieval_pb2.Embedding(values=self._vectors[text].tolist()) for text in request.texts],
+            model=self._model,
+            dimension=self._matrix.shape[1],
+        )
+
+    def SearchCases(  # noqa: N802
+        self, request: retrieval_pb2.SearchCasesRequest, timeout: float
+    ) -> retrieval_pb2.SearchCasesResponse:
+        scores = self._matrix @ np.asarray(request.vector.values, dtype=np.float32)
+        top = np.argpartition(-scores, request.k)[: request.k]
+        top = top[np.argsort(-scores[top])]
+        return retrieval_pb2.SearchCasesResponse(
+            results=[cases_pb2.ScoredCase(case=self._cases[i], score=float(scores[i])) for i in top]
+        )
+
+
+class LookupEncoder:
+    """The training encoder: the same precomputed vectors."""
+
+    def __init__(self, vectors: dict[str, np.ndarray], model: str, dimension: int) -> None:
+        self._vectors, self.model_name, self.dimension = vectors, model, dimension
+
+    def __call__(self, texts: list[str]) -> Vectors:
+        return np.stack([self._vectors[text] for text in texts]) if texts else np.zeros((0, self.dimension))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Prints route p50/p99 (ms) without embedding, and the held-out accuracy of the decisions."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--model-dir", type=Path, default=Path("var") / "bench" / "route-model")
+    args = parser.parse_args(argv)
+
+    train_cases = read_corpus(CORPUS / "resolved_cases.jsonl")
+    heldout = read_corpus(CORPUS / "heldout_cases.jsonl")
+    head = FeatureConfig().head_chars
+    texts = sorted({case.complaint[:head] for case in train_cases + heldout} | {c.complaint for c in heldout})
+    embedder = SentenceTransformerEmbedder(RetrievalSettings().resolved_model_path())
+    started = time.perf_counter()
+    vectors = dict(zip(texts, embedder.embed(texts), strict=True))
+    print(f"embedded {len(texts)} texts beforehand in {time.perf_counter() - started:.1f} s (not counted below)")
+
+    encoder = LookupEncoder(vectors, embedder.model_name, embedder.dimension)
+    catalog = load_catalog()
+    items = [LabelledText(case.complaint, case.party) for case in train_cases]
+    model = train(items, encoder=encoder, signals=RoutingTrainingSignals(catalog), progress=lambda _: None)
+    save_model(model, args.model_dir)
+    cases = [
+        cases_pb2.Case(id=c.id, complaint=c.complaint, resolution=c.resolution, party=c.party, category=c.category)
+        for c in train_cases
+    ]
+    stub: Any = PrecomputedRetrieval(vectors, cases, embedder.model_name)
+    retrieval_encoder = RetrievalEncoder(stub, model_name=embedder.model_name, dimension=embedder.dimension, timeout=5)
+    models = ModelHolder(args.model_dir, encoder=retrieval_encoder)
+    models.reload()
+    router = Router(
+        retrieval=stub, encoder=retrieval_encoder, models=models, catalog=catalog, settings=RoutingSettings()
+    )
+    queries = [heldout[i % len(heldout)] for i in range(args.queries)]
+    for case in queries[:20]:  # warm-up: jieba's dictionary, first-call allocations
+        router.route(Complaint(case.complaint))
+    latencies, correct, covered = [], 0, 0
+    for case in queries:
+        began = time.perf_counter()
+        decision = router.route(Complaint(case.complaint))
+        latencies.append((time.perf_counter() - began) * 1000)
+        if not decision.abstained:
+            covered += 1
+            correct += decision.party == case.party
+    latencies.sort()
+    print(
+        f"route without embedding, {len(queries)} calls: p50 {statistics.median(latencies):.2f} ms, "
+        f"p99 {latencies[int(0.99 * len(latencies)) - 1]:.2f} ms, mean {statistics.fmean(latencies):.2f} ms"
+    )
+    print(
+        f"held-out decisions: coverage {covered / len(queries):.3f}, selective accuracy {correct / max(covered, 1):.3f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""Hot topics: what a community's residents raised most in a week, and what rose against the week before.
+
+Every report counts (a neighbour's duplicate too: it says how many people the problem touches). A ticket's topic is
+its catalog entry as routing stored it; a ticket routed by a precedent whose category is not a catalog id, or not
+routed yet, is placed by the catalog's own matcher, and anything the catalog cannot place is "其他".
+Weeks are ISO weeks in China Standard Time (UTC+8, no daylight saving), where the compounds are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from linli.errors import InvalidArgument, LinliError
+from linli.parties import display_name
+from services.intake.database import Database
+from services.intake.tickets.models import Ticket
+from services.intake.tickets.validation import check_community
+from services.routing.catalog import Catalog
+
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+OTHER_TOPIC = "other"
+OTHER_NAME = "其他"
+# Below this the catalog's matcher is guessing (its scores run 0-1; "你好,想反映个问题" scores about zero).
+MIN_MATCH_SCORE = 0.3
+TREND_WEEKS = 8
+MAX_RISING = 5
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+@dataclass(frozen=True, order=True)
+class Week:
+    """An ISO week, e.g. 2026-W47."""
+
+    year: int
+    number: int
+
+    @classmethod
+    def parse(cls, value: str) -> Week:
+        """Reads `YYYY-Www`; InvalidArgument (field `week`) when it is not an ISO week."""
+        found = _WEEK.match(value.strip())
+        if found is not None:
+            year, number = int(found[1]), int(found[2])
+            try:
+                date.fromisocalendar(year, number, 1)
+            except ValueError:
+                pass
+            else:
+                return cls(year, number)
+        raise InvalidArgument.for_field("week", f"must be an ISO week such as 2026-W47, got {value!r}")
+
+    @classmethod
+    def containing(cls, moment: datetime) -> Week:
+        """The week `moment` falls in, in China Standard Time."""
+        year, number, _ = moment.astimezone(CHINA_TIME).isocalendar()
+        return cls(year, number)
+
+    @property
+    def start(self) -> datetime:
+        """Monday 00:00 China Standard Time."""
+        monday = date.fromisocalendar(self.year, self.number, 1)
+        return datetime(monday.year, monday.month, monday.day, tzinfo=CHINA_TIME)
+
+    @property
+    def end(self) -> datetime:
+        """The start of the next week (exclusive)."""
+        return self.start + timedelta(days=7)
+
+    def shifted(self, weeks: int) -> Week:
+        """The week `weeks` later (earlier when negative)."""
+        return Week.containing(self.start + timedelta(weeks=weeks))
+
+    def __str__(self) -> str:
+        return f"{self.year}-W{self.number:02d}"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic's reports this week and the week before."""
+
+    key: str
+    name: str
+    party: str
+    party_name: str
+    count: int
+    previous_count: int
+
+    @property
+    def rise(self) -> int:
+        """Reports more than the week before (negative when fewer)."""
+        return self.count - self.previous_count
+
+
+@dataclass(frozen=True)
+class WeekTotal:
+    """All reports of one week, for the trend line."""
+
+    week: Week
+    count: int
+
+
+@dataclass(frozen=True)
+class TopicReport:
+    """A community's week: topics by reports (most first), the rising ones, and the weekly trend (oldest first)."""
+
+    community: str
+    week: Week
+    total: int
+    previous_total: int
+    topics: list[Topic]
+    rising: list[Topic]
+    trend: list[WeekTotal]
+
+
+def classify(catalog: Catalog, catalog_entry: str, text: str) -> str | None:
+    """The catalog entry of one ticket: the one routing stored, else what the catalog matches in its text, else None."""
+    try:
+        return catalog.get(catalog_entry).id
+    except LinliError:
+        pass
+    matches = catalog.match(text, limit=1)
+    if matches and matches[0][1] >= MIN_MATCH_SCORE:
+        return matches[0][0].id
+    return None
+
+
+class TopicFlows:
+    """Builds topic reports from the ticket store (one read-only unit of work each)."""
+
+    def __init__(
+        self,
+        database: Database,
+        catalog: Catalog,
+        known_communities: Collection[str],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._database = database
+        self._catalog = catalog
+        self._communities = frozenset(known_communities)
+        self._clock = clock
+
+    def report(self, community: str, week: str = "") -> TopicReport:
+        """The report of `community` for `week` (`YYYY-Www`; empty: the current week)."""
+        if violations := check_community(community, self._communities):
+            raise InvalidArgument.for_fields(violations)
+        community = community.strip()
+        chosen = Week.parse(week) if week.strip() else Week.containing(self._clock())
+        first = chosen.shifted(-(TREND_WEEKS - 1))
+        per_week: dict[Week, Counter[str]] = {first.shifted(offset): Counter() for offset in range(TREND_WEEKS)}
+        for created_at, topic in self._classified(community, first.start, chosen.end):
+            per_week[Week.containing(created_at)][topic] += 1
+        current, previous = per_week[chosen], per_week[chosen.shifted(-1)]
+        topics = [self._topic(key, current[key], previous[key]) for key in current]
+        topics.sort(key=lambda t: (-t.count, -t.rise, t.key))
+        rising = sorted((t for t in topics if t.rise > 0), key=lambda t: (-t.rise, -t.count, t.key))[:MAX_RISING]
+        return TopicReport(
+            community=community,
+            week=chosen,
+            total=sum(current.values()),
+            previous_total=sum(previous.values()),
+            topics=topics,
+            rising=rising,
+            trend=[WeekTotal(w, sum(counts.values())) for w, counts in sorted(per_week.items())],
+        )
+
+    def topic_of(self, catalog_entry: str, text: str) -> str:
+        """The topic of one ticket (see `classify`)."""
+        return classify(self._catalog, catalog_entry, text) or OTHER_TOPIC
+
+    def _classified(self, community: str, start: datetime, end: datetime) -> list[tuple[datetime, str]]:
+        statement = select(Ticket.created_at, Ticket.catalog_entry, Ticket.text).where(
+            Ticket.community == community, Ticket.created_at >= start, Ticket.created_at < end
+        )
+        with self._database.unit_of_work() as session:
+            rows = session.execute(statement).all()
+        return [(created_at, self.topic_of(entry or "", text)) for created_at, entry, text in rows]
+
+    def _topic(self, key: str, count: int, previous_count: int) -> Topic:
+        if key == OTHER_TOPIC:
+            return Topic(key, OTHER_NAME, "", "", count, previous_count)
+        entry = self._catalog.get(key)
+        party = self._catalog.parties.get(entry.party)
+        party_name = party.name if party is not None else display_name(entry.party)
+        return Topic(key, entry.name, entry.party, party_name, count, previous_count)

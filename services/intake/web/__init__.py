@@ -1,0 +1,84 @@
+"""The faces people touch: the resident H5 page, the worker console, Open311, and the endpoints behind them.
+
+Everything is served by intake itself (no CDN, no build step): Jinja2 page shells, small vanilla JS and CSS under
+/static/, instant answers, hot topics, and Open311 GeoReport v2 under /open311/v2/.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from linli.settings import IntakeSettings
+from services.intake.answers import Answerer, RetrievalCaseSearch
+from services.intake.database import Database
+from services.intake.open311 import Open311, Open311Config, open311_routes
+from services.intake.tickets.flows import TicketFlows
+from services.intake.topics import TopicFlows
+from services.intake.web.routes import api_routes, page_routes
+from services.routing.catalog import Catalog, load_catalog
+
+WEB_DIR = Path(__file__).resolve().parent
+STATIC_DIR = WEB_DIR / "static"
+TEMPLATES_DIR = WEB_DIR / "templates"
+
+
+@dataclass(frozen=True)
+class FaceServices:
+    """What the pages' endpoints use, built once from settings."""
+
+    settings: IntakeSettings
+    catalog: Catalog
+    answerer: Answerer
+    topics: TopicFlows
+    open311: Open311
+
+
+class Faces:
+    """Builds FaceServices on first use: reading settings, the catalog and opening a channel wait for a request."""
+
+    def __init__(self, flows: TicketFlows, database: Database, settings: IntakeSettings | None = None) -> None:
+        self._flows = flows
+        self._database = database
+        self._settings = settings
+        self._built: FaceServices | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> FaceServices:
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+            return self._built
+
+    def _build(self) -> FaceServices:
+        # Without settings handed over, the process's environment holds them, as for the intake's own main().
+        settings = self._settings or IntakeSettings()
+        catalog = load_catalog()
+        channel = grpc.insecure_channel(settings.retrieval_target)
+        search = RetrievalCaseSearch(channel, timeout_seconds=settings.rpc_timeout_seconds)
+        return FaceServices(
+            settings=settings,
+            catalog=catalog,
+            answerer=Answerer(search, catalog, settings.known_communities),
+            topics=TopicFlows(self._database, catalog, settings.known_communities),
+            open311=Open311(
+                self._flows,
+                self._database,
+                catalog,
+                Open311Config(dict(settings.open311_api_keys), frozenset(settings.known_communities)),
+            ),
+        )
+
+
+def mount_faces(app: FastAPI, flows: TicketFlows, database: Database, settings: IntakeSettings | None = None) -> None:
+    """Adds the pages, their endpoints, Open311 and the static files to the intake's HTTP app."""
+    faces = Faces(flows, database, settings)
+    app.include_router(api_routes(faces))
+    app.include_router(open311_routes(lambda: faces().open311))
+    app.include_router(page_routes(faces, TEMPLATES_DIR))
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

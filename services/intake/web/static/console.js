@@ -1,0 +1,325 @@
+// The worker console: sign in with a token, inbox with filters, ticket detail and actions, manual queue, topics.
+"use strict";
+
+const TOKEN_KEY = "linli.token";
+const OPEN = new Set(["routed", "needs_manual", "accepted", "in_progress", "transferred", "reopened"]);
+
+let worker = null;
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function call(method, path, body) {
+  return api(method, path, body, token());
+}
+
+function flash(message, isError) {
+  const node = document.getElementById("flash");
+  node.textContent = message;
+  node.classList.toggle("error", Boolean(isError));
+  show(node, true);
+}
+
+async function signIn() {
+  if (!token()) return showSignIn();
+  try {
+    worker = await call("GET", "/v1/workers/me");
+  } catch (problem) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    return showSignIn(problem.status === 401 ? "令牌无效,请重新输入。" : describeError(problem));
+  }
+  const role = worker.role === "dispatcher" ? " · 调度员" : "";
+  document.getElementById("who").textContent =
+    `${worker.worker_id}(${worker.party_name}${role}${worker.community ? " · " + worker.community : ""})`;
+  show(document.getElementById("signin"), false);
+  show(document.getElementById("console-nav"), true);
+  show(document.getElementById("workspace"), true);
+  startPage();
+}
+
+function showSignIn(problem) {
+  show(document.getElementById("signin"), true);
+  show(document.getElementById("workspace"), false);
+  const error = document.getElementById("signin-error");
+  error.textContent = problem || "";
+  show(error, Boolean(problem));
+}
+
+document.getElementById("signin-button").addEventListener("click", () => {
+  sessionStorage.setItem(TOKEN_KEY, document.getElementById("token").value.trim());
+  signIn();
+});
+document.getElementById("token").addEventListener("keydown", (event) => {
+  if (event.key === "Enter") document.getElementById("signin-button").click();
+});
+document.getElementById("signout").addEventListener("click", () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  location.assign("/console/");
+});
+
+function fillPartySelect(select, exclude) {
+  select.replaceChildren(
+    ...Object.keys(PAGE.parties)
+      .filter((party) => party !== exclude)
+      .map((party) => el("option", { value: party }, partyName(party))),
+  );
+}
+
+function slaText(ticket) {
+  if (!ticket.sla_due_at) return "";
+  const hours = hoursUntil(ticket.sla_due_at);
+  if (hours < 0) return `已超时 ${Math.ceil(-hours)} 小时`;
+  return hours < 24 ? `${Math.floor(hours)} 小时后到期` : formatTime(ticket.sla_due_at);
+}
+
+// ── inbox ───────────────────────────────────────────────────────────────────────────────────────────────────────
+function setUpInbox(body) {
+  const status = document.getElementById("f-status");
+  const level = document.getElementById("f-level");
+  const dueSoon = document.getElementById("f-due-soon");
+  const urgent = document.getElementById("f-urgent");
+  const more = document.getElementById("more");
+  let nextToken = "";
+  let loaded = [];
+
+  function query(pageToken) {
+    const params = new URLSearchParams({ party: worker.party, page_size: "100" });
+    if (worker.community) params.set("community", worker.community);
+    if (status.value && status.value !== "open") params.set("status", status.value);
+    if (level.value) params.set("escalation_level", level.value);
+    if (pageToken) params.set("page_token", pageToken);
+    return `/v1/tickets?${params}`;
+  }
+
+  function render() {
+    const rows = loaded
+      .filter((t) => status.value !== "open" || OPEN.has(t.status))
+      .filter((t) => !dueSoon.checked || hoursUntil(t.sla_due_at) <= 24)
+      .filter((t) => !urgent.checked || t.urgency !== "normal")
+      .sort((a, b) => b.priority - a.priority || hoursUntil(a.sla_due_at) - hoursUntil(b.sla_due_at));
+    body.replaceChildren(
+      ...rows.map((t) =>
+        el(
+          "tr",
+          { class: t.urgency !== "normal" ? "urgent-row" : "", "data-ticket": t.id },
+          el("td", {}, el("a", { href: `/console/tickets/${encodeURIComponent(t.id)}` }, t.text.slice(0, 48))),
+          el("td", {}, `${t.community}${t.building ? " " + t.building : ""}`),
+          el("td", {}, el("span", { class: `badge status-${t.status}` }, STATUS_NAMES[t.status] || t.status)),
+          el("td", {}, LEVEL_NAMES[t.escalation_level] || t.escalation_level),
+          el("td", {}, `${t.priority}${t.urgency !== "normal" ? " " + URGENCY_NAMES[t.urgency] : ""}`),
+          el("td", { class: hoursUntil(t.sla_due_at) < 24 ? "due-soon" : "" }, slaText(t)),
+        ),
+      ),
+    );
+    show(document.getElementById("inbox-empty"), rows.length === 0);
+    show(more, Boolean(nextToken));
+  }
+
+  async function load(append) {
+    try {
+      const page = await call("GET", query(append ? nextToken : ""));
+      loaded = append ? loaded.concat(page.tickets) : page.tickets;
+      nextToken = page.next_page_token;
+      render();
+    } catch (problem) {
+      flash(describeError(problem), true);
+    }
+  }
+
+  status.addEventListener("change", () => load(false));
+  level.addEventListener("change", () => load(false));
+  dueSoon.addEventListener("change", render);
+  urgent.addEventListener("change", render);
+  more.addEventListener("click", () => load(true));
+  load(false);
+}
+
+// ── manual queue ────────────────────────────────────────────────────────────────────────────────────────────────
+function setUpManual(body) {
+  async function load() {
+    const params = new URLSearchParams({ status: "needs_manual", page_size: "100" });
+    if (worker.community) params.set("community", worker.community);
+    const page = await call("GET", `/v1/tickets?${params}`);
+    body.replaceChildren(
+      ...page.tickets.map((t) => {
+        const select = el("select", { class: "party-select", "aria-label": "分派给" });
+        fillPartySelect(select);
+        const best = t.routing && t.routing.alternatives.length ? t.routing.alternatives[0] : null;
+        if (best) select.value = best.party;
+        const button = el("button", { type: "button", class: "primary dispatch" }, "分派");
+        button.disabled = worker.role !== "dispatcher";
+        button.addEventListener("click", async () => {
+          try {
+            await call("POST", `/v1/tickets/${encodeURIComponent(t.id)}/dispatch`, { to_party: select.value });
+            flash(`已分派给${partyName(select.value)}。`);
+            load();
+          } catch (problem) {
+            flash(describeError(problem), true);
+          }
+        });
+        return el(
+          "tr",
+          { "data-ticket": t.id },
+          el("td", {}, el("a", { href: `/console/tickets/${encodeURIComponent(t.id)}` }, t.text.slice(0, 48))),
+          el("td", {}, t.community),
+          el("td", {}, best ? `${partyName(best.party)} ${(best.probability * 100).toFixed(0)}%` : "无"),
+          el("td", {}, select),
+          el("td", {}, button),
+        );
+      }),
+    );
+    show(document.getElementById("manual-empty"), page.tickets.length === 0);
+    if (worker.role !== "dispatcher") flash("只有社区调度员可以分派;您可以打开工单后受理。");
+  }
+  load().catch((problem) => flash(describeError(problem), true));
+}
+
+// ── one ticket ──────────────────────────────────────────────────────────────────────────────────────────────────
+function setUpDetail() {
+  const ticketId = encodeURIComponent(PAGE.ticket_id);
+  const resolution = document.getElementById("resolution");
+  let suggestionShown = false;
+
+  function render(t) {
+    document.getElementById("d-text").textContent = t.text;
+    const facts = [
+      ["工单号", t.id],
+      ["小区", `${t.community} ${t.building}`],
+      ["状态", STATUS_NAMES[t.status] || t.status],
+      ["负责方", partyName(t.party) || "未定"],
+      ["层级", LEVEL_NAMES[t.escalation_level]],
+      ["优先级", `${t.priority}(${URGENCY_NAMES[t.urgency]})`],
+      ["办理时限", slaText(t) || "—"],
+    ];
+    document.getElementById("d-meta").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+    const urgency = document.getElementById("d-urgency");
+    urgency.textContent = t.urgency_notice;
+    show(urgency, Boolean(t.urgency_notice));
+    const neighbours = document.getElementById("d-neighbours");
+    neighbours.textContent = t.duplicate_notice;
+    show(neighbours, Boolean(t.duplicate_notice));
+    const routing = t.routing;
+    document.getElementById("d-party").textContent = routing
+      ? routing.abstained
+        ? "系统没有把握,需人工分派。"
+        : `系统分派给${partyName(routing.party)},把握 ${(routing.confidence * 100).toFixed(0)}%。`
+      : "正在分派…";
+    document.getElementById("d-rationale").textContent = routing ? routing.rationale : "";
+    document.getElementById("d-entry").textContent =
+      routing && routing.catalog_entry ? `权责清单:${routing.catalog_entry.name}。${routing.catalog_entry.basis}` : "";
+    document.getElementById("d-similar").replaceChildren(
+      ...(routing ? routing.similar_cases.slice(0, 5) : []).map((c) =>
+        el(
+          "li",
+          {},
+          el("p", {}, `${c.complaint}(相似度 ${c.score.toFixed(2)},${partyName(c.party)})`),
+          el("p", { class: "muted" }, `处理:${c.resolution}`),
+        ),
+      ),
+    );
+    if (!suggestionShown && routing && routing.suggested_resolution) {
+      resolution.value = routing.suggested_resolution;
+      suggestionShown = true;
+    }
+    document.getElementById("d-events").replaceChildren(
+      ...t.events.map((e) =>
+        el(
+          "li",
+          {},
+          el("span", { class: "when" }, formatTime(e.at)),
+          el("strong", {}, `${EVENT_NAMES[e.kind] || e.kind} · ${e.actor}`),
+          e.to_party ? ` → ${partyName(e.to_party)}` : "",
+          e.note ? el("p", { class: "detail" }, e.note) : null,
+        ),
+      ),
+    );
+    show(document.getElementById("dispatch-row"), t.status === "needs_manual" && worker.role === "dispatcher");
+    document.getElementById("accept").disabled = !["routed", "transferred", "reopened", "needs_manual"].includes(t.status);
+    document.getElementById("start").disabled = t.status !== "accepted";
+    document.getElementById("resolve").disabled = !["accepted", "in_progress"].includes(t.status);
+  }
+
+  async function act(path, body, done) {
+    try {
+      const result = await call("POST", `/v1/tickets/${ticketId}/${path}`, body);
+      render(result.ticket && result.primary ? result.ticket : result);
+      flash(done);
+    } catch (problem) {
+      flash(describeError(problem), true);
+    }
+  }
+
+  fillPartySelect(document.getElementById("transfer-to"), worker.party);
+  fillPartySelect(document.getElementById("dispatch-to"));
+  document.getElementById("accept").addEventListener("click", () => act("accept", undefined, "已受理。"));
+  document.getElementById("start").addEventListener("click", () => act("start", undefined, "已开始处理。"));
+  document.getElementById("resolve").addEventListener("click", () =>
+    act("resolve", { resolution: resolution.value }, "已办结,处理结果已告知居民。"),
+  );
+  document.getElementById("transfer").addEventListener("click", () => {
+    const to = document.getElementById("transfer-to").value;
+    act("transfer", { to_party: to, reason: document.getElementById("transfer-reason").value }, `已转派给${partyName(to)}。`);
+  });
+  document.getElementById("merge").addEventListener("click", () =>
+    act("merge", { primary_ticket_id: document.getElementById("merge-primary").value.trim() }, "已合并。"),
+  );
+  document.getElementById("dispatch").addEventListener("click", () => {
+    const to = document.getElementById("dispatch-to").value;
+    act("dispatch", { to_party: to, note: document.getElementById("dispatch-note").value }, `已分派给${partyName(to)}。`);
+  });
+  call("GET", `/v1/tickets/${ticketId}`).then(render, (problem) => flash(describeError(problem), true));
+}
+
+// ── topics ──────────────────────────────────────────────────────────────────────────────────────────────────────
+function isoWeek(date) {
+  const day = new Date(Date.UTC(date.getFullYear(), date.getMonth(), date.getDate()));
+  const weekday = day.getUTCDay() || 7;
+  day.setUTCDate(day.getUTCDate() + 4 - weekday);
+  const yearStart = new Date(Date.UTC(day.getUTCFullYear(), 0, 1));
+  const week = Math.ceil(((day - yearStart) / 86400000 + 1) / 7);
+  return `${day.getUTCFullYear()}-W${String(week).padStart(2, "0")}`;
+}
+
+function setUpTopics() {
+  const community = document.getElementById("t-community");
+  const week = document.getElementById("t-week");
+  if (worker.community) {
+    community.value = worker.community;
+    community.disabled = true;
+  }
+  week.value = isoWeek(new Date());
+
+  async function load() {
+    try {
+      const params = new URLSearchParams({ community: community.value, week: week.value });
+      const report = await call("GET", `/v1/topics?${params}`);
+      const change = report.total - report.previous_total;
+      document.getElementById("t-summary").textContent =
+        `${report.community} ${report.week}:共 ${report.total} 件反映,` +
+        `比上周${change >= 0 ? "多" : "少"} ${Math.abs(change)} 件。`;
+      drawTopicBars(document.getElementById("topic-chart"), report.topics.slice(0, 10));
+      drawTrend(document.getElementById("trend-chart"), report.trend);
+      document.getElementById("rising").replaceChildren(
+        ...report.rising.map((t) =>
+          el("li", {}, el("strong", {}, t.name), ` 本周 ${t.count} 件,上周 ${t.previous_count} 件,`, el("span", { class: "up" }, `+${t.rise}`)),
+        ),
+      );
+      if (!report.rising.length) document.getElementById("rising").append(el("li", { class: "muted" }, "本周没有上升的话题"));
+    } catch (problem) {
+      flash(describeError(problem), true);
+    }
+  }
+  community.addEventListener("change", load);
+  week.addEventListener("change", load);
+  load();
+}
+
+function startPage() {
+  if (document.getElementById("inbox")) setUpInbox(document.getElementById("inbox"));
+  if (document.getElementById("manual")) setUpManual(document.getElementById("manual"));
+  if (document.getElementById("detail")) setUpDetail();
+  if (document.getElementById("topic-chart")) setUpTopics();
+}
+
+signIn();

@@ -1,0 +1,259 @@
+// The resident's H5 page: submit (with an instant answer first), my tickets, and one ticket's progress.
+"use strict";
+
+const RESIDENT_KEY = "linli.resident";
+const PLACE_KEY = "linli.place";
+const POLL_MS = 2000;
+
+// The mini-program passes the resident's openid; a plain browser keeps a random id of its own.
+function residentId() {
+  let id = localStorage.getItem(RESIDENT_KEY);
+  if (!id) {
+    id = randomId("h5-");
+    localStorage.setItem(RESIDENT_KEY, id);
+  }
+  return id;
+}
+
+// ── submit ──────────────────────────────────────────────────────────────────────────────────────────────────────
+function setUpSubmit(form) {
+  const community = document.getElementById("community");
+  const building = document.getElementById("building");
+  const text = document.getElementById("text");
+  const photos = document.getElementById("photos");
+  const error = document.getElementById("form-error");
+  const button = document.getElementById("submit");
+  const answer = document.getElementById("answer");
+  // One key per draft: a double tap or a retry after a timeout returns the same ticket.
+  let idempotencyKey = randomId("h5-draft-");
+
+  const place = JSON.parse(localStorage.getItem(PLACE_KEY) || "{}");
+  if (place.community) community.value = place.community;
+  if (place.building) building.value = place.building;
+
+  function fail(problem) {
+    error.textContent = problem;
+    show(error, true);
+    button.disabled = false;
+  }
+
+  async function submitTicket() {
+    button.disabled = true;
+    show(error, false);
+    localStorage.setItem(PLACE_KEY, JSON.stringify({ community: community.value, building: building.value }));
+    const body = {
+      text: text.value,
+      community: community.value,
+      building: building.value.trim(),
+      resident_id: residentId(),
+      attachment_urls: photos.value.split("\n").map((line) => line.trim()).filter(Boolean),
+      idempotency_key: idempotencyKey,
+    };
+    try {
+      const ticket = await api("POST", "/v1/tickets", body);
+      location.assign(`/h5/tickets/${encodeURIComponent(ticket.id)}`);
+    } catch (problem) {
+      fail(describeError(problem));
+    }
+  }
+
+  async function askFirst() {
+    if (text.value.trim().length < 2) return fail("问题描述:至少写两个字");
+    button.disabled = true;
+    show(error, false);
+    try {
+      const found = await api("POST", "/v1/answers", { text: text.value, community: community.value });
+      if (found.answered) {
+        const reply = found.answer;
+        document.getElementById("answer-party").textContent = reply.party_name;
+        document.getElementById("answer-text").textContent = reply.text;
+        const entry = reply.catalog_entry;
+        document.getElementById("answer-basis").textContent = entry
+          ? `依据:${entry.name}。${entry.basis}(一般 ${entry.sla_hours} 小时内办理)`
+          : "";
+        show(form, false);
+        show(answer, true);
+        button.disabled = false;
+        return;
+      }
+    } catch (problem) {
+      if (problem instanceof ApiError && problem.status === 422) return fail(describeError(problem));
+      // No answer is no reason to keep a resident from submitting.
+    }
+    await submitTicket();
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    askFirst();
+  });
+  document.getElementById("still-submit").addEventListener("click", () => {
+    show(answer, false);
+    show(form, true);
+    submitTicket();
+  });
+  document.getElementById("answer-done").addEventListener("click", () => {
+    show(answer, false);
+    show(document.getElementById("answer-thanks"), true);
+    text.value = "";
+    idempotencyKey = randomId("h5-draft-");
+  });
+}
+
+// ── my tickets ──────────────────────────────────────────────────────────────────────────────────────────────────
+async function setUpMine(list) {
+  const page = await api("GET", `/v1/tickets?resident_id=${encodeURIComponent(residentId())}&page_size=50`);
+  show(document.getElementById("mine-empty"), page.tickets.length === 0);
+  for (const ticket of page.tickets) {
+    list.append(
+      el(
+        "li",
+        {},
+        el(
+          "a",
+          { href: `/h5/tickets/${encodeURIComponent(ticket.id)}`, class: "ticket-link" },
+          el("span", { class: `badge status-${ticket.status}` }, STATUS_NAMES[ticket.status] || ticket.status),
+          el("span", { class: "excerpt" }, ticket.text.slice(0, 40)),
+          el("span", { class: "muted" }, formatTime(ticket.created_at)),
+        ),
+      ),
+    );
+  }
+}
+
+// ── one ticket ──────────────────────────────────────────────────────────────────────────────────────────────────
+function eventWords(event, ticket) {
+  const to = partyName(event.to_party);
+  switch (event.kind) {
+    case "received":
+      return ["已收到您的反映", ""];
+    case "routed":
+      return [`已交给${to}办理`, event.note ? `为什么是${to}:${event.note}` : ""];
+    case "needs_manual":
+      return ["社区工作人员正在确定由谁办理", ""];
+    case "dispatched":
+      return [`社区已交给${to}办理`, event.note];
+    case "accepted":
+      return [`${partyName(event.party || event.to_party)}已受理`, ""];
+    case "started":
+      return [`${partyName(event.party)}开始处理`, ""];
+    case "transferred":
+      return [`已转交${to}办理`, event.note];
+    case "resolved":
+      return ["已办结", event.note];
+    case "rated":
+      return ["您的评价", event.note];
+    case "reopened":
+      return ["重新办理", event.note];
+    case "escalated":
+    case "at_top_level":
+      return ["已升级督办", event.note];
+    case "merged":
+    case "duplicate_linked":
+      return ["与邻居反映的同一问题一起办理", ""];
+    case "unmerged":
+    case "duplicate_unlinked":
+      return ["改为单独办理", ""];
+    default:
+      return [event.kind, event.note];
+  }
+}
+
+function renderTicket(ticket) {
+  const status = document.getElementById("status");
+  status.textContent = STATUS_NAMES[ticket.status] || ticket.status;
+  status.className = `badge status-${ticket.status}`;
+  document.getElementById("ticket-text").textContent = ticket.text;
+  const routed = document.getElementById("routed-party");
+  routed.textContent = ticket.party ? `负责方:${partyName(ticket.party)}` : "";
+  show(routed, Boolean(ticket.party));
+  const neighbours = document.getElementById("neighbours");
+  neighbours.textContent = ticket.duplicate_notice;
+  show(neighbours, Boolean(ticket.duplicate_notice));
+  const urgency = document.getElementById("urgency");
+  urgency.textContent = ticket.urgency_notice;
+  show(urgency, Boolean(ticket.urgency_notice));
+  const timeline = document.getElementById("timeline");
+  timeline.replaceChildren(
+    ...ticket.events.map((event) => {
+      const [title, detail] = eventWords(event, ticket);
+      return el(
+        "li",
+        { class: `event event-${event.kind}` },
+        el("span", { class: "when" }, formatTime(event.at)),
+        el("strong", {}, title),
+        detail ? el("p", { class: "detail" }, detail) : null,
+      );
+    }),
+  );
+  const done = ticket.status === "resolved" || ticket.status === "closed";
+  show(document.getElementById("rate"), ticket.status === "resolved");
+  show(document.getElementById("reopen"), done);
+}
+
+function setUpTicket(section) {
+  const ticketId = PAGE.ticket_id;
+  const error = document.getElementById("ticket-error");
+  let score = 0;
+  let timer = null;
+
+  async function load() {
+    try {
+      const ticket = await api("GET", `/v1/tickets/${encodeURIComponent(ticketId)}`);
+      renderTicket(ticket);
+      show(error, false);
+      // Triage takes seconds: keep the resident's screen moving until someone owns the ticket.
+      clearTimeout(timer);
+      if (ticket.status === "received") timer = setTimeout(load, POLL_MS);
+    } catch (problem) {
+      error.textContent = problem.status === 404 ? "没有找到这条反映。" : describeError(problem);
+      show(error, true);
+    }
+  }
+
+  for (const star of document.querySelectorAll(".star")) {
+    star.addEventListener("click", () => {
+      score = Number(star.dataset.score);
+      for (const other of document.querySelectorAll(".star")) {
+        other.classList.toggle("on", Number(other.dataset.score) <= score);
+      }
+      document.getElementById("rate-submit").disabled = false;
+    });
+  }
+  document.getElementById("rate-submit").addEventListener("click", async () => {
+    const comment = document.getElementById("rate-comment").value.trim();
+    try {
+      renderTicket(
+        await api("POST", `/v1/tickets/${encodeURIComponent(ticketId)}/rate`, {
+          resident_id: residentId(),
+          score,
+          comment,
+        }),
+      );
+    } catch (problem) {
+      error.textContent = describeError(problem);
+      show(error, true);
+    }
+  });
+  document.getElementById("reopen-submit").addEventListener("click", async () => {
+    try {
+      renderTicket(
+        await api("POST", `/v1/tickets/${encodeURIComponent(ticketId)}/reopen`, {
+          resident_id: residentId(),
+          reason: document.getElementById("reopen-reason").value,
+        }),
+      );
+    } catch (problem) {
+      error.textContent = describeError(problem);
+      show(error, true);
+    }
+  });
+  load();
+}
+
+const submitForm = document.getElementById("submit-form");
+const mineList = document.getElementById("mine");
+const ticketSection = document.getElementById("ticket");
+if (submitForm) setUpSubmit(submitForm);
+if (mineList) setUpMine(mineList);
+if (ticketSection) setUpTicket(ticketSection);

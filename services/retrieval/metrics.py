@@ -1,0 +1,110 @@
+"""Retrieval's metrics: RPCs, embedding batches and time, index search time, index size and snapshot age."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from linli.metrics import LATENCY_BUCKETS, RpcMetrics, ServerMetrics, ServiceMetrics
+from linli.settings import RetrievalSettings
+from services.retrieval.embedder import Embedder, Vectors
+from services.retrieval.snapshots import SnapshotStore
+
+if TYPE_CHECKING:  # memory records SEARCH_SECONDS from here: no import at run time
+    from services.retrieval.memory import CaseMemory
+
+REGISTRY = CollectorRegistry()
+RPC = RpcMetrics("retrieval", REGISTRY)
+
+EMBED_BATCH_SIZE = Histogram(
+    "linli_retrieval_embed_batch_size",
+    "Texts per call of the embedding model (after micro-batching of concurrent requests).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+    registry=REGISTRY,
+)
+EMBED_SECONDS = Histogram(
+    "linli_retrieval_embed_seconds",
+    "Time of one call of the embedding model.",
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+SEARCH_SECONDS = Histogram(
+    "linli_retrieval_search_seconds",
+    "Time of one index search with its filter and case reads, without embedding the query, by index kind.",
+    ["index"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+
+
+class InstrumentedEmbedder:
+    """An embedder that records the size and time of every batch it hands to the model."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self._inner = inner
+
+    @property
+    def model_name(self) -> str:
+        """Name of the wrapped model."""
+        return self._inner.model_name
+
+    @property
+    def dimension(self) -> int:
+        """Dimension of the wrapped model's vectors."""
+        return self._inner.dimension
+
+    def embed(self, texts: list[str]) -> Vectors:
+        """Embeds with the wrapped model, recording batch size and seconds."""
+        started = time.perf_counter()
+        vectors = self._inner.embed(texts)
+        EMBED_SECONDS.observe(time.perf_counter() - started)
+        EMBED_BATCH_SIZE.observe(len(texts))
+        return vectors
+
+
+class IndexCollector(Collector):
+    """Index size, stale fraction and snapshot age, read when Prometheus scrapes (nothing before the index loads)."""
+
+    def __init__(self, memory: Callable[[], CaseMemory | None], snapshots: SnapshotStore | None) -> None:
+        self._memory = memory
+        self._snapshots = snapshots
+
+    def collect(self) -> Iterator[Metric]:
+        """Yields the gauges of the loaded index."""
+        memory = self._memory()
+        if memory is None:
+            return
+        stats = memory.stats()
+        yield GaugeMetricFamily("linli_retrieval_index_size", "Cases in the search index.", value=stats.case_count)
+        yield GaugeMetricFamily(
+            "linli_retrieval_index_stale_fraction",
+            "Share of the index taken by deleted or replaced vectors not yet rebuilt away.",
+            value=stats.stale_fraction,
+        )
+        manifest = self._snapshots.newest_manifest() if self._snapshots is not None else None
+        if manifest is not None:
+            age = datetime.now(UTC) - datetime.fromisoformat(manifest.created_at)
+            yield GaugeMetricFamily(
+                "linli_retrieval_snapshot_age_seconds",
+                "Age of the newest snapshot on disk: what a restart would catch up from the case store.",
+                value=age.total_seconds(),
+            )
+
+
+def server_metrics(settings: RetrievalSettings, memory: Callable[[], CaseMemory | None]) -> ServerMetrics:
+    """What a retrieval server records, exposed on `settings.metrics_port`."""
+    snapshots = SnapshotStore(Path(settings.index_dir) / "snapshots")
+    return ServerMetrics(
+        ServiceMetrics(RPC, REGISTRY),
+        port=settings.metrics_port,
+        host=settings.host,
+        collectors=(IndexCollector(memory, snapshots),),
+    )

@@ -1,0 +1,71 @@
+"""The page shells in process (no browser, no stack): every page renders, assets are served, nothing in the URL can
+close the page's data script."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from linli.settings import IntakeSettings
+from services.intake.database import Database
+from services.intake.tickets.context import FlowContext
+from services.intake.tickets.flows import TicketFlows
+from services.intake.web import mount_faces
+from tests.unit.intake_fakes import RecordingTaskQueue
+
+PAGE_DATA = re.compile(r'<script id="page-data" type="application/json">(.*?)</script>', re.DOTALL)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    database = Database(f"sqlite:///{tmp_path / 'tickets.sqlite'}")
+    app = FastAPI()
+    mount_faces(app, TicketFlows(FlowContext(database, RecordingTaskQueue())), database, IntakeSettings())
+    return TestClient(app)
+
+
+@pytest.mark.parametrize(
+    ("path", "title"),
+    [
+        ("/h5/", "邻里 · 我要反映"),
+        ("/h5/mine", "邻里 · 我的反映"),
+        ("/h5/tickets/abc", "邻里 · 办理进度"),
+        ("/console/", "工单收件箱"),
+        ("/console/manual", "人工分派"),
+        ("/console/topics", "热点话题"),
+        ("/console/tickets/abc", "工单详情"),
+    ],
+)
+def test_every_page_renders_in_chinese_with_its_data(client: TestClient, path: str, title: str) -> None:
+    reply = client.get(path)
+    assert reply.status_code == 200
+    assert f"<title>{title}</title>" in reply.text
+    data = json.loads(PAGE_DATA.findall(reply.text)[0])
+    assert data["parties"]["property_manager"] == "物业服务企业"
+    assert data["party_short"]["street_office"] == "街道/社区"
+
+
+def test_the_resident_page_offers_every_community(client: TestClient) -> None:
+    page = client.get("/h5/").text
+    assert all(f'<option value="{c}">' in page for c in IntakeSettings().known_communities)
+
+
+def test_a_ticket_id_cannot_break_out_of_the_data_script(client: TestClient) -> None:
+    # A "/" would not reach the route, but "<!--<script>" alone confuses an HTML parser inside a script element.
+    reply = client.get("/h5/tickets/%3C!--%3Cscript%3Ealert(1)")
+    assert reply.status_code == 200
+    assert "<script>alert(1)" not in reply.text
+    assert "<!--" not in reply.text
+    assert json.loads(PAGE_DATA.findall(reply.text)[0])["ticket_id"] == "<!--<script>alert(1)"
+
+
+@pytest.mark.parametrize("asset", ["linli.css", "common.js", "h5.js", "console.js", "charts.js"])
+def test_assets_are_served_by_intake_itself(client: TestClient, asset: str) -> None:
+    reply = client.get(f"/static/{asset}")
+    assert reply.status_code == 200
+    assert "http://" not in reply.text.replace("http://www.w3.org/2000/svg", "")  # no CDN

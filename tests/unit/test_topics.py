@@ -1,0 +1,92 @@
+"""Hot topics: reports per catalog entry in a community's ISO week, the rise against the week before, the trend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from linli.errors import InvalidArgument
+from linli.settings import DEFAULT_COMMUNITIES
+from services.intake.database import Database
+from services.intake.tickets.validation import Submission
+from services.intake.topics import CHINA_TIME, OTHER_TOPIC, TopicFlows, Week
+from services.routing.catalog import Catalog, load_catalog
+from tests.unit.fakes import StepClock
+from tests.unit.intake_fakes import Intake, decision
+
+# Provides the `ticket_database` fixture (SQLite and PostgreSQL).
+pytest_plugins = ["tests.unit.intake_database"]
+
+# Monday 2026-11-16 00:00 in Shanghai is Sunday 16:00 UTC: the week boundary is China's, not UTC's.
+WEEK_47 = datetime(2026, 11, 16, tzinfo=CHINA_TIME)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def report_at(intake: Intake, catalog: Catalog) -> TopicFlows:
+    return TopicFlows(intake.database, catalog, DEFAULT_COMMUNITIES, clock=lambda: WEEK_47 + timedelta(days=7, hours=3))
+
+
+def file_ticket(
+    intake: Intake, at: datetime, text: str, *, entry: str = "", category: str = "", community: str = "恒康居民区"
+) -> str:
+    intake.clock.now = at.astimezone(UTC)
+    view, _ = intake.flows.submit(Submission(text=text, community=community, resident_id="r-1"))
+    if entry or category:
+        routed = decision("property_manager", entry_id=entry)
+        routed.category = category
+        intake.triage.record_triage(view.ticket.id, routed)
+    return view.ticket.id
+
+
+def test_weeks_are_iso_weeks_in_china_time() -> None:
+    assert Week.parse("2026-W47") == Week(2026, 47)
+    assert Week.parse("2026-W47").start == WEEK_47
+    assert Week.containing(datetime(2026, 11, 15, 16, 30, tzinfo=UTC)) == Week(2026, 47)  # Monday 00:30 in Shanghai
+    assert Week.containing(datetime(2026, 11, 15, 15, 30, tzinfo=UTC)) == Week(2026, 46)
+    assert str(Week(2027, 1).shifted(-1)) == "2026-W53"
+    for bad in ("2026-47", "2026-W54", "W47", ""):
+        with pytest.raises(InvalidArgument):
+            Week.parse(bad)
+
+
+def test_topics_count_this_week_against_last(ticket_database: Database, catalog: Catalog) -> None:
+    intake = Intake(ticket_database, clock=StepClock())
+    previous, current = WEEK_47 - timedelta(days=3), WEEK_47 + timedelta(days=2)
+    file_ticket(intake, previous, "5号楼电梯又坏了", entry="lift_breakdown")
+    file_ticket(intake, current, "3号楼楼道灯坏了", entry="stairwell_light_broken")
+    file_ticket(intake, current, "2号楼楼道灯也不亮", entry="stairwell_light_broken")
+    # Routed by a precedent whose category is not a catalog id: the catalog's matcher places it.
+    file_ticket(intake, current, "楼道的声控灯坏了,晚上摸黑上楼", category="stairwell_light")
+    file_ticket(intake, current, "电梯困人了", entry="lift_breakdown")
+    file_ticket(intake, current, "你好,想反映个情况")  # not triaged, nothing to match: 其他
+    file_ticket(intake, current, "楼道灯坏了", entry="stairwell_light_broken", community="梅林小区")  # elsewhere
+    file_ticket(intake, WEEK_47 + timedelta(days=8), "楼道灯坏了", entry="stairwell_light_broken")  # next week
+
+    report = report_at(intake, catalog).report("恒康居民区", "2026-W47")
+    counts = {t.key: (t.count, t.previous_count, t.rise) for t in report.topics}
+    assert counts == {"stairwell_light_broken": (3, 0, 3), "lift_breakdown": (1, 1, 0), OTHER_TOPIC: (1, 0, 1)}
+    assert report.topics[0].key == "stairwell_light_broken"
+    assert (report.total, report.previous_total) == (5, 1)
+    assert [t.key for t in report.rising] == ["stairwell_light_broken", OTHER_TOPIC]
+    light = report.topics[0]
+    assert (light.name, light.party, light.party_name) == ("楼道灯等共用照明损坏", "property_manager", "物业服务企业")
+    assert [str(w.week) for w in report.trend][-2:] == ["2026-W46", "2026-W47"]
+    assert [w.count for w in report.trend] == [0, 0, 0, 0, 0, 0, 1, 5]
+
+
+def test_default_week_is_the_current_one(ticket_database: Database, catalog: Catalog) -> None:
+    intake = Intake(ticket_database, clock=StepClock())
+    file_ticket(intake, WEEK_47 + timedelta(days=7, hours=1), "3号楼楼道灯坏了", entry="stairwell_light_broken")
+    report = report_at(intake, catalog).report("恒康居民区")
+    assert (str(report.week), report.total) == ("2026-W48", 1)
+
+
+def test_unknown_community_is_refused(ticket_database: Database, catalog: Catalog) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        report_at(Intake(ticket_database), catalog).report("火星小区", "2026-W47")
+    assert raised.value.violations[0].field == "community"
