@@ -64,7 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     all_pairs = len(train) * (len(train) - 1) // 2
     within = near_duplicate_pairs(train_vectors)
     across = near_duplicate_pairs(heldout_vectors, train_vectors)
-    print(f"near-duplicate pairs (cosine > {NEAR_DUPLICATE}) within train: {within} of {all_pairs} ({within / all_pairs:.4%})")
+    print(
+        f"near-duplicate pairs (cosine > {NEAR_DUPLICATE}) within train: {within} of {all_pairs} "
+        f"({within / all_pairs:.4%})"
+    )
     nearest = (heldout_vectors @ train_vectors.T).max(axis=1)
     print(
         f"held-out cases with a near-duplicate in train: {int((nearest > NEAR_DUPLICATE).sum())} of {len(heldout)} "

@@ -67,7 +67,9 @@ class LookupEncoder:
         self._vectors, self.model_name, self.dimension = vectors, model, dimension
 
     def __call__(self, texts: list[str]) -> Vectors:
-        return np.stack([self._vectors[text] for text in texts]) if texts else np.zeros((0, self.dimension))
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._vectors[text] for text in texts]).astype(np.float32)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     train_cases = read_corpus(CORPUS / "resolved_cases.jsonl")
     heldout = read_corpus(CORPUS / "heldout_cases.jsonl")
     head = FeatureConfig().head_chars
-    texts = sorted({case.complaint[:head] for case in train_cases + heldout} | {c.complaint for c in heldout})
+    tail = FeatureConfig().tail_chars
+    every = [case.complaint for case in train_cases + heldout]
+    # Heads and tails of long texts, as the classifier embeds them.
+    texts = sorted({text[:head] for text in every} | {text[-tail:] for text in every if len(text) > head})
     embedder = SentenceTransformerEmbedder(RetrievalSettings().resolved_model_path())
     started = time.perf_counter()
     vectors = dict(zip(texts, embedder.embed(texts), strict=True))

@@ -1,13 +1,15 @@
-"""Real servers for integration tests: retrieval (real model, starter corpus), routing, intake, a Celery worker."""
+"""Real servers for integration tests: retrieval (real model, a slice of the corpus), routing, intake, Celery."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +19,8 @@ import pytest
 import uvicorn
 
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings, RetrievalSettings, RoutingSettings
-from services.intake.server import IntakeServer
+from linli.settings import IntakeSettings, RetrievalSettings, RoutingSettings, WorkerToken
+from services.intake.server import IntakeDeps, IntakeServer
 from services.intake.server import create_server as create_intake
 from services.retrieval.embedder import SentenceTransformerEmbedder
 from services.retrieval.server import RetrievalDeps
@@ -27,6 +29,13 @@ from services.routing.server import create_server as create_routing
 from tests.conftest import free_port
 
 READY_SECONDS = 120.0
+# Bearer tokens of the workers in integration tests, one per party of 恒康居民区 and a dispatcher.
+WORKER_TOKENS = {
+    "pm-token": WorkerToken(worker_id="w-pm", party="property_manager", community="恒康居民区"),
+    "so-token": WorkerToken(worker_id="w-so", party="street_office"),
+    "oc-token": WorkerToken(worker_id="w-oc", party="owners_committee", community="恒康居民区"),
+    "dispatch-token": WorkerToken(worker_id="d-1", party="street_office", community="恒康居民区", role="dispatcher"),
+}
 
 
 def wait_until(condition: Callable[[], bool], *, seconds: float, what: str) -> None:
@@ -39,12 +48,35 @@ def wait_until(condition: Callable[[], bool], *, seconds: float, what: str) -> N
     pytest.fail(f"timed out after {seconds} s waiting for {what}")
 
 
+# Cases per catalog entry in the integration tests' corpus: enough for every entry to have precedents and for the
+# router to learn all three parties, few enough that the servers start in seconds, not minutes.
+CASES_PER_ENTRY = 5
+
+
+@pytest.fixture(scope="session")
+def corpus_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first few cases of each catalog entry of the packaged corpus, as a JSONL file."""
+    source = Path(__file__).resolve().parents[2] / "services" / "retrieval" / "corpus" / "resolved_cases.jsonl"
+    taken: dict[str, int] = {}
+    lines = []
+    for line in source.read_text(encoding="utf-8").splitlines():
+        category = json.loads(line)["category"]
+        if taken.get(category, 0) < CASES_PER_ENTRY:
+            taken[category] = taken.get(category, 0) + 1
+            lines.append(line)
+    path = tmp_path_factory.mktemp("corpus") / "cases.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def retrieval_server(
-    embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory
+    embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory, corpus_slice: Path
 ) -> Iterator[ServerHandle]:
-    """Retrieval on a free port with the real model, seeded with the starter corpus."""
-    settings = RetrievalSettings(host="127.0.0.1", port=0, index_dir=tmp_path_factory.mktemp("index"))
+    """Retrieval on a free port with the real model, seeded with a slice of the packaged corpus."""
+    settings = RetrievalSettings(
+        host="127.0.0.1", port=0, index_dir=tmp_path_factory.mktemp("index"), seed_corpus=corpus_slice
+    )
     server = create_retrieval(settings, RetrievalDeps(embedder=embedder))
     assert server.handle.wait_ready(READY_SECONDS), f"retrieval did not load: {server.handle.load_error}"
     yield server.handle
@@ -52,9 +84,21 @@ def retrieval_server(
 
 
 @pytest.fixture(scope="session")
-def routing_server(retrieval_server: ServerHandle) -> Iterator[ServerHandle]:
-    """Routing on a free port, asking the retrieval server above."""
-    settings = RoutingSettings(host="127.0.0.1", port=0, retrieval_target=f"127.0.0.1:{retrieval_server.port}")
+def routing_server(
+    retrieval_server: ServerHandle, corpus_slice: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerHandle]:
+    """Routing on a free port, asking the retrieval server above; it trains its model on the slice at start."""
+    settings = RoutingSettings(
+        host="127.0.0.1",
+        port=0,
+        retrieval_target=f"127.0.0.1:{retrieval_server.port}",
+        model_dir=tmp_path_factory.mktemp("models") / "routing",
+        train_corpus=corpus_slice,
+        model_poll_seconds=0,
+        # A model trained on the slice tunes its threshold on a few hundred hard cases and abstains on much;
+        # these tests are about the pipeline, so they route at a fixed confidence (test_router covers the tuning).
+        min_confidence=0.6,
+    )
     handle = create_routing(settings)
     assert handle.wait_ready(READY_SECONDS), f"routing did not become ready: {handle.load_error}"
     yield handle
@@ -74,72 +118,129 @@ class RunningIntake:
         return f"127.0.0.1:{self.server.grpc.port}"
 
 
+def intake_settings_for(
+    database_url: str, redis_url: str, routing_port: int, retrieval_port: int, **overrides: object
+) -> IntakeSettings:
+    """Intake settings for a test: free ports, quick retries, the test workers' tokens."""
+    values: dict[str, object] = {
+        "host": "127.0.0.1",
+        "http_port": free_port(),
+        "grpc_port": 0,
+        "database_url": database_url,
+        "broker_url": redis_url,
+        "routing_target": f"127.0.0.1:{routing_port}",
+        "retrieval_target": f"127.0.0.1:{retrieval_port}",
+        "triage_max_retries": 2,
+        "triage_retry_backoff_seconds": 0.2,
+        "worker_tokens": WORKER_TOKENS,
+        **overrides,
+    }
+    return IntakeSettings.model_validate(values)
+
+
 @pytest.fixture
-def intake_settings(database_url: str, redis_url: str, routing_server: ServerHandle) -> IntakeSettings:
+def intake_settings(
+    database_url: str, redis_url: str, routing_server: ServerHandle, retrieval_server: ServerHandle
+) -> IntakeSettings:
     """Intake on the real ticket database (SQLite and PostgreSQL) with Redis as the broker."""
-    return IntakeSettings(
-        host="127.0.0.1",
-        http_port=free_port(),
-        grpc_port=0,
-        database_url=database_url,
-        broker_url=redis_url,
-        routing_target=f"127.0.0.1:{routing_server.port}",
-        triage_max_retries=2,
-        triage_retry_backoff_seconds=0.2,
-    )
+    return intake_settings_for(database_url, redis_url, routing_server.port, retrieval_server.port)
+
+
+@pytest.fixture
+def postgres_intake_settings(
+    postgres_url: str, redis_url: str, routing_server: ServerHandle, retrieval_server: ServerHandle
+) -> IntakeSettings:
+    """Intake on a fresh PostgreSQL database (production's store) with Redis as the broker."""
+    return intake_settings_for(postgres_url, redis_url, routing_server.port, retrieval_server.port)
+
+
+@contextmanager
+def running_intake(settings: IntakeSettings, deps: IntakeDeps | None = None) -> Iterator[RunningIntake]:
+    """Intake's gRPC server and its HTTP API under uvicorn on `settings.http_port`, stopped on exit."""
+    server = create_intake(settings, deps)
+    assert server.grpc.wait_ready(READY_SECONDS), f"intake did not become ready: {server.grpc.load_error}"
+    config = uvicorn.Config(server.http, host="127.0.0.1", port=settings.http_port, log_config=None, access_log=False)
+    http_server = uvicorn.Server(config)
+    thread = threading.Thread(target=http_server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: http_server.started, seconds=30, what="uvicorn to start")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{settings.http_port}", timeout=10) as client:
+            yield RunningIntake(server, settings, client)
+    finally:
+        http_server.should_exit = True
+        thread.join(10)
+        server.grpc.stop(0)
+        server.database.dispose()
 
 
 @pytest.fixture
 def intake(intake_settings: IntakeSettings) -> Iterator[RunningIntake]:
     """Intake's gRPC server and its HTTP API under uvicorn on a free port."""
-    server = create_intake(intake_settings)
-    assert server.grpc.wait_ready(READY_SECONDS), f"intake did not become ready: {server.grpc.load_error}"
-    config = uvicorn.Config(
-        server.http, host="127.0.0.1", port=intake_settings.http_port, log_config=None, access_log=False
-    )
-    http_server = uvicorn.Server(config)
-    thread = threading.Thread(target=http_server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: http_server.started, seconds=30, what="uvicorn to start")
-    with httpx.Client(base_url=f"http://127.0.0.1:{intake_settings.http_port}", timeout=10) as client:
-        yield RunningIntake(server, intake_settings, client)
-    http_server.should_exit = True
-    thread.join(10)
-    server.grpc.stop(0)
-    server.database.dispose()
+    with running_intake(intake_settings) as running:
+        yield running
+
+
+def _env_value(value: object) -> str:
+    # What pydantic-settings reads back: JSON for lists and mappings, empty for an unset optional.
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(
+            value, ensure_ascii=False, default=lambda v: v.model_dump() if hasattr(v, "model_dump") else str(v)
+        )
+    return str(value)
 
 
 def settings_env(settings: IntakeSettings) -> dict[str, str]:
     """The environment that gives a child process these intake settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_INTAKE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINLI_INTAKE_", "LINLI_NOTIFY_"))}
     for name in IntakeSettings.model_fields:
-        env[f"LINLI_INTAKE_{name.upper()}"] = str(getattr(settings, name))
+        env[f"LINLI_INTAKE_{name.upper()}"] = _env_value(getattr(settings, name))
     env["LINLI_LOG_FORMAT"] = "text"
     return env
 
 
-@pytest.fixture
-def start_worker(intake_settings: IntakeSettings, tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    """Starts real Celery triage workers (`linli worker`) as child processes; all are stopped afterwards."""
-    started: list[subprocess.Popen[bytes]] = []
+class ChildProcesses:
+    """Starts `linli <role>` child processes with given intake settings; stops every one at the end."""
 
-    def start() -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"worker-{len(started)}.log").open("wb")
+    def __init__(self, log_dir: Path) -> None:
+        self._log_dir = log_dir
+        self.started: list[subprocess.Popen[bytes]] = []
+
+    def start(self, role: str, settings: IntakeSettings) -> subprocess.Popen[bytes]:
+        """Starts `linli worker` or `linli beat` with `settings`, logging to the test's folder."""
+        log = (self._log_dir / f"{role}-{len(self.started)}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "linli.cli", "worker"], env=settings_env(intake_settings), stdout=log, stderr=log
+            [sys.executable, "-m", "linli.cli", role], env=settings_env(settings), stdout=log, stderr=log
         )
-        started.append(process)
+        self.started.append(process)
         return process
 
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    def stop_all(self) -> None:
+        """SIGTERM (a warm shutdown), then SIGKILL for what does not stop within 20 s."""
+        for process in self.started:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+@pytest.fixture
+def children(tmp_path: Path) -> Iterator[ChildProcesses]:
+    """Child processes (workers, beat) of one test."""
+    processes = ChildProcesses(tmp_path)
+    yield processes
+    processes.stop_all()
+
+
+@pytest.fixture
+def start_worker(intake_settings: IntakeSettings, children: ChildProcesses) -> Callable[[], subprocess.Popen[bytes]]:
+    """Starts real Celery triage workers (`linli worker`) as child processes; all are stopped afterwards."""
+    return lambda: children.start("worker", intake_settings)
 
 
 def grpc_channel(target: str) -> grpc.Channel:
