@@ -24,6 +24,13 @@ $(VENV)/.installed: pyproject.toml package.json package-lock.json
 	touch $@
 
 setup: $(VENV)/.installed  ## Create the virtual environment and install everything.
+	@# Browser tests drive Debian's chromium (never `playwright install`: no internet) and need a Chinese font.
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get install -y -q chromium fonts-wqy-microhei >/dev/null || \
+	      (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-microhei >/dev/null); \
+	  else echo "browser tests need 'apt-get install chromium fonts-wqy-microhei' as root; skipped until then"; fi; \
+	fi
 
 protos: setup  ## Regenerate the Python code for protos/linli/v1 (never edit it by hand).
 	$(PY) -m linli.codegen
@@ -43,7 +50,8 @@ test: setup  ## Run the whole test suite (unit and integration).
 run: setup  ## Start the whole stack on embedded defaults (SQLite, local index); Ctrl-C stops it.
 	HF_HUB_OFFLINE=1 $(VENV)/bin/linli dev
 
-bench: setup  ## Run the benchmarks.
+bench: setup  ## Run the benchmarks: retrieval (embedding, ANN up to 1M vectors, gRPC search), then a triage burst.
+	HF_HUB_OFFLINE=1 $(PY) -m bench.retrieval
 	HF_HUB_OFFLINE=1 $(PY) -m bench.triage_burst
 
 clean:  ## Remove the virtual environment and local state.

@@ -10,6 +10,10 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.intake.admin import INTAKE_COMMANDS, add_intake_commands, run_intake_command
+from services.retrieval.index_admin import add_index_commands, run_index_command
+from services.routing.learning.commands import LEARNING_COMMANDS, add_learning_commands, run_learning_command
+
 ROLES = ("intake", "retrieval", "routing")
 SETTINGS_START = "<!-- settings:start"
 SETTINGS_END = "<!-- settings:end -->"
@@ -85,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--service", default="", help="full service name; empty asks for the whole server")
     settings = commands.add_parser("settings", help="print the table of LINLI_* settings")
     settings.add_argument("--readme", type=Path, help="rewrite the table between the markers in this file instead")
+    add_index_commands(commands)
+    add_intake_commands(commands)
+    add_learning_commands(commands)
     return parser
 
 
@@ -100,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         return _dev()
     if args.command == "health":
         return _health(args.target, args.service)
+    if args.command == "index":
+        return run_index_command(args)
+    if args.command in INTAKE_COMMANDS:
+        return run_intake_command(args)
+    if args.command in LEARNING_COMMANDS:
+        return run_learning_command(args)
     return _settings(args.readme)
 
 

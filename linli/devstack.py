@@ -71,7 +71,7 @@ def _stop(children: list[Child]) -> None:
 
 
 def run_stack() -> int:
-    """Starts retrieval, routing, intake and a worker; prints URLs and an example; returns when stopped."""
+    """Starts retrieval, routing, intake, a worker and beat; prints URLs and an example; returns when stopped."""
     Path(DEFAULT_STATE_DIR).mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.setdefault("LINLI_LOG_FORMAT", "text")
@@ -81,6 +81,8 @@ def run_stack() -> int:
     children = [
         _start("intake", ["serve", "intake"], env),
         _start("worker", ["worker"], env),
+        # Beat re-queues tickets whose publish failed and escalates overdue ones up the ladder.
+        _start("beat", ["beat"], env),
         _start("routing", ["serve", "routing"], env),
         _start("retrieval", ["serve", "retrieval"], env),
     ]

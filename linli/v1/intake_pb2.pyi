@@ -37,23 +37,25 @@ TICKET_STATUS_TRANSFERRED: TicketStatus
 TICKET_STATUS_MERGED: TicketStatus
 
 class TicketEvent(_message.Message):
-    __slots__ = ("kind", "actor", "note", "at", "from_party", "to_party")
+    __slots__ = ("kind", "actor", "note", "at", "from_party", "to_party", "party")
     KIND_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     FROM_PARTY_FIELD_NUMBER: _ClassVar[int]
     TO_PARTY_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
     kind: str
     actor: str
     note: str
     at: _timestamp_pb2.Timestamp
     from_party: str
     to_party: str
-    def __init__(self, kind: _Optional[str] = ..., actor: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_party: _Optional[str] = ..., to_party: _Optional[str] = ...) -> None: ...
+    party: str
+    def __init__(self, kind: _Optional[str] = ..., actor: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_party: _Optional[str] = ..., to_party: _Optional[str] = ..., party: _Optional[str] = ...) -> None: ...
 
 class Ticket(_message.Message):
-    __slots__ = ("id", "text", "community", "building", "resident_id", "status", "party", "confidence", "routing", "attachment_urls", "rating", "resolution", "created_at", "updated_at", "events")
+    __slots__ = ("id", "text", "community", "building", "resident_id", "status", "party", "confidence", "routing", "attachment_urls", "rating", "resolution", "created_at", "updated_at", "events", "priority", "urgency", "urgency_notice", "escalation_level", "sla_due_at", "reporter_count", "duplicate_notice", "primary_ticket_id", "primary_status", "duplicate_ticket_ids", "assignee_worker_id", "resolved_at", "catalog_entry")
     ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     COMMUNITY_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +71,19 @@ class Ticket(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    URGENCY_FIELD_NUMBER: _ClassVar[int]
+    URGENCY_NOTICE_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SLA_DUE_AT_FIELD_NUMBER: _ClassVar[int]
+    REPORTER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_NOTICE_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_STATUS_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_TICKET_IDS_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_AT_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_ENTRY_FIELD_NUMBER: _ClassVar[int]
     id: str
     text: str
     community: str
@@ -84,7 +99,20 @@ class Ticket(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     events: _containers.RepeatedCompositeFieldContainer[TicketEvent]
-    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., party: _Optional[str] = ..., confidence: _Optional[float] = ..., routing: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., rating: _Optional[int] = ..., resolution: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[TicketEvent, _Mapping]]] = ...) -> None: ...
+    priority: int
+    urgency: _routing_pb2.Urgency
+    urgency_notice: str
+    escalation_level: _routing_pb2.EscalationLevel
+    sla_due_at: _timestamp_pb2.Timestamp
+    reporter_count: int
+    duplicate_notice: str
+    primary_ticket_id: str
+    primary_status: TicketStatus
+    duplicate_ticket_ids: _containers.RepeatedScalarFieldContainer[str]
+    assignee_worker_id: str
+    resolved_at: _timestamp_pb2.Timestamp
+    catalog_entry: str
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., party: _Optional[str] = ..., confidence: _Optional[float] = ..., routing: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., rating: _Optional[int] = ..., resolution: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[TicketEvent, _Mapping]]] = ..., priority: _Optional[int] = ..., urgency: _Optional[_Union[_routing_pb2.Urgency, str]] = ..., urgency_notice: _Optional[str] = ..., escalation_level: _Optional[_Union[_routing_pb2.EscalationLevel, str]] = ..., sla_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reporter_count: _Optional[int] = ..., duplicate_notice: _Optional[str] = ..., primary_ticket_id: _Optional[str] = ..., primary_status: _Optional[_Union[TicketStatus, str]] = ..., duplicate_ticket_ids: _Optional[_Iterable[str]] = ..., assignee_worker_id: _Optional[str] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., catalog_entry: _Optional[str] = ...) -> None: ...
 
 class SubmitTicketRequest(_message.Message):
     __slots__ = ("text", "community", "building", "resident_id", "idempotency_key", "attachment_urls")
@@ -123,20 +151,24 @@ class GetTicketResponse(_message.Message):
     def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
 
 class ListTicketsRequest(_message.Message):
-    __slots__ = ("community", "party", "status", "resident_id", "page_size", "page_token")
+    __slots__ = ("community", "party", "status", "resident_id", "page_size", "page_token", "escalation_level", "primary_ticket_id")
     COMMUNITY_FIELD_NUMBER: _ClassVar[int]
     PARTY_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_TICKET_ID_FIELD_NUMBER: _ClassVar[int]
     community: str
     party: str
     status: TicketStatus
     resident_id: str
     page_size: int
     page_token: str
-    def __init__(self, community: _Optional[str] = ..., party: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., resident_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    escalation_level: _routing_pb2.EscalationLevel
+    primary_ticket_id: str
+    def __init__(self, community: _Optional[str] = ..., party: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., resident_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., escalation_level: _Optional[_Union[_routing_pb2.EscalationLevel, str]] = ..., primary_ticket_id: _Optional[str] = ...) -> None: ...
 
 class ListTicketsResponse(_message.Message):
     __slots__ = ("tickets", "next_page_token")
@@ -213,6 +245,80 @@ class RateTicketRequest(_message.Message):
     def __init__(self, ticket_id: _Optional[str] = ..., resident_id: _Optional[str] = ..., score: _Optional[int] = ..., comment: _Optional[str] = ...) -> None: ...
 
 class RateTicketResponse(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class StartTicketRequest(_message.Message):
+    __slots__ = ("ticket_id",)
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    def __init__(self, ticket_id: _Optional[str] = ...) -> None: ...
+
+class StartTicketResponse(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class ReopenTicketRequest(_message.Message):
+    __slots__ = ("ticket_id", "resident_id", "reason")
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    resident_id: str
+    reason: str
+    def __init__(self, ticket_id: _Optional[str] = ..., resident_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReopenTicketResponse(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class MergeTicketRequest(_message.Message):
+    __slots__ = ("ticket_id", "primary_ticket_id")
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    primary_ticket_id: str
+    def __init__(self, ticket_id: _Optional[str] = ..., primary_ticket_id: _Optional[str] = ...) -> None: ...
+
+class MergeTicketResponse(_message.Message):
+    __slots__ = ("ticket", "primary")
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    primary: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ..., primary: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class UnmergeTicketRequest(_message.Message):
+    __slots__ = ("ticket_id", "reason")
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    reason: str
+    def __init__(self, ticket_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class UnmergeTicketResponse(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class DispatchTicketRequest(_message.Message):
+    __slots__ = ("ticket_id", "to_party", "note")
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_PARTY_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    to_party: str
+    note: str
+    def __init__(self, ticket_id: _Optional[str] = ..., to_party: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class DispatchTicketResponse(_message.Message):
     __slots__ = ("ticket",)
     TICKET_FIELD_NUMBER: _ClassVar[int]
     ticket: Ticket

@@ -70,6 +70,31 @@ class IntakeServiceStub:
                 request_serializer=linli_dot_v1_dot_intake__pb2.RateTicketRequest.SerializeToString,
                 response_deserializer=linli_dot_v1_dot_intake__pb2.RateTicketResponse.FromString,
                 _registered_method=True)
+        self.StartTicket = channel.unary_unary(
+                '/linli.v1.IntakeService/StartTicket',
+                request_serializer=linli_dot_v1_dot_intake__pb2.StartTicketRequest.SerializeToString,
+                response_deserializer=linli_dot_v1_dot_intake__pb2.StartTicketResponse.FromString,
+                _registered_method=True)
+        self.ReopenTicket = channel.unary_unary(
+                '/linli.v1.IntakeService/ReopenTicket',
+                request_serializer=linli_dot_v1_dot_intake__pb2.ReopenTicketRequest.SerializeToString,
+                response_deserializer=linli_dot_v1_dot_intake__pb2.ReopenTicketResponse.FromString,
+                _registered_method=True)
+        self.MergeTicket = channel.unary_unary(
+                '/linli.v1.IntakeService/MergeTicket',
+                request_serializer=linli_dot_v1_dot_intake__pb2.MergeTicketRequest.SerializeToString,
+                response_deserializer=linli_dot_v1_dot_intake__pb2.MergeTicketResponse.FromString,
+                _registered_method=True)
+        self.UnmergeTicket = channel.unary_unary(
+                '/linli.v1.IntakeService/UnmergeTicket',
+                request_serializer=linli_dot_v1_dot_intake__pb2.UnmergeTicketRequest.SerializeToString,
+                response_deserializer=linli_dot_v1_dot_intake__pb2.UnmergeTicketResponse.FromString,
+                _registered_method=True)
+        self.DispatchTicket = channel.unary_unary(
+                '/linli.v1.IntakeService/DispatchTicket',
+                request_serializer=linli_dot_v1_dot_intake__pb2.DispatchTicketRequest.SerializeToString,
+                response_deserializer=linli_dot_v1_dot_intake__pb2.DispatchTicketResponse.FromString,
+                _registered_method=True)
 
 
 class IntakeServiceServicer:
@@ -119,7 +144,42 @@ class IntakeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RateTicket(self, request, context):
-        """The resident who raised the ticket rates the result.
+        """The resident who raised the ticket rates the result; 1-2 ("not solved") reopens and escalates it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartTicket(self, request, context):
+        """A worker of the ticket's party starts the work.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReopenTicket(self, request, context):
+        """The resident who raised a resolved or closed ticket says the problem is back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MergeTicket(self, request, context):
+        """A worker folds a ticket into an open one about the same problem (its primary).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnmergeTicket(self, request, context):
+        """A worker separates a merged ticket from its primary again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DispatchTicket(self, request, context):
+        """A dispatcher of the community routes a ticket of the manual queue to a party.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -162,6 +222,31 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.RateTicket,
                     request_deserializer=linli_dot_v1_dot_intake__pb2.RateTicketRequest.FromString,
                     response_serializer=linli_dot_v1_dot_intake__pb2.RateTicketResponse.SerializeToString,
+            ),
+            'StartTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartTicket,
+                    request_deserializer=linli_dot_v1_dot_intake__pb2.StartTicketRequest.FromString,
+                    response_serializer=linli_dot_v1_dot_intake__pb2.StartTicketResponse.SerializeToString,
+            ),
+            'ReopenTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReopenTicket,
+                    request_deserializer=linli_dot_v1_dot_intake__pb2.ReopenTicketRequest.FromString,
+                    response_serializer=linli_dot_v1_dot_intake__pb2.ReopenTicketResponse.SerializeToString,
+            ),
+            'MergeTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.MergeTicket,
+                    request_deserializer=linli_dot_v1_dot_intake__pb2.MergeTicketRequest.FromString,
+                    response_serializer=linli_dot_v1_dot_intake__pb2.MergeTicketResponse.SerializeToString,
+            ),
+            'UnmergeTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnmergeTicket,
+                    request_deserializer=linli_dot_v1_dot_intake__pb2.UnmergeTicketRequest.FromString,
+                    response_serializer=linli_dot_v1_dot_intake__pb2.UnmergeTicketResponse.SerializeToString,
+            ),
+            'DispatchTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.DispatchTicket,
+                    request_deserializer=linli_dot_v1_dot_intake__pb2.DispatchTicketRequest.FromString,
+                    response_serializer=linli_dot_v1_dot_intake__pb2.DispatchTicketResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -354,6 +439,141 @@ class IntakeService:
             '/linli.v1.IntakeService/RateTicket',
             linli_dot_v1_dot_intake__pb2.RateTicketRequest.SerializeToString,
             linli_dot_v1_dot_intake__pb2.RateTicketResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linli.v1.IntakeService/StartTicket',
+            linli_dot_v1_dot_intake__pb2.StartTicketRequest.SerializeToString,
+            linli_dot_v1_dot_intake__pb2.StartTicketResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReopenTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linli.v1.IntakeService/ReopenTicket',
+            linli_dot_v1_dot_intake__pb2.ReopenTicketRequest.SerializeToString,
+            linli_dot_v1_dot_intake__pb2.ReopenTicketResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MergeTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linli.v1.IntakeService/MergeTicket',
+            linli_dot_v1_dot_intake__pb2.MergeTicketRequest.SerializeToString,
+            linli_dot_v1_dot_intake__pb2.MergeTicketResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnmergeTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linli.v1.IntakeService/UnmergeTicket',
+            linli_dot_v1_dot_intake__pb2.UnmergeTicketRequest.SerializeToString,
+            linli_dot_v1_dot_intake__pb2.UnmergeTicketResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DispatchTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linli.v1.IntakeService/DispatchTicket',
+            linli_dot_v1_dot_intake__pb2.DispatchTicketRequest.SerializeToString,
+            linli_dot_v1_dot_intake__pb2.DispatchTicketResponse.FromString,
             options,
             channel_credentials,
             insecure,

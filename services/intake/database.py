@@ -1,19 +1,43 @@
-"""The ticket database: one engine per process and one unit of work per request or task."""
+"""The ticket database: one engine per process, one unit of work per request or task, schema by Alembic migrations."""
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.intake.tickets.models import Base
-
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+FOUNDATION_REVISION = "0001"
+# Any constant will do: every intake process and worker that migrates takes this PostgreSQL advisory lock first.
+MIGRATION_LOCK_KEY = 0x6C696E6C69
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """The Alembic configuration of the ticket migrations, bound to `connection` when given."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations in {MIGRATIONS_DIR}")
+    return head
 
 
 class Database:
@@ -21,20 +45,52 @@ class Database:
 
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
         connect_args: dict[str, Any] = {}
-        if parsed.get_backend_name() == "sqlite":
+        self._sqlite_path: Path | None = None
+        if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                self._sqlite_path = Path(parsed.database)
+                self._sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             # The HTTP server and the Celery worker write the same file: wait for the lock instead of failing.
             connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_SECONDS
         self.engine: Engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-        if parsed.get_backend_name() == "sqlite":
+        if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def create_schema(self) -> None:
-        """Creates missing tables (idempotent)."""
-        Base.metadata.create_all(self.engine)
+    @property
+    def locks_rows(self) -> bool:
+        """True where SELECT ... FOR UPDATE locks rows (PostgreSQL); SQLite serialises writers instead."""
+        return self.dialect == "postgresql"
+
+    def upgrade_schema(self) -> str:
+        """Applies every pending migration (safe when several processes start at once); returns the revision.
+
+        A database created by the foundation release (tables, no version table) is recognised and stamped with
+        the foundation revision first, so its data is migrated rather than refused.
+        """
+        with self._migration_lock(), self.engine.connect() as connection:
+            # SQLite rebuilds a table to alter it; with foreign keys on, dropping the old copy would cascade-delete
+            # every event. The pragma only changes outside a transaction.
+            self._sqlite_foreign_keys(connection, on=False)
+            try:
+                with connection.begin():
+                    tables = set(inspect(connection).get_table_names())
+                    config = alembic_config(connection)
+                    if "tickets" in tables and "alembic_version" not in tables:
+                        command.stamp(config, FOUNDATION_REVISION)
+                    command.upgrade(config, "head")
+                    return self.current_revision(connection)
+            finally:
+                self._sqlite_foreign_keys(connection, on=True)
+
+    def current_revision(self, connection: Connection | None = None) -> str:
+        """The revision the database is at ('' when never migrated)."""
+        if connection is not None:
+            return MigrationContext.configure(connection).get_current_revision() or ""
+        with self.engine.connect() as fresh:
+            return MigrationContext.configure(fresh).get_current_revision() or ""
 
     def ping(self) -> None:
         """Raises if the database does not answer."""
@@ -50,6 +106,33 @@ class Database:
     def dispose(self) -> None:
         """Closes pooled connections."""
         self.engine.dispose()
+
+    def _sqlite_foreign_keys(self, connection: Connection, *, on: bool) -> None:
+        if self.dialect == "sqlite":
+            connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+            connection.commit()
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.dialect == "postgresql":
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                    connection.commit()
+            return
+        if self._sqlite_path is None:
+            yield
+            return
+        lock_path = self._sqlite_path.with_name(self._sqlite_path.name + ".migrate.lock")
+        with lock_path.open("a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -10,9 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from linli.errors import FieldViolation, InvalidArgument, LinliError, Unavailable
+from services.intake.auth import Unauthenticated, WorkerDirectory
 from services.intake.database import Database
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.http import ticket_routes
+from services.intake.web import mount_faces
 
 
 def error_body(error: LinliError) -> dict[str, Any]:
@@ -46,18 +48,25 @@ def validation_error(exc: RequestValidationError) -> LinliError:
     return InvalidArgument.for_fields(violations)
 
 
-def create_http_app(flows: TicketFlows, database: Database, ready: threading.Event) -> FastAPI:
+def create_http_app(
+    flows: TicketFlows, directory: WorkerDirectory, database: Database, ready: threading.Event
+) -> FastAPI:
     """The FastAPI app; `ready` is set once the database schema is in place."""
     app = FastAPI(
         title="linli intake",
         version="v1",
-        description="Residents' complaints in, routed tickets out. Errors: {error: {code, message, fields}}.",
+        description="Residents' complaints in, routed tickets out. Worker actions need `Authorization: Bearer "
+        "<token>`. Errors: {error: {code, message, fields}}.",
     )
+    app.state.worker_directory = directory
     app.include_router(ticket_routes(flows))
+    # The H5 page, the worker console, instant answers, hot topics and Open311 (services/intake/web).
+    mount_faces(app, flows, database)
 
     @app.exception_handler(LinliError)
     async def domain_error(_request: Request, exc: LinliError) -> JSONResponse:
-        return JSONResponse(error_body(exc), status_code=exc.http_status)
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+        return JSONResponse(error_body(exc), status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def schema_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -72,7 +81,7 @@ def create_http_app(flows: TicketFlows, database: Database, ready: threading.Eve
 
     @app.get("/readyz", tags=["ops"])
     def readyz() -> dict[str, str]:
-        """Readiness: the schema is in place and the database answers."""
+        """Readiness: the migrations ran and the database answers."""
         if not ready.is_set():
             raise Unavailable("intake is starting")
         try:

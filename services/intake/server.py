@@ -12,11 +12,15 @@ from linli.grpc_serving import ServerHandle, build_server
 from linli.logs import configure_logging
 from linli.settings import IntakeSettings
 from linli.v1 import intake_pb2, intake_pb2_grpc
+from services.intake.auth import WorkerDirectory
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
-from services.intake.tickets.flows import Clock, TicketFlows, TriageQueue, utc_now
+from services.intake.metrics import grpc_metrics, instrument_http
+from services.intake.notifications import NotificationSettings, create_notifier
+from services.intake.tickets.context import Clock, FlowContext, LifecyclePolicy, Notifier, TaskQueue, utc_now
+from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.servicer import IntakeServicer
-from services.intake.triage.celery_app import CeleryTriageQueue, create_celery_app
+from services.intake.triage.celery_app import CeleryTaskQueue, create_celery_app
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +33,9 @@ class IntakeDeps:
     """What intake needs; anything left None is built from settings."""
 
     database: Database | None = None
-    queue: TriageQueue | None = None
+    queue: TaskQueue | None = None
+    notifier: Notifier | None = None
+    directory: WorkerDirectory | None = None
     clock: Clock = utc_now
 
 
@@ -40,26 +46,40 @@ class IntakeServer:
     grpc: ServerHandle
     http: FastAPI
     flows: TicketFlows
+    context: FlowContext
     database: Database
 
 
 def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> IntakeServer:
-    """Starts the intake gRPC server and builds the HTTP app; both are ready once the schema is in place."""
+    """Starts the intake gRPC server and builds the HTTP app; both are ready once the migrations ran."""
     deps = deps or IntakeDeps()
     database = deps.database or Database(settings.database_url)
-    queue = deps.queue or CeleryTriageQueue(create_celery_app(settings))
-    flows = TicketFlows(database, queue, deps.clock)
-    servicer = IntakeServicer(flows)
+    queue, notifier = deps.queue, deps.notifier
+    if queue is None or notifier is None:
+        app = create_celery_app(settings)
+        queue = queue or CeleryTaskQueue(app)
+        notifier = notifier or create_notifier(NotificationSettings(), celery_app=app)
+    context = FlowContext(database, queue, deps.clock, LifecyclePolicy.from_settings(settings), notifier)
+    flows = TicketFlows(context)
+    directory = deps.directory or WorkerDirectory.from_settings(settings)
+    servicer = IntakeServicer(flows, directory)
     handle = build_server(
         host=settings.host,
         port=settings.grpc_port,
         workers=settings.workers,
         service_names=[SERVICE_NAME],
         register=lambda server: intake_pb2_grpc.add_IntakeServiceServicer_to_server(servicer, server),
+        metrics=grpc_metrics(),
     )
-    http = create_http_app(flows, database, handle.ready)
-    handle.load_then_serve(database.create_schema)
-    return IntakeServer(handle, http, flows, database)
+    http = create_http_app(flows, directory, database, handle.ready)
+    instrument_http(http, database=database, broker_url=settings.broker_url)
+    handle.load_then_serve(lambda: _migrate(database))
+    return IntakeServer(handle, http, flows, context, database)
+
+
+def _migrate(database: Database) -> None:
+    revision = database.upgrade_schema()
+    logger.info("ticket database migrated", extra={"revision": revision})
 
 
 def main() -> int:
@@ -68,7 +88,7 @@ def main() -> int:
     settings = IntakeSettings()
     server = create_server(settings)
     try:
-        # The schema is quick to check; a database that does not answer is a reason to exit, not to idle.
+        # Migrations are quick; a database that does not answer is a reason to exit, not to idle.
         if not server.grpc.wait_ready(DATABASE_READY_SECONDS):
             logger.error("the ticket database is not usable; exiting", extra={"error": str(server.grpc.load_error)})
             return 1

@@ -76,7 +76,7 @@ def test_dev_stack_routes_a_complaint_and_stops_cleanly(tmp_path: Path, corpus_s
             f"{base}/v1/tickets",
             json={
                 "text": "电梯又坏了,停在5楼不动,里面好像还有人,快来看看",
-                "community": "西渚花苑",
+                "community": "西渚社区",
                 "resident_id": "dev",
             },
             timeout=10,

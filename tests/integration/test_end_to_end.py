@@ -67,7 +67,7 @@ def test_grpc_submit_is_triaged_too(intake: RunningIntake, start_worker: Callabl
         submitted = stub.SubmitTicket(
             intake_pb2.SubmitTicketRequest(
                 text="小区门口马路上有人私自搭建铁皮棚子做生意,占了人行道",
-                community="西渚花苑",
+                community="西渚社区",
                 resident_id="resident-grpc",
                 idempotency_key="grpc-1",
             ),
@@ -77,7 +77,7 @@ def test_grpc_submit_is_triaged_too(intake: RunningIntake, start_worker: Callabl
         again = stub.SubmitTicket(
             intake_pb2.SubmitTicketRequest(
                 text="小区门口马路上有人私自搭建铁皮棚子做生意,占了人行道",
-                community="西渚花苑",
+                community="西渚社区",
                 resident_id="resident-grpc",
                 idempotency_key="grpc-1",
             ),
@@ -96,7 +96,7 @@ def test_grpc_submit_is_triaged_too(intake: RunningIntake, start_worker: Callabl
 
         with pytest.raises(grpc.RpcError) as raised:
             stub.SubmitTicket(
-                intake_pb2.SubmitTicketRequest(text=" ", community="西渚花苑", resident_id="r"), timeout=10
+                intake_pb2.SubmitTicketRequest(text=" ", community="西渚社区", resident_id="r"), timeout=10
             )
         assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "text" in (raised.value.details() or "")
@@ -116,16 +116,17 @@ def test_routing_down_sends_the_ticket_to_a_person_not_the_void(
         [sys.executable, "-m", "linli.cli", "worker"], env=settings_env(dead), stdout=log, stderr=log
     )
     try:
-        ticket, created = server.flows.submit(
-            Submission(text="楼上漏水把我家天花板泡坏了", community="绿岛花园", resident_id="r-down")
+        view, created = server.flows.submit(
+            Submission(text="楼上漏水把我家天花板泡坏了", community="阳光花园", resident_id="r-down")
         )
         assert created
+        ticket = view.ticket
 
         def in_manual_queue() -> bool:
-            return server.flows.get(ticket.id).status == "needs_manual"
+            return server.flows.get(ticket.id).ticket.status == "needs_manual"
 
         wait_until(in_manual_queue, seconds=TRIAGE_SECONDS, what="the ticket to reach the manual queue")
-        assert server.flows.get(ticket.id).events[-1].kind == "needs_manual"
+        assert server.flows.get(ticket.id).ticket.events[-1].kind == "needs_manual"
     finally:
         worker.terminate()
         worker.wait(timeout=20)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
@@ -71,7 +74,9 @@ def test_upsert_then_delete(retrieval: retrieval_pb2_grpc.RetrievalServiceStub) 
     )
     before = retrieval.GetIndexStats(retrieval_pb2.GetIndexStatsRequest(), timeout=10).case_count
     assert retrieval.UpsertCases(retrieval_pb2.UpsertCasesRequest(cases=[case]), timeout=10).case_count == before + 1
-    top = retrieval.SearchCases(retrieval_pb2.SearchCasesRequest(text="车库进水了", k=1), timeout=10).results[0]
+    # Scoped to the new case's community: the seeded corpus holds garage floods too, which may rank first overall.
+    search = retrieval_pb2.SearchCasesRequest(text="车库进水了", k=1, filter=cases_pb2.CaseFilter(community="绿岛花园"))
+    top = retrieval.SearchCases(search, timeout=10).results[0]
     assert top.case.id == "it-1"
     deleted = retrieval.DeleteCases(retrieval_pb2.DeleteCasesRequest(case_ids=["it-1"]), timeout=10)
     assert (deleted.deleted, deleted.case_count) == (1, before)
@@ -152,3 +157,44 @@ def test_batch_route_answers_in_order_and_names_bad_items(routing: routing_pb2_g
         )
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "complaints[1].text" in (raised.value.details() or "")
+
+
+def test_reloading_under_concurrent_searches_fails_no_request(
+    retrieval: retrieval_pb2_grpc.RetrievalServiceStub,
+) -> None:
+    retrieval.SnapshotIndex(retrieval_pb2.SnapshotIndexRequest(), timeout=30)
+    texts = ["楼道灯坏了", "电梯坏了有人被关在里面", "楼上漏水", "消防通道被占", "小区门口违章停车"]
+    stop = threading.Event()
+    answered: list[int] = []  # one entry per completed search (list.append is atomic)
+    failures: list[str] = []
+
+    def search_until_stopped(worker: int) -> None:
+        while not stop.is_set():
+            request = retrieval_pb2.SearchCasesRequest(text=texts[(worker + len(answered)) % len(texts)], k=5)
+            try:
+                if len(retrieval.SearchCases(request, timeout=30).results) != 5:
+                    failures.append("fewer than 5 results")
+            except grpc.RpcError as error:
+                failures.append(f"{error.code()}: {error.details()}")
+            answered.append(worker)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        searchers = [pool.submit(search_until_stopped, worker) for worker in range(6)]
+        try:
+            while len(answered) < 6:  # every searcher is under way before the first reload
+                time.sleep(0.01)
+            before, deadline = len(answered), time.monotonic() + 60
+            reloads: list[retrieval_pb2.ReloadIndexResponse] = []
+            # Reloads are far quicker than a search (which embeds its text): keep reloading until many searches
+            # have come and gone meanwhile, so that swaps land in every stage of a search.
+            while (len(reloads) < 8 or len(answered) - before < 30) and time.monotonic() < deadline:
+                reloads.append(retrieval.ReloadIndex(retrieval_pb2.ReloadIndexRequest(), timeout=60))
+            during = len(answered) - before
+        finally:
+            stop.set()
+            for searcher in searchers:
+                searcher.result(timeout=120)
+    assert failures == []
+    assert all(reply.case_count == reloads[0].case_count > 0 for reply in reloads)
+    assert all(reply.snapshot for reply in reloads)  # each reload loaded the snapshot rather than rebuilding
+    assert during >= 30, f"only {during} searches overlapped the reloads in 60 s: that proves nothing"

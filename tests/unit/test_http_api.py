@@ -1,35 +1,45 @@
-"""The HTTP JSON API: status codes, the error shape, and that a rejected request writes nothing."""
+"""The HTTP JSON API: status codes, the error shape, bearer tokens, and that a rejected request writes nothing."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from linli.settings import WorkerToken
+from services.intake.auth import WorkerDirectory
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
-from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import Ticket
-from tests.unit.fakes import RecordingQueue, StepClock
+from tests.unit.intake_fakes import Intake, decision
 
-VALID = {"text": "小区门口的路灯坏了", "community": "西渚花苑", "resident_id": "r-1"}
+VALID = {"text": "小区门口的路灯坏了", "community": "西渚社区", "resident_id": "r-1"}
+TOKENS = {
+    "pm-token": WorkerToken(worker_id="w-7", party="property_manager", community="西渚社区"),
+    "so-token": WorkerToken(worker_id="w-2", party="street_office"),
+    "dispatch-token": WorkerToken(worker_id="d-1", party="street_office", community="西渚社区", role="dispatcher"),
+}
+PM = {"Authorization": "Bearer pm-token"}
+SO = {"Authorization": "Bearer so-token"}
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Database:
-    db = Database(f"sqlite:///{tmp_path / 'tickets.sqlite'}")
-    db.create_schema()
-    return db
+def intake(tmp_path: Path) -> Iterator[Intake]:
+    database = Database(f"sqlite:///{tmp_path / 'tickets.sqlite'}")
+    database.upgrade_schema()
+    yield Intake(database)
+    database.dispose()
 
 
 @pytest.fixture
-def client(database: Database) -> TestClient:
+def client(intake: Intake) -> TestClient:
     ready = threading.Event()
     ready.set()
-    return TestClient(create_http_app(TicketFlows(database, RecordingQueue(), StepClock()), database, ready))
+    return TestClient(create_http_app(intake.flows, WorkerDirectory(TOKENS), intake.database, ready))
 
 
 def stored(database: Database) -> int:
@@ -37,23 +47,34 @@ def stored(database: Database) -> int:
         return int(session.scalar(select(func.count()).select_from(Ticket)) or 0)
 
 
+def routed(client: TestClient, intake: Intake, **change: str) -> str:
+    ticket_id = str(client.post("/v1/tickets", json={**VALID, **change}).json()["id"])
+    intake.triage.record_triage(ticket_id, decision("property_manager"))
+    return ticket_id
+
+
 def test_submit_then_get(client: TestClient) -> None:
     created = client.post("/v1/tickets", json=VALID)
     assert created.status_code == 201
     body = created.json()
-    assert body["status"] == "received"
+    assert (body["status"], body["priority"], body["reporter_count"], body["duplicate_notice"]) == (
+        "received",
+        1,
+        1,
+        "",
+    )
     assert body["events"][0]["kind"] == "received"
     fetched = client.get(f"/v1/tickets/{body['id']}")
     assert fetched.status_code == 200
     assert fetched.json()["text"] == VALID["text"]
 
 
-def test_idempotency_key_header_makes_retries_safe(client: TestClient, database: Database) -> None:
+def test_idempotency_key_header_makes_retries_safe(client: TestClient, intake: Intake) -> None:
     first = client.post("/v1/tickets", json=VALID, headers={"Idempotency-Key": "abc"})
     again = client.post("/v1/tickets", json=VALID, headers={"Idempotency-Key": "abc"})
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
-    assert stored(database) == 1
+    assert stored(intake.database) == 1
 
 
 @pytest.mark.parametrize(
@@ -64,6 +85,7 @@ def test_idempotency_key_header_makes_retries_safe(client: TestClient, database:
         ({**VALID, "text": "很" * 2001}, 422, "text"),
         ({**VALID, "text": 42}, 422, "text"),
         ({**VALID, "community": ["恒康"]}, 422, "community"),
+        ({**VALID, "community": "西渚花苑"}, 422, "community"),
         ({**VALID, "attachment_urls": "http://x"}, 422, "attachment_urls"),
         ({**VALID, "attachment_urls": ["ftp://x/a.jpg"]}, 422, "attachment_urls[0]"),
         ({**VALID, "surprise": True}, 422, "surprise"),
@@ -71,21 +93,21 @@ def test_idempotency_key_header_makes_retries_safe(client: TestClient, database:
     ],
 )
 def test_bad_bodies_get_a_4xx_naming_the_field(
-    client: TestClient, database: Database, body: dict[str, object], status: int, field: str
+    client: TestClient, intake: Intake, body: dict[str, object], status: int, field: str
 ) -> None:
     reply = client.post("/v1/tickets", json=body)
     assert reply.status_code == status
     error = reply.json()["error"]
     assert error["code"] == "invalid_argument"
     assert field in [f["field"] for f in error["fields"]]
-    assert stored(database) == 0
+    assert stored(intake.database) == 0
 
 
-def test_invalid_json_is_a_400(client: TestClient, database: Database) -> None:
+def test_invalid_json_is_a_400(client: TestClient, intake: Intake) -> None:
     reply = client.post("/v1/tickets", content=b'{"text": "oops', headers={"Content-Type": "application/json"})
     assert reply.status_code == 400
     assert reply.json()["error"]["fields"][0]["field"] == "body"
-    assert stored(database) == 0
+    assert stored(intake.database) == 0
 
 
 def test_unknown_ticket_is_404(client: TestClient) -> None:
@@ -94,29 +116,89 @@ def test_unknown_ticket_is_404(client: TestClient) -> None:
     assert reply.json()["error"]["code"] == "not_found"
 
 
-def test_wrong_party_is_403_and_wrong_state_is_409(client: TestClient) -> None:
-    ticket = client.post("/v1/tickets", json=VALID).json()
-    accept = client.post(f"/v1/tickets/{ticket['id']}/accept", json={"worker_id": "w", "party": "street_office"})
-    assert accept.status_code == 403  # the ticket has no party yet and is not in the manual queue
-    resolve = client.post(
-        f"/v1/tickets/{ticket['id']}/resolve", json={"worker_id": "w", "party": "", "resolution": "已处理"}
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer nobody-issued-this"}, {"Authorization": "Basic cG06dG9rZW4="}],
+    ids=["missing", "unknown", "not-bearer"],
+)
+def test_worker_actions_without_a_known_token_are_401(
+    client: TestClient, intake: Intake, headers: dict[str, str]
+) -> None:
+    ticket_id = routed(client, intake)
+    reply = client.post(f"/v1/tickets/{ticket_id}/accept", headers=headers)
+    assert reply.status_code == 401
+    assert reply.headers["WWW-Authenticate"] == "Bearer"
+    assert reply.json()["error"]["code"] == "unauthenticated"
+    assert client.get(f"/v1/tickets/{ticket_id}").json()["status"] == "routed"
+
+
+def test_wrong_party_is_403_and_wrong_state_is_409(client: TestClient, intake: Intake) -> None:
+    ticket_id = routed(client, intake)
+    assert client.post(f"/v1/tickets/{ticket_id}/accept", headers=SO).status_code == 403
+    claimed = client.post(f"/v1/tickets/{ticket_id}/accept", json={"party": "street_office"}, headers=PM)
+    assert claimed.status_code == 403  # a body claiming another party than the token's
+    assert client.post(f"/v1/tickets/{ticket_id}/resolve", json={"resolution": "已处理"}, headers=PM).status_code == 409
+
+
+def test_a_worker_takes_a_ticket_through_its_lifecycle(client: TestClient, intake: Intake) -> None:
+    ticket_id = routed(client, intake)
+    accepted = client.post(f"/v1/tickets/{ticket_id}/accept", headers=PM).json()
+    assert (accepted["status"], accepted["assignee_worker_id"]) == ("accepted", "w-7")
+    assert client.post(f"/v1/tickets/{ticket_id}/start", headers=PM).json()["status"] == "in_progress"
+    moved = client.post(
+        f"/v1/tickets/{ticket_id}/transfer", json={"to_party": "street_office", "reason": "市政路灯归街道"}, headers=PM
+    ).json()
+    assert (moved["status"], moved["party"]) == ("transferred", "street_office")
+    assert client.post(f"/v1/tickets/{ticket_id}/accept", headers=SO).status_code == 200
+    done = client.post(f"/v1/tickets/{ticket_id}/resolve", json={"resolution": "已报市政维修"}, headers=SO).json()
+    assert (done["status"], done["events"][-1]["party"]) == ("resolved", "street_office")
+    rated = client.post(f"/v1/tickets/{ticket_id}/rate", json={"resident_id": "r-1", "score": 2}).json()
+    assert (rated["status"], rated["escalation_level"]) == ("reopened", "street")
+    assert (
+        client.post(f"/v1/tickets/{ticket_id}/reopen", json={"resident_id": "r-1", "reason": "灯还是不亮"}).status_code
+        == 409
     )
-    assert resolve.status_code == 422
+
+
+def test_merge_unmerge_and_dispatch(client: TestClient, intake: Intake) -> None:
+    primary = routed(client, intake)
+    other = routed(client, intake, text="门口路灯不亮了")
+    merged = client.post(f"/v1/tickets/{other}/merge", json={"primary_ticket_id": primary}, headers=PM).json()
+    assert (merged["ticket"]["status"], merged["ticket"]["primary_status"]) == ("merged", "routed")
+    assert merged["primary"]["duplicate_notice"] == "1 位邻居也反映了这个问题"
+    listed = client.get("/v1/tickets", params={"primary_ticket_id": primary}).json()["tickets"]
+    assert [t["id"] for t in listed] == [other]
+    unmerged = client.post(f"/v1/tickets/{other}/unmerge", json={"reason": "不是同一处路灯"}, headers=PM).json()
+    assert unmerged["status"] == "routed"
+    manual = client.post("/v1/tickets", json={**VALID, "text": "说不清归谁管"}).json()["id"]
+    intake.triage.send_to_manual(manual, reason="自动分派暂不可用")
+    body = {"to_party": "owners_committee"}
+    assert client.post(f"/v1/tickets/{manual}/dispatch", json=body, headers=PM).status_code == 403
+    dispatch = {"Authorization": "Bearer dispatch-token"}
+    dispatched = client.post(f"/v1/tickets/{manual}/dispatch", json=body, headers=dispatch).json()
+    assert (dispatched["status"], dispatched["party"]) == ("routed", "owners_committee")
 
 
 def test_listing_filters_and_pages(client: TestClient) -> None:
     for n in range(3):
         client.post("/v1/tickets", json={**VALID, "text": f"路灯坏了第{n}次"})
-    client.post("/v1/tickets", json={**VALID, "community": "绿岛花园"})
-    page = client.get("/v1/tickets", params={"community": "西渚花苑", "page_size": 2}).json()
+    client.post("/v1/tickets", json={**VALID, "community": "梅林小区"})
+    page = client.get("/v1/tickets", params={"community": "西渚社区", "page_size": 2}).json()
     assert len(page["tickets"]) == 2
     assert page["next_page_token"]
     rest = client.get(
-        "/v1/tickets", params={"community": "西渚花苑", "page_size": 2, "page_token": page["next_page_token"]}
+        "/v1/tickets", params={"community": "西渚社区", "page_size": 2, "page_token": page["next_page_token"]}
     ).json()
     assert len(rest["tickets"]) == 1
     assert rest["next_page_token"] == ""
     assert client.get("/v1/tickets", params={"page_size": 0}).status_code == 422
+    assert client.get("/v1/tickets", params={"escalation_level": "street"}).json()["tickets"] == []
+
+
+def test_the_openapi_document_names_the_bearer_scheme(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert "HTTPBearer" in document["components"]["securitySchemes"]
+    assert "/v1/tickets/{ticket_id}/merge" in document["paths"]
 
 
 def test_readiness(client: TestClient) -> None:

@@ -1,216 +1,300 @@
-"""What can happen to a ticket: each flow is one unit of work, and triage is queued only after the commit."""
+"""What residents and workers do to a ticket: each flow is one unit of work; tasks and notices follow the commit."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Protocol
+from datetime import timedelta
 
-from google.protobuf import json_format
 from sqlalchemy.exc import IntegrityError
 
 from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
 from linli.parties import is_party_id
-from linli.v1 import routing_pb2
-from services.intake.database import Database
-from services.intake.tickets import repository
-from services.intake.tickets.models import Ticket, TicketEvent, TicketStatus
+from linli.pii import scrub
+from services.intake.auth import Worker
+from services.intake.metrics import TICKETS_SUBMITTED
+from services.intake.tickets import duplicates, repository
+from services.intake.tickets.context import EventKind, FlowContext, Work
+from services.intake.tickets.models import OPEN_STATUSES, RoutingCorrection, Ticket, TicketStatus
 from services.intake.tickets.repository import TicketQuery
-from services.intake.tickets.validation import Submission, check_name, check_text, validate_submission
+from services.intake.tickets.validation import Submission, check_text, validate_submission
+from services.intake.tickets.views import TicketView, view_of, views_of
 
-logger = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-SYSTEM = "system"
-
-# Where a worker may take a ticket on, hand it over, or close it.
+# Where a worker may take a ticket on, start it, hand it over, or close it.
 ACCEPTABLE = {TicketStatus.ROUTED, TicketStatus.TRANSFERRED, TicketStatus.REOPENED, TicketStatus.NEEDS_MANUAL}
-TRANSFERABLE = ACCEPTABLE | {TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS}
+STARTABLE = {TicketStatus.ACCEPTED}
+TRANSFERABLE = {
+    TicketStatus.ROUTED,
+    TicketStatus.TRANSFERRED,
+    TicketStatus.REOPENED,
+    TicketStatus.ACCEPTED,
+    TicketStatus.IN_PROGRESS,
+}
 RESOLVABLE = {TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS}
 RATEABLE = {TicketStatus.RESOLVED, TicketStatus.CLOSED}
-NOT_SOLVED_SCORE = 2  # a rating at or below this reopens the ticket
-
-
-def utc_now() -> datetime:
-    """The real clock."""
-    return datetime.now(UTC)
-
-
-class TriageQueue(Protocol):
-    """Where stored tickets wait for triage."""
-
-    def enqueue(self, ticket_id: str) -> None:
-        """Queues the triage of one ticket; may raise if the broker is down."""
-        ...
-
-
-@dataclass(frozen=True)
-class WorkerAction:
-    """Who acts on which ticket: a worker, for a party."""
-
-    ticket_id: str
-    worker_id: str
-    party: str
-
-    @property
-    def actor(self) -> str:
-        """How the worker appears in the history."""
-        return f"worker:{self.worker_id}"
+REOPENABLE = {TicketStatus.RESOLVED, TicketStatus.CLOSED}
+NOT_SOLVED_SCORE = 2  # a rating at or below this reopens the ticket and escalates it
 
 
 class TicketFlows:
-    """The ticket use cases, shared by the gRPC servicer, the HTTP API and the triage task."""
+    """The ticket use cases shared by the gRPC servicer and the HTTP API."""
 
-    def __init__(self, database: Database, queue: TriageQueue, clock: Clock = utc_now) -> None:
-        self._database = database
-        self._queue = queue
-        self._clock = clock
+    def __init__(self, context: FlowContext) -> None:
+        self._context = context
 
-    def submit(self, submission: Submission) -> tuple[Ticket, bool]:
+    def submit(self, submission: Submission) -> tuple[TicketView, bool]:
         """Stores a ticket, then queues its triage; returns (ticket, created).
 
         The ticket is committed before anything is published: if the broker is down the ticket stays RECEIVED and
-        is not lost (the periodic sweep re-queues it).
+        is not lost (the sweep re-queues it).
         """
-        submission = validate_submission(submission)
+        submission = validate_submission(submission, known_communities=self._context.policy.known_communities)
         try:
-            with self._database.unit_of_work() as session:
+            with self._context.transaction() as work:
                 if submission.idempotency_key:
-                    earlier = repository.by_idempotency_key(submission.idempotency_key, session=session)
+                    earlier = repository.by_idempotency_key(submission.idempotency_key, session=work.session)
                     if earlier is not None:
-                        return self._replay(earlier, submission), False
-                ticket = repository.add(self._new_ticket(submission), session=session)
+                        return view_of(self._replay(earlier, submission), session=work.session), False
+                ticket = repository.add(self._new_ticket(submission), session=work.session)
+                ticket_id = ticket.id
+                work.after_commit(lambda: self._context.queue.enqueue_triage(ticket_id))
+                work.after_commit(TICKETS_SUBMITTED.inc)
+                return TicketView(ticket), True
         except IntegrityError:
             # A concurrent retry with the same key won the insert: answer with its ticket.
-            with self._database.unit_of_work() as session:
-                earlier = repository.by_idempotency_key(submission.idempotency_key, session=session)
-            if earlier is None:
-                raise
-            return self._replay(earlier, submission), False
-        self._publish(ticket.id)
-        return ticket, True
+            with self._context.transaction() as work:
+                earlier = repository.by_idempotency_key(submission.idempotency_key, session=work.session)
+                if earlier is None:
+                    raise
+                return view_of(self._replay(earlier, submission), session=work.session), False
 
-    def get(self, ticket_id: str) -> Ticket:
-        """One ticket with its history."""
-        with self._database.unit_of_work() as session:
-            return repository.get(ticket_id, session=session)
+    def get(self, ticket_id: str) -> TicketView:
+        """One ticket with its history, its primary's status and its duplicates."""
+        with self._context.transaction() as work:
+            return view_of(repository.get(ticket_id, session=work.session), session=work.session)
 
-    def list(self, query: TicketQuery) -> tuple[list[Ticket], str]:
+    def list(self, query: TicketQuery) -> tuple[list[TicketView], str]:
         """One page of tickets and the next page's token."""
         if not 1 <= query.page_size <= 100:
             raise InvalidArgument.for_field("page_size", "must be between 1 and 100")
-        with self._database.unit_of_work() as session:
-            return repository.list_page(query, session=session)
+        with self._context.transaction() as work:
+            tickets, token = repository.list_page(query, session=work.session)
+            return views_of(tickets, session=work.session), token
 
-    def accept(self, action: WorkerAction) -> Ticket:
+    def accept(self, ticket_id: str, worker: Worker) -> TicketView:
         """The worker's party takes the ticket on; a ticket in the manual queue is claimed by that party."""
-        self._check_action(action)
-        with self._database.unit_of_work() as session:
-            ticket = repository.get(action.ticket_id, session=session, for_update=True)
-            status = TicketStatus(ticket.status)
-            if status is not TicketStatus.NEEDS_MANUAL:
-                self._check_party(ticket, action)
+        with self._context.transaction() as work:
+            ticket = repository.get(ticket_id, session=work.session, for_update=True)
+            self._authorize(ticket, worker, claim_manual=True)
             self._check_status(ticket, ACCEPTABLE, "accepted")
-            event = self._event("accepted", action.actor, from_party=ticket.party, to_party=action.party)
-            ticket.party, ticket.status = action.party, TicketStatus.ACCEPTED.value
-            repository.add_event(ticket, event, session=session)
-            return ticket
+            from_party = ticket.party
+            ticket.party, ticket.status = worker.party, TicketStatus.ACCEPTED.value
+            ticket.assignee_worker_id = worker.worker_id
+            self._context.record(
+                ticket,
+                EventKind.ACCEPTED,
+                worker.actor,
+                from_party=from_party,
+                to_party=worker.party,
+                party=worker.party,
+            )
+            self._context.notify(work, "accepted", ticket, worker_id=worker.worker_id)
+            return view_of(ticket, session=work.session)
 
-    def transfer(self, action: WorkerAction, *, to_party: str, reason: str) -> Ticket:
-        """Hands the ticket to another party; the reason is kept as a routing correction."""
-        self._check_action(action)
+    def start(self, ticket_id: str, worker: Worker) -> TicketView:
+        """The worker's party starts the work on an accepted ticket."""
+        with self._context.transaction() as work:
+            ticket = repository.get(ticket_id, session=work.session, for_update=True)
+            self._authorize(ticket, worker)
+            self._check_status(ticket, STARTABLE, "started")
+            ticket.status = TicketStatus.IN_PROGRESS.value
+            self._context.record(ticket, EventKind.STARTED, worker.actor, party=worker.party)
+            return view_of(ticket, session=work.session)
+
+    def transfer(self, ticket_id: str, worker: Worker, *, to_party: str, reason: str) -> TicketView:
+        """Hands the ticket to another party; kept as a routing correction, and a hand-back escalates (a dispute)."""
         violations = check_text(reason, "reason")
         if not is_party_id(to_party):
             violations.append(FieldViolation("to_party", "must be a party id such as street_office"))
         if violations:
             raise InvalidArgument.for_fields(violations)
-        if to_party == action.party:
+        if to_party == worker.party:
             raise InvalidArgument.for_field("to_party", "must differ from the acting party")
-        with self._database.unit_of_work() as session:
-            ticket = repository.get(action.ticket_id, session=session, for_update=True)
-            if TicketStatus(ticket.status) is not TicketStatus.NEEDS_MANUAL:
-                self._check_party(ticket, action)
+        with self._context.transaction() as work:
+            ticket = repository.get(ticket_id, session=work.session, for_update=True)
+            self._authorize(ticket, worker)
             self._check_status(ticket, TRANSFERABLE, "transferred")
-            event = self._event(
-                "transferred", action.actor, note=reason.strip(), from_party=ticket.party, to_party=to_party
-            )
+            # The party receiving it now had handed it away before: the parties disagree, a level up decides.
+            disputed = any(e.kind == EventKind.TRANSFERRED and e.from_party == to_party for e in ticket.events)
+            from_party, reason = ticket.party, reason.strip()
             ticket.party, ticket.status = to_party, TicketStatus.TRANSFERRED.value
-            repository.add_event(ticket, event, session=session)
-            return ticket
+            ticket.assignee_worker_id = ""
+            self._context.record(
+                ticket,
+                EventKind.TRANSFERRED,
+                worker.actor,
+                note=reason,
+                from_party=from_party,
+                to_party=to_party,
+                party=worker.party,
+            )
+            repository.add_correction(
+                RoutingCorrection(
+                    ticket_id=ticket.id,
+                    text=scrub(ticket.text),
+                    from_party=from_party,
+                    to_party=to_party,
+                    reason=reason,
+                    worker_id=worker.worker_id,
+                    catalog_entry=ticket.catalog_entry,
+                    at=ticket.updated_at,
+                ),
+                session=work.session,
+            )
+            self._context.notify(work, "transferred", ticket, from_party=from_party, to_party=to_party, reason=reason)
+            if disputed:
+                self._context.escalate(work, ticket, reason=f"权责争议:{from_party} 与 {to_party} 互相转派")
+            return view_of(ticket, session=work.session)
 
-    def resolve(self, action: WorkerAction, *, resolution: str) -> Ticket:
-        """Closes the ticket with what was done."""
-        self._check_action(action)
+    def resolve(self, ticket_id: str, worker: Worker, *, resolution: str) -> TicketView:
+        """Closes the ticket with what was done; its duplicates are resolved with it, and retrieval learns the case."""
         violations = check_text(resolution, "resolution")
         if violations:
             raise InvalidArgument.for_fields(violations)
-        with self._database.unit_of_work() as session:
-            ticket = repository.get(action.ticket_id, session=session, for_update=True)
-            self._check_party(ticket, action)
+        resolution = resolution.strip()
+        with self._context.transaction() as work:
+            ticket = repository.get(ticket_id, session=work.session, for_update=True)
+            self._authorize(ticket, worker)
             self._check_status(ticket, RESOLVABLE, "resolved")
-            ticket.resolution, ticket.status = resolution.strip(), TicketStatus.RESOLVED.value
-            repository.add_event(
-                ticket, self._event("resolved", action.actor, note=resolution.strip()), session=session
-            )
-            return ticket
+            self._resolve(work, ticket, resolution, actor=worker.actor, party=worker.party)
+            ticket.case_sync_pending = True
+            self._queue_case_sync(work, ticket)
+            for follower in repository.followers(ticket.id, session=work.session):
+                if follower.status == TicketStatus.MERGED.value:
+                    follower.party = ticket.party
+                    self._resolve(work, follower, resolution, actor=worker.actor, party=worker.party)
+            return view_of(ticket, session=work.session)
 
-    def rate(self, ticket_id: str, *, resident_id: str, score: int, comment: str = "") -> Ticket:
-        """The resident's rating: a good one closes the ticket, a bad one ("not solved") reopens it."""
+    def rate(self, ticket_id: str, *, resident_id: str, score: int, comment: str = "") -> TicketView:
+        """The resident's rating: a good one closes the ticket, a bad one ("not solved") reopens and escalates it."""
         if not 1 <= score <= 5:
             raise InvalidArgument.for_field("score", "must be between 1 and 5")
         if comment and (violations := check_text(comment, "comment")):
             raise InvalidArgument.for_fields(violations)
-        with self._database.unit_of_work() as session:
-            ticket = repository.get(ticket_id, session=session, for_update=True)
+        with self._context.transaction() as work:
+            ticket = repository.get(ticket_id, session=work.session, for_update=True)
             if ticket.resident_id != resident_id:
                 raise PermissionDenied("only the resident who raised a ticket can rate it")
             self._check_status(ticket, RATEABLE, "rated")
             ticket.rating = score
-            reopened = score <= NOT_SOLVED_SCORE
-            ticket.status = (TicketStatus.REOPENED if reopened else TicketStatus.CLOSED).value
             note = f"{score}/5 {comment.strip()}".strip()
-            repository.add_event(ticket, self._event("rated", f"resident:{resident_id}", note=note), session=session)
-            if reopened:
-                repository.add_event(ticket, self._event("reopened", SYSTEM, note="居民评价未解决"), session=session)
-            return ticket
-
-    def pending_triage(self, ticket_id: str) -> Ticket | None:
-        """The ticket if it still waits for triage; None once triaged (so a repeated task does nothing)."""
-        with self._database.unit_of_work() as session:
-            ticket = repository.get(ticket_id, session=session)
-            return ticket if ticket.status == TicketStatus.RECEIVED.value else None
-
-    def record_triage(self, ticket_id: str, decision: routing_pb2.RoutingDecision) -> bool:
-        """Stores a routing decision on a RECEIVED ticket; returns False if it was already triaged."""
-        with self._database.unit_of_work() as session:
-            ticket = repository.get(ticket_id, session=session, for_update=True)
-            if ticket.status != TicketStatus.RECEIVED.value:
-                return False
-            ticket.routing = json_format.MessageToDict(decision, preserving_proto_field_name=True)
-            ticket.confidence = decision.confidence
-            if decision.abstained:
-                ticket.status = TicketStatus.NEEDS_MANUAL.value
-                event = self._event("needs_manual", SYSTEM, note=decision.rationale.summary)
+            self._context.record(ticket, EventKind.RATED, f"resident:{resident_id}", note=note)
+            if score > NOT_SOLVED_SCORE:
+                ticket.status = TicketStatus.CLOSED.value
             else:
-                ticket.party, ticket.status = decision.party, TicketStatus.ROUTED.value
-                event = self._event("routed", SYSTEM, note=decision.rationale.summary, to_party=decision.party)
-            repository.add_event(ticket, event, session=session)
-            return True
+                self._reopen(work, ticket, actor="system", reason=f"居民评价未解决({note})")
+                self._context.escalate(work, ticket, reason="居民评价未解决")
+            return view_of(ticket, session=work.session)
 
-    def send_to_manual(self, ticket_id: str, *, reason: str) -> bool:
-        """Puts a RECEIVED ticket in the manual queue (triage failed for good); False if already triaged."""
-        with self._database.unit_of_work() as session:
-            ticket = repository.get(ticket_id, session=session, for_update=True)
-            if ticket.status != TicketStatus.RECEIVED.value:
-                return False
-            ticket.status = TicketStatus.NEEDS_MANUAL.value
-            repository.add_event(ticket, self._event("needs_manual", SYSTEM, note=reason), session=session)
-            return True
+    def reopen(self, ticket_id: str, *, resident_id: str, reason: str) -> TicketView:
+        """The resident says a resolved problem is back: the same party gets it again with a fresh deadline."""
+        if violations := check_text(reason, "reason"):
+            raise InvalidArgument.for_fields(violations)
+        with self._context.transaction() as work:
+            ticket = repository.get(ticket_id, session=work.session, for_update=True)
+            if ticket.resident_id != resident_id:
+                raise PermissionDenied("only the resident who raised a ticket can reopen it")
+            self._check_status(ticket, REOPENABLE, "reopened")
+            self._reopen(work, ticket, actor=f"resident:{resident_id}", reason=reason.strip())
+            return view_of(ticket, session=work.session)
+
+    def dispatch(self, ticket_id: str, worker: Worker, *, to_party: str, note: str = "") -> TicketView:
+        """A dispatcher of the community routes a manual-queue ticket to any party."""
+        if not is_party_id(to_party):
+            raise InvalidArgument.for_field("to_party", "must be a party id such as street_office")
+        if note and (violations := check_text(note, "note")):
+            raise InvalidArgument.for_fields(violations)
+        with self._context.transaction() as work:
+            ticket = repository.get(ticket_id, session=work.session, for_update=True)
+            if not (worker.is_dispatcher and worker.serves(ticket.community)):
+                raise PermissionDenied(f"only a dispatcher of {ticket.community} can dispatch its tickets")
+            self._check_status(ticket, {TicketStatus.NEEDS_MANUAL}, "dispatched")
+            ticket.party, ticket.status = to_party, TicketStatus.ROUTED.value
+            self._context.record(
+                ticket, EventKind.DISPATCHED, worker.actor, note=note.strip(), to_party=to_party, party=worker.party
+            )
+            self._context.notify(work, "routed", ticket, dispatched_by=worker.worker_id)
+            return view_of(ticket, session=work.session)
+
+    def merge(self, ticket_id: str, worker: Worker, *, primary_id: str) -> tuple[TicketView, TicketView]:
+        """Folds a ticket into an open one about the same problem; returns (ticket, primary)."""
+        if ticket_id == primary_id:
+            raise InvalidArgument.for_field("primary_ticket_id", "must be another ticket")
+        with self._context.transaction() as work:
+            # Lock in id order, so two merges of the same pair cannot deadlock.
+            first, second = sorted((ticket_id, primary_id))
+            locked = {
+                first: repository.get(first, session=work.session, for_update=True),
+                second: repository.get(second, session=work.session, for_update=True),
+            }
+            ticket, primary = locked[ticket_id], locked[primary_id]
+            self._authorize(primary, worker, dispatcher_may=True)
+            if ticket.community != primary.community:
+                raise FailedPrecondition("only tickets of the same community can be merged")
+            if primary.primary_id:
+                raise FailedPrecondition(f"ticket {primary.id} is itself merged into {primary.primary_id}")
+            self._check_status(primary, set(OPEN_STATUSES), "merged into")
+            self._check_status(ticket, set(OPEN_STATUSES), "merged")
+            duplicates.adopt_followers(ticket, primary, session=work.session)
+            duplicates.link(
+                ticket, primary, self._context, actor=worker.actor, note=f"与工单 {primary.id} 合并", party=worker.party
+            )
+            return view_of(ticket, session=work.session), view_of(primary, session=work.session)
+
+    def unmerge(self, ticket_id: str, worker: Worker, *, reason: str) -> TicketView:
+        """Separates a merged ticket: it goes back to its own routing decision (or to the manual queue)."""
+        if violations := check_text(reason, "reason"):
+            raise InvalidArgument.for_fields(violations)
+        with self._context.transaction() as work:
+            ticket = repository.get(ticket_id, session=work.session, for_update=True)
+            if not ticket.primary_id or ticket.status != TicketStatus.MERGED.value:
+                raise FailedPrecondition(f"ticket {ticket.id} is not merged")
+            primary = repository.get(ticket.primary_id, session=work.session, for_update=True)
+            self._authorize(primary, worker, dispatcher_may=True)
+            duplicates.unlink(
+                ticket, primary, self._context, actor=worker.actor, note=reason.strip(), party=worker.party
+            )
+            routed = bool(ticket.routed_party)
+            ticket.party = ticket.routed_party
+            ticket.status = (TicketStatus.ROUTED if routed else TicketStatus.NEEDS_MANUAL).value
+            ticket.sla_due_at = self._context.clock() + timedelta(hours=self._context.level_hours(ticket))
+            self._context.notify(work, "routed" if routed else "needs_manual", ticket, unmerged_from=primary.id)
+            return view_of(ticket, session=work.session)
+
+    def _resolve(self, work: Work, ticket: Ticket, resolution: str, *, actor: str, party: str) -> None:
+        ticket.resolution, ticket.status = resolution, TicketStatus.RESOLVED.value
+        ticket.resolved_at, ticket.sla_due_at = self._context.clock(), None
+        self._context.record(ticket, EventKind.RESOLVED, actor, note=resolution, party=party)
+        self._context.notify(work, "resolved", ticket, resolution=resolution)
+
+    def _reopen(self, work: Work, ticket: Ticket, *, actor: str, reason: str) -> None:
+        if ticket.primary_id:
+            # Resolved along with its primary, but not solved for this resident: from now on it stands alone.
+            reason = f"{reason}(不再随主工单 {ticket.primary_id})"
+            ticket.primary_id = None
+        ticket.status = TicketStatus.REOPENED.value
+        ticket.sla_due_at = self._context.clock() + timedelta(hours=self._context.level_hours(ticket))
+        self._context.record(ticket, EventKind.REOPENED, actor, note=reason)
+        self._context.notify(work, "reopened", ticket, reason=reason)
+        # The resolution did not hold: retrieval must stop suggesting it (a no-op for a case it never learned).
+        ticket.case_sync_pending = True
+        self._queue_case_sync(work, ticket)
+
+    def _queue_case_sync(self, work: Work, ticket: Ticket) -> None:
+        ticket.queued_at = self._context.clock()
+        ticket_id = ticket.id
+        work.after_commit(lambda: self._context.queue.enqueue_case_sync(ticket_id))
 
     def _new_ticket(self, submission: Submission) -> Ticket:
-        now = self._clock()
+        now = self._context.clock()
         ticket = Ticket(
             text=submission.text,
             community=submission.community,
@@ -221,8 +305,11 @@ class TicketFlows:
             idempotency_key=submission.idempotency_key or None,
             created_at=now,
             updated_at=now,
+            queued_at=now,
+            reporter_count=1,
+            priority=1,
         )
-        ticket.events.append(self._event("received", f"resident:{submission.resident_id}"))
+        self._context.record(ticket, EventKind.RECEIVED, f"resident:{submission.resident_id}")
         return ticket
 
     @staticmethod
@@ -236,31 +323,17 @@ class TicketFlows:
             raise AlreadyExists("idempotency_key was already used for a different submission")
         return earlier
 
-    def _publish(self, ticket_id: str) -> None:
-        try:
-            self._queue.enqueue(ticket_id)
-        except Exception:
-            # The ticket is committed; the sweep re-queues RECEIVED tickets, so a broker outage delays, never loses.
-            logger.exception("could not queue triage; the ticket stays received", extra={"ticket_id": ticket_id})
-
-    def _event(self, kind: str, actor: str, *, note: str = "", from_party: str = "", to_party: str = "") -> TicketEvent:
-        return TicketEvent(
-            kind=kind, actor=actor, note=note, from_party=from_party, to_party=to_party, at=self._clock()
-        )
-
     @staticmethod
-    def _check_action(action: WorkerAction) -> None:
-        violations = [
-            *check_name(action.worker_id, "worker_id", required=True),
-            *check_name(action.party, "party", required=True),
-        ]
-        if violations:
-            raise InvalidArgument.for_fields(violations)
-
-    @staticmethod
-    def _check_party(ticket: Ticket, action: WorkerAction) -> None:
-        if ticket.party != action.party:
-            raise PermissionDenied(f"ticket {ticket.id} belongs to {ticket.party or 'no party'}, not {action.party}")
+    def _authorize(ticket: Ticket, worker: Worker, *, claim_manual: bool = False, dispatcher_may: bool = False) -> None:
+        if not worker.serves(ticket.community):
+            raise PermissionDenied(f"worker {worker.worker_id} does not serve {ticket.community}")
+        if ticket.party == worker.party:
+            return
+        if claim_manual and ticket.status == TicketStatus.NEEDS_MANUAL.value:
+            return
+        if dispatcher_may and worker.is_dispatcher:
+            return
+        raise PermissionDenied(f"ticket {ticket.id} belongs to {ticket.party or 'no party'}, not {worker.party}")
 
     @staticmethod
     def _check_status(ticket: Ticket, allowed: set[TicketStatus], verb: str) -> None:

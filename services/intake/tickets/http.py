@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.intake.tickets.flows import TicketFlows, WorkerAction
-from services.intake.tickets.models import Ticket, TicketStatus
+from services.intake.auth import Worker, WorkerDirectory
+from services.intake.tickets.flows import TicketFlows
+from services.intake.tickets.models import EscalationLevel, TicketStatus, Urgency
 from services.intake.tickets.repository import TicketQuery
+from services.intake.tickets.servicer import check_claimed_identity
 from services.intake.tickets.validation import Submission
+from services.intake.tickets.views import TicketView
 
 
 class _Body(BaseModel):
@@ -23,39 +27,65 @@ class SubmitTicketBody(_Body):
     """A resident's complaint or question."""
 
     text: str = Field(description="What happened, 2-2,000 characters.", examples=["楼道灯坏了一个星期了"])
-    community: str = Field(description="Residential community.", examples=["恒康居民区"])
-    resident_id: str = Field(description="Opaque id of the resident.")
+    community: str = Field(description="Residential community, one linli serves.", examples=["恒康居民区"])
+    resident_id: str = Field(description="Opaque id of the resident (the mini-program's openid).")
     building: str = Field("", description="Building, e.g. 3号楼.")
     attachment_urls: list[str] = Field(default_factory=list, description="http(s) links to photos.")
     idempotency_key: str = Field("", description="Same key, same ticket: makes retries safe.")
 
 
 class WorkerBody(_Body):
-    """The acting worker and the party they act for."""
+    """Deprecated fields of old consoles: the bearer token names the worker; when sent, they must match it."""
 
-    worker_id: str
-    party: str
+    worker_id: str = Field("", description="Deprecated; must match the token when set.")
+    party: str = Field("", description="Deprecated; must match the token when set.")
 
 
 class TransferBody(WorkerBody):
     """Hand the ticket to another party."""
 
-    to_party: str
-    reason: str
+    to_party: str = Field(description="Party that should handle it instead.")
+    reason: str = Field(description="Why, 2-2,000 characters: it becomes a routing correction.")
 
 
 class ResolveBody(WorkerBody):
     """Close the ticket with what was done."""
 
-    resolution: str
+    resolution: str = Field(description="What was done, 2-2,000 characters.")
+
+
+class MergeBody(_Body):
+    """Fold the ticket into an open one about the same problem."""
+
+    primary_ticket_id: str = Field(description="The open ticket it joins.")
+
+
+class UnmergeBody(_Body):
+    """Separate a merged ticket from its primary."""
+
+    reason: str = Field(description="Why it is a different problem, 2-2,000 characters.")
+
+
+class DispatchBody(_Body):
+    """Route a ticket of the manual queue."""
+
+    to_party: str = Field(description="The party that should handle it.")
+    note: str = Field("", description="Why, optional.")
 
 
 class RateBody(_Body):
     """The resident's rating."""
 
     resident_id: str
-    score: int = Field(description="1 (not solved) to 5 (very satisfied).")
+    score: int = Field(description="1 (not solved: reopens and escalates) to 5 (very satisfied).")
     comment: str = ""
+
+
+class ReopenBody(_Body):
+    """The resident says the problem is back."""
+
+    resident_id: str
+    reason: str = Field(description="What is still wrong, 2-2,000 characters.")
 
 
 class PartyScoreOut(BaseModel):
@@ -76,6 +106,15 @@ class SimilarCaseOut(BaseModel):
     score: float
 
 
+class CatalogEntryOut(BaseModel):
+    """The responsibility-catalog entry the complaint matched."""
+
+    entry_id: str
+    name: str
+    party: str
+    basis: str
+
+
 class RoutingOut(BaseModel):
     """The triage decision."""
 
@@ -85,10 +124,13 @@ class RoutingOut(BaseModel):
     alternatives: list[PartyScoreOut]
     deciding_signal: str
     rationale: str
+    catalog_entry: CatalogEntryOut | None
     suggested_resolution: str
     category: str
     similar_cases: list[SimilarCaseOut]
     router_version: str
+    co_parties: list[str]
+    sla_hours: int
 
 
 class EventOut(BaseModel):
@@ -96,6 +138,7 @@ class EventOut(BaseModel):
 
     kind: str
     actor: str
+    party: str = Field(description="Party a worker acted for; empty for residents and the system.")
     note: str
     from_party: str
     to_party: str
@@ -119,6 +162,19 @@ class TicketOut(BaseModel):
     resolution: str
     created_at: datetime
     updated_at: datetime
+    priority: int = Field(description="Urgency's weight plus one per neighbour who reported the same problem.")
+    urgency: Urgency
+    urgency_notice: str
+    escalation_level: EscalationLevel
+    sla_due_at: datetime | None
+    reporter_count: int
+    duplicate_notice: str = Field(description='e.g. "2 位邻居也反映了这个问题"; empty when nobody else did.')
+    primary_ticket_id: str
+    primary_status: TicketStatus | None = Field(description="Status of the primary, which a merged ticket follows.")
+    duplicate_ticket_ids: list[str]
+    assignee_worker_id: str
+    resolved_at: datetime | None
+    catalog_entry: str
     events: list[EventOut]
 
 
@@ -129,11 +185,19 @@ class TicketPageOut(BaseModel):
     next_page_token: str
 
 
+class MergeOut(BaseModel):
+    """Both tickets after a merge."""
+
+    ticket: TicketOut
+    primary: TicketOut
+
+
 def routing_out(stored: dict[str, Any] | None) -> RoutingOut | None:
     """The stored decision (proto JSON form) as the API shows it."""
     if stored is None:
         return None
-    signal = stored.get("rationale", {}).get("deciding_signal", "DECIDING_SIGNAL_UNSPECIFIED")
+    rationale = stored.get("rationale", {})
+    entry = rationale.get("catalog_entry")
     return RoutingOut(
         party=stored.get("party", ""),
         confidence=stored.get("confidence", 0.0),
@@ -142,8 +206,18 @@ def routing_out(stored: dict[str, Any] | None) -> RoutingOut | None:
             PartyScoreOut(party=a["party"], probability=a.get("probability", 0.0))
             for a in stored.get("alternatives", [])
         ],
-        deciding_signal=signal.removeprefix("DECIDING_SIGNAL_").lower(),
-        rationale=stored.get("rationale", {}).get("summary", ""),
+        deciding_signal=rationale.get("deciding_signal", "DECIDING_SIGNAL_UNSPECIFIED")
+        .removeprefix("DECIDING_SIGNAL_")
+        .lower(),
+        rationale=rationale.get("summary", ""),
+        catalog_entry=CatalogEntryOut(
+            entry_id=entry.get("entry_id", ""),
+            name=entry.get("name", ""),
+            party=entry.get("party", ""),
+            basis=entry.get("basis", ""),
+        )
+        if entry
+        else None,
         suggested_resolution=stored.get("suggested_resolution", ""),
         category=stored.get("category", ""),
         similar_cases=[
@@ -158,11 +232,14 @@ def routing_out(stored: dict[str, Any] | None) -> RoutingOut | None:
             for hit in stored.get("similar_cases", [])
         ],
         router_version=stored.get("router_version", ""),
+        co_parties=list(stored.get("co_parties", [])),
+        sla_hours=int(stored.get("sla_hours", 0)),
     )
 
 
-def ticket_out(ticket: Ticket, *, with_events: bool = True) -> TicketOut:
+def ticket_out(view: TicketView, *, with_events: bool = True) -> TicketOut:
     """A stored ticket as the API shows it."""
+    ticket = view.ticket
     return TicketOut(
         id=ticket.id,
         text=ticket.text,
@@ -178,8 +255,29 @@ def ticket_out(ticket: Ticket, *, with_events: bool = True) -> TicketOut:
         resolution=ticket.resolution,
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
+        priority=ticket.priority,
+        urgency=Urgency(ticket.urgency),
+        urgency_notice=view.urgency_notice,
+        escalation_level=EscalationLevel(ticket.escalation_level),
+        sla_due_at=ticket.sla_due_at,
+        reporter_count=ticket.reporter_count,
+        duplicate_notice=view.duplicate_notice,
+        primary_ticket_id=ticket.primary_id or "",
+        primary_status=view.primary_status,
+        duplicate_ticket_ids=view.duplicate_ids,
+        assignee_worker_id=ticket.assignee_worker_id,
+        resolved_at=ticket.resolved_at,
+        catalog_entry=ticket.catalog_entry,
         events=[
-            EventOut(kind=e.kind, actor=e.actor, note=e.note, from_party=e.from_party, to_party=e.to_party, at=e.at)
+            EventOut(
+                kind=e.kind,
+                actor=e.actor,
+                party=e.party,
+                note=e.note,
+                from_party=e.from_party,
+                to_party=e.to_party,
+                at=e.at,
+            )
             for e in ticket.events
         ]
         if with_events
@@ -187,8 +285,23 @@ def ticket_out(ticket: Ticket, *, with_events: bool = True) -> TicketOut:
     )
 
 
+_bearer = HTTPBearer(auto_error=False, description="A worker's token (worker console only).")
+
+
+def current_worker(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Worker:
+    """The worker whose bearer token came with the request; the app keeps its WorkerDirectory in its state."""
+    directory: WorkerDirectory = request.app.state.worker_directory
+    header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
+    return directory.identify(header)
+
+
+WorkerDep = Annotated[Worker, Depends(current_worker)]
+
+
 def ticket_routes(flows: TicketFlows) -> APIRouter:
-    """The /v1/tickets routes, bound to one set of flows."""
+    """The /v1/tickets routes, bound to one set of flows (workers are identified by `current_worker`)."""
     router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
     @router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
@@ -198,7 +311,7 @@ def ticket_routes(flows: TicketFlows) -> APIRouter:
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     ) -> TicketOut:
         """Stores a complaint as a ticket and queues its triage; a retry with the same key returns it again."""
-        ticket, created = flows.submit(
+        view, created = flows.submit(
             Submission(
                 text=body.text,
                 community=body.community,
@@ -210,11 +323,11 @@ def ticket_routes(flows: TicketFlows) -> APIRouter:
         )
         if not created:
             response.status_code = status.HTTP_200_OK
-        return ticket_out(ticket)
+        return ticket_out(view)
 
     @router.get("/{ticket_id}", response_model=TicketOut)
     def get_ticket(ticket_id: str) -> TicketOut:
-        """One ticket with its routing decision and history."""
+        """One ticket with its routing decision, history, primary's status and duplicates."""
         return ticket_out(flows.get(ticket_id))
 
     @router.get("", response_model=TicketPageOut)
@@ -223,35 +336,73 @@ def ticket_routes(flows: TicketFlows) -> APIRouter:
         party: str | None = None,
         status: TicketStatus | None = None,
         resident_id: str | None = None,
+        escalation_level: EscalationLevel | None = None,
+        primary_ticket_id: str | None = None,
         page_size: Annotated[int, Query(ge=1, le=100)] = 20,
         page_token: str = "",
     ) -> TicketPageOut:
         """Tickets, newest first, filtered and paged by cursor."""
-        tickets, next_token = flows.list(
-            TicketQuery(community, party, status, resident_id, page_size=page_size, page_token=page_token)
+        query = TicketQuery(
+            community,
+            party,
+            status,
+            resident_id,
+            page_size=page_size,
+            page_token=page_token,
+            escalation_level=escalation_level,
+            primary_id=primary_ticket_id,
         )
-        return TicketPageOut(tickets=[ticket_out(t, with_events=False) for t in tickets], next_page_token=next_token)
+        views, next_token = flows.list(query)
+        return TicketPageOut(tickets=[ticket_out(v, with_events=False) for v in views], next_page_token=next_token)
 
     @router.post("/{ticket_id}/accept", response_model=TicketOut)
-    def accept_ticket(ticket_id: str, body: WorkerBody) -> TicketOut:
-        """A worker of the ticket's party takes it on."""
-        return ticket_out(flows.accept(WorkerAction(ticket_id, body.worker_id, body.party)))
+    def accept_ticket(ticket_id: str, worker: WorkerDep, body: WorkerBody | None = None) -> TicketOut:
+        """A worker of the ticket's party takes it on (any party may claim a manual-queue ticket)."""
+        if body is not None:
+            check_claimed_identity(worker, body.worker_id, body.party)
+        return ticket_out(flows.accept(ticket_id, worker))
+
+    @router.post("/{ticket_id}/start", response_model=TicketOut)
+    def start_ticket(ticket_id: str, worker: WorkerDep) -> TicketOut:
+        """A worker of the ticket's party starts the work."""
+        return ticket_out(flows.start(ticket_id, worker))
 
     @router.post("/{ticket_id}/transfer", response_model=TicketOut)
-    def transfer_ticket(ticket_id: str, body: TransferBody) -> TicketOut:
-        """A worker hands the ticket to another party, with a reason."""
-        action = WorkerAction(ticket_id, body.worker_id, body.party)
-        return ticket_out(flows.transfer(action, to_party=body.to_party, reason=body.reason))
+    def transfer_ticket(ticket_id: str, body: TransferBody, worker: WorkerDep) -> TicketOut:
+        """A worker hands the ticket to another party, with a reason; handing it back escalates (a dispute)."""
+        check_claimed_identity(worker, body.worker_id, body.party)
+        return ticket_out(flows.transfer(ticket_id, worker, to_party=body.to_party, reason=body.reason))
 
     @router.post("/{ticket_id}/resolve", response_model=TicketOut)
-    def resolve_ticket(ticket_id: str, body: ResolveBody) -> TicketOut:
-        """A worker closes the ticket with what was done."""
-        action = WorkerAction(ticket_id, body.worker_id, body.party)
-        return ticket_out(flows.resolve(action, resolution=body.resolution))
+    def resolve_ticket(ticket_id: str, body: ResolveBody, worker: WorkerDep) -> TicketOut:
+        """A worker closes the ticket with what was done; its duplicates are resolved with it."""
+        check_claimed_identity(worker, body.worker_id, body.party)
+        return ticket_out(flows.resolve(ticket_id, worker, resolution=body.resolution))
+
+    @router.post("/{ticket_id}/merge", response_model=MergeOut)
+    def merge_ticket(ticket_id: str, body: MergeBody, worker: WorkerDep) -> MergeOut:
+        """A worker of the primary's party folds this ticket into it."""
+        view, primary = flows.merge(ticket_id, worker, primary_id=body.primary_ticket_id)
+        return MergeOut(ticket=ticket_out(view), primary=ticket_out(primary))
+
+    @router.post("/{ticket_id}/unmerge", response_model=TicketOut)
+    def unmerge_ticket(ticket_id: str, body: UnmergeBody, worker: WorkerDep) -> TicketOut:
+        """A worker of the primary's party separates this ticket again."""
+        return ticket_out(flows.unmerge(ticket_id, worker, reason=body.reason))
+
+    @router.post("/{ticket_id}/dispatch", response_model=TicketOut)
+    def dispatch_ticket(ticket_id: str, body: DispatchBody, worker: WorkerDep) -> TicketOut:
+        """The community's dispatcher routes a manual-queue ticket to a party."""
+        return ticket_out(flows.dispatch(ticket_id, worker, to_party=body.to_party, note=body.note))
 
     @router.post("/{ticket_id}/rate", response_model=TicketOut)
     def rate_ticket(ticket_id: str, body: RateBody) -> TicketOut:
-        """The resident rates the result; 1-2 reopens the ticket."""
+        """The resident rates the result; 1-2 reopens the ticket and escalates it."""
         return ticket_out(flows.rate(ticket_id, resident_id=body.resident_id, score=body.score, comment=body.comment))
+
+    @router.post("/{ticket_id}/reopen", response_model=TicketOut)
+    def reopen_ticket(ticket_id: str, body: ReopenBody) -> TicketOut:
+        """The resident reopens a resolved or closed ticket."""
+        return ticket_out(flows.reopen(ticket_id, resident_id=body.resident_id, reason=body.reason))
 
     return router

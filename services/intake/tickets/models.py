@@ -1,4 +1,4 @@
-"""The ticket and its event history as stored."""
+"""The ticket, its event history and the routing corrections as stored (the schema's history is in migrations/)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,25 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from linli.sql_types import UtcDateTime
 
+# Named constraints, so that migrations can refer to them on every database (SQLite included).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
 
 class Base(DeclarativeBase):
     """Declarative base of the ticket database."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class TicketStatus(StrEnum):
@@ -32,6 +43,41 @@ class TicketStatus(StrEnum):
     MERGED = "merged"
 
 
+# Someone still owes the resident an answer: these tickets have an SLA deadline and can be escalated or merged into.
+OPEN_STATUSES: frozenset[TicketStatus] = frozenset(
+    {
+        TicketStatus.ROUTED,
+        TicketStatus.NEEDS_MANUAL,
+        TicketStatus.ACCEPTED,
+        TicketStatus.IN_PROGRESS,
+        TicketStatus.TRANSFERRED,
+        TicketStatus.REOPENED,
+    }
+)
+
+
+class Urgency(StrEnum):
+    """How soon a person must act, from the routing decision."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
+
+
+class EscalationLevel(StrEnum):
+    """The ladder 小事不出楼组、大事不出社区、难事不出街道, lowest rung first."""
+
+    BUILDING = "building"
+    COMMUNITY = "community"
+    STREET = "street"
+
+    def next_up(self) -> EscalationLevel | None:
+        """The rung above, None at the top."""
+        ladder = list(EscalationLevel)
+        position = ladder.index(self)
+        return ladder[position + 1] if position + 1 < len(ladder) else None
+
+
 def new_ticket_id() -> str:
     """A random, unguessable ticket id: residents see it, so it must not enumerate others' tickets."""
     return uuid.uuid4().hex
@@ -41,6 +87,11 @@ class Ticket(Base):
     """A resident's complaint and everything done about it."""
 
     __tablename__ = "tickets"
+    __table_args__ = (
+        # The SLA sweep and the duplicate search both look at open tickets by status and time.
+        Index("ix_tickets_status_sla_due_at", "status", "sla_due_at"),
+        Index("ix_tickets_community_created_at", "community", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_ticket_id)
     text: Mapped[str] = mapped_column(Text)
@@ -57,6 +108,28 @@ class Ticket(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    # The router's own choice, kept when workers move the ticket: the denominator of the transfer rate.
+    routed_party: Mapped[str] = mapped_column(String(64), default="")
+    catalog_entry: Mapped[str] = mapped_column(String(128), default="", index=True)
+    urgency: Mapped[str] = mapped_column(String(16), default=Urgency.NORMAL.value)
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    escalation_level: Mapped[str] = mapped_column(String(16), default=EscalationLevel.COMMUNITY.value)
+    sla_hours: Mapped[int] = mapped_column(Integer, default=0)
+    sla_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    assignee_worker_id: Mapped[str] = mapped_column(String(128), default="")
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    reporter_count: Mapped[int] = mapped_column(Integer, default=1)
+    primary_id: Mapped[str | None] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
+    # float32 vector from retrieval's Embed, for duplicate detection; the model name says which space it lives in.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    embedding_model: Mapped[str] = mapped_column(String(128), default="")
+
+    # When triage was last queued: the sweep re-queues only tickets queued long enough ago.
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The retrieval index must learn (resolved) or forget (reopened) this ticket's case.
+    case_sync_pending: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan", lazy="selectin"
@@ -75,6 +148,25 @@ class TicketEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     from_party: Mapped[str] = mapped_column(String(64), default="")
     to_party: Mapped[str] = mapped_column(String(64), default="")
+    # The party a worker acted for; empty for residents and the system.
+    party: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class RoutingCorrection(Base):
+    """A worker's transfer, read as "the router (or a colleague) sent this text to the wrong party"."""
+
+    __tablename__ = "routing_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    # Scrubbed of personal data: corrections leave the ticket store as training data.
+    text: Mapped[str] = mapped_column(Text)
+    from_party: Mapped[str] = mapped_column(String(64))
+    to_party: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    worker_id: Mapped[str] = mapped_column(String(128))
+    catalog_entry: Mapped[str] = mapped_column(String(128), default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

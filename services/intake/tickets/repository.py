@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from linli.errors import InvalidArgument, NotFound
-from services.intake.tickets.models import Ticket, TicketEvent, TicketStatus
+from services.intake.tickets.models import (
+    OPEN_STATUSES,
+    EscalationLevel,
+    RoutingCorrection,
+    Ticket,
+    TicketStatus,
+)
+
+_OPEN = [status.value for status in OPEN_STATUSES]
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,8 @@ class TicketQuery:
     resident_id: str | None = None
     page_size: int = 20
     page_token: str = ""
+    escalation_level: EscalationLevel | None = None
+    primary_id: str | None = None
 
 
 def add(ticket: Ticket, *, session: Session) -> Ticket:
@@ -49,13 +60,6 @@ def by_idempotency_key(key: str, *, session: Session) -> Ticket | None:
     return session.scalars(select(Ticket).where(Ticket.idempotency_key == key)).one_or_none()
 
 
-def add_event(ticket: Ticket, event: TicketEvent, *, session: Session) -> None:
-    """Appends an event to a ticket's history and bumps its update time."""
-    ticket.events.append(event)
-    ticket.updated_at = event.at
-    session.flush()
-
-
 def list_page(query: TicketQuery, *, session: Session) -> tuple[list[Ticket], str]:
     """One page of tickets, newest first, and the token of the next page ('' on the last)."""
     statement = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(query.page_size + 1)
@@ -67,6 +71,10 @@ def list_page(query: TicketQuery, *, session: Session) -> tuple[list[Ticket], st
         statement = statement.where(Ticket.status == query.status.value)
     if query.resident_id:
         statement = statement.where(Ticket.resident_id == query.resident_id)
+    if query.escalation_level:
+        statement = statement.where(Ticket.escalation_level == query.escalation_level.value)
+    if query.primary_id:
+        statement = statement.where(Ticket.primary_id == query.primary_id)
     if query.page_token:
         created_at, ticket_id = _decode_token(query.page_token)
         statement = statement.where(
@@ -77,6 +85,120 @@ def list_page(query: TicketQuery, *, session: Session) -> tuple[list[Ticket], st
         return tickets, ""
     tickets = tickets[: query.page_size]
     return tickets, _encode_token(tickets[-1])
+
+
+def follower_ids(primary_id: str, *, session: Session) -> list[str]:
+    """Ids of the tickets merged into `primary_id`, oldest first."""
+    statement = select(Ticket.id).where(Ticket.primary_id == primary_id).order_by(Ticket.created_at, Ticket.id)
+    return list(session.scalars(statement))
+
+
+def followers(primary_id: str, *, session: Session) -> list[Ticket]:
+    """The tickets merged into `primary_id`, locked where the database can, oldest first."""
+    statement = (
+        select(Ticket).where(Ticket.primary_id == primary_id).order_by(Ticket.created_at, Ticket.id).with_for_update()
+    )
+    return list(session.scalars(statement))
+
+
+def primaries(ids: Sequence[str], *, session: Session) -> dict[str, tuple[str, int]]:
+    """Status and reporter count of each primary ticket in `ids`."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Ticket.id, Ticket.status, Ticket.reporter_count).where(Ticket.id.in_(ids)))
+    return {row.id: (row.status, row.reporter_count) for row in rows}
+
+
+def lock_community(community: str, *, session: Session) -> None:
+    """Serialises duplicate detection within a community on PostgreSQL (SQLite serialises all writers anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"linli:dup:{community}"})
+
+
+def duplicate_candidates(ticket: Ticket, *, since: datetime, session: Session) -> list[Ticket]:
+    """Open, unmerged tickets of the same community (and building where both name one) with an embedding."""
+    statement = (
+        select(Ticket)
+        .where(
+            Ticket.community == ticket.community,
+            Ticket.id != ticket.id,
+            Ticket.status.in_(_OPEN),
+            Ticket.primary_id.is_(None),
+            Ticket.embedding.is_not(None),
+            Ticket.embedding_model == ticket.embedding_model,
+            Ticket.created_at >= since,
+        )
+        .order_by(Ticket.created_at, Ticket.id)
+    )
+    if ticket.building:
+        statement = statement.where(or_(Ticket.building == ticket.building, Ticket.building == ""))
+    return list(session.scalars(statement))
+
+
+def _skip_locked(statement: Select[Ticket]) -> Select[Ticket]:
+    # Two beat runs (or a slow one and the next) split the work instead of waiting on each other's rows.
+    return statement.with_for_update(skip_locked=True)
+
+
+def stuck_received(cutoff: datetime, *, limit: int, session: Session) -> list[Ticket]:
+    """Tickets still waiting for triage whose task was queued before `cutoff` (or never)."""
+    queued = func.coalesce(Ticket.queued_at, Ticket.created_at)
+    statement = (
+        select(Ticket)
+        .where(Ticket.status == TicketStatus.RECEIVED.value, queued <= cutoff)
+        .order_by(Ticket.created_at)
+        .limit(limit)
+    )
+    return list(session.scalars(_skip_locked(statement)))
+
+
+def unsynced_cases(cutoff: datetime, *, limit: int, session: Session) -> list[Ticket]:
+    """Tickets whose case retrieval must still learn or forget, last queued before `cutoff`."""
+    queued = func.coalesce(Ticket.queued_at, Ticket.updated_at)
+    statement = (
+        select(Ticket).where(Ticket.case_sync_pending.is_(True), queued <= cutoff).order_by(Ticket.updated_at)
+    ).limit(limit)
+    return list(session.scalars(_skip_locked(statement)))
+
+
+def overdue(now: datetime, *, limit: int, session: Session) -> list[Ticket]:
+    """Open, unmerged tickets whose deadline at their current level has passed."""
+    statement = (
+        select(Ticket)
+        .where(
+            Ticket.status.in_(_OPEN),
+            Ticket.primary_id.is_(None),
+            Ticket.sla_due_at.is_not(None),
+            Ticket.sla_due_at <= now,
+        )
+        .order_by(Ticket.sla_due_at)
+        .limit(limit)
+    )
+    return list(session.scalars(_skip_locked(statement)))
+
+
+def add_correction(correction: RoutingCorrection, *, session: Session) -> None:
+    """Stages a routing correction."""
+    session.add(correction)
+
+
+def corrections(*, session: Session) -> list[RoutingCorrection]:
+    """Every routing correction, oldest first."""
+    return list(session.scalars(select(RoutingCorrection).order_by(RoutingCorrection.at, RoutingCorrection.id)))
+
+
+def routed_counts(column: str, *, session: Session) -> dict[str, tuple[int, int]]:
+    """For each value of `column` ("routed_party" or "catalog_entry") over tickets the router routed: how many
+    there are and how many of them were transferred at least once."""
+    key = getattr(Ticket, column)
+    transferred = select(RoutingCorrection.ticket_id)
+    rows = session.execute(
+        select(key, func.count(), func.count().filter(Ticket.id.in_(transferred)))
+        .where(Ticket.routed_party != "")
+        .group_by(key)
+        .order_by(key)
+    )
+    return {str(value): (int(total), int(moved)) for value, total, moved in rows}
 
 
 def _encode_token(last: Ticket) -> str:

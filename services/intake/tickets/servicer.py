@@ -7,18 +7,29 @@ from typing import cast
 import grpc
 from google.protobuf import json_format
 
-from linli.proto_time import to_timestamp
+from linli.errors import PermissionDenied
+from linli.proto_time import optional_timestamp, to_timestamp
 from linli.v1 import intake_pb2, intake_pb2_grpc, routing_pb2
-from services.intake.tickets.flows import TicketFlows, WorkerAction
-from services.intake.tickets.models import Ticket, TicketEvent, TicketStatus
+from services.intake.auth import Worker, WorkerDirectory
+from services.intake.tickets.flows import TicketFlows
+from services.intake.tickets.models import EscalationLevel, Ticket, TicketEvent, TicketStatus, Urgency
 from services.intake.tickets.repository import TicketQuery
 from services.intake.tickets.validation import Submission
+from services.intake.tickets.views import TicketView
 
 _STATUS_TO_PROTO: dict[TicketStatus, intake_pb2.TicketStatus] = {
     status: cast(intake_pb2.TicketStatus, intake_pb2.TicketStatus.Value(f"TICKET_STATUS_{status.name}"))
     for status in TicketStatus
 }
 _STATUS_FROM_PROTO = {value: status for status, value in _STATUS_TO_PROTO.items()}
+_URGENCY_TO_PROTO: dict[Urgency, routing_pb2.Urgency] = {
+    urgency: cast(routing_pb2.Urgency, routing_pb2.Urgency.Value(f"URGENCY_{urgency.name}")) for urgency in Urgency
+}
+_LEVEL_TO_PROTO: dict[EscalationLevel, routing_pb2.EscalationLevel] = {
+    level: cast(routing_pb2.EscalationLevel, routing_pb2.EscalationLevel.Value(f"ESCALATION_LEVEL_{level.name}"))
+    for level in EscalationLevel
+}
+_LEVEL_FROM_PROTO = {value: level for level, value in _LEVEL_TO_PROTO.items()}
 
 
 def routing_decision(ticket: Ticket) -> routing_pb2.RoutingDecision | None:
@@ -37,11 +48,13 @@ def event_to_proto(event: TicketEvent) -> intake_pb2.TicketEvent:
         at=to_timestamp(event.at),
         from_party=event.from_party,
         to_party=event.to_party,
+        party=event.party,
     )
 
 
-def ticket_to_proto(ticket: Ticket, *, with_events: bool = True) -> intake_pb2.Ticket:
+def ticket_to_proto(view: TicketView, *, with_events: bool = True) -> intake_pb2.Ticket:
     """The wire form of a ticket; listings leave the history out."""
+    ticket = view.ticket
     return intake_pb2.Ticket(
         id=ticket.id,
         text=ticket.text,
@@ -58,19 +71,44 @@ def ticket_to_proto(ticket: Ticket, *, with_events: bool = True) -> intake_pb2.T
         created_at=to_timestamp(ticket.created_at),
         updated_at=to_timestamp(ticket.updated_at),
         events=[event_to_proto(event) for event in ticket.events] if with_events else [],
+        priority=ticket.priority,
+        urgency=_URGENCY_TO_PROTO[Urgency(ticket.urgency)],
+        urgency_notice=view.urgency_notice,
+        escalation_level=_LEVEL_TO_PROTO[EscalationLevel(ticket.escalation_level)],
+        sla_due_at=optional_timestamp(ticket.sla_due_at),
+        reporter_count=ticket.reporter_count,
+        duplicate_notice=view.duplicate_notice,
+        primary_ticket_id=ticket.primary_id or "",
+        primary_status=_STATUS_TO_PROTO[view.primary_status] if view.primary_status else None,
+        duplicate_ticket_ids=view.duplicate_ids,
+        assignee_worker_id=ticket.assignee_worker_id,
+        resolved_at=optional_timestamp(ticket.resolved_at),
+        catalog_entry=ticket.catalog_entry,
     )
 
 
-class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
-    """Serves tickets to other services and to clients that speak gRPC."""
+def check_claimed_identity(worker: Worker, worker_id: str, party: str) -> None:
+    """Old clients still send worker_id and party: they must agree with the token, never override it."""
+    if (worker_id and worker_id != worker.worker_id) or (party and party != worker.party):
+        raise PermissionDenied(f"the token acts as {worker.worker_id} for {worker.party}")
 
-    def __init__(self, flows: TicketFlows) -> None:
+
+class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
+    """gRPC face of the ticket flows; worker calls are authenticated by the `authorization` metadata."""
+
+    def __init__(self, flows: TicketFlows, directory: WorkerDirectory) -> None:
         self._flows = flows
+        self._directory = directory
+
+    def _worker(self, context: grpc.ServicerContext, worker_id: str = "", party: str = "") -> Worker:
+        worker = self._directory.identify_metadata(context.invocation_metadata())
+        check_claimed_identity(worker, worker_id, party)
+        return worker
 
     def SubmitTicket(
         self, request: intake_pb2.SubmitTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.SubmitTicketResponse:
-        ticket, created = self._flows.submit(
+        view, created = self._flows.submit(
             Submission(
                 text=request.text,
                 community=request.community,
@@ -80,7 +118,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 attachment_urls=tuple(request.attachment_urls),
             )
         )
-        return intake_pb2.SubmitTicketResponse(ticket=ticket_to_proto(ticket), created=created)
+        return intake_pb2.SubmitTicketResponse(ticket=ticket_to_proto(view), created=created)
 
     def GetTicket(
         self, request: intake_pb2.GetTicketRequest, context: grpc.ServicerContext
@@ -90,7 +128,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     def ListTickets(
         self, request: intake_pb2.ListTicketsRequest, context: grpc.ServicerContext
     ) -> intake_pb2.ListTicketsResponse:
-        tickets, next_token = self._flows.list(
+        views, next_token = self._flows.list(
             TicketQuery(
                 community=request.community or None,
                 party=request.party or None,
@@ -98,40 +136,72 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 resident_id=request.resident_id or None,
                 page_size=request.page_size or 20,
                 page_token=request.page_token,
+                escalation_level=_LEVEL_FROM_PROTO.get(request.escalation_level),
+                primary_id=request.primary_ticket_id or None,
             )
         )
         return intake_pb2.ListTicketsResponse(
-            tickets=[ticket_to_proto(t, with_events=False) for t in tickets], next_page_token=next_token
+            tickets=[ticket_to_proto(view, with_events=False) for view in views], next_page_token=next_token
         )
 
     def AcceptTicket(
         self, request: intake_pb2.AcceptTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.AcceptTicketResponse:
-        ticket = self._flows.accept(WorkerAction(request.ticket_id, request.worker_id, request.party))
-        return intake_pb2.AcceptTicketResponse(ticket=ticket_to_proto(ticket))
+        worker = self._worker(context, request.worker_id, request.party)
+        return intake_pb2.AcceptTicketResponse(ticket=ticket_to_proto(self._flows.accept(request.ticket_id, worker)))
+
+    def StartTicket(
+        self, request: intake_pb2.StartTicketRequest, context: grpc.ServicerContext
+    ) -> intake_pb2.StartTicketResponse:
+        view = self._flows.start(request.ticket_id, self._worker(context))
+        return intake_pb2.StartTicketResponse(ticket=ticket_to_proto(view))
 
     def TransferTicket(
         self, request: intake_pb2.TransferTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.TransferTicketResponse:
-        ticket = self._flows.transfer(
-            WorkerAction(request.ticket_id, request.worker_id, request.party),
-            to_party=request.to_party,
-            reason=request.reason,
-        )
-        return intake_pb2.TransferTicketResponse(ticket=ticket_to_proto(ticket))
+        worker = self._worker(context, request.worker_id, request.party)
+        view = self._flows.transfer(request.ticket_id, worker, to_party=request.to_party, reason=request.reason)
+        return intake_pb2.TransferTicketResponse(ticket=ticket_to_proto(view))
 
     def ResolveTicket(
         self, request: intake_pb2.ResolveTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.ResolveTicketResponse:
-        ticket = self._flows.resolve(
-            WorkerAction(request.ticket_id, request.worker_id, request.party), resolution=request.resolution
-        )
-        return intake_pb2.ResolveTicketResponse(ticket=ticket_to_proto(ticket))
+        worker = self._worker(context, request.worker_id, request.party)
+        view = self._flows.resolve(request.ticket_id, worker, resolution=request.resolution)
+        return intake_pb2.ResolveTicketResponse(ticket=ticket_to_proto(view))
 
     def RateTicket(
         self, request: intake_pb2.RateTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.RateTicketResponse:
-        ticket = self._flows.rate(
+        view = self._flows.rate(
             request.ticket_id, resident_id=request.resident_id, score=request.score, comment=request.comment
         )
-        return intake_pb2.RateTicketResponse(ticket=ticket_to_proto(ticket))
+        return intake_pb2.RateTicketResponse(ticket=ticket_to_proto(view))
+
+    def ReopenTicket(
+        self, request: intake_pb2.ReopenTicketRequest, context: grpc.ServicerContext
+    ) -> intake_pb2.ReopenTicketResponse:
+        view = self._flows.reopen(request.ticket_id, resident_id=request.resident_id, reason=request.reason)
+        return intake_pb2.ReopenTicketResponse(ticket=ticket_to_proto(view))
+
+    def MergeTicket(
+        self, request: intake_pb2.MergeTicketRequest, context: grpc.ServicerContext
+    ) -> intake_pb2.MergeTicketResponse:
+        view, primary = self._flows.merge(
+            request.ticket_id, self._worker(context), primary_id=request.primary_ticket_id
+        )
+        return intake_pb2.MergeTicketResponse(ticket=ticket_to_proto(view), primary=ticket_to_proto(primary))
+
+    def UnmergeTicket(
+        self, request: intake_pb2.UnmergeTicketRequest, context: grpc.ServicerContext
+    ) -> intake_pb2.UnmergeTicketResponse:
+        view = self._flows.unmerge(request.ticket_id, self._worker(context), reason=request.reason)
+        return intake_pb2.UnmergeTicketResponse(ticket=ticket_to_proto(view))
+
+    def DispatchTicket(
+        self, request: intake_pb2.DispatchTicketRequest, context: grpc.ServicerContext
+    ) -> intake_pb2.DispatchTicketResponse:
+        view = self._flows.dispatch(
+            request.ticket_id, self._worker(context), to_party=request.to_party, note=request.note
+        )
+        return intake_pb2.DispatchTicketResponse(ticket=ticket_to_proto(view))

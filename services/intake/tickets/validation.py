@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -55,11 +56,19 @@ def check_name(value: str, field: str, *, required: bool) -> list[FieldViolation
     return []
 
 
-def validate_submission(submission: Submission) -> Submission:
+def check_community(value: str, known: Collection[str]) -> list[FieldViolation]:
+    """Violations of the community rule: required, and one of the communities linli serves."""
+    violations = check_name(value, "community", required=True)
+    if not violations and value.strip() not in known:
+        violations.append(FieldViolation("community", f"unknown community {value.strip()!r}"))
+    return violations
+
+
+def validate_submission(submission: Submission, *, known_communities: Collection[str]) -> Submission:
     """Returns the submission trimmed, or raises InvalidArgument naming every bad field."""
     violations = [
         *check_text(submission.text, "text"),
-        *check_name(submission.community, "community", required=True),
+        *check_community(submission.community, known_communities),
         *check_name(submission.resident_id, "resident_id", required=True),
         *check_name(submission.building, "building", required=False),
         *check_name(submission.idempotency_key, "idempotency_key", required=False),

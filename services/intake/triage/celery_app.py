@@ -1,20 +1,28 @@
-"""The Celery app of the triage queue, configured so that a crash or a broker hiccup loses no ticket."""
+"""The Celery app of intake's background work, configured so that a crash or a broker hiccup loses no ticket."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from celery import Celery
 
 from linli.settings import IntakeSettings
 
 TRIAGE_TASK = "linli.triage"
+CASE_SYNC_TASK = "linli.sync_case"
+REQUEUE_TASK = "linli.requeue_stuck"
+ESCALATE_TASK = "linli.escalate_overdue"
 TRIAGE_QUEUE = "triage"
+# Sweeps and case syncs have their own queue, so a burst of new tickets never delays an escalation.
+LIFECYCLE_QUEUE = "lifecycle"
 PUBLISH_RETRIES = 2
 
 
 def create_celery_app(settings: IntakeSettings) -> Celery:
-    """A Celery app on `settings.broker_url` with late acknowledgement and one task prefetched at a time."""
+    """A Celery app on `settings.broker_url` with late acknowledgement, one task prefetched, and the beat schedule."""
     app = Celery("linli", broker=settings.broker_url, set_as_current=False)
     time_limit = settings.triage_time_limit_seconds
+    sweep_every = settings.sweep_interval_seconds
     app.conf.update(
         # Acknowledge after the task ran, and give the message back if the worker dies mid-task.
         task_acks_late=True,
@@ -24,36 +32,63 @@ def create_celery_app(settings: IntakeSettings) -> Celery:
         task_soft_time_limit=max(time_limit - 5, 1),
         task_ignore_result=True,
         task_default_queue=TRIAGE_QUEUE,
+        task_routes={name: {"queue": LIFECYCLE_QUEUE} for name in (CASE_SYNC_TASK, REQUEUE_TASK, ESCALATE_TASK)},
         task_serializer="json",
         accept_content=["json"],
-        broker_transport_options=_transport_options(settings.broker_url, time_limit),
+        broker_transport_options=_transport_options(settings),
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
+        beat_schedule={
+            "requeue-stuck": {
+                "task": REQUEUE_TASK,
+                "schedule": sweep_every,
+                # A sweep nobody ran within its interval is stale: the next one does the same work.
+                "options": {"queue": LIFECYCLE_QUEUE, "expires": sweep_every},
+            },
+            "escalate-overdue": {
+                "task": ESCALATE_TASK,
+                "schedule": sweep_every,
+                "options": {"queue": LIFECYCLE_QUEUE, "expires": sweep_every},
+            },
+        },
     )
     return app
 
 
-def _transport_options(broker_url: str, time_limit: int) -> dict[str, float]:
-    if broker_url.startswith(("redis://", "rediss://")):
-        # An unacknowledged message returns to the queue after this; it must outlast the longest task.
-        return {"visibility_timeout": 2 * time_limit + 60}
+def _transport_options(settings: IntakeSettings) -> dict[str, Any]:
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        visibility = settings.broker_visibility_timeout_seconds
+        return {
+            # An unacknowledged message returns to the queue after this; it must outlast the longest task.
+            "visibility_timeout": visibility,
+            # Look for abandoned messages a few times per visibility timeout, not once every ~100 s.
+            "unacked_restore_interval": max(1, min(10, visibility // 10)),
+            "unacked_restore_throttle": 1,
+        }
     # The SQLAlchemy transport hands its options to create_engine(); it takes none of Redis's.
     return {}
 
 
-class CeleryTriageQueue:
-    """Publishes triage tasks by name, so the publisher does not import the worker's code."""
+class CeleryTaskQueue:
+    """Publishes intake's tasks by name, so the publisher does not import the worker's code."""
 
     def __init__(self, app: Celery) -> None:
         self._app = app
 
-    def enqueue(self, ticket_id: str) -> None:
+    def enqueue_triage(self, ticket_id: str) -> None:
         """Queues one triage; raises after a few quick retries if the broker cannot be reached."""
+        self._send(TRIAGE_TASK, ticket_id, TRIAGE_QUEUE)
+
+    def enqueue_case_sync(self, ticket_id: str) -> None:
+        """Queues the sync of one ticket's case to retrieval; raises if the broker cannot be reached."""
+        self._send(CASE_SYNC_TASK, ticket_id, LIFECYCLE_QUEUE)
+
+    def _send(self, task: str, ticket_id: str, queue: str) -> None:
         self._app.send_task(
-            TRIAGE_TASK,
+            task,
             args=[ticket_id],
-            queue=TRIAGE_QUEUE,
+            queue=queue,
             retry=True,
             retry_policy={"max_retries": PUBLISH_RETRIES, "interval_start": 0.2, "interval_step": 0.5},
         )

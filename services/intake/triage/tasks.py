@@ -1,4 +1,4 @@
-"""The triage task: route a stored ticket once, retry while routing is down, never leave it unowned."""
+"""Intake's Celery tasks: triage each stored ticket once, sync resolved cases to retrieval, and the beat sweeps."""
 
 from __future__ import annotations
 
@@ -6,69 +6,98 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
 from celery import Celery, Task
 
 from linli.errors import InvalidArgument, NotFound, Unavailable
 from linli.settings import IntakeSettings
-from services.intake.tickets.flows import TicketFlows
-from services.intake.triage.celery_app import TRIAGE_TASK
+from services.intake.tickets.learning import LearningFlows, SyncAction
+from services.intake.tickets.sweeps import SweepFlows
+from services.intake.tickets.triage_flows import TriageFlows, TriageOutcome
+from services.intake.triage.celery_app import CASE_SYNC_TASK, ESCALATE_TASK, REQUEUE_TASK, TRIAGE_TASK
+from services.intake.triage.retrieval_client import RetrievalClient
 from services.intake.triage.routing_client import RoutingClient
 
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300.0
+CASE_SYNC_MAX_RETRIES = 8  # then the sweep queues it again later: the pending flag stays set
 UNAVAILABLE_NOTE = "自动分派暂不可用(已重试),请人工分派。"
 REJECTED_NOTE = "自动分派无法处理这条内容,请人工分派。"
 
 
-class TriageOutcome(StrEnum):
-    """What one triage attempt did."""
-
-    ROUTED = "routed"
-    NEEDS_MANUAL = "needs_manual"
-    ALREADY_TRIAGED = "already_triaged"
-
-
 @dataclass
-class TriageDeps:
-    """What the task needs: the ticket flows and a routing client."""
+class TaskDeps:
+    """What the tasks need: the flows over the ticket store and clients of routing and retrieval."""
 
-    flows: TicketFlows
+    triage: TriageFlows
+    learning: LearningFlows
+    sweeps: SweepFlows
     routing: RoutingClient
+    retrieval: RetrievalClient
+    detect_duplicates: bool = True
 
 
-def triage_ticket(ticket_id: str, deps: TriageDeps) -> TriageOutcome:
-    """Routes a RECEIVED ticket and stores the decision; does nothing if it was triaged already.
+def triage_ticket(ticket_id: str, deps: TaskDeps) -> TriageOutcome:
+    """Routes a RECEIVED ticket, stores the decision and links it to an open duplicate; nothing if triaged already.
 
     Idempotent: a redelivered message (worker killed after routing but before acknowledging) finds the ticket
-    triaged and stops, so a ticket is never routed twice into two parties.
+    triaged and stops, and the store records a decision only on a RECEIVED row it holds locked, so a ticket is
+    never routed twice into two parties.
 
     Raises:
         Unavailable: routing could not answer; the caller retries.
         InvalidArgument: routing rejected the text; retrying will not help.
     """
-    ticket = deps.flows.pending_triage(ticket_id)
-    if ticket is None:
+    pending = deps.triage.pending_triage(ticket_id)
+    if pending is None:
         return TriageOutcome.ALREADY_TRIAGED
-    decision = deps.routing.route(text=ticket.text, community=ticket.community, building=ticket.building)
-    if not deps.flows.record_triage(ticket_id, decision):
-        return TriageOutcome.ALREADY_TRIAGED
-    return TriageOutcome.NEEDS_MANUAL if decision.abstained else TriageOutcome.ROUTED
+    embedding = None
+    if deps.detect_duplicates:
+        try:
+            embedding = deps.retrieval.embed(pending.text)
+        except Unavailable as error:
+            # Duplicates are a help, routing is the job: route without them rather than wait.
+            logger.warning("no embedding, duplicates not checked: %s", error, extra={"ticket_id": ticket_id})
+    decision = deps.routing.route(text=pending.text, community=pending.community, building=pending.building)
+    return deps.triage.record_triage(ticket_id, decision, embedding)
 
 
-def backoff_seconds(retries: int, base: float) -> float:
-    """Exponential backoff with full jitter, so a recovering routing service is not hit by a thundering herd."""
-    return float(random.uniform(0, min(MAX_BACKOFF_SECONDS, base * 2**retries)))  # noqa: S311 - not security
+def sync_case(ticket_id: str, deps: TaskDeps) -> str:
+    """Teaches retrieval a resolved ticket's case, or makes it forget a reopened one; returns what it did.
+
+    Raises:
+        Unavailable: retrieval could not answer; the caller retries.
+    """
+    sync = deps.learning.pending_case_sync(ticket_id)
+    if sync is None:
+        return "nothing_pending"
+    try:
+        if sync.action is SyncAction.UPSERT and sync.case is not None:
+            deps.retrieval.upsert_case(sync.case)
+        else:
+            deps.retrieval.delete_case(sync.case_id)
+    except InvalidArgument as error:
+        # Retrying will not make retrieval accept it; say so loudly and stop asking.
+        logger.error("retrieval refused the case: %s", error, extra={"ticket_id": ticket_id})
+    deps.learning.mark_case_synced(ticket_id, sync.version)
+    return sync.action.value
 
 
-def register_triage_task(app: Celery, deps: Callable[[], TriageDeps], settings: IntakeSettings) -> Task:
-    """Registers the triage task on `app`; `deps` is called in the worker, never at import time."""
+def backoff_seconds(retries: int, base: float, cap: float = MAX_BACKOFF_SECONDS) -> float:
+    """Exponential backoff with full jitter, so a recovering service is not hit by a thundering herd."""
+    return float(random.uniform(0, min(cap, base * 2**retries)))  # noqa: S311 - not security
+
+
+def register_tasks(app: Celery, deps: Callable[[], TaskDeps], settings: IntakeSettings) -> dict[str, Task]:
+    """Registers intake's tasks on `app`; `deps` is called in the worker, never at import time."""
+    # A retry countdown longer than the visibility timeout would be delivered twice while it waits.
+    cap = min(MAX_BACKOFF_SECONDS, settings.broker_visibility_timeout_seconds / 2)
+    base = settings.triage_retry_backoff_seconds
 
     @app.task(name=TRIAGE_TASK, bind=True, max_retries=settings.triage_max_retries)  # type: ignore[untyped-decorator]
     def triage(self: Task, ticket_id: str) -> str:
-        flows = deps().flows
+        flows = deps().triage
         try:
             outcome = triage_ticket(ticket_id, deps())
         except NotFound:
@@ -83,11 +112,32 @@ def register_triage_task(app: Celery, deps: Callable[[], TriageDeps], settings: 
                 logger.error("triage gave up: %s", error, extra={"ticket_id": ticket_id})
                 flows.send_to_manual(ticket_id, reason=UNAVAILABLE_NOTE)
                 return TriageOutcome.NEEDS_MANUAL.value
-            delay = backoff_seconds(self.request.retries, settings.triage_retry_backoff_seconds)
+            delay = backoff_seconds(self.request.retries, base, cap)
             logger.warning("routing unavailable, retrying in %.1f s", delay, extra={"ticket_id": ticket_id})
             raise self.retry(exc=error, countdown=delay) from error
         logger.info("triaged", extra={"ticket_id": ticket_id, "outcome": outcome.value})
         return outcome.value
 
-    task: Task = triage
-    return task
+    @app.task(name=CASE_SYNC_TASK, bind=True, max_retries=CASE_SYNC_MAX_RETRIES)  # type: ignore[untyped-decorator]
+    def case_sync(self: Task, ticket_id: str) -> str:
+        try:
+            return sync_case(ticket_id, deps())
+        except NotFound:
+            logger.error("case sync of a ticket that does not exist", extra={"ticket_id": ticket_id})
+            return "missing"
+        except Unavailable as error:
+            if self.request.retries >= self.max_retries:
+                logger.error("case sync gave up; the sweep retries later: %s", error, extra={"ticket_id": ticket_id})
+                return "gave_up"
+            raise self.retry(exc=error, countdown=backoff_seconds(self.request.retries, base, cap)) from error
+
+    @app.task(name=REQUEUE_TASK)  # type: ignore[untyped-decorator]
+    def requeue_stuck() -> dict[str, int]:
+        report = deps().sweeps.requeue_stuck()
+        return {"triage": report.triage, "case_sync": report.case_sync}
+
+    @app.task(name=ESCALATE_TASK)  # type: ignore[untyped-decorator]
+    def escalate_overdue() -> int:
+        return deps().sweeps.escalate_overdue()
+
+    return {task.name: task for task in (triage, case_sync, requeue_stuck, escalate_overdue)}

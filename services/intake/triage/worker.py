@@ -1,49 +1,74 @@
-"""The Celery worker process that runs triage: `linli worker`."""
+"""The Celery worker of intake (`linli worker`) and the beat that schedules its sweeps (`linli beat`)."""
 
 from __future__ import annotations
 
 import threading
 
 import grpc
+from celery import Celery
 
 from linli.logs import configure_logging
 from linli.settings import IntakeSettings
 from services.intake.database import Database
-from services.intake.tickets.flows import TicketFlows
-from services.intake.triage.celery_app import TRIAGE_QUEUE, CeleryTriageQueue, create_celery_app
+from services.intake.metrics import instrument_worker
+from services.intake.notifications import NotificationSettings, create_notifier
+from services.intake.notifications import register_tasks as register_notification_tasks
+from services.intake.tickets.context import FlowContext, LifecyclePolicy
+from services.intake.tickets.learning import LearningFlows
+from services.intake.tickets.sweeps import SweepFlows
+from services.intake.tickets.triage_flows import TriageFlows
+from services.intake.triage.celery_app import LIFECYCLE_QUEUE, TRIAGE_QUEUE, CeleryTaskQueue, create_celery_app
+from services.intake.triage.retrieval_client import RetrievalClient
 from services.intake.triage.routing_client import RoutingClient
-from services.intake.triage.tasks import TriageDeps, register_triage_task
+from services.intake.triage.tasks import TaskDeps, register_tasks
 
 
 class WorkerDeps:
-    """Builds the task's dependencies on first use inside the worker (never at import, never per task)."""
+    """Builds the tasks' dependencies on first use inside the worker (never at import, never per task)."""
 
-    def __init__(self, settings: IntakeSettings, queue: CeleryTriageQueue) -> None:
+    def __init__(self, settings: IntakeSettings, app: Celery) -> None:
         self._settings = settings
-        self._queue = queue
-        self._deps: TriageDeps | None = None
+        self._app = app
+        self._deps: TaskDeps | None = None
         self._lock = threading.Lock()
 
-    def __call__(self) -> TriageDeps:
+    def __call__(self) -> TaskDeps:
         with self._lock:
             if self._deps is None:
-                database = Database(self._settings.database_url)
-                database.create_schema()
-                channel = grpc.insecure_channel(self._settings.routing_target)
-                self._deps = TriageDeps(
-                    flows=TicketFlows(database, self._queue),
-                    routing=RoutingClient(channel, timeout_seconds=self._settings.rpc_timeout_seconds),
-                )
+                self._deps = self._build()
             return self._deps
+
+    def _build(self) -> TaskDeps:
+        settings = self._settings
+        database = Database(settings.database_url)
+        database.upgrade_schema()  # a worker started before intake finds the schema in place all the same
+        context = FlowContext(
+            database,
+            CeleryTaskQueue(self._app),
+            policy=LifecyclePolicy.from_settings(settings),
+            notifier=create_notifier(NotificationSettings(), celery_app=self._app),
+        )
+        timeout = settings.rpc_timeout_seconds
+        return TaskDeps(
+            triage=TriageFlows(context),
+            learning=LearningFlows(context),
+            sweeps=SweepFlows(context),
+            routing=RoutingClient(grpc.insecure_channel(settings.routing_target), timeout_seconds=timeout),
+            retrieval=RetrievalClient(grpc.insecure_channel(settings.retrieval_target), timeout_seconds=timeout),
+            detect_duplicates=settings.duplicate_window_hours > 0,
+        )
 
 
 def worker_argv(settings: IntakeSettings) -> list[str]:
-    """Command line of the Celery worker: threads, since a triage waits on gRPC and the database, not the CPU."""
+    """Command line of the Celery worker: threads, since a task waits on gRPC and the database, not the CPU.
+
+    The thread pool enforces no time limit: the RPC deadlines (`rpc_timeout_seconds`) bound a task instead.
+    """
     return [
         "worker",
         "--pool=threads",
         f"--concurrency={settings.worker_concurrency}",
-        f"--queues={TRIAGE_QUEUE}",
+        f"--queues={TRIAGE_QUEUE},{LIFECYCLE_QUEUE}",
         "--loglevel=INFO",
         "--without-gossip",
         "--without-mingle",
@@ -52,9 +77,20 @@ def worker_argv(settings: IntakeSettings) -> list[str]:
 
 
 def main() -> None:
-    """Runs a triage worker until SIGTERM (warm shutdown: running tasks finish) or SIGINT."""
+    """Runs a worker until SIGTERM (warm shutdown: running tasks finish, unstarted ones go back) or SIGINT."""
     configure_logging("worker")
     settings = IntakeSettings()
     app = create_celery_app(settings)
-    register_triage_task(app, WorkerDeps(settings, CeleryTriageQueue(app)), settings)
+    register_tasks(app, WorkerDeps(settings, app), settings)
+    register_notification_tasks(app)
+    instrument_worker(app, settings)
     app.worker_main(worker_argv(settings))
+
+
+def beat_main() -> None:
+    """Runs Celery beat: sends the re-queue and escalation sweeps every `sweep_interval_seconds` (one beat only)."""
+    configure_logging("beat")
+    settings = IntakeSettings()
+    settings.beat_schedule_file.parent.mkdir(parents=True, exist_ok=True)
+    app = create_celery_app(settings)
+    app.Beat(schedule=str(settings.beat_schedule_file), loglevel="INFO").run()

@@ -1,0 +1,18 @@
+"""Alembic environment: runs on the connection that services.intake.database hands over, never builds its own."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from services.intake.tickets.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    # SQLite cannot ALTER constraints: batch mode rebuilds the table there and is plain ALTER elsewhere.
+    render_as_batch=True,
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

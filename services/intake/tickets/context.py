@@ -1,0 +1,220 @@
+"""What every ticket flow shares: the unit of work with after-commit actions, events, notices, SLA and escalation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from linli.settings import DEFAULT_COMMUNITIES, IntakeSettings
+from services.intake.database import Database
+from services.intake.notifications.events import OutboundEvent
+from services.intake.tickets.models import EscalationLevel, Ticket, TicketEvent, Urgency
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+SYSTEM = "system"
+# A normal complaint that five neighbours report weighs as much as one urgent complaint.
+URGENCY_WEIGHT = {Urgency.NORMAL: 1, Urgency.URGENT: 5, Urgency.EMERGENCY: 10}
+LEVEL_NAMES = {EscalationLevel.BUILDING: "楼组", EscalationLevel.COMMUNITY: "社区", EscalationLevel.STREET: "街道"}
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+class EventKind(StrEnum):
+    """What can happen to a ticket, as its history records it."""
+
+    RECEIVED = "received"
+    ROUTED = "routed"
+    NEEDS_MANUAL = "needs_manual"
+    MERGED = "merged"
+    DUPLICATE_LINKED = "duplicate_linked"
+    UNMERGED = "unmerged"
+    DUPLICATE_UNLINKED = "duplicate_unlinked"
+    DISPATCHED = "dispatched"
+    ACCEPTED = "accepted"
+    STARTED = "started"
+    TRANSFERRED = "transferred"
+    RESOLVED = "resolved"
+    RATED = "rated"
+    REOPENED = "reopened"
+    ESCALATED = "escalated"
+    AT_TOP_LEVEL = "at_top_level"
+
+
+class TaskQueue(Protocol):
+    """Where background work waits: triage of stored tickets, and syncing resolved cases to retrieval."""
+
+    def enqueue_triage(self, ticket_id: str) -> None:
+        """Queues the triage of one ticket; may raise if the broker is down."""
+        ...
+
+    def enqueue_case_sync(self, ticket_id: str) -> None:
+        """Queues teaching (or un-teaching) retrieval one ticket's case; may raise if the broker is down."""
+        ...
+
+
+class Notifier(Protocol):
+    """Tells the outside world about committed changes (services/intake/notifications implements it)."""
+
+    def publish(self, event: OutboundEvent) -> None:
+        """Queues delivery of `event`; never raises."""
+        ...
+
+
+class SilentNotifier:
+    """A notifier that tells nobody: for processes without notification settings, and tests."""
+
+    def publish(self, event: OutboundEvent) -> None:
+        """Drops the event."""
+        logger.debug("notification not configured", extra={"kind": event.kind, "ticket_id": event.ticket_id})
+
+
+@dataclass(frozen=True)
+class LifecyclePolicy:
+    """The knobs of the lifecycle, from IntakeSettings."""
+
+    known_communities: frozenset[str] = frozenset(DEFAULT_COMMUNITIES)
+    default_sla_hours: int = 72
+    escalation_sla_factor: float = 1.0
+    duplicate_threshold: float = 0.86
+    duplicate_window: timedelta = timedelta(hours=72)
+    stuck_after: timedelta = timedelta(minutes=5)
+    sweep_batch: int = 500
+
+    @classmethod
+    def from_settings(cls, settings: IntakeSettings) -> LifecyclePolicy:
+        """The policy the settings describe."""
+        return cls(
+            known_communities=frozenset(settings.known_communities),
+            default_sla_hours=settings.default_sla_hours,
+            escalation_sla_factor=settings.escalation_sla_factor,
+            duplicate_threshold=settings.duplicate_threshold,
+            duplicate_window=timedelta(hours=settings.duplicate_window_hours),
+            stuck_after=timedelta(seconds=settings.stuck_after_seconds),
+        )
+
+
+def priority_of(urgency: str, reporters: int) -> int:
+    """Urgency's weight plus one for every neighbour who reported the same problem."""
+    return URGENCY_WEIGHT[Urgency(urgency)] + max(reporters, 1) - 1
+
+
+def duplicate_notice(reporters: int) -> str:
+    """What the residents of a shared problem read; empty while one resident reported it."""
+    return f"{reporters - 1} 位邻居也反映了这个问题" if reporters > 1 else ""
+
+
+@dataclass
+class Work:
+    """One open transaction and what to do once it committed (publish tasks and notices)."""
+
+    session: Session
+    _after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Runs `action` after the commit; never if the transaction rolls back."""
+        self._after_commit.append(action)
+
+    def run_after_commit(self) -> None:
+        for action in self._after_commit:
+            try:
+                action()
+            except Exception:
+                # The change is committed; the sweeps re-queue what a dead broker missed.
+                logger.exception("an after-commit action failed")
+
+
+@dataclass
+class FlowContext:
+    """The database, queue, clock, policy and notifier a flow works with."""
+
+    database: Database
+    queue: TaskQueue
+    clock: Clock = utc_now
+    policy: LifecyclePolicy = field(default_factory=LifecyclePolicy)
+    notifier: Notifier = field(default_factory=SilentNotifier)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Work]:
+        """The unit of work: commits when the block ends (then runs the after-commit actions) or rolls back."""
+        with self.database.unit_of_work() as session:
+            work = Work(session)
+            yield work
+        work.run_after_commit()
+
+    def record(
+        self,
+        ticket: Ticket,
+        kind: EventKind,
+        actor: str,
+        *,
+        note: str = "",
+        from_party: str = "",
+        to_party: str = "",
+        party: str = "",
+    ) -> TicketEvent:
+        """Appends an event to the ticket's history and bumps its update time."""
+        event = TicketEvent(
+            kind=kind.value,
+            actor=actor,
+            note=note,
+            from_party=from_party,
+            to_party=to_party,
+            party=party,
+            at=self.clock(),
+        )
+        ticket.events.append(event)
+        ticket.updated_at = event.at
+        return event
+
+    def notify(self, work: Work, kind: str, ticket: Ticket, **payload: object) -> None:
+        """Publishes an outbound event once the transaction committed."""
+        event = OutboundEvent(
+            kind=kind,
+            ticket_id=ticket.id,
+            party=ticket.party,
+            community=ticket.community,
+            status=ticket.status,
+            occurred_at=ticket.updated_at,
+            payload={
+                "escalation_level": ticket.escalation_level,
+                "priority": ticket.priority,
+                "sla_due_at": ticket.sla_due_at.isoformat() if ticket.sla_due_at else None,
+                **payload,
+            },
+            # The mini-program sends the resident's openid as resident_id; the notifier decides what to send.
+            resident_openid=ticket.resident_id or None,
+        )
+        work.after_commit(lambda: self.notifier.publish(event))
+
+    def level_hours(self, ticket: Ticket) -> float:
+        """Hours a level has to handle the ticket: its SLA, stretched by the factor above the starting level."""
+        hours = ticket.sla_hours or self.policy.default_sla_hours
+        return hours * self.policy.escalation_sla_factor
+
+    def escalate(self, work: Work, ticket: Ticket, *, reason: str, actor: str = SYSTEM) -> bool:
+        """Moves the ticket one rung up the ladder with a fresh deadline; False (and a record) at the top."""
+        level = EscalationLevel(ticket.escalation_level)
+        above = level.next_up()
+        if above is None:
+            self.record(ticket, EventKind.AT_TOP_LEVEL, actor, note=f"{reason};已在街道层级,请街道督办")
+            self.notify(work, "escalated", ticket, reason=reason, from_level=level.value, to_level=level.value)
+            return False
+        now = self.clock()
+        ticket.escalation_level = above.value
+        ticket.sla_due_at = now + timedelta(hours=self.level_hours(ticket))
+        note = f"{reason};已由{LEVEL_NAMES[level]}升级至{LEVEL_NAMES[above]}"
+        self.record(ticket, EventKind.ESCALATED, actor, note=note)
+        self.notify(work, "escalated", ticket, reason=reason, from_level=level.value, to_level=above.value)
+        return True

@@ -1,0 +1,128 @@
+"""Recording triage: a routing decision (or the manual queue) for a RECEIVED ticket, exactly once, with duplicates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from google.protobuf import json_format
+
+from linli.v1 import routing_pb2
+from services.intake.metrics import observe_triage
+from services.intake.tickets import duplicates, repository
+from services.intake.tickets.context import SYSTEM, EventKind, FlowContext, Work, priority_of
+from services.intake.tickets.duplicates import Embedding
+from services.intake.tickets.models import EscalationLevel, Ticket, TicketStatus, Urgency
+
+_URGENCY = {
+    routing_pb2.URGENCY_NORMAL: Urgency.NORMAL,
+    routing_pb2.URGENCY_URGENT: Urgency.URGENT,
+    routing_pb2.URGENCY_EMERGENCY: Urgency.EMERGENCY,
+}
+_LEVEL = {
+    routing_pb2.ESCALATION_LEVEL_BUILDING: EscalationLevel.BUILDING,
+    routing_pb2.ESCALATION_LEVEL_COMMUNITY: EscalationLevel.COMMUNITY,
+    routing_pb2.ESCALATION_LEVEL_STREET: EscalationLevel.STREET,
+}
+# Until routing names a level, a ticket starts where the residents' committee sees it.
+DEFAULT_LEVEL = EscalationLevel.COMMUNITY
+
+
+class TriageOutcome(StrEnum):
+    """What recording one triage did."""
+
+    ROUTED = "routed"
+    NEEDS_MANUAL = "needs_manual"
+    MERGED = "merged"
+    ALREADY_TRIAGED = "already_triaged"
+
+
+@dataclass(frozen=True)
+class PendingTriage:
+    """What triage needs to know about a RECEIVED ticket."""
+
+    ticket_id: str
+    text: str
+    community: str
+    building: str
+
+
+class TriageFlows:
+    """The triage task's side of the ticket store."""
+
+    def __init__(self, context: FlowContext) -> None:
+        self._context = context
+
+    def pending_triage(self, ticket_id: str) -> PendingTriage | None:
+        """The ticket if it still waits for triage; None once triaged (so a repeated task does nothing)."""
+        with self._context.transaction() as work:
+            ticket = repository.get(ticket_id, session=work.session)
+            if ticket.status != TicketStatus.RECEIVED.value:
+                return None
+            return PendingTriage(ticket.id, ticket.text, ticket.community, ticket.building)
+
+    def record_triage(
+        self, ticket_id: str, decision: routing_pb2.RoutingDecision, embedding: Embedding | None = None
+    ) -> TriageOutcome:
+        """Stores a decision on a RECEIVED ticket, merging it into an open duplicate; nothing if already triaged."""
+        with self._context.transaction() as work:
+            ticket = repository.get(ticket_id, session=work.session, for_update=True)
+            if ticket.status != TicketStatus.RECEIVED.value:
+                return TriageOutcome.ALREADY_TRIAGED
+            self._apply_decision(ticket, decision)
+            if embedding is not None:
+                ticket.embedding, ticket.embedding_model = embedding.to_bytes(), embedding.model
+                repository.lock_community(ticket.community, session=work.session)
+                match = duplicates.find_primary(ticket, self._context, session=work.session)
+                if match is not None:
+                    note = f"与工单 {match.primary.id} 反映的是同一问题(相似度 {match.similarity:.2f})"
+                    duplicates.link(ticket, match.primary, self._context, actor=SYSTEM, note=note)
+                    self._observe(work, ticket, TriageOutcome.MERGED)
+                    return TriageOutcome.MERGED
+            if decision.abstained:
+                self._to_manual(work, ticket, note=decision.rationale.summary)
+                return TriageOutcome.NEEDS_MANUAL
+            ticket.party, ticket.status = decision.party, TicketStatus.ROUTED.value
+            self._context.record(
+                ticket, EventKind.ROUTED, SYSTEM, note=decision.rationale.summary, to_party=decision.party
+            )
+            self._context.notify(work, "routed", ticket, confidence=decision.confidence, urgency=ticket.urgency)
+            self._observe(work, ticket, TriageOutcome.ROUTED)
+            return TriageOutcome.ROUTED
+
+    def send_to_manual(self, ticket_id: str, *, reason: str) -> bool:
+        """Puts a RECEIVED ticket in the manual queue (triage failed for good); False if already triaged."""
+        with self._context.transaction() as work:
+            ticket = repository.get(ticket_id, session=work.session, for_update=True)
+            if ticket.status != TicketStatus.RECEIVED.value:
+                return False
+            self._start_sla(ticket, hours=0, level=DEFAULT_LEVEL)
+            self._to_manual(work, ticket, note=reason)
+            return True
+
+    def _apply_decision(self, ticket: Ticket, decision: routing_pb2.RoutingDecision) -> None:
+        stored: dict[str, Any] = json_format.MessageToDict(decision, preserving_proto_field_name=True)
+        ticket.routing = stored
+        ticket.confidence = decision.confidence
+        ticket.routed_party = "" if decision.abstained else decision.party
+        ticket.catalog_entry = decision.rationale.catalog_entry.entry_id or decision.category
+        ticket.urgency = _URGENCY.get(decision.urgency, Urgency.NORMAL).value
+        ticket.priority = priority_of(ticket.urgency, ticket.reporter_count)
+        self._start_sla(ticket, hours=decision.sla_hours, level=_LEVEL.get(decision.escalation_level, DEFAULT_LEVEL))
+
+    def _start_sla(self, ticket: Ticket, *, hours: int, level: EscalationLevel) -> None:
+        # The resident's clock started at submission, not when a worker got round to triage.
+        ticket.sla_hours = hours if hours > 0 else self._context.policy.default_sla_hours
+        ticket.escalation_level = level.value
+        ticket.sla_due_at = ticket.created_at + timedelta(hours=ticket.sla_hours)
+
+    def _to_manual(self, work: Work, ticket: Ticket, *, note: str) -> None:
+        ticket.status = TicketStatus.NEEDS_MANUAL.value
+        self._context.record(ticket, EventKind.NEEDS_MANUAL, SYSTEM, note=note)
+        self._context.notify(work, "needs_manual", ticket, note=note)
+        self._observe(work, ticket, TriageOutcome.NEEDS_MANUAL)
+
+    def _observe(self, work: Work, ticket: Ticket, outcome: TriageOutcome) -> None:
+        observe_triage(work, created_at=ticket.created_at, decided_at=self._context.clock(), outcome=outcome.value)

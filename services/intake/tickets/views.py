@@ -1,0 +1,50 @@
+"""A ticket as residents and workers see it: the stored row plus what its duplicates add."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from services.intake.tickets import repository
+from services.intake.tickets.context import duplicate_notice
+from services.intake.tickets.models import Ticket, TicketStatus
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket with its primary's status and reporters (when merged) and the tickets merged into it."""
+
+    ticket: Ticket
+    primary_status: TicketStatus | None = None
+    reporters: int = 1
+    duplicate_ids: list[str] = field(default_factory=list)
+
+    @property
+    def duplicate_notice(self) -> str:
+        """ "N 位邻居也反映了这个问题", counted on the primary so every reporter reads the same N."""
+        return duplicate_notice(self.reporters)
+
+    @property
+    def urgency_notice(self) -> str:
+        """What to do now, for urgent and emergency tickets (from the routing decision)."""
+        return str((self.ticket.routing or {}).get("urgency_notice", ""))
+
+
+def view_of(ticket: Ticket, *, session: Session) -> TicketView:
+    """The full view of one ticket (two small queries: its primary and its duplicates)."""
+    primary_status, reporters = None, ticket.reporter_count
+    if ticket.primary_id:
+        status, reporters = repository.primaries([ticket.primary_id], session=session)[ticket.primary_id]
+        primary_status = TicketStatus(status)
+    return TicketView(ticket, primary_status, reporters, repository.follower_ids(ticket.id, session=session))
+
+
+def views_of(tickets: list[Ticket], *, session: Session) -> list[TicketView]:
+    """Views of a page of tickets, with one query for all their primaries and none for duplicates."""
+    known = repository.primaries([t.primary_id for t in tickets if t.primary_id], session=session)
+    views = []
+    for ticket in tickets:
+        status, reporters = known.get(ticket.primary_id or "", (None, ticket.reporter_count))
+        views.append(TicketView(ticket, TicketStatus(status) if status else None, reporters))
+    return views

@@ -1,0 +1,107 @@
+"""Fakes and builders for intake's unit tests: a recording task queue and notifier, workers, flows on a database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from linli.v1 import routing_pb2
+from services.intake.auth import Role, Worker
+from services.intake.database import Database
+from services.intake.notifications.events import OutboundEvent
+from services.intake.tickets.context import FlowContext, LifecyclePolicy
+from services.intake.tickets.duplicates import Embedding
+from services.intake.tickets.flows import TicketFlows
+from services.intake.tickets.learning import LearningFlows
+from services.intake.tickets.sweeps import SweepFlows
+from services.intake.tickets.triage_flows import TriageFlows
+from tests.unit.fakes import StepClock
+
+PROPERTY = Worker("w-7", "property_manager", "恒康居民区")
+STREET = Worker("w-2", "street_office", "恒康居民区")
+OWNERS = Worker("w-5", "owners_committee", "恒康居民区")
+DISPATCHER = Worker("d-1", "street_office", "恒康居民区", Role.DISPATCHER)
+ELSEWHERE = Worker("w-9", "property_manager", "梅林小区")
+
+
+class RecordingTaskQueue:
+    """Records the tasks it was asked to queue; can be made to fail like a dead broker."""
+
+    def __init__(self, *, broken: bool = False) -> None:
+        self.triage: list[str] = []
+        self.case_sync: list[str] = []
+        self.broken = broken
+
+    def enqueue_triage(self, ticket_id: str) -> None:
+        if self.broken:
+            raise ConnectionError("broker down")
+        self.triage.append(ticket_id)
+
+    def enqueue_case_sync(self, ticket_id: str) -> None:
+        if self.broken:
+            raise ConnectionError("broker down")
+        self.case_sync.append(ticket_id)
+
+
+class RecordingNotifier:
+    """Records published events."""
+
+    def __init__(self) -> None:
+        self.events: list[OutboundEvent] = []
+
+    def publish(self, event: OutboundEvent) -> None:
+        self.events.append(event)
+
+    def kinds(self, ticket_id: str | None = None) -> list[str]:
+        return [e.kind for e in self.events if ticket_id is None or e.ticket_id == ticket_id]
+
+
+@dataclass
+class Intake:
+    """Every flow over one database, with the fakes they publish to."""
+
+    database: Database
+    queue: RecordingTaskQueue = field(default_factory=RecordingTaskQueue)
+    notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
+    clock: StepClock = field(default_factory=StepClock)
+    policy: LifecyclePolicy = field(default_factory=LifecyclePolicy)
+
+    def __post_init__(self) -> None:
+        self.context = FlowContext(self.database, self.queue, self.clock, self.policy, self.notifier)
+        self.flows = TicketFlows(self.context)
+        self.triage = TriageFlows(self.context)
+        self.sweeps = SweepFlows(self.context)
+        self.learning = LearningFlows(self.context)
+
+
+def decision(
+    party: str = "property_manager",
+    confidence: float = 0.9,
+    *,
+    abstained: bool = False,
+    urgency: routing_pb2.Urgency = routing_pb2.URGENCY_UNSPECIFIED,
+    sla_hours: int = 0,
+    level: routing_pb2.EscalationLevel = routing_pb2.ESCALATION_LEVEL_UNSPECIFIED,
+    entry_id: str = "",
+) -> routing_pb2.RoutingDecision:
+    """A routing decision as the router sends it."""
+    return routing_pb2.RoutingDecision(
+        party="" if abstained else party,
+        confidence=confidence,
+        abstained=abstained,
+        rationale=routing_pb2.Rationale(
+            summary="相似案例投票",
+            catalog_entry=routing_pb2.CatalogMatch(entry_id=entry_id, party=party) if entry_id else None,
+        ),
+        urgency=urgency,
+        sla_hours=sla_hours,
+        escalation_level=level,
+        co_parties=["street_office"] if entry_id else [],
+    )
+
+
+def embedding(*components: float, model: str = "m3e-small") -> Embedding:
+    """A unit vector in the direction given."""
+    vector = np.asarray(components, dtype=np.float32)
+    return Embedding(vector / np.linalg.norm(vector), model)

@@ -1,0 +1,117 @@
+"""Alembic migrations: they build exactly the models' schema, upgrade a foundation database, and go down and up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import JSON, Float, ForeignKey, Integer, MetaData, String, Table, Text, select
+
+from linli.sql_types import UtcDateTime
+from services.intake.database import Database, alembic_config, head_revision
+from services.intake.tickets.models import Base, Ticket, TicketEvent
+
+# Provides the `ticket_database` fixture (SQLite and PostgreSQL).
+pytest_plugins = ["tests.unit.intake_database"]
+
+
+def test_the_migrations_build_what_the_models_describe(ticket_database: Database) -> None:
+    with ticket_database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    assert ticket_database.current_revision() == head_revision()
+
+
+def test_upgrading_is_idempotent(ticket_database: Database) -> None:
+    assert ticket_database.upgrade_schema() == head_revision()
+    assert ticket_database.upgrade_schema() == head_revision()
+
+
+def foundation_schema() -> MetaData:
+    """The tables as the foundation release created them with create_all, before migrations existed."""
+    metadata = MetaData()
+    Table(
+        "tickets",
+        metadata,
+        sa.Column("id", String(32), primary_key=True),
+        sa.Column("text", Text, nullable=False),
+        sa.Column("community", String(128), index=True, nullable=False),
+        sa.Column("building", String(64), nullable=False),
+        sa.Column("resident_id", String(128), index=True, nullable=False),
+        sa.Column("status", String(16), index=True, nullable=False),
+        sa.Column("party", String(64), index=True, nullable=False),
+        sa.Column("confidence", Float, nullable=False),
+        sa.Column("routing", JSON, nullable=True),
+        sa.Column("attachment_urls", JSON, nullable=False),
+        sa.Column("rating", Integer, nullable=False),
+        sa.Column("resolution", Text, nullable=False),
+        sa.Column("idempotency_key", String(128), unique=True, nullable=True),
+        sa.Column("created_at", UtcDateTime, index=True, nullable=False),
+        sa.Column("updated_at", UtcDateTime, nullable=False),
+    )
+    Table(
+        "ticket_events",
+        metadata,
+        sa.Column("id", Integer, primary_key=True, autoincrement=True),
+        sa.Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), index=True, nullable=False),
+        sa.Column("kind", String(32), nullable=False),
+        sa.Column("actor", String(160), nullable=False),
+        sa.Column("note", Text, nullable=False),
+        sa.Column("from_party", String(64), nullable=False),
+        sa.Column("to_party", String(64), nullable=False),
+        sa.Column("at", UtcDateTime, nullable=False),
+    )
+    return metadata
+
+
+def test_a_foundation_database_is_migrated_with_its_tickets(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path}/foundation.sqlite")
+    legacy = foundation_schema()
+    legacy.create_all(database.engine)
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    with database.engine.begin() as connection:
+        connection.execute(
+            legacy.tables["tickets"].insert(),
+            {
+                "id": "t1",
+                "text": "楼道灯坏了",
+                "community": "恒康居民区",
+                "building": "",
+                "resident_id": "r-1",
+                "status": "routed",
+                "party": "property_manager",
+                "confidence": 0.9,
+                "routing": None,
+                "attachment_urls": [],
+                "rating": 0,
+                "resolution": "",
+                "idempotency_key": None,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        connection.execute(
+            legacy.tables["ticket_events"].insert(),
+            {"ticket_id": "t1", "kind": "received", "actor": "resident:r-1", "note": "", "from_party": "",
+             "to_party": "", "at": now},
+        )  # fmt: skip
+    assert database.upgrade_schema() == head_revision()
+    with database.unit_of_work() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        assert (ticket.id, ticket.reporter_count, ticket.escalation_level, ticket.priority) == ("t1", 1, "community", 1)
+        assert [event.kind for event in session.scalars(select(TicketEvent))] == ["received"]
+    database.dispose()
+
+
+def test_the_lifecycle_migration_goes_down_and_up(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path}/roundtrip.sqlite")
+    database.upgrade_schema()
+    with database.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0001")
+        assert "routing_corrections" not in sa.inspect(connection).get_table_names()
+    assert database.upgrade_schema() == head_revision()
+    database.dispose()
