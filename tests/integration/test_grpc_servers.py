@@ -139,7 +139,11 @@ def test_route_gives_party_confidence_alternatives_and_precedents(
     if not decision.abstained:
         assert decision.party == decision.alternatives[0].party == "property_manager"
         assert decision.suggested_resolution
-        assert decision.rationale.deciding_signal == routing_pb2.DECIDING_SIGNAL_CASE_VOTE
+        # Whichever signal decided, the rationale shows its opinion beside the others'.
+        opinions = {o.signal for o in decision.rationale.opinions}
+        assert decision.rationale.deciding_signal in opinions
+        assert routing_pb2.DECIDING_SIGNAL_CATALOG in opinions
+        assert decision.rationale.catalog_entry.party == "property_manager"
 
 
 def test_batch_route_answers_in_order_and_names_bad_items(routing: routing_pb2_grpc.RoutingServiceStub) -> None:
