@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from linli.pii import scrub
 from services.retrieval.cases import MAX_TEXT_CHARS, CaseFilter, CaseRecord, CaseStatus, validate_cases
 from services.retrieval.embedder import Embedder, Vectors
 from services.retrieval.index import IndexParams, VectorIndex
+from services.retrieval.metrics import SEARCH_SECONDS
 from services.retrieval.snapshots import SnapshotStore
 from services.retrieval.store import CaseStore
 
@@ -163,9 +165,12 @@ class CaseMemory:
             if not np.isfinite(norm) or norm == 0.0:
                 raise InvalidArgument.for_field("vector", "must be finite and non-zero")
             query = (vector / norm).astype(np.float32).reshape(1, -1)
+        started = time.perf_counter()
         allowed = None if case_filter.is_empty else np.asarray(self._store.keys_matching(case_filter), dtype=np.int64)
-        hits = self._index.search(query, k, allowed)
+        index = self._index
+        hits = index.search(query, k, allowed)
         records = self._store.by_keys([key for key, _ in hits])
+        SEARCH_SECONDS.labels(index.kind.value).observe(time.perf_counter() - started)
         # A case deleted between search and read is skipped rather than failing the request.
         return [(records[key], score) for key, score in hits if key in records]
 
