@@ -39,15 +39,15 @@ class ServerFailed(RuntimeError):
     """The retrieval server did not start or did not become SERVING."""
 
 
-def _listening_port(log: Path) -> int | None:
-    """The port from the server's JSON log line that says where it listens, once written."""
+def _listening_address(log: Path) -> str | None:
+    """host:port from the server's JSON log line that says where it listens, once written."""
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
             continue  # a library's own non-JSON output
         if isinstance(entry, dict) and entry.get("msg") == LISTENING_MESSAGE:
-            return int(str(entry["address"]).rsplit(":", 1)[1])
+            return str(entry["address"])
     return None
 
 
@@ -60,13 +60,17 @@ class RunningServer:
 
 
 @contextmanager
-def retrieval_server(corpus: Path, *, ready_seconds: float) -> Iterator[RunningServer]:
-    """Runs `linli serve retrieval` on a free port until the block ends; yields it once SERVING."""
+def retrieval_server(corpus: Path, *, backend: str, ready_seconds: float) -> Iterator[RunningServer]:
+    """Runs `linli serve retrieval` on a free port until the block ends; yields it once SERVING.
+
+    Other LINLI_RETRIEVAL_* variables of the environment (batching, sequence length) reach the server unchanged.
+    """
     with tempfile.TemporaryDirectory(prefix="linli-bench-") as folder:
         log = Path(folder) / "server.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_RETRIEVAL_")}
+        env = dict(os.environ)
         env.update(
             HF_HUB_OFFLINE="1",
+            LINLI_RETRIEVAL_EMBEDDING_BACKEND=backend,
             LINLI_LOG_FORMAT="json",
             LINLI_RETRIEVAL_PORT="0",
             LINLI_RETRIEVAL_INDEX_DIR=str(Path(folder) / "index"),
@@ -94,9 +98,8 @@ def _wait_until_serving(server: subprocess.Popen[bytes], log: Path, seconds: flo
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise ServerFailed(f"the server exited with {server.returncode}:\n{log.read_text(errors='replace')}")
-        port = _listening_port(log)
-        if port is not None:
-            target = f"127.0.0.1:{port}"
+        target = _listening_address(log)
+        if target is not None:
             try:
                 if check_health(target, timeout=2.0) == "SERVING":
                     return target
@@ -204,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-seconds", type=float, default=120.0, help="stop issuing requests after this")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests first")
     parser.add_argument("--corpus", type=Path, default=STARTER_CORPUS, help="seeds the index; complaints are queries")
+    parser.add_argument(
+        "--embedding-backend",
+        choices=["torch", "onnx-int8"],
+        default=os.environ.get("LINLI_RETRIEVAL_EMBEDDING_BACKEND", "torch"),
+        help="the server's LINLI_RETRIEVAL_EMBEDDING_BACKEND",
+    )
     parser.add_argument("--ready-seconds", type=float, default=300.0, help="how long the server may take to load")
     return parser
 
@@ -215,10 +224,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.requests < 1 or args.max_seconds <= 0:
         parser.error("--requests and --max-seconds must be positive")
     texts = read_texts(args.corpus)
-    print(f"gRPC SearchCases by text, k=10: {len(texts)} cases from {args.corpus.name}, m3e-small", flush=True)
+    print(
+        f"gRPC SearchCases by text, k=10: {len(texts)} cases from {args.corpus.name}, m3e-small "
+        f"({args.embedding_backend})",
+        flush=True,
+    )
     started = time.monotonic()
     try:
-        with retrieval_server(args.corpus, ready_seconds=args.ready_seconds) as server:
+        with retrieval_server(args.corpus, backend=args.embedding_backend, ready_seconds=args.ready_seconds) as server:
             print(f"retrieval SERVING at {server.target} after {time.monotonic() - started:.1f} s", flush=True)
             with grpc.insecure_channel(server.target) as channel:
                 stub = retrieval_pb2_grpc.RetrievalServiceStub(channel)

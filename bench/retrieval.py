@@ -1,7 +1,8 @@
-"""Every retrieval benchmark in one run: embedding speed, ANN search over the index, and gRPC search round trips.
+"""Every retrieval benchmark in one run: embedding speed, ANN search over the index, gRPC search round trips.
 
-Run `python -m bench.retrieval` (what `make bench` does). Each benchmark prints its own figures under a heading;
-a closing table says which ran, how long each took and whether it succeeded.
+Run `python -m bench.retrieval` (what `make bench` does). Each benchmark prints its own figures under a heading
+(gRPC round trips once per embedding backend); a closing table says which ran, how long each took and whether it
+succeeded.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 BenchMain = Callable[[Sequence[str] | None], int]
-SECTIONS = ("embedding", "ann", "grpc")
+SECTIONS = ("embedding", "ann", "grpc", "grpc-int8")
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(chosen) - set(SECTIONS))
     if unknown or not chosen:
         parser.error(f"--only takes names among {', '.join(SECTIONS)}; got {args.only!r}")
+    torch, int8 = ["--embedding-backend", "torch"], ["--embedding-backend", "onnx-int8"]
     sections = {
         "embedding": Section("embedding", "bench.embedding_speed", []),
         "ann": Section("ann", "bench.ann_search", ["--sizes", args.ann_sizes]),
-        "grpc": Section("grpc", "bench.grpc_search", ["--requests", str(args.grpc_requests)]),
+        "grpc": Section("grpc", "bench.grpc_search", ["--requests", str(args.grpc_requests), *torch]),
+        "grpc-int8": Section("grpc-int8", "bench.grpc_search", ["--requests", str(args.grpc_requests), *int8]),
     }
     outcomes = [run_section(sections[name]) for name in SECTIONS if name in chosen]
     print("\n==== retrieval benchmarks")
