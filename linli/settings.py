@@ -94,7 +94,7 @@ class RetrievalSettings(LinliSettings):
         description="JSONL of resolved cases loaded when the index is empty; empty value disables.",
     )
     hnsw_threshold: int = Field(
-        50_000, ge=1, description="From this many cases on, the index is HNSW (approximate) instead of exact."
+        20_000, ge=1, description="From this many cases on, the index is HNSW (approximate) instead of exact."
     )
     snapshot_interval_seconds: float = Field(
         300.0, ge=0.0, description="How often a changed index is snapshotted to disk; 0 only on stop and on request."
