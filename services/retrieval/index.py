@@ -178,7 +178,12 @@ class VectorIndex:
         with self._lock, faiss_threads(self.params.search_threads):
             if allowed is not None and (self.kind is IndexKind.FLAT or len(allowed) <= self.params.exact_subset_limit):
                 return self._exact_subset(query, k, allowed)
-            return self._search(query, k, allowed)
+            hits = self._search(query, k, allowed)
+            if self.kind is IndexKind.HNSW and allowed is not None and len(hits) < min(k, len(allowed)):
+                # Many identical vectors (the same short complaint sent again and again) can cut the graph so
+                # that a filtered traversal never reaches the allowed keys: answer the filter exactly instead.
+                return self._exact_subset(query, k, allowed)
+            return hits
 
     def _search(self, query: Vectors, k: int, allowed: Ids | None) -> list[tuple[int, float]]:
         k = min(k, int(self._index.ntotal))
