@@ -62,10 +62,16 @@ def _health(target: str, service: str) -> int:
     return 0 if status == "SERVING" else 1
 
 
-def _settings(readme: Path | None) -> int:
-    from linli.settings import settings_table
+def documented_settings_table() -> str:
+    """Every setting of every process, the notification settings of intake's worker included."""
+    from linli.settings import ALL_SETTINGS, settings_table
+    from services.intake.notifications.settings import NotificationSettings
 
-    table = settings_table()
+    return settings_table((*ALL_SETTINGS, NotificationSettings))
+
+
+def _settings(readme: Path | None) -> int:
+    table = documented_settings_table()
     if readme is None:
         sys.stdout.write(table + "\n")
         return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -301,10 +302,10 @@ def _type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
-def settings_table() -> str:
-    """The Markdown table of every setting, as the README shows it."""
+def settings_table(classes: Sequence[type[BaseSettings]] = ALL_SETTINGS) -> str:
+    """The Markdown table of the settings of `classes`, as the README shows it."""
     rows = ["| variable | type | default | meaning |", "| --- | --- | --- | --- |"]
-    for cls in ALL_SETTINGS:
+    for cls in classes:
         prefix = cls.model_config.get("env_prefix", "")
         for name, field in cls.model_fields.items():
             annotation = _type_name(field.annotation)
@@ -312,7 +313,11 @@ def settings_table() -> str:
             if isinstance(default, Path) and default.is_absolute():
                 default = f"<install>/{default.relative_to(Path(__file__).resolve().parent.parent)}"
             shown = "" if default is None else str(default)
-            if isinstance(default, list | dict):
-                shown = json.dumps(default, ensure_ascii=False)
+            if isinstance(default, list | dict | tuple):
+                shown = json.dumps(default, ensure_ascii=False, default=str)
+            elif isinstance(default, set | frozenset):  # sorted: a set's order changes from run to run
+                shown = json.dumps(sorted(default), ensure_ascii=False)
+            elif isinstance(default, BaseModel):
+                shown = default.model_dump_json()
             rows.append(f"| `{prefix}{name.upper()}` | {annotation} | `{shown}` | {field.description} |")
     return "\n".join(rows)
