@@ -319,7 +319,10 @@ def _without_personal_data(case: CaseRecord) -> CaseRecord:
 
 
 def read_corpus(path: Path) -> list[CaseRecord]:
-    """Reads resolved cases from JSONL (keys as in services/retrieval/corpus/starter_cases.jsonl)."""
+    """Reads resolved cases from JSONL (keys as in services/retrieval/corpus/resolved_cases.jsonl).
+
+    Raises ValueError naming file and line for a line that is not a case, including fields of the wrong JSON type.
+    """
     cases = []
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
@@ -327,6 +330,11 @@ def read_corpus(path: Path) -> list[CaseRecord]:
                 continue
             try:
                 row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise TypeError("a line must be a JSON object")
+                for field in ("id", "complaint", "party", "community", "resolution", "category", "building"):
+                    if field in row and not isinstance(row[field], str):
+                        raise TypeError(f"{field} must be a string, got {type(row[field]).__name__}")
                 cases.append(
                     CaseRecord(
                         id=row["id"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -203,3 +204,13 @@ def test_personal_data_is_scrubbed_before_embedding_storing_and_search(tmp_path:
     assert reopened.load() == 1
     again = reopened.search(text="楼道灯坏了", k=1, case_filter=CaseFilter())[0][0]
     assert (again.complaint, again.resolution) == (complaint, resolution)
+
+
+def test_a_corpus_line_with_a_field_of_the_wrong_type_names_its_line(tmp_path: Path) -> None:
+    corpus = tmp_path / "cases.jsonl"
+    good = {"id": "c1", "complaint": "楼道灯坏了", "party": "property_manager", "community": "恒康居民区"}
+    corpus.write_text(
+        json.dumps(good, ensure_ascii=False) + "\n" + json.dumps({**good, "party": None}) + "\n", encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match=r"cases.jsonl:2: .*party must be a string"):
+        read_corpus(corpus)
