@@ -98,7 +98,7 @@ def test_rerunning_resumes_and_keeps_ids(tmp_path: Path, settings: RetrievalSett
     [
         ([case_row(0), case_row(1, resolution="")], "corpus[1].resolution: a resolved case needs its resolution"),
         ([case_row(0), case_row(0)], "corpus[1].id: duplicate id 'c-0'"),
-        ([case_row(0), case_row(1, party=None)], "corpus[1].party: must be a string"),
+        ([case_row(0), case_row(1, party=None)], "party must be a string, got NoneType"),
         ([case_row(0, complaint="楼道灯坏了"), {"id": "c-1"}], "cases.jsonl:2: not a case"),
         ([], "holds no cases"),
     ],
