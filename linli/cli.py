@@ -10,7 +10,9 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from linli.grpc_tls import open_channel
 from services.intake.admin import INTAKE_COMMANDS, add_intake_commands, run_intake_command
+from services.intake.auth.commands import TOKEN_COMMANDS, add_token_commands, run_token_command
 from services.retrieval.index_admin import add_index_commands, run_index_command
 from services.routing.learning.commands import LEARNING_COMMANDS, add_learning_commands, run_learning_command
 
@@ -44,8 +46,11 @@ def _dev() -> int:
 
 
 def check_health(target: str, service: str = "", timeout: float = 3.0) -> str:
-    """The grpc.health.v1 status of `service` at `target` (like `grpcurl ... grpc.health.v1.Health/Check`)."""
-    with grpc.insecure_channel(target) as channel:
+    """The grpc.health.v1 status of `service` at `target` (like `grpcurl ... grpc.health.v1.Health/Check`).
+
+    The channel is TLS when `LINLI_GRPC_TLS_ENABLED` (with this process's certificate for mTLS), as the services'.
+    """
+    with open_channel(target) as channel:
         reply = health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service=service), timeout=timeout
         )
@@ -98,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_index_commands(commands)
     add_intake_commands(commands)
     add_learning_commands(commands)
+    add_token_commands(commands)
     return parser
 
 
@@ -115,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         return _health(args.target, args.service)
     if args.command == "index":
         return run_index_command(args)
+    if args.command in TOKEN_COMMANDS:
+        return run_token_command(args)
     if args.command in INTAKE_COMMANDS:
         return run_intake_command(args)
     if args.command in LEARNING_COMMANDS:

@@ -1,9 +1,15 @@
-"""`linli dev`: the whole stack as child processes on embedded defaults, stopped cleanly on Ctrl-C."""
+"""`linli dev`: the whole stack as child processes on embedded defaults, stopped cleanly on Ctrl-C.
+
+Without `LINLI_AUTH_SECRETS` it makes a random key for this run and hands it to every child, and lets residents log
+in with the development verifier (`dev:<openid>`, loopback only); at start it prints a worker's and a dispatcher's
+console token signed with that key.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -11,18 +17,21 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from linli.settings import DEFAULT_STATE_DIR, IntakeSettings, RoutingSettings
+from linli.tokens import Role, TokenCodec, TokenKind
 
 STARTUP_TIMEOUT_SECONDS = 180.0
 STOP_TIMEOUT_SECONDS = 20.0
+EXAMPLE_COMMUNITY = "恒康居民区"
 EXAMPLE_COMPLAINT = {
     "text": "3号楼楼道的灯坏了好几天了,晚上上下楼黑漆漆的,老人孩子都容易摔跤",
-    "community": "恒康居民区",
+    "community": EXAMPLE_COMMUNITY,
     "building": "3号楼",
-    "resident_id": "demo-resident",
 }
+CONSOLE_TOKEN_TTL = timedelta(days=1)
 
 
 @dataclass
@@ -75,6 +84,10 @@ def run_stack() -> int:
     Path(DEFAULT_STATE_DIR).mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.setdefault("LINLI_LOG_FORMAT", "text")
+    # One key per run unless the developer set one: tokens of an earlier run stop working, which is the point.
+    env.setdefault("LINLI_AUTH_SECRETS", secrets.token_hex(32))
+    env.setdefault("LINLI_AUTH_RESIDENT_VERIFIER", "dev")
+    codec = TokenCodec([env["LINLI_AUTH_SECRETS"].split(",")[0].strip().encode()])
     intake, routing = IntakeSettings(), RoutingSettings()
     http_url = f"http://{intake.host}:{intake.http_port}"
     routing_target = f"{routing.host}:{routing.port}"
@@ -103,7 +116,7 @@ def run_stack() -> int:
                 sys.stderr.write(f"linli: {exited[0].name} exited with {exited[0].process.returncode}; stopping\n")
                 return 1
             if not announced and _intake_ready(http_url) and _routing_ready(routing_target):
-                _announce(http_url, intake, routing_target)
+                _announce(http_url, intake, routing_target, codec)
                 announced = True
             if not announced and time.monotonic() - started > STARTUP_TIMEOUT_SECONDS:
                 sys.stderr.write("linli: the stack did not become ready in time; stopping\n")
@@ -114,17 +127,45 @@ def run_stack() -> int:
         _stop(children)
 
 
-def _announce(http_url: str, intake: IntakeSettings, routing_target: str) -> None:
+def console_tokens(codec: TokenCodec) -> dict[str, str]:
+    """A property manager's and a dispatcher's console token for the example community, valid one day."""
+    worker, _ = codec.issue(
+        TokenKind.WORKER,
+        "dev-pm",
+        ttl=CONSOLE_TOKEN_TTL,
+        party="property_manager",
+        community=EXAMPLE_COMMUNITY,
+        role=Role.WORKER,
+    )
+    dispatcher, _ = codec.issue(
+        TokenKind.WORKER,
+        "dev-dispatcher",
+        ttl=CONSOLE_TOKEN_TTL,
+        party="street_office",
+        community=EXAMPLE_COMMUNITY,
+        role=Role.DISPATCHER,
+    )
+    return {"worker": worker, "dispatcher": dispatcher}
+
+
+def _announce(http_url: str, intake: IntakeSettings, routing_target: str, codec: TokenCodec) -> None:
     body = json.dumps(EXAMPLE_COMPLAINT, ensure_ascii=False)
+    tokens = console_tokens(codec)
     sys.stdout.write(
         "\nlinli is up (Ctrl-C stops everything)\n"
         f"  HTTP API        {http_url}   (OpenAPI docs: {http_url}/docs)\n"
         f"  intake gRPC     {intake.host}:{intake.grpc_port}\n"
         f"  routing gRPC    {routing_target}\n"
         f"  retrieval gRPC  {RoutingSettings().retrieval_target}\n\n"
-        "Try:\n"
-        f"  curl -s -X POST {http_url}/v1/tickets -H 'Content-Type: application/json' \\\n"
+        f"Console tokens ({http_url}/console/, valid one day, this run only):\n"
+        f"  property manager of {EXAMPLE_COMMUNITY}:  {tokens['worker']}\n"
+        f"  dispatcher of {EXAMPLE_COMMUNITY}:        {tokens['dispatcher']}\n\n"
+        "Try (residents log in with the development verifier: any `dev:<openid>`):\n"
+        f"  R=$(curl -s -X POST {http_url}/v1/auth/wechat -H 'Content-Type: application/json' "
+        """-d '{"code":"dev:demo"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')\n"""
+        f"  curl -s -X POST {http_url}/v1/tickets -H \"Authorization: Bearer $R\" -H 'Content-Type: application/json' "
+        "\\\n"
         f"       -d '{body}'\n"
-        f"  curl -s {http_url}/v1/tickets/<id from the answer>\n\n"
+        f'  curl -s {http_url}/v1/tickets/<id from the answer> -H "Authorization: Bearer $R"\n\n'
     )
     sys.stdout.flush()

@@ -79,6 +79,14 @@ class PermissionDenied(LinliError):
     slug = "permission_denied"
 
 
+class Unauthenticated(LinliError):
+    """The caller did not say who they are, or said it with a token that is expired, tampered or not ours."""
+
+    grpc_code = grpc.StatusCode.UNAUTHENTICATED
+    http_status = 401
+    slug = "unauthenticated"
+
+
 class Unavailable(LinliError):
     """The service or one it depends on cannot answer now; retrying later may succeed."""
 
@@ -93,6 +101,16 @@ class ResourceExhausted(LinliError):
     grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
     http_status = 429
     slug = "resource_exhausted"
+
+
+class RateLimited(ResourceExhausted):
+    """Too many requests from one resident or address in the current window; `retry_after_seconds` says when."""
+
+    slug = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 _FROM_GRPC: dict[grpc.StatusCode, type[LinliError]] = {

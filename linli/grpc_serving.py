@@ -1,4 +1,4 @@
-"""What every linli gRPC server shares: the domain-error interceptor, health, reflection and graceful stop."""
+"""What every linli gRPC server shares: the domain-error interceptor, health, reflection, TLS and graceful stop."""
 
 from __future__ import annotations
 
@@ -11,18 +11,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from linli.errors import LinliError
+from linli.errors import InvalidArgument, LinliError, RateLimited
+from linli.grpc_tls import server_credentials
 from linli.metrics import MetricsEndpoint, ServerMetrics, start_metrics_endpoint
+from linli.settings import GrpcTlsSettings
 
 logger = logging.getLogger(__name__)
 
 GRACE_SECONDS = 5.0
+# Status message and details travel in trailing metadata, which clients cap at 8 KiB by default: a message echoing
+# a 100,000-character input reached the client as RESOURCE_EXHAUSTED instead of its own status. Non-ASCII text is
+# percent-encoded (9 bytes a Chinese character) and details base64-encoded, so even the worst case fits in these.
+MAX_MESSAGE_CHARS = 300
+MAX_VIOLATIONS = 10
+MAX_VIOLATION_CHARS = 100
+
+
+def _cut(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def status_for(error: LinliError) -> grpc.Status:
@@ -31,19 +43,49 @@ def status_for(error: LinliError) -> grpc.Status:
     if error.violations:
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                for v in error.violations
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=_cut(v.field, MAX_VIOLATION_CHARS), description=_cut(v.description, MAX_VIOLATION_CHARS)
+                )
+                for v in error.violations[:MAX_VIOLATIONS]
             ]
         )
         packed = any_pb2.Any()
         packed.Pack(bad_request)
         details.append(packed)
+    if isinstance(error, RateLimited):  # when to come back, as google.rpc.RetryInfo (HTTP says Retry-After)
+        retry = any_pb2.Any()
+        retry.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=error.retry_after_seconds)))
+        details.append(retry)
     code = getattr(code_pb2, error.grpc_code.name)
-    return rpc_status.to_status(status_pb2.Status(code=code, message=error.message, details=details))
+    return rpc_status.to_status(status_pb2.Status(code=code, message=_cut(error.message), details=details))
+
+
+@dataclass(frozen=True)
+class _Undecodable:
+    """Request bytes that are not the method's message: the client's fault, answered INVALID_ARGUMENT."""
+
+    reason: str
+
+
+def _tolerant(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    # grpc answers a deserializer's exception with INTERNAL; hand the handler a marker to refuse instead.
+    if deserialize is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception as error:
+            return _Undecodable(str(error) or type(error).__name__)
+
+    return parse
 
 
 class DomainErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
-    """Turns LinliError into its own status code; only a real bug becomes INTERNAL (and is logged)."""
+    """Turns LinliError into its own status code; only a real bug becomes INTERNAL (and is logged).
+
+    Request bytes that do not decode as the method's message are INVALID_ARGUMENT too, not grpc's INTERNAL.
+    """
 
     def intercept_service(
         self,
@@ -58,6 +100,8 @@ class DomainErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
 
         def guarded(request: Any, context: grpc.ServicerContext) -> Any:
             try:
+                if isinstance(request, _Undecodable):
+                    raise InvalidArgument(f"the request does not decode as this method's message: {request.reason}")
                 return inner(request, context)
             except LinliError as error:
                 context.abort_with_status(status_for(error))
@@ -71,7 +115,7 @@ class DomainErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
 
         return grpc.unary_unary_rpc_method_handler(
             guarded,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
 
@@ -150,6 +194,7 @@ def build_server(
     register: Callable[[grpc.Server], None],
     interceptors: Iterable[grpc.ServerInterceptor[Any, Any]] = (),
     metrics: ServerMetrics | None = None,
+    tls: GrpcTlsSettings | None = None,
 ) -> ServerHandle:
     """Builds and starts a server with health (NOT_SERVING until the caller says ready) and reflection.
 
@@ -161,7 +206,9 @@ def build_server(
         register: adds the business servicers to the server.
         interceptors: extra interceptors, run after the domain-error one.
         metrics: what to record (RPC latency and codes, request ids in logs) and where to show it.
+        tls: TLS of the port (`LINLI_GRPC_TLS_*`); None reads it from the environment. Off: plaintext.
     """
+    credentials = server_credentials(tls if tls is not None else GrpcTlsSettings())
     observing = list(metrics.interceptors()) if metrics is not None else []
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
@@ -172,7 +219,8 @@ def build_server(
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{host}:{port}"
+    bound = server.add_insecure_port(address) if credentials is None else server.add_secure_port(address, credentials)
     if bound == 0:
         raise OSError(f"could not bind {host}:{port}")
     server.start()

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from linli.errors import InvalidArgument
+
 
 def to_timestamp(moment: datetime) -> Timestamp:
     """A Timestamp for an aware datetime (naive ones are refused rather than guessed)."""
@@ -21,6 +23,15 @@ def optional_timestamp(moment: datetime | None) -> Timestamp | None:
     return None if moment is None else to_timestamp(moment)
 
 
-def from_timestamp(stamp: Timestamp, *, present: bool) -> datetime | None:
-    """An aware UTC datetime for a Timestamp field, None when the field is unset."""
-    return stamp.ToDatetime(tzinfo=UTC) if present else None
+def from_timestamp(stamp: Timestamp, *, present: bool, field: str = "timestamp") -> datetime | None:
+    """An aware UTC datetime for a Timestamp field, None when the field is unset.
+
+    Raises:
+        InvalidArgument: naming `field`, when the Timestamp is outside years 1-9999 or its nanos out of range.
+    """
+    if not present:
+        return None
+    try:
+        return stamp.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError) as error:  # a client's bad value, not a server fault
+        raise InvalidArgument.for_field(field, f"is not a valid time: {error}") from error

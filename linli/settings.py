@@ -7,14 +7,15 @@ known prefix is an error at start rather than a silently ignored setting.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_STATE_DIR = Path("var")
 EMBEDDED_MODEL_PACKAGE = "embedding"
@@ -52,6 +53,48 @@ class LogSettings(LinliSettings):
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     format: Literal["json", "text"] = Field("json", description="`json` (one object a line) or `text`.")
+
+
+class GrpcTlsSettings(LinliSettings):
+    """TLS of every gRPC server and of the channels the services open to each other; off by default."""
+
+    model_config = SettingsConfigDict(env_prefix="LINLI_GRPC_TLS_", extra="forbid", frozen=True)
+
+    enabled: bool = Field(
+        False, description="Serve gRPC over TLS and call the other services over TLS; off: plaintext everywhere."
+    )
+    cert_file: Path | None = Field(
+        None,
+        description="PEM certificate chain of this process: servers present it; clients present it too "
+        "when the server asks for one (mTLS). Required by servers when enabled.",
+    )
+    key_file: Path | None = Field(None, description="PEM private key of `CERT_FILE`; environment or mounted secret.")
+    ca_file: Path | None = Field(
+        None,
+        description="PEM bundle of the CA(s) that signed the servers' (and, with mTLS, the clients') certificates; "
+        "unset: the system's roots check servers.",
+    )
+    require_client_cert: bool = Field(
+        False, description="mTLS: servers refuse clients without a certificate signed by `CA_FILE`."
+    )
+    server_name: str = Field(
+        "",
+        description="Name the clients expect in the server certificate instead of the target's host "
+        "(e.g. when targets are IP addresses).",
+    )
+
+    @field_validator("cert_file", "key_file", "ca_file", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GrpcTlsSettings:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("LINLI_GRPC_TLS_CERT_FILE and LINLI_GRPC_TLS_KEY_FILE go together")
+        if self.require_client_cert and (not self.enabled or self.ca_file is None):
+            raise ValueError("LINLI_GRPC_TLS_REQUIRE_CLIENT_CERT needs ENABLED and a CA_FILE to check clients with")
+        return self
 
 
 class RetrievalSettings(LinliSettings):
@@ -182,19 +225,6 @@ DEFAULT_COMMUNITIES: tuple[str, ...] = (
 )
 
 
-class WorkerToken(BaseModel):
-    """Who a bearer token stands for: a worker of one party, in one community or (empty) every community."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    worker_id: str = Field(min_length=1, max_length=128, description="Worker id, as the history shows it.")
-    party: str = Field(min_length=1, max_length=64, description="Party the worker acts for.")
-    community: str = Field("", max_length=128, description="Community the worker serves; empty means every one.")
-    role: Literal["worker", "dispatcher"] = Field(
-        "worker", description="`dispatcher` may also route tickets of the manual queue to any party."
-    )
-
-
 class IntakeSettings(LinliSettings):
     """The intake service: HTTP and gRPC front, ticket database, triage queue, lifecycle sweeps."""
 
@@ -237,13 +267,6 @@ class IntakeSettings(LinliSettings):
     known_communities: list[str] = Field(
         list(DEFAULT_COMMUNITIES), min_length=1, description="Communities a ticket may name; any other is refused."
     )
-    worker_tokens: dict[str, WorkerToken] = Field(
-        {},
-        description='Bearer token → `{"worker_id", "party", "community", "role"}` of the worker it stands for.',
-    )
-    worker_tokens_file: Path | None = Field(
-        None, description="JSON file with more tokens in the same shape as `LINLI_INTAKE_WORKER_TOKENS`."
-    )
     default_sla_hours: int = Field(
         72, ge=1, le=24 * 90, description="Handling deadline when the routing decision gives none."
     )
@@ -275,11 +298,6 @@ class IntakeSettings(LinliSettings):
         "`open311:<name>[:<account_id>]`); POST /open311/v2/requests.json needs one.",
     )
 
-    @field_validator("worker_tokens_file", mode="before")
-    @classmethod
-    def _empty_path_means_none(cls, value: Any) -> Any:
-        return None if value == "" else value
-
     @model_validator(mode="after")
     def _visibility_outlasts_a_task(self) -> IntakeSettings:
         # A shorter visibility timeout would hand a running task to a second worker.
@@ -288,7 +306,131 @@ class IntakeSettings(LinliSettings):
         return self
 
 
-ALL_SETTINGS: tuple[type[LinliSettings], ...] = (IntakeSettings, RetrievalSettings, RoutingSettings, LogSettings)
+# Each HMAC key must be long enough that guessing it is hopeless; 32 random characters is the floor.
+MIN_AUTH_SECRET_LENGTH = 32
+
+
+class AuthSettings(LinliSettings):
+    """Signed tokens of residents, workers and services, and the residents' login exchange."""
+
+    # hide_input_in_errors: a validation error must not print the secrets it was given.
+    model_config = SettingsConfigDict(env_prefix="LINLI_AUTH_", extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    secrets: SecretStr | None = Field(
+        None,
+        description="Comma-separated HMAC-SHA256 keys of at least 32 characters: the first signs tokens, every one "
+        "verifies (rotation: prepend the new key, drop the old once its tokens expired). Environment only; required "
+        "by every server (`linli dev` makes one per run).",
+    )
+    resident_verifier: Literal["wechat", "dev"] = Field(
+        "wechat",
+        description="How `POST /v1/auth/wechat` checks a login code: `wechat` asks WeChat's jscode2session; `dev` "
+        "takes `dev:<openid>` on trust and is refused unless intake binds a loopback address.",
+    )
+    resident_token_ttl_hours: float = Field(
+        24.0, gt=0, le=24 * 30, description="Lifetime of a resident's token; the mini-program logs in again after."
+    )
+    service_token_ttl_seconds: int = Field(
+        300, ge=30, le=3600, description="Lifetime of the tokens services sign themselves (e.g. for UpsertCases)."
+    )
+    admin_token: SecretStr | None = Field(
+        None,
+        description="Token the CLI sends to admin RPCs (ReloadModel, UpsertCases, ...); unset: it signs itself a "
+        "short-lived service token with `SECRETS`. Environment only.",
+    )
+    wechat_base_url: str = Field("https://api.weixin.qq.com", description="WeChat API base URL of the login exchange.")
+    wechat_appid: str = Field("", description="Mini-program appid of the login exchange (the one residents open).")
+    wechat_app_secret: SecretStr | None = Field(
+        None, description="Mini-program app secret of the login exchange; environment only."
+    )
+    wechat_timeout_seconds: float = Field(5.0, gt=0, le=30, description="Deadline of one jscode2session call.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Constructor arguments and the environment only; a secret passed as an argument is an error."""
+        passed: dict[str, Any] = getattr(init_settings, "init_kwargs", {})
+        leaked = sorted({"secrets", "admin_token", "wechat_app_secret"} & passed.keys())
+        if leaked:
+            variables = ", ".join(f"LINLI_AUTH_{name.upper()}" for name in leaked)
+            raise ValueError(f"secrets come from the environment only: set {variables}")
+        return init_settings, env_settings
+
+    @field_validator("secrets")
+    @classmethod
+    def _strong_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        keys = [key.strip() for key in value.get_secret_value().split(",")]
+        if not all(keys):
+            raise ValueError("an empty key in the comma-separated list")
+        if any(len(key) < MIN_AUTH_SECRET_LENGTH for key in keys):
+            raise ValueError(
+                f"every key must be at least {MIN_AUTH_SECRET_LENGTH} characters "
+                "(`python -c 'import secrets; print(secrets.token_hex(32))'`)"
+            )
+        return value
+
+    def signing_keys(self) -> list[bytes]:
+        """The HMAC keys, the signing one first; raises RuntimeError, saying what to do, when none is set."""
+        if self.secrets is None:
+            raise RuntimeError(
+                "LINLI_AUTH_SECRETS is not set: every linli process needs the HMAC key(s) that sign and check "
+                "tokens. Make one with `python -c 'import secrets; print(secrets.token_hex(32))'` and give the same "
+                "value to intake, its worker, retrieval and routing (`linli dev` makes one per run)."
+            )
+        return [key.strip().encode() for key in self.secrets.get_secret_value().split(",")]
+
+
+class RateLimitSettings(LinliSettings):
+    """Request limits of intake's front, counted in the broker's Redis so that every replica shares them."""
+
+    model_config = SettingsConfigDict(env_prefix="LINLI_RATE_", extra="forbid", frozen=True)
+
+    resident_submits_per_minute: int = Field(
+        10, ge=0, description="Tickets one resident may submit per minute (HTTP and gRPC); 0 turns the limit off."
+    )
+    resident_writes_per_minute: int = Field(
+        30, ge=0, description="Ratings and reopenings one resident may send per minute; 0 turns the limit off."
+    )
+    ip_requests_per_minute: int = Field(
+        600, ge=0, description="HTTP requests per client address per minute (probes and /metrics aside); 0: off."
+    )
+    ip_logins_per_minute: int = Field(
+        10, ge=0, description="Login exchanges (`POST /v1/auth/wechat`) per client address per minute; 0: off."
+    )
+    trusted_proxies: list[str] = Field(
+        [],
+        description="Addresses or CIDR blocks of the reverse proxies whose `X-Forwarded-For` names the client; "
+        "from anyone else the header is ignored.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as error:
+                raise ValueError(f"{entry!r} is not an address or CIDR block") from error
+        return value
+
+
+ALL_SETTINGS: tuple[type[LinliSettings], ...] = (
+    IntakeSettings,
+    RetrievalSettings,
+    RoutingSettings,
+    AuthSettings,
+    RateLimitSettings,
+    GrpcTlsSettings,
+    LogSettings,
+)
 
 
 def _type_name(annotation: Any) -> str:

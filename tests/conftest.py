@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,10 @@ from linli.settings import RetrievalSettings
 from services.retrieval.embedder import SentenceTransformerEmbedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Every server refuses to start without token keys: the test run makes its own, random, and its child processes
+# inherit it. Residents log in with the development verifier (the servers of the tests bind 127.0.0.1).
+os.environ.setdefault("LINLI_AUTH_SECRETS", secrets.token_hex(32))
+os.environ.setdefault("LINLI_AUTH_RESIDENT_VERIFIER", "dev")
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -1,4 +1,4 @@
-"""The intake HTTP application: ticket routes, one error format, liveness and readiness."""
+"""The intake HTTP application: login, ticket routes, one error format, rate limits, liveness and readiness."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from linli.errors import FieldViolation, InvalidArgument, LinliError, Unavailable
-from services.intake.auth import Unauthenticated, WorkerDirectory
+from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
+from services.intake.auth.http import HttpSecurity, auth_routes
 from services.intake.database import Database
+from services.intake.ratelimit.http import AddressRateLimit
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.http import ticket_routes
 from services.intake.web import mount_faces
@@ -48,25 +49,36 @@ def validation_error(exc: RequestValidationError) -> LinliError:
     return InvalidArgument.for_fields(violations)
 
 
-def create_http_app(
-    flows: TicketFlows, directory: WorkerDirectory, database: Database, ready: threading.Event
-) -> FastAPI:
+def error_response(error: LinliError) -> JSONResponse:
+    """The error as the API answers it; 401 says which scheme to use, 429 when to come back."""
+    headers = None
+    if isinstance(error, Unauthenticated):
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(error, RateLimited):
+        headers = {"Retry-After": str(error.retry_after_seconds)}
+    return JSONResponse(error_body(error), status_code=error.http_status, headers=headers)
+
+
+def create_http_app(flows: TicketFlows, security: HttpSecurity, database: Database, ready: threading.Event) -> FastAPI:
     """The FastAPI app; `ready` is set once the database schema is in place."""
     app = FastAPI(
         title="linli intake",
         version="v1",
-        description="Residents' complaints in, routed tickets out. Worker actions need `Authorization: Bearer "
-        "<token>`. Errors: {error: {code, message, fields}}.",
+        description="Residents' complaints in, routed tickets out. Every ticket call needs `Authorization: Bearer "
+        "<token>`: residents get theirs from `POST /v1/auth/wechat`, workers from `linli token issue`. A ticket "
+        "the caller may not see is 404. Too many requests: 429 with `Retry-After`. "
+        "Errors: {error: {code, message, fields}}.",
     )
-    app.state.worker_directory = directory
-    app.include_router(ticket_routes(flows))
+    app.state.security = security
+    app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
+    app.include_router(auth_routes())
+    app.include_router(ticket_routes(flows, security.limiter))
     # The H5 page, the worker console, instant answers, hot topics and Open311 (services/intake/web).
     mount_faces(app, flows, database)
 
     @app.exception_handler(LinliError)
     async def domain_error(_request: Request, exc: LinliError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-        return JSONResponse(error_body(exc), status_code=exc.http_status, headers=headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def schema_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -66,6 +66,12 @@ HTTP_REQUESTS = Counter(
 TICKETS_SUBMITTED = Counter(
     "linli_intake_tickets_submitted", "New tickets stored (idempotent replays not counted).", registry=API_REGISTRY
 )
+RATE_LIMITED = Counter(
+    "linli_intake_rate_limited",
+    "Requests refused by a rate limit, by scope (resident_submit, resident_write, ip, ip_login).",
+    ["scope"],
+    registry=API_REGISTRY,
+)
 
 # What the Celery worker records.
 WORKER_REGISTRY = CollectorRegistry()

@@ -4,10 +4,15 @@ Services are the responsibility catalog's entries; a service request is a ticket
 the ticket is resolved or closed (a merged ticket follows the ticket it was merged into), `agency_responsible` is the
 party in charge and `expected_datetime` the SLA deadline. Errors use the spec's shape, `[{code, description}]`.
 Coordinates are checked but not kept (the ticket store has no column for them), so `lat`/`long` read back as null.
+
+Keys: discovery and the service list are public (the catalog is); filing *and reading* requests need an `api_key`
+that the operator issued (`LINLI_INTAKE_OPEN311_API_KEYS`). The spec requires the key for POST and lets a
+jurisdiction require it for GET: here it does, so that no anonymous caller can enumerate residents' tickets.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -101,14 +106,20 @@ class Open311:
             for entry in self._catalog.entries
         ]
 
+    def client_of(self, api_key: str, *, purpose: str) -> str:
+        """The client an api_key was issued to; Open311Error 400 without a key, 403 for one nobody issued."""
+        api_key = api_key.strip()
+        if not api_key:
+            raise Open311Error(400, [f"api_key: is required to {purpose}"])
+        # Compared with every issued key in constant time: the time taken tells nothing about any key.
+        found = [client for key, client in self._config.api_keys.items() if hmac.compare_digest(key, api_key)]
+        if not found:
+            raise Open311Error(403, ["api_key: invalid api_key"])
+        return found[0]
+
     def submit(self, fields: Mapping[str, str]) -> list[dict[str, Any]]:
         """POST requests: files a ticket; raises Open311Error for a bad key (403) or bad fields (400)."""
-        api_key = fields.get("api_key", "").strip()
-        if not api_key:
-            raise Open311Error(400, ["api_key: is required to create a service request"])
-        client = self._config.api_keys.get(api_key)
-        if client is None:
-            raise Open311Error(403, ["api_key: invalid api_key"])
+        client = self.client_of(fields.get("api_key", ""), purpose="create a service request")
         entry, text, community, building = self._request_fields(fields)
         account_id = fields.get("account_id", "").strip()
         media_url = fields.get("media_url", "").strip()
@@ -128,8 +139,9 @@ class Open311:
         notice = f"已收到,正在分派给负责方(通常由{self._party_name(entry.party)}办理,时限 {entry.sla_hours} 小时)。"
         return [{"service_request_id": view.ticket.id, "service_notice": notice, "account_id": account_id or None}]
 
-    def request(self, request_id: str) -> list[dict[str, Any]]:
+    def request(self, request_id: str, api_key: str) -> list[dict[str, Any]]:
         """GET requests/{id}: a list of one request, as the spec answers."""
+        self.client_of(api_key, purpose="read service requests")
         try:
             return [self.as_service_request(self._flows.get(request_id))]
         except NotFound as error:
@@ -137,6 +149,7 @@ class Open311:
 
     def search(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
         """GET requests: by ids (which override every other filter), else by service, dates and status."""
+        self.client_of(params.get("api_key", ""), purpose="read service requests")
         ids = [part.strip() for part in params.get("service_request_id", "").split(",") if part.strip()]
         if ids:
             by_ids = select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.created_at.desc(), Ticket.id.desc())
@@ -307,7 +320,7 @@ async def _fields(request: Request) -> dict[str, str]:
     if content_type == "application/json":
         try:
             raw = json.loads(body or b"{}")
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # RecursionError: nesting deeper than the parser goes
             raise Open311Error(400, ["body: is not valid JSON"]) from error
         if not isinstance(raw, dict):
             raise Open311Error(400, ["body: must be a JSON object"])
@@ -348,7 +361,8 @@ def open311_routes(open311: Callable[[], Open311]) -> APIRouter:
             {
                 "changeset": changeset,
                 "contact": "请联系所在社区居委会或街道网格中心。",
-                "key_service": "API keys are issued by the operator of this linli (LINLI_INTAKE_OPEN311_API_KEYS).",
+                "key_service": "API keys are issued by the operator of this linli (LINLI_INTAKE_OPEN311_API_KEYS); "
+                "filing and reading requests need one.",
                 "endpoints": [
                     {
                         "specification": SPECIFICATION,
@@ -377,13 +391,15 @@ def open311_routes(open311: Callable[[], Open311]) -> APIRouter:
 
     @router.get("/requests.json")
     def list_requests(request: Request) -> JSONResponse:
-        """Service requests by ids, or by service_code, start_date, end_date and status (open/closed)."""
+        """Service requests by ids, or by service_code, start_date, end_date and status (open/closed); needs
+        `api_key`."""
         params = dict(request.query_params)
         return answer(lambda: open311().search(params))
 
     @router.get("/requests/{request_id}.json")
-    def get_request(request_id: str) -> JSONResponse:
-        """One service request, in a list as the spec answers."""
-        return answer(lambda: open311().request(request_id))
+    def get_request(request_id: str, request: Request) -> JSONResponse:
+        """One service request, in a list as the spec answers; needs `api_key`."""
+        api_key = request.query_params.get("api_key", "")
+        return answer(lambda: open311().request(request_id, api_key))
 
     return router

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import uvicorn
 from fastapi import FastAPI
 
 from linli.grpc_serving import ServerHandle, build_server
 from linli.logs import configure_logging
-from linli.settings import IntakeSettings
+from linli.settings import AuthSettings, IntakeSettings, RateLimitSettings
+from linli.tokens import TokenCodec
 from linli.v1 import intake_pb2, intake_pb2_grpc
-from services.intake.auth import WorkerDirectory
+from services.intake.auth import Authenticator
+from services.intake.auth.http import HttpSecurity
+from services.intake.auth.residents import ResidentLogin, ResidentVerifier, create_verifier
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.metrics import grpc_metrics, instrument_http
 from services.intake.notifications import NotificationSettings, create_notifier
+from services.intake.ratelimit import RateLimiter
+from services.intake.ratelimit.http import ClientAddresses
 from services.intake.tickets.context import Clock, FlowContext, LifecyclePolicy, Notifier, TaskQueue, utc_now
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.servicer import IntakeServicer
@@ -30,12 +36,14 @@ SERVICE_NAME = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name
 
 @dataclass
 class IntakeDeps:
-    """What intake needs; anything left None is built from settings."""
+    """What intake needs; anything left None is built from settings (LINLI_INTAKE_*, LINLI_AUTH_*, LINLI_RATE_*)."""
 
     database: Database | None = None
     queue: TaskQueue | None = None
     notifier: Notifier | None = None
-    directory: WorkerDirectory | None = None
+    codec: TokenCodec | None = None
+    verifier: ResidentVerifier | None = None
+    limiter: RateLimiter | None = None
     clock: Clock = utc_now
 
 
@@ -61,8 +69,8 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
         notifier = notifier or create_notifier(NotificationSettings(), celery_app=app)
     context = FlowContext(database, queue, deps.clock, LifecyclePolicy.from_settings(settings), notifier)
     flows = TicketFlows(context)
-    directory = deps.directory or WorkerDirectory.from_settings(settings)
-    servicer = IntakeServicer(flows, directory)
+    security = build_security(settings, deps)
+    servicer = IntakeServicer(flows, security.authenticator, security.limiter)
     handle = build_server(
         host=settings.host,
         port=settings.grpc_port,
@@ -71,10 +79,22 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
         register=lambda server: intake_pb2_grpc.add_IntakeServiceServicer_to_server(servicer, server),
         metrics=grpc_metrics(),
     )
-    http = create_http_app(flows, directory, database, handle.ready)
+    http = create_http_app(flows, security, database, handle.ready)
     instrument_http(http, database=database, broker_url=settings.broker_url)
     handle.load_then_serve(lambda: _migrate(database))
     return IntakeServer(handle, http, flows, context, database)
+
+
+def build_security(settings: IntakeSettings, deps: IntakeDeps) -> HttpSecurity:
+    """Token keys, the residents' login and the rate limits; raises RuntimeError, saying what to set, when the
+    environment lacks a key or a usable login verifier (the server then refuses to start)."""
+    auth = AuthSettings()
+    codec = deps.codec or TokenCodec.from_settings(auth)
+    verifier = deps.verifier or create_verifier(auth, host=settings.host)
+    rates = RateLimitSettings()
+    limiter = deps.limiter or RateLimiter.from_settings(rates, broker_url=settings.broker_url)
+    login = ResidentLogin(verifier, codec, ttl=timedelta(hours=auth.resident_token_ttl_hours))
+    return HttpSecurity(Authenticator(codec), login, limiter, ClientAddresses(rates.trusted_proxies))
 
 
 def _migrate(database: Database) -> None:
@@ -86,7 +106,11 @@ def main() -> int:
     """Serves HTTP and gRPC until SIGTERM or SIGINT; uvicorn drains HTTP, then gRPC stops gracefully."""
     configure_logging("intake")
     settings = IntakeSettings()
-    server = create_server(settings)
+    try:
+        server = create_server(settings)
+    except RuntimeError as error:  # no token key or no usable login verifier: say what to set, not a traceback
+        logger.error("intake cannot start: %s", error)
+        return 2
     try:
         # Migrations are quick; a database that does not answer is a reason to exit, not to idle.
         if not server.grpc.wait_ready(DATABASE_READY_SECONDS):

@@ -7,9 +7,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from linli.grpc_auth import admin_interceptor
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.logs import configure_logging
 from linli.settings import RetrievalSettings, embedded_model_path
+from linli.tokens import TokenCodec
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
 from services.retrieval.batching import MicroBatcher
 from services.retrieval.embedder import Embedder, create_embedder
@@ -23,6 +25,8 @@ from services.retrieval.store import CaseStore
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = retrieval_pb2.DESCRIPTOR.services_by_name["RetrievalService"].full_name
+# What changes the case index needs an admin's or a service's token; searches stay open inside the cluster.
+ADMIN_METHODS = ("UpsertCases", "DeleteCases", "SnapshotIndex", "ReloadIndex")
 
 
 @dataclass
@@ -31,6 +35,7 @@ class RetrievalDeps:
 
     embedder: Embedder | None = None
     store: CaseStore | None = None
+    tokens: TokenCodec | None = None  # None: the keys of LINLI_AUTH_SECRETS
 
 
 @dataclass
@@ -97,6 +102,7 @@ def create_server(settings: RetrievalSettings, deps: RetrievalDeps | None = None
         service_names=[SERVICE_NAME],
         register=lambda server: retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(servicer, server),
         metrics=server_metrics(settings, lambda: servicer.loaded_memory),
+        interceptors=[admin_interceptor(SERVICE_NAME, ADMIN_METHODS, deps.tokens)],
     )
     server = RetrievalServer(handle, servicer, settings, threading.Event())
 

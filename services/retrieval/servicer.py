@@ -34,8 +34,13 @@ def case_to_proto(case: CaseRecord) -> cases_pb2.Case:
     )
 
 
-def case_from_proto(message: cases_pb2.Case) -> CaseRecord:
-    """The domain form of a case; an unspecified status means resolved when a resolution is given."""
+def case_from_proto(message: cases_pb2.Case, field: str = "case") -> CaseRecord:
+    """The domain form of a case; an unspecified status means resolved when a resolution is given.
+
+    Args:
+        message: the case as sent.
+        field: where it was in the request, for the names of bad fields.
+    """
     status = _STATUS_FROM_PROTO.get(message.status)
     if status is None:
         status = CaseStatus.RESOLVED if message.resolution.strip() else CaseStatus.OPEN
@@ -48,8 +53,12 @@ def case_from_proto(message: cases_pb2.Case) -> CaseRecord:
         community=message.community,
         building=message.building,
         status=status,
-        created_at=from_timestamp(message.created_at, present=message.HasField("created_at")),
-        resolved_at=from_timestamp(message.resolved_at, present=message.HasField("resolved_at")),
+        created_at=from_timestamp(
+            message.created_at, present=message.HasField("created_at"), field=f"{field}.created_at"
+        ),
+        resolved_at=from_timestamp(
+            message.resolved_at, present=message.HasField("resolved_at"), field=f"{field}.resolved_at"
+        ),
     )
 
 
@@ -59,8 +68,12 @@ def filter_from_proto(message: cases_pb2.CaseFilter) -> CaseFilter:
         community=message.community or None,
         party=message.party or None,
         resolved_only=message.resolved_only,
-        resolved_after=from_timestamp(message.resolved_after, present=message.HasField("resolved_after")),
-        resolved_before=from_timestamp(message.resolved_before, present=message.HasField("resolved_before")),
+        resolved_after=from_timestamp(
+            message.resolved_after, present=message.HasField("resolved_after"), field="filter.resolved_after"
+        ),
+        resolved_before=from_timestamp(
+            message.resolved_before, present=message.HasField("resolved_before"), field="filter.resolved_before"
+        ),
     )
 
 
@@ -113,7 +126,8 @@ class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
     def UpsertCases(
         self, request: retrieval_pb2.UpsertCasesRequest, context: grpc.ServicerContext
     ) -> retrieval_pb2.UpsertCasesResponse:
-        upserted = self.memory.upsert([case_from_proto(case) for case in request.cases])
+        cases = [case_from_proto(case, f"cases[{i}]") for i, case in enumerate(request.cases)]
+        upserted = self.memory.upsert(cases)
         return retrieval_pb2.UpsertCasesResponse(upserted=upserted, case_count=self.memory.stats().case_count)
 
     def DeleteCases(

@@ -10,9 +10,12 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from linli.errors import Unavailable
+from linli.grpc_auth import admin_interceptor
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
+from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
 from linli.settings import RoutingSettings
+from linli.tokens import TokenCodec
 from linli.v1 import retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
 from services.routing.bootstrap import RouterBootstrap
 from services.routing.metrics import server_metrics
@@ -22,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 SERVICE_NAME = routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name
 READY_POLL_SECONDS = 1.0
+# Swapping the model needs an admin's or a service's token; Route and BatchRoute stay open inside the cluster.
+ADMIN_METHODS = ("ReloadModel",)
 
 
 @dataclass
@@ -29,12 +34,13 @@ class RoutingDeps:
     """What the server needs; a channel left None is opened to settings.retrieval_target."""
 
     retrieval_channel: grpc.Channel | None = None
+    tokens: TokenCodec | None = None  # None: the keys of LINLI_AUTH_SECRETS
 
 
 def create_server(settings: RoutingSettings, deps: RoutingDeps | None = None) -> ServerHandle:
     """Starts a routing server; it turns SERVING once retrieval is SERVING and a model is loaded (or trained)."""
     deps = deps or RoutingDeps()
-    channel = deps.retrieval_channel or grpc.insecure_channel(settings.retrieval_target)
+    channel = deps.retrieval_channel or open_channel(settings.retrieval_target)
     bootstrap = RouterBootstrap(retrieval_pb2_grpc.RetrievalServiceStub(channel), settings)
     servicer = RoutingServicer(bootstrap, max_batch=settings.max_batch)
     handle = build_server(
@@ -44,6 +50,7 @@ def create_server(settings: RoutingSettings, deps: RoutingDeps | None = None) ->
         service_names=[SERVICE_NAME],
         register=lambda server: routing_pb2_grpc.add_RoutingServiceServicer_to_server(servicer, server),
         metrics=server_metrics(settings),
+        interceptors=[admin_interceptor(SERVICE_NAME, ADMIN_METHODS, deps.tokens)],
     )
 
     def load() -> None:

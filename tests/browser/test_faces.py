@@ -14,6 +14,8 @@ from services.intake.tickets.triage_flows import TriageFlows
 from services.intake.tickets.validation import Submission
 from tests.browser.conftest import Stack, screenshot
 from tests.integration.conftest import wait_until
+from tests.tokens import as_resident as resident
+from tests.tokens import worker_token
 
 pytestmark = pytest.mark.integration
 
@@ -22,6 +24,9 @@ UI_MS = 30_000  # triage runs in the worker: the page polls until it is done
 COMMUNITY = "恒康居民区"
 STAIRWELL = "3号楼2单元楼道的灯坏了一个多星期了,晚上上下楼黑漆漆的,老人容易摔跤"
 FAQ = "小区里流浪猫狗越来越多,谁来管?"
+# Console tokens, as `linli token issue` would print them for this community's property manager and dispatcher.
+PROPERTY_MANAGER = worker_token("w-pm", "property_manager", COMMUNITY)
+DISPATCHER = worker_token("d-1", "street_office", COMMUNITY, "dispatcher")
 
 
 class NoQueue:
@@ -34,26 +39,33 @@ class NoQueue:
         """Drops the task."""
 
 
-def api_ticket(stack: Stack, ticket_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = stack.intake.http.get(f"/v1/tickets/{ticket_id}").json()
+def api_ticket(stack: Stack, ticket_id: str, resident_id: str) -> dict[str, Any]:
+    """The ticket as its resident reads it over the API."""
+    body: dict[str, Any] = stack.intake.http.get(f"/v1/tickets/{ticket_id}", headers=resident(resident_id)).json()
     return body
 
 
 def routed_ticket(stack: Stack, resident_id: str, text: str, building: str) -> str:
     """A ticket submitted over the API and triaged by the worker (in its own building: no duplicate of another)."""
     reply = stack.intake.http.post(
-        "/v1/tickets", json={"text": text, "community": COMMUNITY, "building": building, "resident_id": resident_id}
+        "/v1/tickets",
+        json={"text": text, "community": COMMUNITY, "building": building},
+        headers=resident(resident_id),
     )
     assert reply.status_code == 201, reply.text
     ticket_id = str(reply.json()["id"])
-    wait_until(lambda: api_ticket(stack, ticket_id)["status"] != "received", seconds=TRIAGE_SECONDS, what="triage")
-    ticket = api_ticket(stack, ticket_id)
+    wait_until(
+        lambda: api_ticket(stack, ticket_id, resident_id)["status"] != "received",
+        seconds=TRIAGE_SECONDS,
+        what="triage",
+    )
+    ticket = api_ticket(stack, ticket_id, resident_id)
     assert ticket["status"] in ("routed", "merged"), [(e["kind"], e["note"]) for e in ticket["events"]]
     return ticket_id
 
 
 def as_resident(page: Page, resident_id: str) -> None:
-    """The page's resident id, as the mini-program would hand over the openid."""
+    """The openid the page logs in with (the development verifier takes `dev:<openid>`)."""
     page.context.add_init_script(f"localStorage.setItem('linli.resident', {resident_id!r})")
 
 
@@ -78,7 +90,7 @@ def test_resident_submits_and_sees_the_routed_party(phone: Page, stack: Stack) -
     expect(phone.locator("#timeline")).to_contain_text("已办结案例")  # why, in plain words
     # A neighbour in the same building reports the same light: the first resident is told.
     neighbour = routed_ticket(stack, "h5-neighbour", "3号楼2单元楼道灯坏了一个多星期,晚上下楼黑漆漆的", "3号楼")
-    assert api_ticket(stack, neighbour)["status"] == "merged"
+    assert api_ticket(stack, neighbour, "h5-neighbour")["status"] == "merged"
     phone.reload()
     expect(phone.locator("#neighbours")).to_have_text("1 位邻居也反映了这个问题")
     screenshot(phone, "h5-ticket-routed")
@@ -109,12 +121,10 @@ def test_worker_accepts_edits_the_suggestion_resolves_and_the_resident_rates(
 ) -> None:
     resident = "h5-resident-rates"
     ticket_id = routed_ticket(stack, resident, "7号楼楼道的灯坏了好几天,晚上上下楼看不见台阶", "7号楼")
-    assert (api_ticket(stack, ticket_id)["status"], api_ticket(stack, ticket_id)["party"]) == (
-        "routed",
-        "property_manager",
-    )
+    routed = api_ticket(stack, ticket_id, resident)
+    assert (routed["status"], routed["party"]) == ("routed", "property_manager")
 
-    sign_in(desk, "pm-token")
+    sign_in(desk, PROPERTY_MANAGER)
     row = desk.locator(f"tr[data-ticket='{ticket_id}']")
     expect(row).to_be_visible()
     screenshot(desk, "console-inbox")
@@ -131,7 +141,7 @@ def test_worker_accepts_edits_the_suggestion_resolves_and_the_resident_rates(
     screenshot(desk, "console-ticket")
     desk.click("#resolve")
     expect(desk.locator("#flash")).to_contain_text("已办结")
-    resolved = api_ticket(stack, ticket_id)
+    resolved = api_ticket(stack, ticket_id, resident)
     assert (resolved["status"], resolved["resolution"]) == ("resolved", edited.strip())
 
     as_resident(phone, resident)
@@ -143,7 +153,7 @@ def test_worker_accepts_edits_the_suggestion_resolves_and_the_resident_rates(
     screenshot(phone, "h5-rate")
     phone.click("#rate-submit")
     expect(phone.locator("#status")).to_have_text("已关闭")
-    rated = api_ticket(stack, ticket_id)
+    rated = api_ticket(stack, ticket_id, resident)
     assert (rated["status"], rated["rating"]) == ("closed", 5)
 
 
@@ -157,7 +167,7 @@ def test_dispatcher_routes_a_needs_manual_ticket(desk: Page, stack: Stack) -> No
     )
     assert TriageFlows(context).send_to_manual(view.ticket.id, reason="routing unavailable after 2 retries")
 
-    sign_in(desk, "dispatch-token")
+    sign_in(desk, DISPATCHER)
     desk.goto("/console/manual")
     row = desk.locator(f"tr[data-ticket='{view.ticket.id}']")
     expect(row).to_be_visible()
@@ -166,14 +176,14 @@ def test_dispatcher_routes_a_needs_manual_ticket(desk: Page, stack: Stack) -> No
     row.locator("button.dispatch").click()
     expect(desk.locator("#flash")).to_contain_text("已分派给街道/社区")
     expect(row).to_have_count(0)
-    dispatched = api_ticket(stack, view.ticket.id)
+    dispatched = api_ticket(stack, view.ticket.id, "r-manual")
     assert (dispatched["status"], dispatched["party"]) == ("routed", "street_office")
     assert dispatched["events"][-1]["kind"] == "dispatched"
 
 
 def test_hot_topics_are_charted(desk: Page, stack: Stack) -> None:
     routed_ticket(stack, "h5-topics", "5号楼楼道灯不亮了,声控也没反应", "5号楼")
-    sign_in(desk, "dispatch-token")
+    sign_in(desk, DISPATCHER)
     desk.goto("/console/topics")
     expect(desk.locator("#t-summary")).to_contain_text(COMMUNITY)
     bars = desk.locator("#topic-chart svg text.label")
@@ -187,10 +197,20 @@ def test_a_bad_token_is_refused_and_the_form_says_why(desk: Page, phone: Page, s
     desk.goto("/console/")
     desk.fill("#token", "not-a-token")
     desk.click("#signin-button")
-    expect(desk.locator("#signin-error")).to_have_text("令牌无效,请重新输入。")
+    expect(desk.locator("#signin-error")).to_have_text("令牌无效或已过期,请向管理员重新申请。")
     screenshot(desk, "console-signin")
 
     phone.goto("/h5/")
     phone.fill("#text", "灯")
     phone.click("#submit")
     expect(phone.locator("#form-error")).to_contain_text("至少写两个字")
+
+
+def test_a_resident_cannot_open_a_neighbours_ticket(phone: Page, stack: Stack) -> None:
+    ticket_id = routed_ticket(stack, "h5-owner", "9号楼门口的垃圾桶满了两天没人清", "9号楼")
+    as_resident(phone, "h5-stranger")
+    phone.goto(f"/h5/tickets/{ticket_id}")
+    expect(phone.locator("#ticket-error")).to_have_text("没有找到这条反映。")
+    expect(phone.locator("#ticket-text")).to_be_empty()
+    phone.goto("/h5/mine")
+    expect(phone.locator("#mine-empty")).to_be_visible()

@@ -19,7 +19,8 @@ import pytest
 import uvicorn
 
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings, RetrievalSettings, RoutingSettings, WorkerToken
+from linli.settings import IntakeSettings, RetrievalSettings, RoutingSettings
+from services.intake.ratelimit import RateLimiter
 from services.intake.server import IntakeDeps, IntakeServer
 from services.intake.server import create_server as create_intake
 from services.retrieval.embedder import SentenceTransformerEmbedder
@@ -29,13 +30,6 @@ from services.routing.server import create_server as create_routing
 from tests.conftest import free_port
 
 READY_SECONDS = 120.0
-# Bearer tokens of the workers in integration tests, one per party of 恒康居民区 and a dispatcher.
-WORKER_TOKENS = {
-    "pm-token": WorkerToken(worker_id="w-pm", party="property_manager", community="恒康居民区"),
-    "so-token": WorkerToken(worker_id="w-so", party="street_office"),
-    "oc-token": WorkerToken(worker_id="w-oc", party="owners_committee", community="恒康居民区"),
-    "dispatch-token": WorkerToken(worker_id="d-1", party="street_office", community="恒康居民区", role="dispatcher"),
-}
 
 
 def wait_until(condition: Callable[[], bool], *, seconds: float, what: str) -> None:
@@ -121,7 +115,7 @@ class RunningIntake:
 def intake_settings_for(
     database_url: str, redis_url: str, routing_port: int, retrieval_port: int, **overrides: object
 ) -> IntakeSettings:
-    """Intake settings for a test: free ports, quick retries, the test workers' tokens."""
+    """Intake settings for a test: free ports, quick retries (tokens are signed with the run's LINLI_AUTH_SECRETS)."""
     values: dict[str, object] = {
         "host": "127.0.0.1",
         "http_port": free_port(),
@@ -132,7 +126,6 @@ def intake_settings_for(
         "retrieval_target": f"127.0.0.1:{retrieval_port}",
         "triage_max_retries": 2,
         "triage_retry_backoff_seconds": 0.2,
-        "worker_tokens": WORKER_TOKENS,
         **overrides,
     }
     return IntakeSettings.model_validate(values)
@@ -156,7 +149,13 @@ def postgres_intake_settings(
 
 @contextmanager
 def running_intake(settings: IntakeSettings, deps: IntakeDeps | None = None) -> Iterator[RunningIntake]:
-    """Intake's gRPC server and its HTTP API under uvicorn on `settings.http_port`, stopped on exit."""
+    """Intake's gRPC server and its HTTP API under uvicorn on `settings.http_port`, stopped on exit.
+
+    Every test client calls from 127.0.0.1: rate limits are off unless `deps` brings a limiter.
+    """
+    deps = deps or IntakeDeps()
+    if deps.limiter is None:
+        deps.limiter = RateLimiter.unlimited()
     server = create_intake(settings, deps)
     assert server.grpc.wait_ready(READY_SECONDS), f"intake did not become ready: {server.grpc.load_error}"
     config = uvicorn.Config(server.http, host="127.0.0.1", port=settings.http_port, log_config=None, access_log=False)

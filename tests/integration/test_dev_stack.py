@@ -72,13 +72,17 @@ def test_dev_stack_routes_a_complaint_and_stops_cleanly(tmp_path: Path, corpus_s
         wait_until(lambda: any("linli is up" in line for line in printed), seconds=180, what="the stack to be up")
         assert any("curl -s -X POST" in line for line in printed)
         base = f"http://127.0.0.1:{ports['http']}"
+        # The stack made its own token key and lets residents log in with the development verifier.
+        session = httpx.post(f"{base}/v1/auth/wechat", json={"code": "dev:dev-resident"}, timeout=10).json()
+        assert session["resident_id"] == "dev-resident"
+        resident = {"Authorization": f"Bearer {session['token']}"}
+        console = next(line for line in printed if "dispatcher of" in line).split()[-1]
+        me = httpx.get(f"{base}/v1/workers/me", headers={"Authorization": f"Bearer {console}"}, timeout=10).json()
+        assert (me["role"], me["community"]) == ("dispatcher", "恒康居民区")
         reply = httpx.post(
             f"{base}/v1/tickets",
-            json={
-                "text": "电梯又坏了,停在5楼不动,里面好像还有人,快来看看",
-                "community": "西渚社区",
-                "resident_id": "dev",
-            },
+            json={"text": "电梯又坏了,停在5楼不动,里面好像还有人,快来看看", "community": "西渚社区"},
+            headers=resident,
             timeout=10,
         )
         assert reply.status_code == 201
@@ -88,7 +92,7 @@ def test_dev_stack_routes_a_complaint_and_stops_cleanly(tmp_path: Path, corpus_s
 
         def triaged() -> bool:
             nonlocal ticket
-            ticket = httpx.get(f"{base}/v1/tickets/{ticket_id}", timeout=5).json()
+            ticket = httpx.get(f"{base}/v1/tickets/{ticket_id}", headers=resident, timeout=5).json()
             return ticket["status"] != "received"
 
         wait_until(triaged, seconds=10, what="triage within 10 s of submitting")

@@ -17,6 +17,7 @@ from services.intake.server import create_server as create_intake
 from services.intake.tickets.validation import Submission
 from tests.conftest import free_port
 from tests.integration.conftest import RunningIntake, settings_env, wait_until
+from tests.tokens import as_resident, resident_metadata
 
 pytestmark = pytest.mark.integration
 
@@ -27,6 +28,8 @@ STAIRWELL_LIGHT = {
     "building": "3号楼",
     "resident_id": "resident-e2e",
 }
+RESIDENT = as_resident("resident-e2e")
+GRPC_RESIDENT = resident_metadata("resident-grpc")
 
 
 def ticket_when_triaged(intake: RunningIntake, ticket_id: str) -> dict[str, Any]:
@@ -35,7 +38,7 @@ def ticket_when_triaged(intake: RunningIntake, ticket_id: str) -> dict[str, Any]
 
     def triaged() -> bool:
         nonlocal latest
-        latest = intake.http.get(f"/v1/tickets/{ticket_id}").json()
+        latest = intake.http.get(f"/v1/tickets/{ticket_id}", headers=RESIDENT).json()
         return bool(latest["status"] != "received")
 
     wait_until(triaged, seconds=TRIAGE_SECONDS, what=f"ticket {ticket_id} to be triaged")
@@ -46,7 +49,7 @@ def test_http_complaint_ends_routed_with_precedents(
     intake: RunningIntake, start_worker: Callable[[], subprocess.Popen[bytes]]
 ) -> None:
     start_worker()
-    reply = intake.http.post("/v1/tickets", json=STAIRWELL_LIGHT)
+    reply = intake.http.post("/v1/tickets", json=STAIRWELL_LIGHT, headers=RESIDENT)
     assert reply.status_code == 201, reply.text
     ticket = ticket_when_triaged(intake, reply.json()["id"])
     assert ticket["status"] == "routed", ticket["routing"]
@@ -72,6 +75,7 @@ def test_grpc_submit_is_triaged_too(intake: RunningIntake, start_worker: Callabl
                 idempotency_key="grpc-1",
             ),
             timeout=10,
+            metadata=GRPC_RESIDENT,
         )
         assert submitted.created
         again = stub.SubmitTicket(
@@ -82,26 +86,31 @@ def test_grpc_submit_is_triaged_too(intake: RunningIntake, start_worker: Callabl
                 idempotency_key="grpc-1",
             ),
             timeout=10,
+            metadata=GRPC_RESIDENT,
         )
         assert (again.created, again.ticket.id) == (False, submitted.ticket.id)
 
         def triaged() -> bool:
-            ticket = stub.GetTicket(intake_pb2.GetTicketRequest(ticket_id=submitted.ticket.id), timeout=10).ticket
+            ticket = stub.GetTicket(
+                intake_pb2.GetTicketRequest(ticket_id=submitted.ticket.id), timeout=10, metadata=GRPC_RESIDENT
+            ).ticket
             return bool(ticket.status != intake_pb2.TICKET_STATUS_RECEIVED)
 
         wait_until(triaged, seconds=TRIAGE_SECONDS, what="the gRPC ticket to be triaged")
-        ticket = stub.GetTicket(intake_pb2.GetTicketRequest(ticket_id=submitted.ticket.id), timeout=10).ticket
+        ticket = stub.GetTicket(
+            intake_pb2.GetTicketRequest(ticket_id=submitted.ticket.id), timeout=10, metadata=GRPC_RESIDENT
+        ).ticket
         assert ticket.status in (intake_pb2.TICKET_STATUS_ROUTED, intake_pb2.TICKET_STATUS_NEEDS_MANUAL)
         assert ticket.routing.similar_cases
 
         with pytest.raises(grpc.RpcError) as raised:
             stub.SubmitTicket(
-                intake_pb2.SubmitTicketRequest(text=" ", community="西渚社区", resident_id="r"), timeout=10
+                intake_pb2.SubmitTicketRequest(text=" ", community="西渚社区"), timeout=10, metadata=GRPC_RESIDENT
             )
         assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "text" in (raised.value.details() or "")
         with pytest.raises(grpc.RpcError) as raised:
-            stub.GetTicket(intake_pb2.GetTicketRequest(ticket_id="missing"), timeout=10)
+            stub.GetTicket(intake_pb2.GetTicketRequest(ticket_id="missing"), timeout=10, metadata=GRPC_RESIDENT)
         assert raised.value.code() == grpc.StatusCode.NOT_FOUND
 
 

@@ -14,8 +14,11 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from linli.cli import check_health
 from linli.grpc_serving import ServerHandle
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
+from tests.tokens import service_metadata
 
 pytestmark = pytest.mark.integration
+# Changing the index is an admin RPC: the tests call it as a service would.
+ADMIN = service_metadata()
 
 
 @pytest.fixture
@@ -73,12 +76,15 @@ def test_upsert_then_delete(retrieval: retrieval_pb2_grpc.RetrievalServiceStub) 
         community="绿岛花园",
     )
     before = retrieval.GetIndexStats(retrieval_pb2.GetIndexStatsRequest(), timeout=10).case_count
-    assert retrieval.UpsertCases(retrieval_pb2.UpsertCasesRequest(cases=[case]), timeout=10).case_count == before + 1
+    assert (
+        retrieval.UpsertCases(retrieval_pb2.UpsertCasesRequest(cases=[case]), timeout=10, metadata=ADMIN).case_count
+        == before + 1
+    )
     # Scoped to the new case's community: the seeded corpus holds garage floods too, which may rank first overall.
     search = retrieval_pb2.SearchCasesRequest(text="车库进水了", k=1, filter=cases_pb2.CaseFilter(community="绿岛花园"))
     top = retrieval.SearchCases(search, timeout=10).results[0]
     assert top.case.id == "it-1"
-    deleted = retrieval.DeleteCases(retrieval_pb2.DeleteCasesRequest(case_ids=["it-1"]), timeout=10)
+    deleted = retrieval.DeleteCases(retrieval_pb2.DeleteCasesRequest(case_ids=["it-1"]), timeout=10, metadata=ADMIN)
     assert (deleted.deleted, deleted.case_count) == (1, before)
 
 
@@ -116,7 +122,7 @@ def test_moving_a_case_to_another_community_is_already_exists(
     moved.CopyFrom(first)
     moved.community = "别的小区"
     with pytest.raises(grpc.RpcError) as raised:
-        retrieval.UpsertCases(retrieval_pb2.UpsertCasesRequest(cases=[moved]), timeout=10)
+        retrieval.UpsertCases(retrieval_pb2.UpsertCasesRequest(cases=[moved]), timeout=10, metadata=ADMIN)
     assert raised.value.code() == grpc.StatusCode.ALREADY_EXISTS
 
 
@@ -166,7 +172,7 @@ def test_batch_route_answers_in_order_and_names_bad_items(routing: routing_pb2_g
 def test_reloading_under_concurrent_searches_fails_no_request(
     retrieval: retrieval_pb2_grpc.RetrievalServiceStub,
 ) -> None:
-    retrieval.SnapshotIndex(retrieval_pb2.SnapshotIndexRequest(), timeout=30)
+    retrieval.SnapshotIndex(retrieval_pb2.SnapshotIndexRequest(), timeout=30, metadata=ADMIN)
     texts = ["楼道灯坏了", "电梯坏了有人被关在里面", "楼上漏水", "消防通道被占", "小区门口违章停车"]
     stop = threading.Event()
     answered: list[int] = []  # one entry per completed search (list.append is atomic)
@@ -192,7 +198,7 @@ def test_reloading_under_concurrent_searches_fails_no_request(
             # Reloads are far quicker than a search (which embeds its text): keep reloading until many searches
             # have come and gone meanwhile, so that swaps land in every stage of a search.
             while (len(reloads) < 8 or len(answered) - before < 30) and time.monotonic() < deadline:
-                reloads.append(retrieval.ReloadIndex(retrieval_pb2.ReloadIndexRequest(), timeout=60))
+                reloads.append(retrieval.ReloadIndex(retrieval_pb2.ReloadIndexRequest(), timeout=60, metadata=ADMIN))
             during = len(answered) - before
         finally:
             stop.set()

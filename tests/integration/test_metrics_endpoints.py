@@ -17,6 +17,7 @@ from linli.settings import IntakeSettings
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
 from tests.conftest import free_port
 from tests.integration.conftest import RunningIntake, wait_until
+from tests.tokens import as_resident
 
 # The session's retrieval and routing servers are built with default settings; a free metrics port (0) keeps
 # parallel test runs on one machine from fighting over 9102/9103. Set before any fixture builds its settings.
@@ -30,7 +31,6 @@ COMPLAINT = {
     "text": "3号楼2单元楼道的灯坏了一个多星期了,晚上上下楼黑漆漆的,麻烦物业尽快来修一下",
     "community": "恒康居民区",
     "building": "3号楼",
-    "resident_id": "resident-metrics",
 }
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -110,14 +110,14 @@ def intake_settings(intake_settings: IntakeSettings) -> IntakeSettings:
 def test_intake_and_worker_metrics_follow_tickets_through_triage(
     intake: RunningIntake, start_worker: Callable[[], subprocess.Popen[bytes]]
 ) -> None:
-    ids = []
+    ids: list[tuple[str, dict[str, str]]] = []
     for resident in ("r-metrics-1", "r-metrics-2"):
         reply = intake.http.post(
-            "/v1/tickets", json={**COMPLAINT, "resident_id": resident}, headers={"X-Request-ID": "m-1"}
+            "/v1/tickets", json=COMPLAINT, headers={**as_resident(resident), "X-Request-ID": "m-1"}
         )
         assert reply.status_code == 201, reply.text
         assert reply.headers["x-request-id"] == "m-1"
-        ids.append(reply.json()["id"])
+        ids.append((reply.json()["id"], as_resident(resident)))
     queued = scrape(f"http://127.0.0.1:{intake.settings.http_port}/metrics")
     # No worker yet: both triage messages wait in Redis.
     assert value(queued, "linli_intake_queue_depth", queue="triage") == 2
@@ -130,7 +130,7 @@ def test_intake_and_worker_metrics_follow_tickets_through_triage(
     start_worker()
 
     def all_triaged() -> bool:
-        return all(intake.http.get(f"/v1/tickets/{i}").json()["status"] != "received" for i in ids)
+        return all(intake.http.get(f"/v1/tickets/{i}", headers=who).json()["status"] != "received" for i, who in ids)
 
     wait_until(all_triaged, seconds=TRIAGE_SECONDS, what="both tickets to be triaged")
     with grpc.insecure_channel(intake.grpc_target) as channel:
@@ -141,7 +141,7 @@ def test_intake_and_worker_metrics_follow_tickets_through_triage(
     assert value(served, "linli_intake_rpc_total", method="Health/Check", code="OK") >= 1
     fetched = {"method": "GET", "route": "/v1/tickets/{ticket_id}", "status": "200"}
     assert value(served, "linli_intake_http_requests_total", **fetched) >= 2
-    assert not any(ticket_id in str(labels) for (_, labels) in served for ticket_id in ids)
+    assert not any(ticket_id in str(labels) for (_, labels) in served for ticket_id, _ in ids)
 
     worker = f"http://127.0.0.1:{intake.settings.worker_metrics_port}/metrics"
     wait_until(lambda: _answers(worker), seconds=30, what="the worker's metrics endpoint")

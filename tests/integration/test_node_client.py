@@ -23,6 +23,7 @@ from linli.v1 import (
     routing_pb2_grpc,
 )
 from tests.integration.conftest import RunningIntake
+from tests.tokens import resident_metadata, resident_token
 
 pytestmark = pytest.mark.integration
 
@@ -108,7 +109,7 @@ def test_node_client_routes_like_python(routing_server: ServerHandle) -> None:
 
 
 def test_node_client_submits_and_reads_a_ticket(intake: RunningIntake) -> None:
-    report = run_node_client(intake=intake.grpc_target)["intake"]
+    report = run_node_client(intake=intake.grpc_target, token=resident_token(COMPLAINT["resident"]))["intake"]
     submitted, fetched = report["submitted"], report["fetched"]
     assert submitted["created"] is True
     # The retried submit with the same idempotency key returns the first ticket instead of a second one.
@@ -121,11 +122,16 @@ def test_node_client_submits_and_reads_a_ticket(intake: RunningIntake) -> None:
     )
     assert fetched["event_kinds"][0] == "received"
     assert report["missing"]["code"] == "NOT_FOUND"
+    assert report["anonymous"]["code"] == "UNAUTHENTICATED"  # no token, no ticket: from Node as from Python
     # What Node stored is what Python reads: same ticket, same status, same creation second.
     with grpc.insecure_channel(intake.grpc_target) as channel:
         ticket = (
             intake_pb2_grpc.IntakeServiceStub(channel)
-            .GetTicket(intake_pb2.GetTicketRequest(ticket_id=submitted["id"]), timeout=10)
+            .GetTicket(
+                intake_pb2.GetTicketRequest(ticket_id=submitted["id"]),
+                timeout=10,
+                metadata=resident_metadata(COMPLAINT["resident"]),
+            )
             .ticket
         )
     assert ticket.text == COMPLAINT["text"]

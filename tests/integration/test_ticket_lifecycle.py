@@ -24,14 +24,16 @@ from services.intake.server import IntakeDeps
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.sweeps import SweepFlows
 from tests.integration.conftest import ChildProcesses, RunningIntake, running_intake, wait_until
+from tests.tokens import as_resident, as_worker
 from tests.unit.intake_fakes import RecordingNotifier, RecordingTaskQueue
 
 pytestmark = pytest.mark.integration
 
 SECONDS = 60.0
-PM = {"Authorization": "Bearer pm-token"}
-SO = {"Authorization": "Bearer so-token"}
-DISPATCH = {"Authorization": "Bearer dispatch-token"}
+PM = as_worker("w-pm", "property_manager", "恒康居民区")
+SO = as_worker("w-so", "street_office")
+DISPATCH = as_worker("d-1", "street_office", "恒康居民区", "dispatcher")
+RESIDENT = as_resident("resident-1")
 LIGHT = {
     "text": "3号楼2单元楼道的灯坏了好几天了,晚上上下楼黑漆漆的,老人容易摔跤,麻烦尽快来修一下",
     "community": "恒康居民区",
@@ -52,19 +54,19 @@ class SettableClock:
         return self.now
 
 
-def ticket(intake: RunningIntake, ticket_id: str) -> dict[str, Any]:
-    reply = intake.http.get(f"/v1/tickets/{ticket_id}")
+def ticket(intake: RunningIntake, ticket_id: str, who: dict[str, str] = RESIDENT) -> dict[str, Any]:
+    reply = intake.http.get(f"/v1/tickets/{ticket_id}", headers=who)
     assert reply.status_code == 200, reply.text
     return dict(reply.json())
 
 
-def wait_for(intake: RunningIntake, ticket_id: str, *statuses: str) -> dict[str, Any]:
-    """Polls until the ticket has one of `statuses`; returns it."""
+def wait_for(intake: RunningIntake, ticket_id: str, *statuses: str, who: dict[str, str] = RESIDENT) -> dict[str, Any]:
+    """Polls (as `who`, the resident-1 by default) until the ticket has one of `statuses`; returns it."""
     latest: dict[str, Any] = {}
 
     def reached() -> bool:
         nonlocal latest
-        latest = ticket(intake, ticket_id)
+        latest = ticket(intake, ticket_id, who)
         return latest["status"] in statuses
 
     wait_until(reached, seconds=SECONDS, what=f"ticket {ticket_id} to become {' or '.join(statuses)}")
@@ -72,8 +74,9 @@ def wait_for(intake: RunningIntake, ticket_id: str, *statuses: str) -> dict[str,
 
 
 def post(
-    intake: RunningIntake, path: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    intake: RunningIntake, path: str, body: dict[str, Any] | None = None, headers: dict[str, str] = RESIDENT
 ) -> dict[str, Any]:
+    """POSTs as `headers` (the resident-1's token by default); returns the JSON answer of a 200 or 201."""
     reply = intake.http.post(path, json=body, headers=headers)
     assert reply.status_code in (200, 201), reply.text
     return dict(reply.json())
@@ -113,8 +116,8 @@ def test_the_whole_lifecycle(
 ) -> None:
     intake = lifecycle_intake
     children.start("worker", intake.settings)
-    first = intake.http.post("/v1/tickets", json=LIGHT, headers={"Idempotency-Key": "light-1"})
-    again = intake.http.post("/v1/tickets", json=LIGHT, headers={"Idempotency-Key": "light-1"})
+    first = intake.http.post("/v1/tickets", json=LIGHT, headers={**RESIDENT, "Idempotency-Key": "light-1"})
+    again = intake.http.post("/v1/tickets", json=LIGHT, headers={**RESIDENT, "Idempotency-Key": "light-1"})
     assert (first.status_code, again.status_code) == (201, 200)
     ticket_id = first.json()["id"]
     assert again.json()["id"] == ticket_id
@@ -194,14 +197,15 @@ def test_duplicates_are_linked_counted_and_merged_by_workers(
     primary = wait_for(intake, primary_id, "routed", "needs_manual")
     neighbour = {**LIGHT, "text": "3号楼2单元的楼道灯不亮了,晚上走楼梯什么都看不见", "resident_id": "resident-2"}
     other_problem = {**LIGHT, "text": "小区东门口有人摆摊卖菜,把人行道全占了", "resident_id": "resident-3"}
-    duplicate_id = post(intake, "/v1/tickets", neighbour)["id"]
-    separate_id = post(intake, "/v1/tickets", other_problem)["id"]
+    neighbour_token, other_token = as_resident("resident-2"), as_resident("resident-3")
+    duplicate_id = post(intake, "/v1/tickets", neighbour, headers=neighbour_token)["id"]
+    separate_id = post(intake, "/v1/tickets", other_problem, headers=other_token)["id"]
 
-    duplicate = wait_for(intake, duplicate_id, "merged", "routed", "needs_manual")
+    duplicate = wait_for(intake, duplicate_id, "merged", "routed", "needs_manual", who=neighbour_token)
     assert (duplicate["status"], duplicate["primary_ticket_id"]) == ("merged", primary_id), duplicate["events"]
     assert duplicate["duplicate_notice"] == "1 位邻居也反映了这个问题"
     assert duplicate["primary_status"] == primary["status"]
-    assert wait_for(intake, separate_id, "routed", "needs_manual")["primary_ticket_id"] == ""
+    assert wait_for(intake, separate_id, "routed", "needs_manual", who=other_token)["primary_ticket_id"] == ""
     linked = ticket(intake, primary_id)
     assert (linked["reporter_count"], linked["duplicate_ticket_ids"]) == (2, [duplicate_id])
     assert linked["priority"] == primary["priority"] + 1
@@ -217,7 +221,7 @@ def test_duplicates_are_linked_counted_and_merged_by_workers(
 
     post(intake, f"/v1/tickets/{primary_id}/accept", headers=PM)
     post(intake, f"/v1/tickets/{primary_id}/resolve", {"resolution": "物业电工更换了楼道灯泡和声控开关"}, headers=PM)
-    follower = ticket(intake, duplicate_id)
+    follower = ticket(intake, duplicate_id, neighbour_token)
     assert (follower["status"], follower["resolution"]) == ("resolved", "物业电工更换了楼道灯泡和声控开关")
 
 

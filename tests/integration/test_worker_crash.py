@@ -19,6 +19,7 @@ from linli.settings import IntakeSettings
 from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.intake.tickets.models import Ticket, TicketEvent
 from tests.integration.conftest import ChildProcesses, running_intake, wait_until
+from tests.tokens import as_resident
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +96,7 @@ def test_a_worker_killed_mid_triage_loses_nothing_and_routes_nothing_twice(
         first_worker = children.start("worker", settings)
         ids = [
             intake.http.post(
-                "/v1/tickets", json={"text": text, "community": "恒康居民区", "resident_id": f"r-{n}"}
+                "/v1/tickets", json={"text": text, "community": "恒康居民区"}, headers=as_resident(f"r-{n}")
             ).json()["id"]
             for n, text in enumerate(COMPLAINTS[:TICKETS])
         ]

@@ -3,7 +3,10 @@
 // JSON object on stdout; tests/integration/test_node_client.py asserts on it.
 //
 //   node tests/node/interop_client.mjs --protos protos [--retrieval HOST:PORT] [--routing HOST:PORT]
-//        [--intake HOST:PORT] [--text TEXT] [--community NAME] [--resident ID]
+//        [--intake HOST:PORT] [--token TOKEN] [--text TEXT] [--community NAME] [--resident ID]
+//
+// Intake needs a resident's token (`--token`, from POST /v1/auth/wechat or `linli token issue --kind resident`): it is
+// sent as the `authorization: Bearer <token>` metadata, as any gRPC client would.
 //
 // Exit status: 0 when every call behaved as the contract says, 1 on an unexpected error (printed on stderr), 2 on
 // bad arguments.
@@ -21,6 +24,7 @@ const OPTIONS = {
   retrieval: { type: "string" },
   routing: { type: "string" },
   intake: { type: "string" },
+  token: { type: "string", default: "" },
   text: { type: "string", default: "电梯坏了,有人被关在里面,物业电话一直打不通" },
   community: { type: "string", default: "恒康居民区" },
   resident: { type: "string", default: "node-interop" },
@@ -44,10 +48,17 @@ function loadLinli(protoRoot) {
   return grpc.loadPackageDefinition(definition).linli.v1;
 }
 
-/** Promise wrapper of a unary call with a deadline. */
-function call(client, method, request) {
+/** Metadata carrying a bearer token; empty metadata without one. */
+function bearer(token) {
+  const metadata = new grpc.Metadata();
+  if (token) metadata.set("authorization", `Bearer ${token}`);
+  return metadata;
+}
+
+/** Promise wrapper of a unary call with a deadline and, optionally, a bearer token. */
+function call(client, method, request, token = "") {
   return new Promise((resolvePromise, reject) => {
-    client[method](request, { deadline: Date.now() + DEADLINE_MS }, (error, reply) =>
+    client[method](request, bearer(token), { deadline: Date.now() + DEADLINE_MS }, (error, reply) =>
       error ? reject(error) : resolvePromise(reply),
     );
   });
@@ -110,9 +121,9 @@ function fieldViolations(error) {
 }
 
 /** Runs a call that must fail and reports its status code name and field violations. */
-async function expectError(client, method, request) {
+async function expectError(client, method, request, token = "") {
   try {
-    await call(client, method, request);
+    await call(client, method, request, token);
   } catch (error) {
     if (typeof error.code !== "number") throw error;
     return { code: grpc.status[error.code], message: error.details, violations: fieldViolations(error) };
@@ -164,9 +175,9 @@ async function probeIntake(linli, target, args) {
     idempotency_key: `node-${process.pid}-${Date.now()}`,
   };
   try {
-    const first = await call(client, "SubmitTicket", submission);
-    const retried = await call(client, "SubmitTicket", submission);
-    const { ticket } = await call(client, "GetTicket", { ticket_id: first.ticket.id });
+    const first = await call(client, "SubmitTicket", submission, args.token);
+    const retried = await call(client, "SubmitTicket", submission, args.token);
+    const { ticket } = await call(client, "GetTicket", { ticket_id: first.ticket.id }, args.token);
     return {
       submitted: { id: first.ticket.id, created: first.created, status: first.ticket.status },
       retried: { id: retried.ticket.id, created: retried.created },
@@ -179,7 +190,8 @@ async function probeIntake(linli, target, args) {
         created_at_seconds: ticket.created_at?.seconds ?? null,
         event_kinds: ticket.events.map((event) => event.kind),
       },
-      missing: await expectError(client, "GetTicket", { ticket_id: "no-such-ticket" }),
+      missing: await expectError(client, "GetTicket", { ticket_id: "no-such-ticket" }, args.token),
+      anonymous: await expectError(client, "GetTicket", { ticket_id: first.ticket.id }),
     };
   } finally {
     client.close();

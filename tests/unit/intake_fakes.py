@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
 
+from linli.tokens import TokenCodec
 from linli.v1 import routing_pb2
-from services.intake.auth import Role, Worker
+from services.intake.auth import Authenticator, Role, Worker
+from services.intake.auth.http import HttpSecurity
+from services.intake.auth.residents import DevVerifier, ResidentLogin
 from services.intake.database import Database
 from services.intake.notifications.events import OutboundEvent
+from services.intake.ratelimit import RateLimiter
+from services.intake.ratelimit.http import ClientAddresses
 from services.intake.tickets.context import FlowContext, LifecyclePolicy
 from services.intake.tickets.duplicates import Embedding
 from services.intake.tickets.flows import TicketFlows
@@ -17,6 +23,18 @@ from services.intake.tickets.learning import LearningFlows
 from services.intake.tickets.sweeps import SweepFlows
 from services.intake.tickets.triage_flows import TriageFlows
 from tests.unit.fakes import StepClock
+
+
+def http_security(limiter: RateLimiter | None = None, trusted_proxies: tuple[str, ...] = ()) -> HttpSecurity:
+    """Tokens of the run's key, development logins, and no rate limit unless one is given."""
+    codec = TokenCodec.from_settings()
+    return HttpSecurity(
+        Authenticator(codec),
+        ResidentLogin(DevVerifier(), codec, ttl=timedelta(hours=1)),
+        limiter or RateLimiter.unlimited(),
+        ClientAddresses(trusted_proxies),
+    )
+
 
 PROPERTY = Worker("w-7", "property_manager", "恒康居民区")
 STREET = Worker("w-2", "street_office", "恒康居民区")

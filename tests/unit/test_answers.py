@@ -25,7 +25,8 @@ from services.intake.web import mount_faces
 from services.intake.web.routes import answer_out
 from services.routing.catalog import Catalog, load_catalog
 from tests.conftest import free_port
-from tests.unit.intake_fakes import RecordingTaskQueue
+from tests.tokens import as_resident
+from tests.unit.intake_fakes import RecordingTaskQueue, http_security
 
 LIGHT_CASE = Precedent(
     case_id="starter-0042",
@@ -142,8 +143,11 @@ def test_the_endpoint_answers_without_retrieval_and_names_bad_fields(tmp_path: P
         return JSONResponse({}, status_code=error.http_status if isinstance(error, LinliError) else 500)
 
     app.add_exception_handler(LinliError, status_only)
-    client = TestClient(app)
-    reply = client.post("/v1/answers", json={"text": "楼道灯坏了归谁管?", "community": "恒康居民区"})
+    app.state.security = http_security()
+    client = TestClient(app, headers=as_resident("r-1"))
+    question = {"text": "楼道灯坏了归谁管?", "community": "恒康居民区"}
+    assert client.post("/v1/answers", json=question, headers={"Authorization": ""}).status_code == 401
+    reply = client.post("/v1/answers", json=question)
     assert reply.status_code == 200
     assert reply.json() == {"answered": False, "reason": "retrieval_unavailable", "answer": None}
     assert client.post("/v1/answers", json={"text": "楼道灯坏了归谁管?", "community": "火星小区"}).status_code == 422

@@ -1,4 +1,4 @@
-"""The HTTP JSON API: status codes, the error shape, bearer tokens, and that a rejected request writes nothing."""
+"""The HTTP JSON API: status codes, the error shape, signed tokens, and that a rejected request writes nothing."""
 
 from __future__ import annotations
 
@@ -10,21 +10,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from linli.settings import WorkerToken
-from services.intake.auth import WorkerDirectory
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.tickets.models import Ticket
-from tests.unit.intake_fakes import Intake, decision
+from tests.tokens import as_resident, as_worker
+from tests.unit.intake_fakes import Intake, decision, http_security
 
-VALID = {"text": "小区门口的路灯坏了", "community": "西渚社区", "resident_id": "r-1"}
-TOKENS = {
-    "pm-token": WorkerToken(worker_id="w-7", party="property_manager", community="西渚社区"),
-    "so-token": WorkerToken(worker_id="w-2", party="street_office"),
-    "dispatch-token": WorkerToken(worker_id="d-1", party="street_office", community="西渚社区", role="dispatcher"),
-}
-PM = {"Authorization": "Bearer pm-token"}
-SO = {"Authorization": "Bearer so-token"}
+VALID = {"text": "小区门口的路灯坏了", "community": "西渚社区"}
+PM = as_worker("w-7", "property_manager", "西渚社区")
+SO = as_worker("w-2", "street_office")
+DISPATCH = as_worker("d-1", "street_office", "西渚社区", "dispatcher")
+RESIDENT = as_resident("r-1")
 
 
 @pytest.fixture
@@ -39,7 +35,8 @@ def intake(tmp_path: Path) -> Iterator[Intake]:
 def client(intake: Intake) -> TestClient:
     ready = threading.Event()
     ready.set()
-    return TestClient(create_http_app(intake.flows, WorkerDirectory(TOKENS), intake.database, ready))
+    # Calls are the resident r-1's unless a test sends a worker's token.
+    return TestClient(create_http_app(intake.flows, http_security(), intake.database, ready), headers=RESIDENT)
 
 
 def stored(database: Database) -> int:
@@ -89,7 +86,7 @@ def test_idempotency_key_header_makes_retries_safe(client: TestClient, intake: I
         ({**VALID, "attachment_urls": "http://x"}, 422, "attachment_urls"),
         ({**VALID, "attachment_urls": ["ftp://x/a.jpg"]}, 422, "attachment_urls[0]"),
         ({**VALID, "surprise": True}, 422, "surprise"),
-        ({"text": "楼道灯坏了", "resident_id": "r"}, 422, "community"),
+        ({"text": "楼道灯坏了"}, 422, "community"),
     ],
 )
 def test_bad_bodies_get_a_4xx_naming_the_field(
@@ -118,7 +115,7 @@ def test_unknown_ticket_is_404(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer nobody-issued-this"}, {"Authorization": "Basic cG06dG9rZW4="}],
+    [{"Authorization": ""}, {"Authorization": "Bearer nobody-issued-this"}, {"Authorization": "Basic cG06dG9rZW4="}],
     ids=["missing", "unknown", "not-bearer"],
 )
 def test_worker_actions_without_a_known_token_are_401(
@@ -152,12 +149,9 @@ def test_a_worker_takes_a_ticket_through_its_lifecycle(client: TestClient, intak
     assert client.post(f"/v1/tickets/{ticket_id}/accept", headers=SO).status_code == 200
     done = client.post(f"/v1/tickets/{ticket_id}/resolve", json={"resolution": "已报市政维修"}, headers=SO).json()
     assert (done["status"], done["events"][-1]["party"]) == ("resolved", "street_office")
-    rated = client.post(f"/v1/tickets/{ticket_id}/rate", json={"resident_id": "r-1", "score": 2}).json()
+    rated = client.post(f"/v1/tickets/{ticket_id}/rate", json={"resident_id": "r-1", "score": 2}).json()  # old body
     assert (rated["status"], rated["escalation_level"]) == ("reopened", "street")
-    assert (
-        client.post(f"/v1/tickets/{ticket_id}/reopen", json={"resident_id": "r-1", "reason": "灯还是不亮"}).status_code
-        == 409
-    )
+    assert client.post(f"/v1/tickets/{ticket_id}/reopen", json={"reason": "灯还是不亮"}).status_code == 409
 
 
 def test_merge_unmerge_and_dispatch(client: TestClient, intake: Intake) -> None:
@@ -166,7 +160,7 @@ def test_merge_unmerge_and_dispatch(client: TestClient, intake: Intake) -> None:
     merged = client.post(f"/v1/tickets/{other}/merge", json={"primary_ticket_id": primary}, headers=PM).json()
     assert (merged["ticket"]["status"], merged["ticket"]["primary_status"]) == ("merged", "routed")
     assert merged["primary"]["duplicate_notice"] == "1 位邻居也反映了这个问题"
-    listed = client.get("/v1/tickets", params={"primary_ticket_id": primary}).json()["tickets"]
+    listed = client.get("/v1/tickets", params={"primary_ticket_id": primary}, headers=PM).json()["tickets"]
     assert [t["id"] for t in listed] == [other]
     unmerged = client.post(f"/v1/tickets/{other}/unmerge", json={"reason": "不是同一处路灯"}, headers=PM).json()
     assert unmerged["status"] == "routed"
@@ -174,8 +168,7 @@ def test_merge_unmerge_and_dispatch(client: TestClient, intake: Intake) -> None:
     intake.triage.send_to_manual(manual, reason="自动分派暂不可用")
     body = {"to_party": "owners_committee"}
     assert client.post(f"/v1/tickets/{manual}/dispatch", json=body, headers=PM).status_code == 403
-    dispatch = {"Authorization": "Bearer dispatch-token"}
-    dispatched = client.post(f"/v1/tickets/{manual}/dispatch", json=body, headers=dispatch).json()
+    dispatched = client.post(f"/v1/tickets/{manual}/dispatch", json=body, headers=DISPATCH).json()
     assert (dispatched["status"], dispatched["party"]) == ("routed", "owners_committee")
 
 
@@ -183,6 +176,7 @@ def test_listing_filters_and_pages(client: TestClient) -> None:
     for n in range(3):
         client.post("/v1/tickets", json={**VALID, "text": f"路灯坏了第{n}次"})
     client.post("/v1/tickets", json={**VALID, "community": "梅林小区"})
+    client.post("/v1/tickets", json=VALID, headers=as_resident("r-2"))  # a neighbour's: never in r-1's list
     page = client.get("/v1/tickets", params={"community": "西渚社区", "page_size": 2}).json()
     assert len(page["tickets"]) == 2
     assert page["next_page_token"]
@@ -199,6 +193,10 @@ def test_the_openapi_document_names_the_bearer_scheme(client: TestClient) -> Non
     document = client.get("/openapi.json").json()
     assert "HTTPBearer" in document["components"]["securitySchemes"]
     assert "/v1/tickets/{ticket_id}/merge" in document["paths"]
+    assert "/v1/auth/wechat" in document["paths"]
+    submit = document["components"]["schemas"]["SubmitTicketBody"]
+    assert "resident_id" not in submit.get("required", [])
+    assert "must match the token" in submit["properties"]["resident_id"]["description"]
 
 
 def test_readiness(client: TestClient) -> None:

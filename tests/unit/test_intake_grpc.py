@@ -1,30 +1,26 @@
-"""IntakeService over gRPC in process: bearer tokens in metadata, status codes, and every new RPC once."""
+"""IntakeService over gRPC in process: signed tokens in metadata, status codes, and every new RPC once."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 
-from linli.settings import IntakeSettings, WorkerToken
+from linli.settings import IntakeSettings
 from linli.v1 import intake_pb2, intake_pb2_grpc
-from services.intake.auth import Role, Unauthenticated, WorkerDirectory, read_token_file
 from services.intake.database import Database
+from services.intake.ratelimit import RateLimiter
 from services.intake.server import IntakeDeps, IntakeServer, create_server
 from services.intake.tickets.triage_flows import TriageFlows
+from tests.tokens import resident_metadata, worker_metadata
 from tests.unit.intake_fakes import RecordingNotifier, RecordingTaskQueue, decision
 
-TOKENS = {
-    "pm-token": WorkerToken(worker_id="w-7", party="property_manager", community="恒康居民区"),
-    "so-token": WorkerToken(worker_id="w-2", party="street_office"),
-    "dispatch-token": WorkerToken(worker_id="d-1", party="street_office", community="恒康居民区", role="dispatcher"),
-}
-PM = (("authorization", "Bearer pm-token"),)
-SO = (("authorization", "Bearer so-token"),)
-DISPATCH = (("authorization", "Bearer dispatch-token"),)
+PM = worker_metadata("w-7", "property_manager", "恒康居民区")
+SO = worker_metadata("w-2", "street_office")
+DISPATCH = worker_metadata("d-1", "street_office", "恒康居民区", "dispatcher")
+RESIDENT = resident_metadata("r-1")
 
 
 @pytest.fixture
@@ -34,7 +30,7 @@ def server(tmp_path: Path) -> Iterator[IntakeServer]:
         database=Database(settings.database_url),
         queue=RecordingTaskQueue(),
         notifier=RecordingNotifier(),
-        directory=WorkerDirectory(TOKENS),
+        limiter=RateLimiter.unlimited(),
     )
     running = create_server(settings, deps)
     assert running.grpc.wait_ready(30), running.grpc.load_error
@@ -50,8 +46,8 @@ def stub(server: IntakeServer) -> Iterator[intake_pb2_grpc.IntakeServiceStub]:
 
 
 def routed(server: IntakeServer, stub: intake_pb2_grpc.IntakeServiceStub, text: str = "楼道灯坏了好几天") -> str:
-    request = intake_pb2.SubmitTicketRequest(text=text, community="恒康居民区", resident_id="r-1")
-    ticket_id = str(stub.SubmitTicket(request, timeout=5).ticket.id)
+    request = intake_pb2.SubmitTicketRequest(text=text, community="恒康居民区")
+    ticket_id = str(stub.SubmitTicket(request, timeout=5, metadata=RESIDENT).ticket.id)
     TriageFlows(server.context).record_triage(ticket_id, decision("property_manager"))
     return ticket_id
 
@@ -86,7 +82,9 @@ def test_every_rpc_of_the_lifecycle(server: IntakeServer, stub: intake_pb2_grpc.
     ).ticket
     assert resolved.HasField("resolved_at")
     reopened = stub.ReopenTicket(
-        intake_pb2.ReopenTicketRequest(ticket_id=ticket_id, resident_id="r-1", reason="灯又坏了"), timeout=5
+        intake_pb2.ReopenTicketRequest(ticket_id=ticket_id, resident_id="r-1", reason="灯又坏了"),
+        timeout=5,
+        metadata=RESIDENT,
     ).ticket
     assert reopened.status == intake_pb2.TICKET_STATUS_REOPENED
     assert reopened.HasField("sla_due_at")
@@ -97,9 +95,11 @@ def test_every_rpc_of_the_lifecycle(server: IntakeServer, stub: intake_pb2_grpc.
     )
     assert (merged.ticket.primary_status, merged.primary.reporter_count) == (intake_pb2.TICKET_STATUS_REOPENED, 2)
     assert merged.primary.duplicate_notice == "1 位邻居也反映了这个问题"
-    primary = stub.GetTicket(intake_pb2.GetTicketRequest(ticket_id=ticket_id), timeout=5).ticket
+    primary = stub.GetTicket(intake_pb2.GetTicketRequest(ticket_id=ticket_id), timeout=5, metadata=PM).ticket
     assert list(primary.duplicate_ticket_ids) == [duplicate]
-    listed = stub.ListTickets(intake_pb2.ListTicketsRequest(primary_ticket_id=ticket_id), timeout=5).tickets
+    listed = stub.ListTickets(
+        intake_pb2.ListTicketsRequest(primary_ticket_id=ticket_id), timeout=5, metadata=PM
+    ).tickets
     assert [t.id for t in listed] == [duplicate]
     separated = stub.UnmergeTicket(
         intake_pb2.UnmergeTicketRequest(ticket_id=duplicate, reason="不是同一盏灯"), timeout=5, metadata=PM
@@ -109,31 +109,10 @@ def test_every_rpc_of_the_lifecycle(server: IntakeServer, stub: intake_pb2_grpc.
 
 def test_dispatch_is_for_dispatchers(server: IntakeServer, stub: intake_pb2_grpc.IntakeServiceStub) -> None:
     request = intake_pb2.SubmitTicketRequest(text="说不清该谁管的事", community="恒康居民区", resident_id="r-1")
-    ticket_id = stub.SubmitTicket(request, timeout=5).ticket.id
+    ticket_id = stub.SubmitTicket(request, timeout=5, metadata=RESIDENT).ticket.id
     TriageFlows(server.context).send_to_manual(ticket_id, reason="自动分派暂不可用")
     dispatch = intake_pb2.DispatchTicketRequest(ticket_id=ticket_id, to_party="owners_committee")
     assert code_of(lambda: stub.DispatchTicket(dispatch, timeout=5, metadata=SO)) == grpc.StatusCode.PERMISSION_DENIED
     ticket = stub.DispatchTicket(dispatch, timeout=5, metadata=DISPATCH).ticket
     assert (ticket.status, ticket.party) == (intake_pb2.TICKET_STATUS_ROUTED, "owners_committee")
     assert ticket.urgency  # NORMAL, never unspecified once triaged
-
-
-def test_the_directory_reads_tokens_from_settings_and_a_file(tmp_path: Path) -> None:
-    token_file = tmp_path / "tokens.json"
-    token_file.write_text(json.dumps({"file-token": {"worker_id": "w-3", "party": "owners_committee"}}))
-    settings = IntakeSettings(worker_tokens=TOKENS, worker_tokens_file=token_file)
-    directory = WorkerDirectory.from_settings(settings)
-    assert directory.identify("Bearer file-token").party == "owners_committee"
-    dispatcher = directory.identify("bearer  dispatch-token ")
-    assert (dispatcher.role, dispatcher.serves("恒康居民区"), dispatcher.serves("梅林小区")) == (
-        Role.DISPATCHER,
-        True,
-        False,
-    )
-    assert directory.identify("Bearer so-token").serves("梅林小区")  # no community: every community
-    for header in (None, "", "Bearer", "Token so-token", "Bearer so-token-2"):
-        with pytest.raises(Unauthenticated):
-            directory.identify(header)
-    token_file.write_text('{"t": {"party": "x"}}')
-    with pytest.raises(ValueError, match=r"tokens\.json"):
-        read_token_file(token_file)

@@ -26,7 +26,6 @@ from linli.metrics import RpcMetrics, ServerMetrics, ServiceMetrics, method_labe
 from linli.settings import IntakeSettings, RetrievalSettings
 from linli.v1 import routing_pb2
 from services.intake import metrics as intake_metrics
-from services.intake.auth import WorkerDirectory
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.tickets.validation import Submission
@@ -37,8 +36,9 @@ from services.retrieval.memory import CaseMemory
 from services.retrieval.snapshots import SnapshotStore
 from services.retrieval.store import CaseStore
 from services.routing import metrics as routing_metrics
+from tests.tokens import as_resident
 from tests.unit.fakes import HashEmbedder
-from tests.unit.intake_fakes import Intake, decision
+from tests.unit.intake_fakes import Intake, decision, http_security
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "linli-dashboard.json"
 COMPLAINT = Submission(text="小区北门的路灯坏了一周了", community="恒康居民区", resident_id="r-1")
@@ -247,9 +247,9 @@ def client(database: Database, broker_url: str) -> TestClient:
     intake = Intake(database)
     ready = threading.Event()
     ready.set()
-    app = create_http_app(intake.flows, WorkerDirectory({}), database, ready)
+    app = create_http_app(intake.flows, http_security(), database, ready)
     intake_metrics.instrument_http(app, database=database, broker_url=broker_url)
-    return TestClient(app)
+    return TestClient(app, headers=as_resident("r-1"))
 
 
 def test_http_requests_are_labelled_by_route_template_and_carry_a_request_id(client: TestClient) -> None:
@@ -257,7 +257,7 @@ def test_http_requests_are_labelled_by_route_template_and_carry_a_request_id(cli
     route = "/v1/tickets/{ticket_id}"
     missing = sample(registry, "linli_intake_http_requests_total", method="GET", route=route, status="404")
     submitted = sample(registry, "linli_intake_tickets_submitted_total")
-    created = client.post("/v1/tickets", json={"text": "路灯坏了", "community": "恒康居民区", "resident_id": "r-1"})
+    created = client.post("/v1/tickets", json={"text": "路灯坏了", "community": "恒康居民区"})
     assert created.status_code == 201
     assert re.fullmatch(r"[0-9a-f]{32}", created.headers["x-request-id"])
     replay = client.get("/v1/tickets/no-such-ticket", headers={"X-Request-ID": "trace-7"})

@@ -73,7 +73,7 @@ def post(client: TestClient, **change: Any) -> list[dict[str, Any]]:
 
 
 def read(client: TestClient, request_id: str) -> dict[str, Any]:
-    reply = client.get(f"{BASE}/requests/{request_id}.json")
+    reply = client.get(f"{BASE}/requests/{request_id}.json", params={"api_key": API_KEY})
     assert reply.status_code == 200, reply.text
     body: list[dict[str, Any]] = reply.json()
     assert len(body) == 1
@@ -143,7 +143,7 @@ def test_get_requests_filters_by_status_service_and_ids(client: TestClient, inta
     intake.flows.resolve(light, WORKER, resolution="已修好")
 
     def ids(**params: str) -> list[str]:
-        reply = client.get(f"{BASE}/requests.json", params=params)
+        reply = client.get(f"{BASE}/requests.json", params={"api_key": API_KEY, **params})
         assert reply.status_code == 200, reply.text
         return [r["service_request_id"] for r in reply.json()]
 
@@ -197,14 +197,26 @@ def test_bad_posts_get_spec_errors(client: TestClient, change: dict[str, str], s
 
 
 def test_unknown_request_is_a_404_in_the_spec_shape(client: TestClient) -> None:
-    reply = client.get(f"{BASE}/requests/missing.json")
+    reply = client.get(f"{BASE}/requests/missing.json", params={"api_key": API_KEY})
     assert reply.status_code == 404
     assert reply.json()[0]["code"] == 404
 
 
 def test_bad_dates_and_status_are_400(client: TestClient) -> None:
-    reply = client.get(f"{BASE}/requests.json", params={"start_date": "last week", "status": "pending"})
+    reply = client.get(
+        f"{BASE}/requests.json", params={"api_key": API_KEY, "start_date": "last week", "status": "pending"}
+    )
     assert reply.status_code == 400
     described = " ".join(e["description"] for e in reply.json())
     assert "start_date" in described
     assert "status" in described
+
+
+@pytest.mark.parametrize(("params", "status"), [({}, 400), ({"api_key": "stolen"}, 403)])
+def test_reading_requests_needs_an_issued_key(client: TestClient, params: dict[str, str], status: int) -> None:
+    request_id = post(client)[0]["service_request_id"]
+    for path in (f"{BASE}/requests.json", f"{BASE}/requests/{request_id}.json"):
+        reply = client.get(path, params=params)
+        assert reply.status_code == status, path
+        assert reply.json()[0]["description"].startswith("api_key"), reply.json()
+    assert client.get(f"{BASE}/services.json").status_code == 200  # the catalog stays public

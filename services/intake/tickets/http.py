@@ -5,17 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.intake.auth import Worker, WorkerDirectory
+from services.intake.auth import check_claimed_identity, check_claimed_resident
+from services.intake.auth.access import check_visible, scoped_query
+from services.intake.auth.http import CallerDep, ResidentDep, WorkerDep
+from services.intake.ratelimit import RateLimiter, Scope
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import EscalationLevel, TicketStatus, Urgency
 from services.intake.tickets.repository import TicketQuery
-from services.intake.tickets.servicer import check_claimed_identity
 from services.intake.tickets.validation import Submission
 from services.intake.tickets.views import TicketView
+
+# Old clients sent who they are in the body; the token says it now, and a different value is refused (403).
+DEPRECATED_RESIDENT_ID = "Deprecated: the resident's token names the resident; when set, it must match the token."
 
 
 class _Body(BaseModel):
@@ -28,7 +32,7 @@ class SubmitTicketBody(_Body):
 
     text: str = Field(description="What happened, 2-2,000 characters.", examples=["楼道灯坏了一个星期了"])
     community: str = Field(description="Residential community, one linli serves.", examples=["恒康居民区"])
-    resident_id: str = Field(description="Opaque id of the resident (the mini-program's openid).")
+    resident_id: str = Field("", description=DEPRECATED_RESIDENT_ID)
     building: str = Field("", description="Building, e.g. 3号楼.")
     attachment_urls: list[str] = Field(default_factory=list, description="http(s) links to photos.")
     idempotency_key: str = Field("", description="Same key, same ticket: makes retries safe.")
@@ -76,7 +80,7 @@ class DispatchBody(_Body):
 class RateBody(_Body):
     """The resident's rating."""
 
-    resident_id: str
+    resident_id: str = Field("", description=DEPRECATED_RESIDENT_ID)
     score: int = Field(description="1 (not solved: reopens and escalates) to 5 (very satisfied).")
     comment: str = ""
 
@@ -84,7 +88,7 @@ class RateBody(_Body):
 class ReopenBody(_Body):
     """The resident says the problem is back."""
 
-    resident_id: str
+    resident_id: str = Field("", description=DEPRECATED_RESIDENT_ID)
     reason: str = Field(description="What is still wrong, 2-2,000 characters.")
 
 
@@ -285,37 +289,32 @@ def ticket_out(view: TicketView, *, with_events: bool = True) -> TicketOut:
     )
 
 
-_bearer = HTTPBearer(auto_error=False, description="A worker's token (worker console only).")
+def ticket_routes(flows: TicketFlows, limiter: RateLimiter) -> APIRouter:
+    """The /v1/tickets routes, bound to one set of flows; callers are identified by their bearer token.
 
-
-def current_worker(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Worker:
-    """The worker whose bearer token came with the request; the app keeps its WorkerDirectory in its state."""
-    directory: WorkerDirectory = request.app.state.worker_directory
-    header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
-    return directory.identify(header)
-
-
-WorkerDep = Annotated[Worker, Depends(current_worker)]
-
-
-def ticket_routes(flows: TicketFlows) -> APIRouter:
-    """The /v1/tickets routes, bound to one set of flows (workers are identified by `current_worker`)."""
+    Residents submit, read, list, rate and reopen their own tickets; workers read and act on their party's tickets
+    in their community. A ticket the caller may not see is 404, as if it did not exist.
+    """
     router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+
+    def visible(ticket_id: str, caller: CallerDep) -> None:
+        check_visible(caller, flows.get(ticket_id).ticket)
 
     @router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
     def submit_ticket(
         body: SubmitTicketBody,
         response: Response,
+        resident: ResidentDep,
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     ) -> TicketOut:
-        """Stores a complaint as a ticket and queues its triage; a retry with the same key returns it again."""
+        """Stores the resident's complaint as a ticket and queues its triage; a retry with the same key returns it."""
+        check_claimed_resident(resident, body.resident_id)
+        limiter.check(Scope.RESIDENT_SUBMIT, resident.resident_id)
         view, created = flows.submit(
             Submission(
                 text=body.text,
                 community=body.community,
-                resident_id=body.resident_id,
+                resident_id=resident.resident_id,
                 building=body.building,
                 idempotency_key=body.idempotency_key or idempotency_key or "",
                 attachment_urls=tuple(body.attachment_urls),
@@ -326,22 +325,27 @@ def ticket_routes(flows: TicketFlows) -> APIRouter:
         return ticket_out(view)
 
     @router.get("/{ticket_id}", response_model=TicketOut)
-    def get_ticket(ticket_id: str) -> TicketOut:
-        """One ticket with its routing decision, history, primary's status and duplicates."""
-        return ticket_out(flows.get(ticket_id))
+    def get_ticket(ticket_id: str, caller: CallerDep) -> TicketOut:
+        """One ticket with its routing decision, history, primary's status and duplicates (if the caller may see
+        it: else 404)."""
+        view = flows.get(ticket_id)
+        check_visible(caller, view.ticket)
+        return ticket_out(view)
 
     @router.get("", response_model=TicketPageOut)
     def list_tickets(
+        caller: CallerDep,
         community: str | None = None,
         party: str | None = None,
         status: TicketStatus | None = None,
-        resident_id: str | None = None,
+        resident_id: Annotated[str | None, Query(description="Residents: their own only (or left out).")] = None,
         escalation_level: EscalationLevel | None = None,
         primary_ticket_id: str | None = None,
         page_size: Annotated[int, Query(ge=1, le=100)] = 20,
         page_token: str = "",
     ) -> TicketPageOut:
-        """Tickets, newest first, filtered and paged by cursor."""
+        """Tickets the caller may see, newest first, filtered and paged by cursor: a resident's own; a worker's
+        party's in their community (dispatchers also the manual queue with `status=needs_manual`)."""
         query = TicketQuery(
             community,
             party,
@@ -352,7 +356,7 @@ def ticket_routes(flows: TicketFlows) -> APIRouter:
             escalation_level=escalation_level,
             primary_id=primary_ticket_id,
         )
-        views, next_token = flows.list(query)
+        views, next_token = flows.list(scoped_query(caller, query))
         return TicketPageOut(tickets=[ticket_out(v, with_events=False) for v in views], next_page_token=next_token)
 
     @router.post("/{ticket_id}/accept", response_model=TicketOut)
@@ -396,13 +400,20 @@ def ticket_routes(flows: TicketFlows) -> APIRouter:
         return ticket_out(flows.dispatch(ticket_id, worker, to_party=body.to_party, note=body.note))
 
     @router.post("/{ticket_id}/rate", response_model=TicketOut)
-    def rate_ticket(ticket_id: str, body: RateBody) -> TicketOut:
-        """The resident rates the result; 1-2 reopens the ticket and escalates it."""
-        return ticket_out(flows.rate(ticket_id, resident_id=body.resident_id, score=body.score, comment=body.comment))
+    def rate_ticket(ticket_id: str, body: RateBody, resident: ResidentDep) -> TicketOut:
+        """The resident rates the result of their own ticket; 1-2 reopens the ticket and escalates it."""
+        check_claimed_resident(resident, body.resident_id)
+        limiter.check(Scope.RESIDENT_WRITE, resident.resident_id)
+        visible(ticket_id, resident)
+        view = flows.rate(ticket_id, resident_id=resident.resident_id, score=body.score, comment=body.comment)
+        return ticket_out(view)
 
     @router.post("/{ticket_id}/reopen", response_model=TicketOut)
-    def reopen_ticket(ticket_id: str, body: ReopenBody) -> TicketOut:
-        """The resident reopens a resolved or closed ticket."""
-        return ticket_out(flows.reopen(ticket_id, resident_id=body.resident_id, reason=body.reason))
+    def reopen_ticket(ticket_id: str, body: ReopenBody, resident: ResidentDep) -> TicketOut:
+        """The resident reopens their own resolved or closed ticket."""
+        check_claimed_resident(resident, body.resident_id)
+        limiter.check(Scope.RESIDENT_WRITE, resident.resident_id)
+        visible(ticket_id, resident)
+        return ticket_out(flows.reopen(ticket_id, resident_id=resident.resident_id, reason=body.reason))
 
     return router

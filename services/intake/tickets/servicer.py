@@ -7,10 +7,20 @@ from typing import cast
 import grpc
 from google.protobuf import json_format
 
-from linli.errors import PermissionDenied
 from linli.proto_time import optional_timestamp, to_timestamp
 from linli.v1 import intake_pb2, intake_pb2_grpc, routing_pb2
-from services.intake.auth import Worker, WorkerDirectory
+from services.intake.auth import (
+    Authenticator,
+    Caller,
+    Resident,
+    Worker,
+    check_claimed_identity,
+    check_claimed_resident,
+    require_resident,
+    require_worker,
+)
+from services.intake.auth.access import check_visible, scoped_query
+from services.intake.ratelimit import RateLimiter, Scope
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import EscalationLevel, Ticket, TicketEvent, TicketStatus, Urgency
 from services.intake.tickets.repository import TicketQuery
@@ -87,32 +97,41 @@ def ticket_to_proto(view: TicketView, *, with_events: bool = True) -> intake_pb2
     )
 
 
-def check_claimed_identity(worker: Worker, worker_id: str, party: str) -> None:
-    """Old clients still send worker_id and party: they must agree with the token, never override it."""
-    if (worker_id and worker_id != worker.worker_id) or (party and party != worker.party):
-        raise PermissionDenied(f"the token acts as {worker.worker_id} for {worker.party}")
-
-
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
-    """gRPC face of the ticket flows; worker calls are authenticated by the `authorization` metadata."""
+    """gRPC face of the ticket flows; every call is authenticated by the `authorization` metadata.
 
-    def __init__(self, flows: TicketFlows, directory: WorkerDirectory) -> None:
+    The same rules as over HTTP: residents submit, read, list, rate and reopen their own tickets; workers read and
+    act on their party's tickets in their community; a ticket the caller may not see is NOT_FOUND.
+    """
+
+    def __init__(self, flows: TicketFlows, authenticator: Authenticator, limiter: RateLimiter) -> None:
         self._flows = flows
-        self._directory = directory
+        self._authenticator = authenticator
+        self._limiter = limiter
+
+    def _caller(self, context: grpc.ServicerContext) -> Caller:
+        return self._authenticator.identify_metadata(context.invocation_metadata())
 
     def _worker(self, context: grpc.ServicerContext, worker_id: str = "", party: str = "") -> Worker:
-        worker = self._directory.identify_metadata(context.invocation_metadata())
+        worker = require_worker(self._caller(context))
         check_claimed_identity(worker, worker_id, party)
         return worker
+
+    def _resident(self, context: grpc.ServicerContext, resident_id: str, scope: Scope) -> Resident:
+        resident = require_resident(self._caller(context))
+        check_claimed_resident(resident, resident_id)
+        self._limiter.check(scope, resident.resident_id)
+        return resident
 
     def SubmitTicket(
         self, request: intake_pb2.SubmitTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.SubmitTicketResponse:
+        resident = self._resident(context, request.resident_id, Scope.RESIDENT_SUBMIT)
         view, created = self._flows.submit(
             Submission(
                 text=request.text,
                 community=request.community,
-                resident_id=request.resident_id,
+                resident_id=resident.resident_id,
                 building=request.building,
                 idempotency_key=request.idempotency_key,
                 attachment_urls=tuple(request.attachment_urls),
@@ -123,12 +142,15 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     def GetTicket(
         self, request: intake_pb2.GetTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.GetTicketResponse:
-        return intake_pb2.GetTicketResponse(ticket=ticket_to_proto(self._flows.get(request.ticket_id)))
+        view = self._flows.get(request.ticket_id)
+        check_visible(self._caller(context), view.ticket)
+        return intake_pb2.GetTicketResponse(ticket=ticket_to_proto(view))
 
     def ListTickets(
         self, request: intake_pb2.ListTicketsRequest, context: grpc.ServicerContext
     ) -> intake_pb2.ListTicketsResponse:
-        views, next_token = self._flows.list(
+        query = scoped_query(
+            self._caller(context),
             TicketQuery(
                 community=request.community or None,
                 party=request.party or None,
@@ -138,8 +160,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 page_token=request.page_token,
                 escalation_level=_LEVEL_FROM_PROTO.get(request.escalation_level),
                 primary_id=request.primary_ticket_id or None,
-            )
+            ),
         )
+        views, next_token = self._flows.list(query)
         return intake_pb2.ListTicketsResponse(
             tickets=[ticket_to_proto(view, with_events=False) for view in views], next_page_token=next_token
         )
@@ -173,15 +196,19 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     def RateTicket(
         self, request: intake_pb2.RateTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.RateTicketResponse:
+        resident = self._resident(context, request.resident_id, Scope.RESIDENT_WRITE)
+        check_visible(resident, self._flows.get(request.ticket_id).ticket)
         view = self._flows.rate(
-            request.ticket_id, resident_id=request.resident_id, score=request.score, comment=request.comment
+            request.ticket_id, resident_id=resident.resident_id, score=request.score, comment=request.comment
         )
         return intake_pb2.RateTicketResponse(ticket=ticket_to_proto(view))
 
     def ReopenTicket(
         self, request: intake_pb2.ReopenTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.ReopenTicketResponse:
-        view = self._flows.reopen(request.ticket_id, resident_id=request.resident_id, reason=request.reason)
+        resident = self._resident(context, request.resident_id, Scope.RESIDENT_WRITE)
+        check_visible(resident, self._flows.get(request.ticket_id).ticket)
+        view = self._flows.reopen(request.ticket_id, resident_id=resident.resident_id, reason=request.reason)
         return intake_pb2.ReopenTicketResponse(ticket=ticket_to_proto(view))
 
     def MergeTicket(

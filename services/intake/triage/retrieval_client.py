@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import grpc
 import numpy as np
 
 from linli.errors import from_rpc_error
+from linli.grpc_auth import Metadata
 from linli.proto_time import optional_timestamp, to_timestamp
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
 from services.intake.tickets.duplicates import Embedding
@@ -29,11 +32,17 @@ def case_to_proto(case: LearnedCase) -> cases_pb2.Case:
 
 
 class RetrievalClient:
-    """Calls retrieval with a deadline; errors come back as domain errors (Unavailable when it is down)."""
+    """Calls retrieval with a deadline; errors come back as domain errors (Unavailable when it is down).
 
-    def __init__(self, channel: grpc.Channel, *, timeout_seconds: float) -> None:
+    Upserts and deletes are admin RPCs: they carry `credentials()` (a service token) as metadata.
+    """
+
+    def __init__(
+        self, channel: grpc.Channel, *, timeout_seconds: float, credentials: Callable[[], Metadata] = tuple
+    ) -> None:
         self._stub = retrieval_pb2_grpc.RetrievalServiceStub(channel)
         self._timeout = timeout_seconds
+        self._credentials = credentials
 
     def embed(self, text: str) -> Embedding:
         """The vector of one text, as retrieval's model sees it."""
@@ -48,13 +57,21 @@ class RetrievalClient:
     def upsert_case(self, case: LearnedCase) -> None:
         """Adds (or replaces) one resolved case in the index."""
         try:
-            self._stub.UpsertCases(retrieval_pb2.UpsertCasesRequest(cases=[case_to_proto(case)]), timeout=self._timeout)
+            self._stub.UpsertCases(
+                retrieval_pb2.UpsertCasesRequest(cases=[case_to_proto(case)]),
+                timeout=self._timeout,
+                metadata=self._credentials(),
+            )
         except grpc.RpcError as error:
             raise from_rpc_error(error, service="retrieval") from error
 
     def delete_case(self, case_id: str) -> None:
         """Removes one case; an unknown id is not an error."""
         try:
-            self._stub.DeleteCases(retrieval_pb2.DeleteCasesRequest(case_ids=[case_id]), timeout=self._timeout)
+            self._stub.DeleteCases(
+                retrieval_pb2.DeleteCasesRequest(case_ids=[case_id]),
+                timeout=self._timeout,
+                metadata=self._credentials(),
+            )
         except grpc.RpcError as error:
             raise from_rpc_error(error, service="retrieval") from error

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 
-import grpc
 from celery import Celery
 
+from linli.grpc_auth import ServiceCredentials
+from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
 from linli.settings import IntakeSettings
 from services.intake.database import Database
@@ -26,9 +27,10 @@ from services.intake.triage.tasks import TaskDeps, register_tasks
 class WorkerDeps:
     """Builds the tasks' dependencies on first use inside the worker (never at import, never per task)."""
 
-    def __init__(self, settings: IntakeSettings, app: Celery) -> None:
+    def __init__(self, settings: IntakeSettings, app: Celery, credentials: ServiceCredentials) -> None:
         self._settings = settings
         self._app = app
+        self._credentials = credentials
         self._deps: TaskDeps | None = None
         self._lock = threading.Lock()
 
@@ -53,10 +55,19 @@ class WorkerDeps:
             triage=TriageFlows(context),
             learning=LearningFlows(context),
             sweeps=SweepFlows(context),
-            routing=RoutingClient(grpc.insecure_channel(settings.routing_target), timeout_seconds=timeout),
-            retrieval=RetrievalClient(grpc.insecure_channel(settings.retrieval_target), timeout_seconds=timeout),
+            routing=RoutingClient(open_channel(settings.routing_target), timeout_seconds=timeout),
+            # Learned cases change the index: an admin RPC, called with a service token the worker signs itself.
+            retrieval=RetrievalClient(
+                open_channel(settings.retrieval_target),
+                timeout_seconds=timeout,
+                credentials=self._credentials.metadata,
+            ),
             detect_duplicates=settings.duplicate_window_hours > 0,
         )
+
+
+# Who the worker's service tokens name, in retrieval's logs.
+SERVICE_NAME = "intake-worker"
 
 
 def worker_argv(settings: IntakeSettings) -> list[str]:
@@ -80,8 +91,10 @@ def main() -> None:
     """Runs a worker until SIGTERM (warm shutdown: running tasks finish, unstarted ones go back) or SIGINT."""
     configure_logging("worker")
     settings = IntakeSettings()
+    # Read at start: a worker without the token key would fail every case sync, so it refuses to start instead.
+    credentials = ServiceCredentials.from_settings(SERVICE_NAME)
     app = create_celery_app(settings)
-    register_tasks(app, WorkerDeps(settings, app), settings)
+    register_tasks(app, WorkerDeps(settings, app, credentials), settings)
     register_notification_tasks(app)
     instrument_worker(app, settings)
     app.worker_main(worker_argv(settings))

@@ -10,11 +10,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from linli.settings import IntakeSettings
+from linli.grpc_tls import open_channel
+from linli.settings import AuthSettings, IntakeSettings
 from services.intake.answers import Answerer, RetrievalCaseSearch
 from services.intake.database import Database
 from services.intake.open311 import Open311, Open311Config, open311_routes
@@ -33,6 +33,7 @@ class FaceServices:
     """What the pages' endpoints use, built once from settings."""
 
     settings: IntakeSettings
+    resident_login: str  # the verifier's name: how the H5 page gets a login code (wx.login, or `dev:<openid>`)
     catalog: Catalog
     answerer: Answerer
     topics: TopicFlows
@@ -59,10 +60,11 @@ class Faces:
         # Without settings handed over, the process's environment holds them, as for the intake's own main().
         settings = self._settings or IntakeSettings()
         catalog = load_catalog()
-        channel = grpc.insecure_channel(settings.retrieval_target)
+        channel = open_channel(settings.retrieval_target)
         search = RetrievalCaseSearch(channel, timeout_seconds=settings.rpc_timeout_seconds)
         return FaceServices(
             settings=settings,
+            resident_login=AuthSettings().resident_verifier,
             catalog=catalog,
             answerer=Answerer(search, catalog, settings.known_communities),
             topics=TopicFlows(self._database, catalog, settings.known_communities),

@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from linli.errors import PermissionDenied
 from linli.parties import display_name
 from services.intake.answers import AnswerOutcome
-from services.intake.tickets.http import WorkerDep
+from services.intake.auth import Caller, Service
+from services.intake.auth.http import CallerDep, WorkerDep
 from services.intake.topics import Topic, TopicReport
 
 if TYPE_CHECKING:
@@ -114,6 +115,12 @@ class WorkerOut(BaseModel):
     role: str
 
 
+def require_resident_or_worker(caller: Caller) -> None:
+    """Services have no business asking for instant answers."""
+    if isinstance(caller, Service):
+        raise PermissionDenied("this needs a resident's or a worker's token")
+
+
 def answer_out(outcome: AnswerOutcome) -> AnswerOut:
     """The API form of an answer outcome."""
     found = outcome.answer
@@ -170,17 +177,24 @@ def report_out(report: TopicReport) -> TopicReportOut:
 
 
 def api_routes(faces: FacesProvider) -> APIRouter:
-    """POST /v1/answers (residents), GET /v1/topics and GET /v1/workers/me (workers)."""
+    """POST /v1/answers (residents and workers), GET /v1/topics and GET /v1/workers/me (workers)."""
     router = APIRouter(prefix="/v1")
 
     @router.post("/answers", response_model=AnswerOut, tags=["answers"])
-    def ask(body: AskBody) -> AnswerOut:
-        """An instant answer from a confidently similar resolved case, when the text is a question; stores nothing."""
+    def ask(body: AskBody, caller: CallerDep) -> AnswerOut:
+        """An instant answer from a confidently similar resolved case, when the text is a question; stores nothing.
+
+        Needs a resident's or a worker's token: the precedents are scrubbed, but not for anonymous scraping.
+        """
+        require_resident_or_worker(caller)
         return answer_out(faces().answerer.answer(body.text, body.community))
 
     @router.get("/topics", response_model=TopicReportOut, tags=["topics"])
     def topics(worker: WorkerDep, community: str, week: str = "") -> TopicReportOut:
-        """What a community's residents raised most in an ISO week (`2026-W47`; default this week), and what rose."""
+        """What a community's residents raised most in an ISO week (`2026-W47`; default this week), and what rose.
+
+        For workers of the community (a worker serving every community may ask for any).
+        """
         if not worker.serves(community):
             raise PermissionDenied(f"worker {worker.worker_id} does not serve {community}")
         return report_out(faces().topics.report(community, week))
@@ -222,9 +236,9 @@ def page_routes(faces: FacesProvider, templates_dir: Path) -> APIRouter:
             "title": title,
             "communities": built.settings.known_communities,
             # Inside <script>: "<" escaped so that no value (a ticket id from the URL) can close the element.
-            "page_data": json.dumps({"parties": parties, "party_short": short, **extra}, ensure_ascii=False).replace(
-                "<", "\\u003c"
-            ),
+            "page_data": json.dumps(
+                {"parties": parties, "party_short": short, "login": built.resident_login, **extra}, ensure_ascii=False
+            ).replace("<", "\\u003c"),
             **extra,
         }
         return templates.TemplateResponse(request, template, context)

@@ -1,4 +1,5 @@
-// The worker console: sign in with a token, inbox with filters, ticket detail and actions, manual queue, topics.
+// The worker console: sign in with a signed token (`linli token issue`), inbox with filters, ticket detail and
+// actions, manual queue (dispatchers), topics.
 "use strict";
 
 const TOKEN_KEY = "linli.token";
@@ -27,9 +28,11 @@ async function signIn() {
     worker = await call("GET", "/v1/workers/me");
   } catch (problem) {
     sessionStorage.removeItem(TOKEN_KEY);
-    return showSignIn(problem.status === 401 ? "令牌无效,请重新输入。" : describeError(problem));
+    if (problem.status === 401) return showSignIn("令牌无效或已过期,请向管理员重新申请。");
+    if (problem.status === 403) return showSignIn("这不是工作人员令牌。");
+    return showSignIn(describeError(problem));
   }
-  const role = worker.role === "dispatcher" ? " · 调度员" : "";
+  const role = { dispatcher: " · 调度员", admin: " · 管理员" }[worker.role] || "";
   document.getElementById("who").textContent =
     `${worker.worker_id}(${worker.party_name}${role}${worker.community ? " · " + worker.community : ""})`;
   show(document.getElementById("signin"), false);
@@ -137,6 +140,13 @@ function setUpInbox(body) {
 
 // ── manual queue ────────────────────────────────────────────────────────────────────────────────────────────────
 function setUpManual(body) {
+  // The manual queue belongs to no party yet: only the community's dispatchers (and admins) see and route it.
+  const mayDispatch = worker.role === "dispatcher" || worker.role === "admin";
+  if (!mayDispatch) {
+    show(document.getElementById("manual-empty"), true);
+    flash("人工分派队列只对社区调度员开放。");
+    return;
+  }
   async function load() {
     const params = new URLSearchParams({ status: "needs_manual", page_size: "100" });
     if (worker.community) params.set("community", worker.community);
@@ -148,7 +158,6 @@ function setUpManual(body) {
         const best = t.routing && t.routing.alternatives.length ? t.routing.alternatives[0] : null;
         if (best) select.value = best.party;
         const button = el("button", { type: "button", class: "primary dispatch" }, "分派");
-        button.disabled = worker.role !== "dispatcher";
         button.addEventListener("click", async () => {
           try {
             await call("POST", `/v1/tickets/${encodeURIComponent(t.id)}/dispatch`, { to_party: select.value });
@@ -170,7 +179,6 @@ function setUpManual(body) {
       }),
     );
     show(document.getElementById("manual-empty"), page.tickets.length === 0);
-    if (worker.role !== "dispatcher") flash("只有社区调度员可以分派;您可以打开工单后受理。");
   }
   load().catch((problem) => flash(describeError(problem), true));
 }
@@ -234,7 +242,8 @@ function setUpDetail() {
         ),
       ),
     );
-    show(document.getElementById("dispatch-row"), t.status === "needs_manual" && worker.role === "dispatcher");
+    const mayDispatch = worker.role === "dispatcher" || worker.role === "admin";
+    show(document.getElementById("dispatch-row"), t.status === "needs_manual" && mayDispatch);
     document.getElementById("accept").disabled = !["routed", "transferred", "reopened", "needs_manual"].includes(t.status);
     document.getElementById("start").disabled = t.status !== "accepted";
     document.getElementById("resolve").disabled = !["accepted", "in_progress"].includes(t.status);

@@ -2,17 +2,57 @@
 "use strict";
 
 const RESIDENT_KEY = "linli.resident";
+const SESSION_KEY = "linli.session";
 const PLACE_KEY = "linli.place";
 const POLL_MS = 2000;
+// A token this close to its expiry is renewed before use rather than sent and refused.
+const RENEW_MS = 60000;
 
-// The mini-program passes the resident's openid; a plain browser keeps a random id of its own.
-function residentId() {
+// Development logins (`dev:<openid>`) need an openid: a plain browser keeps a random one of its own.
+function devOpenid() {
   let id = localStorage.getItem(RESIDENT_KEY);
   if (!id) {
     id = randomId("h5-");
     localStorage.setItem(RESIDENT_KEY, id);
   }
   return id;
+}
+
+// Inside WeChat the login code comes from wx.login; elsewhere the development verifier takes `dev:<openid>`.
+function loginCode() {
+  if (PAGE.login === "wechat") {
+    if (!(window.wx && typeof window.wx.login === "function")) {
+      return Promise.reject(new Error("请在微信小程序中打开。"));
+    }
+    return new Promise((resolve, reject) =>
+      window.wx.login({ success: (result) => resolve(result.code), fail: () => reject(new Error("微信登录失败,请重试。")) }),
+    );
+  }
+  return Promise.resolve(`dev:${devOpenid()}`);
+}
+
+async function logIn() {
+  const session = await api("POST", "/v1/auth/wechat", { code: await loginCode() });
+  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  return session.token;
+}
+
+// The resident's token: the stored one while it is good, else a fresh login.
+async function residentToken() {
+  const session = JSON.parse(localStorage.getItem(SESSION_KEY) || "null");
+  if (session && new Date(session.expires_at).getTime() - Date.now() > RENEW_MS) return session.token;
+  return logIn();
+}
+
+// One call as the resident; a token refused (expired, or the server's key changed) is replaced once.
+async function residentApi(method, path, body) {
+  try {
+    return await api(method, path, body, await residentToken());
+  } catch (problem) {
+    if (!(problem instanceof ApiError) || problem.status !== 401) throw problem;
+    localStorage.removeItem(SESSION_KEY);
+    return api(method, path, body, await logIn());
+  }
 }
 
 // ── submit ──────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -45,12 +85,11 @@ function setUpSubmit(form) {
       text: text.value,
       community: community.value,
       building: building.value.trim(),
-      resident_id: residentId(),
       attachment_urls: photos.value.split("\n").map((line) => line.trim()).filter(Boolean),
       idempotency_key: idempotencyKey,
     };
     try {
-      const ticket = await api("POST", "/v1/tickets", body);
+      const ticket = await residentApi("POST", "/v1/tickets", body);
       location.assign(`/h5/tickets/${encodeURIComponent(ticket.id)}`);
     } catch (problem) {
       fail(describeError(problem));
@@ -62,7 +101,7 @@ function setUpSubmit(form) {
     button.disabled = true;
     show(error, false);
     try {
-      const found = await api("POST", "/v1/answers", { text: text.value, community: community.value });
+      const found = await residentApi("POST", "/v1/answers", { text: text.value, community: community.value });
       if (found.answered) {
         const reply = found.answer;
         document.getElementById("answer-party").textContent = reply.party_name;
@@ -102,7 +141,7 @@ function setUpSubmit(form) {
 
 // ── my tickets ──────────────────────────────────────────────────────────────────────────────────────────────────
 async function setUpMine(list) {
-  const page = await api("GET", `/v1/tickets?resident_id=${encodeURIComponent(residentId())}&page_size=50`);
+  const page = await residentApi("GET", "/v1/tickets?page_size=50");
   show(document.getElementById("mine-empty"), page.tickets.length === 0);
   for (const ticket of page.tickets) {
     list.append(
@@ -199,7 +238,7 @@ function setUpTicket(section) {
 
   async function load() {
     try {
-      const ticket = await api("GET", `/v1/tickets/${encodeURIComponent(ticketId)}`);
+      const ticket = await residentApi("GET", `/v1/tickets/${encodeURIComponent(ticketId)}`);
       renderTicket(ticket);
       show(error, false);
       // Triage takes seconds: keep the resident's screen moving until someone owns the ticket.
@@ -224,8 +263,7 @@ function setUpTicket(section) {
     const comment = document.getElementById("rate-comment").value.trim();
     try {
       renderTicket(
-        await api("POST", `/v1/tickets/${encodeURIComponent(ticketId)}/rate`, {
-          resident_id: residentId(),
+        await residentApi("POST", `/v1/tickets/${encodeURIComponent(ticketId)}/rate`, {
           score,
           comment,
         }),
@@ -238,8 +276,7 @@ function setUpTicket(section) {
   document.getElementById("reopen-submit").addEventListener("click", async () => {
     try {
       renderTicket(
-        await api("POST", `/v1/tickets/${encodeURIComponent(ticketId)}/reopen`, {
-          resident_id: residentId(),
+        await residentApi("POST", `/v1/tickets/${encodeURIComponent(ticketId)}/reopen`, {
           reason: document.getElementById("reopen-reason").value,
         }),
       );
@@ -255,5 +292,11 @@ const submitForm = document.getElementById("submit-form");
 const mineList = document.getElementById("mine");
 const ticketSection = document.getElementById("ticket");
 if (submitForm) setUpSubmit(submitForm);
-if (mineList) setUpMine(mineList);
+if (mineList) {
+  setUpMine(mineList).catch((problem) => {
+    const note = document.getElementById("mine-empty");
+    note.textContent = describeError(problem);
+    show(note, true);
+  });
+}
 if (ticketSection) setUpTicket(ticketSection);

@@ -1,0 +1,51 @@
+"""Who may see which tickets: residents their own, workers their party's in their community, dispatchers also
+the community's manual queue.
+
+A ticket the caller may not see is answered exactly like one that does not exist (404 / NOT_FOUND), so that ticket
+ids tell nobody what exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from linli.errors import NotFound, PermissionDenied
+from services.intake.auth.identity import Caller, Resident, Worker, check_claimed_resident
+from services.intake.tickets.models import Ticket, TicketStatus
+from services.intake.tickets.repository import TicketQuery
+
+
+def can_see(caller: Caller, ticket: Ticket) -> bool:
+    """True when `caller` may read `ticket`."""
+    if isinstance(caller, Resident):
+        return ticket.resident_id == caller.resident_id
+    if isinstance(caller, Worker):
+        if not caller.serves(ticket.community):
+            return False
+        manual = ticket.status == TicketStatus.NEEDS_MANUAL.value
+        return ticket.party == caller.party or (manual and caller.is_dispatcher)
+    return False
+
+
+def check_visible(caller: Caller, ticket: Ticket) -> None:
+    """Raises NotFound, worded as for a missing ticket, when `caller` may not read `ticket`."""
+    if not can_see(caller, ticket):
+        raise NotFound(f"no ticket {ticket.id!r}")
+
+
+def scoped_query(caller: Caller, query: TicketQuery) -> TicketQuery:
+    """The listing narrowed to what `caller` may see; a filter asking for more is PermissionDenied."""
+    if isinstance(caller, Resident):
+        check_claimed_resident(caller, query.resident_id or "")
+        return replace(query, resident_id=caller.resident_id)
+    if not isinstance(caller, Worker):
+        raise PermissionDenied("listing tickets needs a resident's or a worker's token")
+    if query.community and not caller.serves(query.community):
+        raise PermissionDenied(f"worker {caller.worker_id} does not serve {query.community}")
+    community = query.community or caller.community or None
+    if caller.is_dispatcher and query.status is TicketStatus.NEEDS_MANUAL:
+        # The manual queue belongs to no party yet: its dispatchers see all of it, whatever party they are.
+        return replace(query, community=community)
+    if query.party and query.party != caller.party:
+        raise PermissionDenied(f"worker {caller.worker_id} sees only the tickets of {caller.party}")
+    return replace(query, community=community, party=caller.party)

@@ -1,0 +1,93 @@
+"""HTTP side of authentication: the bearer-token dependencies and the residents' login exchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.intake.auth.authenticator import Authenticator
+from services.intake.auth.identity import Caller, Resident, Worker, require_resident, require_worker
+from services.intake.auth.residents import ResidentLogin
+from services.intake.ratelimit.http import ClientAddresses
+from services.intake.ratelimit.limiter import RateLimiter, Scope
+
+
+@dataclass(frozen=True)
+class HttpSecurity:
+    """Who is calling, how residents log in, and how much anyone may ask; kept in the app's state."""
+
+    authenticator: Authenticator
+    login: ResidentLogin
+    limiter: RateLimiter
+    addresses: ClientAddresses
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A resident's token from `POST /v1/auth/wechat`, or a worker's from `linli token issue`.",
+)
+
+
+def security_of(request: Request) -> HttpSecurity:
+    """The app's HttpSecurity."""
+    security: HttpSecurity = request.app.state.security
+    return security
+
+
+def current_caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
+    """The resident or worker whose bearer token came with the request; 401 without a valid one."""
+    header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
+    return security_of(request).authenticator.identify(header)
+
+
+def current_worker(caller: Annotated[Caller, Depends(current_caller)]) -> Worker:
+    """The calling worker; 403 for a resident's token."""
+    return require_worker(caller)
+
+
+def current_resident(caller: Annotated[Caller, Depends(current_caller)]) -> Resident:
+    """The calling resident; 403 for a worker's token."""
+    return require_resident(caller)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+WorkerDep = Annotated[Worker, Depends(current_worker)]
+ResidentDep = Annotated[Resident, Depends(current_resident)]
+
+
+class LoginBody(BaseModel):
+    """The code of the mini-program's `wx.login` (in development: `dev:<openid>`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    code: str = Field(description="Login code from wx.login; with the dev verifier `dev:<openid>`.")
+
+
+class SessionOut(BaseModel):
+    """The resident's token: send it as `Authorization: Bearer <token>` until it expires, then log in again."""
+
+    token: str
+    expires_at: datetime
+    resident_id: str = Field(description="The resident's openid, as their tickets carry it.")
+
+
+def auth_routes() -> APIRouter:
+    """POST /v1/auth/wechat: the residents' login exchange (limited per client address)."""
+    router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+    @router.post("/wechat", response_model=SessionOut)
+    def wechat_login(body: LoginBody, request: Request) -> SessionOut:
+        """Exchanges a mini-program login code for a resident token; 401 when WeChat refuses the code."""
+        security = security_of(request)
+        security.limiter.check(Scope.IP_LOGIN, security.addresses.of(request))
+        session = security.login.login(body.code)
+        return SessionOut(token=session.token, expires_at=session.expires_at, resident_id=session.resident_id)
+
+    return router

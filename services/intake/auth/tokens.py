@@ -1,0 +1,47 @@
+"""Issuing intake's tokens: residents' after the login exchange, workers' by `linli token issue`, services' own.
+
+Verification is shared by every service and lives in linli/tokens.py; only intake (and its CLI) issues tokens.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from linli.tokens import Role, TokenCodec, TokenKind
+
+DEFAULT_WORKER_TTL = timedelta(days=30)
+
+
+def issue_token(
+    kind: TokenKind | str,
+    subject: str,
+    *,
+    party: str = "",
+    community: str = "",
+    role: Role | str | None = None,
+    ttl: timedelta = DEFAULT_WORKER_TTL,
+    codec: TokenCodec | None = None,
+) -> tuple[str, datetime]:
+    """A signed token for `subject` and when it expires.
+
+    Args:
+        kind: resident, worker or service.
+        subject: the resident's openid, the worker's id or the service's name.
+        party: a worker's party (required for workers, refused for the other kinds).
+        community: the community a worker serves; '' serves every one.
+        role: a worker's role (worker, dispatcher, admin); defaults to worker for workers.
+        ttl: how long the token is valid (at most 366 days).
+        codec: the keys to sign with; default: `LINLI_AUTH_SECRETS` of the environment.
+
+    Raises:
+        InvalidArgument: the fields do not make a token of this kind.
+        RuntimeError: no codec was given and `LINLI_AUTH_SECRETS` is not set.
+    """
+    kind = TokenKind(kind)
+    if kind is TokenKind.WORKER and role is None:
+        role = Role.WORKER
+    codec = codec or TokenCodec.from_settings()
+    token, claims = codec.issue(
+        kind, subject, ttl=ttl, party=party, community=community, role=Role(role) if role else None
+    )
+    return token, claims.expires_at

@@ -1,0 +1,5 @@
+"""Rate limits of intake's front: per resident (submissions, writes) and per client address (requests, logins)."""
+
+from services.intake.ratelimit.limiter import Limit, RateLimiter, Scope
+
+__all__ = ["Limit", "RateLimiter", "Scope"]

@@ -1,0 +1,128 @@
+"""The limits per scope and their check: RateLimited (HTTP 429 with Retry-After, gRPC RESOURCE_EXHAUSTED).
+
+If the counters' Redis does not answer, requests pass (fail open) and a warning is logged: a limiter outage must
+never cost a resident an accepted ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+import redis
+
+from linli.errors import RateLimited
+from linli.settings import RateLimitSettings
+from services.intake.metrics import RATE_LIMITED
+from services.intake.ratelimit.counters import MemoryWindowCounter, RedisWindowCounter, WindowCount, WindowCounter
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+# After a Redis fault the limiter stops asking for a while, so a dead Redis costs no request a timeout each.
+REDIS_RETRY_SECONDS = 5.0
+REDIS_TIMEOUT_SECONDS = 0.25
+
+
+class Scope(StrEnum):
+    """What a limit counts; also the `scope` label of linli_intake_rate_limited_total."""
+
+    RESIDENT_SUBMIT = "resident_submit"
+    RESIDENT_WRITE = "resident_write"
+    IP = "ip"
+    IP_LOGIN = "ip_login"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `requests` per `window_seconds`; 0 requests means no limit."""
+
+    requests: int
+    window_seconds: int = WINDOW_SECONDS
+
+
+class RateLimiter:
+    """Checks requests against the limit of their scope, counting in a shared WindowCounter."""
+
+    def __init__(
+        self,
+        limits: Mapping[Scope, Limit],
+        counter: WindowCounter,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._limits = dict(limits)
+        self._counter = counter
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._skip_until = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: RateLimitSettings, *, broker_url: str) -> RateLimiter:
+        """Counters in the broker's Redis when the broker is Redis (shared by replicas), else in this process."""
+        limits = {
+            Scope.RESIDENT_SUBMIT: Limit(settings.resident_submits_per_minute),
+            Scope.RESIDENT_WRITE: Limit(settings.resident_writes_per_minute),
+            Scope.IP: Limit(settings.ip_requests_per_minute),
+            Scope.IP_LOGIN: Limit(settings.ip_logins_per_minute),
+        }
+        counter: WindowCounter
+        if broker_url.startswith(("redis://", "rediss://")):
+            client = redis.Redis.from_url(
+                broker_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+            )
+            counter = RedisWindowCounter(client)
+        else:
+            logger.info("rate limits are counted per process: the broker is not Redis")
+            counter = MemoryWindowCounter()
+        return cls(limits, counter)
+
+    @classmethod
+    def unlimited(cls) -> RateLimiter:
+        """A limiter that lets everything through (tests of other things, benchmarks)."""
+        return cls({}, MemoryWindowCounter())
+
+    def check(self, scope: Scope, key: str) -> None:
+        """Counts one request of `key` in `scope`; raises RateLimited when it is over the limit."""
+        limit = self._limits.get(scope)
+        if limit is None or limit.requests <= 0:
+            return
+        now = self._clock()
+        index, offset = divmod(now, limit.window_seconds)
+        count = self._hit(f"{scope}:{key}", int(index), limit.window_seconds)
+        if count is None:
+            return
+        # Sliding estimate: the previous window weighs as much as it still overlaps the last `window_seconds`.
+        overlap = 1.0 - offset / limit.window_seconds
+        if count.previous * overlap + count.current <= limit.requests:
+            return
+        RATE_LIMITED.labels(scope.value).inc()
+        raise RateLimited(
+            f"too many requests ({scope.value}: {limit.requests} per {limit.window_seconds} s); slow down",
+            retry_after_seconds=self._retry_after(limit, offset, count.current),
+        )
+
+    @staticmethod
+    def _retry_after(limit: Limit, offset: float, current: int) -> int:
+        # In the next window this one weighs (1 - g) at fraction g; wait until one more request fits.
+        until_next = limit.window_seconds - offset
+        if current <= 0:
+            return max(1, math.ceil(until_next))
+        fraction = max(0.0, 1.0 - (limit.requests - 1) / current)
+        return max(1, math.ceil(until_next + fraction * limit.window_seconds))
+
+    def _hit(self, key: str, index: int, window_seconds: int) -> WindowCount | None:
+        if self._clock() < self._skip_until:
+            return None
+        try:
+            return self._counter.hit(key, index, window_seconds)
+        except redis.RedisError as error:
+            with self._lock:
+                self._skip_until = self._clock() + REDIS_RETRY_SECONDS
+            logger.warning("rate-limit counters unavailable; letting requests through", extra={"error": str(error)})
+            return None

@@ -1,0 +1,1 @@
+"""Hostile-input fuzzing of the HTTP API and the gRPC services."""
