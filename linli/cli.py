@@ -10,6 +10,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from linli.admin_commands import add_index_rpc_commands, add_routing_commands, is_admin_command, run_admin_command
 from linli.grpc_tls import open_channel
 from services.intake.admin import INTAKE_COMMANDS, add_intake_commands, run_intake_command
 from services.intake.auth.commands import TOKEN_COMMANDS, add_token_commands, run_token_command
@@ -100,9 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--service", default="", help="full service name; empty asks for the whole server")
     settings = commands.add_parser("settings", help="print the table of LINLI_* settings")
     settings.add_argument("--readme", type=Path, help="rewrite the table between the markers in this file instead")
-    add_index_commands(commands)
+    add_index_rpc_commands(add_index_commands(commands))
     add_intake_commands(commands)
     add_learning_commands(commands)
+    add_routing_commands(commands)
     add_token_commands(commands)
     return parser
 
@@ -119,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         return _dev()
     if args.command == "health":
         return _health(args.target, args.service)
+    if is_admin_command(args):  # before `index`: its snapshot and reload call a running server
+        return run_admin_command(args)
     if args.command == "index":
         return run_index_command(args)
     if args.command in TOKEN_COMMANDS:

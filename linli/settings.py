@@ -335,8 +335,9 @@ class AuthSettings(LinliSettings):
     )
     admin_token: SecretStr | None = Field(
         None,
-        description="Token the CLI sends to admin RPCs (ReloadModel, UpsertCases, ...); unset: it signs itself a "
-        "short-lived service token with `SECRETS`. Environment only.",
+        description="Admin worker's token (`linli token issue --role admin ...`) that `linli index snapshot`, "
+        "`linli index reload` and `linli routing reload` send to the admin RPCs; unset: they sign a short-lived "
+        "service token with `SECRETS`, and with neither they stop (exit 2). Environment only.",
     )
     wechat_base_url: str = Field("https://api.weixin.qq.com", description="WeChat API base URL of the login exchange.")
     wechat_appid: str = Field("", description="Mini-program appid of the login exchange (the one residents open).")

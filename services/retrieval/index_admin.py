@@ -260,15 +260,21 @@ def format_stats(stats: FolderStats) -> str:
     return "\n".join(lines)
 
 
-def add_index_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Registers `index build` and `index stats` on the `linli` command."""
-    index = commands.add_parser("index", help="build or inspect a local case index (no server needed)")
+def add_index_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Registers `index build` and `index stats` on the `linli` command; returns the `index` subcommands, to which
+    linli/admin_commands.py adds those that call a running server."""
+    index = commands.add_parser(
+        "index", help="build or inspect a local case index, or snapshot or reload a running server's"
+    )
     actions = index.add_subparsers(dest="index_command", required=True)
     build = actions.add_parser("build", help="embed a JSONL corpus into the case store and index, then snapshot")
     build.add_argument("--corpus", type=Path, required=True, help="JSONL of cases, as in starter_cases.jsonl")
     build.add_argument("--index-dir", type=Path, help="default: LINLI_RETRIEVAL_INDEX_DIR")
     stats = actions.add_parser("stats", help="print cases, model, index kind, snapshots and per-party counts")
     stats.add_argument("--index-dir", type=Path, help="default: LINLI_RETRIEVAL_INDEX_DIR")
+    return actions
 
 
 def run_index_command(
