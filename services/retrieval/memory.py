@@ -88,6 +88,7 @@ class CaseMemory:
         """Makes the index current: newest valid snapshot plus what the store changed since, or a full rebuild."""
         with self._write_lock:
             self._reembed_other_models()
+            self._snapshot_name = ""  # stays empty when the index is rebuilt from the store
             index = self._index_from_snapshot() or self._index_from_store()
             self._index = index
             self._updated_at = datetime.now(UTC)
@@ -286,8 +287,8 @@ class CaseMemory:
         found = self._snapshots.newest_valid(model_checksum=self._model_checksum, dimension=self.dimension)
         if found is None:
             return None
-        faiss_index, manifest = found
-        index = VectorIndex(self.dimension, self._params, faiss_index)
+        manifest = found.manifest
+        index = VectorIndex(self.dimension, self._params, found.index)
         live = self._store.live_keys()
         held = index.keys()
         index.remove(np.fromiter(held - live, dtype=np.int64))
@@ -297,8 +298,8 @@ class CaseMemory:
         if missing:  # cannot happen with keys that only grow; rebuild rather than serve a hole
             logger.warning("snapshot misses stored cases; rebuilding", extra={"missing": len(missing)})
             return None
-        self._snapshot_name = manifest_name = f"{manifest.created_at} ({manifest.count} cases)"
-        logger.info("index loaded from snapshot", extra={"snapshot": manifest_name, "cases": index.size})
+        self._snapshot_name = found.name
+        logger.info("index loaded from snapshot", extra={"snapshot": found.name, "cases": index.size})
         return index
 
     def _check_filter(self, case_filter: CaseFilter) -> None:

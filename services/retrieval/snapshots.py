@@ -41,6 +41,15 @@ class Manifest:
     created_at: str
 
 
+@dataclass(frozen=True)
+class LoadedSnapshot:
+    """A snapshot read into memory: its folder's name, the FAISS index and the manifest that vouched for it."""
+
+    name: str
+    index: Any
+    manifest: Manifest
+
+
 def model_fingerprint(model_path: Path) -> str:
     """sha256 over the model folder's files (names and bytes): vectors from other weights must not be mixed."""
     digest = hashlib.sha256()
@@ -119,7 +128,7 @@ class SnapshotStore:
         self._prune()
         return final
 
-    def newest_valid(self, *, model_checksum: str, dimension: int) -> tuple[Any, Manifest] | None:
+    def newest_valid(self, *, model_checksum: str, dimension: int) -> LoadedSnapshot | None:
         """The newest snapshot whose manifest, checksum, model and dimension all check out, read into memory."""
         for folder in self.snapshots():
             try:
@@ -136,7 +145,7 @@ class SnapshotStore:
             except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
                 logger.warning("invalid snapshot skipped: %s", error, extra={"snapshot": folder.name})
                 continue
-            return faiss_index, manifest
+            return LoadedSnapshot(folder.name, faiss_index, manifest)
         return None
 
     def snapshots(self) -> list[Path]:

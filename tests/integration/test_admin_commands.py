@@ -144,12 +144,12 @@ def test_index_snapshot_and_reload_with_an_admin_token(
 
     reload = run("index", "reload", "--target", target)
     assert reload.code == 0, reload.err
-    assert reload.out.startswith("index reloaded from snapshot ")
+    assert reload.out.startswith(f"index reloaded from snapshot {name}")
     assert reload.out.endswith(": 120 cases searchable\n")
     as_json = run("index", "reload", "--target", target, "--json")
     reply = json.loads(as_json.out)
     assert reply["case_count"] == "120"  # int64 is a string in proto JSON
-    assert reply["snapshot"]  # it was loaded from the snapshot, not rebuilt
+    assert reply["snapshot"] == name  # it was loaded from the snapshot, not rebuilt
 
 
 def test_without_an_admin_token_a_service_token_is_signed_with_the_key(

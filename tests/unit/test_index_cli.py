@@ -90,7 +90,7 @@ def test_rerunning_resumes_and_keeps_ids(tmp_path: Path, settings: RetrievalSett
         model_checksum=stats.manifest.model_checksum, dimension=32
     )
     assert found is not None
-    assert found[0].ntotal == 60  # rebuilt before the snapshot: the replaced case left no tombstone behind
+    assert found.index.ntotal == 60  # rebuilt before the snapshot: the replaced case left no tombstone behind
 
 
 @pytest.mark.parametrize(

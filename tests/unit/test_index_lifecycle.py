@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -110,11 +111,18 @@ def test_a_corrupt_or_foreign_snapshot_is_skipped(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path / "snapshots")
     found = store.newest_valid(model_checksum="sha-of-hash-embedder", dimension=DIM)
     assert found is not None
-    assert found[1].count == 10  # the older, intact one
+    assert found.manifest.count == 10  # the older, intact one
+    assert found.name == older.name
     assert store.newest_valid(model_checksum="another-model", dimension=DIM) is None
     assert older.exists()
     # The store still has all 20: loading falls back to the older snapshot and catches up.
-    assert memory_at(tmp_path).load() == 20
+    restarted = memory_at(tmp_path)
+    assert restarted.load() == 20
+    assert restarted.stats().snapshot == older.name
+    shutil.rmtree(older)
+    shutil.rmtree(newer)
+    assert restarted.reload() == 20
+    assert restarted.stats().snapshot == "", "an index rebuilt from the store names no snapshot"
 
 
 def test_only_the_newest_snapshots_are_kept(tmp_path: Path) -> None:
@@ -206,8 +214,8 @@ def test_killing_the_writer_mid_snapshot_leaves_a_loadable_snapshot(tmp_path: Pa
         assert half_written not in store.snapshots()
         found = store.newest_valid(model_checksum="sha-of-hash-embedder", dimension=DIM)
         assert found is not None, "no loadable snapshot after a kill"
-        faiss_index, manifest = found
-        assert faiss_index.ntotal == manifest.count
+        manifest = found.manifest
+        assert found.index.ntotal == manifest.count
         # The one that loads is the newest complete snapshot, the one before the interrupted write: none was skipped.
         created = datetime.fromisoformat(manifest.created_at)
         assert store.snapshots()[0].name == f"{created:%Y%m%dT%H%M%S%fZ}-{manifest.count}"
