@@ -35,14 +35,6 @@ def vector_of(ticket: Ticket) -> Vector | None:
     return np.frombuffer(ticket.embedding, dtype="<f4").astype(np.float32)
 
 
-def cosine(a: Vector, b: Vector) -> float:
-    """Cosine similarity; 0 for vectors of different length or zero norm."""
-    if a.shape != b.shape:
-        return 0.0
-    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return float(np.dot(a, b) / norm) if norm > 0 else 0.0
-
-
 _CHINESE_DIGITS = {ch: n for n, ch in enumerate("零一二三四五六七八九", start=0)} | {"两": 2}
 _NUMBER = r"([0-9]+|[零一二三四五六七八九十两]+)"
 # The places a complaint names, by kind: the embedding hears "3号楼" and "5号楼" as the same words.
@@ -90,11 +82,18 @@ def find_primary(ticket: Ticket, context: FlowContext, *, session: Session) -> M
     if vector is None or policy.duplicate_window.total_seconds() <= 0:
         return None
     since = ticket.created_at - policy.duplicate_window
-    for candidate in repository.duplicate_candidates(ticket, since=since, session=session):
-        other = vector_of(candidate)
-        similarity = cosine(vector, other) if other is not None else 0.0
-        if similarity >= policy.duplicate_threshold and same_place(ticket.text, candidate.text):
-            return Match(candidate, similarity)  # candidates come oldest first
+    found = repository.duplicate_candidates(ticket, since=since, session=session)
+    candidates = [c for c in found if len(c.embedding) == vector.nbytes]  # same model, so same size; be sure
+    if not candidates:
+        return None
+    # One matrix product over every open ticket of the community, not one Python loop step each.
+    matrix = np.frombuffer(b"".join(c.embedding for c in candidates), dtype="<f4").reshape(len(candidates), -1)
+    norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(vector))
+    similarities = np.divide(matrix @ vector, norms, out=np.zeros(len(candidates), dtype=np.float32), where=norms > 0)
+    for position in np.flatnonzero(similarities >= policy.duplicate_threshold):  # ascending: oldest first
+        candidate = candidates[position]
+        if same_place(ticket.text, candidate.text):
+            return Match(repository.get(candidate.id, session=session), float(similarities[position]))
     return None
 
 

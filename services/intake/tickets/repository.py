@@ -115,10 +115,21 @@ def lock_community(community: str, *, session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"linli:dup:{community}"})
 
 
-def duplicate_candidates(ticket: Ticket, *, since: datetime, session: Session) -> list[Ticket]:
-    """Open, unmerged tickets of the same community (and building where both name one) with an embedding."""
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    """Just what duplicate detection compares of an open ticket: loading whole tickets (with their histories) for
+    thousands of open tickets made triage slow down as they piled up (docs/reliability.md)."""
+
+    id: str
+    text: str
+    embedding: bytes
+
+
+def duplicate_candidates(ticket: Ticket, *, since: datetime, session: Session) -> list[DuplicateCandidate]:
+    """Open, unmerged tickets of the same community (and building where both name one) with an embedding, oldest
+    first."""
     statement = (
-        select(Ticket)
+        select(Ticket.id, Ticket.text, Ticket.embedding)
         .where(
             Ticket.community == ticket.community,
             Ticket.id != ticket.id,
@@ -132,7 +143,7 @@ def duplicate_candidates(ticket: Ticket, *, since: datetime, session: Session) -
     )
     if ticket.building:
         statement = statement.where(or_(Ticket.building == ticket.building, Ticket.building == ""))
-    return list(session.scalars(statement))
+    return [DuplicateCandidate(row.id, row.text, row.embedding) for row in session.execute(statement)]
 
 
 def _skip_locked(statement: Select[Ticket]) -> Select[Ticket]:
