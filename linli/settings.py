@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, ClassVar, Literal, get_args, get_origin
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -34,6 +34,26 @@ class LinliSettings(BaseSettings):
     """Base: environment only, strict about unknown variables under the class prefix."""
 
     model_config = SettingsConfigDict(extra="forbid", frozen=True)
+    # Fields that must never be passed as constructor arguments (where code or a test could leak them).
+    env_only_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Constructor arguments and the environment only; a secret passed as an argument is an error."""
+        passed: dict[str, Any] = getattr(init_settings, "init_kwargs", {})
+        leaked = sorted(cls.env_only_fields & passed.keys())
+        if leaked:
+            prefix = cls.model_config.get("env_prefix", "")
+            variables = ", ".join(f"{prefix}{name}".upper() for name in leaked)
+            raise ValueError(f"secrets come from the environment only: set {variables}")
+        return init_settings, env_settings
 
     @model_validator(mode="before")
     @classmethod
@@ -315,6 +335,7 @@ class AuthSettings(LinliSettings):
 
     # hide_input_in_errors: a validation error must not print the secrets it was given.
     model_config = SettingsConfigDict(env_prefix="LINLI_AUTH_", extra="forbid", frozen=True, hide_input_in_errors=True)
+    env_only_fields: ClassVar[frozenset[str]] = frozenset({"secrets", "admin_token", "wechat_app_secret"})
 
     secrets: SecretStr | None = Field(
         None,
@@ -345,23 +366,6 @@ class AuthSettings(LinliSettings):
         None, description="Mini-program app secret of the login exchange; environment only."
     )
     wechat_timeout_seconds: float = Field(5.0, gt=0, le=30, description="Deadline of one jscode2session call.")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Constructor arguments and the environment only; a secret passed as an argument is an error."""
-        passed: dict[str, Any] = getattr(init_settings, "init_kwargs", {})
-        leaked = sorted({"secrets", "admin_token", "wechat_app_secret"} & passed.keys())
-        if leaked:
-            variables = ", ".join(f"LINLI_AUTH_{name.upper()}" for name in leaked)
-            raise ValueError(f"secrets come from the environment only: set {variables}")
-        return init_settings, env_settings
 
     @field_validator("secrets")
     @classmethod

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from linli.settings import LinliSettings
 from services.intake.notifications.events import is_kind
 
 # Secrets are read from the environment only, so that none ends up in code, a config file or a test fixture.
-ENV_ONLY_FIELDS = frozenset({"hmac_secret", "wechat_app_secret"})
 MIN_SECRET_LENGTH = 16
 
 
@@ -73,6 +72,7 @@ class NotificationSettings(LinliSettings):
     model_config = SettingsConfigDict(
         env_prefix="LINLI_NOTIFY_", extra="forbid", frozen=True, hide_input_in_errors=True
     )
+    env_only_fields: ClassVar[frozenset[str]] = frozenset({"hmac_secret", "wechat_app_secret"})
 
     webhooks: tuple[WebhookTarget, ...] = Field(
         (),
@@ -100,23 +100,6 @@ class NotificationSettings(LinliSettings):
     wechat_miniprogram_state: Literal["formal", "trial", "developer"] = Field(
         "formal", description="Which build of the mini-program a tapped message opens."
     )
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Constructor arguments and the environment only; a secret passed as an argument is an error."""
-        passed: dict[str, Any] = getattr(init_settings, "init_kwargs", {})
-        leaked = sorted(ENV_ONLY_FIELDS & passed.keys())
-        if leaked:
-            variables = ", ".join(f"LINLI_NOTIFY_{name.upper()}" for name in leaked)
-            raise ValueError(f"secrets come from the environment only: set {variables}")
-        return init_settings, env_settings
 
     @field_validator("webhooks", mode="before")
     @classmethod
