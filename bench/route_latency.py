@@ -28,7 +28,7 @@ from services.routing.learning.model_dir import save_model
 from services.routing.learning.training import train
 from services.routing.model_holder import ModelHolder
 from services.routing.router import Complaint, RetrievalEncoder, Router
-from services.routing.signals import RoutingTrainingSignals
+from services.routing.signals import RoutingTrainingSignals, catalog_examples
 
 CORPUS = Path(__file__).resolve().parent.parent / "services" / "retrieval" / "corpus"
 
@@ -83,18 +83,29 @@ def main(argv: list[str] | None = None) -> int:
     heldout = read_corpus(CORPUS / "heldout_cases.jsonl")
     head = FeatureConfig().head_chars
     tail = FeatureConfig().tail_chars
+    catalog = load_catalog()
+    examples = catalog_examples(catalog)
     every = [case.complaint for case in train_cases + heldout]
-    # Heads and tails of long texts, as the classifier embeds them.
-    texts = sorted({text[:head] for text in every} | {text[-tail:] for text in every if len(text) > head})
+    # Heads and tails of long texts, as the classifier embeds them, and the catalog phrasings the entry model learns.
+    texts = sorted(
+        {text[:head] for text in every}
+        | {text[-tail:] for text in every if len(text) > head}
+        | {example.text[:head] for example in examples}
+    )
     embedder = SentenceTransformerEmbedder(RetrievalSettings().resolved_model_path())
     started = time.perf_counter()
     vectors = dict(zip(texts, embedder.embed(texts), strict=True))
     print(f"embedded {len(texts)} texts beforehand in {time.perf_counter() - started:.1f} s (not counted below)")
 
     encoder = LookupEncoder(vectors, embedder.model_name, embedder.dimension)
-    catalog = load_catalog()
     items = [LabelledText(case.complaint, case.party) for case in train_cases]
-    model = train(items, encoder=encoder, signals=RoutingTrainingSignals(catalog), progress=lambda _: None)
+    model = train(
+        items,
+        encoder=encoder,
+        signals=RoutingTrainingSignals(catalog),
+        entry_examples=examples,
+        progress=lambda _: None,
+    )
     save_model(model, args.model_dir)
     cases = [
         cases_pb2.Case(id=c.id, complaint=c.complaint, resolution=c.resolution, party=c.party, category=c.category)

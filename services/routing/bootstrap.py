@@ -110,7 +110,7 @@ class RouterBootstrap:
             )
         from services.routing.learning.data import read_labelled
         from services.routing.learning.training import train
-        from services.routing.signals import RoutingTrainingSignals, VoteParameters
+        from services.routing.signals import RoutingTrainingSignals, VoteParameters, catalog_examples
 
         items = read_labelled(corpus)
         logger.info("no routing model yet: training one", extra={"corpus": str(corpus), "count": len(items)})
@@ -119,6 +119,7 @@ class RouterBootstrap:
             items,
             encoder=BatchedEncoder(encoder, TRAINING_EMBED_BATCH),
             signals=RoutingTrainingSignals(catalog, vote),
+            entry_examples=catalog_examples(catalog),
             progress=lambda line: logger.info(line),
         )
         save_model(model, self._settings.model_dir)

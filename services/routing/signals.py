@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.routing.catalog import Catalog
+from services.routing.learning.classifier import EntryExample
 from services.routing.vote import vote_weights
 
 Floats = npt.NDArray[np.float64]
@@ -106,6 +107,18 @@ class RoutingTrainingSignals:
         if catalog is not None and catalog_applies(catalog, labels):
             signals[CATALOG] = catalog_scores(catalog, texts, labels)
         return signals
+
+
+def catalog_examples(catalog: Catalog | None) -> list[EntryExample]:
+    """Each catalog entry's name and typical phrasings, labelled with the entry and its responsible party: what
+    the entry model (learning.classifier.EntryModel) learns the catalog from. Empty without a catalog."""
+    if catalog is None:
+        return []
+    return [
+        EntryExample(text, entry.id, entry.party)
+        for entry in catalog.entries
+        for text in dict.fromkeys((entry.name, *entry.phrasings))
+    ]
 
 
 def catalog_applies(catalog: Catalog | None, labels: Sequence[str]) -> bool:

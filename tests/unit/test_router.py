@@ -28,6 +28,7 @@ from services.routing.model_holder import ModelHolder
 from services.routing.router import Complaint, RetrievalEncoder, Router
 from services.routing.server import RoutingDeps, create_server
 from services.routing.signals import RoutingTrainingSignals
+from tests.tokens import service_metadata
 from tests.unit.fakes import HashEmbedder
 
 CORPUS = Path(__file__).resolve().parents[2] / "services" / "retrieval" / "corpus" / "resolved_cases.jsonl"
@@ -298,7 +299,7 @@ def test_reloading_a_bad_model_fails_and_keeps_serving_the_good_one(
     data["created_at"] = "2099-01-01T00:00:00+00:00"
     manifest.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(grpc.RpcError) as raised:
-        stub.ReloadModel(routing_pb2.ReloadModelRequest(), timeout=5)
+        stub.ReloadModel(routing_pb2.ReloadModelRequest(), timeout=5, metadata=service_metadata())
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert stub.GetModelInfo(routing_pb2.GetModelInfoRequest(), timeout=5).model.version == before
     decision = stub.Route(routing_pb2.RouteRequest(complaint=routing_pb2.Complaint(text="垃圾桶满了")), timeout=5)

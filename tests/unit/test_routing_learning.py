@@ -14,8 +14,9 @@ import pytest
 from linli.cli import main
 from linli.errors import InvalidArgument
 from linli.parties import DEFAULT_PARTIES
+from services.routing.catalog import load_catalog
 from services.routing.learning.calibration import expected_calibration_error, precision_threshold
-from services.routing.learning.classifier import RoutingClassifier
+from services.routing.learning.classifier import ENTRIES, EntryExample, EntryModel, RoutingClassifier
 from services.routing.learning.data import (
     Correction,
     LabelledText,
@@ -34,6 +35,7 @@ from services.routing.learning.model_dir import (
     save_model,
 )
 from services.routing.learning.training import TrainedModel, TrainingConfig, train
+from services.routing.signals import catalog_examples
 from tests.unit.fakes import HashEmbedder
 
 # Four city departments, none of them a default party: the classifier must learn whatever labels it is given.
@@ -244,3 +246,51 @@ def test_cli_reports_a_bad_line_and_fails(tmp_path: Path, capsys: pytest.Capture
     good = write_jsonl(tmp_path / "good.jsonl", [{"text": "停水了", "label": "water_affairs"}])
     assert main(["eval", "routing", "--test", str(good), "--model", str(tmp_path / "missing")]) == 2
     assert "no model directory" in capsys.readouterr().err
+
+
+def department_entries() -> list[EntryExample]:
+    """Two "catalog entries" per department, each named by two of its problems."""
+    return [
+        EntryExample(problem, f"{label}-{index // 2}", label)
+        for label, problems in DEPARTMENTS.items()
+        for index, problem in enumerate(problems)
+    ]
+
+
+def test_the_entry_model_scores_each_label_by_its_best_entry() -> None:
+    examples = department_entries()
+    embed = encoder(dimension=32)
+    labels = tuple(sorted(DEPARTMENTS))
+    model = EntryModel(labels, c=10.0).fit(embed([e.text for e in examples]), examples)
+    scores = model.decision_function(embed([e.text for e in examples]))
+    assert scores.shape == (len(examples), len(labels))
+    assert [labels[i] for i in scores.argmax(axis=1)] == [e.label for e in examples]
+    with pytest.raises(ValueError, match="not fitted"):
+        EntryModel(labels, c=1.0).decision_function(scores)
+
+
+def test_catalog_entries_join_a_model_of_their_labels_and_speak_as_the_catalog() -> None:
+    model = train(corpus(), config=CONFIG, encoder=encoder(), entry_examples=department_entries())
+    assert isinstance(model.classifier.base_models[ENTRIES], EntryModel)
+    probabilities, attributions = model.classifier.explain(["人民路停水了"], encoder())
+    assert math.isclose(float(probabilities.sum()), 1.0)
+    assert set(attributions[0].opinions) == {"classifier", "catalog"}  # entries are explained as the catalog
+
+
+def test_catalog_entries_of_other_labels_are_left_out() -> None:
+    lines: list[str] = []
+    model = train(corpus(), config=CONFIG, encoder=encoder(), entry_examples=catalog_examples(load_catalog()),
+                  progress=lines.append)  # fmt: skip
+    assert ENTRIES not in model.classifier.base_models
+    assert any("left out" in line for line in lines)
+    (prediction,) = RoutingClassifier(model.classifier, threshold=0.0, encoder=encoder()).predict(["人民路停水了"])
+    assert prediction.label == "water_affairs"
+
+
+def test_catalog_examples_name_every_entry_with_its_party() -> None:
+    catalog = load_catalog()
+    examples = catalog_examples(catalog)
+    assert {e.entry for e in examples} == {entry.id for entry in catalog.entries}
+    first = catalog.entries[0]
+    assert examples[0] == EntryExample(first.name, first.id, first.party)
+    assert catalog_examples(None) == []

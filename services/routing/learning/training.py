@@ -22,8 +22,11 @@ from services.routing.learning.calibration import Floats, fit_temperature, preci
 from services.routing.learning.classifier import (
     CHAR,
     EMBEDDING,
+    ENTRIES,
     WORD,
     EmbeddingSpec,
+    EntryExample,
+    EntryModel,
     ModelParameters,
     StackedClassifier,
     as_logits,
@@ -118,6 +121,24 @@ def _check_labels(items: Sequence[LabelledText], allowed_labels: Collection[str]
     return counts
 
 
+def _entry_model(
+    examples: Sequence[EntryExample],
+    labels: Sequence[str],
+    config: TrainingConfig,
+    encoder: Encoder | None,
+    say: Progress,
+) -> EntryModel | None:
+    """The entry model of `examples`, or None without embeddings or when an example's label is not the model's."""
+    if not examples or not config.features.embed or encoder is None:
+        return None
+    if not {example.label for example in examples} <= set(labels) or len({e.entry for e in examples}) < 2:
+        say("catalog entries: their labels are not this model's, left out")
+        return None
+    vectors = encoder([example.text[: config.features.head_chars] for example in examples])
+    say(f"catalog entries: {len({e.entry for e in examples})} entries learnt from {len(examples)} phrasings")
+    return EntryModel(labels, config.parameters.entry_c).fit(vectors, examples)
+
+
 def train(
     items: Sequence[LabelledText],
     *,
@@ -127,6 +148,7 @@ def train(
     corrections: int = 0,
     progress: Progress | None = None,
     signals: TrainingSignals | None = None,
+    entry_examples: Sequence[EntryExample] = (),
 ) -> TrainedModel:
     """Trains a classifier on `items`; any label set with at least 2 labels of 2 examples each.
 
@@ -138,6 +160,9 @@ def train(
         corrections: how many of `items` come from routing corrections, recorded in the manifest.
         progress: called with a short line at each step (the CLI prints them to stderr).
         signals: evidence from outside the text (catalog, precedent vote) that the stacker combines with the blocks.
+        entry_examples: names and phrasings of responsibility catalog entries (signals.catalog_examples); with
+            embeddings, and when their labels are all the model's, an entry model learnt from them joins the
+            blocks (EntryModel). Otherwise (another taxonomy) they are left out.
 
     Raises:
         InvalidArgument: too few labels or examples, or a label outside `allowed_labels`.
@@ -165,8 +190,16 @@ def train(
         say(f"embedding {len(texts)} texts with {encoder.model_name if encoder else '?'}")
     blocks = transform_blocks(texts, features=config.features, vectorizers=vectorizers, encoder=encoder)
 
-    base_models, held_out_scores = {}, []
+    entry_model = _entry_model(entry_examples, labels, config, encoder, say)
+    if entry_model is None:
+        blocks.pop(ENTRIES, None)
+    base_models: dict[str, Any] = {}
+    held_out_scores = []
     for name, matrix in blocks.items():
+        if name == ENTRIES and entry_model is not None:  # fitted on the catalog alone: every score is held out
+            base_models[name] = entry_model
+            held_out_scores.append(entry_model.decision_function(matrix))
+            continue
         model = base_model(name, config.parameters)
         held_out_scores.append(as_logits(cross_val_predict(model, matrix, truth, cv=folds, method="decision_function")))
         base_models[name] = model.fit(matrix, truth)
