@@ -1,6 +1,6 @@
 """Sustained load: a steady stream of tickets over HTTP for minutes; submitted/s, routed/s, latency, errors, memory.
 
-Run `python -m bench.reliability.load --minutes 5 --rate 9`. The stack (bench/reliability/stack.py) runs on a fresh
+Run `python -m bench.reliability.load --minutes 5 --rate 22`. The stack (bench/reliability/stack.py) runs on a fresh
 PostgreSQL database with its own Redis; residents submit at `--rate` tickets per second, open loop (a slow server
 does not slow the arrivals), each retrying with its Idempotency-Key on connection errors and 5xx. Every 30 s the
 harness samples the backlog (tickets still `received`): a rate the stack holds keeps it flat. At the end it waits
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: `python -m bench.reliability.load [--minutes M] [--rate R] ...`."""
     parser = argparse.ArgumentParser(prog="python -m bench.reliability.load", description=__doc__)
     parser.add_argument("--minutes", type=float, default=5.0, help="how long the stream runs")
-    parser.add_argument("--rate", type=float, default=9.0, help="tickets submitted per second")
+    parser.add_argument("--rate", type=float, default=22.0, help="tickets submitted per second")
     parser.add_argument("--concurrency", type=int, default=32, help="most submits in flight at once")
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
     parser.add_argument("--worker-concurrency", type=int, default=8, help="triage threads per worker")
