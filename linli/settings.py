@@ -405,7 +405,10 @@ class RateLimitSettings(LinliSettings):
         30, ge=0, description="Ratings and reopenings one resident may send per minute; 0 turns the limit off."
     )
     ip_requests_per_minute: int = Field(
-        600, ge=0, description="HTTP requests per client address per minute (probes and /metrics aside); 0: off."
+        600,
+        ge=0,
+        description="HTTP requests and intake gRPC calls per client address per minute (probes and /metrics "
+        "aside); 0: off.",
     )
     ip_logins_per_minute: int = Field(
         10, ge=0, description="Login exchanges (`POST /v1/auth/wechat`) per client address per minute; 0: off."

@@ -22,6 +22,7 @@ from services.intake.http_app import create_http_app
 from services.intake.metrics import grpc_metrics, instrument_http
 from services.intake.notifications import NotificationSettings, create_notifier
 from services.intake.ratelimit import RateLimiter
+from services.intake.ratelimit.grpc_peers import PeerRateLimitInterceptor
 from services.intake.ratelimit.http import ClientAddresses
 from services.intake.tickets.context import Clock, FlowContext, LifecyclePolicy, Notifier, TaskQueue, utc_now
 from services.intake.tickets.flows import TicketFlows
@@ -77,6 +78,7 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
         workers=settings.workers,
         service_names=[SERVICE_NAME],
         register=lambda server: intake_pb2_grpc.add_IntakeServiceServicer_to_server(servicer, server),
+        interceptors=[PeerRateLimitInterceptor(security.limiter)],
         metrics=grpc_metrics(),
     )
     http = create_http_app(flows, security, database, handle.ready)

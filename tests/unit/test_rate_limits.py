@@ -13,6 +13,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from linli.errors import RateLimited
@@ -23,6 +24,7 @@ from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.ratelimit import Limit, RateLimiter, Scope
 from services.intake.ratelimit.counters import MemoryWindowCounter, RedisWindowCounter
+from services.intake.ratelimit.grpc_peers import peer_address
 from services.intake.ratelimit.http import ClientAddresses
 from services.intake.server import IntakeDeps, create_server
 from tests.tokens import as_resident, resident_metadata
@@ -174,6 +176,49 @@ def test_grpc_answers_resource_exhausted(tmp_path: Path) -> None:
             retry = error_details_pb2.RetryInfo()
             assert any(detail.Unpack(retry) for detail in status.details)
             assert retry.retry_delay.seconds >= 1
+    finally:
+        server.grpc.stop(0)
+        server.database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("peer", "address"),
+    [("ipv4:10.0.0.7:51234", "10.0.0.7"), ("ipv6:[::1]:51234", "::1"), ("unix:/tmp/s", "unix:/tmp/s"), ("", "unknown")],
+)
+def test_a_grpc_peer_is_counted_by_its_address_not_its_port(peer: str, address: str) -> None:
+    assert peer_address(peer) == address
+
+
+def test_grpc_calls_count_per_address_but_health_checks_do_not(tmp_path: Path) -> None:
+    settings = IntakeSettings(host="127.0.0.1", grpc_port=0, database_url=f"sqlite:///{tmp_path / 't.sqlite'}")
+    clock = Clock()
+    limiter = RateLimiter({Scope.IP: Limit(3)}, MemoryWindowCounter(), clock=clock)
+    deps = IntakeDeps(
+        database=Database(settings.database_url),
+        queue=RecordingTaskQueue(),
+        notifier=RecordingNotifier(),
+        limiter=limiter,
+    )
+    server = create_server(settings, deps)
+    try:
+        assert server.grpc.wait_ready(30), server.grpc.load_error
+        # Each call on a new channel comes from a new port: the limit must still see one client.
+        codes = []
+        for _ in range(4):
+            with grpc.insecure_channel(f"127.0.0.1:{server.grpc.port}") as channel:
+                stub = intake_pb2_grpc.IntakeServiceStub(channel)
+                try:
+                    stub.ListTickets(intake_pb2.ListTicketsRequest(), timeout=5, metadata=resident_metadata("r-1"))
+                    codes.append(grpc.StatusCode.OK)
+                except grpc.RpcError as error:
+                    codes.append(error.code())
+        assert codes == [grpc.StatusCode.OK] * 3 + [grpc.StatusCode.RESOURCE_EXHAUSTED]
+        with grpc.insecure_channel(f"127.0.0.1:{server.grpc.port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+            assert health.status == health_pb2.HealthCheckResponse.SERVING  # probes are never limited
+            clock.now += 2 * WINDOW
+            stub = intake_pb2_grpc.IntakeServiceStub(channel)
+            stub.ListTickets(intake_pb2.ListTicketsRequest(), timeout=5, metadata=resident_metadata("r-1"))
     finally:
         server.grpc.stop(0)
         server.database.dispose()
