@@ -10,11 +10,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any
 
 import grpc
 
 from linli.errors import PermissionDenied
+from linli.grpc_serving import UnaryCheckInterceptor
 from linli.settings import AuthSettings
 from linli.tokens import Claims, TokenCodec, TokenKind, bearer_token
 
@@ -52,7 +52,7 @@ def require_admin(codec: TokenCodec, authorization: str | None, method: str) -> 
     return claims
 
 
-class AdminInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+class AdminInterceptor(UnaryCheckInterceptor):
     """Lets the admin methods run only for admin or service tokens; every other method passes untouched.
 
     Install it after the domain-error interceptor (build_server's `interceptors`): its errors then become
@@ -63,27 +63,13 @@ class AdminInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         self._codec = codec
         self._admin_methods = admin_methods
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or handler.unary_unary is None or method not in self._admin_methods:
-            return handler
-        inner = handler.unary_unary
-        name = method.rsplit("/", 1)[-1]
+    def applies_to(self, method: str) -> bool:
+        """Only the admin methods are checked."""
+        return method in self._admin_methods
 
-        def guarded(request: Any, context: grpc.ServicerContext) -> Any:
-            require_admin(self._codec, authorization_of(context.invocation_metadata()), name)
-            return inner(request, context)
-
-        return grpc.unary_unary_rpc_method_handler(
-            guarded,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+    def check(self, method: str, context: grpc.ServicerContext) -> None:
+        """Raises unless the call carries an admin worker's or a service's token."""
+        require_admin(self._codec, authorization_of(context.invocation_metadata()), method.rsplit("/", 1)[-1])
 
 
 def admin_interceptor(service: str, methods: Iterable[str], codec: TokenCodec | None = None) -> AdminInterceptor:

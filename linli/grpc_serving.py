@@ -120,6 +120,43 @@ class DomainErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         )
 
 
+class UnaryCheckInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    """Base of interceptors that check a unary call before it runs and refuse it by raising a LinliError.
+
+    Install them after the domain-error interceptor (build_server's `interceptors`), which turns the error into
+    its status code. Subclasses say which methods they look at and what they check.
+    """
+
+    def applies_to(self, method: str) -> bool:
+        """True when calls of `method` (`/package.Service/Method`) are checked; every one by default."""
+        return True
+
+    def check(self, method: str, context: grpc.ServicerContext) -> None:
+        """Raises a LinliError to refuse the call."""
+        raise NotImplementedError
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or handler.unary_unary is None or not self.applies_to(method):
+            return handler
+        inner = handler.unary_unary
+
+        def checked(request: Any, context: grpc.ServicerContext) -> Any:
+            self.check(method, context)
+            return inner(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            checked,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
 @dataclass
 class ServerHandle:
     """A built server, its bound port, its health servicer and whether its dependencies are loaded."""

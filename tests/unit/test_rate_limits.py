@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
@@ -151,9 +152,10 @@ def test_every_http_request_counts_per_address_but_probes_do_not(database: Datab
     assert client.get("/v1/tickets", headers=resident).status_code == 200
 
 
-def test_grpc_answers_resource_exhausted(tmp_path: Path) -> None:
+@contextmanager
+def grpc_intake(tmp_path: Path, limiter: RateLimiter) -> Iterator[str]:
+    """An intake gRPC server on SQLite with `limiter`; yields its target."""
     settings = IntakeSettings(host="127.0.0.1", grpc_port=0, database_url=f"sqlite:///{tmp_path / 't.sqlite'}")
-    limiter = RateLimiter({Scope.RESIDENT_SUBMIT: Limit(1)}, MemoryWindowCounter())
     deps = IntakeDeps(
         database=Database(settings.database_url),
         queue=RecordingTaskQueue(),
@@ -163,22 +165,27 @@ def test_grpc_answers_resource_exhausted(tmp_path: Path) -> None:
     server = create_server(settings, deps)
     try:
         assert server.grpc.wait_ready(30), server.grpc.load_error
-        with grpc.insecure_channel(f"127.0.0.1:{server.grpc.port}") as channel:
-            stub = intake_pb2_grpc.IntakeServiceStub(channel)
-            request = intake_pb2.SubmitTicketRequest(**COMPLAINT)
-            stub.SubmitTicket(request, timeout=5, metadata=resident_metadata("r-1"))
-            with pytest.raises(grpc.RpcError) as raised:
-                stub.SubmitTicket(request, timeout=5, metadata=resident_metadata("r-1"))
-            assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-            assert "too many requests" in (raised.value.details() or "")
-            status = rpc_status.from_call(raised.value)  # type: ignore[arg-type]
-            assert status is not None
-            retry = error_details_pb2.RetryInfo()
-            assert any(detail.Unpack(retry) for detail in status.details)
-            assert retry.retry_delay.seconds >= 1
+        yield f"127.0.0.1:{server.grpc.port}"
     finally:
         server.grpc.stop(0)
         server.database.dispose()
+
+
+def test_grpc_answers_resource_exhausted(tmp_path: Path) -> None:
+    limiter = RateLimiter({Scope.RESIDENT_SUBMIT: Limit(1)}, MemoryWindowCounter())
+    with grpc_intake(tmp_path, limiter) as target, grpc.insecure_channel(target) as channel:
+        stub = intake_pb2_grpc.IntakeServiceStub(channel)
+        request = intake_pb2.SubmitTicketRequest(**COMPLAINT)
+        stub.SubmitTicket(request, timeout=5, metadata=resident_metadata("r-1"))
+        with pytest.raises(grpc.RpcError) as raised:
+            stub.SubmitTicket(request, timeout=5, metadata=resident_metadata("r-1"))
+        assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "too many requests" in (raised.value.details() or "")
+        status = rpc_status.from_call(raised.value)  # type: ignore[arg-type]
+        assert status is not None
+        retry = error_details_pb2.RetryInfo()
+        assert any(detail.Unpack(retry) for detail in status.details)
+        assert retry.retry_delay.seconds >= 1
 
 
 @pytest.mark.parametrize(
@@ -190,22 +197,13 @@ def test_a_grpc_peer_is_counted_by_its_address_not_its_port(peer: str, address: 
 
 
 def test_grpc_calls_count_per_address_but_health_checks_do_not(tmp_path: Path) -> None:
-    settings = IntakeSettings(host="127.0.0.1", grpc_port=0, database_url=f"sqlite:///{tmp_path / 't.sqlite'}")
     clock = Clock()
     limiter = RateLimiter({Scope.IP: Limit(3)}, MemoryWindowCounter(), clock=clock)
-    deps = IntakeDeps(
-        database=Database(settings.database_url),
-        queue=RecordingTaskQueue(),
-        notifier=RecordingNotifier(),
-        limiter=limiter,
-    )
-    server = create_server(settings, deps)
-    try:
-        assert server.grpc.wait_ready(30), server.grpc.load_error
+    with grpc_intake(tmp_path, limiter) as target:
         # Each call on a new channel comes from a new port: the limit must still see one client.
         codes = []
         for _ in range(4):
-            with grpc.insecure_channel(f"127.0.0.1:{server.grpc.port}") as channel:
+            with grpc.insecure_channel(target) as channel:
                 stub = intake_pb2_grpc.IntakeServiceStub(channel)
                 try:
                     stub.ListTickets(intake_pb2.ListTicketsRequest(), timeout=5, metadata=resident_metadata("r-1"))
@@ -213,12 +211,9 @@ def test_grpc_calls_count_per_address_but_health_checks_do_not(tmp_path: Path) -
                 except grpc.RpcError as error:
                     codes.append(error.code())
         assert codes == [grpc.StatusCode.OK] * 3 + [grpc.StatusCode.RESOURCE_EXHAUSTED]
-        with grpc.insecure_channel(f"127.0.0.1:{server.grpc.port}") as channel:
+        with grpc.insecure_channel(target) as channel:
             health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
             assert health.status == health_pb2.HealthCheckResponse.SERVING  # probes are never limited
             clock.now += 2 * WINDOW
             stub = intake_pb2_grpc.IntakeServiceStub(channel)
             stub.ListTickets(intake_pb2.ListTicketsRequest(), timeout=5, metadata=resident_metadata("r-1"))
-    finally:
-        server.grpc.stop(0)
-        server.database.dispose()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
 
 import grpc
 
+from linli.grpc_serving import UnaryCheckInterceptor
 from services.intake.ratelimit.limiter import RateLimiter, Scope
 
 # Kubernetes probes and `linli health` call these every few seconds: never limited.
@@ -24,7 +23,7 @@ def peer_address(peer: str) -> str:
     return found.group("v4") or found.group("v6")
 
 
-class PeerRateLimitInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+class PeerRateLimitInterceptor(UnaryCheckInterceptor):
     """Counts each unary call per client address in `Scope.IP`; over the limit the call is RESOURCE_EXHAUSTED.
 
     gRPC carries no X-Forwarded-For: behind an L7 proxy every call shares the proxy's address, so set the limit
@@ -34,24 +33,10 @@ class PeerRateLimitInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
     def __init__(self, limiter: RateLimiter) -> None:
         self._limiter = limiter
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or handler.unary_unary is None or method.startswith(EXEMPT_SERVICES):
-            return handler
-        inner = handler.unary_unary
+    def applies_to(self, method: str) -> bool:
+        """Every method but health checks and reflection."""
+        return not method.startswith(EXEMPT_SERVICES)
 
-        def limited(request: Any, context: grpc.ServicerContext) -> Any:
-            # Raises RateLimited, which the domain-error interceptor outside this one turns into RESOURCE_EXHAUSTED.
-            self._limiter.check(Scope.IP, peer_address(context.peer()))
-            return inner(request, context)
-
-        return grpc.unary_unary_rpc_method_handler(
-            limited,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+    def check(self, method: str, context: grpc.ServicerContext) -> None:
+        """Raises RateLimited when the caller's address is over its limit."""
+        self._limiter.check(Scope.IP, peer_address(context.peer()))
