@@ -261,12 +261,14 @@ def test_transfer_is_a_correction_and_a_hand_back_is_a_dispute(intake: Intake, d
     assert count(database, RoutingCorrection) == 2
 
 
-def test_a_manual_ticket_is_claimed_by_a_worker_or_dispatched(intake: Intake) -> None:
+def test_a_manual_ticket_is_claimed_or_dispatched_by_a_dispatcher(intake: Intake) -> None:
     first = intake.flows.submit(COMPLAINT)[0].ticket.id
     second = intake.flows.submit(Submission(**{**COMPLAINT.__dict__, "text": "小区门口有人占道经营"}))[0].ticket.id
     for ticket_id in (first, second):
         assert intake.triage.send_to_manual(ticket_id, reason="自动分派暂不可用")
-    accepted = intake.flows.accept(first, STREET).ticket
+    with pytest.raises(PermissionDenied):  # a party's worker does not even see the queue
+        intake.flows.accept(first, STREET)
+    accepted = intake.flows.accept(first, DISPATCHER).ticket
     assert (accepted.status, accepted.party) == (TicketStatus.ACCEPTED, "street_office")
     with pytest.raises(PermissionDenied):
         intake.flows.dispatch(second, OWNERS, to_party="street_office")

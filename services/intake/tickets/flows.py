@@ -80,7 +80,7 @@ class TicketFlows:
             return views_of(tickets, session=work.session), token
 
     def accept(self, ticket_id: str, worker: Worker) -> TicketView:
-        """The worker's party takes the ticket on; a ticket in the manual queue is claimed by that party."""
+        """The worker's party takes the ticket on; a dispatcher may claim a ticket of the manual queue for theirs."""
         with self._context.transaction() as work:
             ticket = repository.get(ticket_id, session=work.session, for_update=True)
             self._authorize(ticket, worker, claim_manual=True)
@@ -329,7 +329,8 @@ class TicketFlows:
             raise PermissionDenied(f"worker {worker.worker_id} does not serve {ticket.community}")
         if ticket.party == worker.party:
             return
-        if claim_manual and ticket.status == TicketStatus.NEEDS_MANUAL.value:
+        # The manual queue is the dispatchers' to see (it may hold complaints about a party): only they claim from it.
+        if claim_manual and ticket.status == TicketStatus.NEEDS_MANUAL.value and worker.is_dispatcher:
             return
         if dispatcher_may and worker.is_dispatcher:
             return
