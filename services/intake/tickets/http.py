@@ -361,7 +361,7 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter) -> APIRouter:
 
     @router.post("/{ticket_id}/accept", response_model=TicketOut)
     def accept_ticket(ticket_id: str, worker: WorkerDep, body: WorkerBody | None = None) -> TicketOut:
-        """A worker of the ticket's party takes it on (any party may claim a manual-queue ticket)."""
+        """A worker of the ticket's party takes it on (a dispatcher may claim a manual-queue ticket for theirs)."""
         if body is not None:
             check_claimed_identity(worker, body.worker_id, body.party)
         return ticket_out(flows.accept(ticket_id, worker))
