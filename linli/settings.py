@@ -307,7 +307,15 @@ class IntakeSettings(LinliSettings):
         300.0, gt=0, description="A ticket still `received` (or a learned case not synced) this long is queued again."
     )
     sweep_interval_seconds: float = Field(
-        60.0, gt=0, description="How often beat re-queues stuck tickets and escalates overdue ones."
+        60.0,
+        gt=0,
+        description="How often beat runs its sweeps: re-queue the stuck, escalate the overdue, close the unrated.",
+    )
+    auto_close_days: float = Field(
+        7.0,
+        ge=0.0,
+        description="Follow-up period: a resolved ticket the resident has not rated this many days later is closed "
+        "(the resident can still rate or reopen it); 0 never closes one.",
     )
     beat_schedule_file: Path = Field(
         DEFAULT_STATE_DIR / "celerybeat-schedule", description="Where `linli beat` keeps the last run of each task."

@@ -1,4 +1,5 @@
-"""The beat sweeps with a controlled clock: stuck tickets are queued again, overdue ones climb the ladder."""
+"""The beat sweeps with a controlled clock: stuck tickets are queued again, overdue ones climb the ladder,
+resolved ones nobody rated are closed."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from linli.settings import IntakeSettings
 from linli.v1 import routing_pb2
 from services.intake.database import Database
 from services.intake.tickets.context import LifecyclePolicy
@@ -120,3 +122,112 @@ def test_a_manual_queue_ticket_escalates_too(intake: Intake) -> None:
     intake.clock.now += timedelta(hours=73)
     assert intake.sweeps.escalate_overdue() == 1
     assert intake.flows.get(ticket_id).ticket.escalation_level == "street"
+
+
+def resolved(intake: Intake, text: str, *, resident_id: str = "r-1") -> str:
+    """A ticket routed to the property manager, who resolved it just now."""
+    ticket_id = intake.flows.submit(Submission(text=text, community=COMPLAINT.community, resident_id=resident_id))[
+        0
+    ].ticket.id
+    intake.triage.record_triage(ticket_id, decision())
+    intake.flows.accept(ticket_id, PROPERTY)
+    intake.flows.resolve(ticket_id, PROPERTY, resolution="已修好")
+    return ticket_id
+
+
+def test_resolved_tickets_nobody_rated_are_closed_after_the_follow_up_period(ticket_database: Database) -> None:
+    intake = Intake(ticket_database, policy=LifecyclePolicy(auto_close_after=timedelta(days=7)))
+    unrated = resolved(intake, "小区北门的路灯坏了一周了")
+    happy = resolved(intake, "电梯按钮失灵")
+    intake.flows.rate(happy, resident_id="r-1", score=5)
+    unhappy = resolved(intake, "楼道里堆满了杂物")
+    intake.flows.rate(unhappy, resident_id="r-1", score=1)
+    waiting = intake.flows.submit(Submission(**{**COMPLAINT.__dict__, "text": "垃圾桶满了没人清"}))[0].ticket.id
+    intake.clock.now += timedelta(days=6)
+    late = resolved(intake, "地下车库漏水")  # resolved a day before the others' period ends
+    intake.clock.now += timedelta(days=1)
+    notices_before = {ticket_id: intake.notifier.kinds(ticket_id) for ticket_id in (unrated, late)}
+    assert intake.sweeps.close_unrated() == 1
+    closed = intake.flows.get(unrated).ticket
+    assert (closed.status, closed.rating) == (TicketStatus.CLOSED, 0)
+    assert (closed.events[-1].kind, closed.events[-1].actor) == ("auto_closed", "system")
+    assert closed.events[-1].note == "居民未评价,回访期满自动办结"
+    assert closed.updated_at == intake.clock.now
+    statuses = {ticket_id: intake.flows.get(ticket_id).ticket.status for ticket_id in (happy, unhappy, waiting, late)}
+    assert statuses == {
+        happy: TicketStatus.CLOSED,
+        unhappy: TicketStatus.REOPENED,
+        waiting: TicketStatus.RECEIVED,
+        late: TicketStatus.RESOLVED,
+    }
+    assert [e.kind for e in intake.flows.get(happy).ticket.events].count("auto_closed") == 0
+    # The resident was told at "resolved"; closing sends nothing more.
+    assert {ticket_id: intake.notifier.kinds(ticket_id) for ticket_id in (unrated, late)} == notices_before
+    assert intake.sweeps.close_unrated() == 0  # idempotent: the closed ticket is not closed again
+    assert [e.kind for e in intake.flows.get(unrated).ticket.events].count("auto_closed") == 1
+    intake.clock.now += timedelta(days=6)
+    assert intake.sweeps.close_unrated() == 1
+    assert intake.flows.get(late).ticket.status == TicketStatus.CLOSED
+
+
+def test_a_ticket_resolved_again_after_a_bad_rating_gets_a_new_follow_up_period(intake: Intake) -> None:
+    ticket_id = resolved(intake, "小区北门的路灯坏了一周了")
+    intake.flows.rate(ticket_id, resident_id="r-1", score=1)  # reopened and escalated; the rating stays 1
+    intake.flows.accept(ticket_id, PROPERTY)
+    intake.flows.resolve(ticket_id, PROPERTY, resolution="换了新的灯具")
+    intake.clock.now += timedelta(days=6, hours=23)
+    assert intake.sweeps.close_unrated() == 0
+    intake.clock.now += timedelta(hours=2)
+    assert intake.sweeps.close_unrated() == 1  # the old rating was for the old resolution
+    assert intake.flows.get(ticket_id).ticket.status == TicketStatus.CLOSED
+
+
+def test_the_resident_can_still_rate_or_reopen_an_auto_closed_ticket(intake: Intake) -> None:
+    rated_late = resolved(intake, "小区北门的路灯坏了一周了")
+    reopened = resolved(intake, "电梯按钮失灵")
+    intake.clock.now += timedelta(days=8)
+    assert intake.sweeps.close_unrated() == 2
+    assert intake.flows.rate(rated_late, resident_id="r-1", score=4).ticket.rating == 4
+    ticket = intake.flows.reopen(reopened, resident_id="r-1", reason="按钮又坏了").ticket
+    assert (ticket.status, ticket.party) == (TicketStatus.REOPENED, "property_manager")
+    assert ticket.sla_due_at is not None
+
+
+def test_merged_followers_are_closed_on_their_own_resident_s_clock(intake: Intake) -> None:
+    primary = intake.flows.submit(COMPLAINT)[0].ticket.id
+    intake.triage.record_triage(primary, decision())
+    follower = intake.flows.submit(Submission(**{**COMPLAINT.__dict__, "resident_id": "r-2"}))[0].ticket.id
+    intake.triage.record_triage(follower, decision())
+    intake.flows.merge(follower, PROPERTY, primary_id=primary)
+    intake.clock.now += timedelta(days=8)
+    assert intake.sweeps.close_unrated() == 0  # merged into an open primary: nothing is resolved yet
+    intake.flows.accept(primary, PROPERTY)
+    intake.flows.resolve(primary, PROPERTY, resolution="已更换路灯")
+    intake.flows.rate(primary, resident_id="r-1", score=5)
+    intake.clock.now += timedelta(days=8)
+    assert intake.sweeps.close_unrated() == 1
+    ticket = intake.flows.get(follower).ticket
+    assert (ticket.status, ticket.primary_id) == (TicketStatus.CLOSED, primary)
+
+
+@pytest.mark.parametrize("period", [None, timedelta(days=30)])
+def test_no_period_or_a_long_one_leaves_resolved_tickets_alone(ticket_database: Database, period: timedelta) -> None:
+    intake = Intake(ticket_database, policy=LifecyclePolicy(auto_close_after=period))
+    ticket_id = resolved(intake, "小区北门的路灯坏了一周了")
+    intake.clock.now += timedelta(days=29)
+    assert intake.sweeps.close_unrated() == 0
+    assert intake.flows.get(ticket_id).ticket.status == TicketStatus.RESOLVED
+
+
+def test_the_auto_close_setting_becomes_the_policy_and_zero_turns_it_off() -> None:
+    assert LifecyclePolicy.from_settings(IntakeSettings()).auto_close_after == timedelta(days=7)
+    assert LifecyclePolicy.from_settings(IntakeSettings(auto_close_days=1.5)).auto_close_after == timedelta(hours=36)
+    assert LifecyclePolicy.from_settings(IntakeSettings(auto_close_days=0)).auto_close_after is None
+
+
+def test_the_auto_close_batch_is_bounded(ticket_database: Database) -> None:
+    intake = Intake(ticket_database, policy=LifecyclePolicy(sweep_batch=2))
+    tickets = [resolved(intake, f"第{n}号楼的路灯坏了") for n in range(3)]
+    intake.clock.now += timedelta(days=8)
+    assert [intake.sweeps.close_unrated() for _ in range(3)] == [2, 1, 0]
+    assert {intake.flows.get(ticket_id).ticket.status for ticket_id in tickets} == {TicketStatus.CLOSED}

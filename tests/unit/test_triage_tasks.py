@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, cast
 
 import numpy as np
@@ -18,6 +19,7 @@ from services.intake.tickets.models import TicketStatus
 from services.intake.tickets.triage_flows import TriageOutcome
 from services.intake.tickets.validation import Submission
 from services.intake.triage.celery_app import (
+    AUTO_CLOSE_TASK,
     CASE_SYNC_TASK,
     ESCALATE_TASK,
     LIFECYCLE_QUEUE,
@@ -165,6 +167,18 @@ def test_the_sweeps_are_tasks_too(intake: Intake) -> None:
     _, tasks = eager_app(intake, FakeRouting(), FakeRetrieval())
     assert tasks[REQUEUE_TASK].apply().get() == {"triage": 0, "case_sync": 0}
     assert tasks[ESCALATE_TASK].apply().get() == 0
+    assert tasks[AUTO_CLOSE_TASK].apply().get() == 0
+
+
+def test_the_close_task_closes_a_resolved_ticket_nobody_rated(intake: Intake) -> None:
+    _, tasks = eager_app(intake, FakeRouting(), FakeRetrieval())
+    ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+    intake.triage.record_triage(ticket_id, decision())
+    intake.flows.accept(ticket_id, PROPERTY)
+    intake.flows.resolve(ticket_id, PROPERTY, resolution="已更换灯泡")
+    intake.clock.now += timedelta(days=7)  # the default follow-up period
+    assert tasks[AUTO_CLOSE_TASK].apply().get() == 1
+    assert intake.flows.get(ticket_id).ticket.status == TicketStatus.CLOSED
 
 
 def test_the_app_is_configured_to_lose_nothing() -> None:
@@ -180,9 +194,9 @@ def test_the_app_is_configured_to_lose_nothing() -> None:
     assert conf.worker_prefetch_multiplier == 1
     assert conf.task_time_limit == 30
     assert conf.broker_transport_options["visibility_timeout"] == 90
-    assert {entry["task"] for entry in conf.beat_schedule.values()} == {REQUEUE_TASK, ESCALATE_TASK}
+    assert {entry["task"] for entry in conf.beat_schedule.values()} == {REQUEUE_TASK, ESCALATE_TASK, AUTO_CLOSE_TASK}
     assert all(entry["schedule"] == 15 for entry in conf.beat_schedule.values())
-    assert conf.task_routes[CASE_SYNC_TASK] == {"queue": LIFECYCLE_QUEUE}
+    assert all(conf.task_routes[task] == {"queue": LIFECYCLE_QUEUE} for task in (CASE_SYNC_TASK, AUTO_CLOSE_TASK))
     assert f"--queues=triage,{LIFECYCLE_QUEUE}" in worker_argv(settings)
 
 

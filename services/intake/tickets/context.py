@@ -50,6 +50,7 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     ESCALATED = "escalated"
     AT_TOP_LEVEL = "at_top_level"
+    AUTO_CLOSED = "auto_closed"
 
 
 class TaskQueue(Protocol):
@@ -91,6 +92,8 @@ class LifecyclePolicy:
     duplicate_window: timedelta = timedelta(hours=72)
     stuck_after: timedelta = timedelta(minutes=5)
     sweep_batch: int = 500
+    # None: resolved tickets wait for the resident's rating forever.
+    auto_close_after: timedelta | None = timedelta(days=7)
 
     @classmethod
     def from_settings(cls, settings: IntakeSettings) -> LifecyclePolicy:
@@ -102,6 +105,7 @@ class LifecyclePolicy:
             duplicate_threshold=settings.duplicate_threshold,
             duplicate_window=timedelta(hours=settings.duplicate_window_hours),
             stuck_after=timedelta(seconds=settings.stuck_after_seconds),
+            auto_close_after=timedelta(days=settings.auto_close_days) if settings.auto_close_days else None,
         )
 
 

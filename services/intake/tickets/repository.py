@@ -188,6 +188,25 @@ def overdue(now: datetime, *, limit: int, session: Session) -> list[Ticket]:
     return list(session.scalars(_skip_locked(statement)))
 
 
+def unrated_resolved(cutoff: datetime, *, limit: int, session: Session) -> list[Ticket]:
+    """Resolved tickets, merged followers included, resolved at or before `cutoff`.
+
+    A resolved ticket is unrated by construction: rating one closes or reopens it. Its `rating` column may still hold
+    the score of an earlier round (rated, reopened, resolved again), so it is not a filter.
+    """
+    statement = (
+        select(Ticket)
+        .where(
+            Ticket.status == TicketStatus.RESOLVED.value,
+            Ticket.resolved_at.is_not(None),
+            Ticket.resolved_at <= cutoff,
+        )
+        .order_by(Ticket.resolved_at)
+        .limit(limit)
+    )
+    return list(session.scalars(_skip_locked(statement)))
+
+
 def add_correction(correction: RoutingCorrection, *, session: Session) -> None:
     """Stages a routing correction."""
     session.add(correction)

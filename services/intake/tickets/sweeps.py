@@ -1,4 +1,4 @@
-"""The periodic sweeps beat runs: re-queue what a crash or a dead broker left behind, escalate what is overdue."""
+"""The periodic sweeps beat runs: re-queue what a crash left behind, escalate the overdue, close the unrated."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from dataclasses import dataclass
 
 from services.intake.metrics import record_sla_breach
 from services.intake.tickets import repository
-from services.intake.tickets.context import FlowContext
+from services.intake.tickets.context import SYSTEM, EventKind, FlowContext
+from services.intake.tickets.models import TicketStatus
 
 logger = logging.getLogger(__name__)
+
+AUTO_CLOSE_NOTE = "居民未评价,回访期满自动办结"
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,30 @@ class SweepFlows:
         if escalated:
             logger.info("escalated overdue tickets", extra={"count": escalated})
         return escalated
+
+    def close_unrated(self) -> int:
+        """Closes the resolved tickets nobody rated within the follow-up period; returns how many were closed.
+
+        Followers resolved with their primary are closed on their own clock too: each has its own resident. The
+        resident can still rate or reopen a closed ticket. Nobody is notified: the resident was told at "resolved",
+        and the outbound events have no "closed" kind (a good rating closes silently as well).
+        """
+        period = self._context.policy.auto_close_after
+        if period is None:
+            return 0
+        now = self._context.clock()
+        closed = 0
+        with self._context.transaction() as work:
+            due = repository.unrated_resolved(
+                now - period, limit=self._context.policy.sweep_batch, session=work.session
+            )
+            for ticket in due:
+                ticket.status = TicketStatus.CLOSED.value
+                self._context.record(ticket, EventKind.AUTO_CLOSED, SYSTEM, note=AUTO_CLOSE_NOTE)
+                closed += 1
+        if closed:
+            logger.info("closed unrated tickets", extra={"count": closed})
+        return closed
 
 
 def _each(enqueue: Callable[[str], None], ticket_ids: list[str]) -> None:

@@ -12,10 +12,12 @@ TRIAGE_TASK = "linli.triage"
 CASE_SYNC_TASK = "linli.sync_case"
 REQUEUE_TASK = "linli.requeue_stuck"
 ESCALATE_TASK = "linli.escalate_overdue"
+AUTO_CLOSE_TASK = "linli.close_unrated"
 TRIAGE_QUEUE = "triage"
 # Sweeps and case syncs have their own queue, so a burst of new tickets never delays an escalation.
 LIFECYCLE_QUEUE = "lifecycle"
 PUBLISH_RETRIES = 2
+SWEEP_TASKS = (REQUEUE_TASK, ESCALATE_TASK, AUTO_CLOSE_TASK)
 
 
 def create_celery_app(settings: IntakeSettings) -> Celery:
@@ -32,7 +34,7 @@ def create_celery_app(settings: IntakeSettings) -> Celery:
         task_soft_time_limit=max(time_limit - 5, 1),
         task_ignore_result=True,
         task_default_queue=TRIAGE_QUEUE,
-        task_routes={name: {"queue": LIFECYCLE_QUEUE} for name in (CASE_SYNC_TASK, REQUEUE_TASK, ESCALATE_TASK)},
+        task_routes={name: {"queue": LIFECYCLE_QUEUE} for name in (CASE_SYNC_TASK, *SWEEP_TASKS)},
         task_serializer="json",
         accept_content=["json"],
         broker_transport_options=_transport_options(settings),
@@ -48,6 +50,11 @@ def create_celery_app(settings: IntakeSettings) -> Celery:
             },
             "escalate-overdue": {
                 "task": ESCALATE_TASK,
+                "schedule": sweep_every,
+                "options": {"queue": LIFECYCLE_QUEUE, "expires": sweep_every},
+            },
+            "close-unrated": {
+                "task": AUTO_CLOSE_TASK,
                 "schedule": sweep_every,
                 "options": {"queue": LIFECYCLE_QUEUE, "expires": sweep_every},
             },

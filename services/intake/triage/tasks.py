@@ -14,7 +14,13 @@ from linli.settings import IntakeSettings
 from services.intake.tickets.learning import LearningFlows, SyncAction
 from services.intake.tickets.sweeps import SweepFlows
 from services.intake.tickets.triage_flows import TriageFlows, TriageOutcome
-from services.intake.triage.celery_app import CASE_SYNC_TASK, ESCALATE_TASK, REQUEUE_TASK, TRIAGE_TASK
+from services.intake.triage.celery_app import (
+    AUTO_CLOSE_TASK,
+    CASE_SYNC_TASK,
+    ESCALATE_TASK,
+    REQUEUE_TASK,
+    TRIAGE_TASK,
+)
 from services.intake.triage.retrieval_client import RetrievalClient
 from services.intake.triage.routing_client import RoutingClient
 
@@ -140,4 +146,8 @@ def register_tasks(app: Celery, deps: Callable[[], TaskDeps], settings: IntakeSe
     def escalate_overdue() -> int:
         return deps().sweeps.escalate_overdue()
 
-    return {task.name: task for task in (triage, case_sync, requeue_stuck, escalate_overdue)}
+    @app.task(name=AUTO_CLOSE_TASK)  # type: ignore[untyped-decorator]
+    def close_unrated() -> int:
+        return deps().sweeps.close_unrated()
+
+    return {task.name: task for task in (triage, case_sync, requeue_stuck, escalate_overdue, close_unrated)}

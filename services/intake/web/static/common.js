@@ -33,6 +33,7 @@ const EVENT_NAMES = {
   reopened: "重新办理",
   escalated: "升级",
   at_top_level: "已在最高层级",
+  auto_closed: "回访期满自动办结",
 };
 const LEVEL_NAMES = { building: "楼组", community: "社区", street: "街道" };
 const URGENCY_NAMES = { normal: "一般", urgent: "紧急", emergency: "危急" };

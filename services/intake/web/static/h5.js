@@ -184,6 +184,8 @@ function eventWords(event, ticket) {
       return ["您的评价", event.note];
     case "reopened":
       return ["重新办理", event.note];
+    case "auto_closed":
+      return ["回访期满,已办结", "如问题仍在,可以申请重新办理"];
     case "escalated":
     case "at_top_level":
       return ["已升级督办", event.note];
