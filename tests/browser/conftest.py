@@ -18,7 +18,7 @@ import redis
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings, RoutingSettings
+from linli.settings import IntakeSettings
 from services.intake.database import Database
 from services.routing.server import create_server as create_routing
 from tests.integration.conftest import (  # noqa: F401  (fixtures used by name)
@@ -30,6 +30,7 @@ from tests.integration.conftest import (  # noqa: F401  (fixtures used by name)
     running_intake,
     settings_env,
 )
+from tests.local_servers import routing_settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -89,13 +90,10 @@ def browser_routing_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServerHandle]:
     """Routing as the integration tests start it, with a fixed abstention threshold."""
-    settings = RoutingSettings(
-        host="127.0.0.1",
-        port=0,
-        retrieval_target=f"127.0.0.1:{retrieval_server.port}",
-        model_dir=tmp_path_factory.mktemp("models") / "routing",
+    settings = routing_settings(
+        retrieval_server.port,
+        tmp_path_factory.mktemp("models") / "routing",
         train_corpus=corpus_slice,
-        model_poll_seconds=0,
         min_confidence=ROUTING_MIN_CONFIDENCE,
         rpc_timeout_seconds=30.0,  # training embeds the slice through retrieval, slow on a busy machine
     )

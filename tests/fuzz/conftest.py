@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings, RetrievalSettings, RoutingSettings
+from linli.settings import IntakeSettings, RetrievalSettings
 from linli.tokens import TokenCodec, TokenKind
 from services.intake.auth.residents import DevVerifier
 from services.intake.auth.tokens import issue_token
@@ -45,6 +45,7 @@ from tests.fuzz.harness import (
     FuzzTally,
     IntakeUnderFuzz,
 )
+from tests.local_servers import routing_settings
 from tests.unit.fakes import HashEmbedder
 from tests.unit.intake_fakes import RecordingNotifier, RecordingTaskQueue, decision
 
@@ -167,15 +168,7 @@ def routing_under_fuzz(
         signals=RoutingTrainingSignals(load_catalog()),
     )
     save_model(model, model_dir)
-    settings = RoutingSettings(
-        host="127.0.0.1",
-        port=0,
-        metrics_port=0,
-        retrieval_target=f"127.0.0.1:{retrieval_under_fuzz.handle.port}",
-        model_dir=model_dir,
-        train_corpus=None,
-        model_poll_seconds=0,
-    )
+    settings = routing_settings(retrieval_under_fuzz.handle.port, model_dir)
     handle = create_routing(settings, RoutingDeps(tokens=codec))
     assert handle.wait_ready(READY_SECONDS), handle.load_error
     yield handle

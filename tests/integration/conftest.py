@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings, RetrievalSettings, RoutingSettings
+from linli.settings import IntakeSettings, RetrievalSettings
 from services.intake.ratelimit import RateLimiter
 from services.intake.server import IntakeDeps, IntakeServer
 from services.intake.server import create_server as create_intake
@@ -28,6 +28,7 @@ from services.retrieval.server import RetrievalDeps
 from services.retrieval.server import create_server as create_retrieval
 from services.routing.server import create_server as create_routing
 from tests.conftest import free_port
+from tests.local_servers import routing_settings
 
 READY_SECONDS = 120.0
 
@@ -82,13 +83,10 @@ def routing_server(
     retrieval_server: ServerHandle, corpus_slice: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerHandle]:
     """Routing on a free port, asking the retrieval server above; it trains its model on the slice at start."""
-    settings = RoutingSettings(
-        host="127.0.0.1",
-        port=0,
-        retrieval_target=f"127.0.0.1:{retrieval_server.port}",
-        model_dir=tmp_path_factory.mktemp("models") / "routing",
+    settings = routing_settings(
+        retrieval_server.port,
+        tmp_path_factory.mktemp("models") / "routing",
         train_corpus=corpus_slice,
-        model_poll_seconds=0,
         # A model trained on the slice tunes its threshold on a few hundred hard cases and abstains on much;
         # these tests are about the pipeline, so they route at a fixed confidence (test_router covers the tuning).
         min_confidence=0.6,

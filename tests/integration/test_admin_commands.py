@@ -16,7 +16,7 @@ import pytest
 
 from linli.cli import main as linli
 from linli.grpc_serving import ServerHandle
-from linli.settings import RetrievalSettings, RoutingSettings
+from linli.settings import RetrievalSettings
 from services.retrieval.server import RetrievalDeps, RetrievalServer
 from services.retrieval.server import create_server as create_retrieval
 from services.routing.catalog import load_catalog
@@ -27,6 +27,7 @@ from services.routing.learning.training import TrainingConfig, train
 from services.routing.model_holder import model_version
 from services.routing.server import create_server as create_routing
 from services.routing.signals import RoutingTrainingSignals
+from tests.local_servers import routing_settings
 from tests.tokens import worker_token
 from tests.unit.fakes import HashEmbedder
 
@@ -112,15 +113,7 @@ def routing(retrieval: RetrievalServer, first_model: Path, tmp_path: Path) -> It
     """Routing serving a copy of the first model; it reloads only on ReloadModel. Yields it and its model folder."""
     model_dir = tmp_path / "routing"
     shutil.copytree(first_model, model_dir)
-    settings = RoutingSettings(
-        host="127.0.0.1",
-        port=0,
-        metrics_port=0,
-        retrieval_target=f"127.0.0.1:{retrieval.handle.port}",
-        model_dir=model_dir,
-        train_corpus=None,
-        model_poll_seconds=0,
-    )
+    settings = routing_settings(retrieval.handle.port, model_dir)
     handle = create_routing(settings)
     assert handle.wait_ready(READY_SECONDS), handle.load_error
     yield handle, model_dir

@@ -24,7 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from linli.cli import check_health
 from linli.grpc_serving import ServerHandle, build_server
 from linli.grpc_tls import open_channel
-from linli.settings import GrpcTlsSettings, RetrievalSettings, RoutingSettings
+from linli.settings import GrpcTlsSettings, RetrievalSettings
 from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.retrieval.server import RetrievalDeps
 from services.retrieval.server import create_server as create_retrieval
@@ -35,6 +35,7 @@ from services.routing.learning.model_dir import save_model
 from services.routing.learning.training import TrainingConfig, train
 from services.routing.server import create_server as create_routing
 from services.routing.signals import RoutingTrainingSignals
+from tests.local_servers import routing_settings
 from tests.unit.fakes import HashEmbedder
 
 pytestmark = pytest.mark.integration
@@ -278,15 +279,7 @@ def test_routing_reaches_retrieval_over_mtls(pki: Pki, tmp_path: Path, monkeypat
     try:
         assert retrieval.handle.wait_ready(60), retrieval.handle.load_error
         _train_routing_model(tmp_path / "model")
-        settings = RoutingSettings(
-            host="127.0.0.1",
-            port=0,
-            metrics_port=0,
-            retrieval_target=f"127.0.0.1:{retrieval.handle.port}",
-            model_dir=tmp_path / "model",
-            train_corpus=None,
-            model_poll_seconds=0,
-        )
+        settings = routing_settings(retrieval.handle.port, tmp_path / "model")
         routing = create_routing(settings)  # its channel to retrieval comes from open_channel and the environment
         try:
             # SERVING only after routing saw retrieval SERVING and read its index stats: both over mTLS.

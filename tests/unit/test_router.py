@@ -28,6 +28,7 @@ from services.routing.model_holder import ModelHolder
 from services.routing.router import Complaint, RetrievalEncoder, Router
 from services.routing.server import RoutingDeps, create_server
 from services.routing.signals import RoutingTrainingSignals
+from tests.local_servers import routing_settings
 from tests.tokens import service_metadata
 from tests.unit.fakes import HashEmbedder
 
@@ -255,15 +256,7 @@ def city_server(tmp_path: Path) -> Iterator[tuple[routing_pb2_grpc.RoutingServic
         items, config=CONFIG, encoder=EmbedderEncoder(EMBEDDER), signals=RoutingTrainingSignals(load_catalog())
     )
     save_model(model, model_dir)
-    settings = RoutingSettings(
-        host="127.0.0.1",
-        port=0,
-        metrics_port=0,
-        retrieval_target=f"127.0.0.1:{port}",
-        model_dir=model_dir,
-        train_corpus=None,
-        model_poll_seconds=0,
-    )
+    settings = routing_settings(port, model_dir)
     handle = create_server(settings, RoutingDeps())
     assert handle.wait_ready(30), handle.load_error
     channel = grpc.insecure_channel(f"127.0.0.1:{handle.port}")

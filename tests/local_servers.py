@@ -1,0 +1,23 @@
+"""Settings of services the tests start on this machine: loopback, free ports, no polling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from linli.settings import RoutingSettings
+
+
+def routing_settings(retrieval_port: int, model_dir: Path, **overrides: Any) -> RoutingSettings:
+    """Routing on a free loopback port asking the retrieval server on `retrieval_port`, serving `model_dir`
+    (trained from `train_corpus` if given and the folder is empty); it reloads only when told."""
+    values: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "metrics_port": 0,
+        "retrieval_target": f"127.0.0.1:{retrieval_port}",
+        "model_dir": model_dir,
+        "train_corpus": None,
+        "model_poll_seconds": 0,
+    }
+    return RoutingSettings(**(values | overrides))
