@@ -238,6 +238,27 @@ def test_train_cli_writes_a_model_directory_that_eval_reads(tmp_path: Path, caps
     assert report["n"] == len(corpus())
 
 
+def test_eval_of_the_deployed_router_trains_the_services_first_model_when_there_is_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default model directory is relative to the working directory
+    rows = [
+        {"text": "楼道里的灯坏了好几天,晚上上楼看不见", "label": "property_manager"},
+        {"text": "想用维修基金给老楼加装电梯,要怎么表决", "label": "owners_committee"},
+        {"text": "小区门口马路上有人占道经营,堵得走不了", "label": "street_office"},
+    ]
+    test_file = write_jsonl(tmp_path / "test.jsonl", rows)
+    args = ["eval", "routing", "--test", str(test_file), "--no-embeddings", "--no-words", "--folds", "3"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["n"] == 3
+    assert first["train_seconds"] > 0
+    manifest = read_manifest(tmp_path / "var" / "models" / "routing")
+    assert manifest.data.count > 1000  # the packaged resolved cases, as routing trains at its first start
+    assert main(args) == 0  # now it is there: evaluated as deployed, nothing trained
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["train_seconds"] == 0
+
+
 def test_cli_reports_a_bad_line_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "停水了", "label": "water_affairs"}\n[1, 2]\n', encoding="utf-8")

@@ -27,6 +27,8 @@ EVAL_DESCRIPTION = f"""\
 Evaluates a router on --test (JSONL: "text", "label", optional "title", prepended to the text).
 With --train, first trains a fresh classifier on that file's labels (not saved); without it, evaluates the
 deployed router: the model directory --model (default {DEFAULT_MODEL_DIR}, relative to the working directory).
+If the default directory holds no model yet, the one the routing service trains at its first start is trained
+first (on the packaged resolved cases, catalog signals included) and saved there, as the service would.
 
 Progress goes to stderr. The last line of stdout is one JSON object:
   n                   items in --test
@@ -37,7 +39,7 @@ Progress goes to stderr. The last line of stdout is one JSON object:
   ece                 expected calibration error of the top-label probability, 15 equal-width bins
   per_class           {{label: {{precision, recall, f1, support}}}}
   confusion           {{true label: {{predicted label: count}}}} (zero counts left out)
-  train_seconds       wall time of training with --train, else 0
+  train_seconds       wall time of training with --train (or of that first model), else 0
 """
 
 
@@ -190,7 +192,7 @@ def run_eval(args: argparse.Namespace) -> int:
     """`linli eval routing`: scores a freshly trained or the deployed router; the last stdout line is the report."""
     from services.routing.learning.data import read_labelled
     from services.routing.learning.evaluation import evaluate
-    from services.routing.learning.model_dir import load_model, read_manifest
+    from services.routing.learning.model_dir import MANIFEST_FILE, load_model, read_manifest, save_model
     from services.routing.offline import OfflineRouter
 
     test = read_labelled(args.test)
@@ -203,6 +205,11 @@ def run_eval(args: argparse.Namespace) -> int:
         precedents = _read_training_data(args, args.train)[0]
     else:
         directory = args.model or DEFAULT_MODEL_DIR
+        if args.model is None and not (directory / MANIFEST_FILE).is_file():
+            _progress(f"no model in {directory} yet: training the service's first model on {DEFAULT_PRECEDENTS}")
+            started = time.perf_counter()
+            save_model(_train(args, DEFAULT_PRECEDENTS)[0], directory)
+            train_seconds = time.perf_counter() - started
         manifest = read_manifest(directory)
         encoder = local_encoder(args.embedding_backend) if manifest.embedding else None
         loaded = load_model(directory, encoder=encoder)
