@@ -129,23 +129,16 @@ def run_stack() -> int:
 
 def console_tokens(codec: TokenCodec) -> dict[str, str]:
     """A property manager's and a dispatcher's console token for the example community, valid one day."""
-    worker, _ = codec.issue(
-        TokenKind.WORKER,
-        "dev-pm",
-        ttl=CONSOLE_TOKEN_TTL,
-        party="property_manager",
-        community=EXAMPLE_COMMUNITY,
-        role=Role.WORKER,
-    )
-    dispatcher, _ = codec.issue(
-        TokenKind.WORKER,
-        "dev-dispatcher",
-        ttl=CONSOLE_TOKEN_TTL,
-        party="street_office",
-        community=EXAMPLE_COMMUNITY,
-        role=Role.DISPATCHER,
-    )
-    return {"worker": worker, "dispatcher": dispatcher}
+    consoles = {
+        "worker": ("dev-pm", "property_manager", Role.WORKER),
+        "dispatcher": ("dev-dispatcher", "street_office", Role.DISPATCHER),
+    }
+    return {
+        name: codec.issue(
+            TokenKind.WORKER, worker_id, ttl=CONSOLE_TOKEN_TTL, party=party, community=EXAMPLE_COMMUNITY, role=role
+        )[0]
+        for name, (worker_id, party, role) in consoles.items()
+    }
 
 
 def _announce(http_url: str, intake: IntakeSettings, routing_target: str, codec: TokenCodec) -> None:

@@ -5,7 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from linli.settings import RoutingSettings
+from linli.settings import RetrievalSettings, RoutingSettings
+
+
+def retrieval_settings(index_dir: Path, seed_corpus: Path | None, **overrides: Any) -> RetrievalSettings:
+    """Retrieval on a free loopback port over `index_dir`, seeded from `seed_corpus`; snapshots only when asked."""
+    values: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "metrics_port": 0,
+        "index_dir": index_dir,
+        "seed_corpus": seed_corpus,
+        "snapshot_interval_seconds": 0,
+    }
+    return RetrievalSettings(**(values | overrides))
 
 
 def routing_settings(retrieval_port: int, model_dir: Path, **overrides: Any) -> RoutingSettings:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings, RetrievalSettings
+from linli.settings import IntakeSettings
 from linli.tokens import TokenCodec, TokenKind
 from services.intake.auth.residents import DevVerifier
 from services.intake.auth.tokens import issue_token
@@ -45,7 +45,7 @@ from tests.fuzz.harness import (
     FuzzTally,
     IntakeUnderFuzz,
 )
-from tests.local_servers import routing_settings
+from tests.local_servers import retrieval_settings, routing_settings
 from tests.unit.fakes import HashEmbedder
 from tests.unit.intake_fakes import RecordingNotifier, RecordingTaskQueue, decision
 
@@ -118,15 +118,7 @@ def retrieval_under_fuzz(
     tmp_path_factory: pytest.TempPathFactory, corpus_slice: Path, codec: TokenCodec
 ) -> Iterator[RetrievalServer]:
     """The real retrieval server (case store, FAISS, snapshots) with a hash embedder instead of the model."""
-    settings = RetrievalSettings(
-        host="127.0.0.1",
-        port=0,
-        metrics_port=0,
-        index_dir=tmp_path_factory.mktemp("fuzz-index"),
-        seed_corpus=corpus_slice,
-        snapshot_interval_seconds=0,
-        batch_wait_ms=0,
-    )
+    settings = retrieval_settings(tmp_path_factory.mktemp("fuzz-index"), corpus_slice, batch_wait_ms=0)
     server = create_retrieval(settings, RetrievalDeps(embedder=HASH_EMBEDDER, tokens=codec))
     assert server.handle.wait_ready(READY_SECONDS), server.handle.load_error
     yield server
@@ -138,14 +130,7 @@ def model_retrieval_under_fuzz(
     embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory, codec: TokenCodec
 ) -> Iterator[RetrievalServer]:
     """Retrieval with the real m3e-small model (tokenizer and all) over an empty index: embedding is the point."""
-    settings = RetrievalSettings(
-        host="127.0.0.1",
-        port=0,
-        metrics_port=0,
-        index_dir=tmp_path_factory.mktemp("fuzz-model-index"),
-        seed_corpus=None,
-        snapshot_interval_seconds=0,
-    )
+    settings = retrieval_settings(tmp_path_factory.mktemp("fuzz-model-index"), None)
     server = create_retrieval(settings, RetrievalDeps(embedder=embedder, tokens=codec))
     assert server.handle.wait_ready(READY_SECONDS * 3), server.handle.load_error
     yield server

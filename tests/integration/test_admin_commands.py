@@ -16,7 +16,6 @@ import pytest
 
 from linli.cli import main as linli
 from linli.grpc_serving import ServerHandle
-from linli.settings import RetrievalSettings
 from services.retrieval.server import RetrievalDeps, RetrievalServer
 from services.retrieval.server import create_server as create_retrieval
 from services.routing.catalog import load_catalog
@@ -27,7 +26,7 @@ from services.routing.learning.training import TrainingConfig, train
 from services.routing.model_holder import model_version
 from services.routing.server import create_server as create_routing
 from services.routing.signals import RoutingTrainingSignals
-from tests.local_servers import routing_settings
+from tests.local_servers import retrieval_settings, routing_settings
 from tests.tokens import worker_token
 from tests.unit.fakes import HashEmbedder
 
@@ -87,14 +86,7 @@ def rows() -> list[str]:
 @pytest.fixture(scope="module")
 def retrieval(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RetrievalServer]:
     """Retrieval seeded with the starter corpus; snapshots only when asked."""
-    settings = RetrievalSettings(
-        host="127.0.0.1",
-        port=0,
-        metrics_port=0,
-        index_dir=tmp_path_factory.mktemp("index"),
-        seed_corpus=CORPUS,
-        snapshot_interval_seconds=0,
-    )
+    settings = retrieval_settings(tmp_path_factory.mktemp("index"), CORPUS)
     server = create_retrieval(settings, RetrievalDeps(embedder=HASH_EMBEDDER))
     assert server.handle.wait_ready(READY_SECONDS), server.handle.load_error
     yield server

@@ -24,7 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from linli.cli import check_health
 from linli.grpc_serving import ServerHandle, build_server
 from linli.grpc_tls import open_channel
-from linli.settings import GrpcTlsSettings, RetrievalSettings
+from linli.settings import GrpcTlsSettings
 from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.retrieval.server import RetrievalDeps
 from services.retrieval.server import create_server as create_retrieval
@@ -35,7 +35,7 @@ from services.routing.learning.model_dir import save_model
 from services.routing.learning.training import TrainingConfig, train
 from services.routing.server import create_server as create_routing
 from services.routing.signals import RoutingTrainingSignals
-from tests.local_servers import routing_settings
+from tests.local_servers import retrieval_settings, routing_settings
 from tests.unit.fakes import HashEmbedder
 
 pytestmark = pytest.mark.integration
@@ -236,7 +236,7 @@ def test_a_service_and_linli_health_take_mtls_from_the_environment(
         require_client_cert="true",
     )
     monkeypatch.setenv("LINLI_AUTH_SECRETS", "tls-test-" + "k" * 32)  # retrieval checks admin tokens with it
-    settings = RetrievalSettings(host="127.0.0.1", port=0, metrics_port=0, index_dir=tmp_path, seed_corpus=None)
+    settings = retrieval_settings(tmp_path, None)
     server = create_retrieval(settings, RetrievalDeps(embedder=HASH_EMBEDDER))
     try:
         assert server.handle.wait_ready(30), server.handle.load_error
@@ -273,7 +273,7 @@ def test_routing_reaches_retrieval_over_mtls(pki: Pki, tmp_path: Path, monkeypat
     )
     monkeypatch.setenv("LINLI_AUTH_SECRETS", "tls-test-" + "k" * 32)
     retrieval = create_retrieval(
-        RetrievalSettings(host="127.0.0.1", port=0, metrics_port=0, index_dir=tmp_path / "index", seed_corpus=CORPUS),
+        retrieval_settings(tmp_path / "index", CORPUS),
         RetrievalDeps(embedder=HASH_EMBEDDER),
     )
     try:
