@@ -22,8 +22,7 @@ from typing import Any
 
 from services.routing.learning.data import LabelledText, read_labelled
 from services.routing.learning.evaluation import evaluate, score
-from services.routing.learning.features import Encoder, FeatureConfig
-from services.routing.learning.training import TrainingConfig, train
+from services.routing.learning.features import Encoder
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "gov-messages-2020"
 GOAL_MACRO_F1 = 0.93
@@ -54,29 +53,11 @@ def run_ours(
 ) -> dict[str, Any]:
     """Our router, trained and scored exactly as `linli eval routing --train` does (signals on)."""
     from services.routing.catalog import load_catalog
-    from services.routing.offline import OfflineRouter
-    from services.routing.signals import RoutingTrainingSignals, catalog_examples
+    from services.routing.offline import train_offline_router
 
-    config = TrainingConfig(features=FeatureConfig(embed=encoder is not None))
-    catalog = load_catalog()  # it does not apply to these sectors: only the vote joins, as in the CLI
-    started = time.perf_counter()
-    model = train(
-        train_items,
-        config=config,
-        encoder=encoder,
-        progress=_say,
-        signals=RoutingTrainingSignals(catalog),
-        entry_examples=catalog_examples(catalog),
-    )
-    seconds = time.perf_counter() - started
-    predictor = OfflineRouter(
-        model.classifier,
-        threshold=model.threshold,
-        encoder=encoder,
-        catalog=catalog,
-        precedent_texts=[i.text for i in train_items],
-        precedent_labels=[i.label for i in train_items],
-    )
+    # The catalog does not apply to these sectors: only the vote joins, as in the CLI.
+    predictor, model = train_offline_router(train_items, encoder=encoder, catalog=load_catalog(), progress=_say)
+    seconds = model.train_seconds
     report = evaluate(
         predictor, [i.text for i in dev_items], [i.label for i in dev_items], train_seconds=seconds, progress=_say
     )

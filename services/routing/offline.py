@@ -7,20 +7,24 @@ service, so an evaluation needs no running stack and measures the model, not the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from services.retrieval.embedder import Vectors
 from services.routing.catalog import Catalog
 from services.routing.learning.classifier import StackedClassifier
+from services.routing.learning.data import LabelledText
 from services.routing.learning.evaluation import Prediction
-from services.routing.learning.features import Encoder
+from services.routing.learning.features import Encoder, FeatureConfig
+from services.routing.learning.training import TrainedModel, TrainingConfig, train
 from services.routing.signals import (
     CATALOG,
     VOTE,
+    RoutingTrainingSignals,
     VoteParameters,
     catalog_applies,
+    catalog_examples,
     catalog_scores,
     nearest_neighbours,
     vote_scores,
@@ -114,3 +118,31 @@ class OfflineRouter:
                 )
             )
         return predictions
+
+
+def train_offline_router(
+    items: Sequence[LabelledText],
+    *,
+    encoder: Encoder | None,
+    catalog: Catalog | None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[OfflineRouter, TrainedModel]:
+    """Trains the default configuration on `items` with every signal (as `linli eval routing --train` does) and
+    returns it as a router that votes over the same items; for benchmarks that need the predictions themselves."""
+    model = train(
+        items,
+        config=TrainingConfig(features=FeatureConfig(embed=encoder is not None)),
+        encoder=encoder,
+        progress=progress,
+        signals=RoutingTrainingSignals(catalog),
+        entry_examples=catalog_examples(catalog),
+    )
+    router = OfflineRouter(
+        model.classifier,
+        threshold=model.threshold,
+        encoder=encoder,
+        catalog=catalog,
+        precedent_texts=[item.text for item in items],
+        precedent_labels=[item.label for item in items],
+    )
+    return router, model

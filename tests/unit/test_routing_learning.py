@@ -160,6 +160,15 @@ def test_text_features_alone_need_no_encoder() -> None:
     assert prediction.label == "water_affairs"
 
 
+def test_the_same_data_and_seed_give_the_same_model() -> None:
+    texts = ["人民路停水了", "学府路垃圾没人清运", "红绿灯坏了好几天", "幼儿园乱收费"]
+    first, second = (train(corpus(), config=CONFIG, encoder=encoder()) for _ in range(2))
+    assert first.threshold == second.threshold
+    assert np.array_equal(
+        first.classifier.probabilities(texts, encoder()), second.classifier.probabilities(texts, encoder())
+    )
+
+
 def test_a_bad_jsonl_line_is_reported_with_its_number(tmp_path: Path) -> None:
     path = tmp_path / "data.jsonl"
     path.write_text('{"text": "停水了", "label": "water_affairs"}\n\n{"text": "垃圾", "label": \n', encoding="utf-8")

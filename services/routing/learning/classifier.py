@@ -61,9 +61,10 @@ class EntryModel:
     finds 楼上渗漏水. Having seen no training case, its scores on training texts are as honest as out-of-fold ones.
     """
 
-    def __init__(self, labels: Sequence[str], c: float) -> None:
+    def __init__(self, labels: Sequence[str], c: float, seed: int = 0) -> None:
         self.labels = tuple(labels)
         self.c = c
+        self.seed = seed
         # Kept as plain arrays: one matrix product per Route, without scikit-learn's per-call input checks.
         self.coef: Floats = np.zeros((0, 0))
         self.intercept: Floats = np.zeros(0)
@@ -73,7 +74,9 @@ class EntryModel:
         """Fits on the examples' vectors; every example's label must be one of `labels`."""
         entries = sorted({example.entry for example in examples})
         label_of = {example.entry: example.label for example in examples}
-        model = LinearSVC(C=self.c).fit(vectors, [entries.index(example.entry) for example in examples])
+        model = LinearSVC(C=self.c, random_state=self.seed).fit(
+            vectors, [entries.index(example.entry) for example in examples]
+        )
         self.coef = np.asarray(model.coef_, dtype=np.float64)
         self.intercept = np.asarray(model.intercept_, dtype=np.float64)
         if len(entries) == 2:  # a binary SVM keeps one row, the second entry's score against the first's
@@ -97,11 +100,15 @@ class EntryModel:
         return np.column_stack(columns)
 
 
-def base_model(block: str, parameters: ModelParameters) -> LinearSVC | LogisticRegression:
-    """The linear model of one block: an SVM for sparse TF-IDF, a logistic regression for dense embeddings."""
+def base_model(block: str, parameters: ModelParameters, seed: int = 0) -> LinearSVC | LogisticRegression:
+    """The linear model of one block: an SVM for sparse TF-IDF, a logistic regression for dense embeddings.
+
+    liblinear's dual solver visits the examples in a random order, so the SVM gets the seed: without it two
+    trainings on the same data differ in a few decisions.
+    """
     if block == EMBEDDING:
         return LogisticRegression(C=parameters.embedding_c, max_iter=3000)
-    return LinearSVC(C=parameters.text_c)
+    return LinearSVC(C=parameters.text_c, random_state=seed)
 
 
 def meta_model(parameters: ModelParameters) -> LogisticRegression:

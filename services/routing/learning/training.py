@@ -73,7 +73,7 @@ class TrainingConfig:
         parameters: the linear models' regularisation.
         folds: cross-validation folds (fewer when the rarest label has fewer examples).
         target_precision: accuracy required on the items the router does not abstain on.
-        seed: the fold shuffle's seed, for reproducible models.
+        seed: the seed of the fold shuffle and of the SVMs' solver: the same data gives the same model.
     """
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
@@ -136,7 +136,7 @@ def _entry_model(
         return None
     vectors = encoder([example.text[: config.features.head_chars] for example in examples])
     say(f"catalog entries: {len({e.entry for e in examples})} entries learnt from {len(examples)} phrasings")
-    return EntryModel(labels, config.parameters.entry_c).fit(vectors, examples)
+    return EntryModel(labels, config.parameters.entry_c, config.seed).fit(vectors, examples)
 
 
 def train(
@@ -200,7 +200,7 @@ def train(
             base_models[name] = entry_model
             held_out_scores.append(entry_model.decision_function(matrix))
             continue
-        model = base_model(name, config.parameters)
+        model = base_model(name, config.parameters, config.seed)
         held_out_scores.append(as_logits(cross_val_predict(model, matrix, truth, cv=folds, method="decision_function")))
         base_models[name] = model.fit(matrix, truth)
         say(f"{name} model: fitted on {folds.get_n_splits()} folds and on all {len(texts)} texts")
