@@ -2,8 +2,8 @@
 
 Run `python -m bench.routing_agreement`. An independent annotator (a separate AI agent session, not the corpus's
 author, not a person) read only each held-out complaint (no resolution, no category, no label) with the three parties'
-descriptions, chose a party and said how sure a dispatcher could be:
-"sure", "likely" or "ambiguous" (bench/data/heldout_second_annotation.jsonl). This prints how often that choice
+descriptions, chose a party and said how sure a dispatcher could be: "sure", "likely" or "ambiguous"
+(bench/data/heldout_second_annotation.jsonl). This prints how often that choice
 agrees with the split's labels (which record who actually resolved each case), Cohen's kappa, and the accuracy an
 annotator would have if it answered only where it is sure (then also where it is likely): the ceiling a router that
 reads the same text can be held to. With `--router` it also trains the router on the training split exactly as
