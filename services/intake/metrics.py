@@ -89,6 +89,11 @@ SLA_BREACHES = Counter(
     ["level"],
     registry=WORKER_REGISTRY,
 )
+AUTO_CLOSED = Counter(
+    "linli_intake_auto_closed",
+    "Resolved tickets closed because their resident did not rate them within the follow-up period.",
+    registry=WORKER_REGISTRY,
+)
 TASK_SECONDS = Histogram(
     "linli_intake_task_seconds",
     "Time of one Celery task run, by task and final state (SUCCESS, RETRY, FAILURE).",
@@ -112,6 +117,12 @@ def observe_triage(work: Work, *, created_at: datetime, decided_at: datetime, ou
 def record_sla_breach(work: Work, *, level: str) -> None:
     """Counts an overdue ticket at `level`, once the escalation committed."""
     work.after_commit(SLA_BREACHES.labels(level).inc)
+
+
+def record_auto_closed(work: Work, count: int) -> None:
+    """Counts `count` tickets closed unrated, once their closing committed."""
+    if count:
+        work.after_commit(lambda: AUTO_CLOSED.inc(count))
 
 
 class TicketStatusCollector(Collector):

@@ -3,13 +3,16 @@ dispatch, hot topics. Each main screen is saved under test-output/screenshots/."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from services.intake.auth import Worker
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.flows import TicketFlows
+from services.intake.tickets.sweeps import SweepFlows
 from services.intake.tickets.triage_flows import TriageFlows
 from services.intake.tickets.validation import Submission
 from tests.browser.conftest import Stack, screenshot
@@ -155,6 +158,28 @@ def test_worker_accepts_edits_the_suggestion_resolves_and_the_resident_rates(
     expect(phone.locator("#status")).to_have_text("已关闭")
     rated = api_ticket(stack, ticket_id, resident)
     assert (rated["status"], rated["rating"]) == ("closed", 5)
+
+
+def test_a_ticket_closed_for_want_of_a_rating_can_still_be_rated(phone: Page, stack: Stack) -> None:
+    resident = "h5-resident-late"
+    ticket_id = routed_ticket(stack, resident, "11号楼电梯按钮失灵,按了没反应", "11号楼")
+    flows = TicketFlows(FlowContext(stack.database, NoQueue()))
+    worker = Worker("w-pm", "property_manager", COMMUNITY)
+    flows.accept(ticket_id, worker)
+    flows.resolve(ticket_id, worker, resolution="已更换11号楼电梯外呼按钮。")
+    eight_days_on = datetime.now(UTC) + timedelta(days=8)
+    SweepFlows(FlowContext(stack.database, NoQueue(), clock=lambda: eight_days_on)).close_unrated()
+    closed = api_ticket(stack, ticket_id, resident)
+    assert (closed["status"], closed["rating"]) == ("closed", 0)
+
+    as_resident(phone, resident)
+    phone.goto(f"/h5/tickets/{ticket_id}")
+    expect(phone.locator("#status")).to_have_text("已关闭")
+    expect(phone.locator("#rate")).to_be_visible()
+    phone.click(".star[data-score='4']")
+    phone.click("#rate-submit")
+    expect(phone.locator("#rate")).to_be_hidden()
+    assert api_ticket(stack, ticket_id, resident)["rating"] == 4
 
 
 def test_dispatcher_routes_a_needs_manual_ticket(desk: Page, stack: Stack) -> None:

@@ -22,6 +22,7 @@ from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.learning import LearningFlows
 from services.intake.tickets.sweeps import SweepFlows
 from services.intake.tickets.triage_flows import TriageFlows
+from services.intake.tickets.validation import Submission
 from tests.unit.fakes import StepClock
 
 
@@ -123,3 +124,12 @@ def embedding(*components: float, model: str = "m3e-small") -> Embedding:
     """A unit vector in the direction given."""
     vector = np.asarray(components, dtype=np.float32)
     return Embedding(vector / np.linalg.norm(vector), model)
+
+
+def resolved_ticket(intake: Intake, text: str, *, resident_id: str = "r-1", community: str = "恒康居民区") -> str:
+    """A ticket routed to the property manager, who resolved it just now."""
+    ticket_id = intake.flows.submit(Submission(text=text, community=community, resident_id=resident_id))[0].ticket.id
+    intake.triage.record_triage(ticket_id, decision())
+    intake.flows.accept(ticket_id, PROPERTY)
+    intake.flows.resolve(ticket_id, PROPERTY, resolution="已修好")
+    return ticket_id

@@ -38,7 +38,7 @@ from services.retrieval.store import CaseStore
 from services.routing import metrics as routing_metrics
 from tests.tokens import as_resident
 from tests.unit.fakes import HashEmbedder
-from tests.unit.intake_fakes import Intake, decision, http_security
+from tests.unit.intake_fakes import Intake, decision, http_security, resolved_ticket
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "linli-dashboard.json"
 COMPLAINT = Submission(text="小区北门的路灯坏了一周了", community="恒康居民区", resident_id="r-1")
@@ -310,6 +310,19 @@ def test_triage_latency_and_sla_breaches_are_recorded_after_commit(database: Dat
     intake.clock.now += timedelta(days=10)
     assert intake.sweeps.escalate_overdue() == 2
     assert sample(registry, "linli_intake_sla_breaches_total", level="community") == breaches + 2
+
+
+def test_tickets_closed_unrated_are_counted(database: Database) -> None:
+    registry = intake_metrics.WORKER_REGISTRY
+    before = sample(registry, "linli_intake_auto_closed_total")
+    intake = Intake(database)
+    for text in ("楼道灯坏了", "电梯按钮失灵"):
+        resolved_ticket(intake, text)
+    intake.clock.now += timedelta(days=8)
+    assert intake.sweeps.close_unrated() == 2
+    assert sample(registry, "linli_intake_auto_closed_total") == before + 2
+    assert intake.sweeps.close_unrated() == 0
+    assert sample(registry, "linli_intake_auto_closed_total") == before + 2
 
 
 def test_the_worker_binds_the_ticket_id_and_times_its_tasks(tmp_path: Path) -> None:

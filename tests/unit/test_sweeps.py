@@ -18,6 +18,7 @@ from tests.unit.intake_fakes import (
     Intake,
     RecordingTaskQueue,
     decision,
+    resolved_ticket,
 )
 
 # Provides the `ticket_database` fixture (SQLite and PostgreSQL).
@@ -124,27 +125,16 @@ def test_a_manual_queue_ticket_escalates_too(intake: Intake) -> None:
     assert intake.flows.get(ticket_id).ticket.escalation_level == "street"
 
 
-def resolved(intake: Intake, text: str, *, resident_id: str = "r-1") -> str:
-    """A ticket routed to the property manager, who resolved it just now."""
-    ticket_id = intake.flows.submit(Submission(text=text, community=COMPLAINT.community, resident_id=resident_id))[
-        0
-    ].ticket.id
-    intake.triage.record_triage(ticket_id, decision())
-    intake.flows.accept(ticket_id, PROPERTY)
-    intake.flows.resolve(ticket_id, PROPERTY, resolution="已修好")
-    return ticket_id
-
-
 def test_resolved_tickets_nobody_rated_are_closed_after_the_follow_up_period(ticket_database: Database) -> None:
     intake = Intake(ticket_database, policy=LifecyclePolicy(auto_close_after=timedelta(days=7)))
-    unrated = resolved(intake, "小区北门的路灯坏了一周了")
-    happy = resolved(intake, "电梯按钮失灵")
+    unrated = resolved_ticket(intake, "小区北门的路灯坏了一周了")
+    happy = resolved_ticket(intake, "电梯按钮失灵")
     intake.flows.rate(happy, resident_id="r-1", score=5)
-    unhappy = resolved(intake, "楼道里堆满了杂物")
+    unhappy = resolved_ticket(intake, "楼道里堆满了杂物")
     intake.flows.rate(unhappy, resident_id="r-1", score=1)
     waiting = intake.flows.submit(Submission(**{**COMPLAINT.__dict__, "text": "垃圾桶满了没人清"}))[0].ticket.id
     intake.clock.now += timedelta(days=6)
-    late = resolved(intake, "地下车库漏水")  # resolved a day before the others' period ends
+    late = resolved_ticket(intake, "地下车库漏水")  # resolved a day before the others' period ends
     intake.clock.now += timedelta(days=1)
     notices_before = {ticket_id: intake.notifier.kinds(ticket_id) for ticket_id in (unrated, late)}
     assert intake.sweeps.close_unrated() == 1
@@ -171,7 +161,7 @@ def test_resolved_tickets_nobody_rated_are_closed_after_the_follow_up_period(tic
 
 
 def test_a_ticket_resolved_again_after_a_bad_rating_gets_a_new_follow_up_period(intake: Intake) -> None:
-    ticket_id = resolved(intake, "小区北门的路灯坏了一周了")
+    ticket_id = resolved_ticket(intake, "小区北门的路灯坏了一周了")
     intake.flows.rate(ticket_id, resident_id="r-1", score=1)  # reopened and escalated; the rating stays 1
     intake.flows.accept(ticket_id, PROPERTY)
     intake.flows.resolve(ticket_id, PROPERTY, resolution="换了新的灯具")
@@ -183,8 +173,8 @@ def test_a_ticket_resolved_again_after_a_bad_rating_gets_a_new_follow_up_period(
 
 
 def test_the_resident_can_still_rate_or_reopen_an_auto_closed_ticket(intake: Intake) -> None:
-    rated_late = resolved(intake, "小区北门的路灯坏了一周了")
-    reopened = resolved(intake, "电梯按钮失灵")
+    rated_late = resolved_ticket(intake, "小区北门的路灯坏了一周了")
+    reopened = resolved_ticket(intake, "电梯按钮失灵")
     intake.clock.now += timedelta(days=8)
     assert intake.sweeps.close_unrated() == 2
     assert intake.flows.rate(rated_late, resident_id="r-1", score=4).ticket.rating == 4
@@ -213,7 +203,7 @@ def test_merged_followers_are_closed_on_their_own_resident_s_clock(intake: Intak
 @pytest.mark.parametrize("period", [None, timedelta(days=30)])
 def test_no_period_or_a_long_one_leaves_resolved_tickets_alone(ticket_database: Database, period: timedelta) -> None:
     intake = Intake(ticket_database, policy=LifecyclePolicy(auto_close_after=period))
-    ticket_id = resolved(intake, "小区北门的路灯坏了一周了")
+    ticket_id = resolved_ticket(intake, "小区北门的路灯坏了一周了")
     intake.clock.now += timedelta(days=29)
     assert intake.sweeps.close_unrated() == 0
     assert intake.flows.get(ticket_id).ticket.status == TicketStatus.RESOLVED
@@ -227,7 +217,7 @@ def test_the_auto_close_setting_becomes_the_policy_and_zero_turns_it_off() -> No
 
 def test_the_auto_close_batch_is_bounded(ticket_database: Database) -> None:
     intake = Intake(ticket_database, policy=LifecyclePolicy(sweep_batch=2))
-    tickets = [resolved(intake, f"第{n}号楼的路灯坏了") for n in range(3)]
+    tickets = [resolved_ticket(intake, f"第{n}号楼的路灯坏了") for n in range(3)]
     intake.clock.now += timedelta(days=8)
     assert [intake.sweeps.close_unrated() for _ in range(3)] == [2, 1, 0]
     assert {intake.flows.get(ticket_id).ticket.status for ticket_id in tickets} == {TicketStatus.CLOSED}

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.intake.metrics import record_sla_breach
+from services.intake.metrics import record_auto_closed, record_sla_breach
 from services.intake.tickets import repository
 from services.intake.tickets.context import SYSTEM, EventKind, FlowContext
 from services.intake.tickets.models import TicketStatus
@@ -91,6 +91,7 @@ class SweepFlows:
                 ticket.status = TicketStatus.CLOSED.value
                 self._context.record(ticket, EventKind.AUTO_CLOSED, SYSTEM, note=AUTO_CLOSE_NOTE)
                 closed += 1
+            record_auto_closed(work, closed)
         if closed:
             logger.info("closed unrated tickets", extra={"count": closed})
         return closed

@@ -228,7 +228,8 @@ function renderTicket(ticket) {
     }),
   );
   const done = ticket.status === "resolved" || ticket.status === "closed";
-  show(document.getElementById("rate"), ticket.status === "resolved");
+  // A ticket closed because nobody rated it in time can still be rated (a rating of 0 means none yet).
+  show(document.getElementById("rate"), ticket.status === "resolved" || (ticket.status === "closed" && !ticket.rating));
   show(document.getElementById("reopen"), done);
 }
 
