@@ -21,6 +21,7 @@ from linli.settings import RoutingSettings
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc, routing_pb2
 from services.retrieval.embedder import Vectors
 from services.routing.catalog import Catalog, CatalogEntry
+from services.routing.entry_choice import EntryChoice, choose_entry
 from services.routing.learning.classifier import SignalAttribution
 from services.routing.model_holder import ModelHolder, ServedModel
 from services.routing.signals import CATALOG, VOTE, VoteParameters, catalog_scores, vote_scores
@@ -28,8 +29,6 @@ from services.routing.suggestion import compose_suggestion
 from services.routing.urgency import UrgencyFinding, detect_urgency
 
 MAX_TEXT_CHARS = 2000
-# A catalog entry weaker than this is not shown as the decision's basis (the matcher's vague-text floor is ~0.15).
-MIN_ENTRY_SCORE = 0.35
 
 _URGENCY = {
     "emergency": routing_pb2.URGENCY_EMERGENCY,
@@ -147,7 +146,9 @@ class Router:
         if catalog is not None:
             signals[CATALOG] = catalog_scores(catalog, [text], labels)
         probabilities, attribution = served.classifier.classifier.explain([text], encoder, signals)
-        return self._decision(text, served, probabilities[0], attribution[0], precedents, catalog)
+        best = served.classifier.labels[int(np.argmax(probabilities[0]))]
+        entry = choose_entry(text, best, catalog, served.classifier.classifier.entry_scores(text, encoder))
+        return self._decision(text, served, probabilities[0], attribution[0], precedents, entry)
 
     def _precedents(self, head: str, encoder: RetrievalEncoder) -> list[cases_pb2.ScoredCase]:
         # The head of the text, embedded once: the classifier's features reuse this vector, and training voted so.
@@ -170,7 +171,7 @@ class Router:
         probabilities: np.ndarray,
         attribution: SignalAttribution,
         precedents: Sequence[cases_pb2.ScoredCase],
-        catalog: Catalog | None,
+        choice: EntryChoice | None,
     ) -> routing_pb2.RoutingDecision:
         labels = served.classifier.labels
         override = self._settings.min_confidence
@@ -179,7 +180,7 @@ class Router:
         best = labels[int(order[0])]
         confidence = float(probabilities[order[0]])
         abstained = confidence < threshold
-        entry, entry_score = self._entry(text, best, catalog)
+        entry = choice.entry if choice is not None else None
         finding = detect_urgency(text)
         suggestion = compose_suggestion(
             party=best, entry=entry, precedents=list(precedents), urgency=finding, now=self._clock()
@@ -200,9 +201,13 @@ class Router:
                     for name, (party, probability) in attribution.opinions.items()
                 ],
                 catalog_entry=None
-                if entry is None
+                if choice is None
                 else routing_pb2.CatalogMatch(
-                    entry_id=entry.id, name=entry.name, score=entry_score, party=entry.party, basis=entry.basis
+                    entry_id=choice.entry.id,
+                    name=choice.entry.name,
+                    score=choice.score,
+                    party=choice.entry.party,
+                    basis=choice.entry.basis,
                 ),
             ),
             suggested_resolution=suggestion.text,
@@ -215,16 +220,6 @@ class Router:
             escalation_level=_LEVEL[suggestion.escalation_level],
             co_parties=list(entry.co_parties) if entry is not None else [],
         )
-
-    @staticmethod
-    def _entry(text: str, party: str, catalog: Catalog | None) -> tuple[CatalogEntry | None, float]:
-        """The best catalog entry of the chosen party, else none: an entry of another party would contradict it."""
-        if catalog is None:
-            return None, 0.0
-        for entry, score in catalog.match(text, limit=5):
-            if entry.party == party and score >= MIN_ENTRY_SCORE:
-                return entry, score
-        return None, 0.0
 
 
 def _urgency_level(finding: UrgencyFinding | None, entry: CatalogEntry | None) -> str:

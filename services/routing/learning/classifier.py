@@ -66,6 +66,7 @@ class EntryModel:
         self.c = c
         self.seed = seed
         # Kept as plain arrays: one matrix product per Route, without scikit-learn's per-call input checks.
+        self.entries: tuple[str, ...] = ()
         self.coef: Floats = np.zeros((0, 0))
         self.intercept: Floats = np.zeros(0)
         self.entries_of_label: list[npt.NDArray[np.intp]] = []
@@ -73,6 +74,7 @@ class EntryModel:
     def fit(self, vectors: BlockMatrix, examples: Sequence[EntryExample]) -> EntryModel:
         """Fits on the examples' vectors; every example's label must be one of `labels`."""
         entries = sorted({example.entry for example in examples})
+        self.entries = tuple(entries)
         label_of = {example.entry: example.label for example in examples}
         model = LinearSVC(C=self.c, random_state=self.seed).fit(
             vectors, [entries.index(example.entry) for example in examples]
@@ -88,11 +90,20 @@ class EntryModel:
         ]
         return self
 
-    def decision_function(self, vectors: BlockMatrix) -> Floats:
-        """(len(vectors), len(labels)): per label, the best score of its entries (below every score if none)."""
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("entries", ())  # pickled before entry ids were kept: per-entry scores are unknown
+        self.__dict__.update(state)
+
+    def entry_scores(self, vectors: BlockMatrix) -> Floats:
+        """(len(vectors), len(entries)): each entry's decision score, columns in `entries` order."""
         if not self.entries_of_label:
             raise ValueError("the entry model is not fitted")
-        scores = np.asarray(vectors, dtype=np.float64) @ self.coef.T + self.intercept
+        scores: Floats = np.asarray(vectors, dtype=np.float64) @ self.coef.T + self.intercept
+        return scores
+
+    def decision_function(self, vectors: BlockMatrix) -> Floats:
+        """(len(vectors), len(labels)): per label, the best score of its entries (below every score if none)."""
+        scores = self.entry_scores(vectors)
         floor = float(scores.min(initial=0.0)) - 1.0
         columns = [
             scores[:, ids].max(axis=1) if len(ids) else np.full(len(scores), floor) for ids in self.entries_of_label
@@ -188,6 +199,15 @@ class StackedClassifier:
     def __setstate__(self, state: dict[str, Any]) -> None:
         state.setdefault("signals", ())  # models pickled before signals existed used none
         self.__dict__.update(state)
+
+    def entry_scores(self, text: str, encoder: Encoder | None) -> dict[str, float]:
+        """{catalog entry id: the entry model's score} for `text` (services/routing/entry_choice.py reads it);
+        empty for a model without an entry model, or one saved before the entry model kept its entry ids."""
+        model = self.base_models.get(ENTRIES)
+        if not isinstance(model, EntryModel) or not model.entries or encoder is None:
+            return {}
+        head = encoder([text[: self.features.head_chars]])
+        return dict(zip(model.entries, model.entry_scores(head)[0].tolist(), strict=True))
 
     def meta_inputs(
         self, texts: Sequence[str], encoder: Encoder | None, signals: Mapping[str, Floats] | None = None
