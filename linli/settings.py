@@ -362,6 +362,12 @@ class AuthSettings(LinliSettings):
     service_token_ttl_seconds: int = Field(
         300, ge=30, le=3600, description="Lifetime of the tokens services sign themselves (e.g. for UpsertCases)."
     )
+    revocation_refresh_seconds: float = Field(
+        15.0,
+        ge=0.0,
+        description="How often intake re-reads the revoked subjects (`linli token revoke`), so how long a revocation "
+        "may take to reach a running intake; 0 reads the database on every request.",
+    )
     admin_token: SecretStr | None = Field(
         None,
         description="Admin worker's token (`linli token issue --role admin ...`) that `linli index snapshot`, "

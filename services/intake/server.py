@@ -17,6 +17,7 @@ from linli.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.auth import Authenticator
 from services.intake.auth.http import HttpSecurity
 from services.intake.auth.residents import ResidentLogin, ResidentVerifier, create_verifier
+from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.metrics import grpc_metrics, instrument_http
@@ -70,7 +71,7 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
         notifier = notifier or create_notifier(NotificationSettings(), celery_app=app)
     context = FlowContext(database, queue, deps.clock, LifecyclePolicy.from_settings(settings), notifier)
     flows = TicketFlows(context)
-    security = build_security(settings, deps)
+    security = build_security(settings, deps, database)
     servicer = IntakeServicer(flows, security.authenticator, security.limiter)
     handle = build_server(
         host=settings.host,
@@ -87,16 +88,18 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
     return IntakeServer(handle, http, flows, context, database)
 
 
-def build_security(settings: IntakeSettings, deps: IntakeDeps) -> HttpSecurity:
-    """Token keys, the residents' login and the rate limits; raises RuntimeError, saying what to set, when the
-    environment lacks a key or a usable login verifier (the server then refuses to start)."""
+def build_security(settings: IntakeSettings, deps: IntakeDeps, database: Database) -> HttpSecurity:
+    """Token keys, the revoked subjects of `database`, the residents' login and the rate limits; raises
+    RuntimeError, saying what to set, when the environment lacks a key or a usable login verifier (the server then
+    refuses to start)."""
     auth = AuthSettings()
     codec = deps.codec or TokenCodec.from_settings(auth)
+    revocations = Revocations(database, refresh_seconds=auth.revocation_refresh_seconds)
     verifier = deps.verifier or create_verifier(auth, host=settings.host)
     rates = RateLimitSettings()
     limiter = deps.limiter or RateLimiter.from_settings(rates, broker_url=settings.broker_url)
     login = ResidentLogin(verifier, codec, ttl=timedelta(hours=auth.resident_token_ttl_hours))
-    return HttpSecurity(Authenticator(codec), login, limiter, ClientAddresses(rates.trusted_proxies))
+    return HttpSecurity(Authenticator(codec, revocations), login, limiter, ClientAddresses(rates.trusted_proxies))
 
 
 def _migrate(database: Database) -> None:

@@ -12,6 +12,7 @@ from linli.v1 import routing_pb2
 from services.intake.auth import Authenticator, Role, Worker
 from services.intake.auth.http import HttpSecurity
 from services.intake.auth.residents import DevVerifier, ResidentLogin
+from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
 from services.intake.notifications.events import OutboundEvent
 from services.intake.ratelimit import RateLimiter
@@ -26,11 +27,18 @@ from services.intake.tickets.validation import Submission
 from tests.unit.fakes import StepClock
 
 
-def http_security(limiter: RateLimiter | None = None, trusted_proxies: tuple[str, ...] = ()) -> HttpSecurity:
-    """Tokens of the run's key, development logins, and no rate limit unless one is given."""
-    codec = TokenCodec.from_settings()
+def http_security(
+    limiter: RateLimiter | None = None,
+    trusted_proxies: tuple[str, ...] = (),
+    *,
+    codec: TokenCodec | None = None,
+    revocations: Revocations | None = None,
+) -> HttpSecurity:
+    """Tokens of the run's key (or of `codec`), development logins, no revoked subjects unless `revocations` are
+    given, and no rate limit unless one is given."""
+    codec = codec or TokenCodec.from_settings()
     return HttpSecurity(
-        Authenticator(codec),
+        Authenticator(codec, revocations),
         ResidentLogin(DevVerifier(), codec, ttl=timedelta(hours=1)),
         limiter or RateLimiter.unlimited(),
         ClientAddresses(trusted_proxies),

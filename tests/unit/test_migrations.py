@@ -115,3 +115,16 @@ def test_the_lifecycle_migration_goes_down_and_up(tmp_path: Path) -> None:
         assert "routing_corrections" not in sa.inspect(connection).get_table_names()
     assert database.upgrade_schema() == head_revision()
     database.dispose()
+
+
+def test_the_revocations_migration_goes_down_and_up(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path}/revocations.sqlite")
+    database.upgrade_schema()
+    with database.engine.begin() as connection:
+        assert "revoked_subjects" in sa.inspect(connection).get_table_names()
+        command.downgrade(alembic_config(connection), "0002")
+        tables = sa.inspect(connection).get_table_names()
+        assert "revoked_subjects" not in tables
+        assert "routing_corrections" in tables  # only this revision's table goes
+    assert database.upgrade_schema() == head_revision()
+    database.dispose()

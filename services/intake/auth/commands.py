@@ -1,4 +1,5 @@
-"""`linli token issue`: prints a signed token (workers' for the console, residents' and services' for tests and ops).
+"""`linli token issue`: prints a signed token (workers' for the console, residents' and services' for tests and ops);
+`linli token revoke` and `linli token revocations`: refuse one person's tokens without rotating the key.
 
 Only argparse is imported at module level: `linli` registers this command on every run.
 """
@@ -7,14 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 TOKEN_COMMANDS = ("token",)
 SUBJECT_OPTION = {"worker": "worker_id", "resident": "resident_id", "service": "service"}
 
 
 def add_token_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Registers `token issue` on the `linli` command."""
+    """Registers `token issue`, `token revoke` and `token revocations` on the `linli` command."""
     token = commands.add_parser("token", help="signed tokens (the key comes from LINLI_AUTH_SECRETS)")
     actions = token.add_subparsers(dest="token_action", required=True)
     issue = actions.add_parser("issue", help="print a token; its expiry goes to stderr")
@@ -26,10 +27,31 @@ def add_token_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     issue.add_argument("--resident-id", help="residents: the openid (tests and support; residents log in)")
     issue.add_argument("--service", help="services: the name the token stands for")
     issue.add_argument("--ttl-days", type=float, default=30.0, help="validity in days (default 30, at most 366)")
+    revoke = actions.add_parser(
+        "revoke",
+        help="refuse every token of one subject issued until now, in the ticket database of "
+        "LINLI_INTAKE_DATABASE_URL (intake's HTTP and gRPC; running intakes within "
+        "LINLI_AUTH_REVOCATION_REFRESH_SECONDS)",
+    )
+    # Required, no default: revoking the right id under the wrong kind would silently revoke nobody.
+    revoke.add_argument("--kind", choices=sorted(SUBJECT_OPTION), required=True)
+    revoke.add_argument("--subject", required=True, help="the worker id, resident openid or service name")
+    revoke.add_argument("--reason", default="", help="why, for whoever reads `linli token revocations` later")
+    revoke.add_argument("--actor", help="who revokes (default: operator:<login name>)")
+    actions.add_parser("revocations", help="list the revoked subjects of the ticket database")
 
 
 def run_token_command(args: argparse.Namespace) -> int:
-    """Runs `linli token issue`; 0 with the token on stdout, 2 with the reason on stderr."""
+    """Runs a `linli token` command; 0 on success, 2 with the reason on stderr for bad arguments."""
+    action = args.token_action
+    if action == "revoke":
+        return _revoke(args)
+    if action == "revocations":
+        return _list_revocations()
+    return _issue(args)
+
+
+def _issue(args: argparse.Namespace) -> int:
     from linli.errors import LinliError
     from services.intake.auth.tokens import issue_token
 
@@ -54,3 +76,73 @@ def run_token_command(args: argparse.Namespace) -> int:
     sys.stdout.write(token + "\n")
     sys.stderr.write(f"valid until {expires_at.isoformat()}\n")
     return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from linli.errors import LinliError
+    from linli.settings import IntakeSettings
+    from services.intake.auth.revocations import Revocations
+    from services.intake.database import Database
+
+    database = Database(IntakeSettings().database_url)
+    try:
+        database.upgrade_schema()  # as intake does at start: the table may not exist yet
+        revocation = Revocations(database).revoke(
+            args.kind, args.subject, reason=args.reason, actor=args.actor or _operator(), now=datetime.now(UTC)
+        )
+    except LinliError as error:
+        sys.stderr.write(f"linli token revoke: {error}\n")
+        return 2
+    except SQLAlchemyError as error:
+        sys.stderr.write(f"linli token revoke: the ticket database failed: {error}\n")
+        return 1
+    finally:
+        database.dispose()
+    sys.stdout.write(
+        f"revoked {revocation.kind} {revocation.subject}: its tokens issued at or before "
+        f"{revocation.revoked_before.isoformat()} are refused\n"
+    )
+    return 0
+
+
+def _list_revocations() -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from linli.settings import IntakeSettings
+    from services.intake.auth.revocations import Revocations
+    from services.intake.database import Database
+
+    database = Database(IntakeSettings().database_url)
+    try:
+        database.upgrade_schema()
+        revocations = Revocations(database).current()
+    except SQLAlchemyError as error:
+        sys.stderr.write(f"linli token revocations: the ticket database failed: {error}\n")
+        return 1
+    finally:
+        database.dispose()
+    if not revocations:
+        sys.stdout.write("no revoked subjects\n")
+        return 0
+    rows = [("kind", "subject", "revoked_before", "actor", "reason")]
+    rows += [
+        (r.kind.value, r.subject, r.revoked_before.isoformat(), r.actor, " ".join(r.reason.split()))
+        for r in revocations
+    ]
+    # Every column but the last, the free-text reason, is padded to its widest cell.
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    for *aligned, reason in rows:
+        cells = [cell.ljust(width) for cell, width in zip(aligned, widths, strict=True)]
+        sys.stdout.write("  ".join([*cells, reason]).rstrip() + "\n")
+    return 0
+
+
+def _operator() -> str:
+    import getpass
+
+    try:
+        return f"operator:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in some containers
+        return "operator"

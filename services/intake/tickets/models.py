@@ -1,4 +1,9 @@
-"""The ticket, its event history and the routing corrections as stored (the schema's history is in migrations/)."""
+"""The ticket database as stored: the ticket, its event history, the routing corrections, and the revoked token
+subjects (the schema's history is in migrations/).
+
+Every table of this database is declared here, on one Base: Alembic's environment and the migration tests compare
+the migrations against `Base.metadata`, which only knows the models whose module has been imported.
+"""
 
 from __future__ import annotations
 
@@ -170,3 +175,20 @@ class RoutingCorrection(Base):
     worker_id: Mapped[str] = mapped_column(String(128))
     catalog_entry: Mapped[str] = mapped_column(String(128), default="")
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class RevokedSubject(Base):
+    """Someone whose tokens are refused: those of `kind`/`subject` issued at or before `revoked_before`.
+
+    Read by services.intake.auth.revocations; revoking the same subject again moves `revoked_before` forward.
+    """
+
+    __tablename__ = "revoked_subjects"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # Whole seconds, like a token's issued-at: a token issued in the second of the revocation is refused too.
+    revoked_before: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(128))
