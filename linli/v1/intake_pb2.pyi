@@ -54,8 +54,16 @@ class TicketEvent(_message.Message):
     party: str
     def __init__(self, kind: _Optional[str] = ..., actor: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_party: _Optional[str] = ..., to_party: _Optional[str] = ..., party: _Optional[str] = ...) -> None: ...
 
+class GeoPoint(_message.Message):
+    __slots__ = ("latitude", "longitude")
+    LATITUDE_FIELD_NUMBER: _ClassVar[int]
+    LONGITUDE_FIELD_NUMBER: _ClassVar[int]
+    latitude: float
+    longitude: float
+    def __init__(self, latitude: _Optional[float] = ..., longitude: _Optional[float] = ...) -> None: ...
+
 class Ticket(_message.Message):
-    __slots__ = ("id", "text", "community", "building", "resident_id", "status", "party", "confidence", "routing", "attachment_urls", "rating", "resolution", "created_at", "updated_at", "events", "priority", "urgency", "urgency_notice", "escalation_level", "sla_due_at", "reporter_count", "duplicate_notice", "primary_ticket_id", "primary_status", "duplicate_ticket_ids", "assignee_worker_id", "resolved_at", "catalog_entry")
+    __slots__ = ("id", "text", "community", "building", "resident_id", "status", "party", "confidence", "routing", "attachment_urls", "rating", "resolution", "created_at", "updated_at", "events", "priority", "urgency", "urgency_notice", "escalation_level", "sla_due_at", "reporter_count", "duplicate_notice", "primary_ticket_id", "primary_status", "duplicate_ticket_ids", "assignee_worker_id", "resolved_at", "catalog_entry", "location")
     ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     COMMUNITY_FIELD_NUMBER: _ClassVar[int]
@@ -84,6 +92,7 @@ class Ticket(_message.Message):
     ASSIGNEE_WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     RESOLVED_AT_FIELD_NUMBER: _ClassVar[int]
     CATALOG_ENTRY_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
     id: str
     text: str
     community: str
@@ -112,23 +121,26 @@ class Ticket(_message.Message):
     assignee_worker_id: str
     resolved_at: _timestamp_pb2.Timestamp
     catalog_entry: str
-    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., party: _Optional[str] = ..., confidence: _Optional[float] = ..., routing: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., rating: _Optional[int] = ..., resolution: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[TicketEvent, _Mapping]]] = ..., priority: _Optional[int] = ..., urgency: _Optional[_Union[_routing_pb2.Urgency, str]] = ..., urgency_notice: _Optional[str] = ..., escalation_level: _Optional[_Union[_routing_pb2.EscalationLevel, str]] = ..., sla_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reporter_count: _Optional[int] = ..., duplicate_notice: _Optional[str] = ..., primary_ticket_id: _Optional[str] = ..., primary_status: _Optional[_Union[TicketStatus, str]] = ..., duplicate_ticket_ids: _Optional[_Iterable[str]] = ..., assignee_worker_id: _Optional[str] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., catalog_entry: _Optional[str] = ...) -> None: ...
+    location: GeoPoint
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., party: _Optional[str] = ..., confidence: _Optional[float] = ..., routing: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., rating: _Optional[int] = ..., resolution: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[TicketEvent, _Mapping]]] = ..., priority: _Optional[int] = ..., urgency: _Optional[_Union[_routing_pb2.Urgency, str]] = ..., urgency_notice: _Optional[str] = ..., escalation_level: _Optional[_Union[_routing_pb2.EscalationLevel, str]] = ..., sla_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reporter_count: _Optional[int] = ..., duplicate_notice: _Optional[str] = ..., primary_ticket_id: _Optional[str] = ..., primary_status: _Optional[_Union[TicketStatus, str]] = ..., duplicate_ticket_ids: _Optional[_Iterable[str]] = ..., assignee_worker_id: _Optional[str] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., catalog_entry: _Optional[str] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ...) -> None: ...
 
 class SubmitTicketRequest(_message.Message):
-    __slots__ = ("text", "community", "building", "resident_id", "idempotency_key", "attachment_urls")
+    __slots__ = ("text", "community", "building", "resident_id", "idempotency_key", "attachment_urls", "location")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     COMMUNITY_FIELD_NUMBER: _ClassVar[int]
     BUILDING_FIELD_NUMBER: _ClassVar[int]
     RESIDENT_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     ATTACHMENT_URLS_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
     text: str
     community: str
     building: str
     resident_id: str
     idempotency_key: str
     attachment_urls: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attachment_urls: _Optional[_Iterable[str]] = ...) -> None: ...
+    location: GeoPoint
+    def __init__(self, text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ...) -> None: ...
 
 class SubmitTicketResponse(_message.Message):
     __slots__ = ("ticket", "created")

@@ -3,7 +3,8 @@
 Services are the responsibility catalog's entries; a service request is a ticket. A request's status is `open` until
 the ticket is resolved or closed (a merged ticket follows the ticket it was merged into), `agency_responsible` is the
 party in charge and `expected_datetime` the SLA deadline. Errors use the spec's shape, `[{code, description}]`.
-Coordinates are checked but not kept (the ticket store has no column for them), so `lat`/`long` read back as null.
+Coordinates (`lat`/`long`, both or neither) are checked and kept with the ticket, and read back as given; a request
+filed without them reads back null.
 
 Keys: discovery and the service list are public (the catalog is); filing *and reading* requests need an `api_key`
 that the operator issued (`LINLI_INTAKE_OPEN311_API_KEYS`). The spec requires the key for POST and lets a
@@ -32,7 +33,7 @@ from linli.pii import scrub
 from services.intake.database import Database
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import Ticket, TicketStatus
-from services.intake.tickets.validation import Submission, check_text
+from services.intake.tickets.validation import LATITUDE_RANGE, LONGITUDE_RANGE, Submission, check_text
 from services.intake.tickets.views import TicketView, views_of
 from services.intake.topics import CHINA_TIME, classify
 from services.routing.catalog import Catalog, CatalogEntry
@@ -120,7 +121,7 @@ class Open311:
     def submit(self, fields: Mapping[str, str]) -> list[dict[str, Any]]:
         """POST requests: files a ticket; raises Open311Error for a bad key (403) or bad fields (400)."""
         client = self.client_of(fields.get("api_key", ""), purpose="create a service request")
-        entry, text, community, building = self._request_fields(fields)
+        entry, text, community, building, point = self._request_fields(fields)
         account_id = fields.get("account_id", "").strip()
         media_url = fields.get("media_url", "").strip()
         try:
@@ -132,6 +133,8 @@ class Open311:
                     resident_id=f"open311:{client}:{account_id}" if account_id else f"open311:{client}",
                     building=building,
                     attachment_urls=(media_url,) if media_url else (),
+                    latitude=point[0] if point else None,
+                    longitude=point[1] if point else None,
                 )
             )
         except LinliError as error:
@@ -200,8 +203,8 @@ class Open311:
             "address": f"{ticket.community}{ticket.building}",
             "address_id": None,
             "zipcode": None,
-            "lat": None,
-            "long": None,
+            "lat": ticket.latitude,
+            "long": ticket.longitude,
             "media_url": ticket.attachment_urls[0] if ticket.attachment_urls else None,
         }
 
@@ -209,7 +212,10 @@ class Open311:
         with self._database.unit_of_work() as session:
             return views_of(list(session.scalars(statement)), session=session)
 
-    def _request_fields(self, fields: Mapping[str, str]) -> tuple[CatalogEntry, str, str, str]:
+    def _request_fields(
+        self, fields: Mapping[str, str]
+    ) -> tuple[CatalogEntry, str, str, str, tuple[float, float] | None]:
+        """The service entry, text, community, building and (lat, long) point of a POST; Open311Error 400 if bad."""
         violations: list[str] = []
         code = fields.get("service_code", "").strip()
         entry: CatalogEntry | None = None
@@ -242,7 +248,9 @@ class Open311:
             building = found[0].replace(" ", "")
         if violations or entry is None:
             raise Open311Error(400, violations)
-        return entry, text, community, building
+        # Both were checked to be numbers in range when either was given.
+        point = (float(fields["lat"]), float(fields["long"])) if has_point else None
+        return entry, text, community, building, point
 
     def _entry_of(self, ticket: Ticket) -> CatalogEntry | None:
         tagged = _SERVICE_TAG.match(ticket.text)
@@ -300,7 +308,7 @@ def _w3c(value: str, field: str, violations: list[FieldViolation]) -> datetime |
 
 def _coordinate_violations(fields: Mapping[str, str]) -> list[str]:
     problems = []
-    for name, low, high in (("lat", -90.0, 90.0), ("long", -180.0, 180.0)):
+    for name, (low, high) in (("lat", LATITUDE_RANGE), ("long", LONGITUDE_RANGE)):
         raw = fields.get(name, "").strip()
         try:
             value = float(raw)

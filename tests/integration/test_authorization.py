@@ -98,7 +98,9 @@ def test_a_resident_cannot_read_list_rate_or_reopen_anothers_ticket_over_grpc(in
         reopen = intake_pb2.ReopenTicketRequest(ticket_id=ticket_id, reason="灯又坏了")
         assert code(lambda: stub.RateTicket(rate, timeout=10, metadata=neighbour)) == grpc.StatusCode.NOT_FOUND
         assert code(lambda: stub.ReopenTicket(reopen, timeout=10, metadata=neighbour)) == grpc.StatusCode.NOT_FOUND
-        as_owner = intake_pb2.SubmitTicketRequest(**COMPLAINT, resident_id="owner")
+        as_owner = intake_pb2.SubmitTicketRequest(
+            text=COMPLAINT["text"], community=COMPLAINT["community"], resident_id="owner"
+        )
         denied = grpc.StatusCode.PERMISSION_DENIED
         assert code(lambda: stub.SubmitTicket(as_owner, timeout=10, metadata=neighbour)) == denied
         pm = worker_metadata("w-pm", "property_manager", COMMUNITY)

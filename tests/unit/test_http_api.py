@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +68,37 @@ def test_submit_then_get(client: TestClient) -> None:
     assert fetched.json()["text"] == VALID["text"]
 
 
+def test_a_location_is_kept_and_read_back(client: TestClient) -> None:
+    # An integer is a number of degrees too: JSON does not tell 31 from 31.0.
+    created = client.post("/v1/tickets", json={**VALID, "location": {"latitude": 31, "longitude": 121.4737}})
+    assert created.status_code == 201, created.text
+    assert created.json()["location"] == {"latitude": 31.0, "longitude": 121.4737}
+    fetched = client.get(f"/v1/tickets/{created.json()['id']}").json()
+    assert fetched["location"] == {"latitude": 31.0, "longitude": 121.4737}
+    listed = client.get("/v1/tickets").json()["tickets"]
+    assert [ticket["location"] for ticket in listed] == [{"latitude": 31.0, "longitude": 121.4737}]
+
+
+def test_without_a_location_it_reads_back_null(client: TestClient) -> None:
+    for body in (VALID, {**VALID, "location": None}):
+        created = client.post("/v1/tickets", json=body)
+        assert created.status_code == 201, created.text
+        assert client.get(f"/v1/tickets/{created.json()['id']}").json()["location"] is None
+
+
+@pytest.mark.parametrize("latitude", [math.nan, math.inf, -math.inf])
+def test_a_coordinate_that_is_not_a_finite_number_is_refused(
+    client: TestClient, intake: Intake, latitude: float
+) -> None:
+    # Python's JSON parser reads NaN and Infinity literals; no real position is one.
+    body = json.dumps({**VALID, "location": {"latitude": latitude, "longitude": 121.4}})
+    assert "NaN" in body or "Infinity" in body
+    reply = client.post("/v1/tickets", content=body.encode(), headers={"Content-Type": "application/json"})
+    assert reply.status_code == 422, reply.text
+    assert [f["field"] for f in reply.json()["error"]["fields"]] == ["location.latitude"]
+    assert stored(intake.database) == 0
+
+
 def test_idempotency_key_header_makes_retries_safe(client: TestClient, intake: Intake) -> None:
     first = client.post("/v1/tickets", json=VALID, headers={"Idempotency-Key": "abc"})
     again = client.post("/v1/tickets", json=VALID, headers={"Idempotency-Key": "abc"})
@@ -87,6 +120,12 @@ def test_idempotency_key_header_makes_retries_safe(client: TestClient, intake: I
         ({**VALID, "attachment_urls": ["ftp://x/a.jpg"]}, 422, "attachment_urls[0]"),
         ({**VALID, "surprise": True}, 422, "surprise"),
         ({"text": "楼道灯坏了"}, 422, "community"),
+        ({**VALID, "location": {"latitude": 31.23}}, 422, "location.longitude"),
+        ({**VALID, "location": {"latitude": 91, "longitude": 121.47}}, 422, "location.latitude"),
+        ({**VALID, "location": {"latitude": 31.23, "longitude": -180.01}}, 422, "location.longitude"),
+        ({**VALID, "location": {"latitude": "31.23", "longitude": 121.47}}, 422, "location.latitude"),
+        ({**VALID, "location": {"latitude": 31.23, "longitude": 121.47, "altitude": 4}}, 422, "location.altitude"),
+        ({**VALID, "location": [31.23, 121.47]}, 422, "location"),
     ],
 )
 def test_bad_bodies_get_a_4xx_naming_the_field(

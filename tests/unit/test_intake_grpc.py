@@ -7,6 +7,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from linli.settings import IntakeSettings
 from linli.v1 import intake_pb2, intake_pb2_grpc
@@ -105,6 +107,56 @@ def test_every_rpc_of_the_lifecycle(server: IntakeServer, stub: intake_pb2_grpc.
         intake_pb2.UnmergeTicketRequest(ticket_id=duplicate, reason="不是同一盏灯"), timeout=5, metadata=PM
     ).ticket
     assert separated.status == intake_pb2.TICKET_STATUS_ROUTED
+
+
+def test_a_location_goes_in_and_comes_back(stub: intake_pb2_grpc.IntakeServiceStub) -> None:
+    point = intake_pb2.GeoPoint(latitude=31.2304, longitude=121.4737)
+    request = intake_pb2.SubmitTicketRequest(text="路灯不亮了", community="恒康居民区", location=point)
+    submitted = stub.SubmitTicket(request, timeout=5, metadata=RESIDENT).ticket
+    fetched = stub.GetTicket(intake_pb2.GetTicketRequest(ticket_id=submitted.id), timeout=5, metadata=RESIDENT).ticket
+    listed = stub.ListTickets(intake_pb2.ListTicketsRequest(), timeout=5, metadata=RESIDENT).tickets
+    assert submitted.location == fetched.location == point
+    assert [t.location for t in listed] == [point]
+    # Presence decides, not the value: (0, 0) was given, so it is kept.
+    null_island = intake_pb2.SubmitTicketRequest(
+        text="路灯不亮了", community="恒康居民区", location=intake_pb2.GeoPoint()
+    )
+    kept = stub.SubmitTicket(null_island, timeout=5, metadata=RESIDENT).ticket
+    assert kept.HasField("location")
+    assert (kept.location.latitude, kept.location.longitude) == (0.0, 0.0)
+
+
+def test_without_a_location_the_field_stays_unset(stub: intake_pb2_grpc.IntakeServiceStub) -> None:
+    request = intake_pb2.SubmitTicketRequest(text="路灯不亮了", community="恒康居民区")
+    ticket_id = stub.SubmitTicket(request, timeout=5, metadata=RESIDENT).ticket.id
+    fetched = stub.GetTicket(intake_pb2.GetTicketRequest(ticket_id=ticket_id), timeout=5, metadata=RESIDENT).ticket
+    assert not fetched.HasField("location")
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude", "field"),
+    [
+        (91.0, 121.47, "location.latitude"),
+        (31.23, -180.5, "location.longitude"),
+        (float("nan"), 121.47, "location.latitude"),
+        (31.23, float("inf"), "location.longitude"),
+    ],
+)
+def test_a_bad_location_is_an_invalid_argument_naming_the_field(
+    stub: intake_pb2_grpc.IntakeServiceStub, latitude: float, longitude: float, field: str
+) -> None:
+    point = intake_pb2.GeoPoint(latitude=latitude, longitude=longitude)
+    request = intake_pb2.SubmitTicketRequest(text="路灯不亮了", community="恒康居民区", location=point)
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.SubmitTicket(request, timeout=5, metadata=RESIDENT)
+    assert isinstance(raised.value, grpc.Call)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = rpc_status.from_call(raised.value)
+    assert status is not None
+    bad_request = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(bad_request)
+    assert [violation.field for violation in bad_request.field_violations] == [field]
+    assert not stub.ListTickets(intake_pb2.ListTicketsRequest(), timeout=5, metadata=RESIDENT).tickets
 
 
 def test_dispatch_is_for_dispatchers(server: IntakeServer, stub: intake_pb2_grpc.IntakeServiceStub) -> None:

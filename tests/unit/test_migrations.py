@@ -128,3 +128,27 @@ def test_the_revocations_migration_goes_down_and_up(tmp_path: Path) -> None:
         assert "routing_corrections" in tables  # only this revision's table goes
     assert database.upgrade_schema() == head_revision()
     database.dispose()
+
+
+def test_the_location_migration_goes_down_and_up_keeping_the_tickets(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path}/location.sqlite")
+    database.upgrade_schema()
+    now = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    with database.unit_of_work() as session:
+        session.add(
+            Ticket(
+                id="t1", text="路灯不亮", community="恒康居民区", resident_id="r-1", latitude=31.2304,
+                longitude=121.4737, created_at=now, updated_at=now,
+            )
+        )  # fmt: skip
+    with database.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0003")
+        columns = {column["name"] for column in sa.inspect(connection).get_columns("tickets")}
+        assert {"latitude", "longitude"}.isdisjoint(columns)
+        assert "revoked_subjects" in sa.inspect(connection).get_table_names()  # only this revision's columns go
+    assert database.upgrade_schema() == head_revision()
+    with database.unit_of_work() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        # The row survives both ways; its point was dropped with the columns and comes back empty.
+        assert (ticket.id, ticket.latitude, ticket.longitude) == ("t1", None, None)
+    database.dispose()

@@ -118,6 +118,7 @@ def test_posted_request_reads_back_with_the_spec_fields(client: TestClient, inta
     assert request["description"].startswith("3号楼2单元楼道灯坏了一周")
     assert datetime.fromisoformat(request["requested_datetime"]).utcoffset() == timedelta(hours=8)
     assert request["expected_datetime"] is None  # no deadline before triage
+    assert (request["lat"], request["long"]) == (None, None)  # filed by address only: no point to give back
 
 
 def test_status_follows_the_ticket_from_open_to_closed(client: TestClient, intake: Intake) -> None:
@@ -172,7 +173,16 @@ def test_json_body_and_community_attribute_are_accepted(client: TestClient) -> N
     assert reply.status_code == 201, reply.text
     request = read(client, reply.json()[0]["service_request_id"])
     assert request["address"] == "梅林小区7号楼"
-    assert (request["lat"], request["long"]) == (None, None)  # checked, not stored: the store has no column
+    assert (request["lat"], request["long"]) == (31.23, 121.47)
+
+
+def test_a_point_is_kept_and_read_back_by_id_and_in_listings(client: TestClient, intake: Intake) -> None:
+    request_id = post(client, lat="31.2304", long=" -121.4737 ")[0]["service_request_id"]
+    ticket = intake.flows.get(request_id).ticket
+    assert (ticket.latitude, ticket.longitude) == (31.2304, -121.4737)
+    assert (read(client, request_id)["lat"], read(client, request_id)["long"]) == (31.2304, -121.4737)
+    listed = client.get(f"{BASE}/requests.json", params={"api_key": API_KEY, "service_request_id": request_id})
+    assert [(r["lat"], r["long"]) for r in listed.json()] == [(31.2304, -121.4737)]
 
 
 @pytest.mark.parametrize(
@@ -186,6 +196,10 @@ def test_json_body_and_community_attribute_are_accepted(client: TestClient) -> N
         ({"address_string": ""}, 400, "location"),
         ({"address_string": "某某小区"}, 400, "attribute[community]"),
         ({"lat": "north", "long": "121.4"}, 400, "lat"),
+        ({"lat": "31.2"}, 400, "long"),  # half a point
+        ({"long": "121.4"}, 400, "lat"),
+        ({"lat": "nan", "long": "121.4"}, 400, "lat"),
+        ({"lat": "31.2", "long": "180.5"}, 400, "long"),
     ],
 )
 def test_bad_posts_get_spec_errors(client: TestClient, change: dict[str, str], status: int, problem: str) -> None:

@@ -175,7 +175,7 @@ def test_grpc_answers_resource_exhausted(tmp_path: Path) -> None:
     limiter = RateLimiter({Scope.RESIDENT_SUBMIT: Limit(1)}, MemoryWindowCounter())
     with grpc_intake(tmp_path, limiter) as target, grpc.insecure_channel(target) as channel:
         stub = intake_pb2_grpc.IntakeServiceStub(channel)
-        request = intake_pb2.SubmitTicketRequest(**COMPLAINT)
+        request = intake_pb2.SubmitTicketRequest(text=COMPLAINT["text"], community=COMPLAINT["community"])
         stub.SubmitTicket(request, timeout=5, metadata=resident_metadata("r-1"))
         with pytest.raises(grpc.RpcError) as raised:
             stub.SubmitTicket(request, timeout=5, metadata=resident_metadata("r-1"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
@@ -97,6 +98,16 @@ def test_reusing_a_key_for_another_complaint_is_refused(intake: Intake, database
         ({"resident_id": " "}, "resident_id"),
         ({"attachment_urls": ("file:///etc/passwd",)}, "attachment_urls[0]"),
         ({"attachment_urls": ("javascript:alert(1)",)}, "attachment_urls[0]"),
+        # A location is both coordinates or neither, finite, in range.
+        ({"latitude": 31.23}, "location.longitude"),
+        ({"longitude": 121.47}, "location.latitude"),
+        ({"latitude": 90.0001, "longitude": 121.47}, "location.latitude"),
+        ({"latitude": -91.0, "longitude": 121.47}, "location.latitude"),
+        ({"latitude": 31.23, "longitude": 180.5}, "location.longitude"),
+        ({"latitude": 31.23, "longitude": -181.0}, "location.longitude"),
+        ({"latitude": math.nan, "longitude": 121.47}, "location.latitude"),
+        ({"latitude": 31.23, "longitude": math.inf}, "location.longitude"),
+        ({"latitude": -math.inf, "longitude": 121.47}, "location.latitude"),
     ],
 )
 def test_bad_submissions_name_the_field_and_write_nothing(
@@ -107,6 +118,31 @@ def test_bad_submissions_name_the_field_and_write_nothing(
     assert [v.field for v in raised.value.violations] == [field]
     assert count(database) == 0
     assert intake.queue.triage == []
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude"),
+    [(31.2304, 121.4737), (-33.8688, 151.2093), (90.0, 180.0), (-90.0, -180.0), (0.0, 0.0)],
+)
+def test_a_location_is_stored_as_given(intake: Intake, latitude: float, longitude: float) -> None:
+    view, _ = intake.flows.submit(Submission(**{**COMPLAINT.__dict__, "latitude": latitude, "longitude": longitude}))
+    stored = intake.flows.get(view.ticket.id).ticket
+    assert (stored.latitude, stored.longitude) == (latitude, longitude)
+
+
+def test_without_a_location_none_is_stored(intake: Intake) -> None:
+    stored = intake.flows.get(intake.flows.submit(COMPLAINT)[0].ticket.id).ticket
+    assert (stored.latitude, stored.longitude) == (None, None)
+
+
+def test_a_retry_with_another_location_returns_the_first_ticket_unchanged(intake: Intake) -> None:
+    first = Submission(**{**COMPLAINT.__dict__, "idempotency_key": "k-3", "latitude": 31.23, "longitude": 121.47})
+    retry = Submission(**{**first.__dict__, "latitude": 30.0, "longitude": 120.0})
+    ticket_id = intake.flows.submit(first)[0].ticket.id
+    again, created = intake.flows.submit(retry)
+    assert (again.ticket.id, created) == (ticket_id, False)
+    stored = intake.flows.get(ticket_id).ticket
+    assert (stored.latitude, stored.longitude) == (31.23, 121.47)
 
 
 def test_text_is_trimmed_and_line_breaks_are_kept(intake: Intake) -> None:

@@ -302,6 +302,8 @@ class TicketFlows:
             resident_id=submission.resident_id,
             status=TicketStatus.RECEIVED.value,
             attachment_urls=list(submission.attachment_urls),
+            latitude=submission.latitude,
+            longitude=submission.longitude,
             idempotency_key=submission.idempotency_key or None,
             created_at=now,
             updated_at=now,
@@ -314,6 +316,8 @@ class TicketFlows:
 
     @staticmethod
     def _replay(earlier: Ticket, submission: Submission) -> Ticket:
+        # Only what identifies the complaint is compared: a retry's building, photos or location do not change the
+        # ticket the first call stored.
         same = (earlier.text, earlier.community, earlier.resident_id) == (
             submission.text,
             submission.community,

@@ -13,9 +13,9 @@ from services.intake.auth.access import check_visible, scoped_query
 from services.intake.auth.http import CallerDep, ResidentDep, WorkerDep
 from services.intake.ratelimit import RateLimiter, Scope
 from services.intake.tickets.flows import TicketFlows
-from services.intake.tickets.models import EscalationLevel, TicketStatus, Urgency
+from services.intake.tickets.models import EscalationLevel, Ticket, TicketStatus, Urgency
 from services.intake.tickets.repository import TicketQuery
-from services.intake.tickets.validation import Submission
+from services.intake.tickets.validation import LATITUDE_RANGE, LONGITUDE_RANGE, Submission
 from services.intake.tickets.views import TicketView
 
 # Old clients sent who they are in the body; the token says it now, and a different value is refused (403).
@@ -27,6 +27,13 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class LocationBody(_Body):
+    """Where the problem is, in WGS-84 degrees (what wx.getLocation answers)."""
+
+    latitude: float = Field(ge=LATITUDE_RANGE[0], le=LATITUDE_RANGE[1], examples=[31.2304])
+    longitude: float = Field(ge=LONGITUDE_RANGE[0], le=LONGITUDE_RANGE[1], examples=[121.4737])
+
+
 class SubmitTicketBody(_Body):
     """A resident's complaint or question."""
 
@@ -36,6 +43,7 @@ class SubmitTicketBody(_Body):
     building: str = Field("", description="Building, e.g. 3号楼.")
     attachment_urls: list[str] = Field(default_factory=list, description="http(s) links to photos.")
     idempotency_key: str = Field("", description="Same key, same ticket: makes retries safe.")
+    location: LocationBody | None = Field(None, description="Where the problem is, optional: a point finds it faster.")
 
 
 class WorkerBody(_Body):
@@ -137,6 +145,13 @@ class RoutingOut(BaseModel):
     sla_hours: int
 
 
+class LocationOut(BaseModel):
+    """Where the problem is, in WGS-84 degrees."""
+
+    latitude: float
+    longitude: float
+
+
 class EventOut(BaseModel):
     """One entry of a ticket's history."""
 
@@ -162,6 +177,7 @@ class TicketOut(BaseModel):
     confidence: float
     routing: RoutingOut | None
     attachment_urls: list[str]
+    location: LocationOut | None = Field(description="Where the problem is; null when no point was given.")
     rating: int
     resolution: str
     created_at: datetime
@@ -241,6 +257,13 @@ def routing_out(stored: dict[str, Any] | None) -> RoutingOut | None:
     )
 
 
+def location_out(ticket: Ticket) -> LocationOut | None:
+    """The ticket's point, None when it has none (the columns are set together, or not at all)."""
+    if ticket.latitude is None or ticket.longitude is None:
+        return None
+    return LocationOut(latitude=ticket.latitude, longitude=ticket.longitude)
+
+
 def ticket_out(view: TicketView, *, with_events: bool = True) -> TicketOut:
     """A stored ticket as the API shows it."""
     ticket = view.ticket
@@ -255,6 +278,7 @@ def ticket_out(view: TicketView, *, with_events: bool = True) -> TicketOut:
         confidence=ticket.confidence,
         routing=routing_out(ticket.routing),
         attachment_urls=ticket.attachment_urls,
+        location=location_out(ticket),
         rating=ticket.rating,
         resolution=ticket.resolution,
         created_at=ticket.created_at,
@@ -318,6 +342,8 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter) -> APIRouter:
                 building=body.building,
                 idempotency_key=body.idempotency_key or idempotency_key or "",
                 attachment_urls=tuple(body.attachment_urls),
+                latitude=body.location.latitude if body.location else None,
+                longitude=body.location.longitude if body.location else None,
             )
         )
         if not created:

@@ -108,6 +108,9 @@ class Ticket(Base):
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     routing: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     attachment_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Where the problem is, in WGS-84 degrees, when the resident or client gave a point: both or neither.
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     rating: Mapped[int] = mapped_column(Integer, default=0)
     resolution: Mapped[str] = mapped_column(Text, default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)

@@ -62,6 +62,13 @@ def event_to_proto(event: TicketEvent) -> intake_pb2.TicketEvent:
     )
 
 
+def location_to_proto(ticket: Ticket) -> intake_pb2.GeoPoint | None:
+    """The ticket's point as a proto, None (the field left unset) when it has none."""
+    if ticket.latitude is None or ticket.longitude is None:
+        return None
+    return intake_pb2.GeoPoint(latitude=ticket.latitude, longitude=ticket.longitude)
+
+
 def ticket_to_proto(view: TicketView, *, with_events: bool = True) -> intake_pb2.Ticket:
     """The wire form of a ticket; listings leave the history out."""
     ticket = view.ticket
@@ -94,6 +101,7 @@ def ticket_to_proto(view: TicketView, *, with_events: bool = True) -> intake_pb2
         assignee_worker_id=ticket.assignee_worker_id,
         resolved_at=optional_timestamp(ticket.resolved_at),
         catalog_entry=ticket.catalog_entry,
+        location=location_to_proto(ticket),
     )
 
 
@@ -127,6 +135,8 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         self, request: intake_pb2.SubmitTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.SubmitTicketResponse:
         resident = self._resident(context, request.resident_id, Scope.RESIDENT_SUBMIT)
+        # Presence, not value, says whether a point was given: (0, 0) is a place, if not in any community.
+        located = request.HasField("location")
         view, created = self._flows.submit(
             Submission(
                 text=request.text,
@@ -135,6 +145,8 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 building=request.building,
                 idempotency_key=request.idempotency_key,
                 attachment_urls=tuple(request.attachment_urls),
+                latitude=request.location.latitude if located else None,
+                longitude=request.location.longitude if located else None,
             )
         )
         return intake_pb2.SubmitTicketResponse(ticket=ticket_to_proto(view), created=created)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ MIN_TEXT_CHARS = 2
 MAX_TEXT_CHARS = 2000
 MAX_NAME_CHARS = 128
 MAX_ATTACHMENTS = 9  # a WeChat image picker allows nine
+LATITUDE_RANGE = (-90.0, 90.0)
+LONGITUDE_RANGE = (-180.0, 180.0)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,9 @@ class Submission:
     building: str = ""
     idempotency_key: str = ""
     attachment_urls: tuple[str, ...] = ()
+    # Where the problem is (WGS-84 degrees, e.g. from wx.getLocation): both or neither.
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 def has_control_characters(value: str) -> bool:
@@ -64,6 +70,27 @@ def check_community(value: str, known: Collection[str]) -> list[FieldViolation]:
     return violations
 
 
+def check_location(latitude: float | None, longitude: float | None) -> list[FieldViolation]:
+    """Violations of the location rule: both coordinates or neither, each a finite number of degrees in range.
+
+    Fields are named as the APIs nest them (`location.latitude`); half a point cannot be placed on a map.
+    """
+    if latitude is None and longitude is None:
+        return []
+    violations = []
+    for field, value, (low, high) in (
+        ("location.latitude", latitude, LATITUDE_RANGE),
+        ("location.longitude", longitude, LONGITUDE_RANGE),
+    ):
+        if value is None:
+            violations.append(FieldViolation(field, "is required when the other coordinate is given"))
+        elif not math.isfinite(value):
+            violations.append(FieldViolation(field, "must be a finite number of degrees"))
+        elif not low <= value <= high:
+            violations.append(FieldViolation(field, f"must be between {low:g} and {high:g} degrees"))
+    return violations
+
+
 def validate_submission(submission: Submission, *, known_communities: Collection[str]) -> Submission:
     """Returns the submission trimmed, or raises InvalidArgument naming every bad field."""
     violations = [
@@ -72,6 +99,7 @@ def validate_submission(submission: Submission, *, known_communities: Collection
         *check_name(submission.resident_id, "resident_id", required=True),
         *check_name(submission.building, "building", required=False),
         *check_name(submission.idempotency_key, "idempotency_key", required=False),
+        *check_location(submission.latitude, submission.longitude),
     ]
     if len(submission.attachment_urls) > MAX_ATTACHMENTS:
         violations.append(FieldViolation("attachment_urls", f"at most {MAX_ATTACHMENTS} attachments"))
@@ -88,4 +116,6 @@ def validate_submission(submission: Submission, *, known_communities: Collection
         building=submission.building.strip(),
         idempotency_key=submission.idempotency_key.strip(),
         attachment_urls=submission.attachment_urls,
+        latitude=submission.latitude,
+        longitude=submission.longitude,
     )

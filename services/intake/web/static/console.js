@@ -183,6 +183,11 @@ function setUpManual(body) {
   load().catch((problem) => flash(describeError(problem), true));
 }
 
+/** A coordinate as the resident's phone gave it, at most 6 decimals (about 0.1 m): 31.2304, not 31.230400. */
+function degrees(value) {
+  return String(Number(value.toFixed(6)));
+}
+
 // ── one ticket ──────────────────────────────────────────────────────────────────────────────────────────────────
 function setUpDetail() {
   const ticketId = encodeURIComponent(PAGE.ticket_id);
@@ -201,6 +206,10 @@ function setUpDetail() {
       ["办理时限", slaText(t) || "—"],
     ];
     document.getElementById("d-meta").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+    // As text only: the console has no internet, so no map tiles.
+    const place = document.getElementById("d-location");
+    place.textContent = t.location ? `位置:${degrees(t.location.latitude)}, ${degrees(t.location.longitude)}` : "";
+    show(place, Boolean(t.location));
     const urgency = document.getElementById("d-urgency");
     urgency.textContent = t.urgency_notice;
     show(urgency, Boolean(t.urgency_notice));
