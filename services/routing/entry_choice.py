@@ -2,7 +2,7 @@
 
 The entry sets the SLA, the starting escalation level, the co-parties and the ticket's category (hot topics group
 by it), so it matters beyond the rationale. Two readers of the text vote: the catalog's keyword matcher (exact
-fragments, misled by shared words: "楼上那跑步机贼吵" shares "楼上" with 楼上渗漏水) and the entry model learnt from the
+fragments, misled by shared words: "对门天天半夜开派对" scores 群租 first) and the entry model learnt from the
 catalog's phrasings over the sentence vector (services.routing.learning.classifier.EntryModel, which reads meaning
 but blurs neighbouring entries). Measured with the true party on the packaged corpus, where neither has seen a case
 (`python -m bench.routing_entries`), the sum picks the right entry more often than either alone.

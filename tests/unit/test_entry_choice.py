@@ -10,7 +10,7 @@ from services.routing.entry_choice import MIN_MODEL_SCORE, choose_entry
 from services.routing.learning.classifier import EntryExample, EntryModel
 
 STAIRWELL = "3号楼楼道的灯坏了好几天"
-TREADMILL = "楼上那跑步机贼吵,咚咚咚的"
+CRYING = "隔壁那家小孩一直哭闹"  # the matcher finds 邻居噪音扰民 at 0.30 only: too weak to show alone
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +27,12 @@ def test_without_an_entry_model_a_strong_keyword_match_decides(catalog: Catalog)
     choice = choose_entry(STAIRWELL, "property_manager", catalog)
     assert choice is not None
     assert (choice.entry.id, round(choice.score, 2)) == ("stairwell_light_broken", 0.99)
-    assert choose_entry(TREADMILL, "property_manager", catalog) is None  # 0.14: too weak to show
+    assert choose_entry(CRYING, "street_office", catalog) is None
 
 
-def test_the_entry_model_finds_the_entry_that_shares_no_keyword(catalog: Catalog) -> None:
-    # The matcher only sees "楼上" (楼上渗漏水, a property entry, 0.14): nothing of the street office's; the model
-    # reads noise.
-    assert choose_entry(TREADMILL, "street_office", catalog) is None
-    scores = flat(catalog, neighbour_noise=-0.3, water_leak_from_upstairs=-0.2)
-    choice = choose_entry(TREADMILL, "street_office", catalog, scores)
+def test_the_entry_model_finds_the_entry_the_keywords_miss(catalog: Catalog) -> None:
+    scores = flat(catalog, neighbour_noise=-0.3, lift_breakdown=-0.2)  # the lift is the property manager's
+    choice = choose_entry(CRYING, "street_office", catalog, scores)
     assert choice is not None
     assert choice.entry.id == "neighbour_noise"
 
@@ -66,8 +63,8 @@ def test_no_entry_without_evidence_from_either_reader(catalog: Catalog) -> None:
 
 
 def test_the_score_is_the_entrys_share_of_its_partys_evidence(catalog: Catalog) -> None:
-    clear = choose_entry(TREADMILL, "street_office", catalog, flat(catalog, neighbour_noise=0.5))
-    close = choose_entry(TREADMILL, "street_office", catalog, flat(catalog, -0.5, neighbour_noise=-0.45))
+    clear = choose_entry(CRYING, "street_office", catalog, flat(catalog, neighbour_noise=0.5))
+    close = choose_entry(CRYING, "street_office", catalog, flat(catalog, -0.5, neighbour_noise=-0.45))
     assert clear is not None
     assert close is not None
     assert clear.entry.id == close.entry.id == "neighbour_noise"

@@ -57,8 +57,9 @@ class EntryModel:
     """A linear model over catalog entries, fitted on the entries' own names and phrasings (never on a case).
 
     Its column for a label is the best decision score among that label's entries: the catalog's opinion, learnt
-    from sentence embeddings, so "楼上那跑步机贼吵" finds 邻居噪音扰民, where the keyword matcher, misled by "楼上",
-    finds 楼上渗漏水. Having seen no training case, its scores on training texts are as honest as out-of-fold ones.
+    from sentence embeddings, so "对门天天半夜开派对" finds 邻居噪音扰民, where the keyword matcher, misled by "天天",
+    "半夜" and "对门" in 群租's phrasings, finds 群租 first. Having seen no training case, its scores on training texts
+    are as honest as out-of-fold ones.
     """
 
     def __init__(self, labels: Sequence[str], c: float, seed: int = 0) -> None:
