@@ -18,7 +18,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from linli.errors import RateLimited
-from linli.settings import IntakeSettings
 from linli.v1 import intake_pb2, intake_pb2_grpc
 from services.intake import metrics as intake_metrics
 from services.intake.database import Database
@@ -27,9 +26,9 @@ from services.intake.ratelimit import Limit, RateLimiter, Scope
 from services.intake.ratelimit.counters import MemoryWindowCounter, RedisWindowCounter
 from services.intake.ratelimit.grpc_peers import peer_address
 from services.intake.ratelimit.http import ClientAddresses
-from services.intake.server import IntakeDeps, create_server
 from tests.tokens import as_resident, resident_metadata
-from tests.unit.intake_fakes import Intake, RecordingNotifier, RecordingTaskQueue, http_security
+from tests.unit.intake_fakes import Intake, http_security
+from tests.unit.intake_servers import sqlite_intake
 
 WINDOW = 60
 COMPLAINT = {"text": "楼道灯坏了", "community": "恒康居民区"}
@@ -155,19 +154,8 @@ def test_every_http_request_counts_per_address_but_probes_do_not(database: Datab
 @contextmanager
 def grpc_intake(tmp_path: Path, limiter: RateLimiter) -> Iterator[str]:
     """An intake gRPC server on SQLite with `limiter`; yields its target."""
-    settings = IntakeSettings(host="127.0.0.1", grpc_port=0, database_url=f"sqlite:///{tmp_path / 't.sqlite'}")
-    deps = IntakeDeps(
-        database=Database(settings.database_url),
-        queue=RecordingTaskQueue(),
-        notifier=RecordingNotifier(),
-        limiter=limiter,
-    )
-    server = create_server(settings, deps)
-    try:
-        assert server.grpc.wait_ready(30), server.grpc.load_error
+    with sqlite_intake(tmp_path, limiter=limiter) as server:
         yield f"127.0.0.1:{server.grpc.port}"
-    finally:
-        server.grpc.stop(0)
         server.database.dispose()
 
 

@@ -21,16 +21,16 @@ from sqlalchemy.orm import Session
 from linli.cli import main as linli
 from linli.errors import InvalidArgument
 from linli.grpc_auth import bearer_metadata
-from linli.settings import AuthSettings, IntakeSettings
+from linli.settings import AuthSettings
 from linli.tokens import Claims, Role, TokenCodec, TokenKind
 from linli.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.ratelimit import RateLimiter
-from services.intake.server import IntakeDeps, create_server
 from tests.tokens import bearer
-from tests.unit.intake_fakes import Intake, RecordingNotifier, RecordingTaskQueue, http_security
+from tests.unit.intake_fakes import Intake, http_security
+from tests.unit.intake_servers import sqlite_intake
 
 # Provides the `ticket_database` fixture (SQLite and PostgreSQL).
 pytest_plugins = ["tests.unit.intake_database"]
@@ -283,21 +283,11 @@ def grpc_intake(
 ) -> Iterator[tuple[Database, intake_pb2_grpc.IntakeServiceStub]]:
     """Intake's gRPC server as `linli serve intake` builds it, re-reading the revocations on every call."""
     monkeypatch.setenv("LINLI_AUTH_REVOCATION_REFRESH_SECONDS", "0")
-    settings = IntakeSettings(host="127.0.0.1", grpc_port=0, database_url=f"sqlite:///{tmp_path / 't.sqlite'}")
-    deps = IntakeDeps(
-        database=Database(settings.database_url),
-        queue=RecordingTaskQueue(),
-        notifier=RecordingNotifier(),
-        codec=codec,
-        limiter=RateLimiter.unlimited(),
-    )
-    running = create_server(settings, deps)
-    try:
-        assert running.grpc.wait_ready(30), running.grpc.load_error
-        with grpc.insecure_channel(f"127.0.0.1:{running.grpc.port}") as channel:
-            yield running.database, intake_pb2_grpc.IntakeServiceStub(channel)
-    finally:
-        running.grpc.stop(0)
+    with (
+        sqlite_intake(tmp_path, limiter=RateLimiter.unlimited(), codec=codec) as running,
+        grpc.insecure_channel(f"127.0.0.1:{running.grpc.port}") as channel,
+    ):
+        yield running.database, intake_pb2_grpc.IntakeServiceStub(channel)
         running.database.dispose()
 
 
