@@ -11,14 +11,10 @@ from pathlib import Path
 import pytest
 
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings
 from linli.tokens import TokenCodec, TokenKind
 from services.intake.auth.residents import DevVerifier
 from services.intake.auth.tokens import issue_token
-from services.intake.database import Database
 from services.intake.ratelimit import RateLimiter
-from services.intake.server import IntakeDeps
-from services.intake.server import create_server as create_intake
 from services.intake.tickets.triage_flows import TriageFlows
 from services.intake.tickets.validation import Submission
 from services.retrieval.embedder import SentenceTransformerEmbedder
@@ -47,7 +43,8 @@ from tests.fuzz.harness import (
 )
 from tests.local_servers import retrieval_settings, routing_settings
 from tests.unit.fakes import HashEmbedder
-from tests.unit.intake_fakes import RecordingNotifier, RecordingTaskQueue, decision
+from tests.unit.intake_fakes import decision
+from tests.unit.intake_servers import sqlite_intake
 
 
 @pytest.fixture(scope="session")
@@ -169,23 +166,11 @@ def intake_under_fuzz(
     with pytest.MonkeyPatch.context() as environment:
         # The H5 page's instant answers read their retrieval target from the environment, as in production.
         environment.setenv("LINLI_INTAKE_RETRIEVAL_TARGET", f"127.0.0.1:{retrieval_under_fuzz.handle.port}")
-        settings = IntakeSettings(host="127.0.0.1", grpc_port=0, database_url=f"sqlite:///{folder / 'tickets.sqlite'}")
-        deps = IntakeDeps(
-            database=Database(settings.database_url),
-            queue=RecordingTaskQueue(),
-            notifier=RecordingNotifier(),
-            codec=codec,
-            verifier=DevVerifier(),
-            limiter=RateLimiter.unlimited(),
-        )
-        server = create_intake(settings, deps)
-        assert server.grpc.wait_ready(READY_SECONDS), server.grpc.load_error
-        ticket_ids = []
-        for number, text in enumerate(SEED_TEXTS):
-            view, _ = server.flows.submit(Submission(text=text, community=COMMUNITY, resident_id=RESIDENT))
-            ticket_ids.append(view.ticket.id)
-            if number % 2 == 0:  # half routed, half still received: different transitions are allowed
-                TriageFlows(server.context).record_triage(view.ticket.id, decision("property_manager"))
-        yield IntakeUnderFuzz(server, ticket_ids)
-        server.grpc.stop(0)
-        server.database.dispose()
+        with sqlite_intake(folder, limiter=RateLimiter.unlimited(), codec=codec, verifier=DevVerifier()) as server:
+            ticket_ids = []
+            for number, text in enumerate(SEED_TEXTS):
+                view, _ = server.flows.submit(Submission(text=text, community=COMMUNITY, resident_id=RESIDENT))
+                ticket_ids.append(view.ticket.id)
+                if number % 2 == 0:  # half routed, half still received: different transitions are allowed
+                    TriageFlows(server.context).record_triage(view.ticket.id, decision("property_manager"))
+            yield IntakeUnderFuzz(server, ticket_ids)
