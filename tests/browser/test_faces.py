@@ -104,6 +104,30 @@ def test_resident_submits_and_sees_the_routed_party(phone: Page, stack: Stack) -
     screenshot(phone, "h5-mine")
 
 
+def test_a_resident_can_attach_where_the_problem_is(phone: Page, stack: Stack) -> None:
+    phone.context.grant_permissions(["geolocation"], origin=stack.url)
+    phone.context.set_geolocation({"latitude": 31.2304, "longitude": 121.4737})
+    as_resident(phone, "h5-resident-point")
+    phone.goto("/h5/")
+    phone.select_option("#community", COMMUNITY)
+    phone.fill("#building", "12号楼")
+    phone.fill("#text", "12号楼东侧的路灯杆被车撞歪了,晚上路过很危险")
+    phone.check("#attach-point")
+    expect(phone.locator("#point-status")).to_have_text("已附上位置。")
+    phone.click("#submit")
+    phone.wait_for_url("**/h5/tickets/*")
+    ticket_id = phone.url.rsplit("/", 1)[-1]
+    assert api_ticket(stack, ticket_id, "h5-resident-point")["location"] == {"latitude": 31.2304, "longitude": 121.4737}
+
+
+def test_without_permission_the_form_says_so_and_sends_no_point(phone: Page, stack: Stack) -> None:
+    phone.context.clear_permissions()
+    phone.goto("/h5/")
+    phone.click("#attach-point")  # not check(): the refusal may untick it before check() looks
+    expect(phone.locator("#point-status")).to_contain_text("没有拿到位置")
+    expect(phone.locator("#attach-point")).not_to_be_checked()
+
+
 def test_instant_answer_is_shown_first_and_still_submit_is_one_tap(phone: Page, stack: Stack) -> None:
     phone.goto("/h5/")
     phone.select_option("#community", COMMUNITY)

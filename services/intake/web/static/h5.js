@@ -64,12 +64,41 @@ function setUpSubmit(form) {
   const error = document.getElementById("form-error");
   const button = document.getElementById("submit");
   const answer = document.getElementById("answer");
+  const attachPoint = document.getElementById("attach-point");
+  const pointStatus = document.getElementById("point-status");
+  let point = null; // {latitude, longitude} once the phone has given it; only sent when the resident asked
   // One key per draft: a double tap or a retry after a timeout returns the same ticket.
   let idempotencyKey = randomId("h5-draft-");
 
   const place = JSON.parse(localStorage.getItem(PLACE_KEY) || "{}");
   if (place.community) community.value = place.community;
   if (place.building) building.value = place.building;
+
+  function sayPoint(words) {
+    pointStatus.textContent = words;
+    show(pointStatus, Boolean(words));
+  }
+
+  attachPoint.addEventListener("change", () => {
+    point = null;
+    if (!attachPoint.checked) return sayPoint("");
+    if (!navigator.geolocation) {
+      attachPoint.checked = false;
+      return sayPoint("这台手机不能提供位置,不附也可以提交。");
+    }
+    sayPoint("正在获取位置…");
+    navigator.geolocation.getCurrentPosition(
+      (position) => {
+        point = { latitude: position.coords.latitude, longitude: position.coords.longitude };
+        sayPoint("已附上位置。");
+      },
+      () => {
+        attachPoint.checked = false;
+        sayPoint("没有拿到位置(可能没有允许),不附也可以提交。");
+      },
+      { timeout: 10000, maximumAge: 60000 },
+    );
+  });
 
   function fail(problem) {
     error.textContent = problem;
@@ -87,6 +116,7 @@ function setUpSubmit(form) {
       building: building.value.trim(),
       attachment_urls: photos.value.split("\n").map((line) => line.trim()).filter(Boolean),
       idempotency_key: idempotencyKey,
+      ...(point ? { location: point } : {}),
     };
     try {
       const ticket = await residentApi("POST", "/v1/tickets", body);
