@@ -1,4 +1,5 @@
-"""The `ticket_database` fixture: a migrated, empty ticket store per test, on SQLite and on PostgreSQL.
+"""The `ticket_database` fixture: a migrated, empty ticket store per test, on SQLite and on PostgreSQL (and
+`sqlite_ticket_database`, SQLite only, for tests about something other than the store).
 
 Loaded as a plugin (`pytest_plugins = ["tests.unit.intake_database"]`) by the intake tests that need it. PostgreSQL
 databases are cloned from a template migrated once per session, so a test costs a CREATE DATABASE, not a migration.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,14 +45,27 @@ def migrated_postgres_template(postgres_server_url: str) -> Iterator[str]:
     _drop_database(postgres_server_url, name)
 
 
+@contextmanager
+def _migrated_sqlite(folder: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{folder / 'tickets.sqlite'}")
+    database.upgrade_schema()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_ticket_database(tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty ticket store on SQLite only: for tests about metrics or limits, not about the store."""
+    with _migrated_sqlite(tmp_path) as database:
+        yield database
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def ticket_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated, empty ticket store for one test: SQLite (the embedded default) and PostgreSQL (production)."""
     if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'tickets.sqlite'}")
-        database.upgrade_schema()
-        yield database
-        database.dispose()
+        with _migrated_sqlite(tmp_path) as database:
+            yield database
         return
     server_url = str(request.getfixturevalue("postgres_server_url"))
     template = str(request.getfixturevalue("migrated_postgres_template"))

@@ -43,6 +43,9 @@ from tests.unit.intake_fakes import Intake, decision, http_security, resolved_ti
 DASHBOARD = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "linli-dashboard.json"
 COMPLAINT = Submission(text="小区北门的路灯坏了一周了", community="恒康居民区", resident_id="r-1")
 
+# Provides the `sqlite_ticket_database` fixture.
+pytest_plugins = ["tests.unit.intake_database"]
+
 
 def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
     """A sample's value, 0 when it was never recorded."""
@@ -230,11 +233,8 @@ def test_retrieval_shows_index_size_snapshot_age_and_model_batches(tmp_path: Pat
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'tickets.sqlite'}")
-    database.upgrade_schema()
-    yield database
-    database.dispose()
+def database(sqlite_ticket_database: Database) -> Database:
+    return sqlite_ticket_database
 
 
 @pytest.fixture

@@ -33,6 +33,9 @@ from tests.unit.intake_servers import sqlite_intake
 WINDOW = 60
 COMPLAINT = {"text": "楼道灯坏了", "community": "恒康居民区"}
 
+# Provides the `sqlite_ticket_database` fixture.
+pytest_plugins = ["tests.unit.intake_database"]
+
 
 class Clock:
     def __init__(self) -> None:
@@ -108,11 +111,8 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'tickets.sqlite'}")
-    database.upgrade_schema()
-    yield database
-    database.dispose()
+def database(sqlite_ticket_database: Database) -> Database:
+    return sqlite_ticket_database
 
 
 def http_client(database: Database, limits: dict[Scope, Limit], clock: Clock) -> TestClient:
