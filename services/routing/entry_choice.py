@@ -11,7 +11,7 @@ but blurs neighbouring entries). Measured with the true party on the packaged co
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from services.routing.catalog import Catalog, CatalogEntry
@@ -37,7 +37,12 @@ class EntryChoice:
 
 
 def choose_entry(
-    text: str, party: str, catalog: Catalog | None, model_scores: Mapping[str, float] | None = None
+    text: str,
+    party: str,
+    catalog: Catalog | None,
+    model_scores: Mapping[str, float] | None = None,
+    *,
+    matches: Sequence[tuple[CatalogEntry, float]] | None = None,
 ) -> EntryChoice | None:
     """The best entry of `party` for `text`, or None when neither reader finds enough evidence.
 
@@ -46,10 +51,14 @@ def choose_entry(
         party: the party chosen for it; an entry of another party would contradict the decision.
         catalog: the responsibility catalog, or None (a taxonomy without one: no entry).
         model_scores: {entry id: the entry model's score} for the text, or None to use the keywords alone.
+        matches: `catalog.match(text)` over every entry, when the caller has it already (Route scores the catalog
+            signal from the same ranking): the text is not matched twice.
     """
     if catalog is None:
         return None
-    keyword = {entry.id: score for entry, score in catalog.match(text, limit=len(catalog.entries))}
+    if matches is None:
+        matches = catalog.match(text, limit=len(catalog.entries))
+    keyword = {entry.id: score for entry, score in matches}
     scores = model_scores or {}
     candidates = [entry for entry in catalog.entries if entry.party == party]
     if not scores:

@@ -24,7 +24,7 @@ from services.routing.catalog import Catalog, CatalogEntry
 from services.routing.entry_choice import EntryChoice, choose_entry
 from services.routing.learning.classifier import SignalAttribution
 from services.routing.model_holder import ModelHolder, ServedModel
-from services.routing.signals import CATALOG, VOTE, VoteParameters, catalog_scores, vote_scores
+from services.routing.signals import CATALOG, VOTE, VoteParameters, match_scores, vote_scores
 from services.routing.suggestion import compose_suggestion
 from services.routing.urgency import UrgencyFinding, detect_urgency
 
@@ -143,11 +143,14 @@ class Router:
             neighbours = [[(p.score, p.case.party) for p in precedents]]
             signals[VOTE] = vote_scores(neighbours, labels, self._vote)
         catalog = self._catalog if CATALOG in uses else None
+        # One ranking of every entry serves both the catalog signal (its top matches) and the entry choice.
+        matches = catalog.match(text, limit=len(catalog.entries)) if catalog is not None else []
         if catalog is not None:
-            signals[CATALOG] = catalog_scores(catalog, [text], labels)
+            signals[CATALOG] = match_scores(matches, labels)[np.newaxis, :]
         probabilities, attribution = served.classifier.classifier.explain([text], encoder, signals)
         best = served.classifier.labels[int(np.argmax(probabilities[0]))]
-        entry = choose_entry(text, best, catalog, served.classifier.classifier.entry_scores(text, encoder))
+        model_scores = served.classifier.classifier.entry_scores(text, encoder)
+        entry = choose_entry(text, best, catalog, model_scores, matches=matches)
         return self._decision(text, served, probabilities[0], attribution[0], precedents, entry)
 
     def _precedents(self, head: str, encoder: RetrievalEncoder) -> list[cases_pb2.ScoredCase]:

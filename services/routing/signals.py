@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from services.routing.catalog import Catalog
+from services.routing.catalog import Catalog, CatalogEntry
 from services.routing.learning.classifier import EntryExample
 from services.routing.vote import vote_weights
 
@@ -36,13 +36,19 @@ class VoteParameters:
 
 def catalog_scores(catalog: Catalog, texts: Sequence[str], labels: Sequence[str]) -> Floats:
     """(len(texts), len(labels)): for each label, the best match score among catalog entries of that party."""
+    rows = [match_scores(catalog.match(text, limit=CATALOG_MATCHES), labels) for text in texts]
+    return np.array(rows, dtype=np.float64).reshape(len(texts), len(labels))
+
+
+def match_scores(matches: Sequence[tuple[CatalogEntry, float]], labels: Sequence[str]) -> Floats:
+    """One text's catalog column: per label, the best score among the first CATALOG_MATCHES of its ranked
+    `matches` (Catalog.match) that belong to that label's party."""
     column = {label: i for i, label in enumerate(labels)}
-    scores = np.zeros((len(texts), len(labels)))
-    for row, text in enumerate(texts):
-        for entry, score in catalog.match(text, limit=CATALOG_MATCHES):
-            col = column.get(entry.party)
-            if col is not None:
-                scores[row, col] = max(scores[row, col], score)
+    scores = np.zeros(len(labels))
+    for entry, score in matches[:CATALOG_MATCHES]:
+        col = column.get(entry.party)
+        if col is not None:
+            scores[col] = max(scores[col], score)
     return scores
 
 
