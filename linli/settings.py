@@ -303,6 +303,13 @@ class IntakeSettings(LinliSettings):
     duplicate_window_hours: float = Field(
         72.0, ge=0.0, description="How far back open tickets are compared for duplicates; 0 turns detection off."
     )
+    duplicate_max_distance_meters: float = Field(
+        200.0,
+        ge=0.0,
+        description="Two tickets that both carry a location farther apart than this are never duplicates, however "
+        "alike their texts (a street light at the north gate is not the one at the south corner); a ticket without "
+        "a location is judged by its text alone. 0 turns the check off.",
+    )
     stuck_after_seconds: float = Field(
         300.0, gt=0, description="A ticket still `received` (or a learned case not synced) this long is queued again."
     )

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from linli.errors import FailedPrecondition, PermissionDenied
+from linli.settings import IntakeSettings
 from linli.v1 import routing_pb2
 from services.intake.database import Database
 from services.intake.tickets.context import LifecyclePolicy
-from services.intake.tickets.duplicates import same_place
+from services.intake.tickets.duplicates import EARTH_RADIUS_METERS, haversine_meters, same_place
 from services.intake.tickets.models import TicketStatus
 from services.intake.tickets.triage_flows import TriageOutcome
 from services.intake.tickets.validation import Submission
@@ -30,6 +34,10 @@ LIGHT = Submission(text="3号楼楼道灯坏了,晚上很黑", community="恒康
 NEAR = embedding(1.0, 0.1, 0.0)  # cosine with LIGHT_VECTOR: 0.995
 LIGHT_VECTOR = embedding(1.0, 0.0, 0.0)
 FAR = embedding(0.0, 1.0, 0.0)
+# A point in the compound, and 0.00045 / 0.0045 degrees of latitude north of it: about 50 m and 500 m away.
+GATE = (31.2304, 121.4737)
+FIFTY_METERS_NORTH = (31.23085, 121.4737)
+FIVE_HUNDRED_METERS_NORTH = (31.2349, 121.4737)
 
 
 @pytest.fixture
@@ -90,6 +98,72 @@ def test_only_open_tickets_within_the_window_are_primaries(ticket_database: Data
     intake.flows.resolve(old, PROPERTY, resolution="已更换")
     _, later = triaged(intake, "r-3", NEAR)
     assert later is TriageOutcome.MERGED  # joins the second, the open one
+
+
+def triaged_at(intake: Intake, resident: str, point: tuple[float, float] | None) -> tuple[str, TriageOutcome]:
+    """Triages the light complaint (the same vector every time), sent from `point` or from nowhere."""
+    latitude, longitude = point or (None, None)
+    submission = dataclasses.replace(LIGHT, resident_id=resident, latitude=latitude, longitude=longitude)
+    ticket_id = intake.flows.submit(submission)[0].ticket.id
+    return ticket_id, intake.triage.record_triage(ticket_id, decision(), NEAR)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "outcome"),
+    [
+        (GATE, FIVE_HUNDRED_METERS_NORTH, TriageOutcome.ROUTED),  # the same words about a light 500 m away
+        (GATE, FIFTY_METERS_NORTH, TriageOutcome.MERGED),  # the same light, seen from a few steps away
+        (GATE, None, TriageOutcome.MERGED),  # a ticket without a point is judged by its text, as before
+        (None, FIVE_HUNDRED_METERS_NORTH, TriageOutcome.MERGED),
+    ],
+)
+def test_tickets_whose_points_are_farther_apart_than_the_limit_stay_apart(
+    intake: Intake, first: tuple[float, float] | None, second: tuple[float, float] | None, outcome: TriageOutcome
+) -> None:
+    assert intake.policy.duplicate_max_distance_meters == 200
+    triaged_at(intake, "r-1", first)
+    assert triaged_at(intake, "r-2", second)[1] is outcome
+
+
+def test_a_distance_limit_of_zero_merges_whatever_the_points(ticket_database: Database) -> None:
+    intake = Intake(ticket_database, policy=LifecyclePolicy(duplicate_max_distance_meters=0))
+    triaged_at(intake, "r-1", GATE)
+    assert triaged_at(intake, "r-2", FIVE_HUNDRED_METERS_NORTH)[1] is TriageOutcome.MERGED
+
+
+def test_a_far_similar_ticket_is_passed_over_for_a_later_near_one(intake: Intake) -> None:
+    far, _ = triaged_at(intake, "r-1", FIVE_HUNDRED_METERS_NORTH)  # the earliest, at the other end of the compound
+    near, outcome = triaged_at(intake, "r-2", GATE)
+    assert outcome is TriageOutcome.ROUTED
+    follower, outcome = triaged_at(intake, "r-3", FIFTY_METERS_NORTH)
+    assert (outcome, intake.flows.get(follower).ticket.primary_id) == (TriageOutcome.MERGED, near)
+    assert intake.flows.get(far).ticket.reporter_count == 1
+
+
+def test_the_distance_limit_comes_from_the_settings() -> None:
+    assert LifecyclePolicy.from_settings(IntakeSettings()).duplicate_max_distance_meters == 200
+    limit = LifecyclePolicy.from_settings(IntakeSettings(duplicate_max_distance_meters=0))
+    assert limit.duplicate_max_distance_meters == 0
+    with pytest.raises(ValidationError, match="duplicate_max_distance_meters"):
+        IntakeSettings(duplicate_max_distance_meters=-1)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "meters"),
+    [
+        ((31.2304, 121.4737), (31.2314, 121.4737), 111.19),  # 0.001 degree of latitude
+        ((0.0, 0.0), (0.0, 1.0), 111_195.08),  # a degree of longitude on the equator
+        ((60.0, 10.0), (60.0, 10.002), 111.19),  # two thousandths of longitude at 60 degrees: cos 60 = 1/2
+        ((39.9042, 116.4074), (31.2304, 121.4737), 1_067_300),  # Beijing to Shanghai, the city centres
+        ((31.2304, 121.4737), (31.2304, 121.4737), 0.0),
+        ((90.0, 0.0), (0.0, 45.0), math.pi / 2 * EARTH_RADIUS_METERS),  # pole to equator
+        ((0.0, 0.0), (0.0, 180.0), math.pi * EARTH_RADIUS_METERS),  # antipodes: no domain error
+        ((0.0, 179.9995), (0.0, -179.9995), 111.19),  # across the antimeridian
+    ],
+)
+def test_haversine_distance(a: tuple[float, float], b: tuple[float, float], meters: float) -> None:
+    assert haversine_meters(*a, *b) == pytest.approx(meters, rel=1e-3, abs=0.01)
+    assert haversine_meters(*b, *a) == pytest.approx(haversine_meters(*a, *b))
 
 
 def test_merged_tickets_are_resolved_with_their_primary(intake: Intake) -> None:

@@ -90,6 +90,8 @@ class LifecyclePolicy:
     escalation_sla_factor: float = 1.0
     duplicate_threshold: float = 0.86
     duplicate_window: timedelta = timedelta(hours=72)
+    # 0: where the tickets' points are does not matter.
+    duplicate_max_distance_meters: float = 200.0
     stuck_after: timedelta = timedelta(minutes=5)
     sweep_batch: int = 500
     # None: resolved tickets wait for the resident's rating forever.
@@ -104,6 +106,7 @@ class LifecyclePolicy:
             escalation_sla_factor=settings.escalation_sla_factor,
             duplicate_threshold=settings.duplicate_threshold,
             duplicate_window=timedelta(hours=settings.duplicate_window_hours),
+            duplicate_max_distance_meters=settings.duplicate_max_distance_meters,
             stuck_after=timedelta(seconds=settings.stuck_after_seconds),
             auto_close_after=timedelta(days=settings.auto_close_days) if settings.auto_close_days else None,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -67,6 +68,30 @@ def same_place(a: str, b: str) -> bool:
     return all(not first[kind] or not second[kind] or first[kind] & second[kind] for kind in _PLACE_PATTERNS)
 
 
+# Mean Earth radius (IUGG): a sphere is within 0.5 % of the ellipsoid, far finer than a phone's fix.
+EARTH_RADIUS_METERS = 6_371_008.8
+
+
+def haversine_meters(latitude_1: float, longitude_1: float, latitude_2: float, longitude_2: float) -> float:
+    """Great-circle distance in metres between two points given in degrees (WGS-84 on a spherical Earth)."""
+    phi_1, phi_2 = math.radians(latitude_1), math.radians(latitude_2)
+    half_chord = (
+        math.sin((phi_2 - phi_1) / 2) ** 2
+        + math.cos(phi_1) * math.cos(phi_2) * math.sin(math.radians(longitude_2 - longitude_1) / 2) ** 2
+    )
+    # min(): rounding can push the antipodes' value a hair above 1, outside asin's domain.
+    return 2 * EARTH_RADIUS_METERS * math.asin(math.sqrt(min(half_chord, 1.0)))
+
+
+def near_enough(ticket: Ticket, candidate: repository.DuplicateCandidate, max_meters: float) -> bool:
+    """False only when both carry a point and the points are more than `max_meters` apart (0: no limit)."""
+    latitude, longitude = ticket.latitude, ticket.longitude
+    other_latitude, other_longitude = candidate.latitude, candidate.longitude
+    if max_meters <= 0 or latitude is None or longitude is None or other_latitude is None or other_longitude is None:
+        return True  # a ticket without a point is judged by its text and the places it names, as before
+    return haversine_meters(latitude, longitude, other_latitude, other_longitude) <= max_meters
+
+
 @dataclass(frozen=True)
 class Match:
     """The open ticket a new one duplicates, and how close they are."""
@@ -76,7 +101,8 @@ class Match:
 
 
 def find_primary(ticket: Ticket, context: FlowContext, *, session: Session) -> Match | None:
-    """The earliest open ticket at or above the similarity threshold that names no other place, in the window."""
+    """The earliest open ticket at or above the similarity threshold that names no other place and whose point (if
+    both have one) is within the distance limit, in the window."""
     vector = vector_of(ticket)
     policy = context.policy
     if vector is None or policy.duplicate_window.total_seconds() <= 0:
@@ -92,7 +118,9 @@ def find_primary(ticket: Ticket, context: FlowContext, *, session: Session) -> M
     similarities = np.divide(matrix @ vector, norms, out=np.zeros(len(candidates), dtype=np.float32), where=norms > 0)
     for position in np.flatnonzero(similarities >= policy.duplicate_threshold):  # ascending: oldest first
         candidate = candidates[position]
-        if same_place(ticket.text, candidate.text):
+        if same_place(ticket.text, candidate.text) and near_enough(
+            ticket, candidate, policy.duplicate_max_distance_meters
+        ):
             return Match(repository.get(candidate.id, session=session), float(similarities[position]))
     return None
 

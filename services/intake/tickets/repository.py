@@ -123,13 +123,16 @@ class DuplicateCandidate:
     id: str
     text: str
     embedding: bytes
+    # The point the resident attached (WGS-84 degrees), or None.
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 def duplicate_candidates(ticket: Ticket, *, since: datetime, session: Session) -> list[DuplicateCandidate]:
     """Open, unmerged tickets of the same community (and building where both name one) with an embedding, oldest
     first."""
     statement = (
-        select(Ticket.id, Ticket.text, Ticket.embedding)
+        select(Ticket.id, Ticket.text, Ticket.embedding, Ticket.latitude, Ticket.longitude)
         .where(
             Ticket.community == ticket.community,
             Ticket.id != ticket.id,
@@ -143,7 +146,10 @@ def duplicate_candidates(ticket: Ticket, *, since: datetime, session: Session) -
     )
     if ticket.building:
         statement = statement.where(or_(Ticket.building == ticket.building, Ticket.building == ""))
-    return [DuplicateCandidate(row.id, row.text, row.embedding) for row in session.execute(statement)]
+    return [
+        DuplicateCandidate(row.id, row.text, row.embedding, row.latitude, row.longitude)
+        for row in session.execute(statement)
+    ]
 
 
 def _skip_locked(statement: Select[Ticket]) -> Select[Ticket]:
