@@ -1,5 +1,6 @@
 """Revoking one person's tokens: refused over HTTP and gRPC while colleagues and newer tokens work, the snapshot's
-refresh interval (one read however many threads ask), a failed refresh, and `linli token revoke` / `revocations`."""
+refresh interval (one read however many threads ask), a failed refresh, lifting a revocation, pruning those that
+can refuse nothing any more, and `linli token revoke` / `unrevoke` / `revocations [--prune]`."""
 
 from __future__ import annotations
 
@@ -19,15 +20,16 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from linli.cli import main as linli
-from linli.errors import InvalidArgument
+from linli.errors import InvalidArgument, NotFound, Unauthenticated
 from linli.grpc_auth import bearer_metadata
 from linli.settings import AuthSettings
-from linli.tokens import Claims, Role, TokenCodec, TokenKind
+from linli.tokens import MAX_TTL, Claims, Role, TokenCodec, TokenKind
 from linli.v1 import intake_pb2, intake_pb2_grpc
-from services.intake.auth.revocations import Revocations
+from services.intake.auth.revocations import REVOCATION_LIFETIME, Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.ratelimit import RateLimiter
+from services.intake.tickets.models import RevokedSubject
 from tests.tokens import bearer
 from tests.unit.intake_fakes import Intake, http_security
 from tests.unit.intake_servers import sqlite_intake
@@ -305,3 +307,142 @@ def test_grpc_answers_unauthenticated_for_a_revoked_token(
         stub.ListTickets(request, timeout=5, metadata=leaving)
     assert (raised.value.code(), raised.value.details()) == (grpc.StatusCode.UNAUTHENTICATED, "token revoked")
     assert list(stub.ListTickets(request, timeout=5, metadata=colleague).tickets) == []
+
+
+def test_unrevoking_accepts_the_subjects_tokens_again_until_they_expire(
+    ticket_database: Database, wall: Clock, codec: TokenCodec
+) -> None:
+    refresh = Clock(0.0)
+    client = http_client(ticket_database, codec, Revocations(ticket_database, refresh_seconds=15, clock=refresh))
+    leaving = worker_headers(codec, "w-7")
+    short, _ = codec.issue(
+        TokenKind.WORKER,
+        "w-7",
+        ttl=timedelta(minutes=1),
+        party="property_manager",
+        community=COMMUNITY,
+        role=Role.WORKER,
+    )
+    operator = Revocations(ticket_database)  # `linli token revoke` and `unrevoke`: another process
+    operator.revoke("worker", "w-7", reason="phone lost", actor=OPERATOR, now=at(wall.now))
+    assert client.get("/v1/tickets", headers=leaving).status_code == 401
+
+    lifted = operator.unrevoke("worker", "w-7")
+    assert (lifted.kind, lifted.subject, lifted.reason, lifted.revoked_before) == (
+        TokenKind.WORKER,
+        "w-7",
+        "phone lost",
+        at(START),
+    )
+    assert operator.current() == []
+    refresh.now += 14.9
+    assert client.get("/v1/tickets", headers=leaving).status_code == 401  # intake has not re-read the table yet
+    refresh.now += 0.1
+    assert client.get("/v1/tickets", headers=leaving).status_code == 200
+    assert client.get("/v1/tickets", headers=bearer(short)).status_code == 200
+
+    wall.now += 120  # lifting a revocation revives no expired token
+    expired = client.get("/v1/tickets", headers=bearer(short))
+    assert (expired.status_code, expired.json()["error"]["message"]) == (401, "the token expired; sign in again")
+    assert client.get("/v1/tickets", headers=leaving).status_code == 200
+
+
+def test_the_process_that_unrevokes_accepts_the_tokens_at_once(ticket_database: Database, codec: TokenCodec) -> None:
+    revocations = Revocations(ticket_database, refresh_seconds=3600, clock=Clock(0.0))
+    _, claims = worker_claims(codec, "w-7")
+    revocations.revoke("worker", "w-7", actor=OPERATOR, now=claims.issued_at)
+    assert revocations.is_revoked(claims)
+    revocations.unrevoke(TokenKind.WORKER, "w-7")
+    assert not revocations.is_revoked(claims)
+
+
+def test_unrevoke_of_what_is_not_revoked_is_not_found(ticket_database: Database) -> None:
+    revocations = Revocations(ticket_database)
+    revocations.revoke("worker", "w-7", actor=OPERATOR, now=at(START))
+    with pytest.raises(NotFound, match="resident 'w-7' is not revoked"):
+        revocations.unrevoke("resident", "w-7")  # the same id under another kind is another subject
+    with pytest.raises(NotFound, match="worker 'w-8' is not revoked"):
+        revocations.unrevoke("worker", "w-8")
+    with pytest.raises(InvalidArgument, match="kind"):
+        revocations.unrevoke("admin", "w-7")
+    assert [r.subject for r in revocations.current()] == ["w-7"]
+
+
+def test_prune_deletes_only_the_revocations_whose_tokens_have_all_expired(ticket_database: Database) -> None:
+    revocations = Revocations(ticket_database, refresh_seconds=0)
+    revocations.revoke("worker", "w-old", actor=OPERATOR, now=at(START))
+    revocations.revoke("resident", "openid-old", actor=OPERATOR, now=at(START))
+    revocations.revoke("worker", "w-recent", actor=OPERATOR, now=at(START + 86_400))
+    # The longest token any kind can carry (`linli token issue --ttl-days 366`, residents' too), issued in the
+    # revocation's second, is refused until it expires...
+    longest = TokenCodec(AuthSettings().signing_keys(), clock=Clock(START))
+    token, resident = longest.issue(TokenKind.RESIDENT, "openid-old", ttl=MAX_TTL)
+    boundary = at(START) + REVOCATION_LIFETIME
+    assert revocations.prune(now=boundary) == 0
+    assert revocations.is_revoked(resident)
+    assert revocations.prune(now=at(START + 30 * 86_400)) == 0  # a resident's 24 h login token is not the longest
+
+    # ...and once it has expired (with the clock skew to spare), the revocation can refuse nothing any more.
+    with pytest.raises(Unauthenticated, match="expired"):
+        TokenCodec(AuthSettings().signing_keys(), clock=Clock(resident.expires_at.timestamp())).verify(token)
+    assert revocations.prune(now=boundary + timedelta(seconds=1)) == 2
+    assert [(r.kind, r.subject) for r in revocations.current()] == [(TokenKind.WORKER, "w-recent")]
+    assert revocations.prune(now=boundary + timedelta(seconds=1)) == 0
+    with pytest.raises(ValueError, match="naive"):
+        revocations.prune(now=datetime(2027, 1, 15, 8, 0))
+
+
+def test_revoking_a_subject_whose_row_an_unrevoke_just_deleted_still_revokes(
+    ticket_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    revocations = Revocations(ticket_database)
+    revocations.revoke("worker", "w-7", actor=OPERATOR, now=at(START))
+    real_unit_of_work = ticket_database.unit_of_work
+    raced: list[int] = []
+
+    @contextmanager
+    def unrevoked_meanwhile() -> Iterator[Session]:
+        with real_unit_of_work() as session:
+            if not raced:  # the first attempt read the row; another operator deletes it before the update
+                raced.append(1)
+                row = session.get(RevokedSubject, ("worker", "w-7"))
+                assert row is not None
+                with ticket_database.engine.begin() as connection:
+                    connection.execute(text("DELETE FROM revoked_subjects"))
+            yield session
+
+    monkeypatch.setattr(ticket_database, "unit_of_work", unrevoked_meanwhile)
+    again = revocations.revoke("worker", "w-7", reason="again", actor=OPERATOR, now=at(START + 60))
+    assert (again.revoked_before, again.reason) == (at(START + 60), "again")
+    monkeypatch.undo()
+    assert [(r.subject, r.reason) for r in revocations.current()] == [("w-7", "again")]
+
+
+def test_the_cli_unrevokes_and_prunes(
+    ticket_database: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LINLI_INTAKE_DATABASE_URL", ticket_database.engine.url.render_as_string(hide_password=False))
+    operator = Revocations(ticket_database)
+    now = datetime.now(UTC)
+    operator.revoke("worker", "w-left-long-ago", actor=OPERATOR, now=now - timedelta(days=400))
+    recent = operator.revoke("worker", "w-7", actor=OPERATOR, now=now)
+
+    assert linli(["token", "unrevoke", "--kind", "worker", "--subject", "w-7"]) == 0
+    assert capsys.readouterr().out == (
+        f"unrevoked worker w-7: its tokens issued at or before {recent.revoked_before.isoformat()} are accepted "
+        "again until they expire\n"
+    )
+    assert linli(["token", "unrevoke", "--kind", "worker", "--subject", "w-7"]) == 1
+    assert capsys.readouterr().err == (
+        "linli token unrevoke: worker 'w-7' is not revoked; `linli token revocations` lists the revoked subjects\n"
+    )
+    with pytest.raises(SystemExit) as exited:
+        linli(["token", "unrevoke", "--kind", "worker"])
+    assert exited.value.code == 2
+    capsys.readouterr()
+
+    assert linli(["token", "revocations", "--prune"]) == 0
+    assert capsys.readouterr().out == "pruned 1 revocation whose tokens have all expired\n"
+    assert operator.current() == []
+    assert linli(["token", "revocations", "--prune"]) == 0
+    assert capsys.readouterr().out == "pruned 0 revocations whose tokens have all expired\n"

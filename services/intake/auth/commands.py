@@ -1,5 +1,6 @@
 """`linli token issue`: prints a signed token (workers' for the console, residents' and services' for tests and ops);
-`linli token revoke` and `linli token revocations`: refuse one person's tokens without rotating the key.
+`linli token revoke`, `unrevoke` and `revocations`: refuse one person's tokens without rotating the key, lift that,
+list and prune the revocations.
 
 Only argparse is imported at module level: `linli` registers this command on every run.
 """
@@ -15,7 +16,7 @@ SUBJECT_OPTION = {"worker": "worker_id", "resident": "resident_id", "service": "
 
 
 def add_token_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Registers `token issue`, `token revoke` and `token revocations` on the `linli` command."""
+    """Registers `token issue`, `token revoke`, `token unrevoke` and `token revocations` on the `linli` command."""
     token = commands.add_parser("token", help="signed tokens (the key comes from LINLI_AUTH_SECRETS)")
     actions = token.add_subparsers(dest="token_action", required=True)
     issue = actions.add_parser("issue", help="print a token; its expiry goes to stderr")
@@ -38,16 +39,31 @@ def add_token_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     revoke.add_argument("--subject", required=True, help="the worker id, resident openid or service name")
     revoke.add_argument("--reason", default="", help="why, for whoever reads `linli token revocations` later")
     revoke.add_argument("--actor", help="who revokes (default: operator:<login name>)")
-    actions.add_parser("revocations", help="list the revoked subjects of the ticket database")
+    unrevoke = actions.add_parser(
+        "unrevoke",
+        help="lift a subject's revocation: its tokens that have not expired work again (running intakes within "
+        "LINLI_AUTH_REVOCATION_REFRESH_SECONDS)",
+    )
+    unrevoke.add_argument("--kind", choices=sorted(SUBJECT_OPTION), required=True)
+    unrevoke.add_argument("--subject", required=True, help="the worker id, resident openid or service name")
+    revocations = actions.add_parser("revocations", help="list the revoked subjects of the ticket database")
+    revocations.add_argument(
+        "--prune",
+        action="store_true",
+        help="instead, delete the revocations every token of which has expired (revoked over 366 days ago)",
+    )
 
 
 def run_token_command(args: argparse.Namespace) -> int:
-    """Runs a `linli token` command; 0 on success, 2 with the reason on stderr for bad arguments."""
+    """Runs a `linli token` command; 0 on success, 2 with the reason on stderr for bad arguments, 1 when the ticket
+    database fails or `unrevoke` names a subject that is not revoked."""
     action = args.token_action
     if action == "revoke":
         return _revoke(args)
+    if action == "unrevoke":
+        return _unrevoke(args)
     if action == "revocations":
-        return _list_revocations()
+        return _prune_revocations() if args.prune else _list_revocations()
     return _issue(args)
 
 
@@ -104,6 +120,56 @@ def _revoke(args: argparse.Namespace) -> int:
         f"revoked {revocation.kind} {revocation.subject}: its tokens issued at or before "
         f"{revocation.revoked_before.isoformat()} are refused\n"
     )
+    return 0
+
+
+def _unrevoke(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from linli.errors import LinliError, NotFound
+    from linli.settings import IntakeSettings
+    from services.intake.auth.revocations import Revocations
+    from services.intake.database import Database
+
+    database = Database(IntakeSettings().database_url)
+    try:
+        database.upgrade_schema()
+        lifted = Revocations(database).unrevoke(args.kind, args.subject)
+    except NotFound as error:
+        sys.stderr.write(f"linli token unrevoke: {error}; `linli token revocations` lists the revoked subjects\n")
+        return 1
+    except LinliError as error:
+        sys.stderr.write(f"linli token unrevoke: {error}\n")
+        return 2
+    except SQLAlchemyError as error:
+        sys.stderr.write(f"linli token unrevoke: the ticket database failed: {error}\n")
+        return 1
+    finally:
+        database.dispose()
+    sys.stdout.write(
+        f"unrevoked {lifted.kind} {lifted.subject}: its tokens issued at or before "
+        f"{lifted.revoked_before.isoformat()} are accepted again until they expire\n"
+    )
+    return 0
+
+
+def _prune_revocations() -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from linli.settings import IntakeSettings
+    from services.intake.auth.revocations import Revocations
+    from services.intake.database import Database
+
+    database = Database(IntakeSettings().database_url)
+    try:
+        database.upgrade_schema()
+        pruned = Revocations(database).prune(now=datetime.now(UTC))
+    except SQLAlchemyError as error:
+        sys.stderr.write(f"linli token revocations: the ticket database failed: {error}\n")
+        return 1
+    finally:
+        database.dispose()
+    sys.stdout.write(f"pruned {pruned} revocation{'' if pruned == 1 else 's'} whose tokens have all expired\n")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 A token is refused when the list holds its kind and subject with a `revoked_before` at or after the token's
 issued-at; tokens issued later (the worker's new one) are accepted. The list lives in the ticket database
-(`revoked_subjects`), written by `linli token revoke` and read by intake on every authenticated request.
+(`revoked_subjects`), written by `linli token revoke`, lifted by `linli token unrevoke`, pruned by `linli token
+revocations --prune`, and read by intake on every authenticated request.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm.exc import StaleDataError
 
-from linli.errors import InvalidArgument
-from linli.tokens import MAX_SUBJECT_LENGTH, Claims, TokenKind
+from linli.errors import InvalidArgument, NotFound
+from linli.tokens import CLOCK_SKEW_SECONDS, MAX_SUBJECT_LENGTH, MAX_TTL, Claims, TokenKind
 from services.intake.database import Database
 from services.intake.tickets.models import RevokedSubject
 
@@ -28,6 +31,11 @@ DEFAULT_REFRESH_SECONDS = 15.0
 MAX_ACTOR_LENGTH = 128
 # Two operators revoking the same subject at once: the loser of the insert race updates the winner's row instead.
 REVOKE_ATTEMPTS = 2
+# How long a revocation can matter: every token it refuses was issued at or before `revoked_before` and lives at most
+# MAX_TTL, whatever its kind (`linli token issue` signs residents' and services' tokens for up to 366 days too, so the
+# shorter LINLI_AUTH_*_TTL_* settings bound only the tokens intake signs by itself). The skew covers a verifying
+# host whose clock is behind the pruning one.
+REVOCATION_LIFETIME = MAX_TTL + timedelta(seconds=CLOCK_SKEW_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -103,11 +111,44 @@ class Revocations:
         if now.tzinfo is None:
             raise ValueError("naive datetime: times in linli are always zone-aware")
         revocation = self._store(revoked_kind, subject, now.astimezone(UTC), reason=reason, actor=actor)
-        # Our own revocation counts at once. Under the lock: a refresh that read before the commit must not put
-        # its older snapshot back after this.
-        with self._refresh_lock:
-            self._snapshot = _Snapshot(self._snapshot.revoked_before, None)
+        self._forget_snapshot()
         return revocation
+
+    def unrevoke(self, kind: TokenKind | str, subject: str) -> Revocation:
+        """Lifts the revocation of `kind`/`subject`: its tokens that have not expired are accepted again.
+
+        This process sees it on its next check; other processes within their refresh interval.
+
+        Raises:
+            InvalidArgument: an unknown kind.
+            NotFound: `kind`/`subject` is not revoked.
+        """
+        revoked_kind = _token_kind(kind)
+        with self._database.unit_of_work() as session:
+            row = session.get(RevokedSubject, (revoked_kind.value, subject))
+            if row is None:
+                raise NotFound(f"{revoked_kind.value} {subject!r} is not revoked")
+            lifted = _revocation_of(row)
+            session.delete(row)
+        self._forget_snapshot()
+        return lifted
+
+    def prune(self, *, now: datetime) -> int:
+        """Deletes the revocations that can no longer refuse anything; returns how many.
+
+        A revocation whose `revoked_before` is more than REVOCATION_LIFETIME before `now` refuses only tokens that
+        have all expired, so deleting it changes no answer of `is_revoked` for a token that still verifies.
+
+        Raises:
+            ValueError: `now` has no time zone.
+        """
+        if now.tzinfo is None:
+            raise ValueError("naive datetime: times in linli are always zone-aware")
+        with self._database.unit_of_work() as session:
+            statement = delete(RevokedSubject).where(RevokedSubject.revoked_before < now - REVOCATION_LIFETIME)
+            # A DELETE's result is a CursorResult (with a row count); SQLAlchemy's stubs type it as a plain Result.
+            result = cast("CursorResult[Any]", session.execute(statement))
+            return result.rowcount
 
     def current(self) -> list[Revocation]:
         """Every revocation, the most recent first (read from the database, not the snapshot)."""
@@ -123,6 +164,12 @@ class Revocations:
         """True when the token's subject was revoked at or after the token was issued."""
         revoked_before = self._current().get((claims.kind.value, claims.subject))
         return revoked_before is not None and claims.issued_at <= revoked_before
+
+    def _forget_snapshot(self) -> None:
+        # Our own change counts at once. Under the lock: a refresh that read before the commit must not put its
+        # older snapshot back after this.
+        with self._refresh_lock:
+            self._snapshot = _Snapshot(self._snapshot.revoked_before, None)
 
     def _current(self) -> Mapping[tuple[str, str], datetime]:
         snapshot = self._snapshot  # read once: another thread may replace it meanwhile
@@ -158,8 +205,10 @@ class Revocations:
         for _ in range(REVOKE_ATTEMPTS - 1):
             try:
                 return self._upsert(kind, subject, now, reason=reason, actor=actor)
-            except IntegrityError:
-                continue  # another revocation inserted the row first: the next attempt updates it
+            except (IntegrityError, StaleDataError):
+                # Another revocation inserted the row first (the next attempt updates it), or an unrevoke or prune
+                # deleted the row this one was updating (the next attempt inserts it again).
+                continue
         return self._upsert(kind, subject, now, reason=reason, actor=actor)
 
     def _upsert(self, kind: TokenKind, subject: str, now: datetime, *, reason: str, actor: str) -> Revocation:

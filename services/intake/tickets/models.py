@@ -183,7 +183,8 @@ class RoutingCorrection(Base):
 class RevokedSubject(Base):
     """Someone whose tokens are refused: those of `kind`/`subject` issued at or before `revoked_before`.
 
-    Read by services.intake.auth.revocations; revoking the same subject again moves `revoked_before` forward.
+    Read by services.intake.auth.revocations; revoking the same subject again moves `revoked_before` forward,
+    unrevoking deletes the row, and a row older than the longest token lifetime is pruned.
     """
 
     __tablename__ = "revoked_subjects"
