@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from services.intake.auth.revocations import Revocations
 
 TOKEN_COMMANDS = ("token",)
 SUBJECT_OPTION = {"worker": "worker_id", "resident": "resident_id", "service": "service"}
@@ -58,12 +63,15 @@ def run_token_command(args: argparse.Namespace) -> int:
     """Runs a `linli token` command; 0 on success, 2 with the reason on stderr for bad arguments, 1 when the ticket
     database fails or `unrevoke` names a subject that is not revoked."""
     action = args.token_action
-    if action == "revoke":
-        return _revoke(args)
-    if action == "unrevoke":
-        return _unrevoke(args)
-    if action == "revocations":
-        return _prune_revocations() if args.prune else _list_revocations()
+    try:
+        if action == "revoke":
+            return _revoke(args)
+        if action == "unrevoke":
+            return _unrevoke(args)
+        if action == "revocations":
+            return _prune_revocations() if args.prune else _list_revocations()
+    except _Failed as failure:
+        return failure.exit_code
     return _issue(args)
 
 
@@ -94,36 +102,24 @@ def _issue(args: argparse.Namespace) -> int:
     return 0
 
 
-def _revoke(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from linli.errors import LinliError
-    from linli.settings import IntakeSettings
-    from services.intake.auth.revocations import Revocations
-    from services.intake.database import Database
-
-    database = Database(IntakeSettings().database_url)
-    try:
-        database.upgrade_schema()  # as intake does at start: the table may not exist yet
-        revocation = Revocations(database).revoke(
-            args.kind, args.subject, reason=args.reason, actor=args.actor or _operator(), now=datetime.now(UTC)
-        )
-    except LinliError as error:
-        sys.stderr.write(f"linli token revoke: {error}\n")
-        return 2
-    except SQLAlchemyError as error:
-        sys.stderr.write(f"linli token revoke: the ticket database failed: {error}\n")
-        return 1
-    finally:
-        database.dispose()
-    sys.stdout.write(
-        f"revoked {revocation.kind} {revocation.subject}: its tokens issued at or before "
-        f"{revocation.revoked_before.isoformat()} are refused\n"
-    )
-    return 0
+_T = TypeVar("_T")
 
 
-def _unrevoke(args: argparse.Namespace) -> int:
+class _Failed(Exception):
+    """A revocation command failed; its message is on stderr already."""
+
+    def __init__(self, exit_code: int) -> None:
+        super().__init__(exit_code)
+        self.exit_code = exit_code
+
+
+def _on_revocations(command: str, action: Callable[[Revocations], _T]) -> _T:
+    """Runs `action` on the revocations of LINLI_INTAKE_DATABASE_URL's ticket database (its schema brought up to
+    date first, as intake does at start: the table may not exist yet).
+
+    Raises:
+        _Failed: exit code 1 when the subject is not revoked or the database fails, 2 for bad arguments.
+    """
     from sqlalchemy.exc import SQLAlchemyError
 
     from linli.errors import LinliError, NotFound
@@ -134,18 +130,34 @@ def _unrevoke(args: argparse.Namespace) -> int:
     database = Database(IntakeSettings().database_url)
     try:
         database.upgrade_schema()
-        lifted = Revocations(database).unrevoke(args.kind, args.subject)
+        return action(Revocations(database))
     except NotFound as error:
-        sys.stderr.write(f"linli token unrevoke: {error}; `linli token revocations` lists the revoked subjects\n")
-        return 1
+        sys.stderr.write(f"linli token {command}: {error}; `linli token revocations` lists the revoked subjects\n")
+        raise _Failed(1) from error
     except LinliError as error:
-        sys.stderr.write(f"linli token unrevoke: {error}\n")
-        return 2
+        sys.stderr.write(f"linli token {command}: {error}\n")
+        raise _Failed(2) from error
     except SQLAlchemyError as error:
-        sys.stderr.write(f"linli token unrevoke: the ticket database failed: {error}\n")
-        return 1
+        sys.stderr.write(f"linli token {command}: the ticket database failed: {error}\n")
+        raise _Failed(1) from error
     finally:
         database.dispose()
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    actor = args.actor or _operator()
+    revocation = _on_revocations(
+        "revoke", lambda r: r.revoke(args.kind, args.subject, reason=args.reason, actor=actor, now=datetime.now(UTC))
+    )
+    sys.stdout.write(
+        f"revoked {revocation.kind} {revocation.subject}: its tokens issued at or before "
+        f"{revocation.revoked_before.isoformat()} are refused\n"
+    )
+    return 0
+
+
+def _unrevoke(args: argparse.Namespace) -> int:
+    lifted = _on_revocations("unrevoke", lambda r: r.unrevoke(args.kind, args.subject))
     sys.stdout.write(
         f"unrevoked {lifted.kind} {lifted.subject}: its tokens issued at or before "
         f"{lifted.revoked_before.isoformat()} are accepted again until they expire\n"
@@ -154,41 +166,13 @@ def _unrevoke(args: argparse.Namespace) -> int:
 
 
 def _prune_revocations() -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from linli.settings import IntakeSettings
-    from services.intake.auth.revocations import Revocations
-    from services.intake.database import Database
-
-    database = Database(IntakeSettings().database_url)
-    try:
-        database.upgrade_schema()
-        pruned = Revocations(database).prune(now=datetime.now(UTC))
-    except SQLAlchemyError as error:
-        sys.stderr.write(f"linli token revocations: the ticket database failed: {error}\n")
-        return 1
-    finally:
-        database.dispose()
+    pruned = _on_revocations("revocations", lambda r: r.prune(now=datetime.now(UTC)))
     sys.stdout.write(f"pruned {pruned} revocation{'' if pruned == 1 else 's'} whose tokens have all expired\n")
     return 0
 
 
 def _list_revocations() -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from linli.settings import IntakeSettings
-    from services.intake.auth.revocations import Revocations
-    from services.intake.database import Database
-
-    database = Database(IntakeSettings().database_url)
-    try:
-        database.upgrade_schema()
-        revocations = Revocations(database).current()
-    except SQLAlchemyError as error:
-        sys.stderr.write(f"linli token revocations: the ticket database failed: {error}\n")
-        return 1
-    finally:
-        database.dispose()
+    revocations = _on_revocations("revocations", lambda r: r.current())
     if not revocations:
         sys.stdout.write("no revoked subjects\n")
         return 0
