@@ -127,6 +127,14 @@ class CatalogMatch(_message.Message):
     basis: str
     def __init__(self, entry_id: _Optional[str] = ..., name: _Optional[str] = ..., score: _Optional[float] = ..., party: _Optional[str] = ..., basis: _Optional[str] = ...) -> None: ...
 
+class OtherIssue(_message.Message):
+    __slots__ = ("entry", "excerpt")
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    EXCERPT_FIELD_NUMBER: _ClassVar[int]
+    entry: CatalogMatch
+    excerpt: str
+    def __init__(self, entry: _Optional[_Union[CatalogMatch, _Mapping]] = ..., excerpt: _Optional[str] = ...) -> None: ...
+
 class SignalOpinion(_message.Message):
     __slots__ = ("signal", "party", "probability")
     SIGNAL_FIELD_NUMBER: _ClassVar[int]
@@ -158,7 +166,7 @@ class Rationale(_message.Message):
     def __init__(self, deciding_signal: _Optional[_Union[DecidingSignal, str]] = ..., summary: _Optional[str] = ..., opinions: _Optional[_Iterable[_Union[SignalOpinion, _Mapping]]] = ..., catalog_entry: _Optional[_Union[CatalogMatch, _Mapping]] = ...) -> None: ...
 
 class RoutingDecision(_message.Message):
-    __slots__ = ("party", "confidence", "abstained", "alternatives", "rationale", "suggested_resolution", "similar_cases", "category", "router_version", "urgency", "urgency_notice", "sla_hours", "escalation_level", "co_parties")
+    __slots__ = ("party", "confidence", "abstained", "alternatives", "rationale", "suggested_resolution", "similar_cases", "category", "router_version", "urgency", "urgency_notice", "sla_hours", "escalation_level", "co_parties", "other_issues")
     PARTY_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     ABSTAINED_FIELD_NUMBER: _ClassVar[int]
@@ -173,6 +181,7 @@ class RoutingDecision(_message.Message):
     SLA_HOURS_FIELD_NUMBER: _ClassVar[int]
     ESCALATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
     CO_PARTIES_FIELD_NUMBER: _ClassVar[int]
+    OTHER_ISSUES_FIELD_NUMBER: _ClassVar[int]
     party: str
     confidence: float
     abstained: bool
@@ -187,4 +196,5 @@ class RoutingDecision(_message.Message):
     sla_hours: int
     escalation_level: EscalationLevel
     co_parties: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, party: _Optional[str] = ..., confidence: _Optional[float] = ..., abstained: _Optional[bool] = ..., alternatives: _Optional[_Iterable[_Union[PartyScore, _Mapping]]] = ..., rationale: _Optional[_Union[Rationale, _Mapping]] = ..., suggested_resolution: _Optional[str] = ..., similar_cases: _Optional[_Iterable[_Union[_cases_pb2.ScoredCase, _Mapping]]] = ..., category: _Optional[str] = ..., router_version: _Optional[str] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., urgency_notice: _Optional[str] = ..., sla_hours: _Optional[int] = ..., escalation_level: _Optional[_Union[EscalationLevel, str]] = ..., co_parties: _Optional[_Iterable[str]] = ...) -> None: ...
+    other_issues: _containers.RepeatedCompositeFieldContainer[OtherIssue]
+    def __init__(self, party: _Optional[str] = ..., confidence: _Optional[float] = ..., abstained: _Optional[bool] = ..., alternatives: _Optional[_Iterable[_Union[PartyScore, _Mapping]]] = ..., rationale: _Optional[_Union[Rationale, _Mapping]] = ..., suggested_resolution: _Optional[str] = ..., similar_cases: _Optional[_Iterable[_Union[_cases_pb2.ScoredCase, _Mapping]]] = ..., category: _Optional[str] = ..., router_version: _Optional[str] = ..., urgency: _Optional[_Union[Urgency, str]] = ..., urgency_notice: _Optional[str] = ..., sla_hours: _Optional[int] = ..., escalation_level: _Optional[_Union[EscalationLevel, str]] = ..., co_parties: _Optional[_Iterable[str]] = ..., other_issues: _Optional[_Iterable[_Union[OtherIssue, _Mapping]]] = ...) -> None: ...
