@@ -88,6 +88,7 @@ class Catalog:
     sources: Mapping[str, Source] = field(default_factory=lambda: MappingProxyType({}))
     _by_id: Mapping[str, CatalogEntry] = field(init=False, repr=False, compare=False)
     _matcher: _Matcher = field(init=False, repr=False, compare=False)
+    _keyword_forms: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         violations = _cross_reference_violations(self.parties, self.sources, self.entries)
@@ -99,6 +100,8 @@ class Catalog:
         object.__setattr__(self, "entries", tuple(self.entries))
         object.__setattr__(self, "_by_id", MappingProxyType({entry.id: entry for entry in self.entries}))
         object.__setattr__(self, "_matcher", _Matcher(self.entries))
+        forms = {entry.id: tuple(map(_normalise, entry.keywords)) for entry in self.entries}
+        object.__setattr__(self, "_keyword_forms", MappingProxyType(forms))
 
     def get(self, entry_id: str) -> CatalogEntry:
         """The entry with this id; NotFound when the catalog has none."""
@@ -122,6 +125,18 @@ class Catalog:
         if limit < 1:
             raise InvalidArgument.for_field("limit", f"must be at least 1, got {limit}")
         return [(self.entries[index], score) for index, score in self._matcher.rank(text, limit)]
+
+    def keywords_in(self, text: str, entry: CatalogEntry) -> tuple[str, ...]:
+        """The entry's keywords that `text` contains (case and particles ignored, as `match` does).
+
+        A curated keyword names the topic outright, where a high `match` score can also come from several
+        phrasing fragments that a short passage happens to share ("我怕到时候说不清楚").
+        """
+        forms = self._keyword_forms.get(entry.id)
+        if forms is None:  # an entry of another catalog
+            return ()
+        normal = _normalise(text)
+        return tuple(keyword for keyword, form in zip(entry.keywords, forms, strict=True) if form in normal)
 
 
 def load_catalog(path: Path | None = None) -> Catalog:

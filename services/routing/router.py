@@ -3,7 +3,8 @@
 For each complaint it embeds the text once (retrieval's Embed), finds the closest resolved precedents with that
 vector, scores the catalog, and lets the trained stacker combine text features, catalog and precedent vote into
 probabilities per label. Below the model's threshold it abstains: the ticket goes to a person with the evidence.
-Urgency, SLA, escalation level and a suggested resolution are added from the catalog entry and the precedents.
+Urgency, SLA, escalation level and a suggested resolution are added from the catalog entry and the precedents,
+and the further problems the same message raises for other catalog entries (一单多事, other_issues.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from services.routing.catalog import Catalog, CatalogEntry
 from services.routing.entry_choice import EntryChoice, choose_entry
 from services.routing.learning.classifier import SignalAttribution
 from services.routing.model_holder import ModelHolder, ServedModel
+from services.routing.other_issues import OtherIssueFinding, find_other_issues
 from services.routing.signals import CATALOG, VOTE, VoteParameters, match_scores, vote_scores
 from services.routing.suggestion import compose_suggestion
 from services.routing.urgency import UrgencyFinding, detect_urgency
@@ -151,7 +153,10 @@ class Router:
         best = served.classifier.labels[int(np.argmax(probabilities[0]))]
         model_scores = served.classifier.classifier.entry_scores(text, encoder)
         entry = choose_entry(text, best, catalog, model_scores, matches=matches)
-        return self._decision(text, served, probabilities[0], attribution[0], precedents, entry)
+        # Even an abstaining decision has the entry it would rest on: the others are problems beside that one.
+        main = entry.entry if entry is not None else None
+        others = find_other_issues(text, catalog, main) if catalog is not None else []
+        return self._decision(text, served, probabilities[0], attribution[0], precedents, entry, others)
 
     def _precedents(self, head: str, encoder: RetrievalEncoder) -> list[cases_pb2.ScoredCase]:
         # The head of the text, embedded once: the classifier's features reuse this vector, and training voted so.
@@ -175,6 +180,7 @@ class Router:
         attribution: SignalAttribution,
         precedents: Sequence[cases_pb2.ScoredCase],
         choice: EntryChoice | None,
+        others: Sequence[OtherIssueFinding],
     ) -> routing_pb2.RoutingDecision:
         labels = served.classifier.labels
         override = self._settings.min_confidence
@@ -203,15 +209,7 @@ class Router:
                     routing_pb2.SignalOpinion(signal=_SIGNAL[name], party=party, probability=probability)
                     for name, (party, probability) in attribution.opinions.items()
                 ],
-                catalog_entry=None
-                if choice is None
-                else routing_pb2.CatalogMatch(
-                    entry_id=choice.entry.id,
-                    name=choice.entry.name,
-                    score=choice.score,
-                    party=choice.entry.party,
-                    basis=choice.entry.basis,
-                ),
+                catalog_entry=None if choice is None else _catalog_match(choice.entry, choice.score),
             ),
             suggested_resolution=suggestion.text,
             similar_cases=precedents,
@@ -222,7 +220,17 @@ class Router:
             sla_hours=suggestion.sla_hours,
             escalation_level=_LEVEL[suggestion.escalation_level],
             co_parties=list(entry.co_parties) if entry is not None else [],
+            other_issues=[
+                routing_pb2.OtherIssue(entry=_catalog_match(other.entry, other.score), excerpt=other.excerpt)
+                for other in others
+            ],
         )
+
+
+def _catalog_match(entry: CatalogEntry, score: float) -> routing_pb2.CatalogMatch:
+    return routing_pb2.CatalogMatch(
+        entry_id=entry.id, name=entry.name, score=score, party=entry.party, basis=entry.basis
+    )
 
 
 def _urgency_level(finding: UrgencyFinding | None, entry: CatalogEntry | None) -> str:

@@ -302,3 +302,27 @@ def test_reloading_a_bad_model_fails_and_keeps_serving_the_good_one(
 def test_read_labelled_accepts_the_corpus_format() -> None:
     items = read_labelled(CORPUS)
     assert {item.label for item in items} == set(DEFAULT_PARTIES)
+
+
+def test_a_message_raising_two_problems_lists_the_other_with_its_entry_and_excerpt(router: Router) -> None:
+    passages = {
+        "stairwell_light_broken": ("property_manager", "楼道里声控灯不亮了,麻烦物业来换一下灯泡"),
+        "fire_lane_blocked": ("street_office", "另外小区门口总有车停在消防通道上"),
+    }
+    decision = router.route(Complaint("。".join(excerpt for _, excerpt in passages.values())))
+    # Whichever problem the decision rests on (decided or abstained: the entry it would rest on), the other is listed.
+    main = decision.rationale.catalog_entry
+    assert (main.entry_id, main.party) in {(entry, party) for entry, (party, _) in passages.items()}
+    assert main.party == decision.alternatives[0].party
+    [other] = decision.other_issues
+    [expected] = set(passages) - {main.entry_id}
+    assert (other.entry.entry_id, other.entry.party, other.excerpt) == (expected, *passages[expected])
+    assert other.entry.name
+    assert other.entry.basis
+    assert 0 < other.entry.score <= 1
+
+
+def test_a_one_problem_message_of_several_sentences_lists_no_other_issue(router: Router) -> None:
+    decision = router.route(Complaint("楼道里声控灯不亮了。晚上上下楼黑漆漆的,老人摔了一跤。麻烦尽快处理,谢谢!"))
+    assert decision.rationale.catalog_entry.entry_id == "stairwell_light_broken"
+    assert list(decision.other_issues) == []
