@@ -63,7 +63,7 @@ class GeoPoint(_message.Message):
     def __init__(self, latitude: _Optional[float] = ..., longitude: _Optional[float] = ...) -> None: ...
 
 class Ticket(_message.Message):
-    __slots__ = ("id", "text", "community", "building", "resident_id", "status", "party", "confidence", "routing", "attachment_urls", "rating", "resolution", "created_at", "updated_at", "events", "priority", "urgency", "urgency_notice", "escalation_level", "sla_due_at", "reporter_count", "duplicate_notice", "primary_ticket_id", "primary_status", "duplicate_ticket_ids", "assignee_worker_id", "resolved_at", "catalog_entry", "location")
+    __slots__ = ("id", "text", "community", "building", "resident_id", "status", "party", "confidence", "routing", "attachment_urls", "rating", "resolution", "created_at", "updated_at", "events", "priority", "urgency", "urgency_notice", "escalation_level", "sla_due_at", "reporter_count", "duplicate_notice", "primary_ticket_id", "primary_status", "duplicate_ticket_ids", "assignee_worker_id", "resolved_at", "catalog_entry", "location", "split_from_ticket_id", "split_ticket_ids")
     ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     COMMUNITY_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +93,8 @@ class Ticket(_message.Message):
     RESOLVED_AT_FIELD_NUMBER: _ClassVar[int]
     CATALOG_ENTRY_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FROM_TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_TICKET_IDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     text: str
     community: str
@@ -122,7 +124,9 @@ class Ticket(_message.Message):
     resolved_at: _timestamp_pb2.Timestamp
     catalog_entry: str
     location: GeoPoint
-    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., party: _Optional[str] = ..., confidence: _Optional[float] = ..., routing: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., rating: _Optional[int] = ..., resolution: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[TicketEvent, _Mapping]]] = ..., priority: _Optional[int] = ..., urgency: _Optional[_Union[_routing_pb2.Urgency, str]] = ..., urgency_notice: _Optional[str] = ..., escalation_level: _Optional[_Union[_routing_pb2.EscalationLevel, str]] = ..., sla_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reporter_count: _Optional[int] = ..., duplicate_notice: _Optional[str] = ..., primary_ticket_id: _Optional[str] = ..., primary_status: _Optional[_Union[TicketStatus, str]] = ..., duplicate_ticket_ids: _Optional[_Iterable[str]] = ..., assignee_worker_id: _Optional[str] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., catalog_entry: _Optional[str] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ...) -> None: ...
+    split_from_ticket_id: str
+    split_ticket_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., party: _Optional[str] = ..., confidence: _Optional[float] = ..., routing: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., rating: _Optional[int] = ..., resolution: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[TicketEvent, _Mapping]]] = ..., priority: _Optional[int] = ..., urgency: _Optional[_Union[_routing_pb2.Urgency, str]] = ..., urgency_notice: _Optional[str] = ..., escalation_level: _Optional[_Union[_routing_pb2.EscalationLevel, str]] = ..., sla_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reporter_count: _Optional[int] = ..., duplicate_notice: _Optional[str] = ..., primary_ticket_id: _Optional[str] = ..., primary_status: _Optional[_Union[TicketStatus, str]] = ..., duplicate_ticket_ids: _Optional[_Iterable[str]] = ..., assignee_worker_id: _Optional[str] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., catalog_entry: _Optional[str] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ..., split_from_ticket_id: _Optional[str] = ..., split_ticket_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SubmitTicketRequest(_message.Message):
     __slots__ = ("text", "community", "building", "resident_id", "idempotency_key", "attachment_urls", "location")
@@ -331,6 +335,20 @@ class DispatchTicketRequest(_message.Message):
     def __init__(self, ticket_id: _Optional[str] = ..., to_party: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class DispatchTicketResponse(_message.Message):
+    __slots__ = ("ticket",)
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    ticket: Ticket
+    def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class SplitTicketRequest(_message.Message):
+    __slots__ = ("ticket_id", "text")
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    text: str
+    def __init__(self, ticket_id: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class SplitTicketResponse(_message.Message):
     __slots__ = ("ticket",)
     TICKET_FIELD_NUMBER: _ClassVar[int]
     ticket: Ticket

@@ -95,6 +95,11 @@ class IntakeServiceStub:
                 request_serializer=linli_dot_v1_dot_intake__pb2.DispatchTicketRequest.SerializeToString,
                 response_deserializer=linli_dot_v1_dot_intake__pb2.DispatchTicketResponse.FromString,
                 _registered_method=True)
+        self.SplitTicket = channel.unary_unary(
+                '/linli.v1.IntakeService/SplitTicket',
+                request_serializer=linli_dot_v1_dot_intake__pb2.SplitTicketRequest.SerializeToString,
+                response_deserializer=linli_dot_v1_dot_intake__pb2.SplitTicketResponse.FromString,
+                _registered_method=True)
 
 
 class IntakeServiceServicer:
@@ -185,6 +190,14 @@ class IntakeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SplitTicket(self, request, context):
+        """A worker who may act on a ticket splits one of the further problems its message raises ("一单多事") into a new
+        ticket of the same resident, stored and queued for triage like a submission.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntakeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -247,6 +260,11 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.DispatchTicket,
                     request_deserializer=linli_dot_v1_dot_intake__pb2.DispatchTicketRequest.FromString,
                     response_serializer=linli_dot_v1_dot_intake__pb2.DispatchTicketResponse.SerializeToString,
+            ),
+            'SplitTicket': grpc.unary_unary_rpc_method_handler(
+                    servicer.SplitTicket,
+                    request_deserializer=linli_dot_v1_dot_intake__pb2.SplitTicketRequest.FromString,
+                    response_serializer=linli_dot_v1_dot_intake__pb2.SplitTicketResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -574,6 +592,33 @@ class IntakeService:
             '/linli.v1.IntakeService/DispatchTicket',
             linli_dot_v1_dot_intake__pb2.DispatchTicketRequest.SerializeToString,
             linli_dot_v1_dot_intake__pb2.DispatchTicketResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SplitTicket(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linli.v1.IntakeService/SplitTicket',
+            linli_dot_v1_dot_intake__pb2.SplitTicketRequest.SerializeToString,
+            linli_dot_v1_dot_intake__pb2.SplitTicketResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,5 +1,6 @@
 """What residents and workers do, in a real browser over the real stack: submit, answer, accept, resolve, rate,
-dispatch, hot topics. Each main screen is saved under test-output/screenshots/."""
+dispatch, split one message's second problem off, hot topics. Each main screen is saved under
+test-output/screenshots/."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from linli.v1 import routing_pb2
 from services.intake.auth import Worker
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.flows import TicketFlows
@@ -228,6 +230,75 @@ def test_dispatcher_routes_a_needs_manual_ticket(desk: Page, stack: Stack) -> No
     dispatched = api_ticket(stack, view.ticket.id, "r-manual")
     assert (dispatched["status"], dispatched["party"]) == ("routed", "street_office")
     assert dispatched["events"][-1]["kind"] == "dispatched"
+
+
+def test_a_worker_splits_a_second_problem_off_and_the_resident_follows_it(
+    desk: Page, phone: Page, stack: Stack
+) -> None:
+    resident, fire_lane = "h5-two-problems", "小区北门口总有车停在消防通道上"
+    context = FlowContext(stack.database, NoQueue())
+    view, _ = TicketFlows(context).submit(
+        Submission(
+            text=f"12号楼楼道灯坏了好几天了,另外{fire_lane}",
+            community=COMMUNITY,
+            resident_id=resident,
+            building="12号楼",
+        )
+    )
+    origin_id = view.ticket.id
+    # Routing decided for the first problem and saw the second, as it reports one message with two problems.
+    routed_for_the_light = routing_pb2.RoutingDecision(
+        party="property_manager",
+        confidence=0.9,
+        rationale=routing_pb2.Rationale(summary="权责清单:楼道灯等共用照明损坏"),
+    )
+    routed_for_the_light.other_issues.add(
+        entry=routing_pb2.CatalogMatch(
+            entry_id="fire_lane_blocked", name="消防通道被占", score=0.6, party="street_office"
+        ),
+        excerpt=fire_lane,
+    )
+    TriageFlows(context).record_triage(origin_id, routed_for_the_light)
+
+    sign_in(desk, PROPERTY_MANAGER)
+    desk.goto(f"/console/tickets/{origin_id}")
+    section = desk.locator("#other-issues")
+    expect(section).to_contain_text("这条留言还反映了")
+    expect(section.locator("li")).to_have_count(1)
+    expect(section).to_contain_text("消防通道被占(街道/社区)")
+    passage = section.locator("textarea")
+    expect(passage).to_have_value(fire_lane)
+    passage.fill(f"{fire_lane},晚上尤其多")
+    section.locator("button.split").click()
+    expect(desk.locator("#flash")).to_have_text("已拆分为新工单,系统正在为它分派。")
+    split_id = section.locator(".split-done a").inner_text()
+    expect(desk.locator("#d-splits")).to_contain_text(split_id)
+    expect(section.locator("button.split")).to_be_disabled()
+    expect(desk.locator("#d-events")).to_contain_text("拆分出新工单")
+    screenshot(desk, "console-split")
+    split = api_ticket(stack, split_id, resident)
+    assert (split["text"], split["split_from_ticket_id"], split["building"]) == (
+        f"{fire_lane},晚上尤其多",
+        origin_id,
+        "12号楼",
+    )
+    # Queued like a submission: the running worker triages it, and it is the new party's to open.
+    wait_until(
+        lambda: api_ticket(stack, split_id, resident)["status"] != "received", seconds=TRIAGE_SECONDS, what="triage"
+    )
+    triaged = api_ticket(stack, split_id, resident)
+    manual = triaged["status"] == "needs_manual"
+    desk.click("#signout")
+    sign_in(desk, DISPATCHER if manual else worker_token("w-split", triaged["party"], COMMUNITY))
+    desk.goto(f"/console/tickets/{split_id}")
+    expect(desk.locator("#d-split-from")).to_contain_text(origin_id)
+
+    as_resident(phone, resident)
+    phone.goto("/h5/mine")
+    expect(phone.locator("#mine li")).to_have_count(2)
+    phone.locator(f"a[href='/h5/tickets/{split_id}']").click()
+    expect(phone.locator("#ticket-text")).to_have_text(f"{fire_lane},晚上尤其多")
+    expect(phone.locator("#timeline")).to_contain_text("从您的一条反映中单独立单办理")
 
 
 def test_hot_topics_are_charted(desk: Page, stack: Stack) -> None:

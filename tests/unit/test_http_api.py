@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from linli.v1 import routing_pb2
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.tickets.models import Ticket
@@ -211,6 +212,88 @@ def test_merge_unmerge_and_dispatch(client: TestClient, intake: Intake) -> None:
     assert (dispatched["status"], dispatched["party"]) == ("routed", "owners_committee")
 
 
+TWO_PROBLEMS = "楼道灯坏了好几天了,另外小区门口总有车停在消防通道上"
+FIRE_LANE = "小区门口总有车停在消防通道上"
+
+
+def two_problems(client: TestClient, intake: Intake) -> str:
+    """A ticket whose message raises a second problem, routed for the first with the second as an other issue."""
+    ticket_id = str(client.post("/v1/tickets", json={**VALID, "text": TWO_PROBLEMS}).json()["id"])
+    chosen = decision("property_manager", entry_id="stairwell_light_broken")
+    chosen.other_issues.add(
+        entry=routing_pb2.CatalogMatch(
+            entry_id="fire_lane_blocked", name="消防通道被占", score=0.62, party="street_office", basis="消防法"
+        ),
+        excerpt=FIRE_LANE,
+    )
+    intake.triage.record_triage(ticket_id, chosen)
+    return ticket_id
+
+
+def test_the_routing_view_shows_the_other_issues_to_whoever_sees_the_ticket(client: TestClient, intake: Intake) -> None:
+    ticket_id = two_problems(client, intake)
+    expected = [
+        {
+            "entry_id": "fire_lane_blocked",
+            "name": "消防通道被占",
+            "party": "street_office",
+            "score": 0.62,
+            "excerpt": FIRE_LANE,
+        }
+    ]
+    # The rule of the routing block: whoever may see the ticket sees it (the excerpt is the resident's own words).
+    for headers in (PM, RESIDENT):
+        assert client.get(f"/v1/tickets/{ticket_id}", headers=headers).json()["routing"]["other_issues"] == expected
+    listed = client.get("/v1/tickets", headers=PM).json()["tickets"]
+    assert [t["routing"]["other_issues"] for t in listed] == [expected]
+    one_problem = routed(client, intake)
+    assert client.get(f"/v1/tickets/{one_problem}", headers=PM).json()["routing"]["other_issues"] == []
+
+
+def test_a_worker_splits_an_other_issue_into_a_ticket_of_the_resident(client: TestClient, intake: Intake) -> None:
+    ticket_id = two_problems(client, intake)
+    reply = client.post(f"/v1/tickets/{ticket_id}/split", json={"text": FIRE_LANE}, headers=PM)
+    assert reply.status_code == 201, reply.text
+    split = reply.json()
+    assert (split["status"], split["text"], split["split_from_ticket_id"]) == ("received", FIRE_LANE, ticket_id)
+    assert (split["resident_id"], split["community"]) == ("r-1", VALID["community"])
+    assert [(e["kind"], e["actor"], e["party"]) for e in split["events"]] == [
+        ("split_off", "worker:w-7", "property_manager")
+    ]
+    assert intake.queue.triage[-1] == split["id"]
+    origin = client.get(f"/v1/tickets/{ticket_id}", headers=PM).json()
+    assert (origin["split_ticket_ids"], origin["split_from_ticket_id"]) == ([split["id"]], "")
+    assert origin["events"][-1]["kind"] == "split"
+    # The resident follows it as their own: in their list, readable, and rated once resolved.
+    assert {t["id"] for t in client.get("/v1/tickets").json()["tickets"]} == {ticket_id, split["id"]}
+    intake.triage.record_triage(split["id"], decision("street_office"))
+    for action, body in (("accept", None), ("resolve", {"resolution": "已清理消防通道"})):
+        assert client.post(f"/v1/tickets/{split['id']}/{action}", json=body, headers=SO).status_code == 200
+    rated = client.post(f"/v1/tickets/{split['id']}/rate", json={"score": 5})
+    assert (rated.status_code, rated.json()["status"]) == (200, "closed")
+
+
+def test_bad_splits_get_their_codes_and_write_nothing(client: TestClient, intake: Intake) -> None:
+    ticket_id = two_problems(client, intake)
+    split = f"/v1/tickets/{ticket_id}/split"
+    assert client.post(split, json={"text": FIRE_LANE}).status_code == 403  # a resident's token
+    assert client.post(split, json={"text": FIRE_LANE}, headers=SO).status_code == 403  # another party's ticket
+    assert client.post("/v1/tickets/nope/split", json={"text": FIRE_LANE}, headers=PM).status_code == 404
+    for body in ({"text": ""}, {"text": " 车 "}, {"text": "长" * 2001}, {"text": 42}, {}, {"text": FIRE_LANE, "x": 1}):
+        reply = client.post(split, json=body, headers=PM)
+        assert reply.status_code == 422, body
+        assert reply.json()["error"]["fields"][0]["field"] in ("text", "x")
+    assert stored(intake.database) == 1
+    assert client.post(split, json={"text": FIRE_LANE}, headers=PM).status_code == 201
+    again = client.post(split, json={"text": FIRE_LANE}, headers=PM)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "already_exists")
+    client.post(f"/v1/tickets/{ticket_id}/accept", headers=PM)
+    client.post(f"/v1/tickets/{ticket_id}/resolve", json={"resolution": "已更换楼道灯"}, headers=PM)
+    closed = client.post(split, json={"text": "门口的垃圾桶满了"}, headers=PM)
+    assert (closed.status_code, closed.json()["error"]["code"]) == (409, "failed_precondition")
+    assert stored(intake.database) == 2
+
+
 def test_listing_filters_and_pages(client: TestClient) -> None:
     for n in range(3):
         client.post("/v1/tickets", json={**VALID, "text": f"路灯坏了第{n}次"})
@@ -232,6 +315,7 @@ def test_the_openapi_document_names_the_bearer_scheme(client: TestClient) -> Non
     document = client.get("/openapi.json").json()
     assert "HTTPBearer" in document["components"]["securitySchemes"]
     assert "/v1/tickets/{ticket_id}/merge" in document["paths"]
+    assert "201" in document["paths"]["/v1/tickets/{ticket_id}/split"]["post"]["responses"]
     assert "/v1/auth/wechat" in document["paths"]
     submit = document["components"]["schemas"]["SubmitTicketBody"]
     assert "resident_id" not in submit.get("required", [])

@@ -11,7 +11,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from linli.settings import IntakeSettings
-from linli.v1 import intake_pb2, intake_pb2_grpc
+from linli.v1 import intake_pb2, intake_pb2_grpc, routing_pb2
 from services.intake.database import Database
 from services.intake.ratelimit import RateLimiter
 from services.intake.server import IntakeDeps, IntakeServer, create_server
@@ -168,3 +168,55 @@ def test_dispatch_is_for_dispatchers(server: IntakeServer, stub: intake_pb2_grpc
     ticket = stub.DispatchTicket(dispatch, timeout=5, metadata=DISPATCH).ticket
     assert (ticket.status, ticket.party) == (intake_pb2.TICKET_STATUS_ROUTED, "owners_committee")
     assert ticket.urgency  # NORMAL, never unspecified once triaged
+
+
+def test_split_ticket_makes_an_other_issue_a_ticket_of_its_own(
+    server: IntakeServer, stub: intake_pb2_grpc.IntakeServiceStub
+) -> None:
+    request = intake_pb2.SubmitTicketRequest(
+        text="楼道灯坏了好几天了,另外小区门口总有车停在消防通道上", community="恒康居民区"
+    )
+    ticket_id = stub.SubmitTicket(request, timeout=5, metadata=RESIDENT).ticket.id
+    chosen = decision("property_manager", entry_id="stairwell_light_broken")
+    fire_lane = routing_pb2.OtherIssue(
+        entry=routing_pb2.CatalogMatch(
+            entry_id="fire_lane_blocked", name="消防通道被占", score=0.62, party="street_office"
+        ),
+        excerpt="小区门口总有车停在消防通道上",
+    )
+    chosen.other_issues.append(fire_lane)
+    TriageFlows(server.context).record_triage(ticket_id, chosen)
+    read = stub.GetTicket(intake_pb2.GetTicketRequest(ticket_id=ticket_id), timeout=5, metadata=PM).ticket
+    assert list(read.routing.other_issues) == [fire_lane]
+
+    split = intake_pb2.SplitTicketRequest(ticket_id=ticket_id, text=fire_lane.excerpt)
+    assert code_of(lambda: stub.SplitTicket(split, timeout=5)) == grpc.StatusCode.UNAUTHENTICATED
+    assert code_of(lambda: stub.SplitTicket(split, timeout=5, metadata=RESIDENT)) == grpc.StatusCode.PERMISSION_DENIED
+    assert code_of(lambda: stub.SplitTicket(split, timeout=5, metadata=SO)) == grpc.StatusCode.PERMISSION_DENIED
+    unknown = intake_pb2.SplitTicketRequest(ticket_id="nope", text=fire_lane.excerpt)
+    assert code_of(lambda: stub.SplitTicket(unknown, timeout=5, metadata=PM)) == grpc.StatusCode.NOT_FOUND
+    empty = intake_pb2.SplitTicketRequest(ticket_id=ticket_id, text=" ")
+    assert code_of(lambda: stub.SplitTicket(empty, timeout=5, metadata=PM)) == grpc.StatusCode.INVALID_ARGUMENT
+
+    new = stub.SplitTicket(split, timeout=5, metadata=PM).ticket
+    assert (new.status, new.text, new.split_from_ticket_id) == (
+        intake_pb2.TICKET_STATUS_RECEIVED,
+        fire_lane.excerpt,
+        ticket_id,
+    )
+    assert (new.resident_id, [e.kind for e in new.events]) == ("r-1", ["split_off"])
+    queue = server.context.queue
+    assert isinstance(queue, RecordingTaskQueue)
+    assert queue.triage[-1] == new.id  # stored, then queued for triage
+    assert code_of(lambda: stub.SplitTicket(split, timeout=5, metadata=PM)) == grpc.StatusCode.ALREADY_EXISTS
+    origin = stub.GetTicket(intake_pb2.GetTicketRequest(ticket_id=ticket_id), timeout=5, metadata=PM).ticket
+    assert (list(origin.split_ticket_ids), origin.events[-1].kind) == ([new.id], "split")
+    mine = stub.ListTickets(intake_pb2.ListTicketsRequest(), timeout=5, metadata=RESIDENT).tickets
+    assert {t.id for t in mine} == {ticket_id, new.id}
+
+    stub.AcceptTicket(intake_pb2.AcceptTicketRequest(ticket_id=ticket_id), timeout=5, metadata=PM)
+    stub.ResolveTicket(
+        intake_pb2.ResolveTicketRequest(ticket_id=ticket_id, resolution="已更换楼道灯"), timeout=5, metadata=PM
+    )
+    late = intake_pb2.SplitTicketRequest(ticket_id=ticket_id, text="门口的垃圾桶满了没人清")
+    assert code_of(lambda: stub.SplitTicket(late, timeout=5, metadata=PM)) == grpc.StatusCode.FAILED_PRECONDITION

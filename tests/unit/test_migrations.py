@@ -152,3 +152,31 @@ def test_the_location_migration_goes_down_and_up_keeping_the_tickets(tmp_path: P
         # The row survives both ways; its point was dropped with the columns and comes back empty.
         assert (ticket.id, ticket.latitude, ticket.longitude) == ("t1", None, None)
     database.dispose()
+
+
+def test_the_split_migration_goes_down_and_up_keeping_the_tickets(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path}/split.sqlite")
+    database.upgrade_schema()
+    now = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    with database.unit_of_work() as session:
+        session.add(Ticket(id="t1", text="楼道灯坏了,门口消防通道被占", community="恒康居民区", resident_id="r-1",
+                           created_at=now, updated_at=now))  # fmt: skip
+        session.flush()
+        session.add(Ticket(id="t2", text="门口消防通道被占", community="恒康居民区", resident_id="r-1",
+                           split_from_id="t1", created_at=now, updated_at=now))  # fmt: skip
+    with database.engine.begin() as connection:
+        inspector = sa.inspect(connection)
+        assert "ix_tickets_split_from_id" in {index["name"] for index in inspector.get_indexes("tickets")}
+        assert ["split_from_id"] in [key["constrained_columns"] for key in inspector.get_foreign_keys("tickets")]
+        command.downgrade(alembic_config(connection), "0004")
+        columns = {column["name"] for column in sa.inspect(connection).get_columns("tickets")}
+        assert "split_from_id" not in columns
+        assert {"latitude", "longitude"} <= columns  # only this revision's column goes
+    assert database.upgrade_schema() == head_revision()
+    with database.unit_of_work() as session:
+        # Both tickets survive both ways; the link was dropped with its column and comes back empty.
+        assert [(t.id, t.split_from_id) for t in session.scalars(select(Ticket).order_by(Ticket.id))] == [
+            ("t1", None),
+            ("t2", None),
+        ]
+    database.dispose()

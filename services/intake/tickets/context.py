@@ -51,6 +51,8 @@ class EventKind(StrEnum):
     ESCALATED = "escalated"
     AT_TOP_LEVEL = "at_top_level"
     AUTO_CLOSED = "auto_closed"
+    SPLIT = "split"  # on the ticket a further problem was split off from
+    SPLIT_OFF = "split_off"  # on the new ticket that problem became
 
 
 class TaskQueue(Protocol):

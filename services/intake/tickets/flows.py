@@ -29,6 +29,8 @@ TRANSFERABLE = {
     TicketStatus.IN_PROGRESS,
 }
 RESOLVABLE = {TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS}
+# Someone still owes the resident an answer on the message: a merged ticket's problems are its primary's to split.
+SPLITTABLE = set(OPEN_STATUSES)
 RATEABLE = {TicketStatus.RESOLVED, TicketStatus.CLOSED}
 REOPENABLE = {TicketStatus.RESOLVED, TicketStatus.CLOSED}
 NOT_SOLVED_SCORE = 2  # a rating at or below this reopens the ticket and escalates it
@@ -53,9 +55,10 @@ class TicketFlows:
                     earlier = repository.by_idempotency_key(submission.idempotency_key, session=work.session)
                     if earlier is not None:
                         return view_of(self._replay(earlier, submission), session=work.session), False
-                ticket = repository.add(self._new_ticket(submission), session=work.session)
-                ticket_id = ticket.id
-                work.after_commit(lambda: self._context.queue.enqueue_triage(ticket_id))
+                ticket = self._new_ticket(submission)
+                self._context.record(ticket, EventKind.RECEIVED, f"resident:{submission.resident_id}")
+                repository.add(ticket, session=work.session)
+                self._queue_triage(work, ticket)
                 work.after_commit(TICKETS_SUBMITTED.inc)
                 return TicketView(ticket), True
         except IntegrityError:
@@ -269,6 +272,39 @@ class TicketFlows:
             self._context.notify(work, "routed" if routed else "needs_manual", ticket, unmerged_from=primary.id)
             return view_of(ticket, session=work.session)
 
+    def split(self, ticket_id: str, worker: Worker, *, text: str) -> TicketView:
+        """Makes a further problem of the ticket's message ("一单多事") a ticket of its own; returns the new ticket.
+
+        The new ticket is the same resident's, in the same community, building and place, and links back to the
+        ticket it came from; like a submission it is stored first and queued for triage after the commit.
+        """
+        if violations := check_text(text, "text"):
+            raise InvalidArgument.for_fields(violations)
+        text = text.strip()
+        with self._context.transaction() as work:
+            origin = repository.get(ticket_id, session=work.session, for_update=True)
+            self._authorize(origin, worker, claim_manual=True)
+            self._check_status(origin, SPLITTABLE, "split")
+            # Locked origin row: a second click with the same passage finds the first split, not a race.
+            if (earlier := repository.split_with_text(origin.id, text, session=work.session)) is not None:
+                raise AlreadyExists(f"ticket {earlier} was already split off from {origin.id} with this text")
+            place = Submission(
+                text=text,
+                community=origin.community,
+                resident_id=origin.resident_id,
+                building=origin.building,
+                latitude=origin.latitude,
+                longitude=origin.longitude,
+            )
+            ticket = self._new_ticket(place, split_from_id=origin.id)
+            note = f"从工单 {origin.id} 的反映中拆分出的问题"
+            self._context.record(ticket, EventKind.SPLIT_OFF, worker.actor, note=note, party=worker.party)
+            repository.add(ticket, session=work.session)
+            note = f"反映中的另一个问题已拆分为工单 {ticket.id}"
+            self._context.record(origin, EventKind.SPLIT, worker.actor, note=note, party=worker.party)
+            self._queue_triage(work, ticket)
+            return view_of(ticket, session=work.session)
+
     def _resolve(self, work: Work, ticket: Ticket, resolution: str, *, actor: str, party: str) -> None:
         ticket.resolution, ticket.status = resolution, TicketStatus.RESOLVED.value
         ticket.resolved_at, ticket.sla_due_at = self._context.clock(), None
@@ -293,9 +329,14 @@ class TicketFlows:
         ticket_id = ticket.id
         work.after_commit(lambda: self._context.queue.enqueue_case_sync(ticket_id))
 
-    def _new_ticket(self, submission: Submission) -> Ticket:
+    def _queue_triage(self, work: Work, ticket: Ticket) -> None:
+        ticket_id = ticket.id
+        work.after_commit(lambda: self._context.queue.enqueue_triage(ticket_id))
+
+    def _new_ticket(self, submission: Submission, *, split_from_id: str | None = None) -> Ticket:
+        """A RECEIVED ticket for the submission, marked queued now, with no history yet."""
         now = self._context.clock()
-        ticket = Ticket(
+        return Ticket(
             text=submission.text,
             community=submission.community,
             building=submission.building,
@@ -310,9 +351,8 @@ class TicketFlows:
             queued_at=now,
             reporter_count=1,
             priority=1,
+            split_from_id=split_from_id,
         )
-        self._context.record(ticket, EventKind.RECEIVED, f"resident:{submission.resident_id}")
-        return ticket
 
     @staticmethod
     def _replay(earlier: Ticket, submission: Submission) -> Ticket:

@@ -85,6 +85,15 @@ class DispatchBody(_Body):
     note: str = Field("", description="Why, optional.")
 
 
+class SplitBody(_Body):
+    """Make a further problem of the ticket's message a ticket of its own."""
+
+    text: str = Field(
+        description="The passage about that problem (an other_issues excerpt, as edited), 2-2,000 characters.",
+        examples=["小区门口总有车停在消防通道上"],
+    )
+
+
 class RateBody(_Body):
     """The resident's rating."""
 
@@ -127,6 +136,16 @@ class CatalogEntryOut(BaseModel):
     basis: str
 
 
+class OtherIssueOut(BaseModel):
+    """A further problem the message raises, for another catalog entry than the decision's ("一单多事")."""
+
+    entry_id: str
+    name: str
+    party: str
+    score: float = Field(description="Strength of the textual evidence for the entry, in [0, 1].")
+    excerpt: str = Field(description="The passage of the message that raises it, as the resident wrote it.")
+
+
 class RoutingOut(BaseModel):
     """The triage decision."""
 
@@ -143,6 +162,9 @@ class RoutingOut(BaseModel):
     router_version: str
     co_parties: list[str]
     sla_hours: int
+    other_issues: list[OtherIssueOut] = Field(
+        description="Further problems of the message, strongest first: each may be split into a ticket of its own."
+    )
 
 
 class LocationOut(BaseModel):
@@ -192,6 +214,8 @@ class TicketOut(BaseModel):
     primary_ticket_id: str
     primary_status: TicketStatus | None = Field(description="Status of the primary, which a merged ticket follows.")
     duplicate_ticket_ids: list[str]
+    split_from_ticket_id: str = Field(description="The ticket this one was split off from; empty unless split off.")
+    split_ticket_ids: list[str] = Field(description="Tickets split off from this one, oldest first (one ticket only).")
     assignee_worker_id: str
     resolved_at: datetime | None
     catalog_entry: str
@@ -254,6 +278,19 @@ def routing_out(stored: dict[str, Any] | None) -> RoutingOut | None:
         router_version=stored.get("router_version", ""),
         co_parties=list(stored.get("co_parties", [])),
         sla_hours=int(stored.get("sla_hours", 0)),
+        other_issues=[other_issue_out(issue) for issue in stored.get("other_issues", [])],
+    )
+
+
+def other_issue_out(stored: dict[str, Any]) -> OtherIssueOut:
+    """One stored OtherIssue (proto JSON form) as the API shows it."""
+    entry = stored.get("entry", {})
+    return OtherIssueOut(
+        entry_id=entry.get("entry_id", ""),
+        name=entry.get("name", ""),
+        party=entry.get("party", ""),
+        score=entry.get("score", 0.0),
+        excerpt=stored.get("excerpt", ""),
     )
 
 
@@ -293,6 +330,8 @@ def ticket_out(view: TicketView, *, with_events: bool = True) -> TicketOut:
         primary_ticket_id=ticket.primary_id or "",
         primary_status=view.primary_status,
         duplicate_ticket_ids=view.duplicate_ids,
+        split_from_ticket_id=ticket.split_from_id or "",
+        split_ticket_ids=view.split_ids,
         assignee_worker_id=ticket.assignee_worker_id,
         resolved_at=ticket.resolved_at,
         catalog_entry=ticket.catalog_entry,
@@ -424,6 +463,13 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter) -> APIRouter:
     def dispatch_ticket(ticket_id: str, body: DispatchBody, worker: WorkerDep) -> TicketOut:
         """The community's dispatcher routes a manual-queue ticket to a party."""
         return ticket_out(flows.dispatch(ticket_id, worker, to_party=body.to_party, note=body.note))
+
+    @router.post("/{ticket_id}/split", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
+    def split_ticket(ticket_id: str, body: SplitBody, worker: WorkerDep) -> TicketOut:
+        """A worker of the ticket's party (a dispatcher, in the manual queue) makes a further problem of its message
+        a ticket of its own, for the same resident, queued for triage; 409 for a ticket no longer open, or for a
+        passage already split off from it."""
+        return ticket_out(flows.split(ticket_id, worker, text=body.text))
 
     @router.post("/{ticket_id}/rate", response_model=TicketOut)
     def rate_ticket(ticket_id: str, body: RateBody, resident: ResidentDep) -> TicketOut:

@@ -130,6 +130,8 @@ class Ticket(Base):
 
     reporter_count: Mapped[int] = mapped_column(Integer, default=1)
     primary_id: Mapped[str | None] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
+    # One message, several problems ("一单多事"): the ticket whose message this one's problem was split off from.
+    split_from_id: Mapped[str | None] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
     # float32 vector from retrieval's Embed, for duplicate detection; the model name says which space it lives in.
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     embedding_model: Mapped[str] = mapped_column(String(128), default="")

@@ -93,6 +93,18 @@ def follower_ids(primary_id: str, *, session: Session) -> list[str]:
     return list(session.scalars(statement))
 
 
+def split_ids(ticket_id: str, *, session: Session) -> list[str]:
+    """Ids of the tickets split off from `ticket_id`, oldest first."""
+    statement = select(Ticket.id).where(Ticket.split_from_id == ticket_id).order_by(Ticket.created_at, Ticket.id)
+    return list(session.scalars(statement))
+
+
+def split_with_text(ticket_id: str, text: str, *, session: Session) -> str | None:
+    """The id of a ticket already split off from `ticket_id` with exactly this text, if any."""
+    statement = select(Ticket.id).where(Ticket.split_from_id == ticket_id, Ticket.text == text).limit(1)
+    return session.scalars(statement).first()
+
+
 def followers(primary_id: str, *, session: Session) -> list[Ticket]:
     """The tickets merged into `primary_id`, locked where the database can, oldest first."""
     statement = (
@@ -130,7 +142,7 @@ class DuplicateCandidate:
 
 def duplicate_candidates(ticket: Ticket, *, since: datetime, session: Session) -> list[DuplicateCandidate]:
     """Open, unmerged tickets of the same community (and building where both name one) with an embedding, oldest
-    first."""
+    first; for a ticket split off from another, neither that one nor the others split off from it."""
     statement = (
         select(Ticket.id, Ticket.text, Ticket.embedding, Ticket.latitude, Ticket.longitude)
         .where(
@@ -146,6 +158,13 @@ def duplicate_candidates(ticket: Ticket, *, since: datetime, session: Session) -
     )
     if ticket.building:
         statement = statement.where(or_(Ticket.building == ticket.building, Ticket.building == ""))
+    if ticket.split_from_id:
+        # Split off from a message because it is another problem: its words are in that message, and in nothing
+        # else split off from it, yet it duplicates neither.
+        statement = statement.where(
+            Ticket.id != ticket.split_from_id,
+            or_(Ticket.split_from_id.is_(None), Ticket.split_from_id != ticket.split_from_id),
+        )
     return [
         DuplicateCandidate(row.id, row.text, row.embedding, row.latitude, row.longitude)
         for row in session.execute(statement)

@@ -98,6 +98,8 @@ def ticket_to_proto(view: TicketView, *, with_events: bool = True) -> intake_pb2
         primary_ticket_id=ticket.primary_id or "",
         primary_status=_STATUS_TO_PROTO[view.primary_status] if view.primary_status else None,
         duplicate_ticket_ids=view.duplicate_ids,
+        split_from_ticket_id=ticket.split_from_id or "",
+        split_ticket_ids=view.split_ids,
         assignee_worker_id=ticket.assignee_worker_id,
         resolved_at=optional_timestamp(ticket.resolved_at),
         catalog_entry=ticket.catalog_entry,
@@ -244,3 +246,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             request.ticket_id, self._worker(context), to_party=request.to_party, note=request.note
         )
         return intake_pb2.DispatchTicketResponse(ticket=ticket_to_proto(view))
+
+    def SplitTicket(
+        self, request: intake_pb2.SplitTicketRequest, context: grpc.ServicerContext
+    ) -> intake_pb2.SplitTicketResponse:
+        view = self._flows.split(request.ticket_id, self._worker(context), text=request.text)
+        return intake_pb2.SplitTicketResponse(ticket=ticket_to_proto(view))

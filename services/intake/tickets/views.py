@@ -1,4 +1,4 @@
-"""A ticket as residents and workers see it: the stored row plus what its duplicates add."""
+"""A ticket as residents and workers see it: the stored row plus what its duplicates and splits add."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from services.intake.tickets.models import Ticket, TicketStatus
 
 @dataclass(frozen=True)
 class TicketView:
-    """A ticket with its primary's status and reporters (when merged) and the tickets merged into it."""
+    """A ticket with its primary's status and reporters (when merged), the tickets merged into it and the tickets
+    split off from it."""
 
     ticket: Ticket
     primary_status: TicketStatus | None = None
     reporters: int = 1
     duplicate_ids: list[str] = field(default_factory=list)
+    split_ids: list[str] = field(default_factory=list)
 
     @property
     def duplicate_notice(self) -> str:
@@ -32,16 +34,22 @@ class TicketView:
 
 
 def view_of(ticket: Ticket, *, session: Session) -> TicketView:
-    """The full view of one ticket (two small queries: its primary and its duplicates)."""
+    """The full view of one ticket (three small queries: its primary, its duplicates and its splits)."""
     primary_status, reporters = None, ticket.reporter_count
     if ticket.primary_id:
         status, reporters = repository.primaries([ticket.primary_id], session=session)[ticket.primary_id]
         primary_status = TicketStatus(status)
-    return TicketView(ticket, primary_status, reporters, repository.follower_ids(ticket.id, session=session))
+    return TicketView(
+        ticket,
+        primary_status,
+        reporters,
+        repository.follower_ids(ticket.id, session=session),
+        repository.split_ids(ticket.id, session=session),
+    )
 
 
 def views_of(tickets: list[Ticket], *, session: Session) -> list[TicketView]:
-    """Views of a page of tickets, with one query for all their primaries and none for duplicates."""
+    """Views of a page of tickets, with one query for all their primaries and none for duplicates or splits."""
     known = repository.primaries([t.primary_id for t in tickets if t.primary_id], session=session)
     views = []
     for ticket in tickets:

@@ -34,6 +34,8 @@ const EVENT_NAMES = {
   escalated: "升级",
   at_top_level: "已在最高层级",
   auto_closed: "回访期满自动办结",
+  split: "拆分出新工单",
+  split_off: "从原工单拆分",
 };
 const LEVEL_NAMES = { building: "楼组", community: "社区", street: "街道" };
 const URGENCY_NAMES = { normal: "一般", urgent: "紧急", emergency: "危急" };

@@ -183,6 +183,10 @@ function setUpManual(body) {
   load().catch((problem) => flash(describeError(problem), true));
 }
 
+function ticketLink(id) {
+  return el("a", { href: `/console/tickets/${encodeURIComponent(id)}` }, id);
+}
+
 /** A coordinate as the resident's phone gave it, at most 6 decimals (about 0.1 m): 31.2304, not 31.230400. */
 function degrees(value) {
   return String(Number(value.toFixed(6)));
@@ -192,7 +196,60 @@ function degrees(value) {
 function setUpDetail() {
   const ticketId = encodeURIComponent(PAGE.ticket_id);
   const resolution = document.getElementById("resolution");
+  const issues = document.getElementById("d-other-issues");
   let suggestionShown = false;
+  let issuesShown = false;
+
+  // 一单多事: one further problem of the message, its passage editable, and the button that makes it a ticket.
+  function otherIssue(issue) {
+    const text = el("textarea", { rows: "2", class: "split-text", "aria-label": `拆分为新工单的内容(${issue.name})` });
+    text.value = issue.excerpt;
+    const button = el("button", { type: "button", class: "split" }, "拆分为新工单");
+    const done = el("p", { class: "split-done" });
+    show(done, false);
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const created = await call("POST", `/v1/tickets/${ticketId}/split`, { text: text.value });
+        button.dataset.done = "true";
+        done.replaceChildren("已拆分为新工单 ", ticketLink(created.id), ",系统分派后由负责单位办理。");
+        show(done, true);
+        flash("已拆分为新工单,系统正在为它分派。");
+        load();
+      } catch (problem) {
+        button.disabled = false;
+        const again = problem instanceof ApiError && /already split off/.test(problem.message);
+        flash(again ? "这段内容已经拆分过了。" : describeError(problem), true);
+      }
+    });
+    return el(
+      "li",
+      { "data-entry": issue.entry_id },
+      el("p", {}, el("strong", {}, issue.name), `(${partyName(issue.party) || "负责方未定"})`),
+      text,
+      button,
+      done,
+    );
+  }
+
+  function renderOtherIssues(t) {
+    const found = t.routing ? t.routing.other_issues : [];
+    // Built once, like the suggestion: a refresh after an action must not throw away the worker's edits.
+    if (!issuesShown && t.routing) {
+      issues.replaceChildren(...found.map(otherIssue));
+      issuesShown = true;
+    }
+    for (const button of issues.querySelectorAll("button.split")) {
+      button.disabled = !OPEN.has(t.status) || button.dataset.done === "true";
+    }
+    const splits = document.getElementById("d-splits");
+    splits.replaceChildren(
+      ...(t.split_ticket_ids.length ? ["已拆分出的工单:"] : []),
+      ...t.split_ticket_ids.flatMap((id, position) => [position ? "、" : "", ticketLink(id)]),
+    );
+    show(splits, t.split_ticket_ids.length > 0);
+    show(document.getElementById("other-issues"), found.length > 0 || t.split_ticket_ids.length > 0);
+  }
 
   function render(t) {
     document.getElementById("d-text").textContent = t.text;
@@ -216,6 +273,9 @@ function setUpDetail() {
     const neighbours = document.getElementById("d-neighbours");
     neighbours.textContent = t.duplicate_notice;
     show(neighbours, Boolean(t.duplicate_notice));
+    const splitFrom = document.getElementById("d-split-from");
+    splitFrom.replaceChildren(...(t.split_from_ticket_id ? ["拆分自工单 ", ticketLink(t.split_from_ticket_id)] : []));
+    show(splitFrom, Boolean(t.split_from_ticket_id));
     const routing = t.routing;
     document.getElementById("d-party").textContent = routing
       ? routing.abstained
@@ -235,6 +295,7 @@ function setUpDetail() {
         ),
       ),
     );
+    renderOtherIssues(t);
     if (!suggestionShown && routing && routing.suggested_resolution) {
       resolution.value = routing.suggested_resolution;
       suggestionShown = true;
@@ -286,7 +347,10 @@ function setUpDetail() {
     const to = document.getElementById("dispatch-to").value;
     act("dispatch", { to_party: to, note: document.getElementById("dispatch-note").value }, `已分派给${partyName(to)}。`);
   });
-  call("GET", `/v1/tickets/${ticketId}`).then(render, (problem) => flash(describeError(problem), true));
+  function load() {
+    call("GET", `/v1/tickets/${ticketId}`).then(render, (problem) => flash(describeError(problem), true));
+  }
+  load();
 }
 
 // ── topics ──────────────────────────────────────────────────────────────────────────────────────────────────────

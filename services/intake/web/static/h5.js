@@ -225,6 +225,10 @@ function eventWords(event, ticket) {
     case "unmerged":
     case "duplicate_unlinked":
       return ["改为单独办理", ""];
+    case "split":
+      return ["您反映的另一个问题已单独立单办理", "可在“我的反映”里查看"];
+    case "split_off":
+      return ["从您的一条反映中单独立单办理", ""];
     default:
       return [event.kind, event.note];
   }
