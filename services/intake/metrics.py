@@ -66,6 +66,11 @@ HTTP_REQUESTS = Counter(
 TICKETS_SUBMITTED = Counter(
     "linli_intake_tickets_submitted", "New tickets stored (idempotent replays not counted).", registry=API_REGISTRY
 )
+TICKETS_SPLIT = Counter(
+    "linli_intake_tickets_split",
+    "Tickets a worker split off from another ticket's message (一单多事).",
+    registry=API_REGISTRY,
+)
 RATE_LIMITED = Counter(
     "linli_intake_rate_limited",
     "Requests refused by a rate limit, by scope (resident_submit, resident_write, ip, ip_login).",

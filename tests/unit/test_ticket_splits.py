@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from linli.errors import AlreadyExists, FailedPrecondition, InvalidArgument, PermissionDenied
 from services.intake.database import Database
+from services.intake.metrics import API_REGISTRY
 from services.intake.tickets.models import Ticket, TicketStatus
 from services.intake.tickets.repository import TicketQuery
 from services.intake.tickets.triage_flows import TriageOutcome
@@ -56,7 +57,9 @@ def routed(intake: Intake) -> str:
 
 def test_a_further_problem_becomes_a_ticket_of_the_same_resident_queued_for_triage(intake: Intake) -> None:
     origin_id = routed(intake)
+    counted = API_REGISTRY.get_sample_value("linli_intake_tickets_split_total") or 0.0
     split = intake.flows.split(origin_id, PROPERTY, text=f"  {FIRE_LANE}\n").ticket
+    assert API_REGISTRY.get_sample_value("linli_intake_tickets_split_total") == counted + 1
     assert (split.text, split.status, split.split_from_id) == (FIRE_LANE, TicketStatus.RECEIVED, origin_id)
     assert (split.resident_id, split.community, split.building) == ("r-1", "恒康居民区", "3号楼")
     assert (split.latitude, split.longitude) == (31.2304, 121.4737)

@@ -10,7 +10,7 @@ from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, Inva
 from linli.parties import is_party_id
 from linli.pii import scrub
 from services.intake.auth import Worker
-from services.intake.metrics import TICKETS_SUBMITTED
+from services.intake.metrics import TICKETS_SPLIT, TICKETS_SUBMITTED
 from services.intake.tickets import duplicates, repository
 from services.intake.tickets.context import EventKind, FlowContext, Work
 from services.intake.tickets.models import OPEN_STATUSES, RoutingCorrection, Ticket, TicketStatus
@@ -303,6 +303,7 @@ class TicketFlows:
             note = f"反映中的另一个问题已拆分为工单 {ticket.id}"
             self._context.record(origin, EventKind.SPLIT, worker.actor, note=note, party=worker.party)
             self._queue_triage(work, ticket)
+            work.after_commit(TICKETS_SPLIT.inc)
             return view_of(ticket, session=work.session)
 
     def _resolve(self, work: Work, ticket: Ticket, resolution: str, *, actor: str, party: str) -> None:
