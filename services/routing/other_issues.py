@@ -90,7 +90,8 @@ class Passage:
 
 @dataclass(frozen=True)
 class OtherIssueFinding:
-    """A further problem: the catalog entry, its match score on the passage, and the passage that raises it."""
+    """A further problem: the catalog entry, its match score on the passage, and the passage that raises it
+    (without its opening connective)."""
 
     entry: CatalogEntry
     score: float
@@ -153,8 +154,16 @@ def find_other_issues(
         if not _raises_another(catalog, passage, entry, score, matches, main, rules):
             continue
         if entry.id not in found or found[entry.id].score < score:
-            found[entry.id] = OtherIssueFinding(entry, score, passage.excerpt)
+            found[entry.id] = OtherIssueFinding(entry, score, without_opener(passage.excerpt))
     return sorted(found.values(), key=lambda finding: -finding.score)[:limit]
+
+
+def without_opener(excerpt: str) -> str:
+    """The passage as a ticket of its own would say it: without the 另外, 还有 or "2、" that tied it to the message."""
+    opener = _OPENER.match(excerpt)
+    if opener is None:
+        return excerpt
+    return excerpt[opener.end() :].lstrip(_LEADING_NOISE) or excerpt
 
 
 def _raises_another(

@@ -11,6 +11,7 @@ from services.routing.other_issues import (
     DetectionRules,
     find_other_issues,
     split_passages,
+    without_opener,
 )
 
 LIGHT_AND_FIRE_LANE = "楼道灯坏了好几天了，另外小区门口总有车停在消防通道上"
@@ -30,7 +31,7 @@ def catalog() -> Catalog:
 def test_a_second_problem_for_another_party_is_one_other_issue_with_its_entry_and_excerpt(catalog: Catalog) -> None:
     others = find_other_issues(LIGHT_AND_FIRE_LANE, catalog, catalog.get("stairwell_light_broken"))
     assert [(o.entry.id, o.entry.party) for o in others] == [("fire_lane_blocked", "street_office")]
-    assert others[0].excerpt == "另外小区门口总有车停在消防通道上"
+    assert others[0].excerpt == "小区门口总有车停在消防通道上"  # "另外" tied it to the message: a split ticket drops it
     assert 0 < others[0].score <= 1
 
 
@@ -149,3 +150,12 @@ def test_only_the_first_passages_of_a_long_message_are_scanned(catalog: Catalog)
     ]
     # Each passage costs a catalog match: one that starts past the first 400 characters is not looked at.
     assert find_other_issues(filler + LIGHT_AND_FIRE_LANE, catalog, main) == []
+
+
+def test_an_excerpt_drops_the_connective_that_tied_it_to_the_message() -> None:
+    assert without_opener("另外，小区门口总有车停在消防通道上") == "小区门口总有车停在消防通道上"
+    assert without_opener("还有小区的公共收益从来不公示") == "小区的公共收益从来不公示"
+    assert without_opener("2、垃圾没人收") == "垃圾没人收"
+    assert without_opener("第二点：垃圾没人收") == "垃圾没人收"
+    assert without_opener("楼道灯坏了好几天了") == "楼道灯坏了好几天了"  # no connective: as written
+    assert without_opener("另外") == "另外"  # nothing after it: better the word than an empty ticket

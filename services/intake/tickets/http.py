@@ -143,7 +143,10 @@ class OtherIssueOut(BaseModel):
     name: str
     party: str
     score: float = Field(description="Strength of the textual evidence for the entry, in [0, 1].")
-    excerpt: str = Field(description="The passage of the message that raises it, as the resident wrote it.")
+    excerpt: str = Field(
+        description="The passage of the message that raises it, as the resident wrote it, without the connective "
+        "(另外, 还有, 2、) that tied it to the rest."
+    )
 
 
 class RoutingOut(BaseModel):
