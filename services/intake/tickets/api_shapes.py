@@ -1,0 +1,348 @@
+"""The JSON shapes of the tickets API: request bodies, and tickets and their routing as the API shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.intake.tickets.models import EscalationLevel, Ticket, TicketStatus, Urgency
+from services.intake.tickets.validation import LATITUDE_RANGE, LONGITUDE_RANGE
+from services.intake.tickets.views import TicketView
+
+# Old clients sent who they are in the body; the token says it now, and a different value is refused (403).
+DEPRECATED_RESIDENT_ID = "Deprecated: the resident's token names the resident; when set, it must match the token."
+
+
+class _Body(BaseModel):
+    # Unknown fields and wrong types are the client's bug: say so rather than guess.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class LocationBody(_Body):
+    """Where the problem is, in WGS-84 degrees (what wx.getLocation answers)."""
+
+    latitude: float = Field(ge=LATITUDE_RANGE[0], le=LATITUDE_RANGE[1], examples=[31.2304])
+    longitude: float = Field(ge=LONGITUDE_RANGE[0], le=LONGITUDE_RANGE[1], examples=[121.4737])
+
+
+class SubmitTicketBody(_Body):
+    """A resident's complaint or question."""
+
+    text: str = Field(description="What happened, 2-2,000 characters.", examples=["楼道灯坏了一个星期了"])
+    community: str = Field(description="Residential community, one linli serves.", examples=["恒康居民区"])
+    resident_id: str = Field("", description=DEPRECATED_RESIDENT_ID)
+    building: str = Field("", description="Building, e.g. 3号楼.")
+    attachment_urls: list[str] = Field(default_factory=list, description="http(s) links to photos.")
+    idempotency_key: str = Field("", description="Same key, same ticket: makes retries safe.")
+    location: LocationBody | None = Field(None, description="Where the problem is, optional: a point finds it faster.")
+
+
+class WorkerBody(_Body):
+    """Deprecated fields of old consoles: the bearer token names the worker; when sent, they must match it."""
+
+    worker_id: str = Field("", description="Deprecated; must match the token when set.")
+    party: str = Field("", description="Deprecated; must match the token when set.")
+
+
+class TransferBody(WorkerBody):
+    """Hand the ticket to another party."""
+
+    to_party: str = Field(description="Party that should handle it instead.")
+    reason: str = Field(description="Why, 2-2,000 characters: it becomes a routing correction.")
+
+
+class ResolveBody(WorkerBody):
+    """Close the ticket with what was done."""
+
+    resolution: str = Field(description="What was done, 2-2,000 characters.")
+
+
+class MergeBody(_Body):
+    """Fold the ticket into an open one about the same problem."""
+
+    primary_ticket_id: str = Field(description="The open ticket it joins.")
+
+
+class UnmergeBody(_Body):
+    """Separate a merged ticket from its primary."""
+
+    reason: str = Field(description="Why it is a different problem, 2-2,000 characters.")
+
+
+class DispatchBody(_Body):
+    """Route a ticket of the manual queue."""
+
+    to_party: str = Field(description="The party that should handle it.")
+    note: str = Field("", description="Why, optional.")
+
+
+class SplitBody(_Body):
+    """Make a further problem of the ticket's message a ticket of its own."""
+
+    text: str = Field(
+        description="The passage about that problem (an other_issues excerpt, as edited), 2-2,000 characters.",
+        examples=["小区门口总有车停在消防通道上"],
+    )
+
+
+class RateBody(_Body):
+    """The resident's rating."""
+
+    resident_id: str = Field("", description=DEPRECATED_RESIDENT_ID)
+    score: int = Field(description="1 (not solved: reopens and escalates) to 5 (very satisfied).")
+    comment: str = ""
+
+
+class ReopenBody(_Body):
+    """The resident says the problem is back."""
+
+    resident_id: str = Field("", description=DEPRECATED_RESIDENT_ID)
+    reason: str = Field(description="What is still wrong, 2-2,000 characters.")
+
+
+class PartyScoreOut(BaseModel):
+    """A candidate party and its probability."""
+
+    party: str
+    probability: float
+
+
+class SimilarCaseOut(BaseModel):
+    """A resolved precedent behind a routing decision."""
+
+    id: str
+    complaint: str
+    resolution: str
+    party: str
+    category: str
+    score: float
+
+
+class CatalogEntryOut(BaseModel):
+    """The responsibility-catalog entry the complaint matched."""
+
+    entry_id: str
+    name: str
+    party: str
+    basis: str
+
+
+class OtherIssueOut(BaseModel):
+    """A further problem the message raises, for another catalog entry than the decision's ("一单多事")."""
+
+    entry_id: str
+    name: str
+    party: str
+    score: float = Field(description="Strength of the textual evidence for the entry, in [0, 1].")
+    excerpt: str = Field(
+        description="The passage of the message that raises it, as the resident wrote it, without the connective "
+        "(另外, 还有, 2、) that tied it to the rest."
+    )
+
+
+class RoutingOut(BaseModel):
+    """The triage decision."""
+
+    party: str
+    confidence: float
+    abstained: bool
+    alternatives: list[PartyScoreOut]
+    deciding_signal: str
+    rationale: str
+    catalog_entry: CatalogEntryOut | None
+    suggested_resolution: str
+    category: str
+    similar_cases: list[SimilarCaseOut]
+    router_version: str
+    co_parties: list[str]
+    sla_hours: int
+    other_issues: list[OtherIssueOut] = Field(
+        description="Further problems of the message, strongest first: each may be split into a ticket of its own."
+    )
+
+
+class LocationOut(BaseModel):
+    """Where the problem is, in WGS-84 degrees."""
+
+    latitude: float
+    longitude: float
+
+
+class EventOut(BaseModel):
+    """One entry of a ticket's history."""
+
+    kind: str
+    actor: str
+    party: str = Field(description="Party a worker acted for; empty for residents and the system.")
+    note: str
+    from_party: str
+    to_party: str
+    at: datetime
+
+
+class TicketOut(BaseModel):
+    """A ticket as residents and workers see it."""
+
+    id: str
+    text: str
+    community: str
+    building: str
+    resident_id: str
+    status: TicketStatus
+    party: str
+    confidence: float
+    routing: RoutingOut | None
+    attachment_urls: list[str]
+    location: LocationOut | None = Field(description="Where the problem is; null when no point was given.")
+    rating: int
+    resolution: str
+    created_at: datetime
+    updated_at: datetime
+    priority: int = Field(description="Urgency's weight plus one per neighbour who reported the same problem.")
+    urgency: Urgency
+    urgency_notice: str
+    escalation_level: EscalationLevel
+    sla_due_at: datetime | None
+    reporter_count: int
+    duplicate_notice: str = Field(description='e.g. "2 位邻居也反映了这个问题"; empty when nobody else did.')
+    primary_ticket_id: str
+    primary_status: TicketStatus | None = Field(description="Status of the primary, which a merged ticket follows.")
+    duplicate_ticket_ids: list[str]
+    split_from_ticket_id: str = Field(description="The ticket this one was split off from; empty unless split off.")
+    split_ticket_ids: list[str] = Field(description="Tickets split off from this one, oldest first (one ticket only).")
+    assignee_worker_id: str
+    resolved_at: datetime | None
+    catalog_entry: str
+    events: list[EventOut]
+
+
+class TicketPageOut(BaseModel):
+    """One page of a listing."""
+
+    tickets: list[TicketOut]
+    next_page_token: str
+
+
+class MergeOut(BaseModel):
+    """Both tickets after a merge."""
+
+    ticket: TicketOut
+    primary: TicketOut
+
+
+def routing_out(stored: dict[str, Any] | None) -> RoutingOut | None:
+    """The stored decision (proto JSON form) as the API shows it."""
+    if stored is None:
+        return None
+    rationale = stored.get("rationale", {})
+    entry = rationale.get("catalog_entry")
+    return RoutingOut(
+        party=stored.get("party", ""),
+        confidence=stored.get("confidence", 0.0),
+        abstained=stored.get("abstained", False),
+        alternatives=[
+            PartyScoreOut(party=a["party"], probability=a.get("probability", 0.0))
+            for a in stored.get("alternatives", [])
+        ],
+        deciding_signal=rationale.get("deciding_signal", "DECIDING_SIGNAL_UNSPECIFIED")
+        .removeprefix("DECIDING_SIGNAL_")
+        .lower(),
+        rationale=rationale.get("summary", ""),
+        catalog_entry=CatalogEntryOut(
+            entry_id=entry.get("entry_id", ""),
+            name=entry.get("name", ""),
+            party=entry.get("party", ""),
+            basis=entry.get("basis", ""),
+        )
+        if entry
+        else None,
+        suggested_resolution=stored.get("suggested_resolution", ""),
+        category=stored.get("category", ""),
+        similar_cases=[
+            SimilarCaseOut(
+                id=hit["case"].get("id", ""),
+                complaint=hit["case"].get("complaint", ""),
+                resolution=hit["case"].get("resolution", ""),
+                party=hit["case"].get("party", ""),
+                category=hit["case"].get("category", ""),
+                score=hit.get("score", 0.0),
+            )
+            for hit in stored.get("similar_cases", [])
+        ],
+        router_version=stored.get("router_version", ""),
+        co_parties=list(stored.get("co_parties", [])),
+        sla_hours=int(stored.get("sla_hours", 0)),
+        other_issues=[other_issue_out(issue) for issue in stored.get("other_issues", [])],
+    )
+
+
+def other_issue_out(stored: dict[str, Any]) -> OtherIssueOut:
+    """One stored OtherIssue (proto JSON form) as the API shows it."""
+    entry = stored.get("entry", {})
+    return OtherIssueOut(
+        entry_id=entry.get("entry_id", ""),
+        name=entry.get("name", ""),
+        party=entry.get("party", ""),
+        score=entry.get("score", 0.0),
+        excerpt=stored.get("excerpt", ""),
+    )
+
+
+def location_out(ticket: Ticket) -> LocationOut | None:
+    """The ticket's point, None when it has none (the columns are set together, or not at all)."""
+    if ticket.latitude is None or ticket.longitude is None:
+        return None
+    return LocationOut(latitude=ticket.latitude, longitude=ticket.longitude)
+
+
+def ticket_out(view: TicketView, *, with_events: bool = True) -> TicketOut:
+    """A stored ticket as the API shows it."""
+    ticket = view.ticket
+    return TicketOut(
+        id=ticket.id,
+        text=ticket.text,
+        community=ticket.community,
+        building=ticket.building,
+        resident_id=ticket.resident_id,
+        status=TicketStatus(ticket.status),
+        party=ticket.party,
+        confidence=ticket.confidence,
+        routing=routing_out(ticket.routing),
+        attachment_urls=ticket.attachment_urls,
+        location=location_out(ticket),
+        rating=ticket.rating,
+        resolution=ticket.resolution,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        priority=ticket.priority,
+        urgency=Urgency(ticket.urgency),
+        urgency_notice=view.urgency_notice,
+        escalation_level=EscalationLevel(ticket.escalation_level),
+        sla_due_at=ticket.sla_due_at,
+        reporter_count=ticket.reporter_count,
+        duplicate_notice=view.duplicate_notice,
+        primary_ticket_id=ticket.primary_id or "",
+        primary_status=view.primary_status,
+        duplicate_ticket_ids=view.duplicate_ids,
+        split_from_ticket_id=ticket.split_from_id or "",
+        split_ticket_ids=view.split_ids,
+        assignee_worker_id=ticket.assignee_worker_id,
+        resolved_at=ticket.resolved_at,
+        catalog_entry=ticket.catalog_entry,
+        events=[
+            EventOut(
+                kind=e.kind,
+                actor=e.actor,
+                party=e.party,
+                note=e.note,
+                from_party=e.from_party,
+                to_party=e.to_party,
+                at=e.at,
+            )
+            for e in ticket.events
+        ]
+        if with_events
+        else [],
+    )
