@@ -14,6 +14,7 @@ from linli.admin_commands import add_index_rpc_commands, add_routing_commands, i
 from linli.grpc_tls import open_channel
 from services.intake.admin import INTAKE_COMMANDS, add_intake_commands, run_intake_command
 from services.intake.auth.commands import TOKEN_COMMANDS, add_token_commands, run_token_command
+from services.intake.residents.commands import RESIDENT_COMMANDS, add_resident_commands, run_resident_command
 from services.retrieval.index_admin import add_index_commands, run_index_command
 from services.routing.learning.commands import LEARNING_COMMANDS, add_learning_commands, run_learning_command
 
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_learning_commands(commands)
     add_routing_commands(commands)
     add_token_commands(commands)
+    add_resident_commands(commands)
     return parser
 
 
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_index_command(args)
     if args.command in TOKEN_COMMANDS:
         return run_token_command(args)
+    if args.command in RESIDENT_COMMANDS:
+        return run_resident_command(args)
     if args.command in INTAKE_COMMANDS:
         return run_intake_command(args)
     if args.command in LEARNING_COMMANDS:

@@ -324,6 +324,12 @@ class IntakeSettings(LinliSettings):
         description="Follow-up period: a resolved ticket the resident has not rated this many days later is closed "
         "(the resident can still rate or reopen it); 0 never closes one.",
     )
+    personal_data_retention_days: float = Field(
+        0.0,
+        ge=0.0,
+        description="Retention (PIPL): a ticket closed this many days ago is anonymized by beat (resident id "
+        "replaced, text scrubbed, location and photos cleared); 0 keeps it until the resident asks for erasure.",
+    )
     beat_schedule_file: Path = Field(
         DEFAULT_STATE_DIR / "celerybeat-schedule", description="Where `linli beat` keeps the last run of each task."
     )

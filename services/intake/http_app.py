@@ -13,6 +13,8 @@ from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimite
 from services.intake.auth.http import HttpSecurity, auth_routes
 from services.intake.database import Database
 from services.intake.ratelimit.http import AddressRateLimit
+from services.intake.residents.erasure import ErasureFlows
+from services.intake.residents.http import me_routes
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.http import ticket_routes
 from services.intake.web import mount_faces
@@ -59,8 +61,15 @@ def error_response(error: LinliError) -> JSONResponse:
     return JSONResponse(error_body(error), status_code=error.http_status, headers=headers)
 
 
-def create_http_app(flows: TicketFlows, security: HttpSecurity, database: Database, ready: threading.Event) -> FastAPI:
-    """The FastAPI app; `ready` is set once the database schema is in place."""
+def create_http_app(
+    flows: TicketFlows,
+    security: HttpSecurity,
+    database: Database,
+    ready: threading.Event,
+    erasure: ErasureFlows | None = None,
+) -> FastAPI:
+    """The FastAPI app; `ready` is set once the database schema is in place. `DELETE /v1/me` is served when
+    `erasure` is given."""
     app = FastAPI(
         title="linli intake",
         version="v1",
@@ -73,6 +82,8 @@ def create_http_app(flows: TicketFlows, security: HttpSecurity, database: Databa
     app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
     app.include_router(auth_routes())
     app.include_router(ticket_routes(flows, security.limiter))
+    if erasure is not None:
+        app.include_router(me_routes(erasure, security.limiter))
     # The H5 page, the worker console, instant answers, hot topics and Open311 (services/intake/web).
     mount_faces(app, flows, database)
 

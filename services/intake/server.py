@@ -25,6 +25,7 @@ from services.intake.notifications import NotificationSettings, create_notifier
 from services.intake.ratelimit import RateLimiter
 from services.intake.ratelimit.grpc_peers import PeerRateLimitInterceptor
 from services.intake.ratelimit.http import ClientAddresses
+from services.intake.residents.erasure import ErasureFlows
 from services.intake.tickets.context import Clock, FlowContext, LifecyclePolicy, Notifier, TaskQueue, utc_now
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.servicer import IntakeServicer
@@ -82,7 +83,8 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
         interceptors=[PeerRateLimitInterceptor(security.limiter)],
         metrics=grpc_metrics(),
     )
-    http = create_http_app(flows, security, database, handle.ready)
+    erasure = ErasureFlows(context, security.authenticator.revocations)
+    http = create_http_app(flows, security, database, handle.ready, erasure)
     instrument_http(http, database=database, broker_url=settings.broker_url)
     handle.load_then_serve(lambda: _migrate(database))
     return IntakeServer(handle, http, flows, context, database)

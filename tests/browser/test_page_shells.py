@@ -55,6 +55,14 @@ def test_the_resident_page_offers_every_community(client: TestClient) -> None:
     assert all(f'<option value="{c}">' in page for c in IntakeSettings().known_communities)
 
 
+def test_my_reports_page_offers_to_erase_my_data(client: TestClient) -> None:
+    page = client.get("/h5/mine").text
+    assert '<a href="#" id="erase-me">删除我的个人信息</a>' in page
+    script = client.get("/static/h5.js").text
+    assert 'residentApi("DELETE", "/v1/me")' in script
+    assert "confirm(" in script
+
+
 def test_a_ticket_id_cannot_break_out_of_the_data_script(client: TestClient) -> None:
     # A "/" would not reach the route, but "<!--<script>" alone confuses an HTML parser inside a script element.
     reply = client.get("/h5/tickets/%3C!--%3Cscript%3Ealert(1)")

@@ -24,6 +24,7 @@ from services.intake.triage.celery_app import (
     ESCALATE_TASK,
     LIFECYCLE_QUEUE,
     REQUEUE_TASK,
+    RETENTION_TASK,
     TRIAGE_TASK,
     create_celery_app,
 )
@@ -168,6 +169,7 @@ def test_the_sweeps_are_tasks_too(intake: Intake) -> None:
     assert tasks[REQUEUE_TASK].apply().get() == {"triage": 0, "case_sync": 0}
     assert tasks[ESCALATE_TASK].apply().get() == 0
     assert tasks[AUTO_CLOSE_TASK].apply().get() == 0
+    assert tasks[RETENTION_TASK].apply().get() == 0  # no retention period by default
 
 
 def test_the_close_task_closes_a_resolved_ticket_nobody_rated(intake: Intake) -> None:
@@ -194,7 +196,12 @@ def test_the_app_is_configured_to_lose_nothing() -> None:
     assert conf.worker_prefetch_multiplier == 1
     assert conf.task_time_limit == 30
     assert conf.broker_transport_options["visibility_timeout"] == 90
-    assert {entry["task"] for entry in conf.beat_schedule.values()} == {REQUEUE_TASK, ESCALATE_TASK, AUTO_CLOSE_TASK}
+    assert {entry["task"] for entry in conf.beat_schedule.values()} == {
+        REQUEUE_TASK,
+        ESCALATE_TASK,
+        AUTO_CLOSE_TASK,
+        RETENTION_TASK,
+    }
     assert all(entry["schedule"] == 15 for entry in conf.beat_schedule.values())
     assert all(conf.task_routes[task] == {"queue": LIFECYCLE_QUEUE} for task in (CASE_SYNC_TASK, AUTO_CLOSE_TASK))
     assert f"--queues=triage,{LIFECYCLE_QUEUE}" in worker_argv(settings)

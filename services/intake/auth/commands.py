@@ -145,7 +145,7 @@ def _on_revocations(command: str, action: Callable[[Revocations], _T]) -> _T:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    actor = args.actor or _operator()
+    actor = args.actor or operator_name()
     revocation = _on_revocations(
         "revoke", lambda r: r.revoke(args.kind, args.subject, reason=args.reason, actor=actor, now=datetime.now(UTC))
     )
@@ -189,7 +189,8 @@ def _list_revocations() -> int:
     return 0
 
 
-def _operator() -> str:
+def operator_name() -> str:
+    """`operator:<login name>`: who ran an admin command, for the records it writes."""
     import getpass
 
     try:

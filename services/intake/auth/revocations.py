@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from linli.errors import InvalidArgument, NotFound
@@ -111,7 +112,7 @@ class Revocations:
         if now.tzinfo is None:
             raise ValueError("naive datetime: times in linli are always zone-aware")
         revocation = self._store(revoked_kind, subject, now.astimezone(UTC), reason=reason, actor=actor)
-        self._forget_snapshot()
+        self.forget_snapshot()
         return revocation
 
     def unrevoke(self, kind: TokenKind | str, subject: str) -> Revocation:
@@ -130,7 +131,7 @@ class Revocations:
                 raise NotFound(f"{revoked_kind.value} {subject!r} is not revoked")
             lifted = _revocation_of(row)
             session.delete(row)
-        self._forget_snapshot()
+        self.forget_snapshot()
         return lifted
 
     def prune(self, *, now: datetime) -> int:
@@ -165,7 +166,8 @@ class Revocations:
         revoked_before = self._current().get((claims.kind.value, claims.subject))
         return revoked_before is not None and claims.issued_at <= revoked_before
 
-    def _forget_snapshot(self) -> None:
+    def forget_snapshot(self) -> None:
+        """Re-reads the list on the next check: after a revocation written by `stage_revocation`."""
         # Our own change counts at once. Under the lock: a refresh that read before the commit must not put its
         # older snapshot back after this.
         with self._refresh_lock:
@@ -212,18 +214,27 @@ class Revocations:
         return self._upsert(kind, subject, now, reason=reason, actor=actor)
 
     def _upsert(self, kind: TokenKind, subject: str, now: datetime, *, reason: str, actor: str) -> Revocation:
-        # Issued-at has whole-second resolution: truncating keeps "issued at or before" true for this second's tokens.
-        revoked_before = now.replace(microsecond=0)
         with self._database.unit_of_work() as session:
-            row = session.get(RevokedSubject, (kind.value, subject))
-            if row is None:
-                row = RevokedSubject(kind=kind.value, subject=subject, revoked_before=revoked_before)
-                session.add(row)
-            else:
-                row.revoked_before = max(row.revoked_before, revoked_before)
-            row.revoked_at, row.reason, row.actor = now, reason, actor
-            session.flush()
-            return _revocation_of(row)
+            return stage_revocation(kind, subject, now, reason=reason, actor=actor, session=session)
+
+
+def stage_revocation(
+    kind: TokenKind, subject: str, now: datetime, *, reason: str, actor: str, session: Session
+) -> Revocation:
+    """Writes (or moves forward) the revocation of `kind`/`subject` in `session`, without committing: for a unit of
+    work that must revoke together with other changes (erasing a resident). Arguments are checked by the caller;
+    once committed, call `Revocations.forget_snapshot` so this process sees it at once."""
+    # Issued-at has whole-second resolution: truncating keeps "issued at or before" true for this second's tokens.
+    revoked_before = now.replace(microsecond=0)
+    row = session.get(RevokedSubject, (kind.value, subject))
+    if row is None:
+        row = RevokedSubject(kind=kind.value, subject=subject, revoked_before=revoked_before)
+        session.add(row)
+    else:
+        row.revoked_before = max(row.revoked_before, revoked_before)
+    row.revoked_at, row.reason, row.actor = now, reason, actor
+    session.flush()
+    return _revocation_of(row)
 
 
 def _token_kind(kind: TokenKind | str) -> TokenKind:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from linli.settings import DEFAULT_COMMUNITIES, IntakeSettings
 from services.intake.database import Database
 from services.intake.notifications.events import OutboundEvent
-from services.intake.tickets.models import EscalationLevel, Ticket, TicketEvent, Urgency
+from services.intake.tickets.models import EscalationLevel, Ticket, TicketEvent, Urgency, is_erased_resident
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class EventKind(StrEnum):
     AUTO_CLOSED = "auto_closed"
     SPLIT = "split"  # on the ticket a further problem was split off from
     SPLIT_OFF = "split_off"  # on the new ticket that problem became
+    PERSONAL_DATA_ERASED = "personal_data_erased"  # the resident's data erased on request or past retention
 
 
 class TaskQueue(Protocol):
@@ -98,6 +99,8 @@ class LifecyclePolicy:
     sweep_batch: int = 500
     # None: resolved tickets wait for the resident's rating forever.
     auto_close_after: timedelta | None = timedelta(days=7)
+    # None: closed tickets keep their resident's data until the resident asks to erase it.
+    personal_data_retention: timedelta | None = None
 
     @classmethod
     def from_settings(cls, settings: IntakeSettings) -> LifecyclePolicy:
@@ -111,6 +114,9 @@ class LifecyclePolicy:
             duplicate_max_distance_meters=settings.duplicate_max_distance_meters,
             stuck_after=timedelta(seconds=settings.stuck_after_seconds),
             auto_close_after=timedelta(days=settings.auto_close_days) if settings.auto_close_days else None,
+            personal_data_retention=(
+                timedelta(days=settings.personal_data_retention_days) if settings.personal_data_retention_days else None
+            ),
         )
 
 
@@ -203,7 +209,8 @@ class FlowContext:
                 **payload,
             },
             # The mini-program sends the resident's openid as resident_id; the notifier decides what to send.
-            resident_openid=ticket.resident_id or None,
+            # An erased resident's tickets are still handled, but nobody is left to message.
+            resident_openid=None if is_erased_resident(ticket.resident_id) else ticket.resident_id or None,
         )
         work.after_commit(lambda: self.notifier.publish(event))
 

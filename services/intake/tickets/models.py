@@ -83,6 +83,15 @@ class EscalationLevel(StrEnum):
         return ladder[position + 1] if position + 1 < len(ladder) else None
 
 
+# The resident id of a ticket whose resident was erased (services/intake/residents/erasure.py): "erased:" + a random id.
+ERASED_RESIDENT_PREFIX = "erased:"
+
+
+def is_erased_resident(resident_id: str) -> bool:
+    """True for a resident id that erasure or retention wrote: it names nobody, so nobody is told anything."""
+    return resident_id.startswith(ERASED_RESIDENT_PREFIX)
+
+
 def new_ticket_id() -> str:
     """A random, unguessable ticket id: residents see it, so it must not enumerate others' tickets."""
     return uuid.uuid4().hex

@@ -13,11 +13,12 @@ CASE_SYNC_TASK = "linli.sync_case"
 REQUEUE_TASK = "linli.requeue_stuck"
 ESCALATE_TASK = "linli.escalate_overdue"
 AUTO_CLOSE_TASK = "linli.close_unrated"
+RETENTION_TASK = "linli.anonymize_expired"
 TRIAGE_QUEUE = "triage"
 # Sweeps and case syncs have their own queue, so a burst of new tickets never delays an escalation.
 LIFECYCLE_QUEUE = "lifecycle"
 PUBLISH_RETRIES = 2
-SWEEP_TASKS = (REQUEUE_TASK, ESCALATE_TASK, AUTO_CLOSE_TASK)
+SWEEP_TASKS = (REQUEUE_TASK, ESCALATE_TASK, AUTO_CLOSE_TASK, RETENTION_TASK)
 
 
 def create_celery_app(settings: IntakeSettings) -> Celery:
@@ -55,6 +56,12 @@ def create_celery_app(settings: IntakeSettings) -> Celery:
             },
             "close-unrated": {
                 "task": AUTO_CLOSE_TASK,
+                "schedule": sweep_every,
+                "options": {"queue": LIFECYCLE_QUEUE, "expires": sweep_every},
+            },
+            # Does nothing while LINLI_INTAKE_PERSONAL_DATA_RETENTION_DAYS is 0.
+            "anonymize-expired": {
+                "task": RETENTION_TASK,
                 "schedule": sweep_every,
                 "options": {"queue": LIFECYCLE_QUEUE, "expires": sweep_every},
             },

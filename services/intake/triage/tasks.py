@@ -19,6 +19,7 @@ from services.intake.triage.celery_app import (
     CASE_SYNC_TASK,
     ESCALATE_TASK,
     REQUEUE_TASK,
+    RETENTION_TASK,
     TRIAGE_TASK,
 )
 from services.intake.triage.retrieval_client import RetrievalClient
@@ -150,4 +151,9 @@ def register_tasks(app: Celery, deps: Callable[[], TaskDeps], settings: IntakeSe
     def close_unrated() -> int:
         return deps().sweeps.close_unrated()
 
-    return {task.name: task for task in (triage, case_sync, requeue_stuck, escalate_overdue, close_unrated)}
+    @app.task(name=RETENTION_TASK)  # type: ignore[untyped-decorator]
+    def anonymize_expired() -> int:
+        return deps().sweeps.anonymize_expired()
+
+    tasks = (triage, case_sync, requeue_stuck, escalate_overdue, close_unrated, anonymize_expired)
+    return {task.name: task for task in tasks}

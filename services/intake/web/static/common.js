@@ -36,6 +36,7 @@ const EVENT_NAMES = {
   auto_closed: "回访期满自动办结",
   split: "拆分出新工单",
   split_off: "从原工单拆分",
+  personal_data_erased: "个人信息已删除",
 };
 const LEVEL_NAMES = { building: "楼组", community: "社区", street: "街道" };
 const URGENCY_NAMES = { normal: "一般", urgent: "紧急", emergency: "危急" };

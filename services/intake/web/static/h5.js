@@ -325,6 +325,25 @@ function setUpTicket(section) {
   load();
 }
 
+// ── erase my data ───────────────────────────────────────────────────────────────────────────────────────────────
+// DELETE /v1/me: the reports stay (anonymized, still handled), but nothing links them to this resident any more.
+function setUpErase(link) {
+  const status = document.getElementById("erase-status");
+  link.addEventListener("click", async (click) => {
+    click.preventDefault();
+    if (!confirm("删除后,您反映过的问题仍会继续处理,但将不再与您关联,您也无法再查看进度。确定删除吗?")) return;
+    try {
+      const erased = await residentApi("DELETE", "/v1/me");
+      localStorage.removeItem(SESSION_KEY);
+      localStorage.removeItem(RESIDENT_KEY);
+      status.textContent = `已删除:${erased.tickets} 条反映不再与您关联。`;
+      document.getElementById("mine").replaceChildren();
+    } catch (problem) {
+      status.textContent = problem.status === 404 ? "没有需要删除的个人信息。" : describeError(problem);
+    }
+  });
+}
+
 const submitForm = document.getElementById("submit-form");
 const mineList = document.getElementById("mine");
 const ticketSection = document.getElementById("ticket");
@@ -337,3 +356,5 @@ if (mineList) {
   });
 }
 if (ticketSection) setUpTicket(ticketSection);
+const eraseLink = document.getElementById("erase-me");
+if (eraseLink) setUpErase(eraseLink);

@@ -1,0 +1,71 @@
+"""`linli residents erase`: erases one resident's personal data from the ticket database, on their request.
+
+Only argparse is imported at module level: `linli` registers this command on every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+RESIDENT_COMMANDS = ("residents",)
+
+
+class _LeftToTheSweep:
+    """The command does not publish tasks: beat's re-queue sweep sends the erased cases to retrieval within
+    LINLI_INTAKE_STUCK_AFTER_SECONDS (they are marked pending in the same transaction)."""
+
+    def enqueue_triage(self, ticket_id: str) -> None:
+        """Never needed: erasure triages nothing."""
+
+    def enqueue_case_sync(self, ticket_id: str) -> None:
+        """Left to the re-queue sweep."""
+
+
+def add_resident_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Registers `residents erase` on the `linli` command."""
+    residents = commands.add_parser("residents", help="residents' personal data in the ticket database")
+    actions = residents.add_subparsers(dest="residents_action", required=True)
+    erase = actions.add_parser(
+        "erase",
+        help="erase a resident's personal data (PIPL art. 47): their tickets are kept anonymized, open ones are "
+        "still handled, and their tokens are refused",
+    )
+    erase.add_argument("--resident-id", required=True, help="the resident's openid, as their tickets carry it")
+    erase.add_argument("--reason", default="", help="why, e.g. the request's reference; kept with the revocation")
+    erase.add_argument("--actor", help="who erases (default: operator:<login name>)")
+
+
+def run_resident_command(args: argparse.Namespace) -> int:
+    """Runs `linli residents erase`; 0 when erased, 1 when no ticket carries the id or the database fails."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from linli.errors import NotFound
+    from linli.settings import IntakeSettings
+    from services.intake.auth.commands import operator_name
+    from services.intake.database import Database
+    from services.intake.residents.erasure import ErasureFlows
+    from services.intake.tickets.context import FlowContext, LifecyclePolicy
+
+    settings = IntakeSettings()
+    database = Database(settings.database_url)
+    try:
+        database.upgrade_schema()
+        context = FlowContext(database, _LeftToTheSweep(), policy=LifecyclePolicy.from_settings(settings))
+        report = ErasureFlows(context).erase_resident(
+            args.resident_id, actor=args.actor or operator_name(), reason=args.reason
+        )
+    except NotFound as error:
+        sys.stderr.write(f"linli residents erase: {error} (unknown, or erased already)\n")
+        return 1
+    except SQLAlchemyError as error:
+        sys.stderr.write(f"linli residents erase: the ticket database failed: {error}\n")
+        return 1
+    finally:
+        database.dispose()
+    tokens = "tokens refused" if report.tokens_revoked else "no token could carry this id"
+    sys.stdout.write(
+        f"erased: {report.tickets} ticket(s) and {report.events} event(s) changed, now {report.tombstone}; "
+        f"{report.case_syncs} case(s) to re-send to retrieval; {tokens}\n"
+    )
+    return 0
