@@ -1,5 +1,5 @@
 """What residents and workers do, in a real browser over the real stack: submit, answer, accept, resolve, rate,
-dispatch, split one message's second problem off, hot topics. Each main screen is saved under
+dispatch, split one message's second problem off, erase one's data, hot topics. Each main screen is saved under
 test-output/screenshots/."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from services.intake.tickets.validation import Submission
 from tests.browser.conftest import Stack, screenshot
 from tests.integration.conftest import wait_until
 from tests.tokens import as_resident as resident
-from tests.tokens import worker_token
+from tests.tokens import bearer, worker_token
 
 pytestmark = pytest.mark.integration
 
@@ -299,6 +299,26 @@ def test_a_worker_splits_a_second_problem_off_and_the_resident_follows_it(
     phone.locator(f"a[href='/h5/tickets/{split_id}']").click()
     expect(phone.locator("#ticket-text")).to_have_text(f"{fire_lane},晚上尤其多")
     expect(phone.locator("#timeline")).to_contain_text("从您的一条反映中单独立单办理")
+
+
+def test_a_resident_erases_their_data_and_the_problem_is_still_handled(phone: Page, stack: Stack) -> None:
+    ticket_id = routed_ticket(stack, "h5-leaving", "7号楼门口的垃圾桶满了好几天没人清,我的电话13812345678", "7号楼")
+    party = api_ticket(stack, ticket_id, "h5-leaving")["party"]
+    as_resident(phone, "h5-leaving")
+    phone.goto("/h5/mine")
+    expect(phone.locator("#mine li")).to_have_count(1)
+    phone.once("dialog", lambda dialog: dialog.accept())  # the confirm() says the reports stay and are handled
+    phone.click("#erase-me")
+    expect(phone.locator("#erase-status")).to_have_text("已删除:1 条反映不再与您关联。")
+    expect(phone.locator("#mine li")).to_have_count(0)
+    screenshot(phone, "h5-erased")
+    # The old token is refused; the worker still has the ticket, without the phone number or the openid.
+    assert stack.intake.http.get(f"/v1/tickets/{ticket_id}", headers=resident("h5-leaving")).status_code in (401, 404)
+    worker = bearer(worker_token("w-kept", party, COMMUNITY))
+    kept = stack.intake.http.get(f"/v1/tickets/{ticket_id}", headers=worker).json()
+    assert kept["status"] == "routed"
+    assert "13812345678" not in kept["text"]
+    assert "h5-leaving" not in str(kept)
 
 
 def test_hot_topics_are_charted(desk: Page, stack: Stack) -> None:
