@@ -71,6 +71,11 @@ TICKETS_SPLIT = Counter(
     "Tickets a worker split off from another ticket's message (一单多事).",
     registry=API_REGISTRY,
 )
+RESIDENTS_ERASED = Counter(
+    "linli_intake_residents_erased",
+    "Residents whose personal data was erased at their request (DELETE /v1/me and, in its own process, the CLI).",
+    registry=API_REGISTRY,
+)
 RATE_LIMITED = Counter(
     "linli_intake_rate_limited",
     "Requests refused by a rate limit, by scope (resident_submit, resident_write, ip, ip_login).",
@@ -97,6 +102,11 @@ SLA_BREACHES = Counter(
 AUTO_CLOSED = Counter(
     "linli_intake_auto_closed",
     "Resolved tickets closed because their resident did not rate them within the follow-up period.",
+    registry=WORKER_REGISTRY,
+)
+TICKETS_ANONYMIZED = Counter(
+    "linli_intake_tickets_anonymized",
+    "Closed tickets anonymized because LINLI_INTAKE_PERSONAL_DATA_RETENTION_DAYS passed.",
     registry=WORKER_REGISTRY,
 )
 TASK_SECONDS = Histogram(

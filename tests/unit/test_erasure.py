@@ -18,6 +18,7 @@ from linli.v1 import routing_pb2
 from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
+from services.intake.metrics import API_REGISTRY
 from services.intake.residents.erasure import ErasureFlows
 from services.intake.tickets.models import RevokedSubject, Ticket, TicketStatus, is_erased_resident
 from services.intake.tickets.repository import TicketQuery
@@ -231,9 +232,11 @@ def test_a_resident_erases_themself_with_delete_me(intake: Intake) -> None:
     ticket_id = submit(intake, OPENID, f"楼道灯坏了,电话{PHONE}")
     assert client.delete("/v1/me", headers=as_resident(NEIGHBOUR)).status_code == 404  # nothing stored about them
 
+    counted = API_REGISTRY.get_sample_value("linli_intake_residents_erased_total") or 0.0
     erased = client.delete("/v1/me", headers=resident)
 
     assert erased.status_code == 200, erased.text
+    assert API_REGISTRY.get_sample_value("linli_intake_residents_erased_total") == counted + 1
     assert erased.json() == {"tickets": 1, "events": 1}
     after = stored(intake.database, ticket_id)
     assert after.text == "楼道灯坏了,电话[手机号]"

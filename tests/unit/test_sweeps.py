@@ -10,6 +10,7 @@ import pytest
 from linli.settings import IntakeSettings
 from linli.v1 import routing_pb2
 from services.intake.database import Database
+from services.intake.metrics import WORKER_REGISTRY
 from services.intake.tickets.context import LifecyclePolicy
 from services.intake.tickets.models import TicketStatus
 from services.intake.tickets.validation import Submission
@@ -252,7 +253,9 @@ def test_tickets_closed_past_the_retention_period_are_anonymized(ticket_database
     assert intake.sweeps.anonymize_expired() == 0  # 179 days: not yet
 
     intake.clock.now += timedelta(days=1, minutes=1)
+    counted = WORKER_REGISTRY.get_sample_value("linli_intake_tickets_anonymized_total") or 0.0
     assert intake.sweeps.anonymize_expired() == 1
+    assert WORKER_REGISTRY.get_sample_value("linli_intake_tickets_anonymized_total") == counted + 1
 
     anonymized = intake.flows.get(old).ticket
     assert anonymized.resident_id.startswith("erased:")

@@ -22,6 +22,7 @@ from linli.errors import NotFound
 from linli.pii import scrub
 from linli.tokens import MAX_SUBJECT_LENGTH, TokenKind
 from services.intake.auth.revocations import Revocations, stage_revocation
+from services.intake.metrics import RESIDENTS_ERASED, TICKETS_ANONYMIZED
 from services.intake.tickets.context import EventKind, FlowContext, Work
 from services.intake.tickets.models import ERASED_RESIDENT_PREFIX, Ticket, TicketStatus, is_erased_resident
 
@@ -113,6 +114,7 @@ class ErasureFlows:
                 )
                 if self._revocations is not None:
                     work.after_commit(self._revocations.forget_snapshot)
+            work.after_commit(RESIDENTS_ERASED.inc)
         report = ErasureReport(
             tombstone=tombstone,
             tickets=len(tickets),
@@ -145,6 +147,8 @@ class ErasureFlows:
             tickets = list(work.session.scalars(statement))
             for ticket in tickets:
                 self._anonymize(work, ticket, new_tombstone(), note=EXPIRED_NOTE, actor="system")
+            if tickets:
+                work.after_commit(lambda: TICKETS_ANONYMIZED.inc(len(tickets)))
         return len(tickets)
 
     def _anonymize(self, work: Work, ticket: Ticket, tombstone: str, *, note: str, actor: str) -> _Anonymized:
