@@ -261,6 +261,8 @@ def test_a_worker_splits_a_second_problem_off_and_the_resident_follows_it(
     TriageFlows(context).record_triage(origin_id, routed_for_the_light)
 
     sign_in(desk, PROPERTY_MANAGER)
+    # The inbox says the message holds a problem nobody has split off yet.
+    expect(desk.locator(f"tr[data-ticket='{origin_id}'] .other-issues")).to_have_text("另有1个问题")
     desk.goto(f"/console/tickets/{origin_id}")
     section = desk.locator("#other-issues")
     expect(section).to_contain_text("这条留言还反映了")
@@ -276,6 +278,9 @@ def test_a_worker_splits_a_second_problem_off_and_the_resident_follows_it(
     expect(section.locator("button.split")).to_be_disabled()
     expect(desk.locator("#d-events")).to_contain_text("拆分出新工单")
     screenshot(desk, "console-split")
+    desk.goto("/console/")
+    expect(desk.locator(f"tr[data-ticket='{origin_id}']")).to_be_visible()
+    expect(desk.locator(f"tr[data-ticket='{origin_id}'] .other-issues")).to_have_count(0)
     split = api_ticket(stack, split_id, resident)
     assert (split["text"], split["split_from_ticket_id"], split["building"]) == (
         f"{fire_lane},晚上尤其多",

@@ -78,6 +78,8 @@ def test_a_further_problem_becomes_a_ticket_of_the_same_resident_queued_for_tria
     assert split.id in last.note
     mine, _ = intake.flows.list(TicketQuery(resident_id="r-1"))
     assert {view.ticket.id for view in mine} == {origin_id, split.id}
+    # A list shows the splits too (an inbox marks messages still holding a problem nobody split off).
+    assert {view.ticket.id: view.split_ids for view in mine} == {origin_id: [split.id], split.id: []}
 
 
 def test_a_split_ticket_lives_its_own_life_and_the_resident_rates_it(intake: Intake) -> None:

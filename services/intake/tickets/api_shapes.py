@@ -211,7 +211,7 @@ class TicketOut(BaseModel):
     primary_status: TicketStatus | None = Field(description="Status of the primary, which a merged ticket follows.")
     duplicate_ticket_ids: list[str]
     split_from_ticket_id: str = Field(description="The ticket this one was split off from; empty unless split off.")
-    split_ticket_ids: list[str] = Field(description="Tickets split off from this one, oldest first (one ticket only).")
+    split_ticket_ids: list[str] = Field(description="Tickets split off from this one, oldest first.")
     assignee_worker_id: str
     resolved_at: datetime | None
     catalog_entry: str

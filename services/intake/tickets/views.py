@@ -44,15 +44,18 @@ def view_of(ticket: Ticket, *, session: Session) -> TicketView:
         primary_status,
         reporters,
         repository.follower_ids(ticket.id, session=session),
-        repository.split_ids(ticket.id, session=session),
+        repository.split_ids([ticket.id], session=session).get(ticket.id, []),
     )
 
 
 def views_of(tickets: list[Ticket], *, session: Session) -> list[TicketView]:
-    """Views of a page of tickets, with one query for all their primaries and none for duplicates or splits."""
+    """Views of a page of tickets, with one query for all their primaries and one for all their splits (an inbox
+    shows which messages still hold a problem nobody split off), none for duplicates."""
     known = repository.primaries([t.primary_id for t in tickets if t.primary_id], session=session)
+    splits = repository.split_ids([t.id for t in tickets], session=session)
     views = []
     for ticket in tickets:
         status, reporters = known.get(ticket.primary_id or "", (None, ticket.reporter_count))
-        views.append(TicketView(ticket, TicketStatus(status) if status else None, reporters))
+        primary_status = TicketStatus(status) if status else None
+        views.append(TicketView(ticket, primary_status, reporters, split_ids=splits.get(ticket.id, [])))
     return views

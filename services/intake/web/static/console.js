@@ -76,6 +76,12 @@ function slaText(ticket) {
   return hours < 24 ? `${Math.floor(hours)} 小时后到期` : formatTime(ticket.sla_due_at);
 }
 
+// 一单多事: problems routing saw beside the ticket's own that nobody has split off yet, so the worker opens it.
+function otherIssuesHint(ticket) {
+  const waiting = (ticket.routing?.other_issues?.length || 0) - (ticket.split_ticket_ids?.length || 0);
+  return waiting > 0 ? el("span", { class: "badge other-issues" }, `另有${waiting}个问题`) : null;
+}
+
 // ── inbox ───────────────────────────────────────────────────────────────────────────────────────────────────────
 function setUpInbox(body) {
   const status = document.getElementById("f-status");
@@ -106,7 +112,12 @@ function setUpInbox(body) {
         el(
           "tr",
           { class: t.urgency !== "normal" ? "urgent-row" : "", "data-ticket": t.id },
-          el("td", {}, el("a", { href: `/console/tickets/${encodeURIComponent(t.id)}` }, t.text.slice(0, 48))),
+          el(
+            "td",
+            {},
+            el("a", { href: `/console/tickets/${encodeURIComponent(t.id)}` }, t.text.slice(0, 48)),
+            otherIssuesHint(t),
+          ),
           el("td", {}, `${t.community}${t.building ? " " + t.building : ""}`),
           el("td", {}, el("span", { class: `badge status-${t.status}` }, STATUS_NAMES[t.status] || t.status)),
           el("td", {}, LEVEL_NAMES[t.escalation_level] || t.escalation_level),
@@ -170,7 +181,12 @@ function setUpManual(body) {
         return el(
           "tr",
           { "data-ticket": t.id },
-          el("td", {}, el("a", { href: `/console/tickets/${encodeURIComponent(t.id)}` }, t.text.slice(0, 48))),
+          el(
+            "td",
+            {},
+            el("a", { href: `/console/tickets/${encodeURIComponent(t.id)}` }, t.text.slice(0, 48)),
+            otherIssuesHint(t),
+          ),
           el("td", {}, t.community),
           el("td", {}, best ? `${partyName(best.party)} ${(best.probability * 100).toFixed(0)}%` : "无"),
           el("td", {}, select),
