@@ -2,7 +2,10 @@
 
 Every report counts (a neighbour's duplicate too: it says how many people the problem touches). A ticket's topic is
 its catalog entry as routing stored it; a ticket routed by a precedent whose category is not a catalog id, or not
-routed yet, is placed by the catalog's own matcher, and anything the catalog cannot place is "其他".
+routed yet, is placed by the catalog's own matcher, and anything the catalog cannot place is "其他". A further
+problem the same message raises (routing's other_issues, 一单多事) counts under its own topic too, unless a worker
+split it off: the split ticket then counts for itself. A topic's count is the reports that raise it; the week's
+total is the reports.
 Weeks are ISO weeks in China Standard Time (UTC+8, no daylight saving), where the compounds are.
 """
 
@@ -13,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import select
 
@@ -151,9 +155,13 @@ class TopicFlows:
         community = community.strip()
         chosen = Week.parse(week) if week.strip() else Week.containing(self._clock())
         first = chosen.shifted(-(TREND_WEEKS - 1))
-        per_week: dict[Week, Counter[str]] = {first.shifted(offset): Counter() for offset in range(TREND_WEEKS)}
-        for created_at, topic in self._classified(community, first.start, chosen.end):
-            per_week[Week.containing(created_at)][topic] += 1
+        weeks = [first.shifted(offset) for offset in range(TREND_WEEKS)]
+        per_week: dict[Week, Counter[str]] = {each: Counter() for each in weeks}
+        reports: Counter[Week] = Counter()
+        for created_at, raised in self._classified(community, first.start, chosen.end):
+            reported_in = Week.containing(created_at)
+            reports[reported_in] += 1
+            per_week[reported_in].update(raised)
         current, previous = per_week[chosen], per_week[chosen.shifted(-1)]
         topics = [self._topic(key, current[key], previous[key]) for key in current]
         topics.sort(key=lambda t: (-t.count, -t.rise, t.key))
@@ -161,24 +169,38 @@ class TopicFlows:
         return TopicReport(
             community=community,
             week=chosen,
-            total=sum(current.values()),
-            previous_total=sum(previous.values()),
+            total=reports[chosen],
+            previous_total=reports[chosen.shifted(-1)],
             topics=topics,
             rising=rising,
-            trend=[WeekTotal(w, sum(counts.values())) for w, counts in sorted(per_week.items())],
+            trend=[WeekTotal(each, reports[each]) for each in weeks],
         )
 
     def topic_of(self, catalog_entry: str, text: str) -> str:
         """The topic of one ticket (see `classify`)."""
         return classify(self._catalog, catalog_entry, text) or OTHER_TOPIC
 
-    def _classified(self, community: str, start: datetime, end: datetime) -> list[tuple[datetime, str]]:
-        statement = select(Ticket.created_at, Ticket.catalog_entry, Ticket.text).where(
-            Ticket.community == community, Ticket.created_at >= start, Ticket.created_at < end
-        )
+    def _classified(self, community: str, start: datetime, end: datetime) -> list[tuple[datetime, set[str]]]:
+        """Each report's time and the topics it raises: its own, and the other issues nobody split off."""
+        statement = select(
+            Ticket.id, Ticket.created_at, Ticket.catalog_entry, Ticket.text, Ticket.routing, Ticket.split_from_id
+        ).where(Ticket.community == community, Ticket.created_at >= start, Ticket.created_at < end)
         with self._database.unit_of_work() as session:
             rows = session.execute(statement).all()
-        return [(created_at, self.topic_of(entry or "", text)) for created_at, entry, text in rows]
+            # Split tickets are read whenever they were made: a problem split off next week is not counted twice.
+            origins = [row.id for row in rows]
+            split_entries: dict[str, set[str]] = {}
+            if origins:
+                splits = select(Ticket.split_from_id, Ticket.catalog_entry).where(Ticket.split_from_id.in_(origins))
+                for origin, entry in session.execute(splits):
+                    split_entries.setdefault(origin or "", set()).add(entry or "")
+        classified = []
+        for row in rows:
+            own = self.topic_of(row.catalog_entry or "", row.text)
+            split_off = split_entries.get(row.id, set())
+            others = {entry for entry in _other_issue_entries(row.routing) if entry not in split_off}
+            classified.append((row.created_at, {own} | {self.topic_of(entry, "") for entry in others}))
+        return classified
 
     def _topic(self, key: str, count: int, previous_count: int) -> Topic:
         if key == OTHER_TOPIC:
@@ -187,3 +209,9 @@ class TopicFlows:
         party = self._catalog.parties.get(entry.party)
         party_name = party.name if party is not None else display_name(entry.party)
         return Topic(key, entry.name, entry.party, party_name, count, previous_count)
+
+
+def _other_issue_entries(routing: dict[str, Any] | None) -> list[str]:
+    """The catalog entries of the further problems routing saw in a message (stored proto JSON)."""
+    issues = (routing or {}).get("other_issues", [])
+    return [str(issue.get("entry", {}).get("entry_id", "")) for issue in issues if isinstance(issue, dict)]

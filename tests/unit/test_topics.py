@@ -8,12 +8,13 @@ import pytest
 
 from linli.errors import InvalidArgument
 from linli.settings import DEFAULT_COMMUNITIES
+from linli.v1 import routing_pb2
 from services.intake.database import Database
 from services.intake.tickets.validation import Submission
 from services.intake.topics import CHINA_TIME, OTHER_TOPIC, TopicFlows, Week
 from services.routing.catalog import Catalog, load_catalog
 from tests.unit.fakes import StepClock
-from tests.unit.intake_fakes import Intake, decision
+from tests.unit.intake_fakes import PROPERTY, Intake, decision
 
 # Provides the `ticket_database` fixture (SQLite and PostgreSQL).
 pytest_plugins = ["tests.unit.intake_database"]
@@ -77,6 +78,34 @@ def test_topics_count_this_week_against_last(ticket_database: Database, catalog:
     assert (light.name, light.party, light.party_name) == ("楼道灯等共用照明损坏", "property_manager", "物业服务企业")
     assert [str(w.week) for w in report.trend][-2:] == ["2026-W46", "2026-W47"]
     assert [w.count for w in report.trend] == [0, 0, 0, 0, 0, 0, 1, 5]
+
+
+def test_a_further_problem_in_a_message_counts_under_its_own_topic_once(
+    ticket_database: Database, catalog: Catalog
+) -> None:
+    intake = Intake(ticket_database, clock=StepClock())
+    day = WEEK_47 + timedelta(days=2)
+
+    def two_problems(text: str) -> str:
+        ticket_id = file_ticket(intake, day, text)
+        routed = decision("property_manager", entry_id="stairwell_light_broken")
+        routed.other_issues.add(
+            entry=routing_pb2.CatalogMatch(entry_id="fire_lane_blocked", party="street_office"),
+            excerpt="门口总有车停在消防通道上",
+        )
+        intake.triage.record_triage(ticket_id, routed)
+        return ticket_id
+
+    two_problems("3号楼楼道灯坏了,另外门口总有车停在消防通道上")
+    split_from = two_problems("5号楼楼道灯不亮,还有消防通道被车堵了")
+    # A worker split the second one's fire lane off: that ticket counts for itself, the message no longer does.
+    split = intake.flows.split(split_from, PROPERTY, text="消防通道被车堵了").ticket.id
+    intake.triage.record_triage(split, decision("street_office", entry_id="fire_lane_blocked"))
+
+    report = report_at(intake, catalog).report("恒康居民区", "2026-W47")
+    counts = {t.key: t.count for t in report.topics}
+    assert counts == {"stairwell_light_broken": 2, "fire_lane_blocked": 2}
+    assert report.total == 3  # reports, not mentions
 
 
 def test_default_week_is_the_current_one(ticket_database: Database, catalog: Catalog) -> None:
