@@ -217,6 +217,14 @@ def test_the_cli_erases_and_says_what_changed(
         assert stored(database, ticket_id).text == "楼道灯坏了,电话[手机号]"
         assert linli(["residents", "erase", "--resident-id", OPENID]) == 1
         assert "no personal data stored" in capsys.readouterr().err
+        # Asked by phone, with a ticket number: that ticket's resident, all their tickets.
+        first, second = submit(intake, NEIGHBOUR, "电梯异响"), submit(intake, NEIGHBOUR, "垃圾桶满了")
+        assert linli(["residents", "erase", "--ticket-id", first]) == 0
+        assert "2 ticket(s)" in capsys.readouterr().out
+        assert is_erased_resident(stored(database, second).resident_id)
+        assert linli(["residents", "erase", "--ticket-id", first]) == 1
+        assert "erased already" in capsys.readouterr().err
+        assert linli(["residents", "erase", "--ticket-id", "no-such-ticket"]) == 1
     finally:
         database.dispose()
 

@@ -31,7 +31,10 @@ def add_resident_commands(commands: argparse._SubParsersAction[argparse.Argument
         help="erase a resident's personal data (PIPL art. 47): their tickets are kept anonymized, open ones are "
         "still handled, and their tokens are refused",
     )
-    erase.add_argument("--resident-id", required=True, help="the resident's openid, as their tickets carry it")
+    # Residents who ask by phone or at the 居委会 know a ticket of theirs, not their openid.
+    whom = erase.add_mutually_exclusive_group(required=True)
+    whom.add_argument("--resident-id", help="the resident's openid, as their tickets carry it")
+    whom.add_argument("--ticket-id", help="a ticket the resident filed: erases that resident (all their tickets)")
     erase.add_argument("--reason", default="", help="why, e.g. the request's reference; kept with the revocation")
     erase.add_argument("--actor", help="who erases (default: operator:<login name>)")
 
@@ -52,11 +55,11 @@ def run_resident_command(args: argparse.Namespace) -> int:
     try:
         database.upgrade_schema()
         context = FlowContext(database, _LeftToTheSweep(), policy=LifecyclePolicy.from_settings(settings))
-        report = ErasureFlows(context).erase_resident(
-            args.resident_id, actor=args.actor or operator_name(), reason=args.reason
-        )
+        erasure = ErasureFlows(context)
+        resident_id = args.resident_id or erasure.resident_of(args.ticket_id)
+        report = erasure.erase_resident(resident_id, actor=args.actor or operator_name(), reason=args.reason)
     except NotFound as error:
-        sys.stderr.write(f"linli residents erase: {error} (unknown, or erased already)\n")
+        sys.stderr.write(f"linli residents erase: {error}\n")
         return 1
     except SQLAlchemyError as error:
         sys.stderr.write(f"linli residents erase: the ticket database failed: {error}\n")

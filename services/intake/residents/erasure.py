@@ -82,6 +82,20 @@ class ErasureFlows:
         self._context = context
         self._revocations = revocations
 
+    def resident_of(self, ticket_id: str) -> str:
+        """The resident who filed `ticket_id`, for an erasure asked for by ticket (by phone, at the 居委会).
+
+        Raises:
+            NotFound: no such ticket, or its resident was erased already.
+        """
+        with self._context.transaction() as work:
+            ticket = work.session.get(Ticket, ticket_id)
+            if ticket is None:
+                raise NotFound(f"no ticket {ticket_id!r}")
+            if is_erased_resident(ticket.resident_id):
+                raise NotFound(f"the resident of ticket {ticket_id} was erased already")
+            return ticket.resident_id
+
     def erase_resident(self, resident_id: str, *, actor: str | None, reason: str = "") -> ErasureReport:
         """Erases everything that identifies `resident_id` from their tickets and refuses their tokens, in one
         transaction: a failure leaves both the tickets and the tokens as they were.
@@ -93,14 +107,14 @@ class ErasureFlows:
             NotFound: no ticket carries `resident_id` (never known, or already erased).
         """
         if not resident_id or is_erased_resident(resident_id):
-            raise NotFound("no personal data stored for this resident")
+            raise NotFound("no personal data stored for this resident (unknown, or erased already)")
         tombstone = new_tombstone()
         actor = actor or f"{RESIDENT_ACTOR_PREFIX}{tombstone}"
         now = self._context.clock()
         with self._context.transaction() as work:
             tickets = _tickets_of(resident_id, session=work.session)
             if not tickets:
-                raise NotFound("no personal data stored for this resident")
+                raise NotFound("no personal data stored for this resident (unknown, or erased already)")
             changes = [self._anonymize(work, ticket, tombstone, note=ERASED_NOTE, actor=actor) for ticket in tickets]
             revoked = _can_be_token_subject(resident_id)
             if revoked:
