@@ -303,6 +303,12 @@ class IntakeSettings(LinliSettings):
     duplicate_window_hours: float = Field(
         72.0, ge=0.0, description="How far back open tickets are compared for duplicates; 0 turns detection off."
     )
+    meeting_min_residents: int = Field(
+        5,
+        ge=0,
+        description="Hot topics mark a topic for the residents' meeting (议事协商) when at least this many residents "
+        "raised it in a week in separate problems (not one problem reported by many); 0 never marks.",
+    )
     duplicate_max_distance_meters: float = Field(
         200.0,
         ge=0.0,

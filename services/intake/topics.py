@@ -6,6 +6,10 @@ routed yet, is placed by the catalog's own matcher, and anything the catalog can
 problem the same message raises (routing's other_issues, 一单多事) counts under its own topic too, unless a worker
 split it off: the split ticket then counts for itself. A topic's count is the reports that raise it; the week's
 total is the reports.
+A topic that many residents raise in separate problems is a matter for them to settle together ("小事不出楼组、大事不出
+社区": the residents' meeting, 议事协商), not one repair: it is marked for the meeting when at least
+`meeting_min_residents` residents raised it this week and not all of it is one problem (neighbours' duplicates of one
+broken light are merged into one ticket, which the party repairs).
 Weeks are ISO weeks in China Standard Time (UTC+8, no daylight saving), where the compounds are.
 """
 
@@ -34,6 +38,8 @@ OTHER_NAME = "其他"
 MIN_MATCH_SCORE = 0.3
 TREND_WEEKS = 8
 MAX_RISING = 5
+# Five households raising one matter in a week is more than a building's business (楼组); 0 never suggests.
+DEFAULT_MEETING_MIN_RESIDENTS = 5
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
@@ -93,11 +99,23 @@ class Topic:
     party_name: str
     count: int
     previous_count: int
+    residents: int = 0
+    meeting_suggested: bool = False
 
     @property
     def rise(self) -> int:
         """Reports more than the week before (negative when fewer)."""
         return self.count - self.previous_count
+
+
+@dataclass(frozen=True)
+class _Report:
+    """One ticket as topics see it."""
+
+    created_at: datetime
+    topics: set[str]
+    resident_id: str
+    merged: bool
 
 
 @dataclass(frozen=True)
@@ -142,11 +160,13 @@ class TopicFlows:
         catalog: Catalog,
         known_communities: Collection[str],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        meeting_min_residents: int = DEFAULT_MEETING_MIN_RESIDENTS,
     ) -> None:
         self._database = database
         self._catalog = catalog
         self._communities = frozenset(known_communities)
         self._clock = clock
+        self._meeting_min_residents = meeting_min_residents
 
     def report(self, community: str, week: str = "") -> TopicReport:
         """The report of `community` for `week` (`YYYY-Www`; empty: the current week)."""
@@ -158,12 +178,18 @@ class TopicFlows:
         weeks = [first.shifted(offset) for offset in range(TREND_WEEKS)]
         per_week: dict[Week, Counter[str]] = {each: Counter() for each in weeks}
         reports: Counter[Week] = Counter()
-        for created_at, raised in self._classified(community, first.start, chosen.end):
-            reported_in = Week.containing(created_at)
+        residents: dict[str, set[str]] = {}
+        problems: Counter[str] = Counter()  # this week's tickets of a topic that are not a duplicate of another
+        for report in self._classified(community, first.start, chosen.end):
+            reported_in = Week.containing(report.created_at)
             reports[reported_in] += 1
-            per_week[reported_in].update(raised)
+            per_week[reported_in].update(report.topics)
+            if reported_in == chosen:
+                for key in report.topics:
+                    residents.setdefault(key, set()).add(report.resident_id)
+                    problems[key] += not report.merged
         current, previous = per_week[chosen], per_week[chosen.shifted(-1)]
-        topics = [self._topic(key, current[key], previous[key]) for key in current]
+        topics = [self._topic(key, current[key], previous[key], len(residents[key]), problems[key]) for key in current]
         topics.sort(key=lambda t: (-t.count, -t.rise, t.key))
         rising = sorted((t for t in topics if t.rise > 0), key=lambda t: (-t.rise, -t.count, t.key))[:MAX_RISING]
         return TopicReport(
@@ -180,10 +206,16 @@ class TopicFlows:
         """The topic of one ticket (see `classify`)."""
         return classify(self._catalog, catalog_entry, text) or OTHER_TOPIC
 
-    def _classified(self, community: str, start: datetime, end: datetime) -> list[tuple[datetime, set[str]]]:
-        """Each report's time and the topics it raises: its own, and the other issues nobody split off."""
+    def _classified(self, community: str, start: datetime, end: datetime) -> list[_Report]:
+        """Each report with the topics it raises: its own, and the other issues nobody split off."""
         statement = select(
-            Ticket.id, Ticket.created_at, Ticket.catalog_entry, Ticket.text, Ticket.routing, Ticket.split_from_id
+            Ticket.id,
+            Ticket.created_at,
+            Ticket.catalog_entry,
+            Ticket.text,
+            Ticket.routing,
+            Ticket.resident_id,
+            Ticket.primary_id,
         ).where(Ticket.community == community, Ticket.created_at >= start, Ticket.created_at < end)
         with self._database.unit_of_work() as session:
             rows = session.execute(statement).all()
@@ -199,16 +231,19 @@ class TopicFlows:
             own = self.topic_of(row.catalog_entry or "", row.text)
             split_off = split_entries.get(row.id, set())
             others = {entry for entry in _other_issue_entries(row.routing) if entry not in split_off}
-            classified.append((row.created_at, {own} | {self.topic_of(entry, "") for entry in others}))
+            raised = {own} | {self.topic_of(entry, "") for entry in others}
+            classified.append(_Report(row.created_at, raised, row.resident_id, row.primary_id is not None))
         return classified
 
-    def _topic(self, key: str, count: int, previous_count: int) -> Topic:
+    def _topic(self, key: str, count: int, previous_count: int, residents: int, problems: int) -> Topic:
+        # Several problems, not one reported by many; and 其他 is no matter to put to a meeting.
+        meeting = 0 < self._meeting_min_residents <= residents and problems >= 2 and key != OTHER_TOPIC
         if key == OTHER_TOPIC:
-            return Topic(key, OTHER_NAME, "", "", count, previous_count)
+            return Topic(key, OTHER_NAME, "", "", count, previous_count, residents, meeting)
         entry = self._catalog.get(key)
         party = self._catalog.parties.get(entry.party)
         party_name = party.name if party is not None else display_name(entry.party)
-        return Topic(key, entry.name, entry.party, party_name, count, previous_count)
+        return Topic(key, entry.name, entry.party, party_name, count, previous_count, residents, meeting)
 
 
 def _other_issue_entries(routing: dict[str, Any] | None) -> list[str]:

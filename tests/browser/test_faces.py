@@ -328,8 +328,23 @@ def test_a_resident_erases_their_data_and_the_problem_is_still_handled(phone: Pa
 
 def test_hot_topics_are_charted(desk: Page, stack: Stack) -> None:
     routed_ticket(stack, "h5-topics", "5号楼楼道灯不亮了,声控也没反应", "5号楼")
+    # Five households, five separate parking problems this week: a matter for the residents' meeting.
+    context = FlowContext(stack.database, NoQueue())
+    for n in range(5):
+        submitted = Submission(
+            text=f"{n + 20}号楼下面车乱停,晚上回来没车位", community=COMMUNITY, resident_id=f"h5-parking-{n}"
+        )
+        view, _ = TicketFlows(context).submit(submitted)
+        parking = routing_pb2.RoutingDecision(
+            party="property_manager",
+            confidence=0.9,
+            category="parking_order_inside",
+            rationale=routing_pb2.Rationale(catalog_entry=routing_pb2.CatalogMatch(entry_id="parking_order_inside")),
+        )
+        TriageFlows(context).record_triage(view.ticket.id, parking)
     sign_in(desk, DISPATCHER)
     desk.goto("/console/topics")
+    expect(desk.locator("#meeting")).to_contain_text("5 位居民反映")
     expect(desk.locator("#t-summary")).to_contain_text(COMMUNITY)
     bars = desk.locator("#topic-chart svg text.label")
     expect(bars.first).to_be_visible()

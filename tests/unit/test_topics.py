@@ -33,10 +33,17 @@ def report_at(intake: Intake, catalog: Catalog) -> TopicFlows:
 
 
 def file_ticket(
-    intake: Intake, at: datetime, text: str, *, entry: str = "", category: str = "", community: str = "恒康居民区"
+    intake: Intake,
+    at: datetime,
+    text: str,
+    *,
+    entry: str = "",
+    category: str = "",
+    community: str = "恒康居民区",
+    resident: str = "r-1",
 ) -> str:
     intake.clock.now = at.astimezone(UTC)
-    view, _ = intake.flows.submit(Submission(text=text, community=community, resident_id="r-1"))
+    view, _ = intake.flows.submit(Submission(text=text, community=community, resident_id=resident))
     if entry or category:
         routed = decision("property_manager", entry_id=entry)
         routed.category = category
@@ -106,6 +113,33 @@ def test_a_further_problem_in_a_message_counts_under_its_own_topic_once(
     counts = {t.key: t.count for t in report.topics}
     assert counts == {"stairwell_light_broken": 2, "fire_lane_blocked": 2}
     assert report.total == 3  # reports, not mentions
+
+
+def test_many_residents_raising_separate_problems_is_a_matter_for_the_meeting(
+    ticket_database: Database, catalog: Catalog
+) -> None:
+    intake = Intake(ticket_database, clock=StepClock())
+    day = WEEK_47 + timedelta(days=1)
+    for n in range(5):  # five households, five separate parking problems
+        file_ticket(
+            intake, day, f"{n + 1}号楼下面车乱停,晚上回来没车位", entry="parking_order_inside", resident=f"r-{n}"
+        )
+    # Five neighbours report one broken light: merged into one ticket, which the party repairs.
+    light = file_ticket(intake, day, "3号楼楼道灯坏了", entry="stairwell_light_broken", resident="r-10")
+    for n in range(11, 15):
+        merged = file_ticket(intake, day, "3号楼楼道灯坏了", entry="stairwell_light_broken", resident=f"r-{n}")
+        intake.flows.merge(merged, PROPERTY, primary_id=light)
+
+    topics = {t.key: t for t in report_at(intake, catalog).report("恒康居民区", "2026-W47").topics}
+    assert (topics["parking_order_inside"].residents, topics["parking_order_inside"].meeting_suggested) == (5, True)
+    assert (topics["stairwell_light_broken"].residents, topics["stairwell_light_broken"].meeting_suggested) == (
+        5,
+        False,
+    )
+    fewer = TopicFlows(intake.database, catalog, DEFAULT_COMMUNITIES, meeting_min_residents=6)
+    assert not any(t.meeting_suggested for t in fewer.report("恒康居民区", "2026-W47").topics)
+    never = TopicFlows(intake.database, catalog, DEFAULT_COMMUNITIES, meeting_min_residents=0)
+    assert not any(t.meeting_suggested for t in never.report("恒康居民区", "2026-W47").topics)
 
 
 def test_default_week_is_the_current_one(ticket_database: Database, catalog: Catalog) -> None:

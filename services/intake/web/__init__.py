@@ -67,7 +67,12 @@ class Faces:
             resident_login=AuthSettings().resident_verifier,
             catalog=catalog,
             answerer=Answerer(search, catalog, settings.known_communities),
-            topics=TopicFlows(self._database, catalog, settings.known_communities),
+            topics=TopicFlows(
+                self._database,
+                catalog,
+                settings.known_communities,
+                meeting_min_residents=settings.meeting_min_residents,
+            ),
             open311=Open311(
                 self._flows,
                 self._database,

@@ -82,6 +82,11 @@ class TopicOut(BaseModel):
     count: int
     previous_count: int
     rise: int
+    residents: int = Field(description="Distinct residents who raised it this week.")
+    meeting_suggested: bool = Field(
+        description="Raised by many residents (LINLI_INTAKE_MEETING_MIN_RESIDENTS) in separate problems: a matter for "
+        "the residents' meeting (议事协商) rather than one repair."
+    )
 
 
 class WeekTotalOut(BaseModel):
@@ -161,6 +166,8 @@ def report_out(report: TopicReport) -> TopicReportOut:
             count=t.count,
             previous_count=t.previous_count,
             rise=t.rise,
+            residents=t.residents,
+            meeting_suggested=t.meeting_suggested,
         )
 
     return TopicReportOut(

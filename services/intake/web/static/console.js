@@ -404,6 +404,14 @@ function setUpTopics() {
         ),
       );
       if (!report.rising.length) document.getElementById("rising").append(el("li", { class: "muted" }, "本周没有上升的话题"));
+      // Many residents, separate problems: a matter for them to settle together, not one repair.
+      const meeting = report.topics.filter((t) => t.meeting_suggested);
+      document.getElementById("meeting").replaceChildren(
+        ...meeting.map((t) =>
+          el("li", {}, el("strong", {}, t.name), ` 本周 ${t.residents} 位居民反映 ${t.count} 件,建议提交居民议事会协商`),
+        ),
+      );
+      if (!meeting.length) document.getElementById("meeting").append(el("li", { class: "muted" }, "本周没有需要议事的话题"));
     } catch (problem) {
       flash(describeError(problem), true);
     }
