@@ -1,4 +1,5 @@
-"""The intake HTTP application: login, ticket routes, one error format, rate limits, liveness and readiness."""
+"""The intake HTTP application: login, ticket and meeting routes, one error format, rate limits, liveness and
+readiness."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
 from services.intake.auth.http import HttpSecurity, auth_routes
 from services.intake.database import Database
+from services.intake.meetings.http import meeting_routes
 from services.intake.ratelimit.http import AddressRateLimit
 from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.http import me_routes
@@ -85,7 +87,9 @@ def create_http_app(
     if erasure is not None:
         app.include_router(me_routes(erasure, security.limiter))
     # The H5 page, the worker console, instant answers, hot topics and Open311 (services/intake/web).
-    mount_faces(app, flows, database)
+    faces = mount_faces(app, flows, database)
+    # Hot topics put to the residents' meeting, and its public decisions (services/intake/meetings).
+    app.include_router(meeting_routes(lambda: faces().meetings))
 
     @app.exception_handler(LinliError)
     async def domain_error(_request: Request, exc: LinliError) -> JSONResponse:

@@ -1,6 +1,6 @@
 """What residents and workers do, in a real browser over the real stack: submit, answer, accept, resolve, rate,
-dispatch, split one message's second problem off, erase one's data, hot topics. Each main screen is saved under
-test-output/screenshots/."""
+dispatch, split one message's second problem off, erase one's data, hot topics and the residents' meeting. Each main
+screen is saved under test-output/screenshots/."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ UI_MS = 30_000  # triage runs in the worker: the page polls until it is done
 COMMUNITY = "恒康居民区"
 STAIRWELL = "3号楼2单元楼道的灯坏了一个多星期了,晚上上下楼黑漆漆的,老人容易摔跤"
 FAQ = "小区里流浪猫狗越来越多,谁来管?"
+PARKING_CLAUSE = "外来车辆不得在小区内过夜停放,业主车辆按划线车位停放。"
 # Console tokens, as `linli token issue` would print them for this community's property manager and dispatcher.
 PROPERTY_MANAGER = worker_token("w-pm", "property_manager", COMMUNITY)
 DISPATCHER = worker_token("d-1", "street_office", COMMUNITY, "dispatcher")
@@ -326,7 +327,7 @@ def test_a_resident_erases_their_data_and_the_problem_is_still_handled(phone: Pa
     assert "h5-leaving" not in str(kept)
 
 
-def test_hot_topics_are_charted(desk: Page, stack: Stack) -> None:
+def test_hot_topics_are_charted(desk: Page, phone: Page, stack: Stack) -> None:
     routed_ticket(stack, "h5-topics", "5号楼楼道灯不亮了,声控也没反应", "5号楼")
     # Five households, five separate parking problems this week: a matter for the residents' meeting.
     context = FlowContext(stack.database, NoQueue())
@@ -351,6 +352,35 @@ def test_hot_topics_are_charted(desk: Page, stack: Stack) -> None:
     expect(desk.locator("#topic-chart")).to_contain_text("楼道灯")
     expect(desk.locator("#trend-chart svg rect")).to_have_count(8)
     screenshot(desk, "console-topics")
+
+    # 议事: the suggested topic goes to the residents' meeting, gets a time and a decision, and residents see it.
+    desk.locator("#meeting li[data-topic='parking_order_inside'] button.propose").click()
+    proposed = desk.locator("#meeting-items li[data-status='proposed']")
+    expect(proposed).to_contain_text("小区内停车秩序")
+    expect(proposed).to_contain_text("5 位居民反映")
+    proposed.locator("input.meeting-at").fill("2026-12-10T19:00")
+    proposed.locator("button.schedule").click()
+    scheduled = desk.locator("#meeting-items li[data-status='scheduled']")
+    expect(scheduled).to_contain_text("议事时间 12月10日 19:00")
+    scheduled.locator("input.outcome-text").fill(PARKING_CLAUSE)
+    scheduled.locator("button.decide").click()
+    expect(desk.locator("#meeting-items li[data-status='decided']")).to_contain_text(PARKING_CLAUSE)
+    screenshot(desk, "console-meeting-items")
+    public = stack.intake.http.get(
+        "/v1/meetings/public", params={"community": COMMUNITY}, headers=resident("h5-parking-0")
+    ).json()
+    assert [(d["title"], d["outcome"], d["residents"]) for d in public["decisions"]] == [
+        ("小区内停车秩序", PARKING_CLAUSE, 5)
+    ]
+    as_resident(phone, "h5-parking-0")
+    phone.goto("/h5/mine")
+    phone.select_option("#decisions-community", COMMUNITY)
+    decision = phone.locator("#decisions li")
+    expect(decision).to_have_count(1)
+    expect(decision).to_contain_text("小区内停车秩序")
+    expect(decision).to_contain_text(PARKING_CLAUSE)
+    expect(decision).to_contain_text("5 位居民反映")
+    screenshot(phone, "h5-meeting-decisions")
 
 
 def test_a_bad_token_is_refused_and_the_form_says_why(desk: Page, phone: Page, stack: Stack) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -13,7 +14,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Integer, MetaData, String, Table
 
 from linli.sql_types import UtcDateTime
 from services.intake.database import Database, alembic_config, head_revision
-from services.intake.tickets.models import Base, Ticket, TicketEvent
+from services.intake.tickets.models import Base, MeetingItem, MeetingStatus, Ticket, TicketEvent
 
 # Provides the `ticket_database` fixture (SQLite and PostgreSQL).
 pytest_plugins = ["tests.unit.intake_database"]
@@ -179,4 +180,29 @@ def test_the_split_migration_goes_down_and_up_keeping_the_tickets(tmp_path: Path
             ("t1", None),
             ("t2", None),
         ]
+    database.dispose()
+
+
+def test_the_meeting_migration_goes_down_and_up_and_keeps_one_open_item_per_topic(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path}/meetings.sqlite")
+    database.upgrade_schema()
+    now = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+
+    def item(item_id: str, status: MeetingStatus) -> MeetingItem:
+        return MeetingItem(id=item_id, community="恒康居民区", topic_key="parking", title="停车", status=status.value,
+                           week="2026-W49", residents=5, reports=6, proposed_by="worker:w-2", proposed_at=now,
+                           updated_at=now)  # fmt: skip
+
+    with database.unit_of_work() as session:
+        session.add_all([item("m1", MeetingStatus.DECIDED), item("m2", MeetingStatus.DROPPED)])
+        session.add(item("m3", MeetingStatus.PROPOSED))
+    with pytest.raises(sa.exc.IntegrityError), database.unit_of_work() as session:
+        session.add(item("m4", MeetingStatus.SCHEDULED))  # a second open item of the same topic
+    with database.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0005")
+        assert "meeting_items" not in sa.inspect(connection).get_table_names()
+        assert "split_from_id" in {column["name"] for column in sa.inspect(connection).get_columns("tickets")}
+    assert database.upgrade_schema() == head_revision()
+    with database.unit_of_work() as session:
+        assert session.scalars(select(MeetingItem)).all() == []
     database.dispose()

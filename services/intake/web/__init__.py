@@ -17,6 +17,7 @@ from linli.grpc_tls import open_channel
 from linli.settings import AuthSettings, IntakeSettings
 from services.intake.answers import Answerer, RetrievalCaseSearch
 from services.intake.database import Database
+from services.intake.meetings.flows import MeetingFlows
 from services.intake.open311 import Open311, Open311Config, open311_routes
 from services.intake.tickets.flows import TicketFlows
 from services.intake.topics import TopicFlows
@@ -37,6 +38,7 @@ class FaceServices:
     catalog: Catalog
     answerer: Answerer
     topics: TopicFlows
+    meetings: MeetingFlows
     open311: Open311
 
 
@@ -62,17 +64,16 @@ class Faces:
         catalog = load_catalog()
         channel = open_channel(settings.retrieval_target)
         search = RetrievalCaseSearch(channel, timeout_seconds=settings.rpc_timeout_seconds)
+        topics = TopicFlows(
+            self._database, catalog, settings.known_communities, meeting_min_residents=settings.meeting_min_residents
+        )
         return FaceServices(
             settings=settings,
             resident_login=AuthSettings().resident_verifier,
             catalog=catalog,
             answerer=Answerer(search, catalog, settings.known_communities),
-            topics=TopicFlows(
-                self._database,
-                catalog,
-                settings.known_communities,
-                meeting_min_residents=settings.meeting_min_residents,
-            ),
+            topics=topics,
+            meetings=MeetingFlows(self._database, topics, settings.known_communities),
             open311=Open311(
                 self._flows,
                 self._database,
@@ -82,10 +83,12 @@ class Faces:
         )
 
 
-def mount_faces(app: FastAPI, flows: TicketFlows, database: Database, settings: IntakeSettings | None = None) -> None:
-    """Adds the pages, their endpoints, Open311 and the static files to the intake's HTTP app."""
+def mount_faces(app: FastAPI, flows: TicketFlows, database: Database, settings: IntakeSettings | None = None) -> Faces:
+    """Adds the pages, their endpoints, Open311 and the static files to the intake's HTTP app; returns what they use
+    (the meeting routes share its hot topics)."""
     faces = Faces(flows, database, settings)
     app.include_router(api_routes(faces))
     app.include_router(open311_routes(lambda: faces().open311))
     app.include_router(page_routes(faces, TEMPLATES_DIR))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return faces

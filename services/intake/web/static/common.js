@@ -76,6 +76,10 @@ const FIELD_NAMES = {
   resolution: "处理结果",
   to_party: "接收方",
   comment: "评价",
+  title: "议事事项",
+  topic_key: "话题",
+  meeting_at: "议事时间",
+  outcome: "议事决定",
 };
 function describeError(error) {
   if (error instanceof ApiError && error.fields.length) {

@@ -408,17 +408,93 @@ function setUpTopics() {
       const meeting = report.topics.filter((t) => t.meeting_suggested);
       document.getElementById("meeting").replaceChildren(
         ...meeting.map((t) =>
-          el("li", {}, el("strong", {}, t.name), ` 本周 ${t.residents} 位居民反映 ${t.count} 件,建议提交居民议事会协商`),
+          el(
+            "li",
+            { "data-topic": t.key },
+            el("strong", {}, t.name),
+            ` 本周 ${t.residents} 位居民反映 ${t.count} 件,建议提交居民议事会协商 `,
+            // Whoever may convene the meeting is the API's to decide: others get its 403 in words.
+            el("button", { type: "button", class: "propose", onclick: () => propose(t, report.week) }, "提交议事"),
+          ),
         ),
       );
       if (!meeting.length) document.getElementById("meeting").append(el("li", { class: "muted" }, "本周没有需要议事的话题"));
     } catch (problem) {
       flash(describeError(problem), true);
     }
+    loadMeetingItems(community.value);
+  }
+
+  async function propose(topic, reportWeek) {
+    try {
+      await call("POST", "/v1/meetings", { community: community.value, topic_key: topic.key, title: topic.name, week: reportWeek });
+      flash(`“${topic.name}”已提交居民议事。`);
+      loadMeetingItems(community.value);
+    } catch (problem) {
+      flash(problem instanceof ApiError && problem.status === 409 ? "这个话题已在议事中。" : meetingError(problem), true);
+    }
   }
   community.addEventListener("change", load);
   week.addEventListener("change", load);
   load();
+}
+
+// ── residents' meeting (议事) ───────────────────────────────────────────────────────────────────────────────────────
+const MEETING_STATUS_NAMES = { proposed: "待议", scheduled: "已定议事时间", decided: "已决定", dropped: "不再议事" };
+
+function meetingError(problem) {
+  if (problem instanceof ApiError && problem.status === 403) return "只有街道、业委会或本社区调度员可以办理议事事项。";
+  return describeError(problem);
+}
+
+async function loadMeetingItems(community) {
+  const list = document.getElementById("meeting-items");
+  try {
+    const params = new URLSearchParams({ community });
+    for (const status of ["proposed", "scheduled", "decided"]) params.append("status", status);
+    const { items } = await call("GET", `/v1/meetings?${params}`);
+    list.replaceChildren(...items.map((item) => meetingItemRow(item, () => loadMeetingItems(community))));
+    if (!items.length) list.append(el("li", { class: "muted" }, "还没有议事事项"));
+  } catch (problem) {
+    list.replaceChildren(el("li", { class: "muted" }, meetingError(problem)));
+  }
+}
+
+// One item: its evidence and state; while open, the meeting's time, its decision, or dropping it.
+function meetingItemRow(item, reload) {
+  async function act(path, body, done) {
+    try {
+      await call("POST", `/v1/meetings/${item.id}/${path}`, body);
+      flash(done);
+      reload();
+    } catch (problem) {
+      flash(meetingError(problem), true);
+    }
+  }
+  const row = el(
+    "li",
+    { "data-item": item.id, "data-status": item.status },
+    el("strong", {}, item.title),
+    ` ${MEETING_STATUS_NAMES[item.status] || item.status} · ${item.week} ${item.residents} 位居民反映 ${item.reports} 件`,
+    item.meeting_at ? el("span", { class: "when" }, ` · 议事时间 ${formatTime(item.meeting_at)}`) : null,
+    item.outcome ? el("p", { class: "outcome" }, `决定:${item.outcome}`) : null,
+  );
+  if (item.status === "decided" || item.status === "dropped") return row;
+  const when = el("input", { type: "datetime-local", class: "meeting-at", "aria-label": "议事时间" });
+  const outcome = el("input", { type: "text", class: "outcome-text", placeholder: "议事决定(如居民公约条款)" });
+  const reason = el("input", { type: "text", class: "drop-reason", placeholder: "不再议事的原因" });
+  const schedule = el("button", { type: "button", class: "schedule" }, "设定议事时间");
+  // The browser's local time, sent with its zone (toISOString is UTC): the API refuses a time without one.
+  schedule.addEventListener("click", () => {
+    if (!when.value) return flash("请先选择议事时间。", true);
+    act("schedule", { meeting_at: new Date(when.value).toISOString() }, "议事时间已设定。");
+  });
+  const decide = el("button", { type: "button", class: "decide", disabled: item.status !== "scheduled" }, "记录决定");
+  decide.addEventListener("click", () => act("decide", { outcome: outcome.value }, "议事决定已记录并公开。"));
+  const drop = el("button", { type: "button", class: "drop" }, "不再议事");
+  drop.addEventListener("click", () => act("drop", { reason: reason.value }, "已撤下议事事项。"));
+  row.append(el("div", { class: "meeting-actions" }, when, schedule, outcome, decide, reason, drop));
+  return row;
 }
 
 function startPage() {

@@ -190,6 +190,45 @@ async function setUpMine(list) {
   }
 }
 
+// ── decisions of the residents' meeting (议事结果, 全透明) ─────────────────────────────────────────────────────────────
+function setUpDecisions(list) {
+  const community = document.getElementById("decisions-community");
+  const empty = document.getElementById("decisions-empty");
+  // The community the resident last reported from, as the submit form remembers it.
+  const place = JSON.parse(localStorage.getItem(PLACE_KEY) || "{}");
+  if (place.community) community.value = place.community;
+
+  async function load() {
+    try {
+      const params = new URLSearchParams({ community: community.value });
+      const { decisions } = await residentApi("GET", `/v1/meetings/public?${params}`);
+      list.replaceChildren(
+        ...decisions.map((d) =>
+          el(
+            "li",
+            { class: "card" },
+            el("strong", {}, d.title),
+            el("p", { class: "outcome" }, d.outcome),
+            el(
+              "p",
+              { class: "muted" },
+              `${d.residents} 位居民反映 ${d.reports} 件` + (d.meeting_at ? ` · ${formatTime(d.meeting_at)} 议事` : ""),
+            ),
+          ),
+        ),
+      );
+      empty.textContent = "这个小区还没有议事结果。";
+      show(empty, decisions.length === 0);
+    } catch (problem) {
+      list.replaceChildren();
+      empty.textContent = describeError(problem);
+      show(empty, true);
+    }
+  }
+  community.addEventListener("change", load);
+  load();
+}
+
 // ── one ticket ──────────────────────────────────────────────────────────────────────────────────────────────────
 function eventWords(event, ticket) {
   const to = partyName(event.to_party);
@@ -356,5 +395,7 @@ if (mineList) {
   });
 }
 if (ticketSection) setUpTicket(ticketSection);
+const decisionList = document.getElementById("decisions");
+if (decisionList) setUpDecisions(decisionList);
 const eraseLink = document.getElementById("erase-me");
 if (eraseLink) setUpErase(eraseLink);
