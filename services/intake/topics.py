@@ -174,21 +174,23 @@ class TopicFlows:
             raise InvalidArgument.for_fields(violations)
         community = community.strip()
         chosen = Week.parse(week) if week.strip() else Week.containing(self._clock())
-        first = chosen.shifted(-(TREND_WEEKS - 1))
+        first, before = chosen.shifted(-(TREND_WEEKS - 1)), chosen.shifted(-1)
         weeks = [first.shifted(offset) for offset in range(TREND_WEEKS)]
-        per_week: dict[Week, Counter[str]] = {each: Counter() for each in weeks}
-        reports: Counter[Week] = Counter()
+        # The trend needs only counts; topics (a catalog match per unplaced ticket, stored decisions) only this week
+        # and the one before.
+        reports = Counter(Week.containing(created_at) for created_at in self._report_times(community, first, chosen))
+        current: Counter[str] = Counter()
+        previous: Counter[str] = Counter()
         residents: dict[str, set[str]] = {}
         problems: Counter[str] = Counter()  # this week's tickets of a topic that are not a duplicate of another
-        for report in self._classified(community, first.start, chosen.end):
-            reported_in = Week.containing(report.created_at)
-            reports[reported_in] += 1
-            per_week[reported_in].update(report.topics)
-            if reported_in == chosen:
-                for key in report.topics:
-                    residents.setdefault(key, set()).add(report.resident_id)
-                    problems[key] += not report.merged
-        current, previous = per_week[chosen], per_week[chosen.shifted(-1)]
+        for report in self._classified(community, before.start, chosen.end):
+            if Week.containing(report.created_at) != chosen:
+                previous.update(report.topics)
+                continue
+            current.update(report.topics)
+            for key in report.topics:
+                residents.setdefault(key, set()).add(report.resident_id)
+                problems[key] += not report.merged
         topics = [self._topic(key, current[key], previous[key], len(residents[key]), problems[key]) for key in current]
         topics.sort(key=lambda t: (-t.count, -t.rise, t.key))
         rising = sorted((t for t in topics if t.rise > 0), key=lambda t: (-t.rise, -t.count, t.key))[:MAX_RISING]
@@ -196,7 +198,7 @@ class TopicFlows:
             community=community,
             week=chosen,
             total=reports[chosen],
-            previous_total=reports[chosen.shifted(-1)],
+            previous_total=reports[before],
             topics=topics,
             rising=rising,
             trend=[WeekTotal(each, reports[each]) for each in weeks],
@@ -205,6 +207,13 @@ class TopicFlows:
     def topic_of(self, catalog_entry: str, text: str) -> str:
         """The topic of one ticket (see `classify`)."""
         return classify(self._catalog, catalog_entry, text) or OTHER_TOPIC
+
+    def _report_times(self, community: str, first: Week, last: Week) -> list[datetime]:
+        statement = select(Ticket.created_at).where(
+            Ticket.community == community, Ticket.created_at >= first.start, Ticket.created_at < last.end
+        )
+        with self._database.unit_of_work() as session:
+            return list(session.scalars(statement))
 
     def _classified(self, community: str, start: datetime, end: datetime) -> list[_Report]:
         """Each report with the topics it raises: its own, and the other issues nobody split off."""
