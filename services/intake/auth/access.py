@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from linli.errors import NotFound, PermissionDenied
-from services.intake.auth.identity import Caller, Resident, Worker, check_claimed_resident
+from services.intake.auth.identity import Caller, Resident, Service, Worker, check_claimed_resident
 from services.intake.tickets.models import Ticket, TicketStatus
 from services.intake.tickets.repository import TicketQuery
 
@@ -25,6 +25,13 @@ def can_see(caller: Caller, ticket: Ticket) -> bool:
         manual = ticket.status == TicketStatus.NEEDS_MANUAL.value
         return ticket.party == caller.party or (manual and caller.is_dispatcher)
     return False
+
+
+def require_resident_or_worker(caller: Caller) -> None:
+    """Raises PermissionDenied for a service token: what residents and workers read (instant answers, the meeting's
+    decisions) is no service's business."""
+    if isinstance(caller, Service):
+        raise PermissionDenied("this needs a resident's or a worker's token")
 
 
 def check_visible(caller: Caller, ticket: Ticket) -> None:

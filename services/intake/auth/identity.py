@@ -8,6 +8,11 @@ from linli.errors import PermissionDenied
 from linli.tokens import Claims, Role, TokenKind
 
 
+def resident_actor(resident_id: str) -> str:
+    """How a resident appears in a ticket's history (an erasure rewrites exactly these)."""
+    return f"resident:{resident_id}"
+
+
 @dataclass(frozen=True)
 class Resident:
     """A resident, by the openid the login exchange gave (the tickets' `resident_id`)."""
@@ -17,7 +22,7 @@ class Resident:
     @property
     def actor(self) -> str:
         """How the resident appears in a ticket's history."""
-        return f"resident:{self.resident_id}"
+        return resident_actor(self.resident_id)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from linli.errors import PermissionDenied
-from services.intake.auth import Service
+from services.intake.auth.access import require_resident_or_worker
 from services.intake.auth.http import CallerDep, WorkerDep
 from services.intake.meetings.flows import MeetingFlows
 from services.intake.tickets.models import MeetingItem, MeetingStatus
@@ -154,8 +154,7 @@ def meeting_routes(meetings: MeetingFlowsProvider) -> APIRouter:
     @router.get("/public", response_model=PublicDecisionListOut)
     def public_decisions(caller: CallerDep, community: str) -> PublicDecisionListOut:
         """What the community's residents' meeting decided (全透明): for any resident or worker token."""
-        if isinstance(caller, Service):
-            raise PermissionDenied("the meeting's decisions are for residents and workers")
+        require_resident_or_worker(caller)
         decided = meetings().list(community, [MeetingStatus.DECIDED])
         return PublicDecisionListOut(decisions=[decision_out(item) for item in decided])
 

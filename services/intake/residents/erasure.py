@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from linli.errors import NotFound
 from linli.pii import scrub
 from linli.tokens import MAX_SUBJECT_LENGTH, TokenKind
+from services.intake.auth.identity import resident_actor
 from services.intake.auth.revocations import Revocations, stage_revocation
 from services.intake.metrics import RESIDENTS_ERASED, TICKETS_ANONYMIZED
 from services.intake.tickets.context import EventKind, FlowContext, Work
@@ -28,7 +29,6 @@ from services.intake.tickets.models import ERASED_RESIDENT_PREFIX, Ticket, Ticke
 
 logger = logging.getLogger(__name__)
 
-RESIDENT_ACTOR_PREFIX = "resident:"
 ERASURE_REASON = "erased on request"
 ERASED_NOTE = "居民个人信息已按本人要求删除"
 EXPIRED_NOTE = "个人信息保存期满,已匿名化"
@@ -109,7 +109,7 @@ class ErasureFlows:
         if not resident_id or is_erased_resident(resident_id):
             raise NotFound("no personal data stored for this resident (unknown, or erased already)")
         tombstone = new_tombstone()
-        actor = actor or f"{RESIDENT_ACTOR_PREFIX}{tombstone}"
+        actor = actor or resident_actor(tombstone)
         now = self._context.clock()
         with self._context.transaction() as work:
             tickets = _tickets_of(resident_id, session=work.session)
@@ -166,11 +166,11 @@ class ErasureFlows:
         return len(tickets)
 
     def _anonymize(self, work: Work, ticket: Ticket, tombstone: str, *, note: str, actor: str) -> _Anonymized:
-        former_actor = f"{RESIDENT_ACTOR_PREFIX}{ticket.resident_id}"
+        former_actor = resident_actor(ticket.resident_id)
         events = 0
         for event in ticket.events:
             # Workers' notes and resolutions may quote the resident: every note is scrubbed, not only theirs.
-            new_actor = f"{RESIDENT_ACTOR_PREFIX}{tombstone}" if event.actor == former_actor else event.actor
+            new_actor = resident_actor(tombstone) if event.actor == former_actor else event.actor
             new_note = scrub(event.note)
             if (new_actor, new_note) != (event.actor, event.note):
                 event.actor, event.note = new_actor, new_note

@@ -10,6 +10,7 @@ from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, Inva
 from linli.parties import is_party_id
 from linli.pii import scrub
 from services.intake.auth import Worker
+from services.intake.auth.identity import resident_actor
 from services.intake.metrics import TICKETS_SPLIT, TICKETS_SUBMITTED
 from services.intake.tickets import duplicates, repository
 from services.intake.tickets.context import EventKind, FlowContext, Work
@@ -56,7 +57,7 @@ class TicketFlows:
                     if earlier is not None:
                         return view_of(self._replay(earlier, submission), session=work.session), False
                 ticket = self._new_ticket(submission)
-                self._context.record(ticket, EventKind.RECEIVED, f"resident:{submission.resident_id}")
+                self._context.record(ticket, EventKind.RECEIVED, resident_actor(submission.resident_id))
                 repository.add(ticket, session=work.session)
                 self._queue_triage(work, ticket)
                 work.after_commit(TICKETS_SUBMITTED.inc)
@@ -189,7 +190,7 @@ class TicketFlows:
             self._check_status(ticket, RATEABLE, "rated")
             ticket.rating = score
             note = f"{score}/5 {comment.strip()}".strip()
-            self._context.record(ticket, EventKind.RATED, f"resident:{resident_id}", note=note)
+            self._context.record(ticket, EventKind.RATED, resident_actor(resident_id), note=note)
             if score > NOT_SOLVED_SCORE:
                 ticket.status = TicketStatus.CLOSED.value
             else:
@@ -206,7 +207,7 @@ class TicketFlows:
             if ticket.resident_id != resident_id:
                 raise PermissionDenied("only the resident who raised a ticket can reopen it")
             self._check_status(ticket, REOPENABLE, "reopened")
-            self._reopen(work, ticket, actor=f"resident:{resident_id}", reason=reason.strip())
+            self._reopen(work, ticket, actor=resident_actor(resident_id), reason=reason.strip())
             return view_of(ticket, session=work.session)
 
     def dispatch(self, ticket_id: str, worker: Worker, *, to_party: str, note: str = "") -> TicketView:

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from linli.errors import PermissionDenied
 from linli.parties import display_name
 from services.intake.answers import AnswerOutcome
-from services.intake.auth import Caller, Service
+from services.intake.auth.access import require_resident_or_worker
 from services.intake.auth.http import CallerDep, WorkerDep
 from services.intake.topics import Topic, TopicReport
 
@@ -118,12 +118,6 @@ class WorkerOut(BaseModel):
     party_name: str
     community: str
     role: str
-
-
-def require_resident_or_worker(caller: Caller) -> None:
-    """Services have no business asking for instant answers."""
-    if isinstance(caller, Service):
-        raise PermissionDenied("this needs a resident's or a worker's token")
 
 
 def answer_out(outcome: AnswerOutcome) -> AnswerOut:
