@@ -25,7 +25,13 @@ from services.intake.auth.identity import resident_actor
 from services.intake.auth.revocations import Revocations, stage_revocation
 from services.intake.metrics import RESIDENTS_ERASED, TICKETS_ANONYMIZED
 from services.intake.tickets.context import EventKind, FlowContext, Work
-from services.intake.tickets.models import ERASED_RESIDENT_PREFIX, Ticket, TicketStatus, is_erased_resident
+from services.intake.tickets.models import (
+    ERASED_RESIDENT_PREFIX,
+    OPEN_STATUSES,
+    Ticket,
+    TicketStatus,
+    is_erased_resident,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +40,9 @@ ERASED_NOTE = "居民个人信息已按本人要求删除"
 EXPIRED_NOTE = "个人信息保存期满,已匿名化"
 # Retrieval learned these tickets' cases from their text: it must learn the scrubbed text instead.
 LEARNED_STATUSES = frozenset({TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value})
-# Duplicate detection compares a new ticket with open, unmerged ones only: these tickets' vectors serve nothing.
-NO_LONGER_COMPARED = LEARNED_STATUSES | {TicketStatus.MERGED.value}
+# Duplicate detection compares a new ticket with open ones only (repository.duplicate_candidates): the vectors of the
+# others serve nothing.
+COMPARED_STATUSES = frozenset(status.value for status in OPEN_STATUSES)
 
 
 def new_tombstone() -> str:
@@ -181,7 +188,7 @@ class ErasureFlows:
         ticket.routing = _scrubbed_routing(ticket.routing)
         ticket.latitude = ticket.longitude = None
         ticket.attachment_urls = []
-        if ticket.status in NO_LONGER_COMPARED:
+        if ticket.status not in COMPARED_STATUSES:
             # A vector can be inverted back to much of its text; only open tickets are compared for duplicates.
             ticket.embedding, ticket.embedding_model = None, ""
         # A client may build its retry key from the openid; the ticket no longer needs one.
