@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from services.retrieval.embedder import Vectors
+from linli.embedding import Vectors
 from services.retrieval.index import IndexKind, IndexParams, VectorIndex, faiss_threads
 
 DIMENSION = 512  # m3e-small

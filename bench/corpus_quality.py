@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from linli.catalog import load_catalog
+from linli.embedding import SentenceTransformerEmbedder
 from linli.settings import RetrievalSettings
-from services.retrieval.embedder import SentenceTransformerEmbedder
 from services.retrieval.memory import read_corpus
-from services.routing.catalog import load_catalog
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "services" / "retrieval" / "corpus"
 NEAR_DUPLICATE = 0.95

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from linli.embedding import OnnxInt8Embedder, Vectors
 from linli.settings import RetrievalSettings
-from services.retrieval.embedder import OnnxInt8Embedder, Vectors
 from services.retrieval.memory import read_corpus
 
 TARGET_RATIO = 3.0

@@ -27,7 +27,7 @@ import grpc
 import numpy as np
 
 from bench.ann_search import busy_cpu_seconds
-from linli.cli import check_health
+from linli.grpc_health import check_health
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
 
 STARTER_CORPUS = Path(__file__).resolve().parents[1] / "services" / "retrieval" / "corpus" / "starter_cases.jsonl"
@@ -79,7 +79,7 @@ def retrieval_server(corpus: Path, *, backend: str, ready_seconds: float) -> Ite
         )
         with log.open("wb") as output:
             server = subprocess.Popen(
-                [sys.executable, "-m", "linli.cli", "serve", "retrieval"], env=env, stdout=output, stderr=output
+                [sys.executable, "-m", "services.cli", "serve", "retrieval"], env=env, stdout=output, stderr=output
             )
         try:
             yield RunningServer(_wait_until_serving(server, log, ready_seconds), server.pid)

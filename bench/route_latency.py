@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from linli.catalog import load_catalog
+from linli.embedding import SentenceTransformerEmbedder, Vectors
 from linli.settings import RetrievalSettings, RoutingSettings
 from linli.v1 import cases_pb2, retrieval_pb2
-from services.retrieval.embedder import SentenceTransformerEmbedder, Vectors
 from services.retrieval.memory import read_corpus
-from services.routing.catalog import load_catalog
 from services.routing.learning.data import LabelledText
 from services.routing.learning.features import FeatureConfig
 from services.routing.learning.model_dir import save_model

@@ -61,7 +61,7 @@ def selective_at_coverage(confidences: np.ndarray, hits: np.ndarray, coverage: f
 
 def router_predictions(heldout_texts: list[str], train_path: Path) -> tuple[list[str], np.ndarray]:
     """The router's top party and confidence for each held-out text, trained on `train_path`."""
-    from services.routing.catalog import load_catalog
+    from linli.catalog import load_catalog
     from services.routing.learning.commands import local_encoder
     from services.routing.learning.data import read_labelled
     from services.routing.offline import train_offline_router

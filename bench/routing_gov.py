@@ -52,7 +52,7 @@ def run_ours(
     train_items: Sequence[LabelledText], dev_items: Sequence[LabelledText], *, encoder: Encoder | None
 ) -> dict[str, Any]:
     """Our router, trained and scored exactly as `linli eval routing --train` does (signals on)."""
-    from services.routing.catalog import load_catalog
+    from linli.catalog import load_catalog
     from services.routing.offline import train_offline_router
 
     # The catalog does not apply to these sectors: only the vote joins, as in the CLI.

@@ -214,7 +214,7 @@ class RoutingSettings(LinliSettings):
         description="When the model folder is empty at start, a model is trained on this JSONL first; empty: fail.",
     )
     catalog_path: Path | None = Field(
-        None, description="Responsibility catalog YAML; default: the packaged `services/routing/data` one."
+        None, description="Responsibility catalog YAML; default: the packaged `linli/catalog/data` one."
     )
     model_poll_seconds: float = Field(
         30.0, ge=0.0, description="How often the model folder is checked for a new model; 0 only on ReloadModel."

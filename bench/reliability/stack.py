@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.reliability.processes import Role, Supervisor
-from linli.cli import check_health
+from linli.grpc_health import check_health
 from linli.settings import IntakeSettings, RateLimitSettings, RetrievalSettings, RoutingSettings
 
 POSTGRES = os.environ.get("LINLI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -162,7 +162,7 @@ def stack_environment(config: StackConfig, database_url: str, folder: Path, addr
 
 
 def _linli(name: str, args: list[str], env: dict[str, str]) -> Role:
-    return Role(name, (sys.executable, "-m", "linli.cli", *args), env)
+    return Role(name, (sys.executable, "-m", "services.cli", *args), env)
 
 
 def _redis_role(port: int) -> Role:

@@ -16,12 +16,12 @@ from typing import Protocol
 
 import grpc
 
+from linli.catalog import Catalog, CatalogEntry
 from linli.errors import InvalidArgument, LinliError, from_rpc_error
 from linli.parties import display_name
 from linli.pii import scrub
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
 from services.intake.tickets.validation import check_community, check_text
-from services.routing.catalog import Catalog, CatalogEntry
 
 logger = logging.getLogger(__name__)
 

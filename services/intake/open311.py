@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from linli.catalog import Catalog, CatalogEntry
 from linli.errors import FieldViolation, InvalidArgument, LinliError, NotFound
 from linli.parties import display_name
 from linli.pii import scrub
@@ -36,7 +37,6 @@ from services.intake.tickets.models import Ticket, TicketStatus
 from services.intake.tickets.validation import LATITUDE_RANGE, LONGITUDE_RANGE, Submission, check_text
 from services.intake.tickets.views import TicketView, views_of
 from services.intake.topics import CHINA_TIME, classify
-from services.routing.catalog import Catalog, CatalogEntry
 
 PREFIX = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"

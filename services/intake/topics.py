@@ -24,12 +24,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from linli.catalog import Catalog
 from linli.errors import InvalidArgument, LinliError
 from linli.parties import display_name
 from services.intake.database import Database
 from services.intake.tickets.models import Ticket
 from services.intake.tickets.validation import check_community
-from services.routing.catalog import Catalog
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
 OTHER_TOPIC = "other"

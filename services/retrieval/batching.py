@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from linli.embedding import Embedder, Vectors
 from linli.errors import Unavailable
-from services.retrieval.embedder import Embedder, Vectors
 
 logger = logging.getLogger(__name__)
 

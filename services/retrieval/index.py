@@ -14,7 +14,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from services.retrieval.embedder import Vectors
+from linli.embedding import Vectors
 
 Ids = npt.NDArray[np.int64]
 

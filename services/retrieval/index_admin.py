@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
     from sqlalchemy.orm import InstrumentedAttribute
 
+    from linli.embedding import Embedder
     from linli.settings import RetrievalSettings
     from services.retrieval.cases import CaseRecord
-    from services.retrieval.embedder import Embedder
     from services.retrieval.memory import CaseMemory
     from services.retrieval.snapshots import Manifest
     from services.retrieval.store import CaseStore
@@ -264,7 +264,7 @@ def add_index_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     """Registers `index build` and `index stats` on the `linli` command; returns the `index` subcommands, to which
-    linli/admin_commands.py adds those that call a running server."""
+    services/cli/admin_commands.py adds those that call a running server."""
     index = commands.add_parser(
         "index", help="build or inspect a local case index, or snapshot or reload a running server's"
     )

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from linli.embedding import Embedder, Vectors
 from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
 from linli.pii import scrub
 from services.retrieval.cases import MAX_TEXT_CHARS, CaseFilter, CaseRecord, CaseStatus, validate_cases
-from services.retrieval.embedder import Embedder, Vectors
 from services.retrieval.index import IndexParams, VectorIndex
 from services.retrieval.metrics import SEARCH_SECONDS
 from services.retrieval.snapshots import SnapshotStore

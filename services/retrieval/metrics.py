@@ -13,9 +13,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from linli.embedding import Embedder, Vectors
 from linli.metrics import LATENCY_BUCKETS, RpcMetrics, ServerMetrics, ServiceMetrics
 from linli.settings import RetrievalSettings
-from services.retrieval.embedder import Embedder, Vectors
 from services.retrieval.snapshots import SnapshotStore
 
 if TYPE_CHECKING:  # memory records SEARCH_SECONDS from here: no import at run time

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from linli.embedding import Embedder, create_embedder, model_fingerprint
 from linli.grpc_auth import admin_interceptor
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.logs import configure_logging
@@ -14,12 +15,11 @@ from linli.settings import RetrievalSettings, embedded_model_path
 from linli.tokens import TokenCodec
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
 from services.retrieval.batching import MicroBatcher
-from services.retrieval.embedder import Embedder, create_embedder
 from services.retrieval.index import IndexParams
 from services.retrieval.memory import CaseMemory
 from services.retrieval.metrics import InstrumentedEmbedder, server_metrics
 from services.retrieval.servicer import RetrievalServicer
-from services.retrieval.snapshots import SnapshotStore, model_fingerprint
+from services.retrieval.snapshots import SnapshotStore
 from services.retrieval.store import CaseStore
 
 logger = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from linli.embedding import Vectors
 from linli.sql_types import UtcDateTime
 from services.retrieval.cases import CaseFilter, CaseRecord, CaseStatus
-from services.retrieval.embedder import Vectors
 
 
 class _Base(DeclarativeBase):

@@ -9,11 +9,11 @@ import threading
 import grpc
 import numpy as np
 
+from linli.catalog import Catalog, load_catalog
+from linli.embedding import Vectors
 from linli.errors import FailedPrecondition, Unavailable, from_rpc_error
 from linli.settings import RoutingSettings
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
-from services.retrieval.embedder import Vectors
-from services.routing.catalog import Catalog, load_catalog
 from services.routing.learning.model_dir import MANIFEST_FILE, save_model
 from services.routing.model_holder import ModelHolder
 from services.routing.router import RetrievalEncoder, Router

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from services.routing.catalog import Catalog, CatalogEntry
+from linli.catalog import Catalog, CatalogEntry
 
 # How much a keyword match score (in [0, 1]) counts against the entry model's SVM score: chosen on the training
 # split (0.5: 79.5 % of entries right; the entry model alone 77.3 %, the keywords alone 71.1 %).

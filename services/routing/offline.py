@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from services.retrieval.embedder import Vectors
-from services.routing.catalog import Catalog
+from linli.catalog import Catalog
+from linli.embedding import Vectors
 from services.routing.learning.classifier import StackedClassifier
 from services.routing.learning.data import LabelledText
 from services.routing.learning.evaluation import Prediction

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.routing.catalog import Catalog, CatalogEntry
+from linli.catalog import Catalog, CatalogEntry
 
 # Strongest first, at most this many: a hotline splits a message into a handful of orders, not a dozen.
 MAX_OTHER_ISSUES = 3

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 import grpc
 import numpy as np
 
+from linli.catalog import Catalog, CatalogEntry
+from linli.embedding import Vectors
 from linli.errors import InvalidArgument, from_rpc_error
 from linli.parties import display_name
 from linli.settings import RoutingSettings
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc, routing_pb2
-from services.retrieval.embedder import Vectors
-from services.routing.catalog import Catalog, CatalogEntry
 from services.routing.entry_choice import EntryChoice, choose_entry
 from services.routing.learning.classifier import SignalAttribution
 from services.routing.model_holder import ModelHolder, ServedModel

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from services.routing.catalog import Catalog, CatalogEntry
+from linli.catalog import Catalog, CatalogEntry
 from services.routing.learning.classifier import EntryExample
 from services.routing.vote import vote_weights
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from linli.catalog import ESCALATION_ORDER, CatalogEntry, EscalationLevel
 from linli.errors import InvalidArgument
 from linli.parties import OWNERS_COMMITTEE, PROPERTY_MANAGER, STREET_OFFICE, display_name, is_party_id
 from linli.v1 import cases_pb2
-from services.routing.catalog import ESCALATION_ORDER, CatalogEntry, EscalationLevel
 from services.routing.urgency import UrgencyFinding
 
 _scrub_pii: Callable[[str], str] | None

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from linli.catalog import load_catalog
+from linli.embedding import SentenceTransformerEmbedder
 from linli.grpc_serving import ServerHandle
 from linli.tokens import TokenCodec, TokenKind
 from services.intake.auth.residents import DevVerifier
@@ -17,10 +19,8 @@ from services.intake.auth.tokens import issue_token
 from services.intake.ratelimit import RateLimiter
 from services.intake.tickets.triage_flows import TriageFlows
 from services.intake.tickets.validation import Submission
-from services.retrieval.embedder import SentenceTransformerEmbedder
 from services.retrieval.server import RetrievalDeps, RetrievalServer
 from services.retrieval.server import create_server as create_retrieval
-from services.routing.catalog import load_catalog
 from services.routing.learning.data import read_labelled
 from services.routing.learning.features import EmbedderEncoder, FeatureConfig
 from services.routing.learning.model_dir import save_model

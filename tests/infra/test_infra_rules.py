@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from linli.cli import build_parser
 from linli.settings import IntakeSettings, RetrievalSettings, RoutingSettings
+from services.cli.main import build_parser
 from tests.infra.infra_files import (
     KUSTOMIZATION,
     ROOT,
@@ -80,7 +80,7 @@ def test_role_command_is_a_linli_command(where: str, argv: list[str]) -> None:
     try:
         build_parser().parse_args(argv)
     except SystemExit:
-        pytest.fail(f"{where}: `linli {' '.join(argv)}` is not a command of linli/cli.py")
+        pytest.fail(f"{where}: `linli {' '.join(argv)}` is not a command of services/cli/main.py")
 
 
 @pytest.mark.parametrize("name", ROLES)

@@ -18,12 +18,12 @@ import httpx
 import pytest
 import uvicorn
 
+from linli.embedding import SentenceTransformerEmbedder
 from linli.grpc_serving import ServerHandle
 from linli.settings import IntakeSettings, RetrievalSettings
 from services.intake.ratelimit import RateLimiter
 from services.intake.server import IntakeDeps, IntakeServer
 from services.intake.server import create_server as create_intake
-from services.retrieval.embedder import SentenceTransformerEmbedder
 from services.retrieval.server import RetrievalDeps
 from services.retrieval.server import create_server as create_retrieval
 from services.routing.server import create_server as create_routing
@@ -209,7 +209,7 @@ class ChildProcesses:
         """Starts `linli worker` or `linli beat` with `settings`, logging to the test's folder."""
         log = (self._log_dir / f"{role}-{len(self.started)}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "linli.cli", role], env=settings_env(settings), stdout=log, stderr=log
+            [sys.executable, "-m", "services.cli", role], env=settings_env(settings), stdout=log, stderr=log
         )
         self.started.append(process)
         return process

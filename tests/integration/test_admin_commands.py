@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from linli.cli import main as linli
+from linli.catalog import load_catalog
 from linli.grpc_serving import ServerHandle
+from services.cli.main import main as linli
 from services.retrieval.server import RetrievalDeps, RetrievalServer
 from services.retrieval.server import create_server as create_retrieval
-from services.routing.catalog import load_catalog
 from services.routing.learning.data import LabelledText
 from services.routing.learning.features import EmbedderEncoder, FeatureConfig
 from services.routing.learning.model_dir import read_manifest, save_model

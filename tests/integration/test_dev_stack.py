@@ -58,7 +58,7 @@ def test_dev_stack_routes_a_complaint_and_stops_cleanly(tmp_path: Path, corpus_s
         }
     )
     stack = subprocess.Popen(
-        [sys.executable, "-m", "linli.cli", "dev"],
+        [sys.executable, "-m", "services.cli", "dev"],
         cwd=tmp_path,  # embedded state lands in ./var, here
         env=env,
         stdout=subprocess.PIPE,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from linli.embedding import SentenceTransformerEmbedder
 from linli.settings import IntakeSettings
 from services.intake.tickets.duplicates import same_place
-from services.retrieval.embedder import SentenceTransformerEmbedder
 
 pytestmark = pytest.mark.integration
 

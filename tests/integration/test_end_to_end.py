@@ -122,7 +122,7 @@ def test_routing_down_sends_the_ticket_to_a_person_not_the_void(
     assert server.grpc.wait_ready(30)
     log = (tmp_path / "worker.log").open("wb")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "linli.cli", "worker"], env=settings_env(dead), stdout=log, stderr=log
+        [sys.executable, "-m", "services.cli", "worker"], env=settings_env(dead), stdout=log, stderr=log
     )
     try:
         view, created = server.flows.submit(

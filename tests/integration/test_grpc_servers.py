@@ -11,7 +11,7 @@ import grpc
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from linli.cli import check_health
+from linli.grpc_health import check_health
 from linli.grpc_serving import ServerHandle
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
 from tests.tokens import service_metadata

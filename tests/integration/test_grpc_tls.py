@@ -21,14 +21,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from linli.cli import check_health
+from linli.catalog import load_catalog
+from linli.grpc_health import check_health
 from linli.grpc_serving import ServerHandle, build_server
 from linli.grpc_tls import open_channel
 from linli.settings import GrpcTlsSettings
 from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.retrieval.server import RetrievalDeps
 from services.retrieval.server import create_server as create_retrieval
-from services.routing.catalog import load_catalog
 from services.routing.learning.data import LabelledText
 from services.routing.learning.features import EmbedderEncoder, FeatureConfig
 from services.routing.learning.model_dir import save_model

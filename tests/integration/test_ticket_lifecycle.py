@@ -16,10 +16,10 @@ from typing import Any
 import grpc
 import pytest
 
-from linli.cli import main as linli
 from linli.grpc_serving import ServerHandle
 from linli.settings import IntakeSettings
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
+from services.cli.main import main as linli
 from services.intake.server import IntakeDeps
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.sweeps import SweepFlows

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
+from linli.catalog import Catalog, load_catalog
 from linli.errors import InvalidArgument, LinliError, Unavailable
 from linli.settings import DEFAULT_COMMUNITIES, IntakeSettings
 from services.intake.answers import (
@@ -23,7 +24,6 @@ from services.intake.tickets.context import FlowContext
 from services.intake.tickets.flows import TicketFlows
 from services.intake.web import mount_faces
 from services.intake.web.routes import answer_out
-from services.routing.catalog import Catalog, load_catalog
 from tests.conftest import free_port
 from tests.tokens import as_resident
 from tests.unit.intake_fakes import RecordingTaskQueue, http_security

@@ -10,9 +10,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from linli.embedding import Vectors
 from linli.errors import Unavailable
 from services.retrieval.batching import MicroBatcher
-from services.retrieval.embedder import Vectors
 from tests.unit.fakes import HashEmbedder
 
 POISON = "poison"

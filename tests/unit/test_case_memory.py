@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from linli.embedding import SentenceTransformerEmbedder, Vectors
 from linli.errors import AlreadyExists, InvalidArgument
 from services.retrieval.cases import CaseFilter, CaseRecord, CaseStatus
-from services.retrieval.embedder import SentenceTransformerEmbedder, Vectors
 from services.retrieval.memory import CaseMemory, read_corpus
 from services.retrieval.store import CaseStore
 from tests.unit.fakes import HashEmbedder

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 import yaml
 
-from linli.errors import InvalidArgument, NotFound
-from linli.parties import DEFAULT_PARTIES
-from services.routing.catalog import (
+from linli.catalog import (
     ESCALATION_ORDER,
     Catalog,
     CatalogError,
     load_catalog,
 )
+from linli.errors import InvalidArgument, NotFound
+from linli.parties import DEFAULT_PARTIES
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from linli.cli import documented_settings_table
 from linli.codegen import GENERATED_SUFFIXES, generate
+from services.cli.main import documented_settings_table
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,9 +9,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from linli.settings import RetrievalSettings
-from services.retrieval import embedder as embedder_module
-from services.retrieval.embedder import (
+from linli.embedding import backends as embedder_module
+from linli.embedding import model_fingerprint
+from linli.embedding.backends import (
     EXPORT_RECIPE,
     QUANTISED_FILE,
     RECIPE_KEY,
@@ -21,7 +21,7 @@ from services.retrieval.embedder import (
     create_embedder,
     quantised_model_file,
 )
-from services.retrieval.snapshots import model_fingerprint
+from linli.settings import RetrievalSettings
 
 TEXTS = [
     "3号楼楼道的灯坏了好几天了,晚上上下楼黑漆漆的",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.routing.catalog import Catalog, load_catalog
+from linli.catalog import Catalog, load_catalog
 from services.routing.entry_choice import MIN_MODEL_SCORE, choose_entry
 from services.routing.learning.classifier import EntryExample, EntryModel
 

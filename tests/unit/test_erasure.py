@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from linli.cli import main as linli
 from linli.errors import NotFound
 from linli.tokens import TokenCodec
 from linli.v1 import routing_pb2
+from services.cli.main import main as linli
 from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app

@@ -18,8 +18,8 @@ import faiss
 import numpy as np
 import pytest
 
+from linli.embedding import Vectors
 from services.retrieval.cases import CaseFilter, CaseRecord
-from services.retrieval.embedder import Vectors
 from services.retrieval.index import IndexParams, VectorIndex
 from services.retrieval.memory import CaseMemory
 from services.retrieval.snapshots import INDEX_FILE, MANIFEST_FILE, SnapshotStore

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from linli.cli import main as linli
+from services.cli.main import main as linli
 from services.intake.database import Database, head_revision
 from services.intake.tickets.learning import SyncAction, case_id
 from services.intake.tickets.validation import Submission

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from linli.catalog import load_catalog
 from linli.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from linli.settings import DEFAULT_COMMUNITIES
 from services.intake.auth import Role, Worker
@@ -19,7 +20,6 @@ from services.intake.meetings.flows import MeetingFlows
 from services.intake.tickets.models import MeetingStatus
 from services.intake.tickets.validation import Submission
 from services.intake.topics import CHINA_TIME, TopicFlows
-from services.routing.catalog import load_catalog
 from tests.tokens import as_resident, as_worker
 from tests.unit.fakes import StepClock
 from tests.unit.intake_fakes import DISPATCHER, ELSEWHERE, OWNERS, PROPERTY, STREET, Intake, decision, http_security

@@ -11,11 +11,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from linli.catalog import load_catalog
 from linli.settings import IntakeSettings
 from services.intake.auth import Worker
 from services.intake.database import Database
 from services.intake.web import mount_faces
-from services.routing.catalog import load_catalog
 from tests.unit.fakes import StepClock
 from tests.unit.intake_fakes import Intake, decision
 

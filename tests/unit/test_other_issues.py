@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.routing.catalog import Catalog, load_catalog
+from linli.catalog import Catalog, load_catalog
 from services.routing.other_issues import (
     MAX_OTHER_ISSUES,
     Bar,

@@ -19,12 +19,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from linli.cli import main as linli
 from linli.errors import InvalidArgument, NotFound, Unauthenticated
 from linli.grpc_auth import bearer_metadata
 from linli.settings import AuthSettings
 from linli.tokens import MAX_TTL, Claims, Role, TokenCodec, TokenKind
 from linli.v1 import intake_pb2, intake_pb2_grpc
+from services.cli.main import main as linli
 from services.intake.auth.revocations import REVOCATION_LIFETIME, Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from linli.catalog import Catalog, load_catalog
 from linli.errors import FailedPrecondition, InvalidArgument
 from linli.parties import DEFAULT_PARTIES
 from linli.settings import RoutingSettings
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
-from services.routing.catalog import Catalog, load_catalog
 from services.routing.learning.data import LabelledText, read_labelled
 from services.routing.learning.features import EmbedderEncoder, FeatureConfig
 from services.routing.learning.model_dir import save_model

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from linli.cli import main
+from linli.catalog import load_catalog
 from linli.errors import InvalidArgument
 from linli.parties import DEFAULT_PARTIES
-from services.routing.catalog import load_catalog
+from services.cli.main import main
 from services.routing.learning.calibration import expected_calibration_error, precision_threshold
 from services.routing.learning.classifier import ENTRIES, EntryExample, EntryModel, RoutingClassifier
 from services.routing.learning.data import (

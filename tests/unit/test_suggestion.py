@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from linli.catalog import Catalog, CatalogEntry, EscalationLevel, load_catalog
 from linli.errors import InvalidArgument
 from linli.parties import OWNERS_COMMITTEE, PROPERTY_MANAGER, STREET_OFFICE
 from linli.v1 import cases_pb2
-from services.routing.catalog import Catalog, CatalogEntry, EscalationLevel, load_catalog
 from services.routing.suggestion import MAX_CHARS, Suggestion, compose_suggestion
 from services.routing.urgency import UrgencyFinding, detect_urgency
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from linli.cli import main as linli
-from linli.devstack import console_tokens
 from linli.errors import InvalidArgument, Unauthenticated
 from linli.settings import AuthSettings
 from linli.tokens import Role, TokenCodec, TokenKind, bearer_token
+from services.cli.devstack import console_tokens
+from services.cli.main import main as linli
 from services.intake.auth.tokens import issue_token
 
 NOW = 1_800_000_000.0

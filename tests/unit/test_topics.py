@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from linli.catalog import Catalog, load_catalog
 from linli.errors import InvalidArgument
 from linli.settings import DEFAULT_COMMUNITIES
 from linli.v1 import routing_pb2
 from services.intake.database import Database
 from services.intake.tickets.validation import Submission
 from services.intake.topics import CHINA_TIME, OTHER_TOPIC, TopicFlows, Week
-from services.routing.catalog import Catalog, load_catalog
 from tests.unit.fakes import StepClock
 from tests.unit.intake_fakes import PROPERTY, Intake, decision
 

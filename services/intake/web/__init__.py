@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from linli.catalog import Catalog, load_catalog
 from linli.grpc_tls import open_channel
 from linli.settings import AuthSettings, IntakeSettings
 from services.intake.answers import Answerer, RetrievalCaseSearch
@@ -22,7 +23,6 @@ from services.intake.open311 import Open311, Open311Config, open311_routes
 from services.intake.tickets.flows import TicketFlows
 from services.intake.topics import TopicFlows
 from services.intake.web.routes import api_routes, page_routes
-from services.routing.catalog import Catalog, load_catalog
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"

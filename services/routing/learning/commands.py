@@ -13,7 +13,7 @@ from linli.errors import LinliError
 from services.routing.learning import DEFAULT_MODEL_DIR, DEFAULT_PRECEDENTS
 
 if TYPE_CHECKING:
-    from services.routing.catalog import Catalog
+    from linli.catalog import Catalog
     from services.routing.learning.data import LabelledText
     from services.routing.learning.features import Encoder
     from services.routing.learning.training import TrainedModel
@@ -125,8 +125,8 @@ def _progress(line: str) -> None:
 def local_encoder(backend: str = TRAINING_BACKEND) -> Encoder:
     """The retrieval service's embedding model, loaded in this process with `backend` (model folder, cache and
     sequence length as LINLI_RETRIEVAL_* configures them)."""
+    from linli.embedding import create_embedder
     from linli.settings import RetrievalSettings
-    from services.retrieval.embedder import create_embedder
     from services.routing.learning.features import EmbedderEncoder
 
     settings = RetrievalSettings().model_copy(update={"embedding_backend": backend})
@@ -144,7 +144,7 @@ def _read_training_data(args: argparse.Namespace, path: Path) -> tuple[list[Labe
 
 
 def _catalog(args: argparse.Namespace) -> Catalog | None:
-    from services.routing.catalog import load_catalog
+    from linli.catalog import load_catalog
 
     return load_catalog(args.catalog) if args.signals else None
 

@@ -7,12 +7,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 import numpy as np
-import numpy.typing as npt
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from services.retrieval.embedder import Embedder
-
-Vectors = npt.NDArray[np.float32]
+from linli.embedding import Embedder, Vectors
 
 
 class Encoder(Protocol):

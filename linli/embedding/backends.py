@@ -12,35 +12,18 @@ import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+from linli.embedding.fingerprint import model_fingerprint
+from linli.embedding.protocol import Embedder, Vectors
 
 if TYPE_CHECKING:
     from linli.settings import RetrievalSettings
 
 logger = logging.getLogger(__name__)
-
-Vectors = npt.NDArray[np.float32]
-
-
-class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors, so inner product is cosine similarity."""
-
-    @property
-    def model_name(self) -> str:
-        """Name recorded with every vector, to detect a changed model."""
-        ...
-
-    @property
-    def dimension(self) -> int:
-        """Length of every vector."""
-        ...
-
-    def embed(self, texts: list[str]) -> Vectors:
-        """Embeds `texts`; returns an array of shape (len(texts), dimension)."""
-        ...
 
 
 def create_embedder(settings: RetrievalSettings) -> Embedder:
@@ -221,8 +204,6 @@ def quantised_model_file(model_path: Path, cache_dir: Path) -> Path:
     beside its target and renames the finished file into place, so processes starting together never see a
     half-written file; at worst both export and the last rename wins with an identical file.
     """
-    from services.retrieval.snapshots import model_fingerprint  # also the identity the index snapshots use
-
     fingerprint = model_fingerprint(model_path)
     folders = [model_path / "onnx", cache_dir / f"{model_path.name}-{fingerprint[:16]}"]
     for folder in folders:

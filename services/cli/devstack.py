@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from linli.grpc_health import check_health
 from linli.settings import DEFAULT_STATE_DIR, IntakeSettings, RoutingSettings
 from linli.tokens import Role, TokenCodec, TokenKind
 
@@ -44,7 +45,7 @@ class Child:
 
 def _start(name: str, args: list[str], env: dict[str, str]) -> Child:
     # A session of its own: Ctrl-C reaches only this supervisor, which then stops the roles in order.
-    command = [sys.executable, "-m", "linli.cli", *args]
+    command = [sys.executable, "-m", "services.cli", *args]
     process = subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603 - our own fixed command
     return Child(name, process)
 
@@ -58,8 +59,6 @@ def _intake_ready(url: str) -> bool:
 
 
 def _routing_ready(target: str) -> bool:
-    from linli.cli import check_health
-
     try:
         return check_health(target, timeout=2) == "SERVING"
     except Exception:

@@ -1,4 +1,4 @@
-"""The `linli` command: serve a role, run the whole stack, check health, show settings."""
+"""The `linli` command (`python -m services.cli`): serve a role, run the whole stack, check health, show settings."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from linli.admin_commands import add_index_rpc_commands, add_routing_commands, is_admin_command, run_admin_command
-from linli.grpc_tls import open_channel
+from linli.grpc_health import check_health
+from services.cli.admin_commands import (
+    add_index_rpc_commands,
+    add_routing_commands,
+    is_admin_command,
+    run_admin_command,
+)
 from services.intake.admin import INTAKE_COMMANDS, add_intake_commands, run_intake_command
 from services.intake.auth.commands import TOKEN_COMMANDS, add_token_commands, run_token_command
 from services.intake.residents.commands import RESIDENT_COMMANDS, add_resident_commands, run_resident_command
@@ -42,21 +46,9 @@ def _worker() -> None:
 
 
 def _dev() -> int:
-    from linli.devstack import run_stack
+    from services.cli.devstack import run_stack
 
     return run_stack()
-
-
-def check_health(target: str, service: str = "", timeout: float = 3.0) -> str:
-    """The grpc.health.v1 status of `service` at `target` (like `grpcurl ... grpc.health.v1.Health/Check`).
-
-    The channel is TLS when `LINLI_GRPC_TLS_ENABLED` (with this process's certificate for mTLS), as the services'.
-    """
-    with open_channel(target) as channel:
-        reply = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service=service), timeout=timeout
-        )
-    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
 
 def _health(target: str, service: str) -> int:
@@ -136,7 +128,3 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in LEARNING_COMMANDS:
         return run_learning_command(args)
     return _settings(args.readme)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
