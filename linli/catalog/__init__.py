@@ -1,18 +1,17 @@
-"""The responsibility catalog (权责清单), shared by the services that route and those that show it."""
+"""The responsibility catalog (权责清单), shared by the services that route complaints and those that show it."""
 
-from linli.catalog.model import (
-    DEFAULT_CATALOG_PATH,
+from linli.catalog.loader import DEFAULT_CATALOG_PATH, load_catalog
+from linli.catalog.model import Catalog
+from linli.catalog.records import (
     ESCALATION_ORDER,
     MIN_PHRASINGS,
     URGENCIES,
-    Catalog,
     CatalogEntry,
     CatalogError,
     EscalationLevel,
     PartyInfo,
     Source,
     Urgency,
-    load_catalog,
 )
 
 __all__ = [
