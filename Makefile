@@ -38,10 +38,11 @@ protos: setup  ## Regenerate the Python code for protos/linli/v1 (never edit it 
 docs: setup  ## Regenerate the README's settings table from the code.
 	$(VENV)/bin/linli settings --readme README.md
 
-lint: setup  ## ruff, ruff format --check, mypy and buf lint.
+lint: setup  ## ruff, ruff format --check, mypy, lint-imports (the walls between services) and buf lint.
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy linli services tests bench
+	$(VENV)/bin/lint-imports
 	cd protos && ../node_modules/.bin/buf lint
 
 test: setup  ## Run the whole test suite (unit and integration).
