@@ -14,8 +14,8 @@ SURNAMES: Final = (
     "佘池迟邝封谈匡鞠惠荆冀郁胥储栗燕楚鄢劳谌奚粟冼蔺闻厉伊"
 )
 # A bare name (no honorific after it) has context of its own to decide, so surnames that are common word starts
-# (关门, 常年, 华灯, 向物业, 路灯) may start one too: 关晓彤家的狗, 常建国已修补.
-BARE_NAME_SURNAMES: Final = SURNAMES + "关常华向路洪包邱邬阳丰"
+# (关门, 常年, 华灯, 向物业, 路灯) may start one too: 关晓彤家的狗, 常建国已修补. 楚 abbreviates Hubei in place names.
+BARE_NAME_SURNAMES: Final = SURNAMES.replace("楚", "") + "关常华向路洪包邬丰"
 COMPOUND_SURNAMES: Final = ("欧阳", "司马", "诸葛", "上官", "慕容", "皇甫", "夏侯", "司徒", "东方", "公孙", "令狐")
 # Words that begin with a surname (高度, 方面, 张贴, 周边, 任课...): never the start of a full name.
 SURNAME_WORDS: Final = (
@@ -41,12 +41,14 @@ NOT_IN_GIVEN_NAME: Final = (
 # Characters common in given names. A two-character name (张伟, 韩冬) needs its one given character from here; in a
 # three-character name one of the two is enough (赵国强, 欧阳丽娜).
 GIVEN_NAME_CHARS: Final = frozenset(
-    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂兰华建国志红玉梅凤琴云萍燕晓东海波斌宇浩凯健俊帆帅旭宁"
+    "花香娣妹根伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂兰华建国志红玉梅凤琴云萍燕晓东海波斌宇浩凯健俊帆帅旭宁"
     "鹏飞鑫鸿亮峰辉雪莉琳婷婉雯倩欣怡佳慧颖洁晶晶莹璐露雨彤瑶琪琦蕾薇珊珍珠翠翔龙虎豹雄威武文斌彬杨林森松柏"
     "春夏秋冬梦丹红青蓝紫金银铁钢锋铭锐锦鑫新昕晨曦阳光亮明朗辰星月日天宏洪泽涵润清源江河湖川山岳峰岩石磊"
     "立成功利民生荣昌盛兴旺福禄寿喜德仁义礼智信忠孝廉勤俭良善厚实诚真正直安康宁静泰和平顺祥瑞吉庆嘉佳美好"
     "秀丽娇媛嫣娴婧妍姗姝娅妮娥媚姣雅琼瑾瑜璇瑛琬璐珺玲珑环佩茹芸芬芝芹苗英荷莲菊兰蓉萱蕊薇苑竹梓楠桐枫桦"
     "家国邦宗祖世继承传永长远久恒坤乾元亨晋鼎铮钧锡镇振震霖雷霆电风云烟霏霄凌宵航舟帆远达通畅博文武斌彦"
     "俊杰豪英贤能才智慧聪敏捷勇毅刚强壮硕宽宏广阔展望思念想怀忆恩惠爱心情意志远卓越超群冠军奇特殊非凡"
-    "少小大中一之乐欢悦喜笑怡然自若若如依伊艾爱蔼霭丁卫东西南北宝贵富财发振兴旺福禄寿全冰晴芷沁"
+    "子少小大中一之乐欢悦喜笑怡然自若若如依伊艾爱蔼霭丁卫东宝贵富财发振兴旺福禄寿全冰晴芷沁"
+    "艺潇诗曼歌俪圆泉昆恬言甜溢米进勤涵宪庭唯茜淼淇琛晗轩宸睿泓澜沐芊菲萌婕妤馨彩灿烁煜炜熙焕晖昊昱晟暄曜"
+    "凡弘钰锴柱栓娃招弟来为同天可能道德勋铭铸键钊彪虎豪骏驰腾跃奔朋友谊爽朗琨瑶珏瑞璋琦琰璟珂珮莎"
 )
