@@ -2,7 +2,9 @@
 
 Residents write phone numbers, ID numbers, plates, room numbers and names into complaints, and a resolved case is
 shown to other residents as a precedent, so text is scrubbed before it is embedded, stored, logged or returned.
-Detection is rules only (precompiled regular expressions, no model): tens of thousands of texts a second.
+Detection is rules: precompiled regular expressions, and for bare names (张伟昨天..., 已联系李建华) surname and
+given-name rules checked against jieba's tagged dictionary (linli/pii/bare_names.py), loaded once per process on
+the first text (about two seconds, or call `preload()` at start); then about 0.1 ms per complaint-length text.
 
 What deliberately survives, because routing needs it and it identifies no household: a building alone (3号楼的灯),
 a building with a unit but no room (3号楼2单元的楼道), floors (6楼), dates and times, amounts, counts, hotlines
@@ -11,6 +13,8 @@ a building with a unit but no room (3号楼2单元的楼道), floors (6楼), dat
 
 from __future__ import annotations
 
+__all__ = ["PLACEHOLDERS", "PiiSpan", "PiiType", "find_pii", "preload", "scrub"]
+
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +22,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
-from linli.pii.bare_names import find_bare_names
+from linli.pii.bare_names import find_bare_names, preload
 from linli.pii.surnames import COMPOUND_SURNAMES, NICK_SURNAMES, NOT_IN_GIVEN_NAME, SURNAME_WORDS, SURNAMES
 
 

@@ -43,21 +43,33 @@ _CANDIDATE_START: Final = re.compile("(?=" + "|".join(COMPOUND_SURNAMES) + f"|[{
 # Characters that occur in given names although they end one elsewhere: 吴国栋 (3栋), 靳东来, 祁同伟, 佟大为,
 # 臧天朔, 杨一帆, 郁可唯, 伊能静. As a name's last character they give way to a word they start (张伟来了).
 _WORD_STARTING_NAME_CHARS: Final = frozenset("栋来同为天一可能")
+_ASPECT_PARTICLES: Final = frozenset("了过着")
 _NOT_IN_BARE_GIVEN_NAME: Final = frozenset(NOT_IN_GIVEN_NAME) - _WORD_STARTING_NAME_CHARS
 _NUMERALS: Final = frozenset("0123456789一二三四五六七八九十百千万两几")
 # Characters that end a name in text: particles and verbs too short or too common to rely on the dictionary's tags.
-_FOLLOWING_CHARS: Final = frozenset("说的在是和跟也又把被给对等不都就还已要反投称讲问找让请帮家从每经总最打来去到住多这那他她很太将会能可曾与及同两")
+_FOLLOWING_CHARS: Final = frozenset(
+    "说的在是和跟也又把被给对等不都就还已要反投称讲问找让请帮家从每经总最打来去到住多这那他她很太将会能可曾与及同两"
+)
 _TITLES: Final = re.compile(
     "师傅|先生|女士|小姐|老师|阿姨|大爷|大妈|大姐|大哥|大叔|奶奶|爷爷|同志|经理|主任|书记|医生|律师|警官|夫妇|一家|等人"
 )
 # Everyday words that jieba's dictionary tags as names (胡同/nr, 陈设/nr): never a name here.
-_ORDINARY_WORDS_TAGGED_AS_NAMES: Final = frozenset(
-    "胡同 陈设 陈旧 宁可 李子 向阳 方正 高德 林荫道 王府井 张家 马家 龙头 黄金 白云 江山 金山 石门 华灯 路人 丁香".split()
-    + SURNAME_WORDS.split("|")
+_WORDS_TAGGED_AS_NAMES: Final = (
+    "胡同|陈设|陈旧|宁可|李子|向阳|方正|高德|林荫道|王府井|张家|马家|龙头|黄金|白云|江山|金山|石门|华灯|路人|丁香"
+)
+_ORDINARY_WORDS_TAGGED_AS_NAMES: Final = frozenset(f"{_WORDS_TAGGED_AS_NAMES}|{SURNAME_WORDS}".split("|"))
+# A word can be a name (金星, 武艺, 宁静) where only a person fits: nouns and adjectives, never times or adverbs.
+_NAME_LIKE_WORD_TAGS: Final = frozenset({"n", "nr", "nz", "ns", "a", "an", "nrfg", "nrt"})
+_PERSON_ONLY_AFTER: Final = re.compile(
+    "说|表示|同意|答应|承诺|反映|投诉|签字|签收|道歉|本人|夫妇|一家|家(?:的|里|门|人|孩|狗|猫)|"
+    "已(?:上门|签|联系|拆|清理|同意|承诺|表示|撤|收回|陪同|协调|提醒|督促|赔偿|道歉|劝)"
+)
+_PERSON_BEFORE: Final = re.compile(
+    "(?:联系|通知|告知|告诉|请|让|叫|找|和|与|跟|同|由|经|问|催|给|楼上|楼下|隔壁|对门|邻居|业主|住户|租户|的|、)$"
 )
 # Verbs and nouns jieba tags otherwise (上门/ns, 核实/n, 联系/n) that workers write right after a name.
-_FOLLOWING_WORDS: Final = frozenset(
-    "上门 核实 联系 协商 沟通 到场 本人 夫妻 两口子 一起 负责 签字 签收 现场 家属 好几 全权 亲自 多次".split()
+_FOLLOWING_WORDS: Final = re.compile(
+    "上门|核实|联系|协商|沟通|到场|本人|夫妻|两口子|一起|负责|签字|签收|现场|家属|好几|全权|亲自|多次"
 )
 # Places and organisations whose names start like a person's and may be followed by a verb: never a name.
 _KNOWN_PLACES: Final = re.compile(
@@ -92,30 +104,47 @@ class _Lexicon:
 
 
 _lexicon: _Lexicon | None = None
-_lexicon_lock: Final = threading.Lock()
+_lexicon_lock: Final = threading.RLock()
+_loading: Final = threading.local()
 
 
-def _load_lexicon() -> _Lexicon:
-    """Loads jieba's dictionary once per process (about two seconds) and keeps the tags the rules consult."""
+def _load_lexicon() -> _Lexicon | None:
+    """Loads jieba's dictionary once per process (about two seconds) and keeps the tags the rules consult.
+
+    None while this thread is loading it: jieba logs through the root logger, whose handlers scrub (linli.logs).
+    """
     global _lexicon
     with _lexicon_lock:
-        if _lexicon is None:
-            import jieba
-
-            jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading at INFO
-            jieba.dt.initialize()
-            surnames = set(BARE_NAME_SURNAMES) | {compound[0] for compound in COMPOUND_SURNAMES}
-            tags: dict[str, str] = {}
-            followers: set[str] = set()
-            with jieba.dt.get_dict_file() as lines:
-                for line in lines:
-                    word, frequency, tag = line.decode("utf-8").split()
-                    if 2 <= len(word) <= 5 and word[0] in surnames:
-                        tags[word] = tag
-                    if len(word) <= 4 and int(frequency) >= _MIN_FOLLOWER_FREQUENCY and tag.startswith(_FOLLOWER_TAGS):
-                        followers.add(word)
-            _lexicon = _Lexicon(tags, frozenset(followers), jieba.dt.FREQ, jieba.dt)
+        if _lexicon is None and not getattr(_loading, "active", False):
+            _loading.active = True
+            try:
+                _lexicon = _read_lexicon()
+            finally:
+                _loading.active = False
         return _lexicon
+
+
+def _read_lexicon() -> _Lexicon:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading at DEBUG
+    jieba.dt.initialize()
+    surnames = set(BARE_NAME_SURNAMES) | {compound[0] for compound in COMPOUND_SURNAMES}
+    tags: dict[str, str] = {}
+    followers: set[str] = set()
+    with jieba.dt.get_dict_file() as lines:
+        for line in lines:
+            word, frequency, tag = line.decode("utf-8").split()
+            if 2 <= len(word) <= 5 and word[0] in surnames:
+                tags[word] = tag
+            if len(word) <= 4 and int(frequency) >= _MIN_FOLLOWER_FREQUENCY and tag.startswith(_FOLLOWER_TAGS):
+                followers.add(word)
+    return _Lexicon(tags, frozenset(followers), jieba.dt.FREQ, jieba.dt)
+
+
+def preload() -> None:
+    """Loads jieba's dictionary now rather than on the first text (a service can call this at start)."""
+    _load_lexicon()
 
 
 def _is_ordinary_word(lexicon: _Lexicon, word: str, *, min_frequency: int = _MIN_WORD_FREQUENCY) -> bool:
@@ -143,9 +172,9 @@ def _starts_a_word(lexicon: _Lexicon, text: str, start: int, end: int, surname_l
         word = text[start:stop]
         if stop >= end and _is_ordinary_word(lexicon, word):
             return True
-        if stop < end and not name_like and lexicon.tags.get(word, "ns") != "ns":
-            if _is_ordinary_word(lexicon, word, min_frequency=_MIN_PREFIX_WORD_FREQUENCY):
-                return True
+        inside = stop < end and not name_like and lexicon.tags.get(word, "ns") != "ns"
+        if inside and _is_ordinary_word(lexicon, word, min_frequency=_MIN_PREFIX_WORD_FREQUENCY):
+            return True
     return False
 
 
@@ -153,9 +182,7 @@ def _follows_a_name(lexicon: _Lexicon, text: str, end: int) -> bool:
     """What comes after `end` can follow a person: the end, punctuation, a particle, verb, adverb, time or title."""
     if end >= len(text) or not _CJK.match(text, end) or text[end] in _FOLLOWING_CHARS:
         return True
-    if _TITLES.match(text, end):
-        return True
-    if text[end : end + 2] in _FOLLOWING_WORDS:
+    if _TITLES.match(text, end) or _FOLLOWING_WORDS.match(text, end):
         return True
     return any(text[end:stop] in lexicon.followers for stop in range(end + 1, min(len(text), end + 4) + 1))
 
@@ -186,9 +213,27 @@ def _given_lengths(lexicon: _Lexicon, text: str, given_start: int) -> tuple[int,
     """Which given-name length to try first: two, unless the second character starts a word (张伟来了, 李强一家)."""
     second = given_start + 1
     if text[second : second + 1] in _WORD_STARTING_NAME_CHARS:
+        # An aspect particle makes it a verb too: 马丽来过, 张伟来了 (neither is in jieba's dictionary).
+        if text[second + 1 : second + 2] in _ASPECT_PARTICLES:
+            return (1, 2)
         if lexicon.frequency(text[second : second + 2]) >= _MIN_CROSSING_FREQUENCY:
             return (1, 2)
     return (2, 1)
+
+
+def _word_used_as_name(lexicon: _Lexicon, text: str, start: int, end: int) -> bool:
+    """A two-character name that is also a word (金星, 武艺, 蓝天) where only a person fits: introduced like one
+    (已联系, 和, 楼上的, or a clause start) and doing what only people do (说, 同意, 家的, 已上门)."""
+    word = text[start:end]
+    if word in _ORDINARY_WORDS_TAGGED_AS_NAMES or lexicon.tags.get(word, "") not in _NAME_LIKE_WORD_TAGS:
+        return False
+    if not _PERSON_ONLY_AFTER.match(text, end):
+        return False
+    return (
+        start == 0
+        or not _CJK.match(text, start - 1)
+        or _PERSON_BEFORE.search(text, max(0, start - 2), start) is not None
+    )
 
 
 def _name_at(lexicon: _Lexicon, text: str, start: int) -> int | None:
@@ -201,7 +246,7 @@ def _name_at(lexicon: _Lexicon, text: str, start: int) -> int | None:
         if not _follows_a_name(lexicon, text, end):
             continue
         if _starts_a_word(lexicon, text, start, end, surname_length):
-            return None
+            return end if given_length == 1 and _word_used_as_name(lexicon, text, start, end) else None
         return end
     return None
 
@@ -209,6 +254,8 @@ def _name_at(lexicon: _Lexicon, text: str, start: int) -> int | None:
 def find_bare_names(text: str) -> list[tuple[int, int]]:
     """The [start, end) spans of bare personal names in a text, in order and not overlapping."""
     lexicon = _lexicon or _load_lexicon()
+    if lexicon is None:
+        return []
     places = [match.span() for match in _KNOWN_PLACES.finditer(text)]
     token_starts: set[int] | None = None
     spans: list[tuple[int, int]] = []
