@@ -67,6 +67,10 @@ _PERSON_ONLY_AFTER: Final = re.compile(
 _PERSON_BEFORE: Final = re.compile(
     "(?:联系|通知|告知|告诉|请|让|叫|找|和|与|跟|同|由|经|问|催|给|楼上|楼下|隔壁|对门|邻居|业主|住户|租户|的|、)$"
 )
+_PERSON_INTRODUCED: Final = re.compile("(?:联系|通知|告知|告诉|提醒|督促|请|让|叫|找|经|由|与|和|跟|同|及|、)$")
+_PLACE_SUFFIX: Final = re.compile(
+    "中学|小学|学校|幼儿园|医院|物业|公司|集团|广场|大厦|花园|小区|新村|新区|大道|路|街|巷|弄|区|镇|村|桥|城|站|所|局|院|店"
+)
 # Verbs and nouns jieba tags otherwise (上门/ns, 核实/n, 联系/n) that workers write right after a name.
 _FOLLOWING_WORDS: Final = re.compile(
     "上门|核实|联系|协商|沟通|到场|本人|夫妻|两口子|一起|负责|签字|签收|现场|家属|好几|全权|亲自|多次"
@@ -236,6 +240,15 @@ def _word_used_as_name(lexicon: _Lexicon, text: str, start: int, end: int) -> bo
     )
 
 
+def _introduced_as_person(text: str, start: int, surname_length: int, end: int) -> bool:
+    """Only a person fits after 联系, 通知, 和: a name of usual characters needs no verb after it (联系李建华挪车)."""
+    if not all(char in GIVEN_NAME_CHARS for char in text[start + surname_length : end]):
+        return False
+    if _PLACE_SUFFIX.match(text, end - 1) or _PLACE_SUFFIX.match(text, end):
+        return False  # 和黄花中学, 与黄星路, 由华天物业
+    return _PERSON_INTRODUCED.search(text, max(0, start - 2), start) is not None
+
+
 def _name_at(lexicon: _Lexicon, text: str, start: int) -> int | None:
     """The end of a bare name starting at `start`, or None; a three-character name is preferred to its prefix."""
     surname_length = 2 if text[start : start + 2] in COMPOUND_SURNAMES else 1
@@ -243,7 +256,7 @@ def _name_at(lexicon: _Lexicon, text: str, start: int) -> int | None:
         end = start + surname_length + given_length
         if end > len(text) or not _given_name_fits(lexicon, text, start + surname_length, end):
             continue
-        if not _follows_a_name(lexicon, text, end):
+        if not _follows_a_name(lexicon, text, end) and not _introduced_as_person(text, start, surname_length, end):
             continue
         if _starts_a_word(lexicon, text, start, end, surname_length):
             return end if given_length == 1 and _word_used_as_name(lexicon, text, start, end) else None
