@@ -10,7 +10,7 @@ from services.intake.database import Database
 from services.intake.metrics import API_REGISTRY
 from services.intake.tickets.models import Ticket, TicketStatus
 from services.intake.tickets.repository import TicketQuery
-from services.intake.tickets.triage_flows import TriageOutcome
+from services.intake.triage.flows import TriageOutcome
 from services.intake.tickets.validation import Submission
 from tests.unit.intake_fakes import DISPATCHER, ELSEWHERE, PROPERTY, STREET, Intake, decision, embedding
 
