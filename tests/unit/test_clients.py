@@ -101,3 +101,9 @@ def test_nested_deadlines_only_shrink() -> None:
             assert timeout <= 2.0
         assert call_timeout(None) is not None
     assert call_timeout(None) is None
+
+
+def test_a_server_called_without_a_deadline_keeps_the_configured_timeout(channel: grpc.Channel) -> None:
+    stub = routing_pb2_grpc.RoutingServiceStub(channel)
+    reply = stub.Route(routing_pb2.RouteRequest(complaint=routing_pb2.Complaint(text="ok")))
+    assert reply.decision.confidence == 60.0
