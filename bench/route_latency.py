@@ -18,23 +18,25 @@ from typing import Any
 import numpy as np
 
 from linli.catalog import load_catalog
+from linli.clients.retrieval import EmbeddedTexts
 from linli.embedding import SentenceTransformerEmbedder, Vectors
 from linli.settings import RetrievalSettings, RoutingSettings
-from linli.v1 import cases_pb2, retrieval_pb2
+from linli.v1 import cases_pb2
 from services.retrieval.memory import read_corpus
+from services.routing.bootstrap import retrieval_encoder
 from services.routing.learning.data import LabelledText
 from services.routing.learning.features import FeatureConfig
 from services.routing.learning.model_dir import save_model
 from services.routing.learning.training import train
 from services.routing.model_holder import ModelHolder
-from services.routing.router import Complaint, RetrievalEncoder, Router
+from services.routing.router import Complaint, Router
 from services.routing.signals import RoutingTrainingSignals, catalog_examples
 
 CORPUS = Path(__file__).resolve().parent.parent / "services" / "retrieval" / "corpus"
 
 
 class PrecomputedRetrieval:
-    """Answers Embed from vectors computed beforehand and SearchCases by exact search over the corpus."""
+    """Shaped like retrieval's client: embeds from vectors computed beforehand, searches exactly over the corpus."""
 
     def __init__(self, vectors: dict[str, np.ndarray], cases: list[cases_pb2.Case], model: str) -> None:
         self._vectors = vectors
@@ -42,22 +44,14 @@ class PrecomputedRetrieval:
         self._matrix = np.stack([vectors[case.complaint[:128]] for case in cases])
         self._model = model
 
-    def Embed(self, request: retrieval_pb2.EmbedRequest, timeout: float) -> retrieval_pb2.EmbedResponse:  # noqa: N802
-        return retrieval_pb2.EmbedResponse(
-            embeddings=[retrieval_pb2.Embedding(values=self._vectors[text].tolist()) for text in request.texts],
-            model=self._model,
-            dimension=self._matrix.shape[1],
-        )
+    def embed(self, texts: list[str]) -> EmbeddedTexts:
+        return EmbeddedTexts(np.stack([self._vectors[text] for text in texts]).astype(np.float32), self._model)
 
-    def SearchCases(  # noqa: N802
-        self, request: retrieval_pb2.SearchCasesRequest, timeout: float
-    ) -> retrieval_pb2.SearchCasesResponse:
-        scores = self._matrix @ np.asarray(request.vector.values, dtype=np.float32)
-        top = np.argpartition(-scores, request.k)[: request.k]
+    def similar_resolved(self, *, k: int, vector: np.ndarray) -> list[cases_pb2.ScoredCase]:
+        scores = self._matrix @ vector
+        top = np.argpartition(-scores, k)[:k]
         top = top[np.argsort(-scores[top])]
-        return retrieval_pb2.SearchCasesResponse(
-            results=[cases_pb2.ScoredCase(case=self._cases[i], score=float(scores[i])) for i in top]
-        )
+        return [cases_pb2.ScoredCase(case=self._cases[i], score=float(scores[i])) for i in top]
 
 
 class LookupEncoder:
@@ -111,13 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         cases_pb2.Case(id=c.id, complaint=c.complaint, resolution=c.resolution, party=c.party, category=c.category)
         for c in train_cases
     ]
-    stub: Any = PrecomputedRetrieval(vectors, cases, embedder.model_name)
-    retrieval_encoder = RetrievalEncoder(stub, model_name=embedder.model_name, dimension=embedder.dimension, timeout=5)
-    models = ModelHolder(args.model_dir, encoder=retrieval_encoder)
+    client: Any = PrecomputedRetrieval(vectors, cases, embedder.model_name)
+    route_encoder = retrieval_encoder(client, model_name=embedder.model_name, dimension=embedder.dimension)
+    models = ModelHolder(args.model_dir, encoder=route_encoder)
     models.reload()
-    router = Router(
-        retrieval=stub, encoder=retrieval_encoder, models=models, catalog=catalog, settings=RoutingSettings()
-    )
+    router = Router(retrieval=client, encoder=route_encoder, models=models, catalog=catalog, settings=RoutingSettings())
     queries = [heldout[i % len(heldout)] for i in range(args.queries)]
     for case in queries[:20]:  # warm-up: jieba's dictionary, first-call allocations
         router.route(Complaint(case.complaint))

@@ -21,6 +21,9 @@ class LinliError(Exception):
     grpc_code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
     http_status: int = 500
     slug: str = "unknown"
+    # Set on errors mapped from another service's reply: its own status code and message, as it sent them.
+    remote_code: grpc.StatusCode | None = None
+    remote_details: str = ""
 
     def __init__(self, message: str, *, violations: tuple[FieldViolation, ...] = ()) -> None:
         super().__init__(message)
@@ -128,4 +131,6 @@ def from_rpc_error(error: grpc.RpcError, *, service: str) -> LinliError:
     code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
     details = error.details() if isinstance(error, grpc.Call) else str(error)
     cls = _FROM_GRPC.get(code, Unavailable)
-    return cls(f"{service}: {details or code.name}")
+    mapped = cls(f"{service}: {details or code.name}")
+    mapped.remote_code, mapped.remote_details = code, details or ""
+    return mapped

@@ -17,6 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
+from linli.clients.calls import caller_deadline
 from linli.errors import InvalidArgument, LinliError, RateLimited
 from linli.grpc_tls import server_credentials
 from linli.metrics import MetricsEndpoint, ServerMetrics, start_metrics_endpoint
@@ -84,6 +85,8 @@ def _tolerant(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], A
 class DomainErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
     """Turns LinliError into its own status code; only a real bug becomes INTERNAL (and is logged).
 
+    It also hands the call's remaining time to linli/clients, which cut their own calls' timeouts to it.
+
     Request bytes that do not decode as the method's message are INVALID_ARGUMENT too, not grpc's INTERNAL.
     """
 
@@ -102,7 +105,9 @@ class DomainErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
             try:
                 if isinstance(request, _Undecodable):
                     raise InvalidArgument(f"the request does not decode as this method's message: {request.reason}")
-                return inner(request, context)
+                # Calls this handler makes to other services end before its own client stops waiting.
+                with caller_deadline(context.time_remaining()):
+                    return inner(request, context)
             except LinliError as error:
                 context.abort_with_status(status_for(error))
             except Exception:

@@ -17,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from linli.errors import FailedPrecondition
+from linli.errors import FailedPrecondition, LinliError
 
 if TYPE_CHECKING:
     import grpc
     from google.protobuf.message import Message
 
+    from linli.clients.retrieval import RetrievalClient
+    from linli.clients.routing import RoutingClient
     from linli.grpc_auth import Metadata
     from linli.settings import AuthSettings, GrpcTlsSettings
     from linli.v1 import routing_pb2
@@ -89,19 +91,25 @@ def _named_problem(location: tuple[int | str, ...], message: str) -> str:
     return f"LINLI_AUTH_{'_'.join(str(part) for part in location).upper()}: {message}"
 
 
-def _snapshot_index(channel: grpc.Channel, metadata: Metadata, timeout: float) -> tuple[Message, str]:
-    from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
+def _retrieval(channel: grpc.Channel, metadata: Metadata, timeout: float) -> RetrievalClient:
+    from linli.clients.retrieval import RetrievalClient
 
-    stub = retrieval_pb2_grpc.RetrievalServiceStub(channel)
-    reply = stub.SnapshotIndex(retrieval_pb2.SnapshotIndexRequest(), timeout=timeout, metadata=metadata)
+    return RetrievalClient(channel, timeout_seconds=timeout, credentials=lambda: metadata)
+
+
+def _routing(channel: grpc.Channel, metadata: Metadata, timeout: float) -> RoutingClient:
+    from linli.clients.routing import RoutingClient
+
+    return RoutingClient(channel, timeout_seconds=timeout, credentials=lambda: metadata)
+
+
+def _snapshot_index(channel: grpc.Channel, metadata: Metadata, timeout: float) -> tuple[Message, str]:
+    reply = _retrieval(channel, metadata, timeout).snapshot_index()
     return reply, f"snapshot {reply.snapshot} written: {reply.case_count} cases"
 
 
 def _reload_index(channel: grpc.Channel, metadata: Metadata, timeout: float) -> tuple[Message, str]:
-    from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
-
-    stub = retrieval_pb2_grpc.RetrievalServiceStub(channel)
-    reply = stub.ReloadIndex(retrieval_pb2.ReloadIndexRequest(), timeout=timeout, metadata=metadata)
+    reply = _retrieval(channel, metadata, timeout).reload_index()
     source = f"snapshot {reply.snapshot}" if reply.snapshot else "a rebuild from the case store"
     return reply, f"index reloaded from {source}: {reply.case_count} cases searchable"
 
@@ -120,10 +128,7 @@ def describe_model(model: routing_pb2.ModelInfo) -> str:
 
 
 def _reload_model(channel: grpc.Channel, metadata: Metadata, timeout: float) -> tuple[Message, str]:
-    from linli.v1 import routing_pb2, routing_pb2_grpc
-
-    stub = routing_pb2_grpc.RoutingServiceStub(channel)
-    reply = stub.ReloadModel(routing_pb2.ReloadModelRequest(), timeout=timeout, metadata=metadata)
+    reply = _routing(channel, metadata, timeout).reload_model()
     outcome = (
         "switched to the model directory's new model"
         if reply.changed
@@ -133,10 +138,7 @@ def _reload_model(channel: grpc.Channel, metadata: Metadata, timeout: float) -> 
 
 
 def _model_info(channel: grpc.Channel, metadata: Metadata, timeout: float) -> tuple[Message, str]:
-    from linli.v1 import routing_pb2, routing_pb2_grpc
-
-    stub = routing_pb2_grpc.RoutingServiceStub(channel)
-    reply = stub.GetModelInfo(routing_pb2.GetModelInfoRequest(), timeout=timeout, metadata=metadata)
+    reply = _routing(channel, metadata, timeout).model_info()
     return reply, describe_model(reply.model)
 
 
@@ -230,8 +232,6 @@ def run_admin_command(
         0 on success (summary or JSON on stdout); 1 when the server refused or failed the call, with its gRPC code
         and message on one line of stderr; 2 when this machine's settings keep the call from being made.
     """
-    import grpc
-
     from linli.grpc_tls import open_channel
 
     action = args.routing_command if args.command == ROUTING_COMMAND else args.index_command
@@ -245,9 +245,9 @@ def run_admin_command(
     try:
         with open_channel(args.target, tls) as channel:
             reply, summary = command.run(channel, credentials.metadata, args.timeout)
-    except grpc.RpcError as error:
-        code = error.code().name if isinstance(error, grpc.Call) else "UNKNOWN"
-        details = _one_line((error.details() if isinstance(error, grpc.Call) else None) or str(error))
+    except LinliError as error:  # the client interceptor's mapping of the server's status (linli/clients)
+        code = (error.remote_code or error.grpc_code).name
+        details = _one_line(error.remote_details or error.message)
         refused = code in ("UNAUTHENTICATED", "PERMISSION_DENIED")
         sent = f" (sent {credentials.source})" if refused else ""
         sys.stderr.write(f"{name} ({args.target}): {code}: {details}{sent}\n")

@@ -40,7 +40,7 @@ def _serve(role: str) -> int:
 
 
 def _worker() -> None:
-    from services.intake.triage.worker import main as entry
+    from services.intake.worker.main import main as entry
 
     entry()
 

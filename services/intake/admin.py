@@ -45,7 +45,7 @@ def add_intake_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 def run_intake_command(args: argparse.Namespace) -> int:
     """Runs one of INTAKE_COMMANDS; returns the exit code."""
     if args.command == "beat":
-        from services.intake.triage.worker import beat_main
+        from services.intake.worker.main import beat_main
 
         beat_main()
         return 0

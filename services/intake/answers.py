@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-import grpc
-
 from linli.catalog import Catalog, CatalogEntry
-from linli.errors import InvalidArgument, LinliError, from_rpc_error
+from linli.clients.retrieval import RetrievalClient
+from linli.errors import InvalidArgument, LinliError
 from linli.parties import display_name
 from linli.pii import scrub
-from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
 from services.intake.tickets.validation import check_community, check_text
 
 logger = logging.getLogger(__name__)
@@ -66,19 +64,13 @@ class CaseSearch(Protocol):
 
 
 class RetrievalCaseSearch:
-    """CaseSearch over retrieval's gRPC API, with a deadline; the intake's RetrievalClient has no search."""
+    """CaseSearch over retrieval's client: its scored cases as intake's precedents."""
 
-    def __init__(self, channel: grpc.Channel, *, timeout_seconds: float) -> None:
-        self._stub = retrieval_pb2_grpc.RetrievalServiceStub(channel)
-        self._timeout = timeout_seconds
+    def __init__(self, retrieval: RetrievalClient) -> None:
+        self._retrieval = retrieval
 
     def similar_resolved(self, text: str, *, k: int) -> list[Precedent]:
         """The `k` closest resolved cases of every community (a precedent elsewhere answers as well)."""
-        request = retrieval_pb2.SearchCasesRequest(text=text, k=k, filter=cases_pb2.CaseFilter(resolved_only=True))
-        try:
-            response: retrieval_pb2.SearchCasesResponse = self._stub.SearchCases(request, timeout=self._timeout)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error, service="retrieval") from error
         return [
             Precedent(
                 case_id=hit.case.id,
@@ -88,7 +80,7 @@ class RetrievalCaseSearch:
                 category=hit.case.category,
                 score=hit.score,
             )
-            for hit in response.results
+            for hit in self._retrieval.similar_resolved(k=k, text=text)
         ]
 
 

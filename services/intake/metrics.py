@@ -43,7 +43,7 @@ from linli.settings import IntakeSettings
 from services.intake.database import Database
 from services.intake.tickets.context import Work
 from services.intake.tickets.models import Ticket, TicketStatus
-from services.intake.triage.celery_app import CASE_SYNC_TASK, LIFECYCLE_QUEUE, TRIAGE_QUEUE, TRIAGE_TASK
+from services.intake.worker.celery_app import CASE_SYNC_TASK, LIFECYCLE_QUEUE, TRIAGE_QUEUE, TRIAGE_TASK
 
 logger = logging.getLogger(__name__)
 

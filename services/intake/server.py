@@ -29,7 +29,7 @@ from services.intake.residents.erasure import ErasureFlows
 from services.intake.tickets.context import Clock, FlowContext, LifecyclePolicy, Notifier, TaskQueue, utc_now
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.servicer import IntakeServicer
-from services.intake.triage.celery_app import CeleryTaskQueue, create_celery_app
+from services.intake.worker.celery_app import CeleryTaskQueue, create_celery_app
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +12,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from linli.embedding import Embedder, Vectors
+from linli.embedding import Embedder
+from linli.embedding.text_encoder import TextEncoder
 from linli.metrics import LATENCY_BUCKETS, RpcMetrics, ServerMetrics, ServiceMetrics
 from linli.settings import RetrievalSettings
 from services.retrieval.snapshots import SnapshotStore
@@ -45,29 +45,16 @@ SEARCH_SECONDS = Histogram(
 )
 
 
-class InstrumentedEmbedder:
-    """An embedder that records the size and time of every batch it hands to the model."""
+def _observe_embed_batch(size: int, seconds: float) -> None:
+    EMBED_SECONDS.observe(seconds)
+    EMBED_BATCH_SIZE.observe(size)
 
-    def __init__(self, inner: Embedder) -> None:
-        self._inner = inner
 
-    @property
-    def model_name(self) -> str:
-        """Name of the wrapped model."""
-        return self._inner.model_name
-
-    @property
-    def dimension(self) -> int:
-        """Dimension of the wrapped model's vectors."""
-        return self._inner.dimension
-
-    def embed(self, texts: list[str]) -> Vectors:
-        """Embeds with the wrapped model, recording batch size and seconds."""
-        started = time.perf_counter()
-        vectors = self._inner.embed(texts)
-        EMBED_SECONDS.observe(time.perf_counter() - started)
-        EMBED_BATCH_SIZE.observe(len(texts))
-        return vectors
+def instrumented_embedder(inner: Embedder) -> TextEncoder:
+    """`inner`, recording the size and time of every batch it hands to the model."""
+    return TextEncoder(
+        inner.embed, model_name=inner.model_name, dimension=inner.dimension, observe=_observe_embed_batch
+    )
 
 
 class IndexCollector(Collector):

@@ -17,7 +17,7 @@ from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
 from services.retrieval.batching import MicroBatcher
 from services.retrieval.index import IndexParams
 from services.retrieval.memory import CaseMemory
-from services.retrieval.metrics import InstrumentedEmbedder, server_metrics
+from services.retrieval.metrics import instrumented_embedder, server_metrics
 from services.retrieval.servicer import RetrievalServicer
 from services.retrieval.snapshots import SnapshotStore
 from services.retrieval.store import CaseStore
@@ -109,7 +109,7 @@ def create_server(settings: RetrievalSettings, deps: RetrievalDeps | None = None
     def load() -> None:
         # Embed and SearchCases-by-text calls of many handler threads share model calls through one batcher.
         batcher = MicroBatcher(
-            InstrumentedEmbedder(deps.embedder or create_embedder(settings)),
+            instrumented_embedder(deps.embedder or create_embedder(settings)),
             wait_ms=settings.batch_wait_ms,
             max_batch=settings.max_batch,
         )

@@ -6,17 +6,14 @@ from __future__ import annotations
 import logging
 import threading
 
-import grpc
-import numpy as np
-
 from linli.catalog import Catalog, load_catalog
-from linli.embedding import Vectors
-from linli.errors import FailedPrecondition, Unavailable, from_rpc_error
+from linli.clients.retrieval import RetrievalClient
+from linli.embedding.text_encoder import TextEncoder
+from linli.errors import FailedPrecondition, Unavailable
 from linli.settings import RoutingSettings
-from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
 from services.routing.learning.model_dir import MANIFEST_FILE, save_model
 from services.routing.model_holder import ModelHolder
-from services.routing.router import RetrievalEncoder, Router
+from services.routing.router import Router
 
 logger = logging.getLogger(__name__)
 
@@ -26,33 +23,17 @@ TRAINING_EMBED_BATCH = 64
 TRAINING_EMBED_TIMEOUT_SECONDS = 300.0
 
 
-class BatchedEncoder:
-    """Splits large embedding jobs into calls retrieval accepts."""
-
-    def __init__(self, inner: RetrievalEncoder, batch: int) -> None:
-        self._inner = inner
-        self._batch = batch
-
-    @property
-    def model_name(self) -> str:
-        return self._inner.model_name
-
-    @property
-    def dimension(self) -> int:
-        return self._inner.dimension
-
-    def __call__(self, texts: list[str]) -> Vectors:
-        chunks = [
-            self._inner.fresh(timeout=TRAINING_EMBED_TIMEOUT_SECONDS)(texts[i : i + self._batch])
-            for i in range(0, len(texts), self._batch)
-        ]
-        return np.concatenate(chunks) if chunks else self._inner([])
+def retrieval_encoder(retrieval: RetrievalClient, *, model_name: str, dimension: int) -> TextEncoder:
+    """Retrieval's model, memoised per text: the router takes a fresh memo for each request."""
+    return TextEncoder(
+        lambda texts: retrieval.embed(texts).vectors, model_name=model_name, dimension=dimension, memo=True
+    )
 
 
 class RouterBootstrap:
     """Owns the router once it can be built; until then `router` raises UNAVAILABLE."""
 
-    def __init__(self, retrieval: retrieval_pb2_grpc.RetrievalServiceStub, settings: RoutingSettings) -> None:
+    def __init__(self, retrieval: RetrievalClient, settings: RoutingSettings) -> None:
         self._retrieval = retrieval
         self._settings = settings
         self._router: Router | None = None
@@ -88,21 +69,20 @@ class RouterBootstrap:
         """Ends the model watcher."""
         self._stop.set()
 
-    def _encoder(self) -> RetrievalEncoder:
-        try:
-            stats = self._retrieval.GetIndexStats(
-                retrieval_pb2.GetIndexStatsRequest(), timeout=self._settings.rpc_timeout_seconds
-            )
-        except grpc.RpcError as error:
-            raise from_rpc_error(error, service="retrieval") from error
-        return RetrievalEncoder(
-            self._retrieval,
-            model_name=stats.model,
-            dimension=stats.dimension,
-            timeout=self._settings.rpc_timeout_seconds,
+    def _encoder(self) -> TextEncoder:
+        stats = self._retrieval.index_stats()
+        return retrieval_encoder(self._retrieval, model_name=stats.model, dimension=stats.dimension)
+
+    def _training_encoder(self, encoder: TextEncoder) -> TextEncoder:
+        """Retrieval's model in batches it accepts, each with the long deadline of training."""
+        return TextEncoder(
+            lambda texts: self._retrieval.embed(texts, timeout_seconds=TRAINING_EMBED_TIMEOUT_SECONDS).vectors,
+            model_name=encoder.model_name,
+            dimension=encoder.dimension,
+            batch=TRAINING_EMBED_BATCH,
         )
 
-    def _train_first_model(self, encoder: RetrievalEncoder, catalog: Catalog) -> None:
+    def _train_first_model(self, encoder: TextEncoder, catalog: Catalog) -> None:
         corpus = self._settings.train_corpus
         if corpus is None:
             raise FailedPrecondition(
@@ -117,7 +97,7 @@ class RouterBootstrap:
         vote = VoteParameters(self._settings.neighbours, self._settings.min_similarity, self._settings.vote_temperature)
         model = train(
             items,
-            encoder=BatchedEncoder(encoder, TRAINING_EMBED_BATCH),
+            encoder=self._training_encoder(encoder),
             signals=RoutingTrainingSignals(catalog, vote),
             entry_examples=catalog_examples(catalog),
             progress=lambda line: logger.info(line),

@@ -13,9 +13,9 @@ import numpy as np
 
 from linli.catalog import Catalog
 from linli.embedding import Vectors
-from services.routing.learning.classifier import StackedClassifier
+from linli.embedding.text_encoder import TextEncoder
+from services.routing.learning.classifier import RoutingClassifier, StackedClassifier
 from services.routing.learning.data import LabelledText
-from services.routing.learning.evaluation import Prediction
 from services.routing.learning.features import Encoder, FeatureConfig
 from services.routing.learning.training import TrainedModel, TrainingConfig, train
 from services.routing.signals import (
@@ -31,32 +31,12 @@ from services.routing.signals import (
 )
 
 
-class MemoEncoder:
-    """Remembers vectors by text, so the classifier's head vectors double as the precedent query."""
-
-    def __init__(self, inner: Encoder) -> None:
-        self._inner = inner
-        self._memo: dict[str, np.ndarray] = {}
-
-    @property
-    def model_name(self) -> str:
-        return self._inner.model_name
-
-    @property
-    def dimension(self) -> int:
-        return self._inner.dimension
-
-    def __call__(self, texts: list[str]) -> Vectors:
-        missing = [text for text in dict.fromkeys(texts) if text not in self._memo]
-        if missing:
-            for text, vector in zip(missing, self._inner(missing), strict=True):
-                self._memo[text] = vector
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([self._memo[text] for text in texts]).astype(np.float32, copy=False)
+def memoised(encoder: Encoder) -> TextEncoder:
+    """`encoder`, remembering each text's vector."""
+    return TextEncoder(encoder, model_name=encoder.model_name, dimension=encoder.dimension, memo=True)
 
 
-class OfflineRouter:
+class OfflineRouter(RoutingClassifier):
     """A `Predictor` that routes like the Route RPC over a fixed set of precedents."""
 
     def __init__(
@@ -74,20 +54,14 @@ class OfflineRouter:
             raise ValueError("this model votes over precedents: it needs an encoder")
         if CATALOG in classifier.signals and (catalog is None or not catalog_applies(catalog, classifier.labels)):
             raise ValueError("this model uses the responsibility catalog: give the catalog of its parties")
-        self.classifier = classifier
-        self.threshold = threshold
-        self._encoder = MemoEncoder(encoder) if encoder is not None else None
+        # A memo: the classifier's head vectors double as the precedent query.
+        super().__init__(classifier, threshold=threshold, encoder=memoised(encoder) if encoder is not None else None)
         self._catalog = catalog
         self._vote = vote or VoteParameters()
         self._precedent_labels = list(precedent_labels)
         self._precedents: Vectors | None = None
         if VOTE in classifier.signals and self._encoder is not None:
             self._precedents = self._encoder([self._head(text) for text in precedent_texts])
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        """Every label the model can predict."""
-        return self.classifier.labels
 
     def _head(self, text: str) -> str:
         return text[: self.classifier.features.head_chars]
@@ -102,22 +76,6 @@ class OfflineRouter:
         if CATALOG in self.classifier.signals and self._catalog is not None:
             signals[CATALOG] = catalog_scores(self._catalog, texts, self.labels)
         return signals
-
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """One prediction per text; the top label is kept when abstaining."""
-        texts = list(texts)
-        probabilities = self.classifier.probabilities(texts, self._encoder, self.signals(texts))
-        predictions = []
-        for row in probabilities:
-            top = int(row.argmax())
-            predictions.append(
-                Prediction(
-                    label=self.labels[top],
-                    probabilities={label: float(p) for label, p in zip(self.labels, row, strict=True)},
-                    abstained=bool(row[top] < self.threshold),
-                )
-            )
-        return predictions
 
 
 def train_offline_router(

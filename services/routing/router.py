@@ -13,15 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import grpc
 import numpy as np
 
 from linli.catalog import Catalog, CatalogEntry
-from linli.embedding import Vectors
-from linli.errors import InvalidArgument, from_rpc_error
+from linli.clients.retrieval import RetrievalClient
+from linli.embedding.text_encoder import TextEncoder
+from linli.errors import InvalidArgument
 from linli.parties import display_name
 from linli.settings import RoutingSettings
-from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc, routing_pb2
+from linli.v1 import cases_pb2
+from services.routing.decision import CatalogMatch, OtherIssue, PartyScore, Rationale, RoutingDecision, SignalOpinion
 from services.routing.entry_choice import EntryChoice, choose_entry
 from services.routing.learning.classifier import SignalAttribution
 from services.routing.model_holder import ModelHolder, ServedModel
@@ -32,21 +33,6 @@ from services.routing.urgency import UrgencyFinding, detect_urgency
 
 MAX_TEXT_CHARS = 2000
 
-_URGENCY = {
-    "emergency": routing_pb2.URGENCY_EMERGENCY,
-    "urgent": routing_pb2.URGENCY_URGENT,
-    "normal": routing_pb2.URGENCY_NORMAL,
-}
-_LEVEL = {
-    "building": routing_pb2.ESCALATION_LEVEL_BUILDING,
-    "community": routing_pb2.ESCALATION_LEVEL_COMMUNITY,
-    "street": routing_pb2.ESCALATION_LEVEL_STREET,
-}
-_SIGNAL = {
-    "classifier": routing_pb2.DECIDING_SIGNAL_CLASSIFIER,
-    CATALOG: routing_pb2.DECIDING_SIGNAL_CATALOG,
-    VOTE: routing_pb2.DECIDING_SIGNAL_CASE_VOTE,
-}
 _SIGNAL_WORDS = {"classifier": "文本分类模型", CATALOG: "权责清单", VOTE: "相似已办结案例"}
 
 
@@ -59,57 +45,14 @@ class Complaint:
     building: str = ""
 
 
-class RetrievalEncoder:
-    """Embeddings from the retrieval service, memoised per text for the life of one request.
-
-    One request embeds the complaint once and uses the vector both to find precedents and as classifier features.
-    """
-
-    def __init__(
-        self, stub: retrieval_pb2_grpc.RetrievalServiceStub, *, model_name: str, dimension: int, timeout: float
-    ) -> None:
-        self._stub = stub
-        self._model_name = model_name
-        self._dimension = dimension
-        self._timeout = timeout
-        self._memo: dict[str, np.ndarray] = {}
-
-    @property
-    def model_name(self) -> str:
-        return self._model_name
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    def __call__(self, texts: list[str]) -> Vectors:
-        missing = [text for text in dict.fromkeys(texts) if text not in self._memo]
-        if missing:
-            try:
-                reply = self._stub.Embed(retrieval_pb2.EmbedRequest(texts=missing), timeout=self._timeout)
-            except grpc.RpcError as error:
-                raise from_rpc_error(error, service="retrieval") from error
-            for text, embedding in zip(missing, reply.embeddings, strict=True):
-                self._memo[text] = np.asarray(embedding.values, dtype=np.float32)
-        if not texts:
-            return np.zeros((0, self._dimension), dtype=np.float32)
-        return np.stack([self._memo[text] for text in texts])
-
-    def fresh(self, *, timeout: float | None = None) -> RetrievalEncoder:
-        """An encoder with an empty memo, for the next request (optionally with another deadline per call)."""
-        return RetrievalEncoder(
-            self._stub, model_name=self._model_name, dimension=self._dimension, timeout=timeout or self._timeout
-        )
-
-
 class Router:
     """Routes complaints with the model in service, the catalog and retrieval's precedents."""
 
     def __init__(
         self,
         *,
-        retrieval: retrieval_pb2_grpc.RetrievalServiceStub,
-        encoder: RetrievalEncoder,
+        retrieval: RetrievalClient,
+        encoder: TextEncoder,
         models: ModelHolder,
         catalog: Catalog | None,
         settings: RoutingSettings,
@@ -128,7 +71,7 @@ class Router:
         """The holder of the model in service."""
         return self._models
 
-    def route(self, complaint: Complaint, *, field: str = "complaint") -> routing_pb2.RoutingDecision:
+    def route(self, complaint: Complaint, *, field: str = "complaint") -> RoutingDecision:
         """Decides one complaint; raises InvalidArgument for bad text, Unavailable when retrieval is down."""
         text = complaint.text.strip()
         if not text:
@@ -158,19 +101,10 @@ class Router:
         others = find_other_issues(text, catalog, main) if catalog is not None else []
         return self._decision(text, served, probabilities[0], attribution[0], precedents, entry, others)
 
-    def _precedents(self, head: str, encoder: RetrievalEncoder) -> list[cases_pb2.ScoredCase]:
+    def _precedents(self, head: str, encoder: TextEncoder) -> list[cases_pb2.ScoredCase]:
         # The head of the text, embedded once: the classifier's features reuse this vector, and training voted so.
         vector = encoder([head])[0]
-        request = retrieval_pb2.SearchCasesRequest(
-            vector=retrieval_pb2.Embedding(values=vector.tolist()),
-            k=self._settings.neighbours,
-            filter=cases_pb2.CaseFilter(resolved_only=True),
-        )
-        try:
-            response = self._retrieval.SearchCases(request, timeout=self._settings.rpc_timeout_seconds)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error, service="retrieval") from error
-        return list(response.results)
+        return self._retrieval.similar_resolved(k=self._settings.neighbours, vector=vector)
 
     def _decision(
         self,
@@ -181,7 +115,7 @@ class Router:
         precedents: Sequence[cases_pb2.ScoredCase],
         choice: EntryChoice | None,
         others: Sequence[OtherIssueFinding],
-    ) -> routing_pb2.RoutingDecision:
+    ) -> RoutingDecision:
         labels = served.classifier.labels
         override = self._settings.min_confidence
         threshold = served.classifier.threshold if override is None else override
@@ -194,43 +128,35 @@ class Router:
         suggestion = compose_suggestion(
             party=best, entry=entry, precedents=list(precedents), urgency=finding, now=self._clock()
         )
-        urgency = _urgency_level(finding, entry)
-        return routing_pb2.RoutingDecision(
+        return RoutingDecision(
             party="" if abstained else best,
             confidence=confidence,
             abstained=abstained,
-            alternatives=[
-                routing_pb2.PartyScore(party=labels[int(i)], probability=float(probabilities[i])) for i in order
-            ],
-            rationale=routing_pb2.Rationale(
-                deciding_signal=routing_pb2.DECIDING_SIGNAL_NONE if abstained else _SIGNAL[attribution.deciding],
+            alternatives=tuple(PartyScore(labels[int(i)], float(probabilities[i])) for i in order),
+            rationale=Rationale(
+                deciding_signal=None if abstained else attribution.deciding,
                 summary=_summary(best, confidence, threshold, abstained, attribution, entry, precedents),
-                opinions=[
-                    routing_pb2.SignalOpinion(signal=_SIGNAL[name], party=party, probability=probability)
+                opinions=tuple(
+                    SignalOpinion(name, party, probability)
                     for name, (party, probability) in attribution.opinions.items()
-                ],
+                ),
                 catalog_entry=None if choice is None else _catalog_match(choice.entry, choice.score),
             ),
             suggested_resolution=suggestion.text,
-            similar_cases=precedents,
+            similar_cases=tuple(precedents),
             category=entry.id if entry is not None else _closest_category(best, precedents),
             router_version=served.version,
-            urgency=_URGENCY[urgency],
+            urgency=_urgency_level(finding, entry),
             urgency_notice=finding.notice if finding is not None else "",
             sla_hours=suggestion.sla_hours,
-            escalation_level=_LEVEL[suggestion.escalation_level],
-            co_parties=list(entry.co_parties) if entry is not None else [],
-            other_issues=[
-                routing_pb2.OtherIssue(entry=_catalog_match(other.entry, other.score), excerpt=other.excerpt)
-                for other in others
-            ],
+            escalation_level=suggestion.escalation_level,
+            co_parties=tuple(entry.co_parties) if entry is not None else (),
+            other_issues=tuple(OtherIssue(_catalog_match(other.entry, other.score), other.excerpt) for other in others),
         )
 
 
-def _catalog_match(entry: CatalogEntry, score: float) -> routing_pb2.CatalogMatch:
-    return routing_pb2.CatalogMatch(
-        entry_id=entry.id, name=entry.name, score=score, party=entry.party, basis=entry.basis
-    )
+def _catalog_match(entry: CatalogEntry, score: float) -> CatalogMatch:
+    return CatalogMatch(entry_id=entry.id, name=entry.name, score=score, party=entry.party, basis=entry.basis)
 
 
 def _urgency_level(finding: UrgencyFinding | None, entry: CatalogEntry | None) -> str:

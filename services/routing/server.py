@@ -7,16 +7,17 @@ import time
 from dataclasses import dataclass
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from linli.errors import Unavailable
+from linli.clients.health import serving_status
+from linli.clients.retrieval import RetrievalClient
+from linli.errors import LinliError, Unavailable
 from linli.grpc_auth import admin_interceptor
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
 from linli.settings import RoutingSettings
 from linli.tokens import TokenCodec
-from linli.v1 import retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
+from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.routing.bootstrap import RouterBootstrap
 from services.routing.metrics import server_metrics
 from services.routing.servicer import RoutingServicer
@@ -41,7 +42,7 @@ def create_server(settings: RoutingSettings, deps: RoutingDeps | None = None) ->
     """Starts a routing server; it turns SERVING once retrieval is SERVING and a model is loaded (or trained)."""
     deps = deps or RoutingDeps()
     channel = deps.retrieval_channel or open_channel(settings.retrieval_target)
-    bootstrap = RouterBootstrap(retrieval_pb2_grpc.RetrievalServiceStub(channel), settings)
+    bootstrap = RouterBootstrap(RetrievalClient(channel, timeout_seconds=settings.rpc_timeout_seconds), settings)
     servicer = RoutingServicer(bootstrap, max_batch=settings.max_batch)
     handle = build_server(
         host=settings.host,
@@ -64,15 +65,13 @@ def create_server(settings: RoutingSettings, deps: RoutingDeps | None = None) ->
 
 def wait_for_retrieval(channel: grpc.Channel, *, deadline_seconds: float | None = None) -> None:
     """Polls retrieval's health until SERVING (it may still be loading its model)."""
-    health = health_pb2_grpc.HealthStub(channel)
     started = time.monotonic()
     while True:
         try:
-            reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=READY_POLL_SECONDS)
-            if reply.status == health_pb2.HealthCheckResponse.SERVING:
+            if serving_status(channel, timeout_seconds=READY_POLL_SECONDS, callee="retrieval") == "SERVING":
                 return
-        except grpc.RpcError as error:
-            logger.debug("retrieval not reachable yet: %s", error.code() if isinstance(error, grpc.Call) else error)
+        except LinliError as error:
+            logger.debug("retrieval not reachable yet: %s", error)
         if deadline_seconds is not None and time.monotonic() - started > deadline_seconds:
             raise Unavailable(f"retrieval did not become SERVING within {deadline_seconds} s")
         time.sleep(READY_POLL_SECONDS)

@@ -1,4 +1,4 @@
-"""RoutingService over gRPC: translates protos to router calls."""
+"""RoutingService over gRPC: translates protos to router calls, and the router's decisions to protos."""
 
 from __future__ import annotations
 
@@ -7,13 +7,71 @@ import grpc
 from linli.errors import InvalidArgument
 from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.routing.bootstrap import RouterBootstrap
+from services.routing.decision import CatalogMatch, RoutingDecision
 from services.routing.model_holder import ServedModel
 from services.routing.router import Complaint
+from services.routing.signals import CATALOG, VOTE
+
+_URGENCY = {
+    "emergency": routing_pb2.URGENCY_EMERGENCY,
+    "urgent": routing_pb2.URGENCY_URGENT,
+    "normal": routing_pb2.URGENCY_NORMAL,
+}
+_LEVEL = {
+    "building": routing_pb2.ESCALATION_LEVEL_BUILDING,
+    "community": routing_pb2.ESCALATION_LEVEL_COMMUNITY,
+    "street": routing_pb2.ESCALATION_LEVEL_STREET,
+}
+_SIGNAL = {
+    "classifier": routing_pb2.DECIDING_SIGNAL_CLASSIFIER,
+    CATALOG: routing_pb2.DECIDING_SIGNAL_CATALOG,
+    VOTE: routing_pb2.DECIDING_SIGNAL_CASE_VOTE,
+}
 
 
 def complaint_from_proto(message: routing_pb2.Complaint) -> Complaint:
     """The domain form of a complaint."""
     return Complaint(text=message.text, community=message.community, building=message.building)
+
+
+def decision_to_proto(decision: RoutingDecision) -> routing_pb2.RoutingDecision:
+    """The wire form of a decision."""
+    rationale = decision.rationale
+    deciding = rationale.deciding_signal
+    return routing_pb2.RoutingDecision(
+        party=decision.party,
+        confidence=decision.confidence,
+        abstained=decision.abstained,
+        alternatives=[routing_pb2.PartyScore(party=a.party, probability=a.probability) for a in decision.alternatives],
+        rationale=routing_pb2.Rationale(
+            deciding_signal=routing_pb2.DECIDING_SIGNAL_NONE if deciding is None else _SIGNAL[deciding],
+            summary=rationale.summary,
+            opinions=[
+                routing_pb2.SignalOpinion(signal=_SIGNAL[o.signal], party=o.party, probability=o.probability)
+                for o in rationale.opinions
+            ],
+            catalog_entry=None if rationale.catalog_entry is None else _catalog_match(rationale.catalog_entry),
+        ),
+        suggested_resolution=decision.suggested_resolution,
+        similar_cases=decision.similar_cases,
+        category=decision.category,
+        router_version=decision.router_version,
+        urgency=_URGENCY[decision.urgency],
+        urgency_notice=decision.urgency_notice,
+        sla_hours=decision.sla_hours,
+        escalation_level=_LEVEL[decision.escalation_level],
+        co_parties=list(decision.co_parties),
+        other_issues=[
+            routing_pb2.OtherIssue(entry=_catalog_match(other.entry), excerpt=other.excerpt)
+            for other in decision.other_issues
+        ],
+    )
+
+
+def _catalog_match(match: CatalogMatch) -> routing_pb2.CatalogMatch:
+    return routing_pb2.CatalogMatch(
+        entry_id=match.entry_id, name=match.name, score=match.score, party=match.party, basis=match.basis
+    )
 
 
 def model_info(served: ServedModel) -> routing_pb2.ModelInfo:
@@ -36,7 +94,8 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         self._max_batch = max_batch
 
     def Route(self, request: routing_pb2.RouteRequest, context: grpc.ServicerContext) -> routing_pb2.RouteResponse:
-        return routing_pb2.RouteResponse(decision=self._bootstrap.router.route(complaint_from_proto(request.complaint)))
+        decision = self._bootstrap.router.route(complaint_from_proto(request.complaint))
+        return routing_pb2.RouteResponse(decision=decision_to_proto(decision))
 
     def BatchRoute(
         self, request: routing_pb2.BatchRouteRequest, context: grpc.ServicerContext
@@ -47,7 +106,8 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
             raise InvalidArgument.for_field("complaints", f"at most {self._max_batch} complaints per call")
         router = self._bootstrap.router
         decisions = [
-            router.route(complaint_from_proto(c), field=f"complaints[{i}]") for i, c in enumerate(request.complaints)
+            decision_to_proto(router.route(complaint_from_proto(c), field=f"complaints[{i}]"))
+            for i, c in enumerate(request.complaints)
         ]
         return routing_pb2.BatchRouteResponse(decisions=decisions)
 

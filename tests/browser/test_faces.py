@@ -15,8 +15,8 @@ from services.intake.auth import Worker
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.sweeps import SweepFlows
-from services.intake.tickets.triage_flows import TriageFlows
 from services.intake.tickets.validation import Submission
+from services.intake.triage.flows import TriageFlows
 from tests.browser.conftest import Stack, screenshot
 from tests.integration.conftest import wait_until
 from tests.tokens import as_resident as resident

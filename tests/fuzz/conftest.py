@@ -17,8 +17,8 @@ from linli.tokens import TokenCodec, TokenKind
 from services.intake.auth.residents import DevVerifier
 from services.intake.auth.tokens import issue_token
 from services.intake.ratelimit import RateLimiter
-from services.intake.tickets.triage_flows import TriageFlows
 from services.intake.tickets.validation import Submission
+from services.intake.triage.flows import TriageFlows
 from services.retrieval.server import RetrievalDeps, RetrievalServer
 from services.retrieval.server import create_server as create_retrieval
 from services.routing.learning.data import read_labelled

@@ -11,7 +11,7 @@ import pytest
 
 from linli.grpc_serving import ServerHandle
 from linli.v1 import intake_pb2, intake_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
-from services.intake.tickets.triage_flows import TriageFlows
+from services.intake.triage.flows import TriageFlows
 from tests.integration.conftest import RunningIntake
 from tests.tokens import as_resident, as_worker, resident_metadata, service_metadata, worker_metadata
 from tests.unit.intake_fakes import decision

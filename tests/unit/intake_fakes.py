@@ -22,8 +22,8 @@ from services.intake.tickets.duplicates import Embedding
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.learning import LearningFlows
 from services.intake.tickets.sweeps import SweepFlows
-from services.intake.tickets.triage_flows import TriageFlows
 from services.intake.tickets.validation import Submission
+from services.intake.triage.flows import TriageFlows
 from tests.unit.fakes import StepClock
 
 

@@ -16,8 +16,8 @@ from services.intake.database import Database
 from services.intake.tickets.context import LifecyclePolicy
 from services.intake.tickets.duplicates import EARTH_RADIUS_METERS, haversine_meters, same_place
 from services.intake.tickets.models import TicketStatus
-from services.intake.tickets.triage_flows import TriageOutcome
 from services.intake.tickets.validation import Submission
+from services.intake.triage.flows import TriageOutcome
 from tests.unit.intake_fakes import (
     DISPATCHER,
     PROPERTY,

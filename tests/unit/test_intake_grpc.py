@@ -15,7 +15,7 @@ from linli.v1 import intake_pb2, intake_pb2_grpc, routing_pb2
 from services.intake.database import Database
 from services.intake.ratelimit import RateLimiter
 from services.intake.server import IntakeDeps, IntakeServer, create_server
-from services.intake.tickets.triage_flows import TriageFlows
+from services.intake.triage.flows import TriageFlows
 from tests.tokens import resident_metadata, worker_metadata
 from tests.unit.intake_fakes import RecordingNotifier, RecordingTaskQueue, decision
 

@@ -29,7 +29,7 @@ from services.intake import metrics as intake_metrics
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.tickets.validation import Submission
-from services.intake.triage.celery_app import TRIAGE_TASK, CeleryTaskQueue, create_celery_app
+from services.intake.worker.celery_app import TRIAGE_TASK, CeleryTaskQueue, create_celery_app
 from services.retrieval import metrics as retrieval_metrics
 from services.retrieval.cases import CaseFilter, CaseRecord
 from services.retrieval.memory import CaseMemory
@@ -188,7 +188,7 @@ def test_routing_counts_decisions_by_party_and_outcome() -> None:
 
 def small_memory(path: Path, size: int) -> CaseMemory:
     memory = CaseMemory(
-        retrieval_metrics.InstrumentedEmbedder(HashEmbedder(32)),
+        retrieval_metrics.instrumented_embedder(HashEmbedder(32)),
         CaseStore.from_url(f"sqlite:///{path / 'cases.sqlite'}"),
         max_k=10,
         max_batch=64,

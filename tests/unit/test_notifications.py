@@ -38,7 +38,7 @@ from services.intake.notifications import (
     sign,
     verify_signature,
 )
-from services.intake.triage.celery_app import TRIAGE_QUEUE, create_celery_app
+from services.intake.worker.celery_app import TRIAGE_QUEUE, create_celery_app
 from tests.conftest import free_port
 
 SECRET = "test-secret-0123456789abcdef"  # noqa: S105 - a test key, not a credential

@@ -16,17 +16,20 @@ import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from linli.catalog import Catalog, load_catalog
+from linli.clients.retrieval import RetrievalClient
 from linli.errors import FailedPrecondition, InvalidArgument
 from linli.parties import DEFAULT_PARTIES
 from linli.settings import RoutingSettings
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
+from services.routing.bootstrap import retrieval_encoder
 from services.routing.learning.data import LabelledText, read_labelled
 from services.routing.learning.features import EmbedderEncoder, FeatureConfig
 from services.routing.learning.model_dir import save_model
 from services.routing.learning.training import TrainingConfig, train
 from services.routing.model_holder import ModelHolder
-from services.routing.router import Complaint, RetrievalEncoder, Router
+from services.routing.router import Complaint, Router
 from services.routing.server import RoutingDeps, create_server
+from services.routing.servicer import decision_to_proto
 from services.routing.signals import RoutingTrainingSignals
 from tests.local_servers import routing_settings
 from tests.tokens import service_metadata
@@ -119,37 +122,40 @@ def model_dir(rows: list[dict[str, str]], catalog: Catalog, tmp_path_factory: py
     return directory
 
 
-class DirectStub:
-    """The servicer called in process, as a stub would: same requests, same replies."""
-
-    def __init__(self, servicer: FakeRetrieval) -> None:
-        self._servicer = servicer
-
-    def Embed(self, request: retrieval_pb2.EmbedRequest, timeout: float) -> retrieval_pb2.EmbedResponse:
-        return self._servicer.Embed(request, None)
-
-    def SearchCases(
-        self, request: retrieval_pb2.SearchCasesRequest, timeout: float
-    ) -> retrieval_pb2.SearchCasesResponse:
-        return self._servicer.SearchCases(request, None)
+@pytest.fixture(scope="module")
+def retrieval_channel(retrieval: FakeRetrieval) -> Iterator[grpc.Channel]:
+    """The fake retrieval served in process, for the router's real retrieval client."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(retrieval, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    yield channel
+    channel.close()
+    server.stop(0)
 
 
-def make_router(retrieval: FakeRetrieval, model_dir: Path, catalog: Catalog, **overrides: object) -> Router:
-    stub = DirectStub(retrieval)
-    encoder = RetrievalEncoder(stub, model_name=EMBEDDER.model_name, dimension=EMBEDDER.dimension, timeout=5)  # type: ignore[arg-type]
+def make_router(channel: grpc.Channel, model_dir: Path, catalog: Catalog, **overrides: object) -> Router:
+    client = RetrievalClient(channel, timeout_seconds=5)
+    encoder = retrieval_encoder(client, model_name=EMBEDDER.model_name, dimension=EMBEDDER.dimension)
     models = ModelHolder(model_dir, encoder=encoder)
     models.reload()
     settings = RoutingSettings(**overrides)  # type: ignore[arg-type]
-    return Router(retrieval=stub, encoder=encoder, models=models, catalog=catalog, settings=settings)  # type: ignore[arg-type]
+    return Router(retrieval=client, encoder=encoder, models=models, catalog=catalog, settings=settings)
+
+
+def routed(router: Router, text: str) -> routing_pb2.RoutingDecision:
+    """The router's decision as the Route RPC sends it."""
+    return decision_to_proto(router.route(Complaint(text)))
 
 
 @pytest.fixture(scope="module")
-def router(retrieval: FakeRetrieval, model_dir: Path, catalog: Catalog) -> Router:
-    return make_router(retrieval, model_dir, catalog)
+def router(retrieval_channel: grpc.Channel, model_dir: Path, catalog: Catalog) -> Router:
+    return make_router(retrieval_channel, model_dir, catalog)
 
 
 def test_alternatives_cover_every_party_and_sum_to_one(router: Router) -> None:
-    decision = router.route(Complaint("3号楼楼道的灯坏了好几天了,晚上上下楼黑漆漆的"))
+    decision = routed(router, "3号楼楼道的灯坏了好几天了,晚上上下楼黑漆漆的")
     assert sorted(a.party for a in decision.alternatives) == sorted(DEFAULT_PARTIES)
     assert math.isclose(sum(a.probability for a in decision.alternatives), 1.0, abs_tol=1e-6)
     probabilities = [a.probability for a in decision.alternatives]
@@ -159,7 +165,7 @@ def test_alternatives_cover_every_party_and_sum_to_one(router: Router) -> None:
 
 
 def test_a_clear_catalog_topic_is_routed_with_its_entry_sla_and_evidence(router: Router) -> None:
-    decision = router.route(Complaint("楼道里声控灯不亮了,麻烦物业来换一下灯泡"))
+    decision = routed(router, "楼道里声控灯不亮了,麻烦物业来换一下灯泡")
     assert not decision.abstained
     assert decision.party == "property_manager"
     entry = decision.rationale.catalog_entry
@@ -178,10 +184,10 @@ def test_a_clear_catalog_topic_is_routed_with_its_entry_sla_and_evidence(router:
 
 
 def test_below_the_threshold_the_router_abstains_and_says_so(
-    retrieval: FakeRetrieval, model_dir: Path, catalog: Catalog
+    retrieval_channel: grpc.Channel, model_dir: Path, catalog: Catalog
 ) -> None:
-    cautious = make_router(retrieval, model_dir, catalog, min_confidence=0.999)
-    decision = cautious.route(Complaint("你好,想反映个问题"))
+    cautious = make_router(retrieval_channel, model_dir, catalog, min_confidence=0.999)
+    decision = routed(cautious, "你好,想反映个问题")
     assert decision.abstained
     assert decision.party == ""
     assert decision.rationale.deciding_signal == routing_pb2.DECIDING_SIGNAL_NONE
@@ -190,7 +196,7 @@ def test_below_the_threshold_the_router_abstains_and_says_so(
 
 
 def test_an_emergency_is_marked_with_a_notice_and_a_short_deadline(router: Router) -> None:
-    decision = router.route(Complaint("电梯困人了!我妈被关在3号楼电梯里面出不来,快来人啊"))
+    decision = routed(router, "电梯困人了!我妈被关在3号楼电梯里面出不来,快来人啊")
     assert decision.urgency == routing_pb2.URGENCY_EMERGENCY
     assert decision.urgency_notice
     assert 0 < decision.sla_hours <= 2
@@ -198,7 +204,7 @@ def test_an_emergency_is_marked_with_a_notice_and_a_short_deadline(router: Route
 
 
 def test_a_past_emergency_is_not_an_alarm(router: Router) -> None:
-    decision = router.route(Complaint("上次电梯困人的事处理完了吗?想问下维保单位有没有整改"))
+    decision = routed(router, "上次电梯困人的事处理完了吗?想问下维保单位有没有整改")
     assert decision.urgency != routing_pb2.URGENCY_EMERGENCY
 
 
@@ -309,7 +315,7 @@ def test_a_message_raising_two_problems_lists_the_other_with_its_entry_and_excer
         "stairwell_light_broken": ("property_manager", "楼道里声控灯不亮了,麻烦物业来换一下灯泡"),
         "fire_lane_blocked": ("street_office", "另外小区门口总有车停在消防通道上"),
     }
-    decision = router.route(Complaint("。".join(excerpt for _, excerpt in passages.values())))
+    decision = routed(router, "。".join(excerpt for _, excerpt in passages.values()))
     # Whichever problem the decision rests on (decided or abstained: the entry it would rest on), the other is listed.
     main = decision.rationale.catalog_entry
     assert (main.entry_id, main.party) in {(entry, party) for entry, (party, _) in passages.items()}
@@ -323,6 +329,6 @@ def test_a_message_raising_two_problems_lists_the_other_with_its_entry_and_excer
 
 
 def test_a_one_problem_message_of_several_sentences_lists_no_other_issue(router: Router) -> None:
-    decision = router.route(Complaint("楼道里声控灯不亮了。晚上上下楼黑漆漆的,老人摔了一跤。麻烦尽快处理,谢谢!"))
+    decision = routed(router, "楼道里声控灯不亮了。晚上上下楼黑漆漆的,老人摔了一跤。麻烦尽快处理,谢谢!")
     assert decision.rationale.catalog_entry.entry_id == "stairwell_light_broken"
     assert list(decision.other_issues) == []

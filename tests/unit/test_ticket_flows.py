@@ -13,8 +13,8 @@ from linli.v1 import routing_pb2
 from services.intake.database import Database
 from services.intake.tickets.models import EscalationLevel, RoutingCorrection, Ticket, TicketStatus
 from services.intake.tickets.repository import TicketQuery
-from services.intake.tickets.triage_flows import TriageOutcome
 from services.intake.tickets.validation import Submission
+from services.intake.triage.flows import TriageOutcome
 from tests.unit.intake_fakes import (
     DISPATCHER,
     ELSEWHERE,

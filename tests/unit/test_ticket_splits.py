@@ -10,8 +10,8 @@ from services.intake.database import Database
 from services.intake.metrics import API_REGISTRY
 from services.intake.tickets.models import Ticket, TicketStatus
 from services.intake.tickets.repository import TicketQuery
-from services.intake.tickets.triage_flows import TriageOutcome
 from services.intake.tickets.validation import Submission
+from services.intake.triage.flows import TriageOutcome
 from tests.unit.intake_fakes import DISPATCHER, ELSEWHERE, PROPERTY, STREET, Intake, decision, embedding
 
 # Provides the `ticket_database` fixture (SQLite and PostgreSQL).

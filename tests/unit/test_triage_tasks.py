@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 from celery import Celery
 
+from linli.clients.retrieval import EmbeddedTexts, RetrievalClient
+from linli.clients.routing import RoutingClient
 from linli.errors import InvalidArgument, Unavailable
 from linli.settings import IntakeSettings
-from linli.v1 import routing_pb2
+from linli.v1 import cases_pb2, routing_pb2
 from services.intake.database import Database
-from services.intake.tickets.duplicates import Embedding
-from services.intake.tickets.learning import LearnedCase
 from services.intake.tickets.models import TicketStatus
-from services.intake.tickets.triage_flows import TriageOutcome
 from services.intake.tickets.validation import Submission
-from services.intake.triage.celery_app import (
+from services.intake.triage.flows import TriageOutcome
+from services.intake.worker.celery_app import (
     AUTO_CLOSE_TASK,
     CASE_SYNC_TASK,
     ESCALATE_TASK,
@@ -28,10 +28,8 @@ from services.intake.triage.celery_app import (
     TRIAGE_TASK,
     create_celery_app,
 )
-from services.intake.triage.retrieval_client import RetrievalClient
-from services.intake.triage.routing_client import RoutingClient
-from services.intake.triage.tasks import TaskDeps, backoff_seconds, register_tasks, sync_case, triage_ticket
-from services.intake.triage.worker import worker_argv
+from services.intake.worker.main import worker_argv
+from services.intake.worker.tasks import TaskDeps, backoff_seconds, register_tasks, sync_case, triage_ticket
 from tests.unit.intake_fakes import (
     PROPERTY,
     Intake,
@@ -63,23 +61,23 @@ class FakeRetrieval:
 
     def __init__(self, *, down: bool = False) -> None:
         self.down = down
-        self.upserted: list[LearnedCase] = []
+        self.upserted: list[cases_pb2.Case] = []
         self.deleted: list[str] = []
 
-    def embed(self, text: str) -> Embedding:
+    def embed(self, texts: list[str]) -> EmbeddedTexts:
         if self.down:
             raise Unavailable("retrieval: down")
-        return Embedding(np.full(4, 0.5, dtype=np.float32), "fake")
+        return EmbeddedTexts(np.full((len(texts), 4), 0.5, dtype=np.float32), "fake")
 
-    def upsert_case(self, case: LearnedCase) -> None:
+    def upsert_cases(self, cases: list[cases_pb2.Case]) -> None:
         if self.down:
             raise Unavailable("retrieval: down")
-        self.upserted.append(case)
+        self.upserted.extend(cases)
 
-    def delete_case(self, case_id: str) -> None:
+    def delete_cases(self, case_ids: list[str]) -> None:
         if self.down:
             raise Unavailable("retrieval: down")
-        self.deleted.append(case_id)
+        self.deleted.extend(case_ids)
 
 
 def deps_for(intake: Intake, routing: FakeRouting, retrieval: FakeRetrieval) -> TaskDeps:

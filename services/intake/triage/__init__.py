@@ -1,1 +1,1 @@
-"""Triage: the Celery app and task that route a stored ticket."""
+"""Triage: the routing decision as intake stores it (decision.py) and recording it on a ticket (flows.py)."""

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from linli.catalog import Catalog, load_catalog
+from linli.clients.retrieval import RetrievalClient
 from linli.grpc_tls import open_channel
 from linli.settings import AuthSettings, IntakeSettings
 from services.intake.answers import Answerer, RetrievalCaseSearch
@@ -63,7 +64,7 @@ class Faces:
         settings = self._settings or IntakeSettings()
         catalog = load_catalog()
         channel = open_channel(settings.retrieval_target)
-        search = RetrievalCaseSearch(channel, timeout_seconds=settings.rpc_timeout_seconds)
+        search = RetrievalCaseSearch(RetrievalClient(channel, timeout_seconds=settings.rpc_timeout_seconds))
         topics = TopicFlows(
             self._database, catalog, settings.known_communities, meeting_min_residents=settings.meeting_min_residents
         )

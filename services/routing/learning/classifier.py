@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from services.routing.learning.calibration import Floats, softmax
-from services.routing.learning.evaluation import Prediction
+from services.routing.learning.evaluation import Prediction, predictions_from
 from services.routing.learning.features import Encoder, FeatureConfig, embedding_features
 
 CHAR, WORD, EMBEDDING, ENTRIES = "char", "word", "embedding", "entries"
@@ -286,15 +286,10 @@ class RoutingClassifier:
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """One prediction per text; the top label is kept when abstaining, for evaluation and for a person."""
-        probabilities = self.classifier.probabilities(list(texts), self._encoder)
-        predictions = []
-        for row in probabilities:
-            top = int(row.argmax())
-            predictions.append(
-                Prediction(
-                    label=self.labels[top],
-                    probabilities={label: float(p) for label, p in zip(self.labels, row, strict=True)},
-                    abstained=bool(row[top] < self.threshold),
-                )
-            )
-        return predictions
+        texts = list(texts)
+        probabilities = self.classifier.probabilities(texts, self._encoder, self.signals(texts))
+        return predictions_from(probabilities, self.labels, self.threshold)
+
+    def signals(self, texts: Sequence[str]) -> dict[str, Floats]:
+        """The signal columns (catalog, vote) the model is given for `texts`: none here; the offline router's."""
+        return {}

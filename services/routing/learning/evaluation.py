@@ -48,6 +48,22 @@ class Prediction:
         return self.probabilities.get(self.label, 0.0)
 
 
+def predictions_from(probabilities: np.ndarray, labels: Sequence[str], threshold: float) -> list[Prediction]:
+    """One prediction per row of `probabilities` (columns in `labels` order); the top label is kept when abstaining,
+    for evaluation and for a person."""
+    predictions = []
+    for row in probabilities:
+        top = int(row.argmax())
+        predictions.append(
+            Prediction(
+                label=labels[top],
+                probabilities={label: float(p) for label, p in zip(labels, row, strict=True)},
+                abstained=bool(row[top] < threshold),
+            )
+        )
+    return predictions
+
+
 class Predictor(Protocol):
     """Anything that routes texts: the trained classifier today, the combined router (classifier, responsibility
     catalog, precedent vote) later."""

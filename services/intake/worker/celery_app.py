@@ -19,6 +19,13 @@ TRIAGE_QUEUE = "triage"
 LIFECYCLE_QUEUE = "lifecycle"
 PUBLISH_RETRIES = 2
 SWEEP_TASKS = (REQUEUE_TASK, ESCALATE_TASK, AUTO_CLOSE_TASK, RETENTION_TASK)
+# Beat's entry names (kept in its schedule file) and the sweep each sends.
+_SWEEP_SCHEDULE = {
+    "requeue-stuck": REQUEUE_TASK,
+    "escalate-overdue": ESCALATE_TASK,
+    "close-unrated": AUTO_CLOSE_TASK,
+    "anonymize-expired": RETENTION_TASK,
+}
 
 
 def create_celery_app(settings: IntakeSettings) -> Celery:
@@ -43,28 +50,14 @@ def create_celery_app(settings: IntakeSettings) -> Celery:
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         beat_schedule={
-            "requeue-stuck": {
-                "task": REQUEUE_TASK,
-                "schedule": sweep_every,
-                # A sweep nobody ran within its interval is stale: the next one does the same work.
-                "options": {"queue": LIFECYCLE_QUEUE, "expires": sweep_every},
-            },
-            "escalate-overdue": {
-                "task": ESCALATE_TASK,
+            # A sweep nobody ran within its interval is stale: the next one does the same work.
+            # anonymize-expired does nothing while LINLI_INTAKE_PERSONAL_DATA_RETENTION_DAYS is 0.
+            entry: {
+                "task": task,
                 "schedule": sweep_every,
                 "options": {"queue": LIFECYCLE_QUEUE, "expires": sweep_every},
-            },
-            "close-unrated": {
-                "task": AUTO_CLOSE_TASK,
-                "schedule": sweep_every,
-                "options": {"queue": LIFECYCLE_QUEUE, "expires": sweep_every},
-            },
-            # Does nothing while LINLI_INTAKE_PERSONAL_DATA_RETENTION_DAYS is 0.
-            "anonymize-expired": {
-                "task": RETENTION_TASK,
-                "schedule": sweep_every,
-                "options": {"queue": LIFECYCLE_QUEUE, "expires": sweep_every},
-            },
+            }
+            for entry, task in _SWEEP_SCHEDULE.items()
         },
     )
     return app

@@ -1,4 +1,6 @@
-"""Intake's Celery tasks: triage each stored ticket once, sync resolved cases to retrieval, and the beat sweeps."""
+"""Intake's Celery tasks: triage each stored ticket once, sync resolved cases to retrieval, and the beat sweeps.
+
+The task names (celery_app.py) are persisted in broker queues: they never change with the code's layout."""
 
 from __future__ import annotations
 
@@ -9,12 +11,17 @@ from dataclasses import dataclass
 
 from celery import Celery, Task
 
+from linli.clients.retrieval import RetrievalClient
+from linli.clients.routing import RoutingClient
 from linli.errors import InvalidArgument, NotFound, Unavailable
+from linli.proto_time import optional_timestamp, to_timestamp
 from linli.settings import IntakeSettings
-from services.intake.tickets.learning import LearningFlows, SyncAction
+from linli.v1 import cases_pb2
+from services.intake.tickets.duplicates import Embedding
+from services.intake.tickets.learning import LearnedCase, LearningFlows, SyncAction
 from services.intake.tickets.sweeps import SweepFlows
-from services.intake.tickets.triage_flows import TriageFlows, TriageOutcome
-from services.intake.triage.celery_app import (
+from services.intake.triage.flows import TriageFlows, TriageOutcome
+from services.intake.worker.celery_app import (
     AUTO_CLOSE_TASK,
     CASE_SYNC_TASK,
     ESCALATE_TASK,
@@ -22,8 +29,6 @@ from services.intake.triage.celery_app import (
     RETENTION_TASK,
     TRIAGE_TASK,
 )
-from services.intake.triage.retrieval_client import RetrievalClient
-from services.intake.triage.routing_client import RoutingClient
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +50,22 @@ class TaskDeps:
     detect_duplicates: bool = True
 
 
+def case_to_proto(case: LearnedCase) -> cases_pb2.Case:
+    """The wire form of a learned case: resolved, with its times."""
+    return cases_pb2.Case(
+        id=case.id,
+        complaint=case.complaint,
+        resolution=case.resolution,
+        party=case.party,
+        category=case.category,
+        community=case.community,
+        building=case.building,
+        status=cases_pb2.CASE_STATUS_RESOLVED,
+        created_at=to_timestamp(case.created_at),
+        resolved_at=optional_timestamp(case.resolved_at),
+    )
+
+
 def triage_ticket(ticket_id: str, deps: TaskDeps) -> TriageOutcome:
     """Routes a RECEIVED ticket, stores the decision and links it to an open duplicate; nothing if triaged already.
 
@@ -62,7 +83,8 @@ def triage_ticket(ticket_id: str, deps: TaskDeps) -> TriageOutcome:
     embedding = None
     if deps.detect_duplicates:
         try:
-            embedding = deps.retrieval.embed(pending.text)
+            embedded = deps.retrieval.embed([pending.text])
+            embedding = Embedding(embedded.vectors[0], embedded.model)
         except Unavailable as error:
             # Duplicates are a help, routing is the job: route without them rather than wait.
             logger.warning("no embedding, duplicates not checked: %s", error, extra={"ticket_id": ticket_id})
@@ -81,9 +103,9 @@ def sync_case(ticket_id: str, deps: TaskDeps) -> str:
         return "nothing_pending"
     try:
         if sync.action is SyncAction.UPSERT and sync.case is not None:
-            deps.retrieval.upsert_case(sync.case)
+            deps.retrieval.upsert_cases([case_to_proto(sync.case)])
         else:
-            deps.retrieval.delete_case(sync.case_id)
+            deps.retrieval.delete_cases([sync.case_id])
     except InvalidArgument as error:
         # Retrying will not make retrieval accept it; say so loudly and stop asking.
         logger.error("retrieval refused the case: %s", error, extra={"ticket_id": ticket_id})

@@ -5,29 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
-
-from google.protobuf import json_format
 
 from linli.v1 import routing_pb2
 from services.intake.metrics import observe_triage
 from services.intake.tickets import duplicates, repository
 from services.intake.tickets.context import SYSTEM, EventKind, FlowContext, Work, priority_of
 from services.intake.tickets.duplicates import Embedding
-from services.intake.tickets.models import EscalationLevel, Ticket, TicketStatus, Urgency
-
-_URGENCY = {
-    routing_pb2.URGENCY_NORMAL: Urgency.NORMAL,
-    routing_pb2.URGENCY_URGENT: Urgency.URGENT,
-    routing_pb2.URGENCY_EMERGENCY: Urgency.EMERGENCY,
-}
-_LEVEL = {
-    routing_pb2.ESCALATION_LEVEL_BUILDING: EscalationLevel.BUILDING,
-    routing_pb2.ESCALATION_LEVEL_COMMUNITY: EscalationLevel.COMMUNITY,
-    routing_pb2.ESCALATION_LEVEL_STREET: EscalationLevel.STREET,
-}
-# Until routing names a level, a ticket starts where the residents' committee sees it.
-DEFAULT_LEVEL = EscalationLevel.COMMUNITY
+from services.intake.tickets.models import EscalationLevel, Ticket, TicketStatus
+from services.intake.triage.decision import DEFAULT_LEVEL, TriageDecision, decision_from_proto
 
 
 class TriageOutcome(StrEnum):
@@ -66,12 +51,13 @@ class TriageFlows:
     def record_triage(
         self, ticket_id: str, decision: routing_pb2.RoutingDecision, embedding: Embedding | None = None
     ) -> TriageOutcome:
-        """Stores a decision on a RECEIVED ticket, merging it into an open duplicate; nothing if already triaged."""
+        """Stores routing's decision on a RECEIVED ticket, merging it into an open duplicate; nothing if triaged."""
+        routed = decision_from_proto(decision)
         with self._context.transaction() as work:
             ticket = repository.get(ticket_id, session=work.session, for_update=True)
             if ticket.status != TicketStatus.RECEIVED.value:
                 return TriageOutcome.ALREADY_TRIAGED
-            self._apply_decision(ticket, decision)
+            self._apply_decision(ticket, routed)
             if embedding is not None:
                 ticket.embedding, ticket.embedding_model = embedding.to_bytes(), embedding.model
                 repository.lock_community(ticket.community, session=work.session)
@@ -81,14 +67,12 @@ class TriageFlows:
                     duplicates.link(ticket, match.primary, self._context, actor=SYSTEM, note=note)
                     self._observe(work, ticket, TriageOutcome.MERGED)
                     return TriageOutcome.MERGED
-            if decision.abstained:
-                self._to_manual(work, ticket, note=decision.rationale.summary)
+            if routed.abstained:
+                self._to_manual(work, ticket, note=routed.summary)
                 return TriageOutcome.NEEDS_MANUAL
-            ticket.party, ticket.status = decision.party, TicketStatus.ROUTED.value
-            self._context.record(
-                ticket, EventKind.ROUTED, SYSTEM, note=decision.rationale.summary, to_party=decision.party
-            )
-            self._context.notify(work, "routed", ticket, confidence=decision.confidence, urgency=ticket.urgency)
+            ticket.party, ticket.status = routed.party, TicketStatus.ROUTED.value
+            self._context.record(ticket, EventKind.ROUTED, SYSTEM, note=routed.summary, to_party=routed.party)
+            self._context.notify(work, "routed", ticket, confidence=routed.confidence, urgency=ticket.urgency)
             self._observe(work, ticket, TriageOutcome.ROUTED)
             return TriageOutcome.ROUTED
 
@@ -102,15 +86,14 @@ class TriageFlows:
             self._to_manual(work, ticket, note=reason)
             return True
 
-    def _apply_decision(self, ticket: Ticket, decision: routing_pb2.RoutingDecision) -> None:
-        stored: dict[str, Any] = json_format.MessageToDict(decision, preserving_proto_field_name=True)
-        ticket.routing = stored
+    def _apply_decision(self, ticket: Ticket, decision: TriageDecision) -> None:
+        ticket.routing = decision.stored
         ticket.confidence = decision.confidence
-        ticket.routed_party = "" if decision.abstained else decision.party
-        ticket.catalog_entry = decision.rationale.catalog_entry.entry_id or decision.category
-        ticket.urgency = _URGENCY.get(decision.urgency, Urgency.NORMAL).value
+        ticket.routed_party = decision.party
+        ticket.catalog_entry = decision.catalog_entry
+        ticket.urgency = decision.urgency.value
         ticket.priority = priority_of(ticket.urgency, ticket.reporter_count)
-        self._start_sla(ticket, hours=decision.sla_hours, level=_LEVEL.get(decision.escalation_level, DEFAULT_LEVEL))
+        self._start_sla(ticket, hours=decision.sla_hours, level=decision.escalation_level)
 
     def _start_sla(self, ticket: Ticket, *, hours: int, level: EscalationLevel) -> None:
         # The resident's clock started at submission, not when a worker got round to triage.

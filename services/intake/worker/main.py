@@ -6,6 +6,8 @@ import threading
 
 from celery import Celery
 
+from linli.clients.retrieval import RetrievalClient
+from linli.clients.routing import RoutingClient
 from linli.grpc_auth import ServiceCredentials
 from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
@@ -17,11 +19,9 @@ from services.intake.notifications import register_tasks as register_notificatio
 from services.intake.tickets.context import FlowContext, LifecyclePolicy
 from services.intake.tickets.learning import LearningFlows
 from services.intake.tickets.sweeps import SweepFlows
-from services.intake.tickets.triage_flows import TriageFlows
-from services.intake.triage.celery_app import LIFECYCLE_QUEUE, TRIAGE_QUEUE, CeleryTaskQueue, create_celery_app
-from services.intake.triage.retrieval_client import RetrievalClient
-from services.intake.triage.routing_client import RoutingClient
-from services.intake.triage.tasks import TaskDeps, register_tasks
+from services.intake.triage.flows import TriageFlows
+from services.intake.worker.celery_app import LIFECYCLE_QUEUE, TRIAGE_QUEUE, CeleryTaskQueue, create_celery_app
+from services.intake.worker.tasks import TaskDeps, register_tasks
 
 
 class WorkerDeps:

@@ -1,0 +1,49 @@
+"""The one client of the routing service: decisions, and the model's reload and description."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+
+from linli.clients.calls import intercepted
+from linli.grpc_auth import Metadata
+from linli.v1 import routing_pb2, routing_pb2_grpc
+
+SERVICE = "routing"
+
+
+class RoutingClient:
+    """Calls routing with a deadline; failures come back as LinliErrors (Unavailable when it is down).
+
+    ReloadModel is an admin RPC: it carries `credentials()` (a token) as metadata.
+    """
+
+    def __init__(
+        self, channel: grpc.Channel, *, timeout_seconds: float, credentials: Callable[[], Metadata] = tuple
+    ) -> None:
+        self._stub = routing_pb2_grpc.RoutingServiceStub(intercepted(channel, SERVICE))
+        self._timeout = timeout_seconds
+        self._credentials = credentials
+
+    def route(self, *, text: str, community: str, building: str) -> routing_pb2.RoutingDecision:
+        """The decision for one complaint; raises Unavailable when routing (or retrieval behind it) is down."""
+        request = routing_pb2.RouteRequest(
+            complaint=routing_pb2.Complaint(text=text, community=community, building=building)
+        )
+        response: routing_pb2.RouteResponse = self._stub.Route(request, timeout=self._timeout)
+        return response.decision
+
+    def reload_model(self) -> routing_pb2.ReloadModelResponse:
+        """Has the server switch to the model now in its model directory (a bad one is refused)."""
+        response: routing_pb2.ReloadModelResponse = self._stub.ReloadModel(
+            routing_pb2.ReloadModelRequest(), timeout=self._timeout, metadata=self._credentials()
+        )
+        return response
+
+    def model_info(self) -> routing_pb2.GetModelInfoResponse:
+        """The model the server answers with."""
+        response: routing_pb2.GetModelInfoResponse = self._stub.GetModelInfo(
+            routing_pb2.GetModelInfoRequest(), timeout=self._timeout, metadata=self._credentials()
+        )
+        return response
