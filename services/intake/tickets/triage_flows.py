@@ -84,6 +84,9 @@ class TriageFlows:
             if decision.abstained:
                 self._to_manual(work, ticket, note=decision.rationale.summary)
                 return TriageOutcome.NEEDS_MANUAL
+            if decision.party not in self._context.policy.parties:  # a model of another taxonomy: nobody's queue
+                self._to_manual(work, ticket, note=f"路由结果 {decision.party!r} 不是本系统的处理方")
+                return TriageOutcome.NEEDS_MANUAL
             ticket.party, ticket.status = decision.party, TicketStatus.ROUTED.value
             self._context.record(
                 ticket, EventKind.ROUTED, SYSTEM, note=decision.rationale.summary, to_party=decision.party
