@@ -74,7 +74,7 @@ class RefuseLoneSurrogates:
 
 async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
     """The whole request body, and the disconnect message if the client left before sending all of it."""
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] != "http.request":

@@ -1,5 +1,5 @@
-"""One intake for the whole suite, run as its own process (`services.intake.server.main`, as production runs it) on a fresh
-PostgreSQL database and Redis broker, with the rate limits on; tests reach it only over HTTP and gRPC.
+"""One intake for the whole suite, run as its own process (`services.intake.server.main`, as production runs it)
+on a fresh PostgreSQL database and Redis broker, with the rate limits on; tests reach it only over HTTP and gRPC.
 
 Routing and retrieval are not started: the probes need no triage (tickets wait in the queue), and the few states a
 probe needs (routed, merged) are set in the database the test owns.
@@ -43,15 +43,19 @@ class RunningStack:
 
     def submit(self, resident: str, text_: str = "3号楼楼道的灯坏了好几天了,晚上很黑") -> str:
         """A new ticket of `resident`; returns its id."""
-        reply = self.http.post("/v1/tickets", json={"text": text_, "community": COMMUNITY}, headers=as_resident(resident))
+        reply = self.http.post(
+            "/v1/tickets", json={"text": text_, "community": COMMUNITY}, headers=as_resident(resident)
+        )
         assert reply.status_code == 201, reply.text
         return str(reply.json()["id"])
 
     def set_state(self, ticket_id: str, **columns: object) -> None:
         """Puts a ticket in the state a probe needs (triage is not running here)."""
+        # Column names come from the test's own keyword arguments; values are bound.
         assignments = ", ".join(f"{name} = :{name}" for name in columns)
+        statement = text(f"UPDATE tickets SET {assignments} WHERE id = :id")  # noqa: S608
         with self.database.begin() as connection:
-            connection.execute(text(f"UPDATE tickets SET {assignments} WHERE id = :id"), {**columns, "id": ticket_id})
+            connection.execute(statement, {**columns, "id": ticket_id})
 
 
 def start_intake(settings: IntakeSettings, log: Path, **environment: str) -> subprocess.Popen[bytes]:

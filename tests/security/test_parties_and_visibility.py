@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from linli.v1 import intake_pb2, intake_pb2_grpc
-from services.intake.auth.commands import run_token_command
+from services.intake.auth.commands import add_token_commands, run_token_command
 from tests.conftest import free_port
 from tests.security.conftest import COMMUNITY, RunningStack, start_intake, stop
 from tests.tokens import as_worker, worker_metadata
@@ -70,11 +70,9 @@ def test_a_dispatch_to_an_unknown_party_is_refused(
 
 def test_no_worker_token_is_issued_for_an_unknown_party(capsys: pytest.CaptureFixture[str]) -> None:
     def issue(party: str) -> int:
-        args = argparse.Namespace(
-            token_action="issue", kind="worker", worker_id="w-1", party=party, community="", role="worker",
-            resident_id=None, service=None, ttl_days=1.0,
-        )  # fmt: skip
-        return run_token_command(args)
+        parser = argparse.ArgumentParser(prog="linli")
+        add_token_commands(parser.add_subparsers(dest="command"))
+        return run_token_command(parser.parse_args(["token", "issue", "--worker-id", "w-1", "--party", party]))
 
     assert issue("propety_manager") == 2
     assert "unknown party 'propety_manager'" in capsys.readouterr().err
@@ -125,7 +123,9 @@ def test_a_ticket_one_may_not_see_is_404_whatever_the_action(
             reply = stack.http.post(f"/v1/tickets/{ticket_id}/{action}", json=body, headers=headers)
             assert reply.status_code == 404, (action, reply.text)
             assert ticket_id in reply.json()["error"]["message"]
-    missing = stack.http.post("/v1/tickets/no-such-ticket/unmerge", json={"reason": "不是同一个问题"}, headers=street_worker)
+    missing = stack.http.post(
+        "/v1/tickets/no-such-ticket/unmerge", json={"reason": "不是同一个问题"}, headers=street_worker
+    )
     assert missing.status_code == 404
 
 

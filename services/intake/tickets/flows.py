@@ -215,9 +215,7 @@ class TicketFlows:
 
     def dispatch(self, ticket_id: str, worker: Worker, *, to_party: str, note: str = "") -> TicketView:
         """A dispatcher of the community routes a manual-queue ticket to any party."""
-        violations = self._check_party(to_party)
-        if note:
-            violations += check_text(note, "note")
+        violations = [*self._check_party(to_party), *(check_text(note, "note") if note else [])]
         if violations:
             raise InvalidArgument.for_fields(violations)
         with self._context.transaction() as work:
@@ -313,10 +311,10 @@ class TicketFlows:
             work.after_commit(TICKETS_SPLIT.inc)
             return view_of(ticket, session=work.session)
 
-    def _check_party(self, party: str) -> list[FieldViolation]:
+    def _check_party(self, party: str) -> tuple[FieldViolation, ...]:
         # A name no queue shows (a typo, "admin") would make the ticket vanish from every worker's list.
         known = self._context.policy.parties
-        return [] if party in known else [FieldViolation("to_party", unknown_party_message(party, known))]
+        return () if party in known else (FieldViolation("to_party", unknown_party_message(party, known)),)
 
     def _resolve(self, work: Work, ticket: Ticket, resolution: str, *, actor: str, party: str) -> None:
         ticket.resolution, ticket.status = resolution, TicketStatus.RESOLVED.value
