@@ -26,7 +26,7 @@ def recipe_lines(target_prefix: str) -> list[str]:
 
 
 def pinned_constraints() -> dict[str, str]:
-    pins = {}
+    pins: dict[str, str] = {}
     for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             name, _, version = line.partition("==")
