@@ -13,6 +13,7 @@ from linli.v1 import intake_pb2, intake_pb2_grpc
 from tests.security.conftest import COMMUNITY, RunningStack
 from tests.tokens import as_resident, as_worker, resident_metadata, worker_metadata
 
+pytestmark = [pytest.mark.integration, pytest.mark.security]
 LONE = "\ud800"
 VALID_TICKET = {"text": "3号楼楼道的灯坏了好几天了", "community": COMMUNITY}
 

@@ -17,6 +17,7 @@ from tests.integration.conftest import grpc_channel
 from tests.security.conftest import COMMUNITY, RunningStack, start_intake, stop
 from tests.tokens import as_resident, resident_metadata
 
+pytestmark = [pytest.mark.integration, pytest.mark.security]
 LIMITS = RateLimitSettings()
 TRUSTED_PROXY_REDIS_DB = 13  # its own counters: the suite's other calls all came from 127.0.0.1
 

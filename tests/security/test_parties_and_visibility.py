@@ -16,6 +16,7 @@ from tests.conftest import free_port
 from tests.security.conftest import COMMUNITY, RunningStack, start_intake, stop
 from tests.tokens import as_worker, worker_metadata
 
+pytestmark = [pytest.mark.integration, pytest.mark.security]
 UNKNOWN_PARTIES = ["propety_manager", "admin"]
 
 

@@ -7,9 +7,11 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+pytestmark = pytest.mark.security
 ROOT = Path(__file__).resolve().parents[2]
 
 
