@@ -358,3 +358,11 @@ def test_listing_filters_by_escalation_level(intake: Intake) -> None:
     routed_ticket(intake)
     views, _ = intake.flows.list(TicketQuery(escalation_level=EscalationLevel.BUILDING))
     assert [v.ticket.id for v in views] == [building]
+
+
+def test_a_decision_for_a_party_nobody_serves_goes_to_the_manual_queue(intake: Intake) -> None:
+    ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+    assert intake.triage.record_triage(ticket_id, decision("water_affairs")) is TriageOutcome.NEEDS_MANUAL
+    ticket = intake.flows.get(ticket_id).ticket
+    assert (ticket.status, ticket.party) == (TicketStatus.NEEDS_MANUAL, "")
+    assert "water_affairs" in ticket.events[-1].note
