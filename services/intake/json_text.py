@@ -37,8 +37,9 @@ def lone_surrogate_field(value: Any, path: str = "") -> str | None:
 
 
 def _is_json(scope: Scope) -> bool:
+    # FastAPI reads a body without a content type as JSON too.
     content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
-    return scope["type"] == "http" and b"json" in content_type.lower()
+    return scope["type"] == "http" and (not content_type or b"json" in content_type.lower())
 
 
 class RefuseLoneSurrogates:

@@ -48,10 +48,8 @@ class TicketFlows:
     def submit(self, submission: Submission, *, admit: Callable[[], None] = lambda: None) -> tuple[TicketView, bool]:
         """Stores a ticket, then queues its triage; returns (ticket, created).
 
-        `admit` runs only when a new ticket is to be stored (it may raise, e.g. the submit rate limit): a retry
-        with the same idempotency key gets its ticket whatever the limit says. The ticket is committed before
-        anything is published: if the broker is down the ticket stays RECEIVED and is not lost (the sweep re-queues
-        it).
+        `admit` (the submit rate limit) runs only before a new ticket: a retry with its idempotency key is no new
+        submission. The ticket is committed before anything is published: the sweep re-queues it if the broker fails.
         """
         submission = validate_submission(submission, known_communities=self._context.policy.known_communities)
         try:
