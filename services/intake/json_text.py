@@ -18,21 +18,24 @@ from linli.errors import InvalidArgument, LinliError
 from services.intake.tickets.validation import LONE_SURROGATE_MESSAGE, has_lone_surrogates
 
 
-def lone_surrogate_field(value: Any, path: str = "") -> str | None:
-    """The path (`attachment_urls[0]`, `location.note`) of the first string, or key, with a lone surrogate."""
-    if isinstance(value, str):
-        return (path or "body") if has_lone_surrogates(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            inner = f"{path}.{key}" if path else str(key)
-            if has_lone_surrogates(str(key)):
-                return inner
-            if (found := lone_surrogate_field(item, inner)) is not None:
-                return found
-    if isinstance(value, list):
-        for position, item in enumerate(value):
-            if (found := lone_surrogate_field(item, f"{path}[{position}]")) is not None:
-                return found
+def lone_surrogate_field(document: Any) -> str | None:
+    """The path (`attachment_urls[0]`, `location.note`) of a string, or key, with a lone surrogate; None if none.
+
+    A walk with its own stack: a body nested thousands deep must not hit Python's recursion limit here.
+    """
+    pending: list[tuple[str, Any]] = [("", document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str) and has_lone_surrogates(value):
+            return path or "body"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                inner = f"{path}.{key}" if path else str(key)
+                if has_lone_surrogates(str(key)):
+                    return inner
+                pending.append((inner, item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{position}]", item) for position, item in enumerate(value))
     return None
 
 
@@ -56,7 +59,7 @@ class RefuseLoneSurrogates:
         body, ended = await _read_body(receive)
         try:
             field = lone_surrogate_field(json.loads(body)) if body else None
-        except ValueError:  # not JSON (or not UTF-8): the route's own parsing says so
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, too deep: the route's own parsing says so
             field = None
         if field is not None:
             await self._refuse(InvalidArgument.for_field(field, LONE_SURROGATE_MESSAGE))(scope, receive, send)
