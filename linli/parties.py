@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 PROPERTY_MANAGER = "property_manager"
 OWNERS_COMMITTEE = "owners_committee"
 STREET_OFFICE = "street_office"
@@ -18,6 +20,11 @@ DISPLAY_NAMES: dict[str, str] = {
 def display_name(party: str) -> str:
     """The Chinese name of a party, or its id for a party outside the default three."""
     return DISPLAY_NAMES.get(party, party)
+
+
+def unknown_party_message(party: str, known: Collection[str]) -> str:
+    """What to tell someone who named a party the deployment does not have (a typo would lose the ticket)."""
+    return f"unknown party {party!r}; known: {', '.join(sorted(known))}"
 
 
 def is_party_id(value: str) -> bool:

@@ -17,6 +17,8 @@ from typing import Any, ClassVar, Literal, get_args, get_origin
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from linli.parties import DEFAULT_PARTIES, is_party_id
+
 DEFAULT_STATE_DIR = Path("var")
 EMBEDDED_MODEL_PACKAGE = "embedding"
 EMBEDDED_MODEL_FOLDER = "m3e-small"
@@ -287,6 +289,12 @@ class IntakeSettings(LinliSettings):
     known_communities: list[str] = Field(
         list(DEFAULT_COMMUNITIES), min_length=1, description="Communities a ticket may name; any other is refused."
     )
+    parties: list[str] = Field(
+        list(DEFAULT_PARTIES),
+        min_length=1,
+        description="Parties that may hold a ticket (transfer, dispatch, worker tokens); any other is refused, and at "
+        "start intake returns tickets held by none of them to the manual queue. A city's own taxonomy lists its own.",
+    )
     default_sla_hours: int = Field(
         72, ge=1, le=24 * 90, description="Handling deadline when the routing decision gives none."
     )
@@ -344,6 +352,13 @@ class IntakeSettings(LinliSettings):
         description="Open311 API key → name of the client it was issued to (its requests' resident id is "
         "`open311:<name>[:<account_id>]`); POST /open311/v2/requests.json needs one.",
     )
+
+    @field_validator("parties")
+    @classmethod
+    def _party_ids(cls, value: list[str]) -> list[str]:
+        if bad := [party for party in value if not is_party_id(party)]:
+            raise ValueError(f"not party ids (short snake_case words): {bad}")
+        return value
 
     @model_validator(mode="after")
     def _visibility_outlasts_a_task(self) -> IntakeSettings:

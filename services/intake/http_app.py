@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
 from services.intake.auth.http import HttpSecurity, auth_routes
 from services.intake.database import Database
+from services.intake.json_text import RefuseLoneSurrogates
 from services.intake.meetings.http import meeting_routes
 from services.intake.ratelimit.http import AddressRateLimit
 from services.intake.residents.erasure import ErasureFlows
@@ -81,6 +82,8 @@ def create_http_app(
         "Errors: {error: {code, message, fields}}.",
     )
     app.state.security = security
+    # Added first, so inside the rate limit: a flood of bad bodies is still counted.
+    app.add_middleware(RefuseLoneSurrogates, refuse=error_response)
     app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
     app.include_router(auth_routes())
     app.include_router(ticket_routes(flows, security.limiter))

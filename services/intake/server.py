@@ -28,6 +28,7 @@ from services.intake.ratelimit.http import ClientAddresses
 from services.intake.residents.erasure import ErasureFlows
 from services.intake.tickets.context import Clock, FlowContext, LifecyclePolicy, Notifier, TaskQueue, utc_now
 from services.intake.tickets.flows import TicketFlows
+from services.intake.tickets.orphans import return_orphans
 from services.intake.tickets.servicer import IntakeServicer
 from services.intake.worker.celery_app import CeleryTaskQueue, create_celery_app
 
@@ -80,13 +81,13 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
         workers=settings.workers,
         service_names=[SERVICE_NAME],
         register=lambda server: intake_pb2_grpc.add_IntakeServiceServicer_to_server(servicer, server),
-        interceptors=[PeerRateLimitInterceptor(security.limiter)],
+        interceptors=[PeerRateLimitInterceptor(security.limiter, security.addresses)],
         metrics=grpc_metrics(),
     )
     erasure = ErasureFlows(context, security.authenticator.revocations)
     http = create_http_app(flows, security, database, handle.ready, erasure)
     instrument_http(http, database=database, broker_url=settings.broker_url)
-    handle.load_then_serve(lambda: _migrate(database))
+    handle.load_then_serve(lambda: _prepare_database(context))
     return IntakeServer(handle, http, flows, context, database)
 
 
@@ -104,9 +105,11 @@ def build_security(settings: IntakeSettings, deps: IntakeDeps, database: Databas
     return HttpSecurity(Authenticator(codec, revocations), login, limiter, ClientAddresses(rates.trusted_proxies))
 
 
-def _migrate(database: Database) -> None:
-    revision = database.upgrade_schema()
+def _prepare_database(context: FlowContext) -> None:
+    revision = context.database.upgrade_schema()
     logger.info("ticket database migrated", extra={"revision": revision})
+    if returned := return_orphans(context):
+        logger.warning("tickets held by no known party returned to the manual queue", extra={"tickets": returned})
 
 
 def main() -> int:
@@ -127,8 +130,15 @@ def main() -> int:
             "intake listening",
             extra={"grpc": f"{settings.host}:{server.grpc.port}", "http": f"{settings.host}:{settings.http_port}"},
         )
+        # proxy_headers off: uvicorn would believe X-Forwarded-For from any loopback peer; the rate limits read it
+        # only from LINLI_RATE_TRUSTED_PROXIES (ratelimit/http.py).
         config = uvicorn.Config(
-            server.http, host=settings.host, port=settings.http_port, log_config=None, access_log=False
+            server.http,
+            host=settings.host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
         )
         uvicorn.Server(config).run()
         return 0

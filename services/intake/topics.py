@@ -41,6 +41,8 @@ MAX_RISING = 5
 # Five households raising one matter in a week is more than a building's business (楼组); 0 never suggests.
 DEFAULT_MEETING_MIN_RESIDENTS = 5
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+# A report reads weeks before the chosen one and the week after it: years at datetime's edges would overflow.
+WEEK_YEARS = range(1970, 9999)
 
 
 @dataclass(frozen=True, order=True)
@@ -54,7 +56,7 @@ class Week:
     def parse(cls, value: str) -> Week:
         """Reads `YYYY-Www`; InvalidArgument (field `week`) when it is not an ISO week."""
         found = _WEEK.match(value.strip())
-        if found is not None:
+        if found is not None and int(found[1]) in WEEK_YEARS:
             year, number = int(found[1]), int(found[2])
             try:
                 date.fromisocalendar(year, number, 1)

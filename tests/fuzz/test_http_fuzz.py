@@ -78,6 +78,34 @@ PLAUSIBLE_BODY = st.fixed_dictionaries(
     },
 )
 
+# Text JSON can carry but no UTF-8 encoder takes (lone surrogates, sent as `\ud800` escapes), and text nobody sees
+# or that reads backwards (format characters, directional overrides): 422, never a 500 at the database.
+HOSTILE_TEXT = st.one_of(
+    st.text(alphabet=st.characters(categories=["Cs"]), min_size=1, max_size=8),
+    st.text(alphabet=st.characters(categories=["Cf"]), min_size=1, max_size=8),
+    st.sampled_from(("楼道灯坏了\ud800", "\udfff楼道", "楼道灯\u202e坏了", "\u2066\u2069", "\u200b\u200b\u200b")),
+)
+HOSTILE_TEXT_FIELDS = (
+    "text",
+    "community",
+    "building",
+    "idempotency_key",
+    "reason",
+    "resolution",
+    "comment",
+    "note",
+    "title",
+    "outcome",
+    "code",
+)
+HOSTILE_TEXT_BODY = st.fixed_dictionaries(
+    {},
+    optional={
+        **dict.fromkeys(HOSTILE_TEXT_FIELDS, HOSTILE_TEXT),
+        "attachment_urls": st.lists(HOSTILE_TEXT.map(lambda text: f"https://example.com/{text}"), max_size=2),
+    },
+)
+
 
 def fuzz_operation(
     operation: Any,
@@ -97,7 +125,7 @@ def fuzz_operation(
         case=requests,
         caller=st.sampled_from(callers),
         ticket=st.one_of(st.none(), st.sampled_from(ticket_ids)),
-        plausible=st.one_of(st.none(), PLAUSIBLE_BODY),
+        plausible=st.one_of(st.none(), PLAUSIBLE_BODY, HOSTILE_TEXT_BODY),
     )
     def run(
         case: Any, caller: tuple[str, str | object | None], ticket: str | None, plausible: dict[str, Any] | None

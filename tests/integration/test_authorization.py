@@ -119,7 +119,7 @@ def test_a_worker_sees_and_acts_only_within_their_party_and_community(intake: Ru
     assert intake.http.get(f"/v1/tickets/{ticket_id}", headers=PM).status_code == 200
     for outsider in (PM_ELSEWHERE, SO):  # the right party elsewhere; every community but another party
         assert intake.http.get(f"/v1/tickets/{ticket_id}", headers=outsider).status_code == 404
-        assert intake.http.post(f"/v1/tickets/{ticket_id}/accept", headers=outsider).status_code == 403
+        assert intake.http.post(f"/v1/tickets/{ticket_id}/accept", headers=outsider).status_code == 404
     listed = intake.http.get("/v1/tickets", headers=PM).json()["tickets"]
     assert [t["id"] for t in listed] == [ticket_id]  # not the 梅林小区 ticket of the same party
     assert intake.http.get("/v1/tickets", params={"community": "梅林小区"}, headers=PM).status_code == 403
@@ -145,7 +145,7 @@ def test_the_manual_queue_is_for_the_communitys_dispatchers(intake: RunningIntak
     other_dispatcher = as_worker("d-2", "street_office", "梅林小区", "dispatcher")
     assert intake.http.get(f"/v1/tickets/{ticket_id}", headers=other_dispatcher).status_code == 404
     body = {"to_party": "street_office"}
-    assert intake.http.post(f"/v1/tickets/{ticket_id}/dispatch", json=body, headers=other_dispatcher).status_code == 403
+    assert intake.http.post(f"/v1/tickets/{ticket_id}/dispatch", json=body, headers=other_dispatcher).status_code == 404
     dispatched = intake.http.post(f"/v1/tickets/{ticket_id}/dispatch", json=body, headers=DISPATCHER).json()
     assert (dispatched["status"], dispatched["party"]) == ("routed", "street_office")
 

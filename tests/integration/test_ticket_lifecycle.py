@@ -130,7 +130,7 @@ def test_the_whole_lifecycle(
     start_level = LEVELS.index(routed["escalation_level"])
 
     assert intake.http.post(f"/v1/tickets/{ticket_id}/accept").status_code == 401
-    assert intake.http.post(f"/v1/tickets/{ticket_id}/accept", headers=SO).status_code == 403
+    assert intake.http.post(f"/v1/tickets/{ticket_id}/accept", headers=SO).status_code == 404
     post(intake, f"/v1/tickets/{ticket_id}/accept", headers=PM)
     moved = post(
         intake,

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from linli.errors import FailedPrecondition, PermissionDenied
+from linli.errors import FailedPrecondition, NotFound
 from linli.settings import IntakeSettings
 from linli.v1 import routing_pb2
 from services.intake.database import Database
@@ -183,7 +183,7 @@ def test_merged_tickets_are_resolved_with_their_primary(intake: Intake) -> None:
 def test_workers_merge_and_unmerge(intake: Intake) -> None:
     primary, _ = triaged(intake, "r-1", LIGHT_VECTOR)
     other, _ = triaged(intake, "r-2", FAR, text="楼道里的灯泡坏了要换")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         intake.flows.merge(other, STREET, primary_id=primary)
     ticket, merged_into = intake.flows.merge(other, PROPERTY, primary_id=primary)
     assert (ticket.ticket.status, ticket.ticket.primary_id) == (TicketStatus.MERGED, primary)

@@ -169,9 +169,9 @@ def test_worker_actions_without_a_known_token_are_401(
     assert client.get(f"/v1/tickets/{ticket_id}").json()["status"] == "routed"
 
 
-def test_wrong_party_is_403_and_wrong_state_is_409(client: TestClient, intake: Intake) -> None:
+def test_another_partys_ticket_is_404_a_false_claim_403_and_wrong_state_409(client: TestClient, intake: Intake) -> None:
     ticket_id = routed(client, intake)
-    assert client.post(f"/v1/tickets/{ticket_id}/accept", headers=SO).status_code == 403
+    assert client.post(f"/v1/tickets/{ticket_id}/accept", headers=SO).status_code == 404
     claimed = client.post(f"/v1/tickets/{ticket_id}/accept", json={"party": "street_office"}, headers=PM)
     assert claimed.status_code == 403  # a body claiming another party than the token's
     assert client.post(f"/v1/tickets/{ticket_id}/resolve", json={"resolution": "已处理"}, headers=PM).status_code == 409
@@ -207,7 +207,7 @@ def test_merge_unmerge_and_dispatch(client: TestClient, intake: Intake) -> None:
     manual = client.post("/v1/tickets", json={**VALID, "text": "说不清归谁管"}).json()["id"]
     intake.triage.send_to_manual(manual, reason="自动分派暂不可用")
     body = {"to_party": "owners_committee"}
-    assert client.post(f"/v1/tickets/{manual}/dispatch", json=body, headers=PM).status_code == 403
+    assert client.post(f"/v1/tickets/{manual}/dispatch", json=body, headers=PM).status_code == 404
     dispatched = client.post(f"/v1/tickets/{manual}/dispatch", json=body, headers=DISPATCH).json()
     assert (dispatched["status"], dispatched["party"]) == ("routed", "owners_committee")
 
@@ -277,7 +277,7 @@ def test_bad_splits_get_their_codes_and_write_nothing(client: TestClient, intake
     ticket_id = two_problems(client, intake)
     split = f"/v1/tickets/{ticket_id}/split"
     assert client.post(split, json={"text": FIRE_LANE}).status_code == 403  # a resident's token
-    assert client.post(split, json={"text": FIRE_LANE}, headers=SO).status_code == 403  # another party's ticket
+    assert client.post(split, json={"text": FIRE_LANE}, headers=SO).status_code == 404  # another party's: unseen
     assert client.post("/v1/tickets/nope/split", json={"text": FIRE_LANE}, headers=PM).status_code == 404
     for body in ({"text": ""}, {"text": " 车 "}, {"text": "长" * 2001}, {"text": 42}, {}, {"text": FIRE_LANE, "x": 1}):
         reply = client.post(split, json=body, headers=PM)

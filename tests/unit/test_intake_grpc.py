@@ -66,7 +66,7 @@ def test_worker_calls_need_a_known_token(server: IntakeServer, stub: intake_pb2_
     assert code_of(lambda: stub.AcceptTicket(accept, timeout=5)) == grpc.StatusCode.UNAUTHENTICATED
     bogus = (("authorization", "Bearer nope"),)
     assert code_of(lambda: stub.AcceptTicket(accept, timeout=5, metadata=bogus)) == grpc.StatusCode.UNAUTHENTICATED
-    assert code_of(lambda: stub.AcceptTicket(accept, timeout=5, metadata=SO)) == grpc.StatusCode.PERMISSION_DENIED
+    assert code_of(lambda: stub.AcceptTicket(accept, timeout=5, metadata=SO)) == grpc.StatusCode.NOT_FOUND
     claimed = intake_pb2.AcceptTicketRequest(ticket_id=ticket_id, worker_id="someone-else")
     assert code_of(lambda: stub.AcceptTicket(claimed, timeout=5, metadata=PM)) == grpc.StatusCode.PERMISSION_DENIED
     ticket = stub.AcceptTicket(accept, timeout=5, metadata=PM).ticket
@@ -164,7 +164,7 @@ def test_dispatch_is_for_dispatchers(server: IntakeServer, stub: intake_pb2_grpc
     ticket_id = stub.SubmitTicket(request, timeout=5, metadata=RESIDENT).ticket.id
     TriageFlows(server.context).send_to_manual(ticket_id, reason="自动分派暂不可用")
     dispatch = intake_pb2.DispatchTicketRequest(ticket_id=ticket_id, to_party="owners_committee")
-    assert code_of(lambda: stub.DispatchTicket(dispatch, timeout=5, metadata=SO)) == grpc.StatusCode.PERMISSION_DENIED
+    assert code_of(lambda: stub.DispatchTicket(dispatch, timeout=5, metadata=SO)) == grpc.StatusCode.NOT_FOUND
     ticket = stub.DispatchTicket(dispatch, timeout=5, metadata=DISPATCH).ticket
     assert (ticket.status, ticket.party) == (intake_pb2.TICKET_STATUS_ROUTED, "owners_committee")
     assert ticket.urgency  # NORMAL, never unspecified once triaged
@@ -192,7 +192,7 @@ def test_split_ticket_makes_an_other_issue_a_ticket_of_its_own(
     split = intake_pb2.SplitTicketRequest(ticket_id=ticket_id, text=fire_lane.excerpt)
     assert code_of(lambda: stub.SplitTicket(split, timeout=5)) == grpc.StatusCode.UNAUTHENTICATED
     assert code_of(lambda: stub.SplitTicket(split, timeout=5, metadata=RESIDENT)) == grpc.StatusCode.PERMISSION_DENIED
-    assert code_of(lambda: stub.SplitTicket(split, timeout=5, metadata=SO)) == grpc.StatusCode.PERMISSION_DENIED
+    assert code_of(lambda: stub.SplitTicket(split, timeout=5, metadata=SO)) == grpc.StatusCode.NOT_FOUND
     unknown = intake_pb2.SplitTicketRequest(ticket_id="nope", text=fire_lane.excerpt)
     assert code_of(lambda: stub.SplitTicket(unknown, timeout=5, metadata=PM)) == grpc.StatusCode.NOT_FOUND
     empty = intake_pb2.SplitTicketRequest(ticket_id=ticket_id, text=" ")

@@ -250,9 +250,9 @@ def test_the_resident_reopens_a_closed_ticket(intake: Intake) -> None:
 
 def test_workers_act_only_within_their_party_and_community(intake: Intake) -> None:
     ticket_id = routed_ticket(intake)
-    with pytest.raises(PermissionDenied):
-        intake.flows.accept(ticket_id, STREET)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
+        intake.flows.accept(ticket_id, STREET)  # another party's ticket is one they cannot see: 404, not 403
+    with pytest.raises(NotFound):
         intake.flows.accept(ticket_id, ELSEWHERE)  # the right party, another community
     assert intake.flows.get(ticket_id).ticket.status == TicketStatus.ROUTED
     assert intake.notifier.kinds(ticket_id) == ["routed"]
@@ -302,11 +302,11 @@ def test_a_manual_ticket_is_claimed_or_dispatched_by_a_dispatcher(intake: Intake
     second = intake.flows.submit(Submission(**{**COMPLAINT.__dict__, "text": "小区门口有人占道经营"}))[0].ticket.id
     for ticket_id in (first, second):
         assert intake.triage.send_to_manual(ticket_id, reason="自动分派暂不可用")
-    with pytest.raises(PermissionDenied):  # a party's worker does not even see the queue
+    with pytest.raises(NotFound):  # a party's worker does not even see the queue: as if the ticket did not exist
         intake.flows.accept(first, STREET)
     accepted = intake.flows.accept(first, DISPATCHER).ticket
     assert (accepted.status, accepted.party) == (TicketStatus.ACCEPTED, "street_office")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         intake.flows.dispatch(second, OWNERS, to_party="street_office")
     dispatched = intake.flows.dispatch(second, DISPATCHER, to_party="owners_committee", note="属于业委会职责").ticket
     assert (dispatched.status, dispatched.party) == (TicketStatus.ROUTED, "owners_committee")
@@ -328,7 +328,7 @@ def test_a_failed_flow_publishes_nothing(intake: Intake) -> None:
     before = len(intake.notifier.events)
     with pytest.raises(InvalidArgument):
         intake.flows.transfer(ticket_id, PROPERTY, to_party="street_office", reason="")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         intake.flows.transfer(ticket_id, STREET, to_party="owners_committee", reason="不归我们")
     assert len(intake.notifier.events) == before
 
@@ -358,3 +358,11 @@ def test_listing_filters_by_escalation_level(intake: Intake) -> None:
     routed_ticket(intake)
     views, _ = intake.flows.list(TicketQuery(escalation_level=EscalationLevel.BUILDING))
     assert [v.ticket.id for v in views] == [building]
+
+
+def test_a_decision_for_a_party_nobody_serves_goes_to_the_manual_queue(intake: Intake) -> None:
+    ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+    assert intake.triage.record_triage(ticket_id, decision("water_affairs")) is TriageOutcome.NEEDS_MANUAL
+    ticket = intake.flows.get(ticket_id).ticket
+    assert (ticket.status, ticket.party) == (TicketStatus.NEEDS_MANUAL, "")
+    assert "water_affairs" in ticket.events[-1].note

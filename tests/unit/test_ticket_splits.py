@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from linli.errors import AlreadyExists, FailedPrecondition, InvalidArgument, PermissionDenied
+from linli.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.intake.database import Database
 from services.intake.metrics import API_REGISTRY
 from services.intake.tickets.models import Ticket, TicketStatus
@@ -96,7 +96,7 @@ def test_a_split_ticket_lives_its_own_life_and_the_resident_rates_it(intake: Int
 def test_a_dispatcher_splits_a_ticket_of_the_manual_queue(intake: Intake) -> None:
     ticket_id = intake.flows.submit(TWO_PROBLEMS)[0].ticket.id
     assert intake.triage.send_to_manual(ticket_id, reason="系统没有把握")
-    with pytest.raises(PermissionDenied):  # a party's worker does not see the manual queue
+    with pytest.raises(NotFound):  # a party's worker does not see the manual queue
         intake.flows.split(ticket_id, STREET, text=FIRE_LANE)
     split = intake.flows.split(ticket_id, DISPATCHER, text=FIRE_LANE).ticket
     assert split.events[0].party == "street_office"
@@ -109,11 +109,11 @@ def test_only_the_tickets_party_splits_it_and_only_while_it_is_open(intake: Inta
     merged_id = submitted(intake, text="楼道灯坏了,门口消防通道被占")
     assert intake.triage.record_triage(merged_id, decision(), SAME_WORDS) is TriageOutcome.MERGED
     before = (tickets_stored(database), list(intake.queue.triage))
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         intake.flows.split(origin_id, STREET, text=FIRE_LANE)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         intake.flows.split(origin_id, ELSEWHERE, text=FIRE_LANE)  # the right party, another community
-    with pytest.raises(PermissionDenied):  # not triaged yet: nobody's to act on
+    with pytest.raises(NotFound):  # not triaged yet: nobody's to act on
         intake.flows.split(received_id, PROPERTY, text=FIRE_LANE)
     with pytest.raises(FailedPrecondition):  # its primary's message is the one to split
         intake.flows.split(merged_id, PROPERTY, text=FIRE_LANE)

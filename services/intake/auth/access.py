@@ -8,6 +8,7 @@ ids tell nobody what exists.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NoReturn
 
 from linli.errors import NotFound, PermissionDenied
 from services.intake.auth.identity import Caller, Resident, Service, Worker, check_claimed_resident
@@ -38,6 +39,12 @@ def check_visible(caller: Caller, ticket: Ticket) -> None:
     """Raises NotFound, worded as for a missing ticket, when `caller` may not read `ticket`."""
     if not can_see(caller, ticket):
         raise NotFound(f"no ticket {ticket.id!r}")
+
+
+def hidden_or_denied(caller: Caller, ticket: Ticket, reason: str) -> NoReturn:
+    """Refuses an action: NotFound when `caller` may not even see the ticket, else PermissionDenied(`reason`)."""
+    check_visible(caller, ticket)
+    raise PermissionDenied(reason)
 
 
 def scoped_query(caller: Caller, query: TicketQuery) -> TicketQuery:

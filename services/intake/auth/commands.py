@@ -77,6 +77,8 @@ def run_token_command(args: argparse.Namespace) -> int:
 
 def _issue(args: argparse.Namespace) -> int:
     from linli.errors import LinliError
+    from linli.parties import unknown_party_message
+    from linli.settings import IntakeSettings
     from services.intake.auth.tokens import issue_token
 
     subject = getattr(args, SUBJECT_OPTION[args.kind]) or ""
@@ -85,6 +87,10 @@ def _issue(args: argparse.Namespace) -> int:
         sys.stderr.write(f"linli token issue: --kind {args.kind} needs --{option}\n")
         return 2
     worker = args.kind == "worker"
+    parties = IntakeSettings().parties
+    if worker and args.party not in parties:  # a worker of a party nobody routes to would see no ticket
+        sys.stderr.write(f"linli token issue: --party: {unknown_party_message(args.party, parties)}\n")
+        return 2
     try:
         token, expires_at = issue_token(
             args.kind,

@@ -7,6 +7,7 @@ import re
 import grpc
 
 from linli.grpc_serving import UnaryCheckInterceptor
+from services.intake.ratelimit.http import ClientAddresses
 from services.intake.ratelimit.limiter import RateLimiter, Scope
 
 # Kubernetes probes and `linli health` call these every few seconds: never limited.
@@ -26,12 +27,13 @@ def peer_address(peer: str) -> str:
 class PeerRateLimitInterceptor(UnaryCheckInterceptor):
     """Counts each unary call per client address in `Scope.IP`; over the limit the call is RESOURCE_EXHAUSTED.
 
-    gRPC carries no X-Forwarded-For: behind an L7 proxy every call shares the proxy's address, so set the limit
-    with that in mind (or to 0) there.
+    An `x-forwarded-for` metadata entry names the client only when the peer is one of the trusted proxies
+    (`LINLI_RATE_TRUSTED_PROXIES`, none by default), as over HTTP; from anyone else it is ignored.
     """
 
-    def __init__(self, limiter: RateLimiter) -> None:
+    def __init__(self, limiter: RateLimiter, addresses: ClientAddresses | None = None) -> None:
         self._limiter = limiter
+        self._addresses = addresses or ClientAddresses()
 
     def applies_to(self, method: str) -> bool:
         """Every method but health checks and reflection."""
@@ -39,4 +41,6 @@ class PeerRateLimitInterceptor(UnaryCheckInterceptor):
 
     def check(self, method: str, context: grpc.ServicerContext) -> None:
         """Raises RateLimited when the caller's address is over its limit."""
-        self._limiter.check(Scope.IP, peer_address(context.peer()))
+        forwarded = [value for key, value in context.invocation_metadata() or () if key == "x-forwarded-for"]
+        client = self._addresses.client_ip(peer_address(context.peer()), ",".join(map(str, forwarded)) or None)
+        self._limiter.check(Scope.IP, client)

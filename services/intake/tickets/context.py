@@ -12,6 +12,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from linli.parties import DEFAULT_PARTIES
 from linli.settings import DEFAULT_COMMUNITIES, IntakeSettings
 from services.intake.database import Database
 from services.intake.notifications.events import OutboundEvent
@@ -89,6 +90,8 @@ class LifecyclePolicy:
     """The knobs of the lifecycle, from IntakeSettings."""
 
     known_communities: frozenset[str] = frozenset(DEFAULT_COMMUNITIES)
+    # Who may hold a ticket: a ticket handed to any other name would be in nobody's queue.
+    parties: frozenset[str] = frozenset(DEFAULT_PARTIES)
     default_sla_hours: int = 72
     escalation_sla_factor: float = 1.0
     duplicate_threshold: float = 0.86
@@ -107,6 +110,7 @@ class LifecyclePolicy:
         """The policy the settings describe."""
         return cls(
             known_communities=frozenset(settings.known_communities),
+            parties=frozenset(settings.parties),
             default_sla_hours=settings.default_sla_hours,
             escalation_sla_factor=settings.escalation_sla_factor,
             duplicate_threshold=settings.duplicate_threshold,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
-from linli.parties import is_party_id
+from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from linli.parties import unknown_party_message
 from linli.pii import scrub
 from services.intake.auth import Worker
+from services.intake.auth.access import hidden_or_denied
 from services.intake.auth.identity import resident_actor
 from services.intake.metrics import TICKETS_SPLIT, TICKETS_SUBMITTED
 from services.intake.tickets import duplicates, repository
@@ -43,11 +45,11 @@ class TicketFlows:
     def __init__(self, context: FlowContext) -> None:
         self._context = context
 
-    def submit(self, submission: Submission) -> tuple[TicketView, bool]:
+    def submit(self, submission: Submission, *, admit: Callable[[], None] = lambda: None) -> tuple[TicketView, bool]:
         """Stores a ticket, then queues its triage; returns (ticket, created).
 
-        The ticket is committed before anything is published: if the broker is down the ticket stays RECEIVED and
-        is not lost (the sweep re-queues it).
+        `admit` (the submit rate limit) runs only before a new ticket: a retry with its idempotency key is no new
+        submission. The ticket is committed before anything is published: the sweep re-queues it if the broker fails.
         """
         submission = validate_submission(submission, known_communities=self._context.policy.known_communities)
         try:
@@ -56,6 +58,7 @@ class TicketFlows:
                     earlier = repository.by_idempotency_key(submission.idempotency_key, session=work.session)
                     if earlier is not None:
                         return view_of(self._replay(earlier, submission), session=work.session), False
+                admit()
                 ticket = self._new_ticket(submission)
                 self._context.record(ticket, EventKind.RECEIVED, resident_actor(submission.resident_id))
                 repository.add(ticket, session=work.session)
@@ -115,9 +118,7 @@ class TicketFlows:
 
     def transfer(self, ticket_id: str, worker: Worker, *, to_party: str, reason: str) -> TicketView:
         """Hands the ticket to another party; kept as a routing correction, and a hand-back escalates (a dispute)."""
-        violations = check_text(reason, "reason")
-        if not is_party_id(to_party):
-            violations.append(FieldViolation("to_party", "must be a party id such as street_office"))
+        violations = [*check_text(reason, "reason"), *self._check_party(to_party)]
         if violations:
             raise InvalidArgument.for_fields(violations)
         if to_party == worker.party:
@@ -212,14 +213,13 @@ class TicketFlows:
 
     def dispatch(self, ticket_id: str, worker: Worker, *, to_party: str, note: str = "") -> TicketView:
         """A dispatcher of the community routes a manual-queue ticket to any party."""
-        if not is_party_id(to_party):
-            raise InvalidArgument.for_field("to_party", "must be a party id such as street_office")
-        if note and (violations := check_text(note, "note")):
+        violations = [*self._check_party(to_party), *(check_text(note, "note") if note else [])]
+        if violations:
             raise InvalidArgument.for_fields(violations)
         with self._context.transaction() as work:
             ticket = repository.get(ticket_id, session=work.session, for_update=True)
             if not (worker.is_dispatcher and worker.serves(ticket.community)):
-                raise PermissionDenied(f"only a dispatcher of {ticket.community} can dispatch its tickets")
+                hidden_or_denied(worker, ticket, f"only a dispatcher of {ticket.community} can dispatch its tickets")
             self._check_status(ticket, {TicketStatus.NEEDS_MANUAL}, "dispatched")
             ticket.party, ticket.status = to_party, TicketStatus.ROUTED.value
             self._context.record(
@@ -240,6 +240,7 @@ class TicketFlows:
                 second: repository.get(second, session=work.session, for_update=True),
             }
             ticket, primary = locked[ticket_id], locked[primary_id]
+            self._authorize(ticket, worker, dispatcher_may=True)
             self._authorize(primary, worker, dispatcher_may=True)
             if ticket.community != primary.community:
                 raise FailedPrecondition("only tickets of the same community can be merged")
@@ -259,6 +260,7 @@ class TicketFlows:
             raise InvalidArgument.for_fields(violations)
         with self._context.transaction() as work:
             ticket = repository.get(ticket_id, session=work.session, for_update=True)
+            self._authorize(ticket, worker, dispatcher_may=True)  # a merged ticket is its primary's party's
             if not ticket.primary_id or ticket.status != TicketStatus.MERGED.value:
                 raise FailedPrecondition(f"ticket {ticket.id} is not merged")
             primary = repository.get(ticket.primary_id, session=work.session, for_update=True)
@@ -306,6 +308,11 @@ class TicketFlows:
             self._queue_triage(work, ticket)
             work.after_commit(TICKETS_SPLIT.inc)
             return view_of(ticket, session=work.session)
+
+    def _check_party(self, party: str) -> tuple[FieldViolation, ...]:
+        # A name no queue shows (a typo, "admin") would make the ticket vanish from every worker's list.
+        known = self._context.policy.parties
+        return () if party in known else (FieldViolation("to_party", unknown_party_message(party, known)),)
 
     def _resolve(self, work: Work, ticket: Ticket, resolution: str, *, actor: str, party: str) -> None:
         ticket.resolution, ticket.status = resolution, TicketStatus.RESOLVED.value
@@ -371,8 +378,10 @@ class TicketFlows:
 
     @staticmethod
     def _authorize(ticket: Ticket, worker: Worker, *, claim_manual: bool = False, dispatcher_may: bool = False) -> None:
+        """Call it before any rule about the ticket's state: what a 409 says would tell who cannot see it that the
+        ticket exists (and in what state)."""
         if not worker.serves(ticket.community):
-            raise PermissionDenied(f"worker {worker.worker_id} does not serve {ticket.community}")
+            raise NotFound(f"no ticket {ticket.id!r}")
         if ticket.party == worker.party:
             return
         # The manual queue is the dispatchers' to see (it may hold complaints about a party): only they claim from it.
@@ -380,7 +389,9 @@ class TicketFlows:
             return
         if dispatcher_may and worker.is_dispatcher:
             return
-        raise PermissionDenied(f"ticket {ticket.id} belongs to {ticket.party or 'no party'}, not {worker.party}")
+        hidden_or_denied(
+            worker, ticket, f"ticket {ticket.id} belongs to {ticket.party or 'no party'}, not {worker.party}"
+        )
 
     @staticmethod
     def _check_status(ticket: Ticket, allowed: set[TicketStatus], verb: str) -> None:

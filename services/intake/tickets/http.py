@@ -52,7 +52,6 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter) -> APIRouter:
     ) -> TicketOut:
         """Stores the resident's complaint as a ticket and queues its triage; a retry with the same key returns it."""
         check_claimed_resident(resident, body.resident_id)
-        limiter.check(Scope.RESIDENT_SUBMIT, resident.resident_id)
         view, created = flows.submit(
             Submission(
                 text=body.text,
@@ -63,7 +62,8 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter) -> APIRouter:
                 attachment_urls=tuple(body.attachment_urls),
                 latitude=body.location.latitude if body.location else None,
                 longitude=body.location.longitude if body.location else None,
-            )
+            ),
+            admit=lambda: limiter.check(Scope.RESIDENT_SUBMIT, resident.resident_id),
         )
         if not created:
             response.status_code = status.HTTP_200_OK

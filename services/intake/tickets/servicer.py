@@ -7,6 +7,7 @@ from typing import cast
 import grpc
 from google.protobuf import json_format
 
+from linli.errors import FieldViolation, InvalidArgument
 from linli.proto_time import optional_timestamp, to_timestamp
 from linli.v1 import intake_pb2, intake_pb2_grpc, routing_pb2
 from services.intake.auth import (
@@ -107,6 +108,21 @@ def ticket_to_proto(view: TicketView, *, with_events: bool = True) -> intake_pb2
     )
 
 
+def _check_enum_filters(request: intake_pb2.ListTicketsRequest) -> None:
+    """Raises InvalidArgument for an enum number this server does not know: proto3 keeps unknown values, and a
+    filter silently dropped would list every ticket."""
+    violations = [
+        FieldViolation(field, f"unknown value {value}")
+        for field, value, known in (
+            ("status", request.status, _STATUS_FROM_PROTO),
+            ("escalation_level", request.escalation_level, _LEVEL_FROM_PROTO),
+        )
+        if value and value not in known
+    ]
+    if violations:
+        raise InvalidArgument.for_fields(violations)
+
+
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     """gRPC face of the ticket flows; every call is authenticated by the `authorization` metadata.
 
@@ -127,16 +143,18 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         check_claimed_identity(worker, worker_id, party)
         return worker
 
-    def _resident(self, context: grpc.ServicerContext, resident_id: str, scope: Scope) -> Resident:
+    def _resident(self, context: grpc.ServicerContext, resident_id: str, scope: Scope | None) -> Resident:
         resident = require_resident(self._caller(context))
         check_claimed_resident(resident, resident_id)
-        self._limiter.check(scope, resident.resident_id)
+        if scope is not None:
+            self._limiter.check(scope, resident.resident_id)
         return resident
 
     def SubmitTicket(
         self, request: intake_pb2.SubmitTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.SubmitTicketResponse:
-        resident = self._resident(context, request.resident_id, Scope.RESIDENT_SUBMIT)
+        # Counted only when a new ticket is stored: a retry with the same idempotency key is not a new submission.
+        resident = self._resident(context, request.resident_id, None)
         # Presence, not value, says whether a point was given: (0, 0) is a place, if not in any community.
         located = request.HasField("location")
         view, created = self._flows.submit(
@@ -149,7 +167,8 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 attachment_urls=tuple(request.attachment_urls),
                 latitude=request.location.latitude if located else None,
                 longitude=request.location.longitude if located else None,
-            )
+            ),
+            admit=lambda: self._limiter.check(Scope.RESIDENT_SUBMIT, resident.resident_id),
         )
         return intake_pb2.SubmitTicketResponse(ticket=ticket_to_proto(view), created=created)
 
@@ -163,6 +182,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     def ListTickets(
         self, request: intake_pb2.ListTicketsRequest, context: grpc.ServicerContext
     ) -> intake_pb2.ListTicketsResponse:
+        _check_enum_filters(request)
         query = scoped_query(
             self._caller(context),
             TicketQuery(

@@ -33,16 +33,38 @@ class Submission:
     longitude: float | None = None
 
 
+# Directional overrides and isolates make a text read differently from how it is stored (a "Trojan Source" trick).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+LONE_SURROGATE_MESSAGE = "含有无效的文字编码(孤立的 UTF-16 代理项),请检查输入"
+
+
+def has_lone_surrogates(value: str) -> bool:
+    """True when the string holds a UTF-16 surrogate on its own, which no database or UTF-8 encoder accepts."""
+    return any("\ud800" <= ch <= "\udfff" for ch in value)
+
+
+def visible_characters(value: str) -> int:
+    """Characters a reader sees: not spaces, control or format (Cf: zero-width spaces, joiners, marks) ones."""
+    return sum(1 for ch in value if not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc"))
+
+
 def has_control_characters(value: str) -> bool:
     """True for control characters other than line breaks and tabs, which residents do type."""
     return any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in value)
 
 
 def check_text(value: str, field: str) -> list[FieldViolation]:
-    """Violations of the free-text rule: 2 to 2,000 characters after trimming, no control characters."""
+    """Violations of the free-text rule: 2 to 2,000 characters after trimming, at least 2 of them visible, no
+    control characters, directional overrides or lone surrogates."""
     stripped = value.strip()
+    if has_lone_surrogates(stripped):
+        return [FieldViolation(field, LONE_SURROGATE_MESSAGE)]
     if len(stripped) < MIN_TEXT_CHARS:
         return [FieldViolation(field, f"must have at least {MIN_TEXT_CHARS} characters besides spaces")]
+    if any(ch in BIDI_CONTROLS for ch in stripped):
+        return [FieldViolation(field, "不能包含文字方向控制符(U+202A–U+202E、U+2066–U+2069)")]
+    if visible_characters(stripped) < MIN_TEXT_CHARS:
+        return [FieldViolation(field, f"至少需要 {MIN_TEXT_CHARS} 个可见字符(零宽字符、格式字符不算)")]
     if len(stripped) > MAX_TEXT_CHARS:
         return [FieldViolation(field, f"must have at most {MAX_TEXT_CHARS} characters, got {len(stripped)}")]
     if has_control_characters(stripped):
@@ -53,6 +75,8 @@ def check_text(value: str, field: str) -> list[FieldViolation]:
 def check_name(value: str, field: str, *, required: bool) -> list[FieldViolation]:
     """Violations of the rule for short identifiers such as community, building or resident id."""
     stripped = value.strip()
+    if has_lone_surrogates(stripped):
+        return [FieldViolation(field, LONE_SURROGATE_MESSAGE)]
     if required and not stripped:
         return [FieldViolation(field, "is required")]
     if len(stripped) > MAX_NAME_CHARS:

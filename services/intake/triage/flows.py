@@ -70,6 +70,9 @@ class TriageFlows:
             if routed.abstained:
                 self._to_manual(work, ticket, note=routed.summary)
                 return TriageOutcome.NEEDS_MANUAL
+            if routed.party not in self._context.policy.parties:  # a model of another taxonomy: nobody's queue
+                self._to_manual(work, ticket, note=f"路由结果 {routed.party!r} 不是本系统的处理方")
+                return TriageOutcome.NEEDS_MANUAL
             ticket.party, ticket.status = routed.party, TicketStatus.ROUTED.value
             self._context.record(ticket, EventKind.ROUTED, SYSTEM, note=routed.summary, to_party=routed.party)
             self._context.notify(work, "routed", ticket, confidence=routed.confidence, urgency=ticket.urgency)
