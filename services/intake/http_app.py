@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
-from services.intake.auth.http import HttpSecurity, auth_routes
+from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.database import Database
 from services.intake.meetings.http import meeting_routes
 from services.intake.ratelimit.http import AddressRateLimit
@@ -83,6 +83,7 @@ def create_http_app(
     app.state.security = security
     app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
     app.include_router(auth_routes())
+    app.include_router(worker_routes())
     app.include_router(ticket_routes(flows, security.limiter))
     if erasure is not None:
         app.include_router(me_routes(erasure, security.limiter))

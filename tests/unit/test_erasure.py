@@ -20,7 +20,8 @@ from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.metrics import API_REGISTRY
 from services.intake.residents.erasure import ErasureFlows
-from services.intake.tickets.models import RevokedSubject, Ticket, TicketStatus, is_erased_resident
+from services.intake.auth.models import RevokedSubject
+from services.intake.tickets.models import Ticket, TicketStatus, is_erased_resident
 from services.intake.tickets.repository import TicketQuery
 from services.intake.tickets.validation import Submission
 from tests.tokens import as_resident

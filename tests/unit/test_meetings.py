@@ -16,7 +16,7 @@ from services.intake.auth import Role, Worker
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.meetings.flows import MeetingFlows
-from services.intake.tickets.models import MeetingStatus
+from services.intake.meetings.models import MeetingStatus
 from services.intake.tickets.validation import Submission
 from services.intake.topics import CHINA_TIME, TopicFlows
 from services.routing.catalog import load_catalog

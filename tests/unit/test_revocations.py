@@ -29,7 +29,7 @@ from services.intake.auth.revocations import REVOCATION_LIFETIME, Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.ratelimit import RateLimiter
-from services.intake.tickets.models import RevokedSubject
+from services.intake.auth.models import RevokedSubject
 from tests.tokens import bearer
 from tests.unit.intake_fakes import Intake, http_security
 from tests.unit.intake_servers import sqlite_intake

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from linli.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.intake.auth import Worker
 from services.intake.database import Database
-from services.intake.tickets.models import OPEN_MEETING_STATUSES, MeetingItem, MeetingStatus
+from services.intake.meetings.models import OPEN_MEETING_STATUSES, MeetingItem, MeetingStatus
 from services.intake.tickets.validation import check_community, check_name, check_text
 from services.intake.topics import TopicReport
 
