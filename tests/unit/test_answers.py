@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from linli.errors import InvalidArgument, LinliError, Unavailable
 from linli.settings import DEFAULT_COMMUNITIES, IntakeSettings
-from services.intake.answers import (
+from services.intake.answers.flows import (
     DEFAULT_MIN_SIMILARITY,
     Answerer,
     NoAnswerReason,

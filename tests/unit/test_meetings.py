@@ -18,7 +18,7 @@ from services.intake.http_app import create_http_app
 from services.intake.meetings.flows import MeetingFlows
 from services.intake.meetings.models import MeetingStatus
 from services.intake.tickets.validation import Submission
-from services.intake.topics import CHINA_TIME, TopicFlows
+from services.intake.topics.flows import CHINA_TIME, TopicFlows
 from services.routing.catalog import load_catalog
 from tests.tokens import as_resident, as_worker
 from tests.unit.fakes import StepClock

@@ -22,7 +22,7 @@ from services.intake.auth import Worker
 from services.intake.database import Database
 from services.intake.meetings.models import OPEN_MEETING_STATUSES, MeetingItem, MeetingStatus
 from services.intake.tickets.validation import check_community, check_name, check_text
-from services.intake.topics import TopicReport
+from services.intake.topics.flows import TopicReport
 
 # The parties who convene the residents' meeting: the 居委会 (street office's community arm) and the 业委会.
 CONVENING_PARTIES = frozenset({"street_office", "owners_committee"})

@@ -15,12 +15,12 @@ from fastapi.staticfiles import StaticFiles
 
 from linli.grpc_tls import open_channel
 from linli.settings import AuthSettings, IntakeSettings
-from services.intake.answers import Answerer, RetrievalCaseSearch
+from services.intake.answers.flows import Answerer, RetrievalCaseSearch
 from services.intake.database import Database
 from services.intake.meetings.flows import MeetingFlows
-from services.intake.open311 import Open311, Open311Config, open311_routes
+from services.intake.open311.flows import Open311, Open311Config, open311_routes
 from services.intake.tickets.flows import TicketFlows
-from services.intake.topics import TopicFlows
+from services.intake.topics.flows import TopicFlows
 from services.intake.web.routes import api_routes, page_routes
 from services.routing.catalog import Catalog, load_catalog
 

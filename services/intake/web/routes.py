@@ -15,10 +15,10 @@ from starlette.concurrency import run_in_threadpool
 
 from linli.errors import PermissionDenied
 from linli.parties import display_name
-from services.intake.answers import AnswerOutcome
+from services.intake.answers.flows import AnswerOutcome
 from services.intake.auth.access import require_resident_or_worker
 from services.intake.auth.http import CallerDep, WorkerDep
-from services.intake.topics import Topic, TopicReport
+from services.intake.topics.flows import Topic, TopicReport
 
 if TYPE_CHECKING:
     from services.intake.web import FaceServices

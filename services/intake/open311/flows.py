@@ -35,7 +35,7 @@ from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import Ticket, TicketStatus
 from services.intake.tickets.validation import LATITUDE_RANGE, LONGITUDE_RANGE, Submission, check_text
 from services.intake.tickets.views import TicketView, views_of
-from services.intake.topics import CHINA_TIME, classify
+from services.intake.topics.flows import CHINA_TIME, classify
 from services.routing.catalog import Catalog, CatalogEntry
 
 PREFIX = "/open311/v2"
