@@ -18,11 +18,11 @@ from services.intake.answers.flows import (
     Precedent,
     reads_like_question,
 )
+from services.intake.answers.http import answer_out
 from services.intake.database import Database
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.flows import TicketFlows
 from services.intake.web import mount_faces
-from services.intake.web.routes import answer_out
 from services.routing.catalog import Catalog, load_catalog
 from tests.conftest import free_port
 from tests.tokens import as_resident

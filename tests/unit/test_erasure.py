@@ -15,12 +15,12 @@ from linli.cli import main as linli
 from linli.errors import NotFound
 from linli.tokens import TokenCodec
 from linli.v1 import routing_pb2
+from services.intake.auth.models import RevokedSubject
 from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.metrics import API_REGISTRY
 from services.intake.residents.erasure import ErasureFlows
-from services.intake.auth.models import RevokedSubject
 from services.intake.tickets.models import Ticket, TicketStatus, is_erased_resident
 from services.intake.tickets.repository import TicketQuery
 from services.intake.tickets.validation import Submission

@@ -18,7 +18,8 @@ from services.intake.http_app import create_http_app
 from services.intake.meetings.flows import MeetingFlows
 from services.intake.meetings.models import MeetingStatus
 from services.intake.tickets.validation import Submission
-from services.intake.topics.flows import CHINA_TIME, TopicFlows
+from services.intake.topics.flows import TopicFlows
+from services.intake.topics.week import CHINA_TIME
 from services.routing.catalog import load_catalog
 from tests.tokens import as_resident, as_worker
 from tests.unit.fakes import StepClock

@@ -25,11 +25,11 @@ from linli.grpc_auth import bearer_metadata
 from linli.settings import AuthSettings
 from linli.tokens import MAX_TTL, Claims, Role, TokenCodec, TokenKind
 from linli.v1 import intake_pb2, intake_pb2_grpc
+from services.intake.auth.models import RevokedSubject
 from services.intake.auth.revocations import REVOCATION_LIFETIME, Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.ratelimit import RateLimiter
-from services.intake.auth.models import RevokedSubject
 from tests.tokens import bearer
 from tests.unit.intake_fakes import Intake, http_security
 from tests.unit.intake_servers import sqlite_intake

@@ -11,7 +11,8 @@ from linli.settings import DEFAULT_COMMUNITIES
 from linli.v1 import routing_pb2
 from services.intake.database import Database
 from services.intake.tickets.validation import Submission
-from services.intake.topics.flows import CHINA_TIME, OTHER_TOPIC, TopicFlows, Week
+from services.intake.topics.flows import OTHER_TOPIC, TopicFlows
+from services.intake.topics.week import CHINA_TIME, Week
 from services.routing.catalog import Catalog, load_catalog
 from tests.unit.fakes import StepClock
 from tests.unit.intake_fakes import PROPERTY, Intake, decision

@@ -45,7 +45,7 @@ class MeetingItem(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_ticket_id)
     community: Mapped[str] = mapped_column(String(128), index=True)
-    # A catalog entry id, or "other" (services/intake/topics.py).
+    # A catalog entry id, or "other" (services/intake/topics/flows.py).
     topic_key: Mapped[str] = mapped_column(String(128))
     title: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16), default=MeetingStatus.PROPOSED.value)

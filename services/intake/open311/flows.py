@@ -14,59 +14,32 @@ jurisdiction require it for GET: here it does, so that no anonymous caller can e
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
-
-from linli.errors import FieldViolation, InvalidArgument, LinliError, NotFound
+from linli.errors import LinliError, NotFound
 from linli.parties import display_name
 from linli.pii import scrub
 from services.intake.database import Database
+from services.intake.open311 import repository
+from services.intake.open311.errors import Open311Error
+from services.intake.open311.fields import read_filed_request, read_search_filter, requested_ids
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import Ticket, TicketStatus
-from services.intake.tickets.validation import LATITUDE_RANGE, LONGITUDE_RANGE, Submission, check_text
+from services.intake.tickets.validation import Submission
 from services.intake.tickets.views import TicketView, views_of
-from services.intake.topics.flows import CHINA_TIME, classify
+from services.intake.topics.flows import classify
+from services.intake.topics.week import CHINA_TIME
 from services.routing.catalog import Catalog, CatalogEntry
 
-PREFIX = "/open311/v2"
-SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CLOSED_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
-DEFAULT_WINDOW = timedelta(days=90)  # the spec's default for GET requests without dates
 MAX_RESULTS = 1000  # the spec's default cap
-_BUILDING = re.compile(r"\d+\s*(?:号楼|幢|栋|号)")
 # A request filed under a chosen service keeps it as a 【name】 tag opening the ticket text: workers read it, routing
 # hears it, and reading the request back recovers the service without a column of its own.
 _SERVICE_TAG = re.compile(r"^【([^【】]{1,64})】")
-
-
-class Open311Error(Exception):
-    """A GeoReport error: HTTP status and the `[{code, description}]` items."""
-
-    def __init__(self, status: int, descriptions: list[str]) -> None:
-        super().__init__("; ".join(descriptions))
-        self.status = status
-        self.descriptions = descriptions
-
-    @classmethod
-    def from_domain(cls, error: LinliError) -> Open311Error:
-        """A domain error in GeoReport form: 400 for bad fields (one item each), else its own HTTP status."""
-        if isinstance(error, InvalidArgument):
-            return cls(400, [f"{v.field}: {v.description}" for v in error.violations] or [error.message])
-        return cls(error.http_status, [error.message])
-
-    def response(self) -> JSONResponse:
-        """The spec's error body."""
-        return JSONResponse([{"code": self.status, "description": d} for d in self.descriptions], self.status)
 
 
 @dataclass(frozen=True)
@@ -121,17 +94,18 @@ class Open311:
     def submit(self, fields: Mapping[str, str]) -> list[dict[str, Any]]:
         """POST requests: files a ticket; raises Open311Error for a bad key (403) or bad fields (400)."""
         client = self.client_of(fields.get("api_key", ""), purpose="create a service request")
-        entry, text, community, building, point = self._request_fields(fields)
+        filed = read_filed_request(fields, self._catalog, self._config.known_communities)
+        entry, point = filed.entry, filed.point
         account_id = fields.get("account_id", "").strip()
         media_url = fields.get("media_url", "").strip()
         try:
             view, _ = self._flows.submit(
                 Submission(
-                    text=f"【{entry.name}】{text}",
-                    community=community,
+                    text=f"【{entry.name}】{filed.text}",
+                    community=filed.community,
                     # Namespaced by client, so no client's account can rate or reopen an H5 resident's ticket.
                     resident_id=f"open311:{client}:{account_id}" if account_id else f"open311:{client}",
-                    building=building,
+                    building=filed.building,
                     attachment_urls=(media_url,) if media_url else (),
                     latitude=point[0] if point else None,
                     longitude=point[1] if point else None,
@@ -153,32 +127,19 @@ class Open311:
     def search(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
         """GET requests: by ids (which override every other filter), else by service, dates and status."""
         self.client_of(params.get("api_key", ""), purpose="read service requests")
-        ids = [part.strip() for part in params.get("service_request_id", "").split(",") if part.strip()]
-        if ids:
-            by_ids = select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.created_at.desc(), Ticket.id.desc())
-            return [self.as_service_request(view) for view in self._views(by_ids)]
-        violations: list[FieldViolation] = []
-        end = _w3c(params.get("end_date", ""), "end_date", violations) or datetime.now(UTC)
-        start = _w3c(params.get("start_date", ""), "start_date", violations) or end - DEFAULT_WINDOW
-        wanted_status = {part.strip() for part in params.get("status", "").split(",") if part.strip()}
-        if not wanted_status <= {"open", "closed"}:
-            violations.append(FieldViolation("status", "must be open, closed or both (comma-separated)"))
-        codes = {part.strip() for part in params.get("service_code", "").split(",") if part.strip()}
-        if violations:
-            raise Open311Error(400, [f"{v.field}: {v.description}" for v in violations])
-        statement = (
-            select(Ticket)
-            .where(Ticket.created_at >= start, Ticket.created_at <= end)
-            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-            # Status and service are derived per ticket, so the database returns a margin over the cap.
-            .limit(MAX_RESULTS * 5)
+        if ids := requested_ids(params):
+            return [self.as_service_request(view) for view in self._views(repository.tickets_by_ids, ids)]
+        wanted = read_search_filter(params, datetime.now(UTC))
+        # Status and service are derived per ticket, so the database returns a margin over the cap.
+        found = (
+            self.as_service_request(view)
+            for view in self._views(repository.tickets_created_between, wanted.start, wanted.end, limit=MAX_RESULTS * 5)
         )
-        found = (self.as_service_request(view) for view in self._views(statement))
         matching = [
             request
             for request in found
-            if (not wanted_status or request["status"] in wanted_status)
-            and (not codes or request["service_code"] in codes)
+            if (not wanted.statuses or request["status"] in wanted.statuses)
+            and (not wanted.service_codes or request["service_code"] in wanted.service_codes)
         ]
         return matching[:MAX_RESULTS]
 
@@ -208,49 +169,10 @@ class Open311:
             "media_url": ticket.attachment_urls[0] if ticket.attachment_urls else None,
         }
 
-    def _views(self, statement: Any) -> list[TicketView]:
+    def _views(self, load: Callable[..., list[Ticket]], *args: Any, **kwargs: Any) -> list[TicketView]:
+        """The views of the tickets `load(*args, **kwargs, session=...)` reads, in one unit of work."""
         with self._database.unit_of_work() as session:
-            return views_of(list(session.scalars(statement)), session=session)
-
-    def _request_fields(
-        self, fields: Mapping[str, str]
-    ) -> tuple[CatalogEntry, str, str, str, tuple[float, float] | None]:
-        """The service entry, text, community, building and (lat, long) point of a POST; Open311Error 400 if bad."""
-        violations: list[str] = []
-        code = fields.get("service_code", "").strip()
-        entry: CatalogEntry | None = None
-        if not code:
-            violations.append("service_code: is required")
-        else:
-            try:
-                entry = self._catalog.get(code)
-            except NotFound:
-                violations.append(f"service_code: unknown service {code!r}; see services.json")
-        text = fields.get("description", "").strip()
-        if not text:
-            violations.append("description: is required (what happened, 2-2,000 characters)")
-        else:
-            # Checked on its own: the service tag added in front must not make a one-character text long enough.
-            violations.extend(f"{v.field}: {v.description}" for v in check_text(text, "description"))
-        address = fields.get("address_string", "").strip()
-        has_point = bool(fields.get("lat", "").strip() or fields.get("long", "").strip())
-        if has_point:
-            violations.extend(_coordinate_violations(fields))
-        if not (address or has_point or fields.get("address_id", "").strip()):
-            violations.append("location: give lat and long, address_string or address_id")
-        community = fields.get("attribute[community]", "").strip() or next(
-            (known for known in sorted(self._config.known_communities, key=len, reverse=True) if known in address), ""
-        )
-        if not community:
-            violations.append("attribute[community]: name the community, or give an address_string that names it")
-        building = fields.get("attribute[building]", "").strip()
-        if not building and (found := _BUILDING.search(address.replace(community, "", 1) if community else address)):
-            building = found[0].replace(" ", "")
-        if violations or entry is None:
-            raise Open311Error(400, violations)
-        # Both were checked to be numbers in range when either was given.
-        point = (float(fields["lat"]), float(fields["long"])) if has_point else None
-        return entry, text, community, building, point
+            return views_of(load(*args, **kwargs, session=session), session=session)
 
     def _entry_of(self, ticket: Ticket) -> CatalogEntry | None:
         tagged = _SERVICE_TAG.match(ticket.text)
@@ -291,123 +213,3 @@ class Open311:
 def _iso(moment: datetime) -> str:
     # W3C date-time with the offset, as the spec's examples: 2026-11-23T10:00:00+08:00.
     return moment.astimezone(CHINA_TIME).isoformat(timespec="seconds")
-
-
-def _w3c(value: str, field: str, violations: list[FieldViolation]) -> datetime | None:
-    if not value.strip():
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        violations.append(
-            FieldViolation(field, f"must be a W3C date-time such as 2026-11-23T08:00:00+08:00, got {value!r}")
-        )
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_TIME)
-
-
-def _coordinate_violations(fields: Mapping[str, str]) -> list[str]:
-    problems = []
-    for name, (low, high) in (("lat", LATITUDE_RANGE), ("long", LONGITUDE_RANGE)):
-        raw = fields.get(name, "").strip()
-        try:
-            value = float(raw)
-        except ValueError:
-            problems.append(f"{name}: must be a decimal number of degrees, got {raw!r}")
-            continue
-        if not low <= value <= high:
-            problems.append(f"{name}: must be between {low:g} and {high:g}")
-    return problems
-
-
-async def _fields(request: Request) -> dict[str, str]:
-    """The POST fields, form-encoded (the spec's way) or JSON; `attribute: {k: v}` is read as `attribute[k]`."""
-    body = await request.body()
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    fields: dict[str, str] = {k: v[0] for k, v in parse_qs(request.url.query, keep_blank_values=True).items()}
-    if content_type == "application/json":
-        try:
-            raw = json.loads(body or b"{}")
-        except (ValueError, RecursionError) as error:  # RecursionError: nesting deeper than the parser goes
-            raise Open311Error(400, ["body: is not valid JSON"]) from error
-        if not isinstance(raw, dict):
-            raise Open311Error(400, ["body: must be a JSON object"])
-        for key, value in raw.items():
-            if key == "attribute" and isinstance(value, dict):
-                fields.update({f"attribute[{k}]": str(v) for k, v in value.items()})
-            elif value is not None:
-                fields[str(key)] = str(value)
-        return fields
-    try:
-        form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
-    except UnicodeDecodeError as error:
-        raise Open311Error(400, ["body: must be UTF-8"]) from error
-    fields.update({key: values[0] for key, values in form.items()})
-    return fields
-
-
-def open311_routes(open311: Callable[[], Open311]) -> APIRouter:
-    """The GeoReport v2 routes; `open311` gives the translator (built on first use, when settings are read)."""
-    router = APIRouter(prefix=PREFIX, tags=["open311"])
-
-    def answer(work: Callable[[], Any], status: int = 200) -> JSONResponse:
-        try:
-            return JSONResponse(work(), status)
-        except Open311Error as error:
-            return error.response()
-        except LinliError as error:
-            return Open311Error.from_domain(error).response()
-
-    @router.get("/discovery.json")
-    def discovery(request: Request) -> JSONResponse:
-        """Where the endpoint is and what it speaks."""
-        catalog_version = open311().catalog_version
-        year, month, _ = catalog_version.split(".")
-        changeset = f"{year}-{int(month):02d}-01T00:00:00+08:00"
-        url = str(request.url_for("open311_services")).removesuffix("/services.json")
-        return JSONResponse(
-            {
-                "changeset": changeset,
-                "contact": "请联系所在社区居委会或街道网格中心。",
-                "key_service": "API keys are issued by the operator of this linli (LINLI_INTAKE_OPEN311_API_KEYS); "
-                "filing and reading requests need one.",
-                "endpoints": [
-                    {
-                        "specification": SPECIFICATION,
-                        "url": url,
-                        "changeset": changeset,
-                        "type": "production",
-                        "formats": ["application/json"],
-                    }
-                ],
-            }
-        )
-
-    @router.get("/services.json", name="open311_services")
-    def services() -> JSONResponse:
-        """The service list: one service per catalog entry."""
-        return answer(lambda: open311().services())
-
-    @router.post("/requests.json")
-    async def create_request(request: Request) -> JSONResponse:
-        """Files a service request (needs `api_key`); answers `[{service_request_id, service_notice, account_id}]`."""
-        try:
-            fields = await _fields(request)
-        except Open311Error as error:
-            return error.response()
-        return await run_in_threadpool(answer, lambda: open311().submit(fields), 201)
-
-    @router.get("/requests.json")
-    def list_requests(request: Request) -> JSONResponse:
-        """Service requests by ids, or by service_code, start_date, end_date and status (open/closed); needs
-        `api_key`."""
-        params = dict(request.query_params)
-        return answer(lambda: open311().search(params))
-
-    @router.get("/requests/{request_id}.json")
-    def get_request(request_id: str, request: Request) -> JSONResponse:
-        """One service request, in a list as the spec answers; needs `api_key`."""
-        api_key = request.query_params.get("api_key", "")
-        return answer(lambda: open311().request(request_id, api_key))
-
-    return router

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from linli.sql_types import UtcDateTime
 from services.intake.database import Base
 
+
 class TicketStatus(StrEnum):
     """Lifecycle of a ticket; see protos/linli/v1/intake.proto for each meaning."""
 

@@ -10,28 +10,25 @@ A topic that many residents raise in separate problems is a matter for them to s
 社区": the residents' meeting, 议事协商), not one repair: it is marked for the meeting when at least
 `meeting_min_residents` residents raised it this week and not all of it is one problem (neighbours' duplicates of one
 broken light are merged into one ticket, which the party repairs).
-Weeks are ISO weeks in China Standard Time (UTC+8, no daylight saving), where the compounds are.
+Weeks are ISO weeks in China Standard Time (UTC+8, no daylight saving), where the compounds are (topics/week.py).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import select
 
 from linli.errors import InvalidArgument, LinliError
 from linli.parties import display_name
 from services.intake.database import Database
-from services.intake.tickets.models import Ticket
 from services.intake.tickets.validation import check_community
+from services.intake.topics import repository
+from services.intake.topics.week import Week
 from services.routing.catalog import Catalog
 
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
 OTHER_TOPIC = "other"
 OTHER_NAME = "其他"
 # Below this the catalog's matcher is guessing (its scores run 0-1; "你好,想反映个问题" scores about zero).
@@ -40,53 +37,6 @@ TREND_WEEKS = 8
 MAX_RISING = 5
 # Five households raising one matter in a week is more than a building's business (楼组); 0 never suggests.
 DEFAULT_MEETING_MIN_RESIDENTS = 5
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-
-
-@dataclass(frozen=True, order=True)
-class Week:
-    """An ISO week, e.g. 2026-W47."""
-
-    year: int
-    number: int
-
-    @classmethod
-    def parse(cls, value: str) -> Week:
-        """Reads `YYYY-Www`; InvalidArgument (field `week`) when it is not an ISO week."""
-        found = _WEEK.match(value.strip())
-        if found is not None:
-            year, number = int(found[1]), int(found[2])
-            try:
-                date.fromisocalendar(year, number, 1)
-            except ValueError:
-                pass
-            else:
-                return cls(year, number)
-        raise InvalidArgument.for_field("week", f"must be an ISO week such as 2026-W47, got {value!r}")
-
-    @classmethod
-    def containing(cls, moment: datetime) -> Week:
-        """The week `moment` falls in, in China Standard Time."""
-        year, number, _ = moment.astimezone(CHINA_TIME).isocalendar()
-        return cls(year, number)
-
-    @property
-    def start(self) -> datetime:
-        """Monday 00:00 China Standard Time."""
-        monday = date.fromisocalendar(self.year, self.number, 1)
-        return datetime(monday.year, monday.month, monday.day, tzinfo=CHINA_TIME)
-
-    @property
-    def end(self) -> datetime:
-        """The start of the next week (exclusive)."""
-        return self.start + timedelta(days=7)
-
-    def shifted(self, weeks: int) -> Week:
-        """The week `weeks` later (earlier when negative)."""
-        return Week.containing(self.start + timedelta(weeks=weeks))
-
-    def __str__(self) -> str:
-        return f"{self.year}-W{self.number:02d}"
 
 
 @dataclass(frozen=True)
@@ -209,32 +159,15 @@ class TopicFlows:
         return classify(self._catalog, catalog_entry, text) or OTHER_TOPIC
 
     def _report_times(self, community: str, first: Week, last: Week) -> list[datetime]:
-        statement = select(Ticket.created_at).where(
-            Ticket.community == community, Ticket.created_at >= first.start, Ticket.created_at < last.end
-        )
         with self._database.unit_of_work() as session:
-            return list(session.scalars(statement))
+            return repository.report_times(community, first.start, last.end, session=session)
 
     def _classified(self, community: str, start: datetime, end: datetime) -> list[_Report]:
         """Each report with the topics it raises: its own, and the other issues nobody split off."""
-        statement = select(
-            Ticket.id,
-            Ticket.created_at,
-            Ticket.catalog_entry,
-            Ticket.text,
-            Ticket.routing,
-            Ticket.resident_id,
-            Ticket.primary_id,
-        ).where(Ticket.community == community, Ticket.created_at >= start, Ticket.created_at < end)
         with self._database.unit_of_work() as session:
-            rows = session.execute(statement).all()
+            rows = repository.reports_between(community, start, end, session=session)
             # Split tickets are read whenever they were made: a problem split off next week is not counted twice.
-            origins = [row.id for row in rows]
-            split_entries: dict[str, set[str]] = {}
-            if origins:
-                splits = select(Ticket.split_from_id, Ticket.catalog_entry).where(Ticket.split_from_id.in_(origins))
-                for origin, entry in session.execute(splits):
-                    split_entries.setdefault(origin or "", set()).add(entry or "")
+            split_entries = repository.split_entries([row.id for row in rows], session=session)
         classified = []
         for row in rows:
             own = self.topic_of(row.catalog_entry or "", row.text)
