@@ -325,3 +325,17 @@ def test_the_openapi_document_names_the_bearer_scheme(client: TestClient) -> Non
 def test_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_workers_me_names_the_worker_and_refuses_a_resident(client: TestClient) -> None:
+    me = client.get("/v1/workers/me", headers=DISPATCH)
+    assert me.status_code == 200
+    assert me.json() == {
+        "worker_id": "d-1",
+        "party": "street_office",
+        "party_name": me.json()["party_name"],
+        "community": "西渚社区",
+        "role": "dispatcher",
+    }
+    assert me.json()["party_name"] != ""
+    assert client.get("/v1/workers/me").status_code == 403
