@@ -102,6 +102,13 @@ def create_http_app(
         status = 400 if error.violations and error.violations[0].field == "body" else error.http_status
         return JSONResponse(error_body(error), status_code=status)
 
+    _add_ops_routes(app, database, ready)
+    return app
+
+
+def _add_ops_routes(app: FastAPI, database: Database, ready: threading.Event) -> None:
+    """GET /healthz (liveness) and GET /readyz (readiness)."""
+
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
@@ -117,5 +124,3 @@ def create_http_app(
         except Exception as error:
             raise Unavailable("the ticket database does not answer") from error
         return {"status": "ready"}
-
-    return app

@@ -45,47 +45,51 @@ async def _fields(request: Request) -> dict[str, str]:
     return fields
 
 
+def discovery_document(url: str, catalog_version: str) -> dict[str, Any]:
+    """Where the endpoint is and what it speaks; the changeset is the month of the catalog's version (YYYY.MM.N)."""
+    year, month, _ = catalog_version.split(".")
+    changeset = f"{year}-{int(month):02d}-01T00:00:00+08:00"
+    return {
+        "changeset": changeset,
+        "contact": "请联系所在社区居委会或街道网格中心。",
+        "key_service": "API keys are issued by the operator of this linli (LINLI_INTAKE_OPEN311_API_KEYS); "
+        "filing and reading requests need one.",
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": url,
+                "changeset": changeset,
+                "type": "production",
+                "formats": ["application/json"],
+            }
+        ],
+    }
+
+
+def _answer(work: Callable[[], Any], status: int = 200) -> JSONResponse:
+    """`work`'s result as JSON, or its error in the spec's shape."""
+    try:
+        return JSONResponse(work(), status)
+    except Open311Error as error:
+        return error.response()
+    except LinliError as error:
+        return Open311Error.from_domain(error).response()
+
+
 def open311_routes(open311: Callable[[], Open311]) -> APIRouter:
     """The GeoReport v2 routes; `open311` gives the translator (built on first use, when settings are read)."""
     router = APIRouter(prefix=PREFIX, tags=["open311"])
 
-    def answer(work: Callable[[], Any], status: int = 200) -> JSONResponse:
-        try:
-            return JSONResponse(work(), status)
-        except Open311Error as error:
-            return error.response()
-        except LinliError as error:
-            return Open311Error.from_domain(error).response()
-
     @router.get("/discovery.json")
     def discovery(request: Request) -> JSONResponse:
         """Where the endpoint is and what it speaks."""
-        catalog_version = open311().catalog_version
-        year, month, _ = catalog_version.split(".")
-        changeset = f"{year}-{int(month):02d}-01T00:00:00+08:00"
         url = str(request.url_for("open311_services")).removesuffix("/services.json")
-        return JSONResponse(
-            {
-                "changeset": changeset,
-                "contact": "请联系所在社区居委会或街道网格中心。",
-                "key_service": "API keys are issued by the operator of this linli (LINLI_INTAKE_OPEN311_API_KEYS); "
-                "filing and reading requests need one.",
-                "endpoints": [
-                    {
-                        "specification": SPECIFICATION,
-                        "url": url,
-                        "changeset": changeset,
-                        "type": "production",
-                        "formats": ["application/json"],
-                    }
-                ],
-            }
-        )
+        return JSONResponse(discovery_document(url, open311().catalog_version))
 
     @router.get("/services.json", name="open311_services")
     def services() -> JSONResponse:
         """The service list: one service per catalog entry."""
-        return answer(lambda: open311().services())
+        return _answer(lambda: open311().services())
 
     @router.post("/requests.json")
     async def create_request(request: Request) -> JSONResponse:
@@ -94,19 +98,19 @@ def open311_routes(open311: Callable[[], Open311]) -> APIRouter:
             fields = await _fields(request)
         except Open311Error as error:
             return error.response()
-        return await run_in_threadpool(answer, lambda: open311().submit(fields), 201)
+        return await run_in_threadpool(_answer, lambda: open311().submit(fields), 201)
 
     @router.get("/requests.json")
     def list_requests(request: Request) -> JSONResponse:
         """Service requests by ids, or by service_code, start_date, end_date and status (open/closed); needs
         `api_key`."""
         params = dict(request.query_params)
-        return answer(lambda: open311().search(params))
+        return _answer(lambda: open311().search(params))
 
     @router.get("/requests/{request_id}.json")
     def get_request(request_id: str, request: Request) -> JSONResponse:
         """One service request, in a list as the spec answers; needs `api_key`."""
         api_key = request.query_params.get("api_key", "")
-        return answer(lambda: open311().request(request_id, api_key))
+        return _answer(lambda: open311().request(request_id, api_key))
 
     return router
