@@ -15,8 +15,9 @@ from fastapi.staticfiles import StaticFiles
 
 from linli.grpc_tls import open_channel
 from linli.settings import AuthSettings, IntakeSettings
-from services.intake.answers.flows import Answerer, RetrievalCaseSearch
+from services.intake.answers.flows import Answerer
 from services.intake.answers.http import answer_routes
+from services.intake.answers.precedents import RetrievalCaseSearch
 from services.intake.database import Database
 from services.intake.meetings.flows import MeetingFlows
 from services.intake.open311.flows import Open311, Open311Config
