@@ -1,4 +1,5 @@
-"""The ticket database: one engine per process, one unit of work per request or task, schema by Alembic migrations."""
+"""The ticket database: the declarative Base every table is declared on, one engine per process, one unit of work per
+request or task, schema by Alembic migrations."""
 
 from __future__ import annotations
 
@@ -12,15 +13,30 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 FOUNDATION_REVISION = "0001"
 # Any constant will do: every intake process and worker that migrates takes this PostgreSQL advisory lock first.
 MIGRATION_LOCK_KEY = 0x6C696E6C69
+
+# Named constraints, so that migrations can refer to them on every database (SQLite included).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the ticket database."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

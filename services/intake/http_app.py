@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
-from services.intake.auth.http import HttpSecurity, auth_routes
+from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.database import Database
 from services.intake.json_text import RefuseLoneSurrogates
 from services.intake.meetings.http import meeting_routes
@@ -86,6 +86,7 @@ def create_http_app(
     app.add_middleware(RefuseLoneSurrogates, refuse=error_response)
     app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
     app.include_router(auth_routes())
+    app.include_router(worker_routes())
     app.include_router(ticket_routes(flows, security.limiter))
     if erasure is not None:
         app.include_router(me_routes(erasure, security.limiter))
@@ -104,6 +105,13 @@ def create_http_app(
         status = 400 if error.violations and error.violations[0].field == "body" else error.http_status
         return JSONResponse(error_body(error), status_code=status)
 
+    _add_ops_routes(app, database, ready)
+    return app
+
+
+def _add_ops_routes(app: FastAPI, database: Database, ready: threading.Event) -> None:
+    """GET /healthz (liveness) and GET /readyz (readiness)."""
+
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
@@ -119,5 +127,3 @@ def create_http_app(
         except Exception as error:
             raise Unavailable("the ticket database does not answer") from error
         return {"status": "ready"}
-
-    return app

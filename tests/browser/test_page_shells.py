@@ -16,7 +16,7 @@ from services.intake.database import Database
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.flows import TicketFlows
 from services.intake.web import mount_faces
-from tests.unit.intake_fakes import RecordingTaskQueue
+from tests.unit.intake.fakes import RecordingTaskQueue
 
 PAGE_DATA = re.compile(r'<script id="page-data" type="application/json">(.*?)</script>', re.DOTALL)
 

@@ -43,8 +43,8 @@ from tests.fuzz.harness import (
 )
 from tests.local_servers import retrieval_settings, routing_settings
 from tests.unit.fakes import HashEmbedder
-from tests.unit.intake_fakes import decision
-from tests.unit.intake_servers import sqlite_intake
+from tests.unit.intake.fakes import decision
+from tests.unit.intake.servers import sqlite_intake
 
 
 @pytest.fixture(scope="session")

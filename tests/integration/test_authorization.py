@@ -14,7 +14,7 @@ from linli.v1 import intake_pb2, intake_pb2_grpc, retrieval_pb2, retrieval_pb2_g
 from services.intake.triage.flows import TriageFlows
 from tests.integration.conftest import RunningIntake
 from tests.tokens import as_resident, as_worker, resident_metadata, service_metadata, worker_metadata
-from tests.unit.intake_fakes import decision
+from tests.unit.intake.fakes import decision
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,7 @@ from services.intake.tickets.context import FlowContext
 from services.intake.tickets.sweeps import SweepFlows
 from tests.integration.conftest import ChildProcesses, RunningIntake, running_intake, wait_until
 from tests.tokens import as_resident, as_worker
-from tests.unit.intake_fakes import RecordingNotifier, RecordingTaskQueue
+from tests.unit.intake.fakes import RecordingNotifier, RecordingTaskQueue
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from services.intake.database import Database
 from services.intake.tickets.context import SYSTEM, EventKind
 from services.intake.tickets.models import Ticket
 from services.intake.tickets.validation import Submission
-from tests.unit.intake_fakes import Intake, decision
+from tests.unit.intake.fakes import Intake, decision
 
 COMMUNITY = "恒康居民区"
 

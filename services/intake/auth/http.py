@@ -1,4 +1,4 @@
-"""HTTP side of authentication: the bearer-token dependencies and the residents' login exchange."""
+"""HTTP side of authentication: the bearer-token dependencies, the residents' login exchange and who a worker is."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
+from linli.parties import display_name
 from services.intake.auth.authenticator import Authenticator
 from services.intake.auth.identity import Caller, Resident, Worker, require_resident, require_worker
 from services.intake.auth.residents import ResidentLogin
@@ -89,5 +90,33 @@ def auth_routes() -> APIRouter:
         security.limiter.check(Scope.IP_LOGIN, security.addresses.of(request))
         session = security.login.login(body.code)
         return SessionOut(token=session.token, expires_at=session.expires_at, resident_id=session.resident_id)
+
+    return router
+
+
+class WorkerOut(BaseModel):
+    """The signed-in worker, as the console shows them."""
+
+    worker_id: str
+    party: str
+    party_name: str
+    community: str
+    role: str
+
+
+def worker_routes() -> APIRouter:
+    """GET /v1/workers/me: who a worker's bearer token stands for (the console's header)."""
+    router = APIRouter(prefix="/v1/workers", tags=["workers"])
+
+    @router.get("/me", response_model=WorkerOut)
+    def me(worker: WorkerDep) -> WorkerOut:
+        """Who the bearer token stands for."""
+        return WorkerOut(
+            worker_id=worker.worker_id,
+            party=worker.party,
+            party_name=display_name(worker.party),
+            community=worker.community,
+            role=worker.role.value,
+        )
 
     return router

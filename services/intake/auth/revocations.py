@@ -23,8 +23,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from linli.errors import InvalidArgument, NotFound
 from linli.tokens import CLOCK_SKEW_SECONDS, MAX_SUBJECT_LENGTH, MAX_TTL, Claims, TokenKind
+from services.intake.auth.models import RevokedSubject
 from services.intake.database import Database
-from services.intake.tickets.models import RevokedSubject
 
 logger = logging.getLogger(__name__)
 

@@ -13,16 +13,16 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from linli.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.intake.auth import Worker
 from services.intake.database import Database
-from services.intake.tickets.models import OPEN_MEETING_STATUSES, MeetingItem, MeetingStatus
+from services.intake.meetings import repository
+from services.intake.meetings.models import OPEN_MEETING_STATUSES, MeetingItem, MeetingStatus
 from services.intake.tickets.validation import check_community, check_name, check_text
-from services.intake.topics import TopicReport
+from services.intake.topics.flows import TopicReport
 
 # The parties who convene the residents' meeting: the 居委会 (street office's community arm) and the 业委会.
 CONVENING_PARTIES = frozenset({"street_office", "owners_committee"})
@@ -87,7 +87,7 @@ class MeetingFlows:
         )
         try:
             with self._database.unit_of_work() as session:
-                if _open_item(session, community, topic_key) is not None:
+                if repository.open_item(community, topic_key, session=session) is not None:
                     raise AlreadyExists(f"{topic_key!r} is already before the meeting of {community}")
                 session.add(item)
         except IntegrityError as error:  # a concurrent proposal of the same topic won the insert
@@ -131,18 +131,15 @@ class MeetingFlows:
     def list(self, community: str, statuses: Iterable[MeetingStatus] = ()) -> list[MeetingItem]:
         """The community's items (of `statuses`; none given: all), newest proposal first."""
         self._check_community(community)
-        statement = select(MeetingItem).where(MeetingItem.community == community.strip())
-        if wanted := sorted({status.value for status in statuses}):
-            statement = statement.where(MeetingItem.status.in_(wanted))
-        statement = statement.order_by(MeetingItem.proposed_at.desc(), MeetingItem.id)
+        wanted = {status.value for status in statuses}
         with self._database.unit_of_work() as session:
-            return list(session.scalars(statement))
+            return repository.items_of(community.strip(), wanted, session=session)
 
     def _editable(
         self, session: Session, item_id: str, worker: Worker, allowed: set[MeetingStatus], verb: str
     ) -> MeetingItem:
         # Ids are uuid hex: anything else is no item (and never reaches the database, NUL bytes and all).
-        item = session.get(MeetingItem, item_id, with_for_update=True) if _ITEM_ID.fullmatch(item_id) else None
+        item = repository.item_for_update(item_id, session=session) if _ITEM_ID.fullmatch(item_id) else None
         if item is None:
             raise NotFound(f"no meeting item {item_id!r}")
         self._authorize(worker, item.community)
@@ -164,11 +161,3 @@ class MeetingFlows:
             raise PermissionDenied(f"worker {worker.worker_id} does not serve {community}")
         if worker.party not in CONVENING_PARTIES and not worker.is_dispatcher:
             raise PermissionDenied(NOT_CONVENING)
-
-
-def _open_item(session: Session, community: str, topic_key: str) -> MeetingItem | None:
-    statuses = [status.value for status in OPEN_MEETING_STATUSES]
-    statement = select(MeetingItem).where(
-        MeetingItem.community == community, MeetingItem.topic_key == topic_key, MeetingItem.status.in_(statuses)
-    )
-    return session.scalars(statement).first()

@@ -14,7 +14,7 @@ from linli.errors import PermissionDenied
 from services.intake.auth.access import require_resident_or_worker
 from services.intake.auth.http import CallerDep, WorkerDep
 from services.intake.meetings.flows import MeetingFlows
-from services.intake.tickets.models import MeetingItem, MeetingStatus
+from services.intake.meetings.models import MeetingItem, MeetingStatus
 
 MeetingFlowsProvider = Callable[[], MeetingFlows]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from alembic import context
 
-from services.intake.tickets.models import Base
+from services.intake.schema import METADATA
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=METADATA,
     # SQLite cannot ALTER constraints: batch mode rebuilds the table there and is plain ALTER elsewhere.
     render_as_batch=True,
     compare_type=True,

@@ -1,9 +1,5 @@
-"""The ticket database as stored: the ticket, its event history, the routing corrections, the revoked token
-subjects, and the matters put to the residents' meeting (the schema's history is in migrations/).
-
-Every table of this database is declared here, on one Base: Alembic's environment and the migration tests compare
-the migrations against `Base.metadata`, which only knows the models whose module has been imported.
-"""
+"""Tickets as stored: the ticket, its event history and the routing corrections (the schema's history is in
+migrations/; every table of the database is listed in services/intake/schema.py)."""
 
 from __future__ import annotations
 
@@ -12,25 +8,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from linli.sql_types import UtcDateTime
-
-# Named constraints, so that migrations can refer to them on every database (SQLite included).
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    """Declarative base of the ticket database."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+from services.intake.database import Base
 
 
 class TicketStatus(StrEnum):
@@ -189,72 +171,3 @@ class RoutingCorrection(Base):
     worker_id: Mapped[str] = mapped_column(String(128))
     catalog_entry: Mapped[str] = mapped_column(String(128), default="")
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-
-
-class RevokedSubject(Base):
-    """Someone whose tokens are refused: those of `kind`/`subject` issued at or before `revoked_before`.
-
-    Read by services.intake.auth.revocations; revoking the same subject again moves `revoked_before` forward,
-    unrevoking deletes the row, and a row older than the longest token lifetime is pruned.
-    """
-
-    __tablename__ = "revoked_subjects"
-
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    subject: Mapped[str] = mapped_column(String(128), primary_key=True)
-    # Whole seconds, like a token's issued-at: a token issued in the second of the revocation is refused too.
-    revoked_before: Mapped[datetime] = mapped_column(UtcDateTime)
-    revoked_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    reason: Mapped[str] = mapped_column(Text, default="")
-    actor: Mapped[str] = mapped_column(String(128))
-
-
-class MeetingStatus(StrEnum):
-    """Where a matter put to the residents' meeting (议事协商) stands."""
-
-    PROPOSED = "proposed"  # put forward from a hot topic, no meeting set yet
-    SCHEDULED = "scheduled"  # the meeting of 居委会, 业委会, 物业 and residents has a time
-    DECIDED = "decided"  # the meeting decided (e.g. a 居民公约 clause): public from now on
-    DROPPED = "dropped"  # not taken up, with the reason
-
-
-# A matter still before the meeting: one per community and topic at a time.
-OPEN_MEETING_STATUSES: frozenset[MeetingStatus] = frozenset({MeetingStatus.PROPOSED, MeetingStatus.SCHEDULED})
-_OPEN_MEETING_ITEM = text("status IN ('proposed', 'scheduled')")
-
-
-class MeetingItem(Base):
-    """A hot topic put to the residents' meeting, and what became of it (services/intake/meetings/)."""
-
-    __tablename__ = "meeting_items"
-    __table_args__ = (
-        # Partial unique index: a topic may come back to the meeting once its earlier item is decided or dropped.
-        Index(
-            "uq_meeting_items_open_topic",
-            "community",
-            "topic_key",
-            unique=True,
-            postgresql_where=_OPEN_MEETING_ITEM,
-            sqlite_where=_OPEN_MEETING_ITEM,
-        ),
-    )
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_ticket_id)
-    community: Mapped[str] = mapped_column(String(128), index=True)
-    # A catalog entry id, or "other" (services/intake/topics.py).
-    topic_key: Mapped[str] = mapped_column(String(128))
-    title: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16), default=MeetingStatus.PROPOSED.value)
-    # The evidence at proposal time: the ISO week (2026-W47) and how many residents and reports raised the topic.
-    week: Mapped[str] = mapped_column(String(8))
-    residents: Mapped[int] = mapped_column(Integer, default=0)
-    reports: Mapped[int] = mapped_column(Integer, default=0)
-    proposed_by: Mapped[str] = mapped_column(String(160))
-    proposed_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    meeting_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    outcome: Mapped[str] = mapped_column(Text, default="")
-    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    reason: Mapped[str] = mapped_column(Text, default="")
-    # Who moved the item last (schedule, decide, drop), as proposed_by names the proposer.
-    updated_by: Mapped[str] = mapped_column(String(160), default="")
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,5 +1,5 @@
 """The periodic sweeps beat runs: re-queue what a crash left behind, escalate the overdue, close the unrated,
-anonymize what was kept long enough."""
+anonymize what was kept long enough (residents/retention.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.intake.metrics import record_auto_closed, record_sla_breach
-from services.intake.residents.erasure import ErasureFlows
+from services.intake.residents.retention import RetentionSweep
 from services.intake.tickets import repository
 from services.intake.tickets.context import SYSTEM, EventKind, FlowContext
 from services.intake.tickets.models import TicketStatus
@@ -99,19 +99,8 @@ class SweepFlows:
         return closed
 
     def anonymize_expired(self) -> int:
-        """Anonymizes the tickets closed longer ago than the retention period; returns how many.
-
-        Each ticket gets a tombstone of its own (nobody asked, so no token is revoked and the resident's other
-        tickets are not touched); a ticket reopened or rated meanwhile starts its period again.
-        """
-        retention = self._context.policy.personal_data_retention
-        if retention is None:
-            return 0
-        cutoff = self._context.clock() - retention
-        anonymized = ErasureFlows(self._context).anonymize_closed_before(cutoff, limit=self._context.policy.sweep_batch)
-        if anonymized:
-            logger.info("anonymized tickets past their retention", extra={"count": anonymized})
-        return anonymized
+        """The retention sweep (services/intake/residents/retention.py), run with the other sweeps by beat."""
+        return RetentionSweep(self._context).anonymize_expired()
 
 
 def _each(enqueue: Callable[[str], None], ticket_ids: list[str]) -> None:

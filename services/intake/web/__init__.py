@@ -17,13 +17,17 @@ from linli.catalog import Catalog, load_catalog
 from linli.clients.retrieval import RetrievalClient
 from linli.grpc_tls import open_channel
 from linli.settings import AuthSettings, IntakeSettings
-from services.intake.answers import Answerer, RetrievalCaseSearch
+from services.intake.answers.flows import Answerer
+from services.intake.answers.http import answer_routes
+from services.intake.answers.precedents import RetrievalCaseSearch
 from services.intake.database import Database
 from services.intake.meetings.flows import MeetingFlows
-from services.intake.open311 import Open311, Open311Config, open311_routes
+from services.intake.open311.flows import Open311, Open311Config
+from services.intake.open311.http import open311_routes
 from services.intake.tickets.flows import TicketFlows
-from services.intake.topics import TopicFlows
-from services.intake.web.routes import api_routes, page_routes
+from services.intake.topics.flows import TopicFlows
+from services.intake.topics.http import topic_routes
+from services.intake.web.routes import page_routes
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -88,7 +92,8 @@ def mount_faces(app: FastAPI, flows: TicketFlows, database: Database, settings: 
     """Adds the pages, their endpoints, Open311 and the static files to the intake's HTTP app; returns what they use
     (the meeting routes share its hot topics)."""
     faces = Faces(flows, database, settings)
-    app.include_router(api_routes(faces))
+    app.include_router(answer_routes(lambda: faces().answerer))
+    app.include_router(topic_routes(lambda: faces().topics))
     app.include_router(open311_routes(lambda: faces().open311))
     app.include_router(page_routes(faces, TEMPLATES_DIR))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

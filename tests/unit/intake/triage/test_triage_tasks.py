@@ -1,0 +1,217 @@
+"""The Celery tasks' bodies with fake routing and retrieval clients, and the no-loss configuration of the app."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, cast
+
+import numpy as np
+import pytest
+from celery import Celery
+
+from linli.clients.retrieval import EmbeddedTexts, RetrievalClient
+from linli.clients.routing import RoutingClient
+from linli.errors import InvalidArgument, Unavailable
+from linli.settings import IntakeSettings
+from linli.v1 import cases_pb2, routing_pb2
+from services.intake.database import Database
+from services.intake.tickets.models import TicketStatus
+from services.intake.tickets.validation import Submission
+from services.intake.triage.flows import TriageOutcome
+from services.intake.worker.celery_app import (
+    AUTO_CLOSE_TASK,
+    CASE_SYNC_TASK,
+    ESCALATE_TASK,
+    LIFECYCLE_QUEUE,
+    REQUEUE_TASK,
+    RETENTION_TASK,
+    TRIAGE_TASK,
+    create_celery_app,
+)
+from services.intake.worker.main import worker_argv
+from services.intake.worker.tasks import TaskDeps, backoff_seconds, register_tasks, sync_case, triage_ticket
+from tests.unit.intake.fakes import (
+    PROPERTY,
+    Intake,
+    decision,
+)
+
+# Provides the `ticket_database` fixture (SQLite and PostgreSQL).
+pytest_plugins = ["tests.unit.intake.database"]
+
+COMPLAINT = Submission(text="楼道灯坏了好几天了", community="恒康居民区", resident_id="r-1")
+
+
+class FakeRouting:
+    """Answers with a decision, or fails like a dead routing service."""
+
+    def __init__(self, *, failure: Exception | None = None) -> None:
+        self.failure = failure
+        self.calls = 0
+
+    def route(self, *, text: str, community: str, building: str) -> routing_pb2.RoutingDecision:
+        self.calls += 1
+        if self.failure is not None:
+            raise self.failure
+        return decision("property_manager")
+
+
+class FakeRetrieval:
+    """Embeds every text to one vector (so everything is a duplicate) and records the cases it was sent."""
+
+    def __init__(self, *, down: bool = False) -> None:
+        self.down = down
+        self.upserted: list[cases_pb2.Case] = []
+        self.deleted: list[str] = []
+
+    def embed(self, texts: list[str]) -> EmbeddedTexts:
+        if self.down:
+            raise Unavailable("retrieval: down")
+        return EmbeddedTexts(np.full((len(texts), 4), 0.5, dtype=np.float32), "fake")
+
+    def upsert_cases(self, cases: list[cases_pb2.Case]) -> None:
+        if self.down:
+            raise Unavailable("retrieval: down")
+        self.upserted.extend(cases)
+
+    def delete_cases(self, case_ids: list[str]) -> None:
+        if self.down:
+            raise Unavailable("retrieval: down")
+        self.deleted.extend(case_ids)
+
+
+def deps_for(intake: Intake, routing: FakeRouting, retrieval: FakeRetrieval) -> TaskDeps:
+    return TaskDeps(
+        triage=intake.triage,
+        learning=intake.learning,
+        sweeps=intake.sweeps,
+        routing=cast(RoutingClient, routing),
+        retrieval=cast(RetrievalClient, retrieval),
+    )
+
+
+@pytest.fixture
+def intake(ticket_database: Database) -> Intake:
+    return Intake(ticket_database)
+
+
+def test_triage_routes_once_and_a_redelivery_does_nothing(intake: Intake) -> None:
+    routing, retrieval = FakeRouting(), FakeRetrieval()
+    ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+    assert triage_ticket(ticket_id, deps_for(intake, routing, retrieval)) is TriageOutcome.ROUTED
+    assert triage_ticket(ticket_id, deps_for(intake, routing, retrieval)) is TriageOutcome.ALREADY_TRIAGED
+    assert routing.calls == 1
+    second = intake.flows.submit(Submission(**{**COMPLAINT.__dict__, "text": "楼道的灯不亮了"}))[0].ticket.id
+    assert triage_ticket(second, deps_for(intake, routing, retrieval)) is TriageOutcome.MERGED
+
+
+def test_triage_without_embeddings_still_routes(intake: Intake) -> None:
+    ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+    outcome = triage_ticket(ticket_id, deps_for(intake, FakeRouting(), FakeRetrieval(down=True)))
+    assert outcome is TriageOutcome.ROUTED
+    assert intake.flows.get(ticket_id).ticket.embedding is None
+
+
+def test_triage_raises_while_routing_is_down(intake: Intake) -> None:
+    ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+    with pytest.raises(Unavailable):
+        triage_ticket(ticket_id, deps_for(intake, FakeRouting(failure=Unavailable("routing: down")), FakeRetrieval()))
+    assert intake.flows.get(ticket_id).ticket.status == TicketStatus.RECEIVED
+
+
+def eager_app(intake: Intake, routing: FakeRouting, retrieval: FakeRetrieval) -> tuple[Celery, dict[str, Any]]:
+    settings = IntakeSettings(broker_url="memory://", triage_max_retries=2, triage_retry_backoff_seconds=0.01)
+    app = create_celery_app(settings)
+    app.conf.task_always_eager = True  # retries run at once, in this thread
+    deps = deps_for(intake, routing, retrieval)
+    return app, register_tasks(app, lambda: deps, settings)
+
+
+@pytest.mark.parametrize(
+    ("failure", "calls"),
+    [(Unavailable("routing: down"), 3), (InvalidArgument.for_field("complaint.text", "too long"), 1)],
+    ids=["down", "rejected"],
+)
+def test_the_task_sends_to_the_manual_queue_after_the_retries(intake: Intake, failure: Exception, calls: int) -> None:
+    routing = FakeRouting(failure=failure)
+    _, tasks = eager_app(intake, routing, FakeRetrieval())
+    ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+    tasks[TRIAGE_TASK].apply(args=[ticket_id])
+    assert routing.calls == calls
+    ticket = intake.flows.get(ticket_id).ticket
+    assert (ticket.status, ticket.events[-1].kind) == (TicketStatus.NEEDS_MANUAL, "needs_manual")
+    assert "人工分派" in ticket.events[-1].note
+
+
+def test_case_sync_upserts_then_deletes_and_retries_while_retrieval_is_down(intake: Intake) -> None:
+    retrieval = FakeRetrieval()
+    deps = deps_for(intake, FakeRouting(), retrieval)
+    ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+    triage_ticket(ticket_id, deps)
+    intake.flows.accept(ticket_id, PROPERTY)
+    intake.flows.resolve(ticket_id, PROPERTY, resolution="更换了灯泡")
+    assert sync_case(ticket_id, deps) == "upsert"
+    assert [case.resolution for case in retrieval.upserted] == ["更换了灯泡"]
+    assert sync_case(ticket_id, deps) == "nothing_pending"
+    intake.flows.rate(ticket_id, resident_id="r-1", score=1)
+    retrieval.down = True
+    with pytest.raises(Unavailable):
+        sync_case(ticket_id, deps)
+    retrieval.down = False
+    assert sync_case(ticket_id, deps) == "delete"
+    assert retrieval.deleted == [f"ticket-{ticket_id}"]
+
+
+def test_the_sweeps_are_tasks_too(intake: Intake) -> None:
+    _, tasks = eager_app(intake, FakeRouting(), FakeRetrieval())
+    assert tasks[REQUEUE_TASK].apply().get() == {"triage": 0, "case_sync": 0}
+    assert tasks[ESCALATE_TASK].apply().get() == 0
+    assert tasks[AUTO_CLOSE_TASK].apply().get() == 0
+    assert tasks[RETENTION_TASK].apply().get() == 0  # no retention period by default
+
+
+def test_the_close_task_closes_a_resolved_ticket_nobody_rated(intake: Intake) -> None:
+    _, tasks = eager_app(intake, FakeRouting(), FakeRetrieval())
+    ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+    intake.triage.record_triage(ticket_id, decision())
+    intake.flows.accept(ticket_id, PROPERTY)
+    intake.flows.resolve(ticket_id, PROPERTY, resolution="已更换灯泡")
+    intake.clock.now += timedelta(days=7)  # the default follow-up period
+    assert tasks[AUTO_CLOSE_TASK].apply().get() == 1
+    assert intake.flows.get(ticket_id).ticket.status == TicketStatus.CLOSED
+
+
+def test_the_app_is_configured_to_lose_nothing() -> None:
+    settings = IntakeSettings(
+        broker_url="redis://127.0.0.1:6379/0",
+        triage_time_limit_seconds=30,
+        broker_visibility_timeout_seconds=90,
+        sweep_interval_seconds=15,
+    )
+    conf = create_celery_app(settings).conf
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_time_limit == 30
+    assert conf.broker_transport_options["visibility_timeout"] == 90
+    assert {entry["task"] for entry in conf.beat_schedule.values()} == {
+        REQUEUE_TASK,
+        ESCALATE_TASK,
+        AUTO_CLOSE_TASK,
+        RETENTION_TASK,
+    }
+    assert all(entry["schedule"] == 15 for entry in conf.beat_schedule.values())
+    assert all(conf.task_routes[task] == {"queue": LIFECYCLE_QUEUE} for task in (CASE_SYNC_TASK, AUTO_CLOSE_TASK))
+    assert f"--queues=triage,{LIFECYCLE_QUEUE}" in worker_argv(settings)
+
+
+def test_the_visibility_timeout_must_outlast_a_task() -> None:
+    with pytest.raises(ValueError, match="visibility"):
+        IntakeSettings(triage_time_limit_seconds=60, broker_visibility_timeout_seconds=60)
+
+
+def test_backoff_grows_with_jitter_and_stays_under_the_cap() -> None:
+    delays = [backoff_seconds(retry, 2.0, cap=50.0) for retry in range(10) for _ in range(20)]
+    assert all(0 <= delay <= 50.0 for delay in delays)
+    assert max(backoff_seconds(0, 2.0) for _ in range(50)) <= 2.0
+    assert len(set(delays)) > 100  # jittered, not a fixed schedule
