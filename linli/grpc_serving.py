@@ -17,7 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from linli.clients.calls import caller_deadline
+from linli.deadlines import caller_deadline
 from linli.errors import InvalidArgument, LinliError, RateLimited
 from linli.grpc_tls import server_credentials
 from linli.metrics import MetricsEndpoint, ServerMetrics, start_metrics_endpoint

@@ -9,8 +9,8 @@ import grpc
 import pytest
 
 from linli import errors
-from linli.clients.calls import call_timeout, caller_deadline
 from linli.clients.routing import RoutingClient
+from linli.deadlines import call_timeout, caller_deadline
 from linli.grpc_serving import ServerHandle, build_server
 from linli.v1 import routing_pb2, routing_pb2_grpc
 
