@@ -35,7 +35,7 @@ Component({
   },
 
   methods: {
-    onLoad() {
+    onLoad(): void {
       // The community the resident last reported from, as the submit page remembers it.
       const index = config.communities.indexOf(rememberedPlace().community);
       const chosen = index >= 0 ? index : 0;
@@ -43,13 +43,13 @@ Component({
       this.load();
     },
 
-    onCommunityChange(event: WechatMiniprogram.PickerChange) {
+    onCommunityChange(event: WechatMiniprogram.PickerChange): void {
       const index = Number(event.detail.value);
       this.setData({ communityIndex: index, community: config.communities[index] ?? "" });
       this.load();
     },
 
-    async load() {
+    async load(): Promise<void> {
       const community = this.data.community;
       try {
         const { decisions } = await listPublicDecisions(community);

@@ -41,23 +41,23 @@ Component({
   },
 
   methods: {
-    onShow() {
+    onShow(): void {
       this.loadFirstPage();
     },
 
-    onPullDownRefresh() {
+    onPullDownRefresh(): void {
       this.loadFirstPage().then(() => wx.stopPullDownRefresh());
     },
 
-    onReachBottom() {
+    onReachBottom(): void {
       if (this.data.nextPageToken) this.loadPage(this.data.nextPageToken);
     },
 
-    loadFirstPage() {
+    loadFirstPage(): Promise<void> {
       return this.loadPage("");
     },
 
-    async loadPage(pageToken: string) {
+    async loadPage(pageToken: string): Promise<void> {
       if (this.data.loading) return;
       this.setData({ loading: true, error: "" });
       try {
@@ -75,11 +75,11 @@ Component({
       }
     },
 
-    onOpenTicket(event: WechatMiniprogram.BaseEvent<Record<string, never>, { id: string }>) {
+    onOpenTicket(event: WechatMiniprogram.BaseEvent<Record<string, never>, { id: string }>): void {
       wx.navigateTo({ url: `/pages/ticket/index?id=${encodeURIComponent(event.currentTarget.dataset.id)}` });
     },
 
-    async onErase() {
+    async onErase(): Promise<void> {
       if (!(await confirm("删除我的个人信息", ERASE_WARNING))) return;
       try {
         const erased = await eraseMyData();

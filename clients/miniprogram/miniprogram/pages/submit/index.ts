@@ -87,44 +87,44 @@ Component({
   },
 
   lifetimes: {
-    detached() {
+    detached(): void {
       draftOf(this).ask?.cancel();
     },
   },
 
   methods: {
-    onLoad() {
+    onLoad(): void {
       const place = rememberedPlace();
       const index = config.communities.indexOf(place.community);
       this.setData({ communityIndex: index, community: index >= 0 ? place.community : "", building: place.building });
       this.refreshCanSubmit();
     },
 
-    refreshCanSubmit() {
+    refreshCanSubmit(): void {
       const { text, community, photos, submitting } = this.data;
       const uploading = photos.some((photo) => photo.state === "uploading");
       this.setData({ canSubmit: textIsLongEnough(text) && community !== "" && !uploading && !submitting });
     },
 
-    onCommunityChange(event: WechatMiniprogram.PickerChange) {
+    onCommunityChange(event: WechatMiniprogram.PickerChange): void {
       const index = Number(event.detail.value);
       this.setData({ communityIndex: index, community: config.communities[index] ?? "" });
       this.refreshCanSubmit();
       this.askSoon();
     },
 
-    onBuildingChange(event: FieldChange) {
+    onBuildingChange(event: FieldChange): void {
       this.setData({ building: event.detail });
     },
 
-    onTextChange(event: FieldChange) {
+    onTextChange(event: FieldChange): void {
       this.setData({ text: event.detail, error: "" });
       this.refreshCanSubmit();
       this.askSoon();
     },
 
     // Asked once typing pauses; an answer that arrives after the text changed again is dropped.
-    askSoon() {
+    askSoon(): void {
       const draft = draftOf(this);
       if (!draft.ask) draft.ask = debounce((text: string, community: string) => this.ask(text, community), config.answerDebounceMs);
       const { text, community } = this.data;
@@ -136,7 +136,7 @@ Component({
       draft.ask(text, community);
     },
 
-    async ask(text: string, community: string) {
+    async ask(text: string, community: string): Promise<void> {
       const draft = draftOf(this);
       const asked = ++draft.asked;
       try {
@@ -148,7 +148,7 @@ Component({
       }
     },
 
-    async onChoosePhotos() {
+    async onChoosePhotos(): Promise<void> {
       const room = config.maxPhotos - this.data.photos.length;
       if (room <= 0) return;
       let paths: string[] | null;
@@ -166,7 +166,7 @@ Component({
       this.refreshCanSubmit();
     },
 
-    async uploadOne(path: string) {
+    async uploadOne(path: string): Promise<void> {
       let change: Partial<PhotoView>;
       try {
         const uploaded = await uploadPhoto(path);
@@ -177,13 +177,13 @@ Component({
       this.setData({ photos: this.data.photos.map((photo) => (photo.path === path ? { ...photo, ...change } : photo)) });
     },
 
-    onRemovePhoto(event: WechatMiniprogram.BaseEvent<Record<string, never>, { path: string }>) {
+    onRemovePhoto(event: WechatMiniprogram.BaseEvent<Record<string, never>, { path: string }>): void {
       const path = event.currentTarget.dataset.path;
       this.setData({ photos: this.data.photos.filter((photo) => photo.path !== path) });
       this.refreshCanSubmit();
     },
 
-    async onChooseLocation() {
+    async onChooseLocation(): Promise<void> {
       let picked;
       try {
         picked = await chooseLocation();
@@ -196,18 +196,18 @@ Component({
       this.setData({ placeName: picked.name || picked.address || "已选位置" });
     },
 
-    onClearLocation() {
+    onClearLocation(): void {
       draftOf(this).point = null;
       this.setData({ placeName: "" });
     },
 
     // The precedent answered it: nothing to submit, and the next report is a new draft.
-    onAnswerEnough() {
+    onAnswerEnough(): void {
       this.resetDraft();
       wx.showToast({ title: "好的,问题还在可以随时再反映", icon: "none" });
     },
 
-    resetDraft() {
+    resetDraft(): void {
       const draft = draftOf(this);
       draft.ask?.cancel();
       draft.key = draftKey();
@@ -230,7 +230,7 @@ Component({
       };
     },
 
-    async onSubmit() {
+    async onSubmit(): Promise<void> {
       if (!this.data.canSubmit) return;
       // WeChat only shows the consent dialog when it is asked for within the tap, before anything is awaited.
       const notices = askForNotices();

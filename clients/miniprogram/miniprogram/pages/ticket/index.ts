@@ -119,21 +119,21 @@ Component({
   },
 
   methods: {
-    onLoad(query: Record<string, string | undefined>) {
+    onLoad(query: Record<string, string | undefined>): void {
       followOf(this).ticketId = query.id ?? "";
       this.load();
       this.loadMessages();
     },
 
-    onUnload() {
+    onUnload(): void {
       stopPolling(followOf(this));
     },
 
-    onPullDownRefresh() {
+    onPullDownRefresh(): void {
       Promise.all([this.load(), this.loadMessages()]).then(() => wx.stopPullDownRefresh());
     },
 
-    show(ticket: Ticket) {
+    show(ticket: Ticket): void {
       this.setData({
         loaded: true,
         ticket: ticketView(ticket),
@@ -144,7 +144,7 @@ Component({
       });
     },
 
-    async load() {
+    async load(): Promise<void> {
       const follow = followOf(this);
       stopPolling(follow);
       try {
@@ -157,7 +157,7 @@ Component({
       }
     },
 
-    async loadMessages() {
+    async loadMessages(): Promise<void> {
       try {
         const { messages } = await listTicketMessages(followOf(this).ticketId);
         this.setData({ messages: messages.map(messageView), afterPhotos: afterPhotos(messages), conversationProblem: "" });
@@ -166,24 +166,24 @@ Component({
       }
     },
 
-    onScoreChange(event: { detail: number }) {
+    onScoreChange(event: { detail: number }): void {
       this.setData({ score: event.detail });
     },
 
-    onCommentChange(event: { detail: string }) {
+    onCommentChange(event: { detail: string }): void {
       this.setData({ comment: event.detail });
     },
 
-    onReopenReasonChange(event: { detail: string }) {
+    onReopenReasonChange(event: { detail: string }): void {
       this.setData({ reopenReason: event.detail });
     },
 
-    onDraftMessageChange(event: { detail: string }) {
+    onDraftMessageChange(event: { detail: string }): void {
       this.setData({ draftMessage: event.detail });
     },
 
     // One action at a time; whatever the server answers replaces the ticket shown.
-    async act(send: () => Promise<Ticket>) {
+    async act(send: () => Promise<Ticket>): Promise<void> {
       if (this.data.acting) return;
       this.setData({ acting: true, error: "" });
       try {
@@ -195,7 +195,7 @@ Component({
       }
     },
 
-    onRate() {
+    onRate(): Promise<void> {
       const { score, comment } = this.data;
       if (score < 1) {
         this.setData({ error: "请先选择星级。" });
@@ -204,7 +204,7 @@ Component({
       return this.act(() => rateTicket(followOf(this).ticketId, score, comment.trim()));
     },
 
-    onReopen() {
+    onReopen(): Promise<void> {
       const reason = this.data.reopenReason.trim();
       if (reason.length < 2) {
         this.setData({ error: "请写一下还有什么问题(至少两个字)。" });
@@ -213,7 +213,7 @@ Component({
       return this.act(() => reopenTicket(followOf(this).ticketId, reason));
     },
 
-    async onSendMessage() {
+    async onSendMessage(): Promise<void> {
       const text = this.data.draftMessage.trim();
       if (!text) return;
       try {
@@ -225,7 +225,7 @@ Component({
       }
     },
 
-    onPreviewPhoto(event: WechatMiniprogram.BaseEvent<Record<string, never>, { url: string; group: string }>) {
+    onPreviewPhoto(event: WechatMiniprogram.BaseEvent<Record<string, never>, { url: string; group: string }>): void {
       const { url, group } = event.currentTarget.dataset;
       const urls = group === "after" ? this.data.afterPhotos : this.data.ticket?.photos ?? [];
       wx.previewImage({ current: url, urls });
