@@ -11,6 +11,9 @@ export interface AppConfig {
   /** Scheme, host and port of intake's HTTP API, no trailing slash; the published build needs an HTTPS domain
    *  listed under 开发管理 → 服务器域名 (request 合法域名 and uploadFile 合法域名). */
   apiBaseUrl: string;
+  /** When set, sign in as this openid with intake's development verifier (`dev:<openid>`, what `make run` uses)
+   *  instead of wx.login's code, which only intake's WeChat verifier (with the appid's secret) accepts. */
+  devLoginOpenid: string;
   subscribeTemplates: SubscribeTemplates;
   /** Communities linli serves, as intake's LINLI_INTAKE_KNOWN_COMMUNITIES lists them (intake refuses others). */
   communities: string[];
@@ -25,6 +28,7 @@ export interface AppConfig {
 // `make run` serves intake on 127.0.0.1:8080; WeChat DevTools reaches it with 不校验合法域名 ticked.
 export const config: AppConfig = {
   apiBaseUrl: "http://127.0.0.1:8080",
+  devLoginOpenid: "",
   subscribeTemplates: { accepted: "", resolved: "" },
   communities: [
     "金桥新村",
@@ -45,8 +49,8 @@ export const config: AppConfig = {
   maxPhotos: 9,
 };
 
-/** The template ids to ask the resident's consent for, leaving out those not configured. */
+/** The template ids to ask the resident's consent for, each once, leaving out those not configured. */
 export function subscribeTemplateIds(): string[] {
   const { accepted, resolved } = config.subscribeTemplates;
-  return [accepted, resolved].filter((id) => id.length > 0);
+  return [accepted, resolved].filter((id, index, all) => id.length > 0 && all.indexOf(id) === index);
 }

@@ -54,6 +54,18 @@ describe("session", () => {
     expect(wx.requestsTo("POST", "/v1/auth/wechat")).toHaveLength(0);
   });
 
+  test("with a development openid configured, the development verifier's code is sent instead of wx.login's", async () => {
+    const wx = installFakeWx({ signedIn: false });
+    const { config } = distModule<{ config: { devLoginOpenid: string } }>("config.js");
+    config.devLoginOpenid = "devtools-1";
+    try {
+      await session.login();
+    } finally {
+      config.devLoginOpenid = "";
+    }
+    expect(wx.requestsTo("POST", "/v1/auth/wechat")[0].body).toEqual({ code: "dev:devtools-1" });
+  });
+
   test("a refused login code is an error the resident reads", async () => {
     const wx = installFakeWx({ signedIn: false });
     wx.on("POST", "/v1/auth/wechat", () => ({
@@ -100,4 +112,18 @@ test("a GCJ-02 point from the map returns to within a metre of its WGS-84 origin
   expect(Math.abs(back.latitude - origin.latitude)).toBeLessThan(1e-5);
   expect(Math.abs(back.longitude - origin.longitude)).toBeLessThan(1e-5);
   expect(geo.gcj02ToWgs84({ latitude: 48.8566, longitude: 2.3522 })).toEqual({ latitude: 48.8566, longitude: 2.3522 });
+});
+
+test("notice consent is asked once per configured template", () => {
+  type Config = typeof import("../miniprogram/config");
+  const { config, subscribeTemplateIds } = distModule<Config>("config.js");
+  const saved = config.subscribeTemplates;
+  try {
+    config.subscribeTemplates = { accepted: "tmpl-update", resolved: "tmpl-update" };
+    expect(subscribeTemplateIds()).toEqual(["tmpl-update"]);
+    config.subscribeTemplates = { accepted: "", resolved: "tmpl-done" };
+    expect(subscribeTemplateIds()).toEqual(["tmpl-done"]);
+  } finally {
+    config.subscribeTemplates = saved;
+  }
 });
