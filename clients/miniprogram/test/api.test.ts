@@ -66,6 +66,13 @@ describe("session", () => {
     expect(wx.requestsTo("POST", "/v1/auth/wechat")[0].body).toEqual({ code: "dev:devtools-1" });
   });
 
+  test("calls made while signing in share one login", async () => {
+    const wx = installFakeWx({ signedIn: false });
+    const tokens = await Promise.all([session.residentToken(), session.residentToken(), session.login()]);
+    expect(tokens.map((t) => (typeof t === "string" ? t : t.token))).toEqual(["token-1", "token-1", "token-1"]);
+    expect(wx.requestsTo("POST", "/v1/auth/wechat")).toHaveLength(1);
+  });
+
   test("a refused login code is an error the resident reads", async () => {
     const wx = installFakeWx({ signedIn: false });
     wx.on("POST", "/v1/auth/wechat", () => ({

@@ -47,9 +47,19 @@ export async function loginWithCode(code: string): Promise<Session> {
   return session;
 }
 
-/** Signs in with a fresh wx.login code. */
-export async function login(): Promise<Session> {
-  return loginWithCode(await wechatLoginCode());
+// The sign-in under way, shared: the app's launch and the first page's calls need one login, not one each.
+let signingIn: Promise<Session> | null = null;
+
+/** Signs in with a fresh wx.login code (joining a sign-in already under way). */
+export function login(): Promise<Session> {
+  if (!signingIn) {
+    signingIn = wechatLoginCode()
+      .then(loginWithCode)
+      .finally(() => {
+        signingIn = null;
+      });
+  }
+  return signingIn;
 }
 
 /** The resident's token: the stored one while it is good, else a fresh sign-in. */

@@ -8,7 +8,6 @@ export const DIST = path.join(__dirname, "..", "..", "dist");
 
 // miniprogram-simulate's readJson, patched to resolve npm component paths the way the mini-program runtime does:
 // "@vant/weapp/button/index" is /miniprogram_npm/@vant/weapp/button/index.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const simulateUtils = require("miniprogram-simulate/src/utils") as { readJson: (file: string) => unknown };
 const readJson = simulateUtils.readJson;
 simulateUtils.readJson = (file: string) => {
@@ -20,13 +19,13 @@ simulateUtils.readJson = (file: string) => {
 };
 
 // The official WXML compiler (Vant's templates need it) ships in the npm package without its execute bit.
-const WCC = path.join(__dirname, "..", "..", "node_modules", "miniprogram-compiler", "bin", "linux");
+const PLATFORM_FOLDER: Record<string, string> = { linux: "linux", darwin: "mac" };
+const WCC = path.join(__dirname, "..", "..", "node_modules", "miniprogram-compiler", "bin", PLATFORM_FOLDER[process.platform] ?? "");
 for (const tool of ["wcc", "wcsc"]) if (existsSync(path.join(WCC, tool))) chmodSync(path.join(WCC, tool), 0o755);
 
 /** What j-component renders: a page, or a custom component inside it. */
 export interface Rendered {
   dom?: HTMLElement;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   data: Record<string, any>;
   instance: unknown;
   querySelector(selector: string): Rendered | undefined;
@@ -78,6 +77,5 @@ export function textOf(page: Page, selector: string): string {
 
 /** Loads a module of dist/ (the same instance the rendered pages use). */
 export function distModule<T>(relative: string): T {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(path.join(DIST, relative)) as T;
 }
