@@ -44,8 +44,8 @@ lint: setup  ## ruff, ruff format --check, mypy and buf lint.
 	$(VENV)/bin/mypy linli services tests bench
 	cd protos && ../node_modules/.bin/buf lint
 
-miniprogram:  ## The residents' WeChat mini-program (clients/miniprogram): npm ci, typecheck, build, unit tests.
-	cd clients/miniprogram && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm run build && npm test
+miniprogram:  ## The residents' WeChat mini-program (clients/miniprogram): npm ci, typecheck, format check, build, unit tests.
+	cd clients/miniprogram && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm run format:check && npm run build && npm test
 
 test: setup miniprogram  ## Run the whole test suite: the mini-program's, then unit and integration.
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest

@@ -58,4 +58,6 @@ compileTypeScript();
 copyAssets(SOURCE);
 const packed = await packNpm();
 const pages = checkPages();
-console.log(`built dist/: ${pages} pages, ${packed.miniProgramPackNum} mini-program npm package(s) in miniprogram_npm/`);
+console.log(
+  `built dist/: ${pages} pages, ${packed.miniProgramPackNum} mini-program npm package(s) in miniprogram_npm/`,
+);

@@ -43,7 +43,11 @@ describe("errors", () => {
 describe("session", () => {
   test("a token about to expire is renewed before use", async () => {
     const wx = installFakeWx();
-    wx.storage.set("linli.session", { ...SESSION, token: "old", expires_at: new Date(Date.now() + 30_000).toISOString() });
+    wx.storage.set("linli.session", {
+      ...SESSION,
+      token: "old",
+      expires_at: new Date(Date.now() + 30_000).toISOString(),
+    });
     expect(await session.residentToken()).toBe("token-1");
     expect(wx.requestsTo("POST", "/v1/auth/wechat")).toHaveLength(1);
   });
@@ -107,7 +111,9 @@ describe("endpoints the server does not have yet", () => {
 
 test("query values are percent-encoded and empty ones left out", () => {
   const url = http.apiUrl("/v1/meetings/public", { community: "恒康居民区", page_token: "", page_size: 20 });
-  expect(url).toBe("http://127.0.0.1:8080/v1/meetings/public?community=%E6%81%92%E5%BA%B7%E5%B1%85%E6%B0%91%E5%8C%BA&page_size=20");
+  expect(url).toBe(
+    "http://127.0.0.1:8080/v1/meetings/public?community=%E6%81%92%E5%BA%B7%E5%B1%85%E6%B0%91%E5%8C%BA&page_size=20",
+  );
 });
 
 test("a GCJ-02 point from the map returns to within a metre of its WGS-84 origin", () => {

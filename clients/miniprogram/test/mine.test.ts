@@ -24,7 +24,10 @@ test("my reports list newest first with their status and who handles them; a row
   wx.on("GET", "/v1/tickets", () => ({
     statusCode: 200,
     data: {
-      tickets: [ticketJson({ id: "t-2", status: "in_progress" }), ticketJson({ id: "t-1", status: "received", party: "" })],
+      tickets: [
+        ticketJson({ id: "t-2", status: "in_progress" }),
+        ticketJson({ id: "t-1", status: "received", party: "" }),
+      ],
       next_page_token: "",
     },
   }));
@@ -70,14 +73,20 @@ test("an expired token is replaced by a fresh wx.login once, and the list still 
   await settle(20);
 
   expect(wx.requestsTo("POST", "/v1/auth/wechat")[0].body).toEqual({ code: "code-1" });
-  expect(wx.requestsTo("GET", "/v1/tickets").map((r) => r.header.Authorization)).toEqual(["Bearer stale", "Bearer token-1"]);
+  expect(wx.requestsTo("GET", "/v1/tickets").map((r) => r.header.Authorization)).toEqual([
+    "Bearer stale",
+    "Bearer token-1",
+  ]);
   expect(wx.storage.get("linli.session")).toEqual(SESSION);
   expect(page.querySelector("#mine-empty")).toBeTruthy();
 });
 
 test("a failed listing is said in Chinese", async () => {
   wx = installFakeWx();
-  wx.on("GET", "/v1/tickets", () => ({ statusCode: 503, data: { error: { code: "unavailable", message: "db", fields: [] } } }));
+  wx.on("GET", "/v1/tickets", () => ({
+    statusCode: 503,
+    data: { error: { code: "unavailable", message: "db", fields: [] } },
+  }));
   page = renderPage("mine");
   methodsOf<MineMethods>(page).onShow();
   await settle();
@@ -111,7 +120,15 @@ test("议事结果 shows the decisions of the community the resident last report
     statusCode: 200,
     data: {
       decisions: [
-        { title: "小区停车秩序", outcome: "夜间消防通道禁停,违者由物业劝离", meeting_at: null, decided_at: "2026-11-30T12:00:00+00:00", week: "2026-W47", residents: 7, reports: 9 },
+        {
+          title: "小区停车秩序",
+          outcome: "夜间消防通道禁停,违者由物业劝离",
+          meeting_at: null,
+          decided_at: "2026-11-30T12:00:00+00:00",
+          week: "2026-W47",
+          residents: 7,
+          reports: 9,
+        },
       ],
     },
   }));

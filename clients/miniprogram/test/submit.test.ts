@@ -22,7 +22,13 @@ const ANSWER = {
     party: "property_manager",
     party_name: "物业",
     precedent: { case_id: "case-7", complaint: "5号楼楼道灯不亮", resolution: "物业电工当天更换了灯泡", score: 0.93 },
-    catalog_entry: { entry_id: "lighting", name: "楼道照明", party: "property_manager", basis: "物业服务合同", sla_hours: 48 },
+    catalog_entry: {
+      entry_id: "lighting",
+      name: "楼道照明",
+      party: "property_manager",
+      basis: "物业服务合同",
+      sla_hours: 48,
+    },
   },
 };
 
@@ -79,7 +85,10 @@ test("while typing, one debounced question shows the instant answer with its pre
 });
 
 test("no answer leaves the form as it is", async () => {
-  wx.on("POST", "/v1/answers", () => ({ statusCode: 200, data: { answered: false, reason: "not_a_question", answer: null } }));
+  wx.on("POST", "/v1/answers", () => ({
+    statusCode: 200,
+    data: { answered: false, reason: "not_a_question", answer: null },
+  }));
   await type("楼道灯坏了一个星期");
   await wait(80);
   expect(page.querySelector("#answer")).toBeFalsy();

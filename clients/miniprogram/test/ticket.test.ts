@@ -52,7 +52,15 @@ test("neighbours' reports and a transfer are told plainly", async () => {
       party: "street_office",
       duplicate_notice: "2 位邻居也反映了这个问题",
       events: [
-        { kind: "transferred", actor: "w-7", party: "property_manager", note: "小区外市政路灯归街道", from_party: "property_manager", to_party: "street_office", at: "2026-12-01T10:00:00+00:00" },
+        {
+          kind: "transferred",
+          actor: "w-7",
+          party: "property_manager",
+          note: "小区外市政路灯归街道",
+          from_party: "property_manager",
+          to_party: "street_office",
+          at: "2026-12-01T10:00:00+00:00",
+        },
       ],
     }),
   );
@@ -65,7 +73,10 @@ test("a resolved ticket is rated; the answer replaces what is shown", async () =
   await open(ticketJson({ status: "resolved", resolution: "已更换灯泡" }));
   expect(textOf(page, "#handling")).toBe("物业已办结,请您评价");
   expect(textOf(page, "#resolution")).toBe("已更换灯泡");
-  wx.on("POST", "/v1/tickets/t-1/rate", () => ({ statusCode: 200, data: ticketJson({ status: "closed", rating: 5, resolution: "已更换灯泡" }) }));
+  wx.on("POST", "/v1/tickets/t-1/rate", () => ({
+    statusCode: 200,
+    data: ticketJson({ status: "closed", rating: 5, resolution: "已更换灯泡" }),
+  }));
 
   page.querySelector("#rate-score")!.dispatchEvent("change", { detail: 5 });
   page.querySelector("#rate-comment")!.dispatchEvent("change", { detail: " 很快 " });
@@ -110,11 +121,30 @@ test("a ticket that is not the resident's reads as not found", async () => {
 
 test("the conversation shows who wrote, the after-photos, and sends the resident's message", async () => {
   const messages = [
-    { id: "m-1", ticket_id: "t-1", author: "resident", party: "", text: "晚上几点能来?", attachment_urls: [], created_at: "2026-12-01T09:10:00+00:00" },
-    { id: "m-2", ticket_id: "t-1", author: "worker", party: "property_manager", text: "已经换好了", attachment_urls: ["https://files.example/after.jpg"], created_at: "2026-12-01T12:00:00+00:00" },
+    {
+      id: "m-1",
+      ticket_id: "t-1",
+      author: "resident",
+      party: "",
+      text: "晚上几点能来?",
+      attachment_urls: [],
+      created_at: "2026-12-01T09:10:00+00:00",
+    },
+    {
+      id: "m-2",
+      ticket_id: "t-1",
+      author: "worker",
+      party: "property_manager",
+      text: "已经换好了",
+      attachment_urls: ["https://files.example/after.jpg"],
+      created_at: "2026-12-01T12:00:00+00:00",
+    },
   ];
   wx.on("GET", "/v1/tickets/t-1/messages", () => ({ statusCode: 200, data: { messages } }));
-  wx.on("POST", "/v1/tickets/t-1/messages", (request) => ({ statusCode: 201, data: { id: "m-3", ...(request.body as object) } }));
+  wx.on("POST", "/v1/tickets/t-1/messages", (request) => ({
+    statusCode: 201,
+    data: { id: "m-3", ...(request.body as object) },
+  }));
   await open(ticketJson({ status: "resolved", resolution: "已更换灯泡" }));
 
   const conversation = textOf(page, "#conversation");

@@ -96,7 +96,9 @@ export function describeError(error: unknown): string {
     return error.fields.map((f) => `${fieldLabel(f.field)}:${problemInChinese(f.description)}`).join(";");
   }
   if (error.code === "rate_limited") {
-    return error.retryAfterSeconds > 0 ? `操作太频繁,请 ${error.retryAfterSeconds} 秒后再试。` : "操作太频繁,请稍后再试。";
+    return error.retryAfterSeconds > 0
+      ? `操作太频繁,请 ${error.retryAfterSeconds} 秒后再试。`
+      : "操作太频繁,请稍后再试。";
   }
   const words = WORDS_BY_CODE[error.code];
   if (words) return words;

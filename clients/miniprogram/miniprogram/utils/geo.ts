@@ -34,7 +34,8 @@ export function wgs84ToGcj02(point: GeoPoint): GeoPoint {
   const sine = Math.sin(radians);
   const magic = 1 - ECCENTRICITY_SQUARED * sine * sine;
   const root = Math.sqrt(magic);
-  const dLat = (shiftLatitude(x, y) * 180) / (((SEMI_MAJOR_AXIS * (1 - ECCENTRICITY_SQUARED)) / (magic * root)) * Math.PI);
+  const dLat =
+    (shiftLatitude(x, y) * 180) / (((SEMI_MAJOR_AXIS * (1 - ECCENTRICITY_SQUARED)) / (magic * root)) * Math.PI);
   const dLon = (shiftLongitude(x, y) * 180) / ((SEMI_MAJOR_AXIS / root) * Math.cos(radians) * Math.PI);
   return { latitude: point.latitude + dLat, longitude: point.longitude + dLon };
 }

@@ -23,7 +23,7 @@ const PARTY_NAMES: Record<string, string> = {
 };
 
 export function partyName(party: string): string {
-  return party ? PARTY_NAMES[party] ?? party : "";
+  return party ? (PARTY_NAMES[party] ?? party) : "";
 }
 
 export function statusName(status: TicketStatus): string {

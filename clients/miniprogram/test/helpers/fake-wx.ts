@@ -64,7 +64,9 @@ export class FakeWx {
 
   private answer(request: RecordedRequest): FakeResponse {
     const route = this.routes.find(
-      (r) => r.method === request.method && (typeof r.path === "string" ? r.path === request.path : r.path.test(request.path)),
+      (r) =>
+        r.method === request.method &&
+        (typeof r.path === "string" ? r.path === request.path : r.path.test(request.path)),
     );
     return route ? route.respond(request) : { statusCode: 404, data: { detail: "Not Found" } };
   }
@@ -81,7 +83,9 @@ export class FakeWx {
       getAppBaseInfo: () => ({ SDKVersion: "3.7.0" }),
       canIUse: () => true,
       login: (options: Callbacks) => later(() => options.success?.({ code: this.loginCode, errMsg: "login:ok" })),
-      request: (options: Callbacks & { url: string; method: string; header: Record<string, string>; data?: string }) => {
+      request: (
+        options: Callbacks & { url: string; method: string; header: Record<string, string>; data?: string },
+      ) => {
         const url = new URL(options.url);
         const request: RecordedRequest = {
           method: options.method,
@@ -95,7 +99,9 @@ export class FakeWx {
         const data = typeof response.data === "string" ? response.data : JSON.stringify(response.data ?? "");
         later(() => options.success?.({ statusCode: response.statusCode, data, header: response.header ?? {} }));
       },
-      uploadFile: (options: Callbacks & { url: string; filePath: string; name: string; header: Record<string, string> }) => {
+      uploadFile: (
+        options: Callbacks & { url: string; filePath: string; name: string; header: Record<string, string> },
+      ) => {
         this.uploads.push({ url: options.url, filePath: options.filePath, name: options.name, header: options.header });
         const { statusCode, data } = this.uploadAnswer;
         later(() => options.success?.({ statusCode, data: typeof data === "string" ? data : JSON.stringify(data) }));
@@ -103,7 +109,11 @@ export class FakeWx {
       chooseMedia: (options: Callbacks & { count: number }) => {
         this.record("chooseMedia", options.count);
         const files = this.chosenPhotos.map((tempFilePath) => ({ tempFilePath, fileType: "image", size: 1 }));
-        later(() => (files.length ? options.success?.({ tempFiles: files }) : options.fail?.({ errMsg: "chooseMedia:fail cancel" })));
+        later(() =>
+          files.length
+            ? options.success?.({ tempFiles: files })
+            : options.fail?.({ errMsg: "chooseMedia:fail cancel" }),
+        );
       },
       chooseLocation: (options: Callbacks) => {
         const place = this.chosenPlace;

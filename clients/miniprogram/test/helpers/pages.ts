@@ -20,7 +20,15 @@ simulateUtils.readJson = (file: string) => {
 
 // The official WXML compiler (Vant's templates need it) ships in the npm package without its execute bit.
 const PLATFORM_FOLDER: Record<string, string> = { linux: "linux", darwin: "mac" };
-const WCC = path.join(__dirname, "..", "..", "node_modules", "miniprogram-compiler", "bin", PLATFORM_FOLDER[process.platform] ?? "");
+const WCC = path.join(
+  __dirname,
+  "..",
+  "..",
+  "node_modules",
+  "miniprogram-compiler",
+  "bin",
+  PLATFORM_FOLDER[process.platform] ?? "",
+);
 for (const tool of ["wcc", "wcsc"]) if (existsSync(path.join(WCC, tool))) chmodSync(path.join(WCC, tool), 0o755);
 
 /** What j-component renders: a page, or a custom component inside it. */

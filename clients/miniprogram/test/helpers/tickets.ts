@@ -33,7 +33,15 @@ export function ticketJson(overrides: Record<string, unknown> = {}): Record<stri
     resolved_at: null,
     catalog_entry: "lighting",
     events: [
-      { kind: "received", actor: "openid-1", party: "", note: "", from_party: "", to_party: "", at: "2026-12-01T08:00:00+00:00" },
+      {
+        kind: "received",
+        actor: "openid-1",
+        party: "",
+        note: "",
+        from_party: "",
+        to_party: "",
+        at: "2026-12-01T08:00:00+00:00",
+      },
       {
         kind: "routed",
         actor: "system",
@@ -43,7 +51,15 @@ export function ticketJson(overrides: Record<string, unknown> = {}): Record<stri
         to_party: "property_manager",
         at: "2026-12-01T08:00:05+00:00",
       },
-      { kind: "accepted", actor: "w-7", party: "property_manager", note: "", from_party: "", to_party: "", at: "2026-12-01T09:00:00+00:00" },
+      {
+        kind: "accepted",
+        actor: "w-7",
+        party: "property_manager",
+        note: "",
+        from_party: "",
+        to_party: "",
+        at: "2026-12-01T09:00:00+00:00",
+      },
     ],
     ...overrides,
   };

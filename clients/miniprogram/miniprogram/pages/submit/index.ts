@@ -126,7 +126,8 @@ Component({
     // Asked once typing pauses; an answer that arrives after the text changed again is dropped.
     askSoon(): void {
       const draft = draftOf(this);
-      if (!draft.ask) draft.ask = debounce((text: string, community: string) => this.ask(text, community), config.answerDebounceMs);
+      if (!draft.ask)
+        draft.ask = debounce((text: string, community: string) => this.ask(text, community), config.answerDebounceMs);
       const { text, community } = this.data;
       if (!textIsLongEnough(text) || !community) {
         draft.ask.cancel();
@@ -174,7 +175,9 @@ Component({
       } catch (error) {
         change = { state: "failed", problem: `上传失败:${describeError(error)}` };
       }
-      this.setData({ photos: this.data.photos.map((photo) => (photo.path === path ? { ...photo, ...change } : photo)) });
+      this.setData({
+        photos: this.data.photos.map((photo) => (photo.path === path ? { ...photo, ...change } : photo)),
+      });
     },
 
     onRemovePhoto(event: WechatMiniprogram.BaseEvent<Record<string, never>, { path: string }>): void {

@@ -160,7 +160,11 @@ Component({
     async loadMessages(): Promise<void> {
       try {
         const { messages } = await listTicketMessages(followOf(this).ticketId);
-        this.setData({ messages: messages.map(messageView), afterPhotos: afterPhotos(messages), conversationProblem: "" });
+        this.setData({
+          messages: messages.map(messageView),
+          afterPhotos: afterPhotos(messages),
+          conversationProblem: "",
+        });
       } catch (error) {
         this.setData({ conversationProblem: `对话暂时看不到:${describeError(error)}` });
       }
@@ -227,7 +231,7 @@ Component({
 
     onPreviewPhoto(event: WechatMiniprogram.BaseEvent<Record<string, never>, { url: string; group: string }>): void {
       const { url, group } = event.currentTarget.dataset;
-      const urls = group === "after" ? this.data.afterPhotos : this.data.ticket?.photos ?? [];
+      const urls = group === "after" ? this.data.afterPhotos : (this.data.ticket?.photos ?? []);
       wx.previewImage({ current: url, urls });
     },
   },
