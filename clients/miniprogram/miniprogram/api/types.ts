@@ -1,0 +1,194 @@
+// The JSON shapes of intake's HTTP API as the mini-program reads them (services/intake/*/http.py and api_shapes.py).
+
+export type TicketStatus =
+  | "received"
+  | "routed"
+  | "needs_manual"
+  | "accepted"
+  | "in_progress"
+  | "resolved"
+  | "closed"
+  | "reopened"
+  | "transferred"
+  | "merged";
+
+export type Urgency = "normal" | "urgent" | "emergency";
+export type EscalationLevel = "building" | "community" | "street";
+
+/** POST /v1/auth/wechat (and, once the server has it, the SMS login): the resident's bearer token. */
+export interface Session {
+  token: string;
+  /** ISO 8601 with time zone. */
+  expires_at: string;
+  resident_id: string;
+}
+
+/** Where the problem is, in WGS-84 degrees. */
+export interface GeoPoint {
+  latitude: number;
+  longitude: number;
+}
+
+/** What the resident sends: POST /v1/tickets. */
+export interface TicketDraft {
+  text: string;
+  community: string;
+  building?: string;
+  attachment_urls?: string[];
+  location?: GeoPoint;
+}
+
+export interface TicketEvent {
+  kind: string;
+  actor: string;
+  party: string;
+  note: string;
+  from_party: string;
+  to_party: string;
+  at: string;
+}
+
+export interface SimilarCase {
+  id: string;
+  complaint: string;
+  resolution: string;
+  party: string;
+  category: string;
+  score: number;
+}
+
+/** The parts of the routing decision a resident is shown. */
+export interface Routing {
+  party: string;
+  confidence: number;
+  abstained: boolean;
+  rationale: string;
+  suggested_resolution: string;
+  similar_cases: SimilarCase[];
+  sla_hours: number;
+}
+
+export interface Ticket {
+  id: string;
+  text: string;
+  community: string;
+  building: string;
+  resident_id: string;
+  status: TicketStatus;
+  party: string;
+  confidence: number;
+  routing: Routing | null;
+  attachment_urls: string[];
+  location: GeoPoint | null;
+  rating: number;
+  resolution: string;
+  created_at: string;
+  updated_at: string;
+  priority: number;
+  urgency: Urgency;
+  urgency_notice: string;
+  escalation_level: EscalationLevel;
+  sla_due_at: string | null;
+  reporter_count: number;
+  duplicate_notice: string;
+  primary_ticket_id: string;
+  primary_status: TicketStatus | null;
+  duplicate_ticket_ids: string[];
+  split_from_ticket_id: string;
+  split_ticket_ids: string[];
+  assignee_worker_id: string;
+  resolved_at: string | null;
+  catalog_entry: string;
+  /** Empty in listings; the full history when one ticket is read. */
+  events: TicketEvent[];
+}
+
+export interface TicketPage {
+  tickets: Ticket[];
+  next_page_token: string;
+}
+
+export interface Precedent {
+  case_id: string;
+  complaint: string;
+  resolution: string;
+  score: number;
+}
+
+export interface CatalogEntry {
+  entry_id: string;
+  name: string;
+  party: string;
+  basis: string;
+  sla_hours: number;
+}
+
+export interface InstantAnswer {
+  text: string;
+  party: string;
+  party_name: string;
+  precedent: Precedent;
+  catalog_entry: CatalogEntry | null;
+}
+
+/** POST /v1/answers: an answer from a resolved precedent, or why there is none. */
+export interface AnswerResult {
+  answered: boolean;
+  reason: string;
+  answer: InstantAnswer | null;
+}
+
+/** A decision of the residents' meeting (议事结果), GET /v1/meetings/public. */
+export interface PublicDecision {
+  title: string;
+  outcome: string;
+  meeting_at: string | null;
+  decided_at: string | null;
+  week: string;
+  residents: number;
+  reports: number;
+}
+
+export interface PublicDecisionList {
+  decisions: PublicDecision[];
+}
+
+/** DELETE /v1/me: what was erased. */
+export interface Erasure {
+  tickets: number;
+  events: number;
+}
+
+/** POST /v1/uploads (not on the server yet): a stored photo and the http(s) link a ticket or message carries. */
+export interface Upload {
+  upload_id: string;
+  url: string;
+}
+
+export type MessageAuthor = "resident" | "worker" | "system";
+
+/** One message of a ticket's conversation, GET/POST /v1/tickets/{id}/messages (not on the server yet). */
+export interface TicketMessage {
+  id: string;
+  ticket_id: string;
+  author: MessageAuthor;
+  /** The party a worker wrote for; empty for the resident and the system. */
+  party: string;
+  text: string;
+  attachment_urls: string[];
+  created_at: string;
+}
+
+export interface TicketMessageList {
+  messages: TicketMessage[];
+}
+
+export interface NewTicketMessage {
+  text: string;
+  attachment_urls?: string[];
+}
+
+/** POST /v1/auth/sms/code (not on the server yet): a code was texted; ask again after the wait. */
+export interface SmsCodeSent {
+  retry_after_seconds: number;
+}
