@@ -11,9 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, Literal, cast
+from typing import Final, cast
 
-UrgencyLevel = Literal["emergency", "urgent"]
+from services.routing.hazards import (
+    CLAUSE_END_CHARS,
+    GAP,
+    HAZARDS,
+    SENTENCE_END_CHARS,
+    TRIGGERS,
+    UrgencyLevel,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,164 +40,10 @@ class UrgencyFinding:
     evidence: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Hazard:
-    emergency_notice: str
-    urgent_notice: str
-
-
-_HAZARDS: Final[dict[str, _Hazard]] = {
-    "gas_leak": _Hazard(
-        "疑似燃气泄漏:立即关闭燃气阀门、开窗通风,不要开关电器、不要点火,人员撤到室外后拨打燃气抢修电话;"
-        "已起火拨打119,有人不适拨打120。",
-        "燃气安全隐患:请物业当天联系燃气公司上门检查;一旦闻到燃气味,立即关阀、开窗、撤离并拨打燃气抢修电话。",
-    ),
-    "fire": _Hazard(
-        "火情:立即拨打119报警,不要乘电梯,用湿毛巾捂住口鼻沿疏散通道撤离;有人受伤拨打120,物业立即组织疏散。",
-        "火灾隐患:请物业当天到场排查整改(如楼道充电、堆物、电线老化);发现明火或冒烟立即拨打119。",
-    ),
-    "lift_trapped": _Hazard(
-        "电梯困人:被困人员按轿厢警铃或拨打轿厢内应急电话,不要扒门、不要自行爬出;"
-        "立即拨打96333电梯应急处置电话并通知物业,有人不适拨打120。",
-        "电梯安全隐患:请物业当天通知电梯维保单位检查;一旦有人被困,拨打96333电梯应急处置电话。",
-    ),
-    "flooding": _Hazard(
-        "进水险情:立即关闭进户总水阀,切断进水区域电源以防触电;物业维修人员立即到场,地下室、车库不要涉水进入。",
-        "进水隐患:请物业当天到场查看管道和排水;水量变大时立即关闭总水阀并切断电源。",
-    ),
-    "power_outage": _Hazard(
-        "大面积停电:物业值班电工立即排查,并拨打95598向供电部门报修;留意电梯是否困人(96333),不要用明火照明。",
-        "供电隐患:请物业当天检查配电设施;如整栋楼停电,拨打95598报修并留意电梯是否困人。",
-    ),
-    "structural_danger": _Hazard(
-        "结构险情:立即远离危险区域、疏散下方人员并拉警戒线;物业立即封闭现场,有人受伤拨打120,险情严重拨打119。",
-        "坠落/结构隐患:请物业当天到场检查,在下方设置警示和围挡,避免行人靠近。",
-    ),
-    "electric_shock": _Hazard(
-        "触电危险:不要用手直接接触触电者,先拉闸断电或用干燥木棍挑开电线,立即拨打120;物业电工立即到场。",
-        "漏电/裸露电线:不要靠近和触碰,请物业电工当天断电处理并设置警示;有人触电立即拨打120。",
-    ),
-    "person_fallen": _Hazard(
-        "有人倒地不起:立即拨打120,不要随意搬动伤者;联系家属,网格员/社区立即上门。",
-        "有人摔倒、晕倒或独居老人联系不上:请网格员/社区立即上门查看,有人受伤或不适拨打120,不要随意搬动,并联系家属。",
-    ),
-    "violence": _Hazard(
-        "暴力或威胁:立即拨打110报警,远离现场、保护自身安全,不要围观;有人受伤拨打120。",
-        "冲突可能升级:请社区/网格员当天介入调解;一旦有人动手或持械,立即拨打110。",
-    ),
-}
-
-HAZARD_IDS: Final[tuple[str, ...]] = tuple(_HAZARDS)
-
-# ─── hazard phrasings ──────────────────────────────────────────────────────────────────────────────────────────
-
-# Residents type full-width punctuation (。！？；，、：) as often as ASCII; escapes keep both visible here.
-_SENTENCE_END_CHARS: Final = "\u3002\uff01\uff1f\uff1b!?;\n"
-_CLAUSE_END_CHARS: Final = _SENTENCE_END_CHARS + "\uff0c,\u3001\uff1a:"
-_SENTENCE_BREAKS: Final = frozenset(_SENTENCE_END_CHARS)
-_CLAUSE_BREAKS: Final = frozenset(_CLAUSE_END_CHARS)
+_SENTENCE_BREAKS: Final = frozenset(SENTENCE_END_CHARS)
+_CLAUSE_BREAKS: Final = frozenset(CLAUSE_END_CHARS)
 _CLAUSE_REACH: Final = 24
 _SENTENCE_REACH: Final = 60
-# A gap inside one phrasing stays in its clause and never crosses a negation ("燃气没有泄漏", "房屋很少被淹").
-_NEGATION_CHARS: Final = "没不未无非少"
-_GAP: Final = f"[^{_CLAUSE_END_CHARS}{_NEGATION_CHARS}]"
-# Wider gap for phrasings whose two halves are often in neighbouring clauses ("墙体开裂,感觉随时会倒塌").
-_SPAN: Final = f"[^{_SENTENCE_END_CHARS}{_NEGATION_CHARS}]"
-_GAS = r"(?:煤气|燃气|天然气|液化气|瓦斯)"
-_PEOPLE = r"(?:人|行人|路人|居民|小孩|孩子|老人|我|他|她|头|身上)"
-
-# (hazard, level, pattern). At one position the first alternative that matches wins, so within a hazard the
-# emergency phrasing comes before the urgent one it contains ("漏电…电到了" before "漏电").
-_TRIGGERS: Final[tuple[tuple[str, UrgencyLevel, str], ...]] = (
-    ("gas_leak", "emergency", rf"(?:闻到|有股|一股){_GAP}{{0,6}}?{_GAS}(?:的)?(?:味道?)?"),
-    ("gas_leak", "emergency", rf"{_GAS}{_GAP}{{0,6}}?(?:味|泄漏|泄露|漏气|漏了|在漏|外漏|漏出|嘶嘶|中毒)"),
-    ("gas_leak", "emergency", r"一氧化碳中毒"),
-    # 着火点 is a drill's staging point; 打不着火 / 点着火 are a stove that will not light.
-    # 浓烟滚滚 and 冒黑烟 are how chimneys are described, not fires.
-    ("fire", "emergency", r"(?<![打点])(?<!打不)(?<!点不)着火(?!点)|起火|失火|烧起来|烧着了|火势|冒烟|浓烟(?!滚滚)"),
-    # 火灾报警器 / 火警铃 sounding are a faulty alarm far more often than a fire.
-    ("fire", "emergency", r"火灾(?!(?:自动)?报警|探测|救援|扑救|逃生|预防|防控|防范)|火警(?![铃器电])"),
-    ("fire", "urgent", r"烧焦(?:的)?味|焦糊味|冒火花|打火花|电火花"),
-    ("lift_trapped", "emergency", rf"(?:困|关|卡)在{_GAP}{{0,3}}?电梯"),
-    (
-        "lift_trapped",
-        "emergency",
-        rf"电梯{_GAP}{{0,8}}?(?:困(?![难扰惑])(?:住|人)?|被关|关住|卡住{_GAP}{{0,3}}?人|出不来)",
-    ),
-    (
-        "flooding",
-        "emergency",
-        rf"(?:水管|管道|管子|自来水管|暖气管|暖气片|水表|阀门){_GAP}{{0,3}}?(?:爆|炸裂|破裂|崩|裂开)",
-    ),
-    ("flooding", "emergency", r"爆管|水漫金山|漫了一地"),
-    (
-        "flooding",
-        "emergency",
-        rf"(?:家|屋|房间|客厅|卧室|厨房|卫生间){_GAP}{{0,4}}?(?:被淹|淹了|淹水|进水了|全是水|都是水|灌水)",
-    ),
-    ("flooding", "emergency", rf"(?:地下室|地下车库|地库|车库|储藏室){_GAP}{{0,4}}?(?:进水|被淹|淹了|淹水|灌水|倒灌)"),
-    ("flooding", "urgent", rf"(?:地下室|地下车库|地库|车库){_GAP}{{0,4}}?积水"),
-    (
-        "power_outage",
-        "emergency",
-        rf"(?:整栋|整幢|整座|整个|全)(?:楼|栋|幢|单元|小区|楼栋){_GAP}{{0,4}}?(?:停电|断电|没电|没有电|跳闸)",
-    ),
-    ("power_outage", "emergency", rf"小区{_GAP}{{0,3}}?(?:全部|全都|都|整个)(?:停电|断电|没电|没有电)"),
-    ("power_outage", "emergency", rf"(?:停电|断电){_GAP}{{0,3}}?(?:整栋楼|整幢楼|全楼|整个小区|全小区)"),
-    (
-        "structural_danger",
-        "emergency",
-        rf"(?:外墙|空调外机|窗户|玻璃|广告牌|雨棚|天花板|吊顶){_GAP}{{0,8}}?"
-        rf"(?:砸下来|掉下来|坠落|脱落|掉落|往下掉){_SPAN}{{0,12}}?"
-        rf"(?:砸伤|(?:砸到|砸中|砸在|差点砸|险些砸){_GAP}{{0,6}}?{_PEOPLE})",
-    ),
-    (
-        "structural_danger",
-        "emergency",
-        rf"(?:墙|楼板|天花板|屋顶|房顶|梁|柱子|阳台|地面){_GAP}{{0,6}}?(?:开裂|裂缝|裂开|裂了)"
-        rf"{_SPAN}{{0,16}}?(?:倒塌|坍塌|塌|掉下来|砸下来)",
-    ),
-    (
-        "structural_danger",
-        "emergency",
-        rf"(?:阳台|雨棚|天花板|吊顶|楼梯|围墙|屋顶|房顶|楼板|外墙|挡土墙|车棚){_GAP}{{0,4}}?"
-        r"(?:塌了|坍塌|倒塌|塌下来|塌陷|垮了|塌掉)",
-    ),
-    ("structural_danger", "emergency", r"(?:天花板|吊顶)(?:掉下来|砸下来)"),
-    (
-        "structural_danger",
-        "urgent",
-        rf"(?:外墙|空调外机|广告牌|雨棚){_GAP}{{0,6}}?(?:砸下来|掉下来|坠落|脱落|掉落|往下掉|松动)",
-    ),
-    (
-        "electric_shock",
-        "emergency",
-        rf"(?:漏电|电线裸露|裸露的电线|电线外露){_SPAN}{{0,15}}?(?:电到|电了一下|发麻|麻了|触电|电伤)",
-    ),
-    ("electric_shock", "emergency", r"触电|被电到|电到了?(?:人|我|小孩|孩子|老人)|电了一下|被电了|被电击|电死|电伤"),
-    ("electric_shock", "urgent", r"漏电(?!保护|开关)|电线裸露|裸露的电线|电线外露"),
-    ("electric_shock", "urgent", rf"(?:电线|电缆){_GAP}{{0,4}}?(?:破皮|露铜|拖在地上|泡在水里)"),
-    (
-        "person_fallen",
-        "urgent",
-        rf"(?:摔倒|跌倒|摔了一跤|摔伤|滑倒|倒在地上|倒地){_SPAN}{{0,12}}?"
-        r"(?:起不来|站不起来|爬不起来|动不了|没反应|叫不醒)",
-    ),
-    ("person_fallen", "urgent", r"晕倒|昏倒|昏迷|不省人事|叫不醒"),
-    (
-        "person_fallen",
-        "urgent",
-        rf"独居{_SPAN}{{0,20}}?(?:几天|好几天|两天|三天)(?:都)?没(?:见|出门|动静|开门|露面)",
-    ),
-    # 拨打人工服务 is a phone call; 杀人不见血 an idiom.
-    (
-        "violence",
-        "emergency",
-        r"打起来|打架|斗殴|殴打|动手打|(?<!拨)打人(?!工)|被打(?:了|伤|得)|持刀|挥刀|拿(?:着)?刀(?!切)",
-    ),
-    ("violence", "emergency", r"砍人|砍伤|行凶|家暴|杀人(?!不见血)|要杀|捅人|捅伤|弄死(?:你|我|他|她)"),
-    ("violence", "emergency", rf"(?:威胁|扬言){_GAP}{{0,6}}?(?:杀|砍|打死|弄死|报复)"),
-)
 
 
 def _leading_characters(pattern: str) -> set[str]:
@@ -239,13 +92,13 @@ def _closing_paren(text: str) -> int:
 def _dispatch_table() -> dict[str, tuple[re.Pattern[str], tuple[int, ...]]]:
     """For each character a trigger can start with: one alternation of those triggers, in table order, and their
     indices. Each trigger is one capturing group (the patterns capture nothing), so group N is the Nth index."""
-    leads = [_leading_characters(pattern) for _, _, pattern in _TRIGGERS]
+    leads = [_leading_characters(pattern) for _, _, pattern in TRIGGERS]
     by_indices: dict[tuple[int, ...], re.Pattern[str]] = {}  # 煤, 燃, 天, … start the same triggers: compile once
     table: dict[str, tuple[re.Pattern[str], tuple[int, ...]]] = {}
     for char in sorted(set().union(*leads)):
         indices = tuple(index for index, chars in enumerate(leads) if char in chars)
         if indices not in by_indices:
-            by_indices[indices] = re.compile("|".join(f"({_TRIGGERS[index][2]})" for index in indices))
+            by_indices[indices] = re.compile("|".join(f"({TRIGGERS[index][2]})" for index in indices))
         table[char] = (by_indices[indices], indices)
     return table
 
@@ -275,7 +128,7 @@ def _trigger_matches(text: str) -> Iterator[tuple[int, int, int]]:
 # Right before the match. 有没有 and 是不是 ask, they do not deny; 没人管 / 没法 are no negation of the hazard.
 _NEGATED: Final = re.compile(
     r"(?:(?<!有)没有?(?![法办人])|没人(?=被|受)|(?<!是)不是|并非|并未|从未|未|无(?![法论人])|不存在|排除|不会是)"
-    rf"{_GAP}{{0,3}}$|不$"
+    rf"{GAP}{{0,3}}$|不$"
 )
 _PAST: Final = re.compile(
     r"上次|上回|以前|之前|从前|去年|前年|上个?月|上周|上星期|上礼拜|那次|那回|曾经|当时|前段时间|前阵子"
@@ -303,15 +156,15 @@ _WORRY_BEFORE: Final = re.compile(
 # Inside a long match ("外墙瓷砖脱落,万一砸到人"); 差点砸到人 there is a near miss, which is an emergency.
 _WORRY_WITHIN: Final = re.compile(r"万一|如果|要是|假如|一旦|可能(?!是)|担心|(?<![害可])怕|容易|会不会|迟早|早晚")
 _WORRY_AFTER: Final = re.compile(
-    rf"{_GAP}{{0,6}}?(?:隐患|风险|的危险|危险性|谁负责|谁来负责|谁承担|不堪设想|进不来|跑不掉|逃不出|怎么逃|可不得了)"
+    rf"{GAP}{{0,6}}?(?:隐患|风险|的危险|危险性|谁负责|谁来负责|谁承担|不堪设想|进不来|跑不掉|逃不出|怎么逃|可不得了)"
 )
-_WORRY_QUESTION_AFTER: Final = re.compile(rf"{_GAP}{{0,4}}?(?:怎么办|咋办|怎么整)")
+_WORRY_QUESTION_AFTER: Final = re.compile(rf"{GAP}{{0,4}}?(?:怎么办|咋办|怎么整)")
 # A hazard that keeps happening ("小区经常出现电梯困人", "一到冬天就爆管") needs a person today, not an ambulance now.
 _HABITUAL: Final = re.compile(
     r"经常|常常|时常|老是|总是|频繁|频发|屡次|屡屡|每次|每当|每到|每逢|一到|动不动|三天两头|隔三差五"
     r"|(?:多次|几次|数次)(?:发生|出现)"
 )
-_GENERIC_AFTER: Final = re.compile(rf"{_GAP}{{0,3}}?(?:事件|事故|现象|情况|问题)")
+_GENERIC_AFTER: Final = re.compile(rf"{GAP}{{0,3}}?(?:事件|事故|现象|情况|问题)")
 # Yesterday's event is over by the time it is written down; yesterday's outage or gas smell may still be going on.
 _RECENT_PAST: Final = re.compile(r"昨天|昨晚|昨日|前天|前晚|前几天|前几日|前两天|那天|[0-9]{1,2}月[0-9]{1,2}[日号]")
 _ONGOING: Final = re.compile(r"到现在|至今|仍未|一直|还没|还是|仍然|依然|还在")
@@ -342,11 +195,11 @@ def detect_urgency(text: str) -> UrgencyFinding | None:
         raise TypeError(f"detect_urgency needs a str, got {type(text).__name__}")
     first_urgent: UrgencyFinding | None = None
     for index, start, end in _trigger_matches(text):
-        hazard_id, trigger_level, _ = _TRIGGERS[index]
+        hazard_id, trigger_level, _ = TRIGGERS[index]
         level = _judge(text, start, end, hazard_id, trigger_level)
         if level is None:
             continue
-        hazard = _HAZARDS[hazard_id]
+        hazard = HAZARDS[hazard_id]
         if level == "emergency":
             return UrgencyFinding("emergency", hazard_id, hazard.emergency_notice, text[start:end])
         if first_urgent is None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from linli.errors import InvalidArgument
@@ -179,20 +180,66 @@ def train(
     truth = np.array([labels.index(item.label) for item in items], dtype=np.intp)
     folds = StratifiedKFold(n_splits=min(config.folds, min(counts.values())), shuffle=True, random_state=config.seed)
 
-    vectorizers = {CHAR: char_vectorizer(config.features)}
-    if config.features.word_ngrams is not None:
-        vectorizers[WORD] = word_vectorizer(config.features)
-    # Vectorizers see every training text once: their vocabulary and IDF use no label, so no fold leaks an answer.
-    for name, vectorizer in vectorizers.items():
-        vectorizer.fit(texts)
-        say(f"{name} features: {len(vectorizer.vocabulary_)} n-grams")
+    vectorizers = _fit_vectorizers(texts, config, say)
     if config.features.embed:
         say(f"embedding {len(texts)} texts with {encoder.model_name if encoder else '?'}")
     blocks = transform_blocks(texts, features=config.features, vectorizers=vectorizers, encoder=encoder)
-
     entry_model = _entry_model(entry_examples, labels, config, encoder, say)
     if entry_model is None:
         blocks.pop(ENTRIES, None)
+    base_models, held_out_scores = _fit_blocks(blocks, truth, folds, entry_model, config, say)
+    signal_names: tuple[str, ...] = ()
+    if signals is not None:
+        vectors = blocks[EMBEDDING][:, : encoder.dimension] if EMBEDDING in blocks and encoder else None
+        extra = signals(texts, [item.label for item in items], vectors, labels)
+        signal_names = tuple(sorted(extra))
+        held_out_scores.extend(np.asarray(extra[name], dtype=np.float64) for name in signal_names)
+        say(f"signals: {', '.join(signal_names) or 'none'}")
+    stack = _fit_stack(np.hstack(held_out_scores), truth, labels, folds, config, say)
+    embedding = EmbeddingSpec(encoder.model_name, encoder.dimension) if config.features.embed and encoder else None
+    classifier = StackedClassifier(
+        labels=labels,
+        features=config.features,
+        embedding=embedding,
+        vectorizers=vectorizers,
+        base_models=base_models,
+        meta=stack.meta,
+        temperature=stack.temperature,
+        signals=signal_names,
+    )
+    return TrainedModel(
+        classifier=classifier,
+        threshold=stack.threshold,
+        target_precision=config.target_precision,
+        metrics=stack.metrics,
+        data=DataSummary(checksum(items), len(items), dict(sorted(counts.items())), corrections),
+        train_seconds=time.perf_counter() - started,
+    )
+
+
+def _fit_vectorizers(texts: list[str], config: TrainingConfig, say: Progress) -> dict[str, Any]:
+    """The n-gram vectorizers, fitted on every training text once.
+
+    Their vocabulary and IDF use no label, so no fold leaks an answer.
+    """
+    vectorizers: dict[str, Any] = {CHAR: char_vectorizer(config.features)}
+    if config.features.word_ngrams is not None:
+        vectorizers[WORD] = word_vectorizer(config.features)
+    for name, vectorizer in vectorizers.items():
+        vectorizer.fit(texts)
+        say(f"{name} features: {len(vectorizer.vocabulary_)} n-grams")
+    return vectorizers
+
+
+def _fit_blocks(
+    blocks: dict[str, Any],
+    truth: npt.NDArray[np.intp],
+    folds: StratifiedKFold,
+    entry_model: Any,
+    config: TrainingConfig,
+    say: Progress,
+) -> tuple[dict[str, Any], list[npt.NDArray[np.float64]]]:
+    """One base model per feature block, fitted on all texts, with its out-of-fold scores for the stacker."""
     base_models: dict[str, Any] = {}
     held_out_scores = []
     for name, matrix in blocks.items():
@@ -203,15 +250,29 @@ def train(
         model = base_model(name, config.parameters, config.seed)
         held_out_scores.append(as_logits(cross_val_predict(model, matrix, truth, cv=folds, method="decision_function")))
         base_models[name] = model.fit(matrix, truth)
-        say(f"{name} model: fitted on {folds.get_n_splits()} folds and on all {len(texts)} texts")
-    signal_names: tuple[str, ...] = ()
-    if signals is not None:
-        vectors = blocks[EMBEDDING][:, : encoder.dimension] if EMBEDDING in blocks and encoder else None
-        extra = signals(texts, [item.label for item in items], vectors, labels)
-        signal_names = tuple(sorted(extra))
-        held_out_scores.extend(np.asarray(extra[name], dtype=np.float64) for name in signal_names)
-        say(f"signals: {', '.join(signal_names) or 'none'}")
-    stacked_inputs = np.hstack(held_out_scores)
+        say(f"{name} model: fitted on {folds.get_n_splits()} folds and on all {len(truth)} texts")
+    return base_models, held_out_scores
+
+
+@dataclass(frozen=True)
+class _Stack:
+    """The meta model over the blocks' scores, its temperature, abstention threshold and cross-validated metrics."""
+
+    meta: Any
+    temperature: float
+    threshold: float
+    metrics: dict[str, Any]
+
+
+def _fit_stack(
+    stacked_inputs: npt.NDArray[np.float64],
+    truth: npt.NDArray[np.intp],
+    labels: tuple[str, ...],
+    folds: StratifiedKFold,
+    config: TrainingConfig,
+    say: Progress,
+) -> _Stack:
+    """Calibrates the stacker on out-of-fold scores, picks the threshold for the target precision, fits it on all."""
     meta_logits = as_logits(
         cross_val_predict(meta_model(config.parameters), stacked_inputs, truth, cv=folds, method="decision_function")
     )
@@ -221,7 +282,6 @@ def train(
     confidences = probabilities.max(axis=1)
     threshold = precision_threshold(confidences, top == truth, config.target_precision)
     meta = meta_model(config.parameters).fit(stacked_inputs, truth)
-
     metrics = score(
         [labels[i] for i in truth], [labels[i] for i in top], confidences.tolist(), (confidences < threshold).tolist()
     )
@@ -233,22 +293,4 @@ def train(
         f"ece {metrics['ece']:.4f}, threshold {threshold:.3f} covers {metrics['coverage']:.1%} "
         f"at {metrics['selective_accuracy'] or 0:.4f} accuracy"
     )
-    embedding = EmbeddingSpec(encoder.model_name, encoder.dimension) if config.features.embed and encoder else None
-    classifier = StackedClassifier(
-        labels=labels,
-        features=config.features,
-        embedding=embedding,
-        vectorizers=vectorizers,
-        base_models=base_models,
-        meta=meta,
-        temperature=temperature,
-        signals=signal_names,
-    )
-    return TrainedModel(
-        classifier=classifier,
-        threshold=threshold,
-        target_precision=config.target_precision,
-        metrics=metrics,
-        data=DataSummary(checksum(items), len(items), dict(sorted(counts.items())), corrections),
-        train_seconds=time.perf_counter() - started,
-    )
+    return _Stack(meta=meta, temperature=temperature, threshold=threshold, metrics=metrics)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.routing.urgency import HAZARD_IDS, _leading_characters, detect_urgency
+from services.routing.hazards import HAZARD_IDS
+from services.routing.urgency import _leading_characters, detect_urgency
 
 EMERGENCIES = [
     ("3号楼2单元楼道里一股很重的煤气味,大家快来看看", "gas_leak"),
