@@ -82,6 +82,10 @@ def search_statement(search: TicketSearch) -> Select[tuple[Ticket]]:
 def _of_services(services: ServiceTags) -> ColumnElement[bool]:
     # The same rule as the request's service_code: the service tag opening the text, else routing's catalog entry.
     tagged = [Ticket.text.startswith(tag, autoescape=True) for tag in services.wanted_tags]
-    any_tag = or_(*(Ticket.text.startswith(tag, autoescape=True) for tag in services.every_tag), false())
+    # Most texts open with no 【: the cheap test first, the tags only for those that do.
+    any_tag = and_(
+        Ticket.text.startswith("【"),
+        or_(*(Ticket.text.startswith(tag, autoescape=True) for tag in services.every_tag), false()),
+    )
     routed = and_(Ticket.catalog_entry.in_(services.codes), not_(any_tag))
     return or_(*tagged, routed)
