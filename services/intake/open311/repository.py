@@ -57,7 +57,7 @@ def search_tickets(search: TicketSearch, *, session: Session) -> list[Ticket]:
     return list(session.scalars(search_statement(search)))
 
 
-def search_statement(search: TicketSearch) -> Select[tuple[Ticket]]:
+def search_statement(search: TicketSearch) -> Select[Ticket]:
     """The SELECT of `search` (also what a test EXPLAINs)."""
     statement = select(Ticket).where(
         Ticket.community.in_(search.communities),

@@ -58,7 +58,7 @@ def expected_ids(rows: list[dict[str, Any]], primary_statuses: dict[str, str]) -
         return status in ("resolved", "closed")
 
     def lift(row: dict[str, Any]) -> bool:
-        return row["text"].startswith(LIFT_TAG) or row["catalog_entry"] == "lift_breakdown"
+        return bool(row["text"].startswith(LIFT_TAG) or row["catalog_entry"] == "lift_breakdown")
 
     matching = [r for r in rows if r["community"] == "恒康居民区" and closed(r) and lift(r)]
     return [r["id"] for r in sorted(matching, key=lambda r: (r["created_at"], r["id"]), reverse=True)]
