@@ -114,6 +114,7 @@ def open311_routes(open311: Callable[[], Open311]) -> APIRouter:
     """The GeoReport v2 routes; `open311` gives the translator (built on first use, when settings are read)."""
     router = APIRouter(prefix=PREFIX, tags=["open311"])
     _add_service_routes(router, open311)
+    _add_filing_route(router, open311)
     _add_request_routes(router, open311)
     return router
 
@@ -139,7 +140,7 @@ def _add_service_routes(router: APIRouter, open311: Callable[[], Open311]) -> No
         )
 
 
-def _add_request_routes(router: APIRouter, open311: Callable[[], Open311]) -> None:
+def _add_filing_route(router: APIRouter, open311: Callable[[], Open311]) -> None:
     @router.post(
         "/requests.{format}",
         status_code=201,
@@ -161,6 +162,8 @@ def _add_request_routes(router: APIRouter, open311: Callable[[], Open311]) -> No
             return error.response(format)
         return await run_in_threadpool(_answer, lambda: open311().submit(fields), "service_requests", format, 201)
 
+
+def _add_request_routes(router: APIRouter, open311: Callable[[], Open311]) -> None:
     @router.get("/requests.{format}", responses=documented(list[ServiceRequestOut], 200, 400, 403))
     def list_requests(
         format: Format,
