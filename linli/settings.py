@@ -352,6 +352,12 @@ class IntakeSettings(LinliSettings):
         description="Open311 API key → name of the client it was issued to (its requests' resident id is "
         "`open311:<name>[:<account_id>]`); POST /open311/v2/requests.json needs one.",
     )
+    open311_client_communities: dict[str, list[str]] = Field(
+        {},
+        description="Open311 client name → the communities of its jurisdiction: its key reads and files requests "
+        "of those communities only, and a client of one community may leave attribute[community] out. A client not "
+        "listed serves every known community (a city platform).",
+    )
 
     @field_validator("parties")
     @classmethod
@@ -359,6 +365,13 @@ class IntakeSettings(LinliSettings):
         if bad := [party for party in value if not is_party_id(party)]:
             raise ValueError(f"not party ids (short snake_case words): {bad}")
         return value
+
+    @model_validator(mode="after")
+    def _open311_jurisdictions_are_known(self) -> IntakeSettings:
+        known = set(self.known_communities)
+        if bad := sorted({c for communities in self.open311_client_communities.values() for c in communities} - known):
+            raise ValueError(f"open311_client_communities names communities not in known_communities: {bad}")
+        return self
 
     @model_validator(mode="after")
     def _visibility_outlasts_a_task(self) -> IntakeSettings:

@@ -9,12 +9,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
 from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.database import Database
 from services.intake.json_text import RefuseLoneSurrogates
 from services.intake.meetings.http import meeting_routes
+from services.intake.openapi_errors import declare_errors
 from services.intake.ratelimit.http import AddressRateLimit
 from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.http import me_routes
@@ -32,6 +34,16 @@ def error_body(error: LinliError) -> dict[str, Any]:
             "fields": [{"field": v.field, "description": v.description} for v in error.violations],
         }
     }
+
+
+# The codes of the errors Starlette and FastAPI raise themselves (a body that cannot be read, an unknown path).
+_HTTP_CODES = {400: "invalid_argument", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def http_error_body(error: HTTPException) -> dict[str, Any]:
+    """An error raised by the framework, in the one shape of every error."""
+    code = _HTTP_CODES.get(error.status_code, "http_error")
+    return {"error": {"code": code, "message": str(error.detail), "fields": []}}
 
 
 def _field_name(location: tuple[Any, ...]) -> str:
@@ -105,7 +117,12 @@ def create_http_app(
         status = 400 if error.violations and error.violations[0].field == "body" else error.http_status
         return JSONResponse(error_body(error), status_code=status)
 
+    @app.exception_handler(HTTPException)
+    async def framework_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(http_error_body(exc), status_code=exc.status_code, headers=exc.headers)
+
     _add_ops_routes(app, database, ready)
+    declare_errors(app)
     return app
 
 

@@ -2,7 +2,8 @@
 
 Each operation gets requests that fit its schema and requests that break it (schemathesis' positive and negative
 modes), sent anonymously, with garbage or forged tokens and with the tokens of a resident, workers, an admin and a
-service; ticket ids in paths are sometimes those of real tickets. Property: no 5xx and intake still ready after.
+service; ticket ids in paths are sometimes those of real tickets. Properties: no 5xx, every answer's status, content
+type and body as the document declares them (schemathesis' conformance checks), and intake still ready after.
 A second test sends random bytes as the body of every operation that takes one.
 """
 
@@ -17,11 +18,18 @@ from fastapi.testclient import TestClient
 from hypothesis import example, given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from linli.parties import DEFAULT_PARTIES
 from linli.settings import DEFAULT_COMMUNITIES
 from tests.fuzz.harness import RESIDENT, SEED_TEXTS, Callers, FuzzTally, IntakeUnderFuzz, fuzz_settings
 
+# What the document promises of each answer: a declared status, a declared content type, a body of its schema.
+RESPONSE_CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 # Operations whose every generated request is alike (no parameters, no body) need few examples.
 SHARE_WITHOUT_INPUT = 0.2
 SHOWN_CHARS = 1500
@@ -138,10 +146,14 @@ def fuzz_operation(
         case.headers = _with_caller(case.headers, authorization)
         response = case.call()
         tally.record(label, str(response.status_code))
+        reproduce = f"reproduce: {case.as_curl_command()[:SHOWN_CHARS]}"
         assert response.status_code < 500, (
-            f"{operation.label} as {name}: {response.status_code} {response.text[:SHOWN_CHARS]}\n"
-            f"reproduce: {case.as_curl_command()[:SHOWN_CHARS]}"
+            f"{operation.label} as {name}: {response.status_code} {response.text[:SHOWN_CHARS]}\n{reproduce}"
         )
+        try:
+            case.validate_response(response, checks=RESPONSE_CHECKS)
+        except Exception as failure:  # schemathesis' failures (one or a group) say what the document does not
+            raise AssertionError(f"{operation.label} as {name}: {failure}\n{reproduce}") from failure
 
     run()
 
@@ -208,7 +220,8 @@ def test_random_bodies_are_refused_without_5xx(
     for operation in operations(api_schema):
         if operation.method.upper() not in ("POST", "PUT", "PATCH"):
             continue
-        path = operation.path.replace("{ticket_id}", ticket_id)
+        # Open311's paths end in .{format}: the JSON one reads the body as the other routes do.
+        path = operation.path.replace("{ticket_id}", ticket_id).replace("{format}", "json")
         label = f"http random body {operation.label}"
         try:
             send_random_bodies(client, operation.method.upper(), path, label, sorted(callers.all().items()), tally)

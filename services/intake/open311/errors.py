@@ -1,10 +1,11 @@
-"""GeoReport errors: an HTTP status and the spec's `[{code, description}]` items."""
+"""GeoReport errors: an HTTP status and the spec's `[{code, description}]` items (`<errors><error>` in XML)."""
 
 from __future__ import annotations
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from linli.errors import InvalidArgument, LinliError
+from services.intake.open311.formats import Format, answer
 
 
 class Open311Error(Exception):
@@ -22,6 +23,7 @@ class Open311Error(Exception):
             return cls(400, [f"{v.field}: {v.description}" for v in error.violations] or [error.message])
         return cls(error.http_status, [error.message])
 
-    def response(self) -> JSONResponse:
-        """The spec's error body."""
-        return JSONResponse([{"code": self.status, "description": d} for d in self.descriptions], self.status)
+    def response(self, form: Format = Format.JSON) -> Response:
+        """The spec's error body, in the format the path asked for."""
+        items = [{"code": self.status, "description": d} for d in self.descriptions]
+        return answer(items, "errors", form, self.status)

@@ -1,53 +1,61 @@
-"""Open311 GeoReport v2 (JSON) over tickets, for city platforms and third-party apps: http://wiki.open311.org/GeoReport_v2
+"""Open311 GeoReport v2 (XML and JSON) over tickets, for city platforms and third-party apps:
+http://wiki.open311.org/GeoReport_v2
 
 Services are the responsibility catalog's entries; a service request is a ticket. A request's status is `open` until
 the ticket is resolved or closed (a merged ticket follows the ticket it was merged into), `agency_responsible` is the
 party in charge and `expected_datetime` the SLA deadline. Errors use the spec's shape, `[{code, description}]`.
-Coordinates (`lat`/`long`, both or neither) are checked and kept with the ticket, and read back as given; a request
-filed without them reads back null.
 
-Keys: discovery and the service list are public (the catalog is); filing *and reading* requests need an `api_key`
-that the operator issued (`LINLI_INTAKE_OPEN311_API_KEYS`). The spec requires the key for POST and lets a
-jurisdiction require it for GET: here it does, so that no anonymous caller can enumerate residents' tickets.
+Keys: discovery and the services are public (the catalog is); filing *and reading* requests need an `api_key` that
+the operator issued (`LINLI_INTAKE_OPEN311_API_KEYS`). The spec requires the key for POST and lets a jurisdiction
+require it for GET: here it does, so that no anonymous caller can enumerate residents' tickets. A key files and reads
+in its client's jurisdiction only (`LINLI_INTAKE_OPEN311_CLIENT_COMMUNITIES`; a client not listed serves every
+community); `jurisdiction_id`, when given, names one community of it.
 """
 
 from __future__ import annotations
 
 import hmac
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from linli.catalog import Catalog, CatalogEntry
+from linli.catalog import Catalog
 from linli.errors import LinliError, NotFound
-from linli.parties import display_name
-from linli.pii import scrub
 from services.intake.database import Database
 from services.intake.open311 import repository
 from services.intake.open311.errors import Open311Error
-from services.intake.open311.fields import read_filed_request, read_search_filter, requested_ids
+from services.intake.open311.fields import (
+    MAX_DESCRIPTION_CHARS,
+    SearchFilter,
+    read_filed_request,
+    read_search_filter,
+    requested_ids,
+)
+from services.intake.open311.presenting import Presenter, service_tag
 from services.intake.tickets.flows import TicketFlows
-from services.intake.tickets.models import Ticket, TicketStatus
 from services.intake.tickets.validation import Submission
-from services.intake.tickets.views import TicketView, views_of
-from services.intake.topics.flows import classify
-from services.intake.topics.week import CHINA_TIME
+from services.intake.tickets.views import views_of
 
-CLOSED_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
-MAX_RESULTS = 1000  # the spec's default cap
-# A request filed under a chosen service keeps it as a 【name】 tag opening the ticket text: workers read it, routing
-# hears it, and reading the request back recovers the service without a column of its own.
-_SERVICE_TAG = re.compile(r"^【([^【】]{1,64})】")
+MAX_IDS = 1000  # ids one GET may ask for: as many as a page holds
 
 
 @dataclass(frozen=True)
 class Open311Config:
-    """What the endpoints need from settings: API keys (key → client name) and the communities served."""
+    """What the endpoints need from settings: API keys (key → client name), the communities served, and the
+    communities of each client's jurisdiction (a client not listed serves them all)."""
 
     api_keys: Mapping[str, str]
     known_communities: frozenset[str]
+    client_communities: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An issued key's client and the communities it may file and read in."""
+
+    client: str
+    communities: frozenset[str]
 
 
 class Open311:
@@ -58,7 +66,7 @@ class Open311:
         self._database = database
         self._catalog = catalog
         self._config = config
-        self._by_name = {entry.name: entry for entry in catalog.entries}
+        self._presenter = Presenter(catalog)
 
     @property
     def catalog_version(self) -> str:
@@ -67,149 +75,100 @@ class Open311:
 
     def services(self) -> list[dict[str, Any]]:
         """Every catalog entry as a GeoReport service."""
-        return [
-            {
-                "service_code": entry.id,
-                "service_name": entry.name,
-                "description": entry.description,
-                "metadata": False,
-                "type": "realtime",
-                "keywords": ",".join(entry.keywords),
-                "group": self._party_name(entry.party),
-            }
-            for entry in self._catalog.entries
-        ]
+        return [self._presenter.service(entry) for entry in self._catalog.entries]
 
-    def client_of(self, api_key: str, *, purpose: str) -> str:
-        """The client an api_key was issued to; Open311Error 400 without a key, 403 for one nobody issued."""
-        api_key = api_key.strip()
+    def service_definition(self, service_code: str, jurisdiction_id: str = "") -> dict[str, Any]:
+        """The attributes a request of `service_code` takes; Open311Error 404 for a code the catalog lacks."""
+        try:
+            entry = self._catalog.get(service_code)
+        except NotFound as error:
+            raise Open311Error(404, [f"service_code: unknown service {service_code!r}; see services.xml"]) from error
+        communities = self._config.known_communities
+        if jurisdiction_id.strip():
+            communities = frozenset({self._known_community(jurisdiction_id)})
+        return self._presenter.service_definition(entry, communities)
+
+    def caller(self, params: Mapping[str, str], *, purpose: str) -> Caller:
+        """Who `api_key` was issued to and where it may act (narrowed to `jurisdiction_id` when given);
+        Open311Error 400 without a key, 403 for one nobody issued or a community outside its jurisdiction."""
+        api_key = params.get("api_key", "").strip()
         if not api_key:
             raise Open311Error(400, [f"api_key: is required to {purpose}"])
         # Compared with every issued key in constant time: the time taken tells nothing about any key.
         found = [client for key, client in self._config.api_keys.items() if hmac.compare_digest(key, api_key)]
         if not found:
             raise Open311Error(403, ["api_key: invalid api_key"])
-        return found[0]
+        client = found[0]
+        communities = self._config.client_communities.get(client) or self._config.known_communities
+        if jurisdiction := params.get("jurisdiction_id", "").strip():
+            if self._known_community(jurisdiction) not in communities:
+                raise Open311Error(403, [f"jurisdiction_id: {jurisdiction!r} is outside this api_key's jurisdiction"])
+            communities = frozenset({jurisdiction})
+        return Caller(client, communities)
 
     def submit(self, fields: Mapping[str, str]) -> list[dict[str, Any]]:
-        """POST requests: files a ticket; raises Open311Error for a bad key (403) or bad fields (400)."""
-        client = self.client_of(fields.get("api_key", ""), purpose="create a service request")
-        filed = read_filed_request(fields, self._catalog, self._config.known_communities)
+        """POST requests: files a ticket; raises Open311Error for a bad key (400/403) or bad fields (400)."""
+        caller = self.caller(fields, purpose="create a service request")
+        filed = read_filed_request(fields, self._catalog, caller.communities)
         entry, point = filed.entry, filed.point
         account_id = fields.get("account_id", "").strip()
         media_url = fields.get("media_url", "").strip()
+        tag = service_tag(entry)
         try:
             view, _ = self._flows.submit(
                 Submission(
-                    text=f"【{entry.name}】{filed.text}",
+                    text=f"{tag}{filed.text}",
                     community=filed.community,
                     # Namespaced by client, so no client's account can rate or reopen an H5 resident's ticket.
-                    resident_id=f"open311:{client}:{account_id}" if account_id else f"open311:{client}",
+                    resident_id=f"open311:{caller.client}:{account_id}" if account_id else f"open311:{caller.client}",
                     building=filed.building,
                     attachment_urls=(media_url,) if media_url else (),
                     latitude=point[0] if point else None,
                     longitude=point[1] if point else None,
+                    max_text_chars=MAX_DESCRIPTION_CHARS + len(tag),
                 )
             )
         except LinliError as error:
             raise Open311Error.from_domain(error) from error
-        notice = f"已收到,正在分派给负责方(通常由{self._party_name(entry.party)}办理,时限 {entry.sla_hours} 小时)。"
+        party = self._presenter.party_name(entry.party)
+        notice = f"已收到,正在分派给负责方(通常由{party}办理,时限 {entry.sla_hours} 小时)。"
         return [{"service_request_id": view.ticket.id, "service_notice": notice, "account_id": account_id or None}]
 
-    def request(self, request_id: str, api_key: str) -> list[dict[str, Any]]:
-        """GET requests/{id}: a list of one request, as the spec answers."""
-        self.client_of(api_key, purpose="read service requests")
-        try:
-            return [self.as_service_request(self._flows.get(request_id))]
-        except NotFound as error:
-            raise Open311Error(404, [f"service_request_id: no request {request_id!r}"]) from error
+    def request(self, request_id: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        """GET requests/{id}: a list of one request, as the spec answers; 404 outside the key's jurisdiction."""
+        caller = self.caller(params, purpose="read service requests")
+        with self._database.unit_of_work() as session:
+            found = repository.tickets_by_ids([request_id], caller.communities, session=session)
+            views = views_of(found, session=session)
+        if not views:
+            raise Open311Error(404, [f"service_request_id: no request {request_id!r}"])
+        return [self._presenter.service_request(views[0], caller.client)]
 
     def search(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
-        """GET requests: by ids (which override every other filter), else by service, dates and status."""
-        self.client_of(params.get("api_key", ""), purpose="read service requests")
-        if ids := requested_ids(params):
-            return [self.as_service_request(view) for view in self._views(repository.tickets_by_ids, ids)]
-        wanted = read_search_filter(params, datetime.now(UTC))
-        # Status and service are derived per ticket, so the database returns a margin over the cap.
-        found = (
-            self.as_service_request(view)
-            for view in self._views(repository.tickets_created_between, wanted.start, wanted.end, limit=MAX_RESULTS * 5)
-        )
-        matching = [
-            request
-            for request in found
-            if (not wanted.statuses or request["status"] in wanted.statuses)
-            and (not wanted.service_codes or request["service_code"] in wanted.service_codes)
-        ]
-        return matching[:MAX_RESULTS]
-
-    def as_service_request(self, view: TicketView) -> dict[str, Any]:
-        """One ticket in the spec's fields; personal data in the text is scrubbed (GET needs no key)."""
-        ticket = view.ticket
-        entry = self._entry_of(ticket)
-        tagged = _SERVICE_TAG.match(ticket.text)
-        description = ticket.text[tagged.end() :] if tagged and entry and tagged[1] == entry.name else ticket.text
-        return {
-            "service_request_id": ticket.id,
-            "status": self._open_or_closed(view),
-            "status_notes": self._status_notes(view),
-            "service_name": entry.name if entry else "",
-            "service_code": entry.id if entry else "",
-            "description": scrub(description.strip()),
-            "agency_responsible": self._party_name(ticket.party) if ticket.party else "",
-            "service_notice": view.duplicate_notice,
-            "requested_datetime": _iso(ticket.created_at),
-            "updated_datetime": _iso(ticket.updated_at),
-            "expected_datetime": _iso(ticket.sla_due_at) if ticket.sla_due_at else None,
-            "address": f"{ticket.community}{ticket.building}",
-            "address_id": None,
-            "zipcode": None,
-            "lat": ticket.latitude,
-            "long": ticket.longitude,
-            "media_url": ticket.attachment_urls[0] if ticket.attachment_urls else None,
-        }
-
-    def _views(self, load: Callable[..., list[Ticket]], *args: Any, **kwargs: Any) -> list[TicketView]:
-        """The views of the tickets `load(*args, **kwargs, session=...)` reads, in one unit of work."""
+        """GET requests: by ids (which override every other filter), else one page by service, dates and status."""
+        caller = self.caller(params, purpose="read service requests")
         with self._database.unit_of_work() as session:
-            return views_of(load(*args, **kwargs, session=session), session=session)
+            if ids := requested_ids(params):
+                found = repository.tickets_by_ids(ids[:MAX_IDS], caller.communities, session=session)
+            else:
+                wanted = read_search_filter(params, datetime.now(UTC))
+                found = repository.search_tickets(self._ticket_search(wanted, caller), session=session)
+            views = views_of(found, session=session)
+        return [self._presenter.service_request(view, caller.client) for view in views]
 
-    def _entry_of(self, ticket: Ticket) -> CatalogEntry | None:
-        tagged = _SERVICE_TAG.match(ticket.text)
-        if tagged and tagged[1] in self._by_name:
-            return self._by_name[tagged[1]]
-        entry_id = classify(self._catalog, ticket.catalog_entry, ticket.text)
-        return self._catalog.get(entry_id) if entry_id else None
+    def _ticket_search(self, wanted: SearchFilter, caller: Caller) -> repository.TicketSearch:
+        return repository.TicketSearch(
+            start=wanted.start,
+            end=wanted.end,
+            communities=caller.communities,
+            statuses=wanted.statuses,
+            services=self._presenter.service_tags(wanted.service_codes) if wanted.service_codes else None,
+            offset=(wanted.page - 1) * wanted.page_size,
+            limit=wanted.page_size,
+        )
 
-    @staticmethod
-    def _open_or_closed(view: TicketView) -> str:
-        # A merged ticket is answered when the one it joined is.
-        status = view.primary_status if view.ticket.status == TicketStatus.MERGED.value else view.ticket.status
-        return "closed" if status is not None and TicketStatus(status) in CLOSED_STATUSES else "open"
-
-    def _status_notes(self, view: TicketView) -> str:
-        ticket = view.ticket
-        party = self._party_name(ticket.party) if ticket.party else "负责方"
-        notes = {
-            TicketStatus.RECEIVED: "已收到,正在分派。",
-            TicketStatus.ROUTED: f"已分派给{party}。",
-            TicketStatus.NEEDS_MANUAL: "正在由社区人工分派。",
-            TicketStatus.ACCEPTED: f"{party}已受理。",
-            TicketStatus.IN_PROGRESS: f"{party}正在处理。",
-            TicketStatus.TRANSFERRED: f"已转交{party}。",
-            TicketStatus.REOPENED: "居民反映问题仍在,已重新办理。",
-            TicketStatus.MERGED: f"与工单 {ticket.primary_id} 反映同一问题,合并办理。",
-        }
-        status = TicketStatus(ticket.status)
-        if status in CLOSED_STATUSES:
-            return scrub(ticket.resolution) or "已办结。"
-        return notes[status]
-
-    def _party_name(self, party: str) -> str:
-        info = self._catalog.parties.get(party)
-        return info.name if info is not None else display_name(party)
-
-
-def _iso(moment: datetime) -> str:
-    # W3C date-time with the offset, as the spec's examples: 2026-11-23T10:00:00+08:00.
-    return moment.astimezone(CHINA_TIME).isoformat(timespec="seconds")
+    def _known_community(self, name: str) -> str:
+        name = name.strip()
+        if name not in self._config.known_communities:
+            raise Open311Error(400, [f"jurisdiction_id: unknown jurisdiction {name!r}; name one community served"])
+        return name

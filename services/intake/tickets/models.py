@@ -87,6 +87,9 @@ class Ticket(Base):
         # The SLA sweep and the duplicate search both look at open tickets by status and time.
         Index("ix_tickets_status_sla_due_at", "status", "sla_due_at"),
         Index("ix_tickets_community_created_at", "community", "created_at"),
+        # Open311's search by status or by service within a date range (migration 0007).
+        Index("ix_tickets_status_created_at", "status", "created_at"),
+        Index("ix_tickets_catalog_entry_created_at", "catalog_entry", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_ticket_id)

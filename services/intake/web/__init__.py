@@ -83,7 +83,11 @@ class Faces:
                 self._flows,
                 self._database,
                 catalog,
-                Open311Config(dict(settings.open311_api_keys), frozenset(settings.known_communities)),
+                Open311Config(
+                    dict(settings.open311_api_keys),
+                    frozenset(settings.known_communities),
+                    {client: frozenset(names) for client, names in settings.open311_client_communities.items()},
+                ),
             ),
         )
 

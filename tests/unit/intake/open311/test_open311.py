@@ -85,7 +85,7 @@ def test_discovery_points_at_the_v2_endpoint(client: TestClient) -> None:
     endpoint = body["endpoints"][0]
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
     assert endpoint["url"].endswith("/open311/v2")
-    assert endpoint["formats"] == ["application/json"]
+    assert endpoint["formats"] == ["text/xml", "application/json"]
 
 
 def test_services_are_the_catalog_entries(client: TestClient) -> None:
@@ -94,7 +94,8 @@ def test_services_are_the_catalog_entries(client: TestClient) -> None:
     assert [s["service_code"] for s in services] == [e.id for e in catalog.entries]
     light = next(s for s in services if s["service_code"] == "stairwell_light_broken")
     assert set(light) == {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
-    assert (light["metadata"], light["type"], light["group"]) == (False, "realtime", "物业服务企业")
+    # metadata: its definition (services/{code}) has the community attribute.
+    assert (light["metadata"], light["type"], light["group"]) == (True, "realtime", "物业服务企业")
     assert "楼道灯" in light["keywords"].split(",")
 
 
@@ -113,7 +114,7 @@ def test_posted_request_reads_back_with_the_spec_fields(client: TestClient, inta
     )
     assert request["address"] == "恒康居民区3号楼"
     assert request["media_url"] == "https://img.example.cn/light.jpg"
-    # GET needs no key, so the resident's phone number never leaves.
+    # Scrubbed: the resident's phone number never leaves.
     assert "13812345678" not in request["description"]
     assert request["description"].startswith("3号楼2单元楼道灯坏了一周")
     assert datetime.fromisoformat(request["requested_datetime"]).utcoffset() == timedelta(hours=8)
