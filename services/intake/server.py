@@ -20,7 +20,7 @@ from services.intake.auth.residents import ResidentLogin, ResidentVerifier, crea
 from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
-from services.intake.metrics import grpc_metrics, instrument_http
+from services.intake.observability import grpc_metrics, instrument_http
 from services.intake.notifications import NotificationSettings, create_notifier
 from services.intake.ratelimit import RateLimiter
 from services.intake.ratelimit.grpc_peers import PeerRateLimitInterceptor

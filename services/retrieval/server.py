@@ -17,7 +17,7 @@ from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
 from services.retrieval.batching import MicroBatcher
 from services.retrieval.index import IndexParams
 from services.retrieval.memory import CaseMemory
-from services.retrieval.metrics import instrumented_embedder, server_metrics
+from services.retrieval.observability import instrumented_embedder, server_metrics
 from services.retrieval.servicer import RetrievalServicer
 from services.retrieval.snapshots import SnapshotStore
 from services.retrieval.store import CaseStore

@@ -19,7 +19,7 @@ from linli.settings import RoutingSettings
 from linli.tokens import TokenCodec
 from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.routing.bootstrap import RouterBootstrap
-from services.routing.metrics import server_metrics
+from services.routing.observability import server_metrics
 from services.routing.servicer import RoutingServicer
 
 logger = logging.getLogger(__name__)

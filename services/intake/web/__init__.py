@@ -7,13 +7,12 @@ Everything is served by intake itself (no CDN, no build step): Jinja2 page shell
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from linli.catalog import Catalog, load_catalog
+from linli.catalog import load_catalog
 from linli.clients.retrieval import RetrievalClient
 from linli.grpc_tls import open_channel
 from linli.settings import AuthSettings, IntakeSettings
@@ -27,24 +26,12 @@ from services.intake.open311.http import open311_routes
 from services.intake.tickets.flows import TicketFlows
 from services.intake.topics.flows import TopicFlows
 from services.intake.topics.http import topic_routes
+from services.intake.web.faces import FaceServices
 from services.intake.web.routes import page_routes
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATES_DIR = WEB_DIR / "templates"
-
-
-@dataclass(frozen=True)
-class FaceServices:
-    """What the pages' endpoints use, built once from settings."""
-
-    settings: IntakeSettings
-    resident_login: str  # the verifier's name: how the H5 page gets a login code (wx.login, or `dev:<openid>`)
-    catalog: Catalog
-    answerer: Answerer
-    topics: TopicFlows
-    meetings: MeetingFlows
-    open311: Open311
 
 
 class Faces:

@@ -13,7 +13,7 @@ from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
 from linli.settings import IntakeSettings
 from services.intake.database import Database
-from services.intake.metrics import instrument_worker
+from services.intake.observability import instrument_worker
 from services.intake.notifications import NotificationSettings, create_notifier
 from services.intake.notifications import register_tasks as register_notification_tasks
 from services.intake.tickets.context import FlowContext, LifecyclePolicy
