@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from linli.settings import RetrievalSettings, RoutingSettings
+from services.retrieval.settings import RetrievalSettings
+from services.routing.settings import RoutingSettings
 
 
 def retrieval_settings(index_dir: Path, seed_corpus: Path | None, **overrides: Any) -> RetrievalSettings:

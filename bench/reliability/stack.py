@@ -28,7 +28,9 @@ from sqlalchemy.engine import make_url
 
 from bench.reliability.processes import Role, Supervisor
 from linli.grpc_health import check_health
-from linli.settings import IntakeSettings, RateLimitSettings, RetrievalSettings, RoutingSettings
+from services.intake.settings import IntakeSettings, RateLimitSettings
+from services.retrieval.settings import RetrievalSettings
+from services.routing.settings import RoutingSettings
 
 POSTGRES = os.environ.get("LINLI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 READY_SECONDS = 300.0

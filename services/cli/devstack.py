@@ -21,8 +21,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from linli.grpc_health import check_health
-from linli.settings import DEFAULT_STATE_DIR, IntakeSettings, RoutingSettings
+from linli.settings import DEFAULT_STATE_DIR
 from linli.tokens import Role, TokenCodec, TokenKind
+from services.intake.settings import IntakeSettings
+from services.routing.settings import RoutingSettings
 
 STARTUP_TIMEOUT_SECONDS = 180.0
 STOP_TIMEOUT_SECONDS = 20.0

@@ -16,6 +16,7 @@ from services.cli.admin_commands import (
     is_admin_command,
     run_admin_command,
 )
+from services.cli.settings_table import documented_settings_table
 from services.intake.admin import INTAKE_COMMANDS, add_intake_commands, run_intake_command
 from services.intake.auth.commands import TOKEN_COMMANDS, add_token_commands, run_token_command
 from services.intake.residents.commands import RESIDENT_COMMANDS, add_resident_commands, run_resident_command
@@ -59,14 +60,6 @@ def _health(target: str, service: str) -> int:
         return 2
     sys.stdout.write(f"{target} {service or '(server)'}: {status}\n")
     return 0 if status == "SERVING" else 1
-
-
-def documented_settings_table() -> str:
-    """Every setting of every process, the notification settings of intake's worker included."""
-    from linli.settings import ALL_SETTINGS, settings_table
-    from services.intake.notifications.settings import NotificationSettings
-
-    return settings_table((*ALL_SETTINGS, NotificationSettings))
 
 
 def _settings(readme: Path | None) -> int:
@@ -126,5 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in INTAKE_COMMANDS:
         return run_intake_command(args)
     if args.command in LEARNING_COMMANDS:
-        return run_learning_command(args)
+        from services.retrieval.settings import RetrievalSettings
+
+        # Training with `--embeddings` loads retrieval's model as LINLI_RETRIEVAL_* configures it.
+        return run_learning_command(args, RetrievalSettings().embedder_config())
     return _settings(args.readme)

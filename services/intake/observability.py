@@ -36,9 +36,9 @@ from linli.metrics import (
     exposed_registry,
     start_metrics_endpoint,
 )
-from linli.settings import IntakeSettings
 from services.intake.database import Database
 from services.intake.metrics import API_REGISTRY, HTTP_REQUESTS, HTTP_SECONDS, RPC, TASK_SECONDS, WORKER_REGISTRY
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.models import Ticket, TicketStatus
 from services.intake.worker.celery_app import CASE_SYNC_TASK, LIFECYCLE_QUEUE, TRIAGE_QUEUE, TRIAGE_TASK
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from linli.grpc_serving import ServerHandle, build_server
 from linli.logs import configure_logging
-from linli.settings import AuthSettings, IntakeSettings, RateLimitSettings
+from linli.settings import AuthSettings
 from linli.tokens import TokenCodec
 from linli.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.auth import Authenticator
@@ -20,12 +20,13 @@ from services.intake.auth.residents import ResidentLogin, ResidentVerifier, crea
 from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
-from services.intake.observability import grpc_metrics, instrument_http
 from services.intake.notifications import NotificationSettings, create_notifier
+from services.intake.observability import grpc_metrics, instrument_http
 from services.intake.ratelimit import RateLimiter
 from services.intake.ratelimit.grpc_peers import PeerRateLimitInterceptor
 from services.intake.ratelimit.http import ClientAddresses
 from services.intake.residents.erasure import ErasureFlows
+from services.intake.settings import IntakeSettings, RateLimitSettings
 from services.intake.tickets.context import Clock, FlowContext, LifecyclePolicy, Notifier, TaskQueue, utc_now
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.orphans import return_orphans

@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import InstrumentedAttribute
 
     from linli.embedding import Embedder
-    from linli.settings import RetrievalSettings
     from services.retrieval.cases import CaseRecord
     from services.retrieval.memory import CaseMemory
+    from services.retrieval.settings import RetrievalSettings
     from services.retrieval.snapshots import Manifest
     from services.retrieval.store import CaseStore
 
@@ -282,7 +282,7 @@ def run_index_command(
 ) -> int:
     """Runs `linli index ...`; 0 on success, 1 with a message on stderr when the input or folder is wrong."""
     from linli.errors import LinliError
-    from linli.settings import RetrievalSettings
+    from services.retrieval.settings import RetrievalSettings
 
     settings = settings or RetrievalSettings()
     if args.index_dir is not None:

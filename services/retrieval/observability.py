@@ -13,9 +13,9 @@ from prometheus_client.registry import Collector
 from linli.embedding import Embedder
 from linli.embedding.text_encoder import TextEncoder
 from linli.metrics import ServerMetrics, ServiceMetrics
-from linli.settings import RetrievalSettings
 from services.retrieval.memory import CaseMemory
 from services.retrieval.metrics import EMBED_BATCH_SIZE, EMBED_SECONDS, REGISTRY, RPC
+from services.retrieval.settings import RetrievalSettings
 from services.retrieval.snapshots import SnapshotStore
 
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from linli.embedding import Embedder, create_embedder, model_fingerprint
+from linli.embedding.config import embedded_model_path
 from linli.grpc_auth import admin_interceptor
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.logs import configure_logging
-from linli.settings import RetrievalSettings, embedded_model_path
 from linli.tokens import TokenCodec
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
 from services.retrieval.batching import MicroBatcher
@@ -19,6 +19,7 @@ from services.retrieval.index import IndexParams
 from services.retrieval.memory import CaseMemory
 from services.retrieval.observability import instrumented_embedder, server_metrics
 from services.retrieval.servicer import RetrievalServicer
+from services.retrieval.settings import RetrievalSettings
 from services.retrieval.snapshots import SnapshotStore
 from services.retrieval.store import CaseStore
 
@@ -64,7 +65,7 @@ class RetrievalServer:
 
 def build_memory(settings: RetrievalSettings, deps: RetrievalDeps) -> CaseMemory:
     """Loads model, case store and index (newest valid snapshot, else a rebuild), and seeds an empty store."""
-    embedder = deps.embedder or create_embedder(settings)
+    embedder = deps.embedder or create_embedder(settings.embedder_config())
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     store = deps.store or CaseStore.from_url(f"sqlite:///{settings.index_dir / 'cases.sqlite'}")
     model_path = settings.model_path or embedded_model_path()
@@ -109,7 +110,7 @@ def create_server(settings: RetrievalSettings, deps: RetrievalDeps | None = None
     def load() -> None:
         # Embed and SearchCases-by-text calls of many handler threads share model calls through one batcher.
         batcher = MicroBatcher(
-            instrumented_embedder(deps.embedder or create_embedder(settings)),
+            instrumented_embedder(deps.embedder or create_embedder(settings.embedder_config())),
             wait_ms=settings.batch_wait_ms,
             max_batch=settings.max_batch,
         )

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 from linli.metrics import ServerMetrics, ServiceMetrics
 from linli.parties import DEFAULT_PARTIES
-from linli.settings import RoutingSettings
 from linli.v1 import routing_pb2
 from services.routing.metrics import CONFIDENCE, DECISIONS, MODEL, REGISTRY, RPC, URGENT_DECISIONS
+from services.routing.settings import RoutingSettings
 
 _URGENCY_LABELS = {routing_pb2.URGENCY_URGENT: "urgent", routing_pb2.URGENCY_EMERGENCY: "emergency"}
 # Any party outside the known ones is counted together: a label value must come from a small fixed set.

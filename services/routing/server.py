@@ -15,12 +15,12 @@ from linli.grpc_auth import admin_interceptor
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
-from linli.settings import RoutingSettings
 from linli.tokens import TokenCodec
 from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.routing.bootstrap import RouterBootstrap
 from services.routing.observability import server_metrics
 from services.routing.servicer import RoutingServicer
+from services.routing.settings import RoutingSettings
 
 logger = logging.getLogger(__name__)
 

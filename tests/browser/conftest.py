@@ -18,8 +18,8 @@ import redis
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings
 from services.intake.database import Database
+from services.intake.settings import IntakeSettings
 from services.routing.server import create_server as create_routing
 from tests.integration.conftest import (  # noqa: F401  (fixtures used by name)
     ChildProcesses,

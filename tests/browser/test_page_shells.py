@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from linli.settings import IntakeSettings
 from services.intake.database import Database
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.flows import TicketFlows
 from services.intake.web import mount_faces

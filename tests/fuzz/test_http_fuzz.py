@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from linli.parties import DEFAULT_PARTIES
-from linli.settings import DEFAULT_COMMUNITIES
+from services.intake.settings import DEFAULT_COMMUNITIES
 from tests.fuzz.harness import RESIDENT, SEED_TEXTS, Callers, FuzzTally, IntakeUnderFuzz, fuzz_settings
 
 # Operations whose every generated request is alike (no parameters, no body) need few examples.

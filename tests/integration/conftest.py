@@ -20,12 +20,13 @@ import uvicorn
 
 from linli.embedding import SentenceTransformerEmbedder
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings, RetrievalSettings
 from services.intake.ratelimit import RateLimiter
 from services.intake.server import IntakeDeps, IntakeServer
 from services.intake.server import create_server as create_intake
+from services.intake.settings import IntakeSettings
 from services.retrieval.server import RetrievalDeps
 from services.retrieval.server import create_server as create_retrieval
+from services.retrieval.settings import RetrievalSettings
 from services.routing.server import create_server as create_routing
 from tests.conftest import free_port
 from tests.local_servers import routing_settings

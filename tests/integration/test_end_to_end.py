@@ -11,9 +11,9 @@ from typing import Any
 import grpc
 import pytest
 
-from linli.settings import IntakeSettings
 from linli.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.server import create_server as create_intake
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.validation import Submission
 from tests.conftest import free_port
 from tests.integration.conftest import RunningIntake, settings_env, wait_until

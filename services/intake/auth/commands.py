@@ -78,8 +78,8 @@ def run_token_command(args: argparse.Namespace) -> int:
 def _issue(args: argparse.Namespace) -> int:
     from linli.errors import LinliError
     from linli.parties import unknown_party_message
-    from linli.settings import IntakeSettings
     from services.intake.auth.tokens import issue_token
+    from services.intake.settings import IntakeSettings
 
     subject = getattr(args, SUBJECT_OPTION[args.kind]) or ""
     if not subject:
@@ -129,9 +129,9 @@ def _on_revocations(command: str, action: Callable[[Revocations], _T]) -> _T:
     from sqlalchemy.exc import SQLAlchemyError
 
     from linli.errors import LinliError, NotFound
-    from linli.settings import IntakeSettings
     from services.intake.auth.revocations import Revocations
     from services.intake.database import Database
+    from services.intake.settings import IntakeSettings
 
     database = Database(IntakeSettings().database_url)
     try:

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from linli.catalog import load_catalog
 from linli.clients.retrieval import RetrievalClient
 from linli.grpc_tls import open_channel
-from linli.settings import AuthSettings, IntakeSettings
+from linli.settings import AuthSettings
 from services.intake.answers.flows import Answerer
 from services.intake.answers.http import answer_routes
 from services.intake.answers.precedents import RetrievalCaseSearch
@@ -23,6 +23,7 @@ from services.intake.database import Database
 from services.intake.meetings.flows import MeetingFlows
 from services.intake.open311.flows import Open311, Open311Config
 from services.intake.open311.http import open311_routes
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.flows import TicketFlows
 from services.intake.topics.flows import TopicFlows
 from services.intake.topics.http import topic_routes

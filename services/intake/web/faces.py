@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from linli.catalog import Catalog
-from linli.settings import IntakeSettings
 from services.intake.answers.flows import Answerer
 from services.intake.meetings.flows import MeetingFlows
 from services.intake.open311.flows import Open311
+from services.intake.settings import IntakeSettings
 from services.intake.topics.flows import TopicFlows
 
 

@@ -11,11 +11,11 @@ from linli.clients.routing import RoutingClient
 from linli.grpc_auth import ServiceCredentials
 from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
-from linli.settings import IntakeSettings
 from services.intake.database import Database
-from services.intake.observability import instrument_worker
 from services.intake.notifications import NotificationSettings, create_notifier
 from services.intake.notifications import register_tasks as register_notification_tasks
+from services.intake.observability import instrument_worker
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.context import FlowContext, LifecyclePolicy
 from services.intake.tickets.learning import LearningFlows
 from services.intake.tickets.sweeps import SweepFlows

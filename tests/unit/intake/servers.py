@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from linli.settings import IntakeSettings
 from linli.tokens import TokenCodec
 from services.intake.auth.residents import ResidentVerifier
 from services.intake.database import Database
 from services.intake.ratelimit import RateLimiter
 from services.intake.server import IntakeDeps, IntakeServer, create_server
+from services.intake.settings import IntakeSettings
 from tests.unit.intake.fakes import RecordingNotifier, RecordingTaskQueue
 
 READY_SECONDS = 30

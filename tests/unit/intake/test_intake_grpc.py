@@ -10,11 +10,11 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from linli.settings import IntakeSettings
 from linli.v1 import intake_pb2, intake_pb2_grpc, routing_pb2
 from services.intake.database import Database
 from services.intake.ratelimit import RateLimiter
 from services.intake.server import IntakeDeps, IntakeServer, create_server
+from services.intake.settings import IntakeSettings
 from services.intake.triage.flows import TriageFlows
 from tests.tokens import resident_metadata, worker_metadata
 from tests.unit.intake.fakes import RecordingNotifier, RecordingTaskQueue, decision

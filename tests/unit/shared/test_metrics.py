@@ -23,18 +23,19 @@ from linli.errors import NotFound
 from linli.grpc_serving import ServerHandle, build_server
 from linli.logs import current_log_context
 from linli.metrics import RpcMetrics, ServerMetrics, ServiceMetrics, method_label
-from linli.settings import IntakeSettings, RetrievalSettings
 from linli.v1 import routing_pb2
 from services.intake import metrics as intake_metrics
 from services.intake import observability as intake_observability
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.validation import Submission
 from services.intake.worker.celery_app import TRIAGE_TASK, CeleryTaskQueue, create_celery_app
 from services.retrieval import metrics as retrieval_metrics
 from services.retrieval import observability as retrieval_observability
 from services.retrieval.cases import CaseFilter, CaseRecord
 from services.retrieval.memory import CaseMemory
+from services.retrieval.settings import RetrievalSettings
 from services.retrieval.snapshots import SnapshotStore
 from services.retrieval.store import CaseStore
 from services.routing import metrics as routing_metrics

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 
 from linli.catalog import Catalog, load_catalog
 from linli.errors import InvalidArgument, LinliError, Unavailable
-from linli.settings import DEFAULT_COMMUNITIES, IntakeSettings
 from services.intake.answers.flows import DEFAULT_MIN_SIMILARITY, Answerer, NoAnswerReason, reads_like_question
 from services.intake.answers.http import answer_out
 from services.intake.answers.precedents import Precedent
 from services.intake.database import Database
+from services.intake.settings import DEFAULT_COMMUNITIES, IntakeSettings
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.flows import TicketFlows
 from services.intake.web import mount_faces

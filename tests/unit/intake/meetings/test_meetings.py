@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 
 from linli.catalog import load_catalog
 from linli.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from linli.settings import DEFAULT_COMMUNITIES
 from services.intake.auth import Role, Worker
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.meetings.flows import MeetingFlows
 from services.intake.meetings.models import MeetingStatus
+from services.intake.settings import DEFAULT_COMMUNITIES
 from services.intake.tickets.validation import Submission
 from services.intake.topics.flows import TopicFlows
 from services.intake.topics.week import CHINA_TIME

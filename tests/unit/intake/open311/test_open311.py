@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from linli.catalog import load_catalog
-from linli.settings import IntakeSettings
 from services.intake.auth import Worker
 from services.intake.database import Database
+from services.intake.settings import IntakeSettings
 from services.intake.web import mount_faces
 from tests.unit.fakes import StepClock
 from tests.unit.intake.fakes import Intake, decision

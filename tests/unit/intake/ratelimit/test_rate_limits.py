@@ -91,7 +91,7 @@ def test_a_redis_outage_lets_requests_through_and_says_so(caplog: pytest.LogCapt
 
 
 def test_the_settings_count_in_the_brokers_redis(redis_url: str) -> None:
-    from linli.settings import RateLimitSettings
+    from services.intake.settings import RateLimitSettings
 
     limiter = RateLimiter.from_settings(RateLimitSettings(resident_submits_per_minute=1), broker_url=redis_url)
     assert rejected(limiter, Scope.RESIDENT_SUBMIT, "r-1") is None
