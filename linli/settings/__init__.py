@@ -12,6 +12,7 @@ from linli.settings.shared import (
     AuthSettings,
     GrpcTlsSettings,
     LogSettings,
+    ProcessSettings,
 )
 from linli.settings.table import settings_table
 
@@ -24,5 +25,6 @@ __all__ = [
     "GrpcTlsSettings",
     "LinliSettings",
     "LogSettings",
+    "ProcessSettings",
     "settings_table",
 ]

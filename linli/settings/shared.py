@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -136,3 +137,17 @@ class AuthSettings(LinliSettings):
 
 
 SHARED_SETTINGS: tuple[type[LinliSettings], ...] = (AuthSettings, GrpcTlsSettings, LogSettings)
+
+
+@dataclass(frozen=True)
+class ProcessSettings:
+    """The shared settings one process reads once, at its entry point, and hands down: logs, gRPC TLS, tokens."""
+
+    log: LogSettings
+    tls: GrpcTlsSettings
+    auth: AuthSettings
+
+    @classmethod
+    def from_environment(cls) -> ProcessSettings:
+        """Reads LINLI_LOG_*, LINLI_GRPC_TLS_* and LINLI_AUTH_*; called by a `main()` (or a test standing for one)."""
+        return cls(LogSettings(), GrpcTlsSettings(), AuthSettings())

@@ -10,6 +10,7 @@ from pathlib import Path
 import grpc
 
 from linli.grpc_health import check_health
+from linli.settings import GrpcTlsSettings
 from services.cli.admin_commands import (
     add_index_rpc_commands,
     add_routing_commands,
@@ -54,7 +55,7 @@ def _dev() -> int:
 
 def _health(target: str, service: str) -> int:
     try:
-        status = check_health(target, service)
+        status = check_health(target, service, tls=GrpcTlsSettings())
     except grpc.RpcError as error:
         sys.stdout.write(f"{target}: {error.code().name if isinstance(error, grpc.Call) else error}\n")
         return 2
@@ -111,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     if is_admin_command(args):  # before `index`: its snapshot and reload call a running server
         return run_admin_command(args)
     if args.command == "index":
-        return run_index_command(args)
+        from services.retrieval.settings import RetrievalSettings
+
+        return run_index_command(args, settings=RetrievalSettings())
     if args.command in TOKEN_COMMANDS:
         return run_token_command(args)
     if args.command in RESIDENT_COMMANDS:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from linli.parties import DEFAULT_PARTIES, is_party_id
-from linli.settings import DEFAULT_STATE_DIR, LinliSettings
+from linli.settings import DEFAULT_STATE_DIR, LinliSettings, ProcessSettings
+from services.intake.notifications.settings import NotificationSettings
 
 # The communities of the resolved-case corpus (services/retrieval/corpus/resolved_cases.jsonl): where linli runs today.
 DEFAULT_COMMUNITIES: tuple[str, ...] = (
@@ -184,3 +186,19 @@ class RateLimitSettings(LinliSettings):
             except ValueError as error:
                 raise ValueError(f"{entry!r} is not an address or CIDR block") from error
         return value
+
+
+@dataclass(frozen=True)
+class IntakeConfig:
+    """Every setting an intake process reads, once, in its main(): its own, its front's rate limits, its
+    notifications, and the ones every process shares."""
+
+    intake: IntakeSettings
+    rates: RateLimitSettings
+    notifications: NotificationSettings
+    process: ProcessSettings
+
+    @classmethod
+    def from_environment(cls) -> IntakeConfig:
+        """Reads LINLI_INTAKE_*, LINLI_RATE_*, LINLI_NOTIFY_* and the shared LINLI_* settings."""
+        return cls(IntakeSettings(), RateLimitSettings(), NotificationSettings(), ProcessSettings.from_environment())

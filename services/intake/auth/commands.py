@@ -78,6 +78,8 @@ def run_token_command(args: argparse.Namespace) -> int:
 def _issue(args: argparse.Namespace) -> int:
     from linli.errors import LinliError
     from linli.parties import unknown_party_message
+    from linli.settings import AuthSettings
+    from linli.tokens import TokenCodec
     from services.intake.auth.tokens import issue_token
     from services.intake.settings import IntakeSettings
 
@@ -99,6 +101,7 @@ def _issue(args: argparse.Namespace) -> int:
             community=args.community if worker else "",
             role=args.role if worker else None,
             ttl=timedelta(days=args.ttl_days),
+            codec=TokenCodec.from_settings(AuthSettings()),  # the command's entry: the environment is read here
         )
     except (LinliError, RuntimeError) as error:
         sys.stderr.write(f"linli token issue: {error}\n")

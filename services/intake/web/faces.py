@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import grpc
+
 from linli.catalog import Catalog
+from linli.clients.retrieval import RetrievalClient
 from services.intake.answers.flows import Answerer
+from services.intake.answers.precedents import RetrievalCaseSearch
+from services.intake.database import Database
 from services.intake.meetings.flows import MeetingFlows
-from services.intake.open311.flows import Open311
+from services.intake.open311.flows import Open311, Open311Config
 from services.intake.settings import IntakeSettings
+from services.intake.tickets.flows import TicketFlows
 from services.intake.topics.flows import TopicFlows
 
 
@@ -23,3 +29,34 @@ class FaceServices:
     topics: TopicFlows
     meetings: MeetingFlows
     open311: Open311
+
+
+def build_face_services(
+    flows: TicketFlows,
+    database: Database,
+    settings: IntakeSettings,
+    *,
+    resident_login: str,
+    catalog: Catalog,
+    retrieval_channel: grpc.Channel,
+) -> FaceServices:
+    """Wires the pages' services over the ticket flows, the catalog and a channel to retrieval (it connects on the
+    first instant answer, not here)."""
+    search = RetrievalCaseSearch(RetrievalClient(retrieval_channel, timeout_seconds=settings.rpc_timeout_seconds))
+    topics = TopicFlows(
+        database, catalog, settings.known_communities, meeting_min_residents=settings.meeting_min_residents
+    )
+    return FaceServices(
+        settings=settings,
+        resident_login=resident_login,
+        catalog=catalog,
+        answerer=Answerer(search, catalog, settings.known_communities),
+        topics=topics,
+        meetings=MeetingFlows(database, topics, settings.known_communities),
+        open311=Open311(
+            flows,
+            database,
+            catalog,
+            Open311Config(dict(settings.open311_api_keys), frozenset(settings.known_communities)),
+        ),
+    )

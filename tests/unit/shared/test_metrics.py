@@ -23,6 +23,7 @@ from linli.errors import NotFound
 from linli.grpc_serving import ServerHandle, build_server
 from linli.logs import current_log_context
 from linli.metrics import RpcMetrics, ServerMetrics, ServiceMetrics, method_label
+from linli.settings import GrpcTlsSettings
 from linli.v1 import routing_pb2
 from services.intake import metrics as intake_metrics
 from services.intake import observability as intake_observability
@@ -42,7 +43,7 @@ from services.routing import metrics as routing_metrics
 from services.routing import observability as routing_observability
 from tests.tokens import as_resident
 from tests.unit.fakes import HashEmbedder
-from tests.unit.intake.fakes import Intake, decision, http_security, resolved_ticket
+from tests.unit.intake.fakes import Intake, decision, face_services, http_security, resolved_ticket
 
 DASHBOARD = Path(__file__).resolve().parents[3] / "infra" / "grafana" / "linli-dashboard.json"
 COMPLAINT = Submission(text="小区北门的路灯坏了一周了", community="恒康居民区", resident_id="r-1")
@@ -90,6 +91,7 @@ def echo_server() -> Iterator[tuple[ServerHandle, CollectorRegistry, list[dict[s
         service_names=["test.Echo"],
         register=lambda server: server.add_generic_rpc_handlers((handler,)),
         metrics=metrics,
+        tls=GrpcTlsSettings(),
     )
     yield handle, registry, seen
     handle.stop(0)
@@ -125,6 +127,7 @@ def test_the_metrics_endpoint_stops_with_the_server() -> None:
         service_names=[],
         register=lambda _server: None,
         metrics=ServerMetrics(ServiceMetrics(RpcMetrics("stops", registry), registry), port=0),
+        tls=GrpcTlsSettings(),
     )
     port = handle.metrics_port
     assert port is not None
@@ -145,6 +148,7 @@ def test_a_taken_metrics_port_does_not_stop_the_server(
         service_names=[],
         register=lambda _server: None,
         metrics=ServerMetrics(ServiceMetrics(RpcMetrics("second", registry), registry), port=taken),
+        tls=GrpcTlsSettings(),
     )
     try:
         assert handle.port > 0
@@ -251,7 +255,7 @@ def client(database: Database, broker_url: str) -> TestClient:
     intake = Intake(database)
     ready = threading.Event()
     ready.set()
-    app = create_http_app(intake.flows, http_security(), database, ready)
+    app = create_http_app(intake.flows, http_security(), database, ready, faces=face_services(intake.flows, database))
     intake_observability.instrument_http(app, database=database, broker_url=broker_url)
     return TestClient(app, headers=as_resident("r-1"))
 
