@@ -18,8 +18,8 @@ import numpy as np
 
 from linli.catalog import load_catalog
 from linli.embedding import SentenceTransformerEmbedder
-from linli.settings import RetrievalSettings
 from services.retrieval.memory import read_corpus
+from services.retrieval.settings import RetrievalSettings
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "services" / "retrieval" / "corpus"
 NEAR_DUPLICATE = 0.95

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from linli.embedding import OnnxInt8Embedder, Vectors
-from linli.settings import RetrievalSettings
 from services.retrieval.memory import read_corpus
+from services.retrieval.settings import RetrievalSettings
 
 TARGET_RATIO = 3.0
 TARGET_COSINE = 0.99

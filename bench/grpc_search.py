@@ -28,6 +28,7 @@ import numpy as np
 
 from bench.ann_search import busy_cpu_seconds
 from linli.grpc_health import check_health
+from linli.settings import GrpcTlsSettings
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
 
 STARTER_CORPUS = Path(__file__).resolve().parents[1] / "services" / "retrieval" / "corpus" / "starter_cases.jsonl"
@@ -101,7 +102,7 @@ def _wait_until_serving(server: subprocess.Popen[bytes], log: Path, seconds: flo
         target = _listening_address(log)
         if target is not None:
             try:
-                if check_health(target, timeout=2.0) == "SERVING":
+                if check_health(target, timeout=2.0, tls=GrpcTlsSettings()) == "SERVING":
                     return target
             except grpc.RpcError:
                 pass  # not answering yet

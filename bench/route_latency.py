@@ -20,9 +20,9 @@ import numpy as np
 from linli.catalog import load_catalog
 from linli.clients.retrieval import EmbeddedTexts
 from linli.embedding import SentenceTransformerEmbedder, Vectors
-from linli.settings import RetrievalSettings, RoutingSettings
 from linli.v1 import cases_pb2
 from services.retrieval.memory import read_corpus
+from services.retrieval.settings import RetrievalSettings
 from services.routing.bootstrap import retrieval_encoder
 from services.routing.learning.data import LabelledText
 from services.routing.learning.features import FeatureConfig
@@ -30,6 +30,7 @@ from services.routing.learning.model_dir import save_model
 from services.routing.learning.training import train
 from services.routing.model_holder import ModelHolder
 from services.routing.router import Complaint, Router
+from services.routing.settings import RoutingSettings
 from services.routing.signals import RoutingTrainingSignals, catalog_examples
 
 CORPUS = Path(__file__).resolve().parent.parent / "services" / "retrieval" / "corpus"

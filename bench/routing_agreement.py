@@ -62,11 +62,14 @@ def selective_at_coverage(confidences: np.ndarray, hits: np.ndarray, coverage: f
 def router_predictions(heldout_texts: list[str], train_path: Path) -> tuple[list[str], np.ndarray]:
     """The router's top party and confidence for each held-out text, trained on `train_path`."""
     from linli.catalog import load_catalog
+    from services.retrieval.settings import RetrievalSettings
     from services.routing.learning.commands import local_encoder
     from services.routing.learning.data import read_labelled
     from services.routing.offline import train_offline_router
 
-    router, _ = train_offline_router(read_labelled(train_path), encoder=local_encoder(), catalog=load_catalog())
+    router, _ = train_offline_router(
+        read_labelled(train_path), encoder=local_encoder(RetrievalSettings().embedder_config()), catalog=load_catalog()
+    )
     predictions = router.predict(heldout_texts)
     return [p.label for p in predictions], np.array([p.confidence for p in predictions])
 

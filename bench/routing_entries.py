@@ -28,9 +28,10 @@ Chooser = Callable[[str, str, dict[str, float]], CatalogEntry | None]
 
 def entry_model(catalog: Catalog) -> tuple[EntryModel, Callable[[list[str]], object]]:
     """The entry model as training fits it (the catalog's phrasings, int8 embeddings) and the encoder it reads."""
+    from services.retrieval.settings import RetrievalSettings
     from services.routing.learning.commands import local_encoder
 
-    encoder = local_encoder()
+    encoder = local_encoder(RetrievalSettings().embedder_config())
     examples = catalog_examples(catalog)
     head = FeatureConfig().head_chars
     vectors = encoder([example.text[:head] for example in examples])

@@ -84,9 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _say(f"peer: macro_f1 {peer['macro_f1']:.4f} in {peer['train_seconds']:.1f} s")
     encoder = None
     if not args.no_embeddings:
+        from services.retrieval.settings import RetrievalSettings
         from services.routing.learning.commands import local_encoder
 
-        encoder = local_encoder()
+        encoder = local_encoder(RetrievalSettings().embedder_config())
     ours = run_ours(train_items, dev_items, encoder=encoder)
 
     rows = [

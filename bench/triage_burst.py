@@ -25,8 +25,8 @@ from bench.reliability.ledger import Triage, triage_times, wait_triaged
 from bench.reliability.residents import Receipt, Submission, Submitter
 from bench.reliability.stack import StackConfig, fresh_database, progress, running_stack
 from bench.reliability.workload import submissions
-from linli.settings import IntakeSettings
 from services.intake.database import Database
+from services.intake.settings import IntakeSettings
 
 REDIS = "redis://127.0.0.1:6379/14"
 

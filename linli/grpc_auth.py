@@ -72,10 +72,9 @@ class AdminInterceptor(UnaryCheckInterceptor):
         require_admin(self._codec, authorization_of(context.invocation_metadata()), method.rsplit("/", 1)[-1])
 
 
-def admin_interceptor(service: str, methods: Iterable[str], codec: TokenCodec | None = None) -> AdminInterceptor:
-    """The interceptor guarding `methods` of `service`; without a codec, `LINLI_AUTH_SECRETS` gives it (or the
-    server refuses to start, saying so)."""
-    return AdminInterceptor(codec or TokenCodec.from_settings(), full_method_names(service, methods))
+def admin_interceptor(service: str, methods: Iterable[str], codec: TokenCodec) -> AdminInterceptor:
+    """The interceptor guarding `methods` of `service` with the keys of `codec` (`LINLI_AUTH_SECRETS`)."""
+    return AdminInterceptor(codec, full_method_names(service, methods))
 
 
 class ServiceCredentials:
@@ -91,9 +90,8 @@ class ServiceCredentials:
         self._renew_at = 0.0
 
     @classmethod
-    def from_settings(cls, name: str, settings: AuthSettings | None = None) -> ServiceCredentials:
+    def from_settings(cls, name: str, settings: AuthSettings) -> ServiceCredentials:
         """Credentials signed with `LINLI_AUTH_SECRETS`, valid `LINLI_AUTH_SERVICE_TOKEN_TTL_SECONDS`."""
-        settings = settings or AuthSettings()
         ttl = timedelta(seconds=settings.service_token_ttl_seconds)
         return cls(TokenCodec.from_settings(settings), name, ttl=ttl, clock=time.time)
 
@@ -106,9 +104,8 @@ class ServiceCredentials:
             return bearer_metadata(self._token)
 
 
-def admin_metadata(name: str = "linli-cli", settings: AuthSettings | None = None) -> Metadata:
+def admin_metadata(name: str, settings: AuthSettings) -> Metadata:
     """What a CLI command sends to an admin RPC: `LINLI_AUTH_ADMIN_TOKEN`, else a service token it signs itself."""
-    settings = settings or AuthSettings()
     if settings.admin_token is not None:
         return bearer_metadata(settings.admin_token.get_secret_value())
     return ServiceCredentials.from_settings(name, settings).metadata()

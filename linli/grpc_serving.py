@@ -236,7 +236,7 @@ def build_server(
     register: Callable[[grpc.Server], None],
     interceptors: Iterable[grpc.ServerInterceptor[Any, Any]] = (),
     metrics: ServerMetrics | None = None,
-    tls: GrpcTlsSettings | None = None,
+    tls: GrpcTlsSettings,
 ) -> ServerHandle:
     """Builds and starts a server with health (NOT_SERVING until the caller says ready) and reflection.
 
@@ -248,9 +248,9 @@ def build_server(
         register: adds the business servicers to the server.
         interceptors: extra interceptors, run after the domain-error one.
         metrics: what to record (RPC latency and codes, request ids in logs) and where to show it.
-        tls: TLS of the port (`LINLI_GRPC_TLS_*`); None reads it from the environment. Off: plaintext.
+        tls: TLS of the port (`LINLI_GRPC_TLS_*`), as the process read it at start. Off: plaintext.
     """
-    credentials = server_credentials(tls if tls is not None else GrpcTlsSettings())
+    credentials = server_credentials(tls)
     observing = list(metrics.interceptors()) if metrics is not None else []
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),

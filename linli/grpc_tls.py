@@ -50,17 +50,14 @@ def channel_credentials(tls: GrpcTlsSettings) -> grpc.ChannelCredentials | None:
     return grpc.ssl_channel_credentials(root_certificates=roots, private_key=key, certificate_chain=chain)
 
 
-def open_channel(
-    target: str, tls: GrpcTlsSettings | None = None, *, options: Sequence[tuple[str, Any]] = ()
-) -> grpc.Channel:
+def open_channel(target: str, tls: GrpcTlsSettings, *, options: Sequence[tuple[str, Any]] = ()) -> grpc.Channel:
     """A channel to another linli service: TLS when `LINLI_GRPC_TLS_ENABLED`, plaintext otherwise.
 
     Args:
         target: host:port of the server.
-        tls: the TLS settings; None reads them from the environment, as every process does.
+        tls: the TLS settings the process read at its start.
         options: extra channel arguments.
     """
-    tls = tls if tls is not None else GrpcTlsSettings()
     credentials = channel_credentials(tls)
     if credentials is None:
         return grpc.insecure_channel(target, options=list(options))

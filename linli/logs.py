@@ -130,9 +130,8 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure_logging(role: str, settings: LogSettings | None = None) -> None:
+def configure_logging(role: str, settings: LogSettings) -> None:
     """Sends every logger to stderr in the configured format; call once, from a process entry point."""
-    settings = settings or LogSettings()
     handler = logging.StreamHandler(sys.stderr)
     if settings.format == "json":
         handler.setFormatter(JsonFormatter(role))

@@ -102,9 +102,9 @@ class TokenCodec:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: AuthSettings | None = None) -> TokenCodec:
+    def from_settings(cls, settings: AuthSettings) -> TokenCodec:
         """The codec of `LINLI_AUTH_SECRETS`; raises RuntimeError, saying what to set, when there is none."""
-        return cls((settings or AuthSettings()).signing_keys())
+        return cls(settings.signing_keys())
 
     def issue(
         self,

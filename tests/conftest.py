@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from linli.embedding import SentenceTransformerEmbedder
-from linli.settings import RetrievalSettings
+from services.retrieval.settings import RetrievalSettings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Every server refuses to start without token keys: the test run makes its own, random, and its child processes

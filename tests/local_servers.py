@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from linli.settings import RetrievalSettings, RoutingSettings
+from linli.settings import ProcessSettings
+from services.intake.notifications.settings import NotificationSettings
+from services.intake.settings import IntakeConfig, IntakeSettings, RateLimitSettings
+from services.retrieval.settings import RetrievalSettings
+from services.routing.settings import RoutingSettings
 
 
 def retrieval_settings(index_dir: Path, seed_corpus: Path | None, **overrides: Any) -> RetrievalSettings:
@@ -34,3 +38,9 @@ def routing_settings(retrieval_port: int, model_dir: Path, **overrides: Any) -> 
         "model_poll_seconds": 0,
     }
     return RoutingSettings(**(values | overrides))
+
+
+def intake_config(settings: IntakeSettings) -> IntakeConfig:
+    """`settings` with the rate limit, notification and shared settings of the environment, as intake's main() reads
+    them."""
+    return IntakeConfig(settings, RateLimitSettings(), NotificationSettings(), ProcessSettings.from_environment())

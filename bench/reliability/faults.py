@@ -33,8 +33,8 @@ from bench.reliability.ledger import audit, backlog, triage_times, wait_triaged
 from bench.reliability.residents import Receipt, Submitter
 from bench.reliability.stack import Stack, StackConfig, fresh_database, progress, running_stack
 from bench.reliability.workload import submissions
-from linli.settings import IntakeSettings
 from services.intake.database import Database
+from services.intake.settings import IntakeSettings
 
 # The roles each scenario kills, one after the other.
 SCENARIOS: dict[str, tuple[str, ...]] = {

@@ -28,7 +28,10 @@ from sqlalchemy.engine import make_url
 
 from bench.reliability.processes import Role, Supervisor
 from linli.grpc_health import check_health
-from linli.settings import IntakeSettings, RateLimitSettings, RetrievalSettings, RoutingSettings
+from linli.settings import GrpcTlsSettings
+from services.intake.settings import IntakeSettings, RateLimitSettings
+from services.retrieval.settings import RetrievalSettings
+from services.routing.settings import RoutingSettings
 
 POSTGRES = os.environ.get("LINLI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 READY_SECONDS = 300.0
@@ -220,7 +223,7 @@ class Stack:
             if not redis.Redis.from_url(self.addresses.redis, socket_connect_timeout=1).ping():
                 return False
             targets = (self.addresses.retrieval, self.addresses.routing)
-            if any(check_health(target, timeout=2) != "SERVING" for target in targets):
+            if any(check_health(target, timeout=2, tls=GrpcTlsSettings()) != "SERVING" for target in targets):
                 return False
             return httpx.get(f"{self.addresses.http}/readyz", timeout=2).status_code == 200
         except Exception:  # not listening (yet): any failure means not ready

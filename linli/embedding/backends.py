@@ -21,17 +21,17 @@ from linli.embedding.fingerprint import model_fingerprint
 from linli.embedding.protocol import Embedder, Vectors
 
 if TYPE_CHECKING:
-    from linli.settings import RetrievalSettings
+    from linli.embedding.config import EmbedderConfig
 
 logger = logging.getLogger(__name__)
 
 
-def create_embedder(settings: RetrievalSettings) -> Embedder:
-    """The embedder `LINLI_RETRIEVAL_EMBEDDING_BACKEND` names, for the configured model folder."""
-    model_path = settings.resolved_model_path()
-    if settings.embedding_backend == "onnx-int8":
-        return OnnxInt8Embedder(model_path, cache_dir=settings.model_cache_dir, max_seq_length=settings.max_seq_length)
-    return SentenceTransformerEmbedder(model_path, max_seq_length=settings.max_seq_length)
+def create_embedder(config: EmbedderConfig) -> Embedder:
+    """The embedder `config.backend` names (`LINLI_RETRIEVAL_EMBEDDING_BACKEND`), for the configured model folder."""
+    model_path = config.resolved_model_path()
+    if config.backend == "onnx-int8":
+        return OnnxInt8Embedder(model_path, cache_dir=config.cache_dir, max_seq_length=config.max_seq_length)
+    return SentenceTransformerEmbedder(model_path, max_seq_length=config.max_seq_length)
 
 
 def _load_sentence_transformer(model_path: Path, **kwargs: Any) -> Any:

@@ -233,7 +233,10 @@ def run_admin_command(
         and message on one line of stderr; 2 when this machine's settings keep the call from being made.
     """
     from linli.grpc_tls import open_channel
+    from linli.settings import GrpcTlsSettings
 
+    if tls is None:  # the command's entry: the environment is read here, once
+        tls = GrpcTlsSettings()
     action = args.routing_command if args.command == ROUTING_COMMAND else args.index_command
     name = f"linli {args.command} {action}"
     command = COMMANDS[(args.command, action)]

@@ -21,8 +21,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from linli.grpc_health import check_health
-from linli.settings import DEFAULT_STATE_DIR, IntakeSettings, RoutingSettings
+from linli.settings import DEFAULT_STATE_DIR, GrpcTlsSettings
 from linli.tokens import Role, TokenCodec, TokenKind
+from services.intake.settings import IntakeSettings
+from services.routing.settings import RoutingSettings
 
 STARTUP_TIMEOUT_SECONDS = 180.0
 STOP_TIMEOUT_SECONDS = 20.0
@@ -58,9 +60,9 @@ def _intake_ready(url: str) -> bool:
         return False
 
 
-def _routing_ready(target: str) -> bool:
+def _routing_ready(target: str, tls: GrpcTlsSettings) -> bool:
     try:
-        return check_health(target, timeout=2) == "SERVING"
+        return check_health(target, timeout=2, tls=tls) == "SERVING"
     except Exception:
         return False
 
@@ -87,7 +89,7 @@ def run_stack() -> int:
     env.setdefault("LINLI_AUTH_SECRETS", secrets.token_hex(32))
     env.setdefault("LINLI_AUTH_RESIDENT_VERIFIER", "dev")
     codec = TokenCodec([env["LINLI_AUTH_SECRETS"].split(",")[0].strip().encode()])
-    intake, routing = IntakeSettings(), RoutingSettings()
+    intake, routing, tls = IntakeSettings(), RoutingSettings(), GrpcTlsSettings()
     http_url = f"http://{intake.host}:{intake.http_port}"
     routing_target = f"{routing.host}:{routing.port}"
     children = [
@@ -114,8 +116,8 @@ def run_stack() -> int:
             if exited:
                 sys.stderr.write(f"linli: {exited[0].name} exited with {exited[0].process.returncode}; stopping\n")
                 return 1
-            if not announced and _intake_ready(http_url) and _routing_ready(routing_target):
-                _announce(http_url, intake, routing_target, codec)
+            if not announced and _intake_ready(http_url) and _routing_ready(routing_target, tls):
+                _announce(http_url, intake, routing, codec)
                 announced = True
             if not announced and time.monotonic() - started > STARTUP_TIMEOUT_SECONDS:
                 sys.stderr.write("linli: the stack did not become ready in time; stopping\n")
@@ -140,15 +142,15 @@ def console_tokens(codec: TokenCodec) -> dict[str, str]:
     }
 
 
-def _announce(http_url: str, intake: IntakeSettings, routing_target: str, codec: TokenCodec) -> None:
+def _announce(http_url: str, intake: IntakeSettings, routing: RoutingSettings, codec: TokenCodec) -> None:
     body = json.dumps(EXAMPLE_COMPLAINT, ensure_ascii=False)
     tokens = console_tokens(codec)
     sys.stdout.write(
         "\nlinli is up (Ctrl-C stops everything)\n"
         f"  HTTP API        {http_url}   (OpenAPI docs: {http_url}/docs)\n"
         f"  intake gRPC     {intake.host}:{intake.grpc_port}\n"
-        f"  routing gRPC    {routing_target}\n"
-        f"  retrieval gRPC  {RoutingSettings().retrieval_target}\n\n"
+        f"  routing gRPC    {routing.host}:{routing.port}\n"
+        f"  retrieval gRPC  {routing.retrieval_target}\n\n"
         f"Console tokens ({http_url}/console/, valid one day, this run only):\n"
         f"  property manager of {EXAMPLE_COMMUNITY}:  {tokens['worker']}\n"
         f"  dispatcher of {EXAMPLE_COMMUNITY}:        {tokens['dispatcher']}\n\n"

@@ -10,12 +10,14 @@ from pathlib import Path
 import grpc
 
 from linli.grpc_health import check_health
+from linli.settings import GrpcTlsSettings
 from services.cli.admin_commands import (
     add_index_rpc_commands,
     add_routing_commands,
     is_admin_command,
     run_admin_command,
 )
+from services.cli.settings_table import documented_settings_table
 from services.intake.admin import INTAKE_COMMANDS, add_intake_commands, run_intake_command
 from services.intake.auth.commands import TOKEN_COMMANDS, add_token_commands, run_token_command
 from services.intake.residents.commands import RESIDENT_COMMANDS, add_resident_commands, run_resident_command
@@ -53,20 +55,12 @@ def _dev() -> int:
 
 def _health(target: str, service: str) -> int:
     try:
-        status = check_health(target, service)
+        status = check_health(target, service, tls=GrpcTlsSettings())
     except grpc.RpcError as error:
         sys.stdout.write(f"{target}: {error.code().name if isinstance(error, grpc.Call) else error}\n")
         return 2
     sys.stdout.write(f"{target} {service or '(server)'}: {status}\n")
     return 0 if status == "SERVING" else 1
-
-
-def documented_settings_table() -> str:
-    """Every setting of every process, the notification settings of intake's worker included."""
-    from linli.settings import ALL_SETTINGS, settings_table
-    from services.intake.notifications.settings import NotificationSettings
-
-    return settings_table((*ALL_SETTINGS, NotificationSettings))
 
 
 def _settings(readme: Path | None) -> int:
@@ -118,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     if is_admin_command(args):  # before `index`: its snapshot and reload call a running server
         return run_admin_command(args)
     if args.command == "index":
-        return run_index_command(args)
+        from services.retrieval.settings import RetrievalSettings
+
+        return run_index_command(args, settings=RetrievalSettings())
     if args.command in TOKEN_COMMANDS:
         return run_token_command(args)
     if args.command in RESIDENT_COMMANDS:
@@ -126,5 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in INTAKE_COMMANDS:
         return run_intake_command(args)
     if args.command in LEARNING_COMMANDS:
-        return run_learning_command(args)
+        from services.retrieval.settings import RetrievalSettings
+
+        # Training with `--embeddings` loads retrieval's model as LINLI_RETRIEVAL_* configures it.
+        return run_learning_command(args, RetrievalSettings().embedder_config())
     return _settings(args.readme)

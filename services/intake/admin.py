@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from linli.settings import IntakeSettings
+from services.intake.settings import IntakeSettings
 
 if TYPE_CHECKING:  # the command line stays light: the ticket store is imported only when a command needs it
     from services.intake.database import Database

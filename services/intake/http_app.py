@@ -23,6 +23,7 @@ from services.intake.residents.http import me_routes
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.http import ticket_routes
 from services.intake.web import mount_faces
+from services.intake.web.faces import FaceServices
 
 
 def error_body(error: LinliError) -> dict[str, Any]:
@@ -82,9 +83,11 @@ def create_http_app(
     database: Database,
     ready: threading.Event,
     erasure: ErasureFlows | None = None,
+    *,
+    faces: FaceServices,
 ) -> FastAPI:
     """The FastAPI app; `ready` is set once the database schema is in place. `DELETE /v1/me` is served when
-    `erasure` is given."""
+    `erasure` is given; `faces` serve the pages, instant answers, hot topics, meetings and Open311."""
     app = FastAPI(
         title="linli intake",
         version="v1",
@@ -103,9 +106,9 @@ def create_http_app(
     if erasure is not None:
         app.include_router(me_routes(erasure, security.limiter))
     # The H5 page, the worker console, instant answers, hot topics and Open311 (services/intake/web).
-    faces = mount_faces(app, flows, database)
+    mount_faces(app, faces)
     # Hot topics put to the residents' meeting, and its public decisions (services/intake/meetings).
-    app.include_router(meeting_routes(lambda: faces().meetings))
+    app.include_router(meeting_routes(lambda: faces.meetings))
 
     @app.exception_handler(LinliError)
     async def domain_error(_request: Request, exc: LinliError) -> JSONResponse:

@@ -9,9 +9,10 @@ from datetime import timedelta
 import uvicorn
 from fastapi import FastAPI
 
+from linli.catalog import load_catalog
 from linli.grpc_serving import ServerHandle, build_server
+from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
-from linli.settings import AuthSettings, IntakeSettings, RateLimitSettings
 from linli.tokens import TokenCodec
 from linli.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.auth import Authenticator
@@ -20,16 +21,18 @@ from services.intake.auth.residents import ResidentLogin, ResidentVerifier, crea
 from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
-from services.intake.metrics import grpc_metrics, instrument_http
-from services.intake.notifications import NotificationSettings, create_notifier
+from services.intake.notifications import create_notifier
+from services.intake.observability import grpc_metrics, instrument_http
 from services.intake.ratelimit import RateLimiter
 from services.intake.ratelimit.grpc_peers import PeerRateLimitInterceptor
 from services.intake.ratelimit.http import ClientAddresses
 from services.intake.residents.erasure import ErasureFlows
+from services.intake.settings import IntakeConfig
 from services.intake.tickets.context import Clock, FlowContext, LifecyclePolicy, Notifier, TaskQueue, utc_now
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.orphans import return_orphans
 from services.intake.tickets.servicer import IntakeServicer
+from services.intake.web.faces import FaceServices, build_face_services
 from services.intake.worker.celery_app import CeleryTaskQueue, create_celery_app
 
 logger = logging.getLogger(__name__)
@@ -40,7 +43,7 @@ SERVICE_NAME = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name
 
 @dataclass
 class IntakeDeps:
-    """What intake needs; anything left None is built from settings (LINLI_INTAKE_*, LINLI_AUTH_*, LINLI_RATE_*)."""
+    """What intake needs; anything left None is built from the IntakeConfig main() read."""
 
     database: Database | None = None
     queue: TaskQueue | None = None
@@ -62,18 +65,19 @@ class IntakeServer:
     database: Database
 
 
-def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> IntakeServer:
+def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> IntakeServer:
     """Starts the intake gRPC server and builds the HTTP app; both are ready once the migrations ran."""
     deps = deps or IntakeDeps()
+    settings = config.intake
     database = deps.database or Database(settings.database_url)
     queue, notifier = deps.queue, deps.notifier
     if queue is None or notifier is None:
         app = create_celery_app(settings)
         queue = queue or CeleryTaskQueue(app)
-        notifier = notifier or create_notifier(NotificationSettings(), celery_app=app)
+        notifier = notifier or create_notifier(config.notifications, celery_app=app)
     context = FlowContext(database, queue, deps.clock, LifecyclePolicy.from_settings(settings), notifier)
     flows = TicketFlows(context)
-    security = build_security(settings, deps, database)
+    security = build_security(config, deps, database)
     servicer = IntakeServicer(flows, security.authenticator, security.limiter)
     handle = build_server(
         host=settings.host,
@@ -83,23 +87,36 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
         register=lambda server: intake_pb2_grpc.add_IntakeServiceServicer_to_server(servicer, server),
         interceptors=[PeerRateLimitInterceptor(security.limiter, security.addresses)],
         metrics=grpc_metrics(),
+        tls=config.process.tls,
     )
     erasure = ErasureFlows(context, security.authenticator.revocations)
-    http = create_http_app(flows, security, database, handle.ready, erasure)
+    http = create_http_app(flows, security, database, handle.ready, erasure, faces=build_faces(config, flows, database))
     instrument_http(http, database=database, broker_url=settings.broker_url)
     handle.load_then_serve(lambda: _prepare_database(context))
     return IntakeServer(handle, http, flows, context, database)
 
 
-def build_security(settings: IntakeSettings, deps: IntakeDeps, database: Database) -> HttpSecurity:
+def build_faces(config: IntakeConfig, flows: TicketFlows, database: Database) -> FaceServices:
+    """The pages' services, over the packaged catalog and a channel to retrieval."""
+    settings = config.intake
+    return build_face_services(
+        flows,
+        database,
+        settings,
+        resident_login=config.process.auth.resident_verifier,
+        catalog=load_catalog(),
+        retrieval_channel=open_channel(settings.retrieval_target, config.process.tls),
+    )
+
+
+def build_security(config: IntakeConfig, deps: IntakeDeps, database: Database) -> HttpSecurity:
     """Token keys, the revoked subjects of `database`, the residents' login and the rate limits; raises
-    RuntimeError, saying what to set, when the environment lacks a key or a usable login verifier (the server then
+    RuntimeError, saying what to set, when the settings lack a key or a usable login verifier (the server then
     refuses to start)."""
-    auth = AuthSettings()
+    auth, rates, settings = config.process.auth, config.rates, config.intake
     codec = deps.codec or TokenCodec.from_settings(auth)
     revocations = Revocations(database, refresh_seconds=auth.revocation_refresh_seconds)
     verifier = deps.verifier or create_verifier(auth, host=settings.host)
-    rates = RateLimitSettings()
     limiter = deps.limiter or RateLimiter.from_settings(rates, broker_url=settings.broker_url)
     login = ResidentLogin(verifier, codec, ttl=timedelta(hours=auth.resident_token_ttl_hours))
     return HttpSecurity(Authenticator(codec, revocations), login, limiter, ClientAddresses(rates.trusted_proxies))
@@ -114,10 +131,11 @@ def _prepare_database(context: FlowContext) -> None:
 
 def main() -> int:
     """Serves HTTP and gRPC until SIGTERM or SIGINT; uvicorn drains HTTP, then gRPC stops gracefully."""
-    configure_logging("intake")
-    settings = IntakeSettings()
+    config = IntakeConfig.from_environment()
+    configure_logging("intake", config.process.log)
+    settings = config.intake
     try:
-        server = create_server(settings)
+        server = create_server(config)
     except RuntimeError as error:  # no token key or no usable login verifier: say what to set, not a traceback
         logger.error("intake cannot start: %s", error)
         return 2
@@ -132,7 +150,7 @@ def main() -> int:
         )
         # proxy_headers off: uvicorn would believe X-Forwarded-For from any loopback peer; the rate limits read it
         # only from LINLI_RATE_TRUSTED_PROXIES (ratelimit/http.py).
-        config = uvicorn.Config(
+        http_config = uvicorn.Config(
             server.http,
             host=settings.host,
             port=settings.http_port,
@@ -140,7 +158,7 @@ def main() -> int:
             access_log=False,
             proxy_headers=False,
         )
-        uvicorn.Server(config).run()
+        uvicorn.Server(http_config).run()
         return 0
     finally:
         server.grpc.stop()

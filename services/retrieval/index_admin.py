@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import InstrumentedAttribute
 
     from linli.embedding import Embedder
-    from linli.settings import RetrievalSettings
     from services.retrieval.cases import CaseRecord
     from services.retrieval.memory import CaseMemory
+    from services.retrieval.settings import RetrievalSettings
     from services.retrieval.snapshots import Manifest
     from services.retrieval.store import CaseStore
 
@@ -278,13 +278,12 @@ def add_index_commands(
 
 
 def run_index_command(
-    args: argparse.Namespace, *, embedder: Embedder | None = None, settings: RetrievalSettings | None = None
+    args: argparse.Namespace, *, settings: RetrievalSettings, embedder: Embedder | None = None
 ) -> int:
-    """Runs `linli index ...`; 0 on success, 1 with a message on stderr when the input or folder is wrong."""
+    """Runs `linli index ...` on `settings` (LINLI_RETRIEVAL_*, read by the command's entry); 0 on success, 1 with a
+    message on stderr when the input or folder is wrong."""
     from linli.errors import LinliError
-    from linli.settings import RetrievalSettings
 
-    settings = settings or RetrievalSettings()
     if args.index_dir is not None:
         settings = settings.model_copy(update={"index_dir": args.index_dir})
     try:

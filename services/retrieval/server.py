@@ -8,17 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from linli.embedding import Embedder, create_embedder, model_fingerprint
+from linli.embedding.config import embedded_model_path
 from linli.grpc_auth import admin_interceptor
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.logs import configure_logging
-from linli.settings import RetrievalSettings, embedded_model_path
+from linli.settings import ProcessSettings
 from linli.tokens import TokenCodec
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
 from services.retrieval.batching import MicroBatcher
 from services.retrieval.index import IndexParams
 from services.retrieval.memory import CaseMemory
-from services.retrieval.metrics import instrumented_embedder, server_metrics
+from services.retrieval.observability import instrumented_embedder, server_metrics
 from services.retrieval.servicer import RetrievalServicer
+from services.retrieval.settings import RetrievalSettings
 from services.retrieval.snapshots import SnapshotStore
 from services.retrieval.store import CaseStore
 
@@ -35,7 +37,7 @@ class RetrievalDeps:
 
     embedder: Embedder | None = None
     store: CaseStore | None = None
-    tokens: TokenCodec | None = None  # None: the keys of LINLI_AUTH_SECRETS
+    tokens: TokenCodec | None = None  # None: the keys of the process's AuthSettings
 
 
 @dataclass
@@ -64,7 +66,7 @@ class RetrievalServer:
 
 def build_memory(settings: RetrievalSettings, deps: RetrievalDeps) -> CaseMemory:
     """Loads model, case store and index (newest valid snapshot, else a rebuild), and seeds an empty store."""
-    embedder = deps.embedder or create_embedder(settings)
+    embedder = deps.embedder or create_embedder(settings.embedder_config())
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     store = deps.store or CaseStore.from_url(f"sqlite:///{settings.index_dir / 'cases.sqlite'}")
     model_path = settings.model_path or embedded_model_path()
@@ -91,9 +93,12 @@ def vectors_checksum(model_path: Path | None, embedder: Embedder) -> str:
     return f"{model_fingerprint(model_path)}:{embedder.model_name}"
 
 
-def create_server(settings: RetrievalSettings, deps: RetrievalDeps | None = None) -> RetrievalServer:
+def create_server(
+    settings: RetrievalSettings, deps: RetrievalDeps | None = None, *, process: ProcessSettings
+) -> RetrievalServer:
     """Starts a retrieval server on settings.host:port; it turns SERVING once model and index are loaded."""
     deps = deps or RetrievalDeps()
+    tokens = deps.tokens or TokenCodec.from_settings(process.auth)
     servicer = RetrievalServicer()
     handle = build_server(
         host=settings.host,
@@ -102,14 +107,15 @@ def create_server(settings: RetrievalSettings, deps: RetrievalDeps | None = None
         service_names=[SERVICE_NAME],
         register=lambda server: retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(servicer, server),
         metrics=server_metrics(settings, lambda: servicer.loaded_memory),
-        interceptors=[admin_interceptor(SERVICE_NAME, ADMIN_METHODS, deps.tokens)],
+        interceptors=[admin_interceptor(SERVICE_NAME, ADMIN_METHODS, tokens)],
+        tls=process.tls,
     )
     server = RetrievalServer(handle, servicer, settings, threading.Event())
 
     def load() -> None:
         # Embed and SearchCases-by-text calls of many handler threads share model calls through one batcher.
         batcher = MicroBatcher(
-            instrumented_embedder(deps.embedder or create_embedder(settings)),
+            instrumented_embedder(deps.embedder or create_embedder(settings.embedder_config())),
             wait_ms=settings.batch_wait_ms,
             max_batch=settings.max_batch,
         )
@@ -144,8 +150,9 @@ def snapshot_periodically(memory: CaseMemory, interval: float, stop: threading.E
 
 def main() -> int:
     """Serves retrieval until SIGTERM or SIGINT, then stops gracefully (with a last snapshot)."""
-    configure_logging("retrieval")
+    process = ProcessSettings.from_environment()
+    configure_logging("retrieval", process.log)
     settings = RetrievalSettings()
-    server = create_server(settings)
+    server = create_server(settings, process=process)
     logger.info("retrieval listening", extra={"address": f"{settings.host}:{server.handle.port}"})
     return serve_until_stopped(server.handle, server.stop)

@@ -10,10 +10,10 @@ from linli.catalog import Catalog, load_catalog
 from linli.clients.retrieval import RetrievalClient
 from linli.embedding.text_encoder import TextEncoder
 from linli.errors import FailedPrecondition, Unavailable
-from linli.settings import RoutingSettings
 from services.routing.learning.model_dir import MANIFEST_FILE, save_model
 from services.routing.model_holder import ModelHolder
 from services.routing.router import Router
+from services.routing.settings import RoutingSettings
 
 logger = logging.getLogger(__name__)
 

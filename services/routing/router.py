@@ -20,13 +20,13 @@ from linli.clients.retrieval import RetrievalClient
 from linli.embedding.text_encoder import TextEncoder
 from linli.errors import InvalidArgument
 from linli.parties import display_name
-from linli.settings import RoutingSettings
 from linli.v1 import cases_pb2
 from services.routing.decision import CatalogMatch, OtherIssue, PartyScore, Rationale, RoutingDecision, SignalOpinion
 from services.routing.entry_choice import EntryChoice, choose_entry
 from services.routing.learning.classifier import SignalAttribution
 from services.routing.model_holder import ModelHolder, ServedModel
 from services.routing.other_issues import OtherIssueFinding, find_other_issues
+from services.routing.settings import RoutingSettings
 from services.routing.signals import CATALOG, VOTE, VoteParameters, match_scores, vote_scores
 from services.routing.suggestion import compose_suggestion
 from services.routing.urgency import UrgencyFinding, detect_urgency

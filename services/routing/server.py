@@ -15,12 +15,13 @@ from linli.grpc_auth import admin_interceptor
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
-from linli.settings import RoutingSettings
+from linli.settings import ProcessSettings
 from linli.tokens import TokenCodec
 from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.routing.bootstrap import RouterBootstrap
-from services.routing.metrics import server_metrics
+from services.routing.observability import server_metrics
 from services.routing.servicer import RoutingServicer
+from services.routing.settings import RoutingSettings
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +36,16 @@ class RoutingDeps:
     """What the server needs; a channel left None is opened to settings.retrieval_target."""
 
     retrieval_channel: grpc.Channel | None = None
-    tokens: TokenCodec | None = None  # None: the keys of LINLI_AUTH_SECRETS
+    tokens: TokenCodec | None = None  # None: the keys of the process's AuthSettings
 
 
-def create_server(settings: RoutingSettings, deps: RoutingDeps | None = None) -> ServerHandle:
+def create_server(
+    settings: RoutingSettings, deps: RoutingDeps | None = None, *, process: ProcessSettings
+) -> ServerHandle:
     """Starts a routing server; it turns SERVING once retrieval is SERVING and a model is loaded (or trained)."""
     deps = deps or RoutingDeps()
-    channel = deps.retrieval_channel or open_channel(settings.retrieval_target)
+    channel = deps.retrieval_channel or open_channel(settings.retrieval_target, process.tls)
+    tokens = deps.tokens or TokenCodec.from_settings(process.auth)
     bootstrap = RouterBootstrap(RetrievalClient(channel, timeout_seconds=settings.rpc_timeout_seconds), settings)
     servicer = RoutingServicer(bootstrap, max_batch=settings.max_batch)
     handle = build_server(
@@ -51,7 +55,8 @@ def create_server(settings: RoutingSettings, deps: RoutingDeps | None = None) ->
         service_names=[SERVICE_NAME],
         register=lambda server: routing_pb2_grpc.add_RoutingServiceServicer_to_server(servicer, server),
         metrics=server_metrics(settings),
-        interceptors=[admin_interceptor(SERVICE_NAME, ADMIN_METHODS, deps.tokens)],
+        interceptors=[admin_interceptor(SERVICE_NAME, ADMIN_METHODS, tokens)],
+        tls=process.tls,
     )
 
     def load() -> None:
@@ -79,8 +84,9 @@ def wait_for_retrieval(channel: grpc.Channel, *, deadline_seconds: float | None 
 
 def main() -> int:
     """Serves routing until SIGTERM or SIGINT, then stops gracefully."""
-    configure_logging("routing")
+    process = ProcessSettings.from_environment()
+    configure_logging("routing", process.log)
     settings = RoutingSettings()
-    handle = create_server(settings)
+    handle = create_server(settings, process=process)
     logger.info("routing listening", extra={"address": f"{settings.host}:{handle.port}"})
     return serve_until_stopped(handle)

@@ -18,8 +18,9 @@ import redis
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings
+from linli.settings import ProcessSettings
 from services.intake.database import Database
+from services.intake.settings import IntakeSettings
 from services.routing.server import create_server as create_routing
 from tests.integration.conftest import (  # noqa: F401  (fixtures used by name)
     ChildProcesses,
@@ -97,7 +98,7 @@ def browser_routing_server(
         min_confidence=ROUTING_MIN_CONFIDENCE,
         rpc_timeout_seconds=30.0,  # training embeds the slice through retrieval, slow on a busy machine
     )
-    handle = create_routing(settings)
+    handle = create_routing(settings, process=ProcessSettings.from_environment())
     assert handle.wait_ready(READY_SECONDS), f"routing did not become ready: {handle.load_error}"
     yield handle
     handle.stop(0)

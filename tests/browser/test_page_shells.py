@@ -11,12 +11,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from linli.settings import IntakeSettings
 from services.intake.database import Database
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.flows import TicketFlows
 from services.intake.web import mount_faces
-from tests.unit.intake.fakes import RecordingTaskQueue
+from tests.unit.intake.fakes import RecordingTaskQueue, face_services
 
 PAGE_DATA = re.compile(r'<script id="page-data" type="application/json">(.*?)</script>', re.DOTALL)
 
@@ -25,7 +25,7 @@ PAGE_DATA = re.compile(r'<script id="page-data" type="application/json">(.*?)</s
 def client(tmp_path: Path) -> TestClient:
     database = Database(f"sqlite:///{tmp_path / 'tickets.sqlite'}")
     app = FastAPI()
-    mount_faces(app, TicketFlows(FlowContext(database, RecordingTaskQueue())), database, IntakeSettings())
+    mount_faces(app, face_services(TicketFlows(FlowContext(database, RecordingTaskQueue())), database))
     return TestClient(app)
 
 

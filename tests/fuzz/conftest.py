@@ -13,6 +13,7 @@ import pytest
 from linli.catalog import load_catalog
 from linli.embedding import SentenceTransformerEmbedder
 from linli.grpc_serving import ServerHandle
+from linli.settings import ProcessSettings
 from linli.tokens import TokenCodec, TokenKind
 from services.intake.auth.residents import DevVerifier
 from services.intake.auth.tokens import issue_token
@@ -116,7 +117,9 @@ def retrieval_under_fuzz(
 ) -> Iterator[RetrievalServer]:
     """The real retrieval server (case store, FAISS, snapshots) with a hash embedder instead of the model."""
     settings = retrieval_settings(tmp_path_factory.mktemp("fuzz-index"), corpus_slice, batch_wait_ms=0)
-    server = create_retrieval(settings, RetrievalDeps(embedder=HASH_EMBEDDER, tokens=codec))
+    server = create_retrieval(
+        settings, RetrievalDeps(embedder=HASH_EMBEDDER, tokens=codec), process=ProcessSettings.from_environment()
+    )
     assert server.handle.wait_ready(READY_SECONDS), server.handle.load_error
     yield server
     server.stop(0)
@@ -128,7 +131,9 @@ def model_retrieval_under_fuzz(
 ) -> Iterator[RetrievalServer]:
     """Retrieval with the real m3e-small model (tokenizer and all) over an empty index: embedding is the point."""
     settings = retrieval_settings(tmp_path_factory.mktemp("fuzz-model-index"), None)
-    server = create_retrieval(settings, RetrievalDeps(embedder=embedder, tokens=codec))
+    server = create_retrieval(
+        settings, RetrievalDeps(embedder=embedder, tokens=codec), process=ProcessSettings.from_environment()
+    )
     assert server.handle.wait_ready(READY_SECONDS * 3), server.handle.load_error
     yield server
     server.stop(0)
@@ -151,7 +156,7 @@ def routing_under_fuzz(
     )
     save_model(model, model_dir)
     settings = routing_settings(retrieval_under_fuzz.handle.port, model_dir)
-    handle = create_routing(settings, RoutingDeps(tokens=codec))
+    handle = create_routing(settings, RoutingDeps(tokens=codec), process=ProcessSettings.from_environment())
     assert handle.wait_ready(READY_SECONDS), handle.load_error
     yield handle
     handle.stop(0)

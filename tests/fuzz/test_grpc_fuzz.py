@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from linli.grpc_serving import ServerHandle
 from linli.parties import DEFAULT_PARTIES
-from linli.settings import DEFAULT_COMMUNITIES
 from linli.v1 import cases_pb2, intake_pb2, retrieval_pb2, routing_pb2
+from services.intake.settings import DEFAULT_COMMUNITIES
 from services.retrieval.server import RetrievalServer
 from tests.fuzz.grpc_fuzzing import Rpc, assert_serving, call, fuzz_rpc, rpcs_of
 from tests.fuzz.harness import RESIDENT, SEED_TEXTS, Callers, FuzzTally, IntakeUnderFuzz

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from linli.parties import DEFAULT_PARTIES
-from linli.settings import DEFAULT_COMMUNITIES
+from services.intake.settings import DEFAULT_COMMUNITIES
 from tests.fuzz.harness import RESIDENT, SEED_TEXTS, Callers, FuzzTally, IntakeUnderFuzz, fuzz_settings
 
 # What the document promises of each answer: a declared status, a declared content type, a body of its schema.

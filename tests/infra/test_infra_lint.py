@@ -18,7 +18,7 @@ import jsonschema
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 
-from linli.settings import ALL_SETTINGS
+from services.cli.settings_table import ALL_SETTINGS
 from tests.infra.infra_files import (
     DOCKERFILE,
     INFRA,
@@ -149,7 +149,7 @@ def test_every_linli_variable_named_in_infra_is_a_setting() -> None:
         if name not in known
     }
     # The settings reject unknown LINLI_* variables at start: a stale name here is a pod that never starts.
-    assert not unknown, f"not a setting in linli/settings.py: {sorted(unknown)}"
+    assert not unknown, f"not a setting of any settings class (services/cli/settings_table.py): {sorted(unknown)}"
 
 
 def settings_errors(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:

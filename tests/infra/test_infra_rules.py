@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from linli.settings import IntakeSettings, RetrievalSettings, RoutingSettings
 from services.cli.main import build_parser
+from services.intake.settings import IntakeSettings
+from services.retrieval.settings import RetrievalSettings
+from services.routing.settings import RoutingSettings
 from tests.infra.infra_files import (
     KUSTOMIZATION,
     ROOT,

@@ -20,15 +20,17 @@ import uvicorn
 
 from linli.embedding import SentenceTransformerEmbedder
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings, RetrievalSettings
+from linli.settings import ProcessSettings
 from services.intake.ratelimit import RateLimiter
 from services.intake.server import IntakeDeps, IntakeServer
 from services.intake.server import create_server as create_intake
+from services.intake.settings import IntakeSettings
 from services.retrieval.server import RetrievalDeps
 from services.retrieval.server import create_server as create_retrieval
+from services.retrieval.settings import RetrievalSettings
 from services.routing.server import create_server as create_routing
 from tests.conftest import free_port
-from tests.local_servers import routing_settings
+from tests.local_servers import intake_config, routing_settings
 
 READY_SECONDS = 120.0
 
@@ -72,7 +74,7 @@ def retrieval_server(
     settings = RetrievalSettings(
         host="127.0.0.1", port=0, index_dir=tmp_path_factory.mktemp("index"), seed_corpus=corpus_slice
     )
-    server = create_retrieval(settings, RetrievalDeps(embedder=embedder))
+    server = create_retrieval(settings, RetrievalDeps(embedder=embedder), process=ProcessSettings.from_environment())
     assert server.handle.wait_ready(READY_SECONDS), f"retrieval did not load: {server.handle.load_error}"
     yield server.handle
     server.stop(0)
@@ -91,7 +93,7 @@ def routing_server(
         # these tests are about the pipeline, so they route at a fixed confidence (test_router covers the tuning).
         min_confidence=0.6,
     )
-    handle = create_routing(settings)
+    handle = create_routing(settings, process=ProcessSettings.from_environment())
     assert handle.wait_ready(READY_SECONDS), f"routing did not become ready: {handle.load_error}"
     yield handle
     handle.stop(0)
@@ -154,7 +156,7 @@ def running_intake(settings: IntakeSettings, deps: IntakeDeps | None = None) -> 
     deps = deps or IntakeDeps()
     if deps.limiter is None:
         deps.limiter = RateLimiter.unlimited()
-    server = create_intake(settings, deps)
+    server = create_intake(intake_config(settings), deps)
     assert server.grpc.wait_ready(READY_SECONDS), f"intake did not become ready: {server.grpc.load_error}"
     config = uvicorn.Config(server.http, host="127.0.0.1", port=settings.http_port, log_config=None, access_log=False)
     http_server = uvicorn.Server(config)

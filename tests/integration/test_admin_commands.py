@@ -16,6 +16,7 @@ import pytest
 
 from linli.catalog import load_catalog
 from linli.grpc_serving import ServerHandle
+from linli.settings import ProcessSettings
 from services.cli.main import main as linli
 from services.retrieval.server import RetrievalDeps, RetrievalServer
 from services.retrieval.server import create_server as create_retrieval
@@ -87,7 +88,9 @@ def rows() -> list[str]:
 def retrieval(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RetrievalServer]:
     """Retrieval seeded with the starter corpus; snapshots only when asked."""
     settings = retrieval_settings(tmp_path_factory.mktemp("index"), CORPUS)
-    server = create_retrieval(settings, RetrievalDeps(embedder=HASH_EMBEDDER))
+    server = create_retrieval(
+        settings, RetrievalDeps(embedder=HASH_EMBEDDER), process=ProcessSettings.from_environment()
+    )
     assert server.handle.wait_ready(READY_SECONDS), server.handle.load_error
     yield server
     server.stop(0)
@@ -106,7 +109,7 @@ def routing(retrieval: RetrievalServer, first_model: Path, tmp_path: Path) -> It
     model_dir = tmp_path / "routing"
     shutil.copytree(first_model, model_dir)
     settings = routing_settings(retrieval.handle.port, model_dir)
-    handle = create_routing(settings)
+    handle = create_routing(settings, process=ProcessSettings.from_environment())
     assert handle.wait_ready(READY_SECONDS), handle.load_error
     yield handle, model_dir
     handle.stop(0)

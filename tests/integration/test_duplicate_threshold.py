@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from linli.embedding import SentenceTransformerEmbedder
-from linli.settings import IntakeSettings
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.duplicates import same_place
 
 pytestmark = pytest.mark.integration

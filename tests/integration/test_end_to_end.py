@@ -11,12 +11,13 @@ from typing import Any
 import grpc
 import pytest
 
-from linli.settings import IntakeSettings
 from linli.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.server import create_server as create_intake
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.validation import Submission
 from tests.conftest import free_port
 from tests.integration.conftest import RunningIntake, settings_env, wait_until
+from tests.local_servers import intake_config
 from tests.tokens import as_resident, resident_metadata
 
 pytestmark = pytest.mark.integration
@@ -118,7 +119,7 @@ def test_routing_down_sends_the_ticket_to_a_person_not_the_void(
     intake_settings: IntakeSettings, tmp_path: Path
 ) -> None:
     dead = intake_settings.model_copy(update={"routing_target": f"127.0.0.1:{free_port()}", "rpc_timeout_seconds": 1.0})
-    server = create_intake(dead)
+    server = create_intake(intake_config(dead))
     assert server.grpc.wait_ready(30)
     log = (tmp_path / "worker.log").open("wb")
     worker = subprocess.Popen(

@@ -13,6 +13,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from linli.grpc_health import check_health
 from linli.grpc_serving import ServerHandle
+from linli.settings import GrpcTlsSettings
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
 from tests.tokens import service_metadata
 
@@ -34,9 +35,14 @@ def routing(routing_server: ServerHandle) -> Iterator[routing_pb2_grpc.RoutingSe
 
 
 def test_health_answers_serving(retrieval_server: ServerHandle, routing_server: ServerHandle) -> None:
-    assert check_health(f"127.0.0.1:{retrieval_server.port}") == "SERVING"
-    assert check_health(f"127.0.0.1:{retrieval_server.port}", "linli.v1.RetrievalService") == "SERVING"
-    assert check_health(f"127.0.0.1:{routing_server.port}", "linli.v1.RoutingService") == "SERVING"
+    assert check_health(f"127.0.0.1:{retrieval_server.port}", tls=GrpcTlsSettings()) == "SERVING"
+    assert (
+        check_health(f"127.0.0.1:{retrieval_server.port}", "linli.v1.RetrievalService", tls=GrpcTlsSettings())
+        == "SERVING"
+    )
+    assert (
+        check_health(f"127.0.0.1:{routing_server.port}", "linli.v1.RoutingService", tls=GrpcTlsSettings()) == "SERVING"
+    )
 
 
 def test_reflection_lists_the_services(routing_server: ServerHandle) -> None:

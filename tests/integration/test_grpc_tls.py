@@ -25,7 +25,7 @@ from linli.catalog import load_catalog
 from linli.grpc_health import check_health
 from linli.grpc_serving import ServerHandle, build_server
 from linli.grpc_tls import open_channel
-from linli.settings import GrpcTlsSettings
+from linli.settings import GrpcTlsSettings, ProcessSettings
 from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.retrieval.server import RetrievalDeps
 from services.retrieval.server import create_server as create_retrieval
@@ -237,14 +237,16 @@ def test_a_service_and_linli_health_take_mtls_from_the_environment(
     )
     monkeypatch.setenv("LINLI_AUTH_SECRETS", "tls-test-" + "k" * 32)  # retrieval checks admin tokens with it
     settings = retrieval_settings(tmp_path, None)
-    server = create_retrieval(settings, RetrievalDeps(embedder=HASH_EMBEDDER))
+    server = create_retrieval(
+        settings, RetrievalDeps(embedder=HASH_EMBEDDER), process=ProcessSettings.from_environment()
+    )
     try:
         assert server.handle.wait_ready(30), server.handle.load_error
         target = f"127.0.0.1:{server.handle.port}"
-        assert check_health(target, "linli.v1.RetrievalService") == "SERVING"
+        assert check_health(target, "linli.v1.RetrievalService", tls=GrpcTlsSettings()) == "SERVING"
         _set_tls_environment(monkeypatch)  # an operator's shell without the TLS settings
         with pytest.raises(grpc.RpcError):
-            check_health(target)
+            check_health(target, tls=GrpcTlsSettings())
     finally:
         server.stop(0)
 
@@ -275,16 +277,18 @@ def test_routing_reaches_retrieval_over_mtls(pki: Pki, tmp_path: Path, monkeypat
     retrieval = create_retrieval(
         retrieval_settings(tmp_path / "index", CORPUS),
         RetrievalDeps(embedder=HASH_EMBEDDER),
+        process=ProcessSettings.from_environment(),
     )
     try:
         assert retrieval.handle.wait_ready(60), retrieval.handle.load_error
         _train_routing_model(tmp_path / "model")
         settings = routing_settings(retrieval.handle.port, tmp_path / "model")
-        routing = create_routing(settings)  # its channel to retrieval comes from open_channel and the environment
+        # Its channel to retrieval is opened with the TLS settings main() would read from the environment.
+        routing = create_routing(settings, process=ProcessSettings.from_environment())
         try:
             # SERVING only after routing saw retrieval SERVING and read its index stats: both over mTLS.
             assert routing.wait_ready(60), routing.load_error
-            with open_channel(f"127.0.0.1:{routing.port}") as channel:
+            with open_channel(f"127.0.0.1:{routing.port}", GrpcTlsSettings()) as channel:
                 complaint = routing_pb2.Complaint(text="楼道灯坏了好几天了", community="恒康居民区")
                 reply = routing_pb2_grpc.RoutingServiceStub(channel).Route(
                     routing_pb2.RouteRequest(complaint=complaint), timeout=CALL_SECONDS

@@ -13,8 +13,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
+from services.intake.settings import IntakeSettings
 from tests.conftest import free_port
 from tests.integration.conftest import RunningIntake, wait_until
 from tests.tokens import as_resident

@@ -17,10 +17,10 @@ import grpc
 import pytest
 
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
 from services.cli.main import main as linli
 from services.intake.server import IntakeDeps
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.sweeps import SweepFlows
 from tests.integration.conftest import ChildProcesses, RunningIntake, running_intake, wait_until

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from linli.grpc_serving import ServerHandle
-from linli.settings import IntakeSettings
 from linli.v1 import routing_pb2, routing_pb2_grpc
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.models import Ticket, TicketEvent
 from tests.integration.conftest import ChildProcesses, running_intake, wait_until
 from tests.tokens import as_resident

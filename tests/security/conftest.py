@@ -21,7 +21,7 @@ import redis
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from linli.settings import IntakeSettings
+from services.intake.settings import IntakeSettings
 from tests.conftest import free_port
 from tests.integration.conftest import grpc_channel, intake_settings_for, settings_env, wait_until
 from tests.tokens import as_resident

@@ -10,8 +10,8 @@ import httpx
 import pytest
 import redis
 
-from linli.settings import RateLimitSettings
 from linli.v1 import intake_pb2, intake_pb2_grpc
+from services.intake.settings import RateLimitSettings
 from tests.conftest import free_port
 from tests.integration.conftest import grpc_channel
 from tests.security.conftest import COMMUNITY, RunningStack, start_intake, stop

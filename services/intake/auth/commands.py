@@ -78,8 +78,10 @@ def run_token_command(args: argparse.Namespace) -> int:
 def _issue(args: argparse.Namespace) -> int:
     from linli.errors import LinliError
     from linli.parties import unknown_party_message
-    from linli.settings import IntakeSettings
+    from linli.settings import AuthSettings
+    from linli.tokens import TokenCodec
     from services.intake.auth.tokens import issue_token
+    from services.intake.settings import IntakeSettings
 
     subject = getattr(args, SUBJECT_OPTION[args.kind]) or ""
     if not subject:
@@ -99,6 +101,7 @@ def _issue(args: argparse.Namespace) -> int:
             community=args.community if worker else "",
             role=args.role if worker else None,
             ttl=timedelta(days=args.ttl_days),
+            codec=TokenCodec.from_settings(AuthSettings()),  # the command's entry: the environment is read here
         )
     except (LinliError, RuntimeError) as error:
         sys.stderr.write(f"linli token issue: {error}\n")
@@ -129,9 +132,9 @@ def _on_revocations(command: str, action: Callable[[Revocations], _T]) -> _T:
     from sqlalchemy.exc import SQLAlchemyError
 
     from linli.errors import LinliError, NotFound
-    from linli.settings import IntakeSettings
     from services.intake.auth.revocations import Revocations
     from services.intake.database import Database
+    from services.intake.settings import IntakeSettings
 
     database = Database(IntakeSettings().database_url)
     try:

@@ -20,7 +20,7 @@ def issue_token(
     community: str = "",
     role: Role | str | None = None,
     ttl: timedelta = DEFAULT_WORKER_TTL,
-    codec: TokenCodec | None = None,
+    codec: TokenCodec,
 ) -> tuple[str, datetime]:
     """A signed token for `subject` and when it expires.
 
@@ -31,16 +31,14 @@ def issue_token(
         community: the community a worker serves; '' serves every one.
         role: a worker's role (worker, dispatcher, admin); defaults to worker for workers.
         ttl: how long the token is valid (at most 366 days).
-        codec: the keys to sign with; default: `LINLI_AUTH_SECRETS` of the environment.
+        codec: the keys to sign with (`LINLI_AUTH_SECRETS`, as the caller's entry read them).
 
     Raises:
         InvalidArgument: the fields do not make a token of this kind.
-        RuntimeError: no codec was given and `LINLI_AUTH_SECRETS` is not set.
     """
     kind = TokenKind(kind)
     if kind is TokenKind.WORKER and role is None:
         role = Role.WORKER
-    codec = codec or TokenCodec.from_settings()
     token, claims = codec.issue(
         kind, subject, ttl=ttl, party=party, community=community, role=Role(role) if role else None
     )

@@ -98,18 +98,15 @@ def _settle(task: Task, result: AttemptResult, policy: RetryPolicy, context: dic
     raise task.retry(countdown=policy.delay_seconds(attempts_made, result))
 
 
-def register_tasks(
-    app: Celery, *, settings: NotificationSettings | None = None, messenger: ResidentMessenger | None = None
-) -> None:
+def register_tasks(app: Celery, *, settings: NotificationSettings, messenger: ResidentMessenger | None = None) -> None:
     """Registers `linli.notify.deliver` and `linli.notify.message_resident` on `app`, and makes its worker consume
     the notifications queue whatever `--queues` it was started with.
 
     Args:
         app: The intake's Celery app, as the worker process builds it.
-        settings: Notification settings; read from the environment now (so a bad one stops the worker at start).
+        settings: Notification settings, read by the worker's main() (so a bad one stops the worker at start).
         messenger: How residents get messages; by default WeChat when configured, else logging only.
     """
-    settings = settings or NotificationSettings()
     policy = RetryPolicy(settings.max_attempts, settings.backoff_base_seconds)
     resources = _WorkerResources(settings, messenger)
     secret = settings.hmac_secret

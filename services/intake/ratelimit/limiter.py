@@ -17,9 +17,9 @@ from enum import StrEnum
 import redis
 
 from linli.errors import RateLimited
-from linli.settings import RateLimitSettings
 from services.intake.metrics import RATE_LIMITED
 from services.intake.ratelimit.counters import MemoryWindowCounter, RedisWindowCounter, WindowCount, WindowCounter
+from services.intake.settings import RateLimitSettings
 
 logger = logging.getLogger(__name__)
 

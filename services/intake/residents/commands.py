@@ -44,10 +44,10 @@ def run_resident_command(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from linli.errors import NotFound
-    from linli.settings import IntakeSettings
     from services.intake.auth.commands import operator_name
     from services.intake.database import Database
     from services.intake.residents.erasure import ErasureFlows
+    from services.intake.settings import IntakeSettings
     from services.intake.tickets.context import FlowContext, LifecyclePolicy
 
     settings = IntakeSettings()

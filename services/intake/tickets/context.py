@@ -13,9 +13,9 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from linli.parties import DEFAULT_PARTIES
-from linli.settings import DEFAULT_COMMUNITIES, IntakeSettings
 from services.intake.database import Database
 from services.intake.notifications.events import OutboundEvent
+from services.intake.settings import DEFAULT_COMMUNITIES, IntakeSettings
 from services.intake.tickets.models import EscalationLevel, Ticket, TicketEvent, Urgency, is_erased_resident
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -14,11 +13,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from linli.parties import display_name
+from services.intake.web.faces import FaceServices
 
-if TYPE_CHECKING:
-    from services.intake.web import FaceServices
-
-FacesProvider = Callable[[], "FaceServices"]
+FacesProvider = Callable[[], FaceServices]
 
 
 # Path → (template, title). Each page is a shell; its script reads and acts through the JSON API.

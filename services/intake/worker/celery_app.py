@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Celery
 
-from linli.settings import IntakeSettings
+from services.intake.settings import IntakeSettings
 
 TRIAGE_TASK = "linli.triage"
 CASE_SYNC_TASK = "linli.sync_case"

@@ -11,11 +11,12 @@ from linli.clients.routing import RoutingClient
 from linli.grpc_auth import ServiceCredentials
 from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
-from linli.settings import IntakeSettings
+from linli.settings import LogSettings
 from services.intake.database import Database
-from services.intake.metrics import instrument_worker
-from services.intake.notifications import NotificationSettings, create_notifier
+from services.intake.notifications import create_notifier
 from services.intake.notifications import register_tasks as register_notification_tasks
+from services.intake.observability import instrument_worker
+from services.intake.settings import IntakeConfig, IntakeSettings
 from services.intake.tickets.context import FlowContext, LifecyclePolicy
 from services.intake.tickets.learning import LearningFlows
 from services.intake.tickets.sweeps import SweepFlows
@@ -27,8 +28,8 @@ from services.intake.worker.tasks import TaskDeps, register_tasks
 class WorkerDeps:
     """Builds the tasks' dependencies on first use inside the worker (never at import, never per task)."""
 
-    def __init__(self, settings: IntakeSettings, app: Celery, credentials: ServiceCredentials) -> None:
-        self._settings = settings
+    def __init__(self, config: IntakeConfig, app: Celery, credentials: ServiceCredentials) -> None:
+        self._config = config
         self._app = app
         self._credentials = credentials
         self._deps: TaskDeps | None = None
@@ -41,24 +42,24 @@ class WorkerDeps:
             return self._deps
 
     def _build(self) -> TaskDeps:
-        settings = self._settings
+        settings, tls = self._config.intake, self._config.process.tls
         database = Database(settings.database_url)
         database.upgrade_schema()  # a worker started before intake finds the schema in place all the same
         context = FlowContext(
             database,
             CeleryTaskQueue(self._app),
             policy=LifecyclePolicy.from_settings(settings),
-            notifier=create_notifier(NotificationSettings(), celery_app=self._app),
+            notifier=create_notifier(self._config.notifications, celery_app=self._app),
         )
         timeout = settings.rpc_timeout_seconds
         return TaskDeps(
             triage=TriageFlows(context),
             learning=LearningFlows(context),
             sweeps=SweepFlows(context),
-            routing=RoutingClient(open_channel(settings.routing_target), timeout_seconds=timeout),
+            routing=RoutingClient(open_channel(settings.routing_target, tls), timeout_seconds=timeout),
             # Learned cases change the index: an admin RPC, called with a service token the worker signs itself.
             retrieval=RetrievalClient(
-                open_channel(settings.retrieval_target),
+                open_channel(settings.retrieval_target, tls),
                 timeout_seconds=timeout,
                 credentials=self._credentials.metadata,
             ),
@@ -89,20 +90,21 @@ def worker_argv(settings: IntakeSettings) -> list[str]:
 
 def main() -> None:
     """Runs a worker until SIGTERM (warm shutdown: running tasks finish, unstarted ones go back) or SIGINT."""
-    configure_logging("worker")
-    settings = IntakeSettings()
+    config = IntakeConfig.from_environment()
+    configure_logging("worker", config.process.log)
+    settings = config.intake
     # Read at start: a worker without the token key would fail every case sync, so it refuses to start instead.
-    credentials = ServiceCredentials.from_settings(SERVICE_NAME)
+    credentials = ServiceCredentials.from_settings(SERVICE_NAME, config.process.auth)
     app = create_celery_app(settings)
-    register_tasks(app, WorkerDeps(settings, app, credentials), settings)
-    register_notification_tasks(app)
+    register_tasks(app, WorkerDeps(config, app, credentials), settings)
+    register_notification_tasks(app, settings=config.notifications)
     instrument_worker(app, settings)
     app.worker_main(worker_argv(settings))
 
 
 def beat_main() -> None:
     """Runs Celery beat: sends the re-queue and escalation sweeps every `sweep_interval_seconds` (one beat only)."""
-    configure_logging("beat")
+    configure_logging("beat", LogSettings())
     settings = IntakeSettings()
     settings.beat_schedule_file.parent.mkdir(parents=True, exist_ok=True)
     app = create_celery_app(settings)

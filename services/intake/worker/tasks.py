@@ -15,8 +15,8 @@ from linli.clients.retrieval import RetrievalClient
 from linli.clients.routing import RoutingClient
 from linli.errors import InvalidArgument, NotFound, Unavailable
 from linli.proto_time import optional_timestamp, to_timestamp
-from linli.settings import IntakeSettings
 from linli.v1 import cases_pb2
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.duplicates import Embedding
 from services.intake.tickets.learning import LearnedCase, LearningFlows, SyncAction
 from services.intake.tickets.sweeps import SweepFlows

@@ -14,6 +14,7 @@ from services.routing.learning import DEFAULT_MODEL_DIR, DEFAULT_PRECEDENTS
 
 if TYPE_CHECKING:
     from linli.catalog import Catalog
+    from linli.embedding.config import EmbedderConfig
     from services.routing.learning.data import LabelledText
     from services.routing.learning.features import Encoder
     from services.routing.learning.training import TrainedModel
@@ -122,15 +123,13 @@ def _progress(line: str) -> None:
     sys.stderr.flush()
 
 
-def local_encoder(backend: str = TRAINING_BACKEND) -> Encoder:
+def local_encoder(embedder: EmbedderConfig, backend: str = TRAINING_BACKEND) -> Encoder:
     """The retrieval service's embedding model, loaded in this process with `backend` (model folder, cache and
-    sequence length as LINLI_RETRIEVAL_* configures them)."""
+    sequence length as the caller read them from LINLI_RETRIEVAL_*)."""
     from linli.embedding import create_embedder
-    from linli.settings import RetrievalSettings
     from services.routing.learning.features import EmbedderEncoder
 
-    settings = RetrievalSettings().model_copy(update={"embedding_backend": backend})
-    return EmbedderEncoder(create_embedder(settings))
+    return EmbedderEncoder(create_embedder(embedder.model_copy(update={"backend": backend})))
 
 
 def _read_training_data(args: argparse.Namespace, path: Path) -> tuple[list[LabelledText], int]:
@@ -149,7 +148,7 @@ def _catalog(args: argparse.Namespace) -> Catalog | None:
     return load_catalog(args.catalog) if args.signals else None
 
 
-def _train(args: argparse.Namespace, path: Path) -> tuple[TrainedModel, Encoder | None]:
+def _train(args: argparse.Namespace, path: Path, embedder: EmbedderConfig) -> tuple[TrainedModel, Encoder | None]:
     from services.routing.learning.features import FeatureConfig
     from services.routing.learning.training import TrainingConfig, train
     from services.routing.signals import RoutingTrainingSignals, catalog_examples
@@ -162,7 +161,7 @@ def _train(args: argparse.Namespace, path: Path) -> tuple[TrainedModel, Encoder 
         target_precision=args.target_precision,
     )
     allowed = [label.strip() for label in args.labels.split(",") if label.strip()] if args.labels else None
-    encoder = local_encoder(args.embedding_backend) if args.embeddings else None
+    encoder = local_encoder(embedder, args.embedding_backend) if args.embeddings else None
     catalog = _catalog(args)
     model = train(
         items,
@@ -177,18 +176,18 @@ def _train(args: argparse.Namespace, path: Path) -> tuple[TrainedModel, Encoder 
     return model, encoder
 
 
-def run_train(args: argparse.Namespace) -> int:
+def run_train(args: argparse.Namespace, embedder: EmbedderConfig) -> int:
     """`linli train routing`: trains and writes the model directory; prints its manifest as JSON."""
     from services.routing.learning.model_dir import save_model
 
-    model, _ = _train(args, args.data)
+    model, _ = _train(args, args.data, embedder)
     manifest = save_model(model, args.out)
     _progress(f"wrote {args.out} in {model.train_seconds:.1f} s of training")
     sys.stdout.write(json.dumps(manifest.to_json(), ensure_ascii=False) + "\n")
     return 0
 
 
-def run_eval(args: argparse.Namespace) -> int:
+def run_eval(args: argparse.Namespace, embedder: EmbedderConfig) -> int:
     """`linli eval routing`: scores a freshly trained or the deployed router; the last stdout line is the report."""
     from services.routing.learning.data import read_labelled
     from services.routing.learning.evaluation import evaluate
@@ -199,7 +198,7 @@ def run_eval(args: argparse.Namespace) -> int:
     train_seconds = 0.0
     if args.train is not None:
         started = time.perf_counter()
-        model, encoder = _train(args, args.train)
+        model, encoder = _train(args, args.train, embedder)
         train_seconds = time.perf_counter() - started
         classifier, threshold = model.classifier, model.threshold
         precedents = _read_training_data(args, args.train)[0]
@@ -208,10 +207,10 @@ def run_eval(args: argparse.Namespace) -> int:
         if args.model is None and not (directory / MANIFEST_FILE).is_file():
             _progress(f"no model in {directory} yet: training the service's first model on {DEFAULT_PRECEDENTS}")
             started = time.perf_counter()
-            save_model(_train(args, DEFAULT_PRECEDENTS)[0], directory)
+            save_model(_train(args, DEFAULT_PRECEDENTS, embedder)[0], directory)
             train_seconds = time.perf_counter() - started
         manifest = read_manifest(directory)
-        encoder = local_encoder(args.embedding_backend) if manifest.embedding else None
+        encoder = local_encoder(embedder, args.embedding_backend) if manifest.embedding else None
         loaded = load_model(directory, encoder=encoder)
         classifier, threshold = loaded.classifier, loaded.threshold
         _progress(f"loaded {directory} (trained {manifest.created_at} on {manifest.data.count} texts)")
@@ -240,10 +239,11 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_learning_command(args: argparse.Namespace) -> int:
-    """Runs `train routing` or `eval routing`; a bad input file or model directory is one clear line on stderr."""
+def run_learning_command(args: argparse.Namespace, embedder: EmbedderConfig) -> int:
+    """Runs `train routing` or `eval routing`, `embedder` being the retrieval model (used with `--embeddings`); a
+    bad input file or model directory is one clear line on stderr."""
     try:
-        return run_train(args) if args.command == "train" else run_eval(args)
+        return run_train(args, embedder) if args.command == "train" else run_eval(args, embedder)
     except LinliError as error:
         sys.stderr.write(f"linli {args.command} {args.target}: {error.message}\n")
         return 2

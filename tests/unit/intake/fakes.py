@@ -7,6 +7,9 @@ from datetime import timedelta
 
 import numpy as np
 
+from linli.catalog import load_catalog
+from linli.grpc_tls import open_channel
+from linli.settings import AuthSettings, GrpcTlsSettings
 from linli.tokens import TokenCodec
 from linli.v1 import routing_pb2
 from services.intake.auth import Authenticator, Role, Worker
@@ -17,6 +20,7 @@ from services.intake.database import Database
 from services.intake.notifications.events import OutboundEvent
 from services.intake.ratelimit import RateLimiter
 from services.intake.ratelimit.http import ClientAddresses
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.context import FlowContext, LifecyclePolicy
 from services.intake.tickets.duplicates import Embedding
 from services.intake.tickets.flows import TicketFlows
@@ -24,6 +28,7 @@ from services.intake.tickets.learning import LearningFlows
 from services.intake.tickets.sweeps import SweepFlows
 from services.intake.tickets.validation import Submission
 from services.intake.triage.flows import TriageFlows
+from services.intake.web.faces import FaceServices, build_face_services
 from tests.unit.fakes import StepClock
 
 
@@ -36,12 +41,26 @@ def http_security(
 ) -> HttpSecurity:
     """Tokens of the run's key (or of `codec`), development logins, no revoked subjects unless `revocations` are
     given, and no rate limit unless one is given."""
-    codec = codec or TokenCodec.from_settings()
+    codec = codec or TokenCodec.from_settings(AuthSettings())
     return HttpSecurity(
         Authenticator(codec, revocations),
         ResidentLogin(DevVerifier(), codec, ttl=timedelta(hours=1)),
         limiter or RateLimiter.unlimited(),
         ClientAddresses(trusted_proxies),
+    )
+
+
+def face_services(flows: TicketFlows, database: Database, settings: IntakeSettings | None = None) -> FaceServices:
+    """The pages' services as intake's create_server wires them, over `settings` (default: the environment's) and a
+    channel to a retrieval nobody serves (instant answers then fall back, as when retrieval is down)."""
+    settings = settings if settings is not None else IntakeSettings()
+    return build_face_services(
+        flows,
+        database,
+        settings,
+        resident_login=AuthSettings().resident_verifier,
+        catalog=load_catalog(),
+        retrieval_channel=open_channel(settings.retrieval_target, GrpcTlsSettings()),
     )
 
 

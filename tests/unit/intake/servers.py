@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from linli.settings import IntakeSettings
 from linli.tokens import TokenCodec
 from services.intake.auth.residents import ResidentVerifier
 from services.intake.database import Database
 from services.intake.ratelimit import RateLimiter
 from services.intake.server import IntakeDeps, IntakeServer, create_server
+from services.intake.settings import IntakeSettings
+from tests.local_servers import intake_config
 from tests.unit.intake.fakes import RecordingNotifier, RecordingTaskQueue
 
 READY_SECONDS = 30
@@ -36,7 +37,7 @@ def sqlite_intake(
         verifier=verifier,
         limiter=limiter,
     )
-    server = create_server(settings, deps)
+    server = create_server(intake_config(settings), deps)
     try:
         assert server.grpc.wait_ready(READY_SECONDS), server.grpc.load_error
         yield server

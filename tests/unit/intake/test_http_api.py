@@ -17,7 +17,7 @@ from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.tickets.models import Ticket
 from tests.tokens import as_resident, as_worker
-from tests.unit.intake.fakes import Intake, decision, http_security
+from tests.unit.intake.fakes import Intake, decision, face_services, http_security
 
 VALID = {"text": "小区门口的路灯坏了", "community": "西渚社区"}
 PM = as_worker("w-7", "property_manager", "西渚社区")
@@ -39,7 +39,12 @@ def client(intake: Intake) -> TestClient:
     ready = threading.Event()
     ready.set()
     # Calls are the resident r-1's unless a test sends a worker's token.
-    return TestClient(create_http_app(intake.flows, http_security(), intake.database, ready), headers=RESIDENT)
+    return TestClient(
+        create_http_app(
+            intake.flows, http_security(), intake.database, ready, faces=face_services(intake.flows, intake.database)
+        ),
+        headers=RESIDENT,
+    )
 
 
 def stored(database: Database) -> int:

@@ -10,12 +10,13 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from linli.settings import IntakeSettings
 from linli.v1 import intake_pb2, intake_pb2_grpc, routing_pb2
 from services.intake.database import Database
 from services.intake.ratelimit import RateLimiter
 from services.intake.server import IntakeDeps, IntakeServer, create_server
+from services.intake.settings import IntakeSettings
 from services.intake.triage.flows import TriageFlows
+from tests.local_servers import intake_config
 from tests.tokens import resident_metadata, worker_metadata
 from tests.unit.intake.fakes import RecordingNotifier, RecordingTaskQueue, decision
 
@@ -34,7 +35,7 @@ def server(tmp_path: Path) -> Iterator[IntakeServer]:
         notifier=RecordingNotifier(),
         limiter=RateLimiter.unlimited(),
     )
-    running = create_server(settings, deps)
+    running = create_server(intake_config(settings), deps)
     assert running.grpc.wait_ready(30), running.grpc.load_error
     yield running
     running.grpc.stop(0)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from tests.tokens import as_resident
-from tests.unit.intake.fakes import Intake, http_security
+from tests.unit.intake.fakes import Intake, face_services, http_security
 
 ERROR_REF = "#/components/schemas/ErrorBody"
 
@@ -25,7 +25,8 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     database.upgrade_schema()
     ready = threading.Event()
     ready.set()
-    app = create_http_app(Intake(database).flows, http_security(), database, ready)
+    flows = Intake(database).flows
+    app = create_http_app(flows, http_security(), database, ready, faces=face_services(flows, database))
     yield TestClient(app, headers=as_resident("r-1"))
     database.dispose()
 

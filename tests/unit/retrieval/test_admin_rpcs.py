@@ -10,7 +10,7 @@ import pytest
 
 from linli.grpc_auth import ServiceCredentials, admin_interceptor, admin_metadata
 from linli.grpc_serving import build_server
-from linli.settings import AuthSettings
+from linli.settings import AuthSettings, GrpcTlsSettings
 from linli.tokens import TokenCodec, TokenKind
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
 from services.retrieval.server import ADMIN_METHODS, SERVICE_NAME
@@ -28,7 +28,8 @@ def stub() -> Iterator[retrieval_pb2_grpc.RetrievalServiceStub]:
         workers=2,
         service_names=[SERVICE_NAME],
         register=lambda server: retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(servicer, server),
-        interceptors=[admin_interceptor(SERVICE_NAME, ADMIN_METHODS)],
+        interceptors=[admin_interceptor(SERVICE_NAME, ADMIN_METHODS, TokenCodec.from_settings(AuthSettings()))],
+        tls=GrpcTlsSettings(),
     )
     with grpc.insecure_channel(f"127.0.0.1:{handle.port}") as channel:
         yield retrieval_pb2_grpc.RetrievalServiceStub(channel)
@@ -89,8 +90,8 @@ def test_service_credentials_renew_before_expiry() -> None:
 
 
 def test_the_cli_sends_the_admin_token_or_signs_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    signed = admin_metadata()
-    claims = TokenCodec.from_settings().verify(signed[0][1].removeprefix("Bearer "))
+    signed = admin_metadata("linli-cli", AuthSettings())
+    claims = TokenCodec.from_settings(AuthSettings()).verify(signed[0][1].removeprefix("Bearer "))
     assert claims.is_admin
     monkeypatch.setenv("LINLI_AUTH_ADMIN_TOKEN", "given-token")
-    assert admin_metadata() == (("authorization", "Bearer given-token"),)
+    assert admin_metadata("linli-cli", AuthSettings()) == (("authorization", "Bearer given-token"),)

@@ -21,7 +21,7 @@ from linli.embedding.backends import (
     create_embedder,
     quantised_model_file,
 )
-from linli.settings import RetrievalSettings
+from services.retrieval.settings import RetrievalSettings
 
 TEXTS = [
     "3号楼楼道的灯坏了好几天了,晚上上下楼黑漆漆的",
@@ -106,13 +106,14 @@ def test_the_export_is_cached_next_to_the_model_and_reused(
 
 def test_create_embedder_picks_the_backend_the_settings_name(fast: OnnxInt8Embedder, model_dir: Path) -> None:
     settings = RetrievalSettings(model_path=model_dir, embedding_backend="onnx-int8", max_seq_length=128)
-    chosen = create_embedder(settings)
+    chosen = create_embedder(settings.embedder_config())
     assert isinstance(chosen, OnnxInt8Embedder)
     assert chosen.model_file == fast.model_file
     assert chosen.max_seq_length == 128
 
     assert isinstance(
-        create_embedder(settings.model_copy(update={"embedding_backend": "torch"})), SentenceTransformerEmbedder
+        create_embedder(settings.model_copy(update={"embedding_backend": "torch"}).embedder_config()),
+        SentenceTransformerEmbedder,
     )
 
 

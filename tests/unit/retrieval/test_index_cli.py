@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from linli.settings import RetrievalSettings
 from services.cli.main import build_parser
 from services.cli.main import main as linli_main
 from services.retrieval.index_admin import IndexAdminError, build_index, read_stats, run_index_command
+from services.retrieval.settings import RetrievalSettings
 from services.retrieval.snapshots import SnapshotStore
 from tests.unit.fakes import HashEmbedder
 

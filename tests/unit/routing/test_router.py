@@ -19,7 +19,7 @@ from linli.catalog import Catalog, load_catalog
 from linli.clients.retrieval import RetrievalClient
 from linli.errors import FailedPrecondition, InvalidArgument
 from linli.parties import DEFAULT_PARTIES
-from linli.settings import RoutingSettings
+from linli.settings import ProcessSettings
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
 from services.routing.bootstrap import retrieval_encoder
 from services.routing.learning.data import LabelledText, read_labelled
@@ -30,6 +30,7 @@ from services.routing.model_holder import ModelHolder
 from services.routing.router import Complaint, Router
 from services.routing.server import RoutingDeps, create_server
 from services.routing.servicer import decision_to_proto
+from services.routing.settings import RoutingSettings
 from services.routing.signals import RoutingTrainingSignals
 from tests.local_servers import routing_settings
 from tests.tokens import service_metadata
@@ -263,7 +264,7 @@ def city_server(tmp_path: Path) -> Iterator[tuple[routing_pb2_grpc.RoutingServic
     )
     save_model(model, model_dir)
     settings = routing_settings(port, model_dir)
-    handle = create_server(settings, RoutingDeps())
+    handle = create_server(settings, RoutingDeps(), process=ProcessSettings.from_environment())
     assert handle.wait_ready(30), handle.load_error
     channel = grpc.insecure_channel(f"127.0.0.1:{handle.port}")
     yield routing_pb2_grpc.RoutingServiceStub(channel), model_dir

@@ -12,6 +12,7 @@ from linli import errors
 from linli.clients.routing import RoutingClient
 from linli.deadlines import call_timeout, caller_deadline
 from linli.grpc_serving import ServerHandle, build_server
+from linli.settings import GrpcTlsSettings
 from linli.v1 import routing_pb2, routing_pb2_grpc
 
 
@@ -45,6 +46,7 @@ def channel() -> Iterator[grpc.Channel]:
         workers=2,
         service_names=["linli.v1.RoutingService"],
         register=lambda s: routing_pb2_grpc.add_RoutingServiceServicer_to_server(Answering(), s),
+        tls=GrpcTlsSettings(),
     )
     with grpc.insecure_channel(f"127.0.0.1:{handle.port}") as opened:
         yield opened

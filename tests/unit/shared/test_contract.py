@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from linli.codegen import GENERATED_SUFFIXES, generate
-from services.cli.main import documented_settings_table
+from services.cli.settings_table import documented_settings_table
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -12,6 +12,7 @@ from grpc_status import rpc_status
 
 from linli import errors
 from linli.grpc_serving import ServerHandle, build_server
+from linli.settings import GrpcTlsSettings
 from linli.v1 import routing_pb2, routing_pb2_grpc
 
 
@@ -40,6 +41,7 @@ def server() -> Iterator[ServerHandle]:
         workers=2,
         service_names=["linli.v1.RoutingService"],
         register=lambda s: routing_pb2_grpc.add_RoutingServiceServicer_to_server(Raising(), s),
+        tls=GrpcTlsSettings(),
     )
     yield handle
     handle.stop(0)

@@ -23,22 +23,27 @@ from linli.errors import NotFound
 from linli.grpc_serving import ServerHandle, build_server
 from linli.logs import current_log_context
 from linli.metrics import RpcMetrics, ServerMetrics, ServiceMetrics, method_label
-from linli.settings import IntakeSettings, RetrievalSettings
+from linli.settings import GrpcTlsSettings
 from linli.v1 import routing_pb2
 from services.intake import metrics as intake_metrics
+from services.intake import observability as intake_observability
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.validation import Submission
 from services.intake.worker.celery_app import TRIAGE_TASK, CeleryTaskQueue, create_celery_app
 from services.retrieval import metrics as retrieval_metrics
+from services.retrieval import observability as retrieval_observability
 from services.retrieval.cases import CaseFilter, CaseRecord
 from services.retrieval.memory import CaseMemory
+from services.retrieval.settings import RetrievalSettings
 from services.retrieval.snapshots import SnapshotStore
 from services.retrieval.store import CaseStore
 from services.routing import metrics as routing_metrics
+from services.routing import observability as routing_observability
 from tests.tokens import as_resident
 from tests.unit.fakes import HashEmbedder
-from tests.unit.intake.fakes import Intake, decision, http_security, resolved_ticket
+from tests.unit.intake.fakes import Intake, decision, face_services, http_security, resolved_ticket
 
 DASHBOARD = Path(__file__).resolve().parents[3] / "infra" / "grafana" / "linli-dashboard.json"
 COMPLAINT = Submission(text="小区北门的路灯坏了一周了", community="恒康居民区", resident_id="r-1")
@@ -86,6 +91,7 @@ def echo_server() -> Iterator[tuple[ServerHandle, CollectorRegistry, list[dict[s
         service_names=["test.Echo"],
         register=lambda server: server.add_generic_rpc_handlers((handler,)),
         metrics=metrics,
+        tls=GrpcTlsSettings(),
     )
     yield handle, registry, seen
     handle.stop(0)
@@ -121,6 +127,7 @@ def test_the_metrics_endpoint_stops_with_the_server() -> None:
         service_names=[],
         register=lambda _server: None,
         metrics=ServerMetrics(ServiceMetrics(RpcMetrics("stops", registry), registry), port=0),
+        tls=GrpcTlsSettings(),
     )
     port = handle.metrics_port
     assert port is not None
@@ -141,6 +148,7 @@ def test_a_taken_metrics_port_does_not_stop_the_server(
         service_names=[],
         register=lambda _server: None,
         metrics=ServerMetrics(ServiceMetrics(RpcMetrics("second", registry), registry), port=taken),
+        tls=GrpcTlsSettings(),
     )
     try:
         assert handle.port > 0
@@ -167,7 +175,7 @@ def test_routing_counts_decisions_by_party_and_outcome() -> None:
         routing_pb2.RoutingDecision(abstained=True, confidence=0.4, router_version="case-vote-9"),
         routing_pb2.RoutingDecision(party="a_party_nobody_knows", confidence=0.7),
     ]
-    routing_metrics.observe_decisions(decisions, ("property_manager", "street_office"))
+    routing_observability.observe_decisions(decisions, ("property_manager", "street_office"))
     assert sample(registry, "linli_routing_decisions_total", party="property_manager", outcome="routed") == (
         before["routed"] + 1
     )
@@ -179,7 +187,7 @@ def test_routing_counts_decisions_by_party_and_outcome() -> None:
     assert sample(registry, "linli_routing_confidence_count") == before["confidence"] + 3
     assert sample(registry, "linli_routing_confidence_bucket", le="0.5") == before["low"] + 1
     assert sample(registry, "linli_routing_model_info", router_version="case-vote-9") == 1
-    routing_metrics.set_router_version("case-vote-1")
+    routing_observability.set_router_version("case-vote-1")
     assert sample(registry, "linli_routing_model_info", router_version="case-vote-9") == 0  # replaced, not added
 
 
@@ -188,7 +196,7 @@ def test_routing_counts_decisions_by_party_and_outcome() -> None:
 
 def small_memory(path: Path, size: int) -> CaseMemory:
     memory = CaseMemory(
-        retrieval_metrics.instrumented_embedder(HashEmbedder(32)),
+        retrieval_observability.instrumented_embedder(HashEmbedder(32)),
         CaseStore.from_url(f"sqlite:///{path / 'cases.sqlite'}"),
         max_k=10,
         max_batch=64,
@@ -220,13 +228,13 @@ def test_retrieval_shows_index_size_snapshot_age_and_model_batches(tmp_path: Pat
     assert sample(registry, "linli_retrieval_search_seconds_count", index="flat") == searches + 1
 
     settings = RetrievalSettings(index_dir=tmp_path, metrics_port=0)
-    collector = retrieval_metrics.server_metrics(settings, lambda: memory).collectors[0]
+    collector = retrieval_observability.server_metrics(settings, lambda: memory).collectors[0]
     assert "linli_retrieval_snapshot_age_seconds" not in collected(collector)  # no snapshot yet
     memory.snapshot()
     families = collected(collector)
     assert families["linli_retrieval_index_size"] == [({}, 7.0)]
     assert 0 <= families["linli_retrieval_snapshot_age_seconds"][0][1] < 60
-    assert collected(retrieval_metrics.IndexCollector(lambda: None, None)) == {}  # still loading: nothing
+    assert collected(retrieval_observability.IndexCollector(lambda: None, None)) == {}  # still loading: nothing
 
 
 # --- intake -----------------------------------------------------------------------------------------------------
@@ -247,8 +255,8 @@ def client(database: Database, broker_url: str) -> TestClient:
     intake = Intake(database)
     ready = threading.Event()
     ready.set()
-    app = create_http_app(intake.flows, http_security(), database, ready)
-    intake_metrics.instrument_http(app, database=database, broker_url=broker_url)
+    app = create_http_app(intake.flows, http_security(), database, ready, faces=face_services(intake.flows, database))
+    intake_observability.instrument_http(app, database=database, broker_url=broker_url)
     return TestClient(app, headers=as_resident("r-1"))
 
 
@@ -275,7 +283,7 @@ def test_http_requests_are_labelled_by_route_template_and_carry_a_request_id(cli
 
 
 def test_queue_depth_counts_waiting_triage_messages(broker_url: str, tmp_path: Path) -> None:
-    collector = intake_metrics.QueueDepthCollector(broker_url)
+    collector = intake_observability.QueueDepthCollector(broker_url)
     assert collected(collector)["linli_intake_queue_depth"] == [
         ({"queue": "triage"}, 0.0),
         ({"queue": "lifecycle"}, 0.0),
@@ -291,7 +299,7 @@ def test_queue_depth_counts_waiting_triage_messages(broker_url: str, tmp_path: P
 
 
 def test_an_unreachable_broker_shows_as_down() -> None:
-    families = collected(intake_metrics.QueueDepthCollector("redis://127.0.0.1:1/0"))
+    families = collected(intake_observability.QueueDepthCollector("redis://127.0.0.1:1/0"))
     assert families == {"linli_intake_broker_up": [({}, 0.0)]}
 
 
@@ -336,7 +344,7 @@ def test_the_worker_binds_the_ticket_id_and_times_its_tasks(tmp_path: Path) -> N
         return ticket_id
 
     settings = IntakeSettings(worker_metrics_port=0, database_url=f"sqlite:///{tmp_path / 'x.sqlite'}")
-    endpoint = intake_metrics.instrument_worker(app, settings)
+    endpoint = intake_observability.instrument_worker(app, settings)
     assert endpoint is not None
     try:
         runs = sample(
@@ -367,9 +375,9 @@ def known_metric_names(tmp_path: Path, database: Database, broker_url: str) -> s
         routing_metrics.REGISTRY,
         intake_metrics.API_REGISTRY,
         intake_metrics.WORKER_REGISTRY,
-        retrieval_metrics.IndexCollector(lambda: memory, SnapshotStore(tmp_path / "snapshots")),
-        intake_metrics.TicketStatusCollector(database),
-        intake_metrics.QueueDepthCollector(broker_url),
+        retrieval_observability.IndexCollector(lambda: memory, SnapshotStore(tmp_path / "snapshots")),
+        intake_observability.TicketStatusCollector(database),
+        intake_observability.QueueDepthCollector(broker_url),
     ]
     names: set[str] = set()
     for source in registries:
@@ -416,7 +424,7 @@ def test_log_lines_of_a_sync_endpoint_carry_the_request_id(database: Database, b
     def context() -> dict[str, str]:  # sync: FastAPI runs it on a worker thread
         return dict(current_log_context())
 
-    intake_metrics.instrument_http(app, database=database, broker_url=broker_url)
+    intake_observability.instrument_http(app, database=database, broker_url=broker_url)
     reply = TestClient(app).get("/context", headers={"X-Request-ID": "abc-1"})
     assert reply.json() == {"request_id": "abc-1"}
     assert reply.headers["x-request-id"] == "abc-1"

@@ -15,6 +15,7 @@ from linli.tokens import Role, TokenCodec, TokenKind, bearer_token
 from services.cli.devstack import console_tokens
 from services.cli.main import main as linli
 from services.intake.auth.tokens import issue_token
+from tests.tokens import environment_codec
 
 NOW = 1_800_000_000.0
 HOUR = timedelta(hours=1)
@@ -156,13 +157,15 @@ def test_settings_need_long_keys_from_the_environment_only(monkeypatch: pytest.M
 
 
 def test_issue_token_and_the_cli_sign_with_the_environment_key(capsys: pytest.CaptureFixture[str]) -> None:
-    token, expires_at = issue_token("worker", "w-9", party="owners_committee", community="梅林小区", role="admin")
-    claims = TokenCodec.from_settings().verify(token)
+    token, expires_at = issue_token(
+        "worker", "w-9", party="owners_committee", community="梅林小区", role="admin", codec=environment_codec()
+    )
+    claims = TokenCodec.from_settings(AuthSettings()).verify(token)
     assert (claims.role, claims.community, claims.expires_at) == (Role.ADMIN, "梅林小区", expires_at)
     argv = ["token", "issue", "--kind", "worker", "--worker-id", "w-1", "--party", "street_office", "--ttl-days", "2"]
     assert linli(argv) == 0
     printed = capsys.readouterr()
-    cli_claims = TokenCodec.from_settings().verify(printed.out.strip())
+    cli_claims = TokenCodec.from_settings(AuthSettings()).verify(printed.out.strip())
     assert (cli_claims.subject, cli_claims.party, cli_claims.role, cli_claims.community) == (
         "w-1",
         "street_office",
@@ -173,7 +176,7 @@ def test_issue_token_and_the_cli_sign_with_the_environment_key(capsys: pytest.Ca
     assert linli(["token", "issue", "--kind", "worker", "--party", "street_office"]) == 2
     assert "--worker-id" in capsys.readouterr().err
     assert linli(["token", "issue", "--kind", "resident", "--resident-id", "openid-7"]) == 0
-    assert TokenCodec.from_settings().verify(capsys.readouterr().out.strip()).kind is TokenKind.RESIDENT
+    assert TokenCodec.from_settings(AuthSettings()).verify(capsys.readouterr().out.strip()).kind is TokenKind.RESIDENT
 
 
 def test_the_dev_stack_prints_a_workers_and_a_dispatchers_token() -> None:

@@ -11,17 +11,17 @@ from fastapi.testclient import TestClient
 
 from linli.catalog import Catalog, load_catalog
 from linli.errors import InvalidArgument, LinliError, Unavailable
-from linli.settings import DEFAULT_COMMUNITIES, IntakeSettings
 from services.intake.answers.flows import DEFAULT_MIN_SIMILARITY, Answerer, NoAnswerReason, reads_like_question
 from services.intake.answers.http import answer_out
 from services.intake.answers.precedents import Precedent
 from services.intake.database import Database
+from services.intake.settings import DEFAULT_COMMUNITIES, IntakeSettings
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.flows import TicketFlows
 from services.intake.web import mount_faces
 from tests.conftest import free_port
 from tests.tokens import as_resident
-from tests.unit.intake.fakes import RecordingTaskQueue, http_security
+from tests.unit.intake.fakes import RecordingTaskQueue, face_services, http_security
 
 LIGHT_CASE = Precedent(
     case_id="starter-0042",
@@ -132,7 +132,7 @@ def test_the_endpoint_answers_without_retrieval_and_names_bad_fields(tmp_path: P
     database = Database(f"sqlite:///{tmp_path / 'tickets.sqlite'}")
     app = FastAPI()
     settings = IntakeSettings(retrieval_target=f"127.0.0.1:{free_port()}", rpc_timeout_seconds=2)
-    mount_faces(app, TicketFlows(FlowContext(database, RecordingTaskQueue())), database, settings)
+    mount_faces(app, face_services(TicketFlows(FlowContext(database, RecordingTaskQueue())), database, settings))
 
     async def status_only(_request: Request, error: Exception) -> JSONResponse:
         return JSONResponse({}, status_code=error.http_status if isinstance(error, LinliError) else 500)

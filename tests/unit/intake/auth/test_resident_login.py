@@ -24,7 +24,7 @@ from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.ratelimit import Limit, RateLimiter, Scope
 from services.intake.ratelimit.counters import MemoryWindowCounter
-from tests.unit.intake.fakes import Intake, http_security
+from tests.unit.intake.fakes import Intake, face_services, http_security
 
 APPID, APP_SECRET = "wx-test-app", "s" * 32
 
@@ -139,7 +139,10 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     ready = threading.Event()
     ready.set()
     limiter = RateLimiter({Scope.IP_LOGIN: Limit(3)}, MemoryWindowCounter())
-    yield TestClient(create_http_app(Intake(database).flows, http_security(limiter), database, ready))
+    flows = Intake(database).flows
+    yield TestClient(
+        create_http_app(flows, http_security(limiter), database, ready, faces=face_services(flows, database))
+    )
     database.dispose()
 
 
@@ -149,7 +152,7 @@ def test_the_login_exchange_gives_a_resident_token_that_submits(client: TestClie
     session = reply.json()
     assert set(session) == {"token", "expires_at", "resident_id"}
     assert session["resident_id"] == "openid-42"
-    claims = TokenCodec.from_settings().verify(session["token"])
+    claims = TokenCodec.from_settings(AuthSettings()).verify(session["token"])
     assert (claims.kind, claims.subject) == (TokenKind.RESIDENT, "openid-42")
     headers = {"Authorization": f"Bearer {session['token']}"}
     created = client.post("/v1/tickets", json={"text": "楼道灯坏了", "community": "恒康居民区"}, headers=headers)

@@ -31,7 +31,7 @@ from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.ratelimit import RateLimiter
 from tests.tokens import bearer
-from tests.unit.intake.fakes import Intake, http_security
+from tests.unit.intake.fakes import Intake, face_services, http_security
 from tests.unit.intake.servers import sqlite_intake
 
 # Provides the `ticket_database` fixture (SQLite and PostgreSQL).
@@ -87,7 +87,8 @@ def http_client(database: Database, codec: TokenCodec, revocations: Revocations)
     ready = threading.Event()
     ready.set()
     security = http_security(codec=codec, revocations=revocations)
-    return TestClient(create_http_app(Intake(database).flows, security, database, ready))
+    flows = Intake(database).flows
+    return TestClient(create_http_app(flows, security, database, ready, faces=face_services(flows, database)))
 
 
 def test_a_revoked_workers_token_is_401_while_a_colleagues_and_a_newer_one_work(
@@ -237,7 +238,7 @@ def test_the_cli_revokes_and_lists(
     ticket_database: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("LINLI_INTAKE_DATABASE_URL", ticket_database.engine.url.render_as_string(hide_password=False))
-    _, before = TokenCodec.from_settings().issue(TokenKind.RESIDENT, "openid-1", ttl=AN_HOUR)
+    _, before = TokenCodec.from_settings(AuthSettings()).issue(TokenKind.RESIDENT, "openid-1", ttl=AN_HOUR)
     assert linli(["token", "revocations"]) == 0
     assert capsys.readouterr().out == "no revoked subjects\n"
 

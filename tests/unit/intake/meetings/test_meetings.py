@@ -12,18 +12,28 @@ from fastapi.testclient import TestClient
 
 from linli.catalog import load_catalog
 from linli.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from linli.settings import DEFAULT_COMMUNITIES
 from services.intake.auth import Role, Worker
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.meetings.flows import MeetingFlows
 from services.intake.meetings.models import MeetingStatus
+from services.intake.settings import DEFAULT_COMMUNITIES
 from services.intake.tickets.validation import Submission
 from services.intake.topics.flows import TopicFlows
 from services.intake.topics.week import CHINA_TIME
 from tests.tokens import as_resident, as_worker
 from tests.unit.fakes import StepClock
-from tests.unit.intake.fakes import DISPATCHER, ELSEWHERE, OWNERS, PROPERTY, STREET, Intake, decision, http_security
+from tests.unit.intake.fakes import (
+    DISPATCHER,
+    ELSEWHERE,
+    OWNERS,
+    PROPERTY,
+    STREET,
+    Intake,
+    decision,
+    face_services,
+    http_security,
+)
 
 # Provides the `ticket_database` fixture (SQLite and PostgreSQL).
 pytest_plugins = ["tests.unit.intake.database"]
@@ -171,7 +181,11 @@ def test_bad_input_names_the_field(intake: Intake, meetings: MeetingFlows) -> No
 def client(intake: Intake) -> TestClient:
     ready = threading.Event()
     ready.set()
-    return TestClient(create_http_app(intake.flows, http_security(), intake.database, ready))
+    return TestClient(
+        create_http_app(
+            intake.flows, http_security(), intake.database, ready, faces=face_services(intake.flows, intake.database)
+        )
+    )
 
 
 def test_over_http_workers_decide_and_residents_read_the_decisions_only(client: TestClient, intake: Intake) -> None:

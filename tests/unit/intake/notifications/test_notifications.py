@@ -22,7 +22,6 @@ from celery.signals import celeryd_after_setup
 from pydantic import SecretStr, ValidationError
 
 from linli.errors import InvalidArgument
-from linli.settings import IntakeSettings
 from services.intake.notifications import (
     NOTIFY_QUEUE,
     InvalidSignature,
@@ -38,6 +37,7 @@ from services.intake.notifications import (
     sign,
     verify_signature,
 )
+from services.intake.settings import IntakeSettings
 from services.intake.worker.celery_app import TRIAGE_QUEUE, create_celery_app
 from tests.conftest import free_port
 

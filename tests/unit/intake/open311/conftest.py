@@ -11,11 +11,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from linli.settings import IntakeSettings
 from services.intake.database import Database
+from services.intake.settings import IntakeSettings
 from services.intake.web import mount_faces
 from tests.unit.fakes import StepClock
-from tests.unit.intake.fakes import Intake
+from tests.unit.intake.fakes import Intake, face_services
 
 BASE = "/open311/v2"
 CITY_KEY = "city-app-key"  # a city platform: every community
@@ -44,7 +44,7 @@ def georeport(intake: Intake) -> TestClient:
     """A client of the GeoReport routes, with the keys of KEYS and the jurisdictions of JURISDICTIONS."""
     app = FastAPI()
     settings = IntakeSettings(open311_api_keys=KEYS, open311_client_communities=JURISDICTIONS)
-    mount_faces(app, intake.flows, intake.database, settings)
+    mount_faces(app, face_services(intake.flows, intake.database, settings))
     return TestClient(app)
 
 

@@ -12,12 +12,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from linli.catalog import load_catalog
-from linli.settings import IntakeSettings
 from services.intake.auth import Worker
 from services.intake.database import Database
+from services.intake.settings import IntakeSettings
 from services.intake.web import mount_faces
 from tests.unit.fakes import StepClock
-from tests.unit.intake.fakes import Intake, decision
+from tests.unit.intake.fakes import Intake, decision, face_services
 
 API_KEY = "city-app-key"
 BASE = "/open311/v2"
@@ -61,7 +61,8 @@ def intake(tmp_path: Path) -> Iterator[Intake]:
 @pytest.fixture
 def client(intake: Intake) -> TestClient:
     app = FastAPI()
-    mount_faces(app, intake.flows, intake.database, IntakeSettings(open311_api_keys={API_KEY: "city-app"}))
+    settings = IntakeSettings(open311_api_keys={API_KEY: "city-app"})
+    mount_faces(app, face_services(intake.flows, intake.database, settings))
     return TestClient(app)
 
 

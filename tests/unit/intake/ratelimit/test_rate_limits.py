@@ -27,7 +27,7 @@ from services.intake.ratelimit.counters import MemoryWindowCounter, RedisWindowC
 from services.intake.ratelimit.grpc_peers import peer_address
 from services.intake.ratelimit.http import ClientAddresses
 from tests.tokens import as_resident, resident_metadata
-from tests.unit.intake.fakes import Intake, http_security
+from tests.unit.intake.fakes import Intake, face_services, http_security
 from tests.unit.intake.servers import sqlite_intake
 
 WINDOW = 60
@@ -91,7 +91,7 @@ def test_a_redis_outage_lets_requests_through_and_says_so(caplog: pytest.LogCapt
 
 
 def test_the_settings_count_in_the_brokers_redis(redis_url: str) -> None:
-    from linli.settings import RateLimitSettings
+    from services.intake.settings import RateLimitSettings
 
     limiter = RateLimiter.from_settings(RateLimitSettings(resident_submits_per_minute=1), broker_url=redis_url)
     assert rejected(limiter, Scope.RESIDENT_SUBMIT, "r-1") is None
@@ -119,7 +119,10 @@ def http_client(database: Database, limits: dict[Scope, Limit], clock: Clock) ->
     ready = threading.Event()
     ready.set()
     limiter = RateLimiter(limits, MemoryWindowCounter(), clock=clock)
-    return TestClient(create_http_app(Intake(database).flows, http_security(limiter), database, ready))
+    flows = Intake(database).flows
+    return TestClient(
+        create_http_app(flows, http_security(limiter), database, ready, faces=face_services(flows, database))
+    )
 
 
 def test_http_answers_429_with_retry_after_and_recovers(database: Database) -> None:

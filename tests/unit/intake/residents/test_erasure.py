@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from linli.errors import NotFound
+from linli.settings import AuthSettings
 from linli.tokens import TokenCodec
 from linli.v1 import routing_pb2
 from services.cli.main import main as linli
@@ -26,7 +27,7 @@ from services.intake.tickets.repository import TicketQuery
 from services.intake.tickets.validation import Submission
 from tests.tokens import as_resident
 from tests.unit.fakes import StepClock
-from tests.unit.intake.fakes import PROPERTY, Intake, decision, embedding, http_security
+from tests.unit.intake.fakes import PROPERTY, Intake, decision, embedding, face_services, http_security
 
 # Provides the `ticket_database` fixture (SQLite and PostgreSQL).
 pytest_plugins = ["tests.unit.intake.database"]
@@ -174,10 +175,14 @@ def test_erasing_an_unknown_or_erased_resident_is_not_found(intake: Intake) -> N
 
 def test_the_residents_token_is_refused_and_their_list_is_empty(intake: Intake) -> None:
     revocations = Revocations(intake.database, refresh_seconds=60)
-    security = http_security(codec=TokenCodec.from_settings(), revocations=revocations)
+    security = http_security(codec=TokenCodec.from_settings(AuthSettings()), revocations=revocations)
     ready = threading.Event()
     ready.set()
-    client = TestClient(create_http_app(intake.flows, security, intake.database, ready))
+    client = TestClient(
+        create_http_app(
+            intake.flows, security, intake.database, ready, faces=face_services(intake.flows, intake.database)
+        )
+    )
     resident, neighbour = as_resident(OPENID), as_resident(NEIGHBOUR)
     ticket_id = submit(intake, OPENID, "楼道灯坏了")
     submit(intake, NEIGHBOUR, "电梯异响")
@@ -232,11 +237,15 @@ def test_the_cli_erases_and_says_what_changed(
 
 def test_a_resident_erases_themself_with_delete_me(intake: Intake) -> None:
     revocations = Revocations(intake.database, refresh_seconds=60)
-    security = http_security(codec=TokenCodec.from_settings(), revocations=revocations)
+    security = http_security(codec=TokenCodec.from_settings(AuthSettings()), revocations=revocations)
     ready = threading.Event()
     ready.set()
     erasure = ErasureFlows(intake.context, revocations)
-    client = TestClient(create_http_app(intake.flows, security, intake.database, ready, erasure))
+    client = TestClient(
+        create_http_app(
+            intake.flows, security, intake.database, ready, erasure, faces=face_services(intake.flows, intake.database)
+        )
+    )
     resident = as_resident(OPENID)
     ticket_id = submit(intake, OPENID, f"楼道灯坏了,电话{PHONE}")
     assert client.delete("/v1/me", headers=as_resident(NEIGHBOUR)).status_code == 404  # nothing stored about them

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from linli.settings import IntakeSettings
 from services.intake.database import Database
 from services.intake.metrics import WORKER_REGISTRY
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.context import LifecyclePolicy
 from services.intake.tickets.models import TicketStatus
 from services.intake.tickets.validation import Submission

@@ -10,9 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from linli.errors import FailedPrecondition, NotFound
-from linli.settings import IntakeSettings
 from linli.v1 import routing_pb2
 from services.intake.database import Database
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.context import LifecyclePolicy
 from services.intake.tickets.duplicates import EARTH_RADIUS_METERS, haversine_meters, same_place
 from services.intake.tickets.models import TicketStatus

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from linli.settings import IntakeSettings
 from linli.v1 import routing_pb2
 from services.intake.database import Database
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.context import LifecyclePolicy
 from services.intake.tickets.models import TicketStatus
 from services.intake.tickets.validation import Submission

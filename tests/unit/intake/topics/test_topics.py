@@ -8,9 +8,9 @@ import pytest
 
 from linli.catalog import Catalog, load_catalog
 from linli.errors import InvalidArgument
-from linli.settings import DEFAULT_COMMUNITIES
 from linli.v1 import routing_pb2
 from services.intake.database import Database
+from services.intake.settings import DEFAULT_COMMUNITIES
 from services.intake.tickets.validation import Submission
 from services.intake.topics.flows import OTHER_TOPIC, TopicFlows
 from services.intake.topics.week import CHINA_TIME, Week

@@ -12,9 +12,9 @@ from celery import Celery
 from linli.clients.retrieval import EmbeddedTexts, RetrievalClient
 from linli.clients.routing import RoutingClient
 from linli.errors import InvalidArgument, Unavailable
-from linli.settings import IntakeSettings
 from linli.v1 import cases_pb2, routing_pb2
 from services.intake.database import Database
+from services.intake.settings import IntakeSettings
 from services.intake.tickets.models import TicketStatus
 from services.intake.tickets.validation import Submission
 from services.intake.triage.flows import TriageOutcome

@@ -1,0 +1,25 @@
+"""Every settings class of every process, gathered here (the composition root) for `linli settings` and the README."""
+
+from __future__ import annotations
+
+from linli.settings import AuthSettings, GrpcTlsSettings, LinliSettings, LogSettings, settings_table
+from services.intake.notifications.settings import NotificationSettings
+from services.intake.settings import IntakeSettings, RateLimitSettings
+from services.retrieval.settings import RetrievalSettings
+from services.routing.settings import RoutingSettings
+
+# The README's order: the services first, then the settings they share.
+ALL_SETTINGS: tuple[type[LinliSettings], ...] = (
+    IntakeSettings,
+    RetrievalSettings,
+    RoutingSettings,
+    AuthSettings,
+    RateLimitSettings,
+    GrpcTlsSettings,
+    LogSettings,
+)
+
+
+def documented_settings_table() -> str:
+    """Every setting of every process, the notification settings of intake's worker included."""
+    return settings_table((*ALL_SETTINGS, NotificationSettings))
