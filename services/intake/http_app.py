@@ -15,6 +15,8 @@ from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.database import Database
 from services.intake.json_text import RefuseLoneSurrogates
 from services.intake.meetings.http import meeting_routes
+from services.intake.messages.flows import MessageFlows
+from services.intake.messages.http import message_routes
 from services.intake.ratelimit.http import AddressRateLimit
 from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.http import me_routes
@@ -70,9 +72,10 @@ def create_http_app(
     database: Database,
     ready: threading.Event,
     erasure: ErasureFlows | None = None,
+    messages: MessageFlows | None = None,
 ) -> FastAPI:
     """The FastAPI app; `ready` is set once the database schema is in place. `DELETE /v1/me` is served when
-    `erasure` is given."""
+    `erasure` is given, the tickets' conversations (`/v1/tickets/{id}/messages`) when `messages` is."""
     app = FastAPI(
         title="linli intake",
         version="v1",
@@ -90,6 +93,8 @@ def create_http_app(
     app.include_router(ticket_routes(flows, security.limiter))
     if erasure is not None:
         app.include_router(me_routes(erasure, security.limiter))
+    if messages is not None:
+        app.include_router(message_routes(messages, security.limiter))
     # The H5 page, the worker console, instant answers, hot topics and Open311 (services/intake/web).
     faces = mount_faces(app, flows, database)
     # Hot topics put to the residents' meeting, and its public decisions (services/intake/meetings).

@@ -20,6 +20,7 @@ from services.intake.auth.residents import ResidentLogin, ResidentVerifier, crea
 from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
+from services.intake.messages.flows import MessageFlows
 from services.intake.metrics import grpc_metrics, instrument_http
 from services.intake.notifications import NotificationSettings, create_notifier
 from services.intake.ratelimit import RateLimiter
@@ -74,7 +75,8 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
     context = FlowContext(database, queue, deps.clock, LifecyclePolicy.from_settings(settings), notifier)
     flows = TicketFlows(context)
     security = build_security(settings, deps, database)
-    servicer = IntakeServicer(flows, security.authenticator, security.limiter)
+    messages = MessageFlows(context)
+    servicer = IntakeServicer(flows, security.authenticator, security.limiter, messages)
     handle = build_server(
         host=settings.host,
         port=settings.grpc_port,
@@ -85,7 +87,7 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
         metrics=grpc_metrics(),
     )
     erasure = ErasureFlows(context, security.authenticator.revocations)
-    http = create_http_app(flows, security, database, handle.ready, erasure)
+    http = create_http_app(flows, security, database, handle.ready, erasure, messages)
     instrument_http(http, database=database, broker_url=settings.broker_url)
     handle.load_then_serve(lambda: _prepare_database(context))
     return IntakeServer(handle, http, flows, context, database)
