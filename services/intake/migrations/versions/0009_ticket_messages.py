@@ -19,6 +19,13 @@ depends_on: str | None = None
 
 def upgrade() -> None:
     """Creates ticket_messages and adds the waiting state and the unread count to tickets."""
+    # Plain ALTER TABLE, no batch: a rebuilt copy of tickets would reference the old one (primary_id, split_from_id)
+    # and SQLite could not drop it with foreign keys on. SQLite adds and (since 3.35) drops plain columns in place.
+    op.add_column("tickets", sa.Column("waiting_since", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("tickets", sa.Column("status_before_waiting", sa.String(16), nullable=False, server_default=""))
+    op.add_column("tickets", sa.Column("sla_paused_seconds", sa.Integer(), nullable=False, server_default="0"))
+    op.add_column("tickets", sa.Column("unread_resident_messages", sa.Integer(), nullable=False, server_default="0"))
+
     op.create_table(
         "ticket_messages",
         sa.Column("id", sa.String(32), nullable=False),
@@ -37,11 +44,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_ticket_messages"),
     )
     op.create_index("ix_ticket_messages_ticket_id_created_at", "ticket_messages", ["ticket_id", "created_at"])
-    with op.batch_alter_table("tickets") as batch:
-        batch.add_column(sa.Column("waiting_since", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("status_before_waiting", sa.String(16), nullable=False, server_default=""))
-        batch.add_column(sa.Column("sla_paused_seconds", sa.Integer(), nullable=False, server_default="0"))
-        batch.add_column(sa.Column("unread_resident_messages", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
@@ -50,10 +52,7 @@ def downgrade() -> None:
         "UPDATE tickets SET status = status_before_waiting "
         "WHERE status = 'waiting_resident' AND status_before_waiting != ''"
     )
-    with op.batch_alter_table("tickets") as batch:
-        batch.drop_column("unread_resident_messages")
-        batch.drop_column("sla_paused_seconds")
-        batch.drop_column("status_before_waiting")
-        batch.drop_column("waiting_since")
     op.drop_index("ix_ticket_messages_ticket_id_created_at", table_name="ticket_messages")
     op.drop_table("ticket_messages")
+    for column in ("unread_resident_messages", "sla_paused_seconds", "status_before_waiting", "waiting_since"):
+        op.drop_column("tickets", column)
