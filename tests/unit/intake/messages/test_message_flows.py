@@ -78,7 +78,8 @@ def test_the_escalation_sweep_skips_a_waiting_ticket_and_later_uses_the_moved_de
     assert intake.sweeps.escalate_overdue() == 0
     assert intake.flows.get(ticket_id).ticket.status == TicketStatus.WAITING_RESIDENT
     moved = intake.messages.post(ticket_id, RESIDENT, ANSWER).ticket.ticket.sla_due_at
-    assert moved is not None and moved > intake.clock.now
+    assert moved is not None
+    assert moved > intake.clock.now
     assert intake.sweeps.escalate_overdue() == 0
     intake.clock.now = moved + timedelta(seconds=1)
     assert intake.sweeps.escalate_overdue() == 1
