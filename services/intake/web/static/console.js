@@ -3,7 +3,7 @@
 "use strict";
 
 const TOKEN_KEY = "linli.token";
-const OPEN = new Set(["routed", "needs_manual", "accepted", "in_progress", "transferred", "reopened"]);
+const OPEN = new Set(["routed", "needs_manual", "accepted", "in_progress", "transferred", "reopened", "waiting_resident"]);
 
 let worker = null;
 
@@ -83,6 +83,12 @@ function otherIssuesHint(ticket) {
 }
 
 // ── inbox ───────────────────────────────────────────────────────────────────────────────────────────────────────
+// The resident wrote and no worker has opened the conversation since.
+function unreadMark(ticket) {
+  const unread = ticket.unread_resident_messages;
+  return unread ? el("span", { class: "badge unread", title: "居民的新消息,打开工单即为已读" }, `居民新消息 ${unread}`) : null;
+}
+
 function setUpInbox(body) {
   const status = document.getElementById("f-status");
   const level = document.getElementById("f-level");
@@ -116,6 +122,7 @@ function setUpInbox(body) {
             "td",
             {},
             el("a", { href: `/console/tickets/${encodeURIComponent(t.id)}` }, t.text.slice(0, 48)),
+            unreadMark(t),
             otherIssuesHint(t),
           ),
           el("td", {}, `${t.community}${t.building ? " " + t.building : ""}`),
@@ -185,6 +192,7 @@ function setUpManual(body) {
             "td",
             {},
             el("a", { href: `/console/tickets/${encodeURIComponent(t.id)}` }, t.text.slice(0, 48)),
+            unreadMark(t),
             otherIssuesHint(t),
           ),
           el("td", {}, t.community),
@@ -366,6 +374,8 @@ function setUpDetail() {
   function load() {
     call("GET", `/v1/tickets/${ticketId}`).then(render, (problem) => flash(describeError(problem), true));
   }
+  // conversation.js: a question or a reply changed the ticket.
+  document.addEventListener("linli:ticket", (event) => render(event.detail));
   load();
 }
 
