@@ -70,6 +70,8 @@ function fillPartySelect(select, exclude) {
 }
 
 function slaText(ticket) {
+  // The clock stands still while the resident has a question to answer; it moves on by the wait afterwards.
+  if (ticket.status === "waiting_resident") return "暂停:等居民答复";
   if (!ticket.sla_due_at) return "";
   const hours = hoursUntil(ticket.sla_due_at);
   if (hours < 0) return `已超时 ${Math.ceil(-hours)} 小时`;
