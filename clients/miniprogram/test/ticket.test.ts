@@ -147,7 +147,11 @@ test("the conversation shows who wrote, the after-photos, and sends the resident
   wx.on("GET", "/v1/tickets/t-1/messages", () => ({ statusCode: 200, data: { messages } }));
   wx.on("POST", "/v1/tickets/t-1/messages", (request) => ({
     statusCode: 201,
-    data: { id: "m-3", ...(request.body as object), ticket: ticketJson({ status: "resolved", resolution: "已更换灯泡" }) },
+    data: {
+      id: "m-3",
+      ...(request.body as object),
+      ticket: ticketJson({ status: "resolved", resolution: "已更换灯泡" }),
+    },
   }));
   await open(ticketJson({ status: "resolved", resolution: "已更换灯泡" }));
 
