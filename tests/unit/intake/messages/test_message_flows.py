@@ -190,3 +190,17 @@ def test_erasure_scrubs_the_conversation(intake: Intake) -> None:
     assert all("13812345678" not in m.text for m in thread)
     assert thread[0].actor.startswith("resident:erased:")
     assert thread[1].actor == PROPERTY.actor
+
+
+def test_the_conversation_never_reaches_the_learned_case(intake: Intake) -> None:
+    ticket_id = routed_ticket(intake)
+    intake.messages.post(ticket_id, RESIDENT, NewMessage("我是 2 单元 301 的张三,电话 13812345678"))
+    intake.messages.post(ticket_id, PROPERTY, NewMessage("张三家楼上漏水,顺便查", internal=True))
+    intake.flows.accept(ticket_id, PROPERTY)
+    intake.flows.resolve(ticket_id, PROPERTY, resolution="已更换楼道灯泡")
+    sync = intake.learning.pending_case_sync(ticket_id)
+    assert sync is not None
+    assert sync.case is not None
+    learned = f"{sync.case.complaint} {sync.case.resolution}"
+    assert "13812345678" not in learned
+    assert "漏水" not in learned
