@@ -24,6 +24,13 @@ class TicketStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TICKET_STATUS_REOPENED: _ClassVar[TicketStatus]
     TICKET_STATUS_TRANSFERRED: _ClassVar[TicketStatus]
     TICKET_STATUS_MERGED: _ClassVar[TicketStatus]
+    TICKET_STATUS_WAITING_RESIDENT: _ClassVar[TicketStatus]
+
+class MessageAuthor(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MESSAGE_AUTHOR_UNSPECIFIED: _ClassVar[MessageAuthor]
+    MESSAGE_AUTHOR_RESIDENT: _ClassVar[MessageAuthor]
+    MESSAGE_AUTHOR_WORKER: _ClassVar[MessageAuthor]
 TICKET_STATUS_UNSPECIFIED: TicketStatus
 TICKET_STATUS_RECEIVED: TicketStatus
 TICKET_STATUS_ROUTED: TicketStatus
@@ -35,6 +42,10 @@ TICKET_STATUS_CLOSED: TicketStatus
 TICKET_STATUS_REOPENED: TicketStatus
 TICKET_STATUS_TRANSFERRED: TicketStatus
 TICKET_STATUS_MERGED: TicketStatus
+TICKET_STATUS_WAITING_RESIDENT: TicketStatus
+MESSAGE_AUTHOR_UNSPECIFIED: MessageAuthor
+MESSAGE_AUTHOR_RESIDENT: MessageAuthor
+MESSAGE_AUTHOR_WORKER: MessageAuthor
 
 class TicketEvent(_message.Message):
     __slots__ = ("kind", "actor", "note", "at", "from_party", "to_party", "party")
@@ -63,7 +74,7 @@ class GeoPoint(_message.Message):
     def __init__(self, latitude: _Optional[float] = ..., longitude: _Optional[float] = ...) -> None: ...
 
 class Ticket(_message.Message):
-    __slots__ = ("id", "text", "community", "building", "resident_id", "status", "party", "confidence", "routing", "attachment_urls", "rating", "resolution", "created_at", "updated_at", "events", "priority", "urgency", "urgency_notice", "escalation_level", "sla_due_at", "reporter_count", "duplicate_notice", "primary_ticket_id", "primary_status", "duplicate_ticket_ids", "assignee_worker_id", "resolved_at", "catalog_entry", "location", "split_from_ticket_id", "split_ticket_ids")
+    __slots__ = ("id", "text", "community", "building", "resident_id", "status", "party", "confidence", "routing", "attachment_urls", "rating", "resolution", "created_at", "updated_at", "events", "priority", "urgency", "urgency_notice", "escalation_level", "sla_due_at", "reporter_count", "duplicate_notice", "primary_ticket_id", "primary_status", "duplicate_ticket_ids", "assignee_worker_id", "resolved_at", "catalog_entry", "location", "split_from_ticket_id", "split_ticket_ids", "waiting_since", "unread_resident_messages", "sla_paused_seconds")
     ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     COMMUNITY_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +106,9 @@ class Ticket(_message.Message):
     LOCATION_FIELD_NUMBER: _ClassVar[int]
     SPLIT_FROM_TICKET_ID_FIELD_NUMBER: _ClassVar[int]
     SPLIT_TICKET_IDS_FIELD_NUMBER: _ClassVar[int]
+    WAITING_SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNREAD_RESIDENT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    SLA_PAUSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     text: str
     community: str
@@ -126,7 +140,10 @@ class Ticket(_message.Message):
     location: GeoPoint
     split_from_ticket_id: str
     split_ticket_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., party: _Optional[str] = ..., confidence: _Optional[float] = ..., routing: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., rating: _Optional[int] = ..., resolution: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[TicketEvent, _Mapping]]] = ..., priority: _Optional[int] = ..., urgency: _Optional[_Union[_routing_pb2.Urgency, str]] = ..., urgency_notice: _Optional[str] = ..., escalation_level: _Optional[_Union[_routing_pb2.EscalationLevel, str]] = ..., sla_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reporter_count: _Optional[int] = ..., duplicate_notice: _Optional[str] = ..., primary_ticket_id: _Optional[str] = ..., primary_status: _Optional[_Union[TicketStatus, str]] = ..., duplicate_ticket_ids: _Optional[_Iterable[str]] = ..., assignee_worker_id: _Optional[str] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., catalog_entry: _Optional[str] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ..., split_from_ticket_id: _Optional[str] = ..., split_ticket_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    waiting_since: _timestamp_pb2.Timestamp
+    unread_resident_messages: int
+    sla_paused_seconds: int
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., party: _Optional[str] = ..., confidence: _Optional[float] = ..., routing: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., rating: _Optional[int] = ..., resolution: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[TicketEvent, _Mapping]]] = ..., priority: _Optional[int] = ..., urgency: _Optional[_Union[_routing_pb2.Urgency, str]] = ..., urgency_notice: _Optional[str] = ..., escalation_level: _Optional[_Union[_routing_pb2.EscalationLevel, str]] = ..., sla_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reporter_count: _Optional[int] = ..., duplicate_notice: _Optional[str] = ..., primary_ticket_id: _Optional[str] = ..., primary_status: _Optional[_Union[TicketStatus, str]] = ..., duplicate_ticket_ids: _Optional[_Iterable[str]] = ..., assignee_worker_id: _Optional[str] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., catalog_entry: _Optional[str] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ..., split_from_ticket_id: _Optional[str] = ..., split_ticket_ids: _Optional[_Iterable[str]] = ..., waiting_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unread_resident_messages: _Optional[int] = ..., sla_paused_seconds: _Optional[int] = ...) -> None: ...
 
 class SubmitTicketRequest(_message.Message):
     __slots__ = ("text", "community", "building", "resident_id", "idempotency_key", "attachment_urls", "location")
@@ -353,3 +370,59 @@ class SplitTicketResponse(_message.Message):
     TICKET_FIELD_NUMBER: _ClassVar[int]
     ticket: Ticket
     def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+
+class TicketMessage(_message.Message):
+    __slots__ = ("id", "ticket_id", "author", "party", "text", "internal", "asks_resident", "attachment_urls", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    INTERNAL_FIELD_NUMBER: _ClassVar[int]
+    ASKS_RESIDENT_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENT_URLS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    ticket_id: str
+    author: MessageAuthor
+    party: str
+    text: str
+    internal: bool
+    asks_resident: bool
+    attachment_urls: _containers.RepeatedScalarFieldContainer[str]
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., ticket_id: _Optional[str] = ..., author: _Optional[_Union[MessageAuthor, str]] = ..., party: _Optional[str] = ..., text: _Optional[str] = ..., internal: _Optional[bool] = ..., asks_resident: _Optional[bool] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListTicketMessagesRequest(_message.Message):
+    __slots__ = ("ticket_id",)
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    def __init__(self, ticket_id: _Optional[str] = ...) -> None: ...
+
+class ListTicketMessagesResponse(_message.Message):
+    __slots__ = ("messages",)
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    messages: _containers.RepeatedCompositeFieldContainer[TicketMessage]
+    def __init__(self, messages: _Optional[_Iterable[_Union[TicketMessage, _Mapping]]] = ...) -> None: ...
+
+class PostTicketMessageRequest(_message.Message):
+    __slots__ = ("ticket_id", "text", "internal", "asks_resident", "attachment_urls")
+    TICKET_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    INTERNAL_FIELD_NUMBER: _ClassVar[int]
+    ASKS_RESIDENT_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENT_URLS_FIELD_NUMBER: _ClassVar[int]
+    ticket_id: str
+    text: str
+    internal: bool
+    asks_resident: bool
+    attachment_urls: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ticket_id: _Optional[str] = ..., text: _Optional[str] = ..., internal: _Optional[bool] = ..., asks_resident: _Optional[bool] = ..., attachment_urls: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PostTicketMessageResponse(_message.Message):
+    __slots__ = ("message", "ticket")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TICKET_FIELD_NUMBER: _ClassVar[int]
+    message: TicketMessage
+    ticket: Ticket
+    def __init__(self, message: _Optional[_Union[TicketMessage, _Mapping]] = ..., ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...

@@ -100,6 +100,16 @@ class IntakeServiceStub:
                 request_serializer=linli_dot_v1_dot_intake__pb2.SplitTicketRequest.SerializeToString,
                 response_deserializer=linli_dot_v1_dot_intake__pb2.SplitTicketResponse.FromString,
                 _registered_method=True)
+        self.ListTicketMessages = channel.unary_unary(
+                '/linli.v1.IntakeService/ListTicketMessages',
+                request_serializer=linli_dot_v1_dot_intake__pb2.ListTicketMessagesRequest.SerializeToString,
+                response_deserializer=linli_dot_v1_dot_intake__pb2.ListTicketMessagesResponse.FromString,
+                _registered_method=True)
+        self.PostTicketMessage = channel.unary_unary(
+                '/linli.v1.IntakeService/PostTicketMessage',
+                request_serializer=linli_dot_v1_dot_intake__pb2.PostTicketMessageRequest.SerializeToString,
+                response_deserializer=linli_dot_v1_dot_intake__pb2.PostTicketMessageResponse.FromString,
+                _registered_method=True)
 
 
 class IntakeServiceServicer:
@@ -198,6 +208,23 @@ class IntakeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTicketMessages(self, request, context):
+        """The ticket's conversation, oldest first: a resident reads their own ticket's messages without the internal
+        notes; a worker who may see the ticket reads all of it (and has then read the resident's messages).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PostTicketMessage(self, request, context):
+        """The resident writes to the party handling their ticket (an answer ends the wait for it); a worker who may see
+        the ticket writes to the resident, asks them a question (the SLA clock stops until they answer), or leaves an
+        internal note only workers read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntakeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -265,6 +292,16 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.SplitTicket,
                     request_deserializer=linli_dot_v1_dot_intake__pb2.SplitTicketRequest.FromString,
                     response_serializer=linli_dot_v1_dot_intake__pb2.SplitTicketResponse.SerializeToString,
+            ),
+            'ListTicketMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTicketMessages,
+                    request_deserializer=linli_dot_v1_dot_intake__pb2.ListTicketMessagesRequest.FromString,
+                    response_serializer=linli_dot_v1_dot_intake__pb2.ListTicketMessagesResponse.SerializeToString,
+            ),
+            'PostTicketMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.PostTicketMessage,
+                    request_deserializer=linli_dot_v1_dot_intake__pb2.PostTicketMessageRequest.FromString,
+                    response_serializer=linli_dot_v1_dot_intake__pb2.PostTicketMessageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -619,6 +656,60 @@ class IntakeService:
             '/linli.v1.IntakeService/SplitTicket',
             linli_dot_v1_dot_intake__pb2.SplitTicketRequest.SerializeToString,
             linli_dot_v1_dot_intake__pb2.SplitTicketResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTicketMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linli.v1.IntakeService/ListTicketMessages',
+            linli_dot_v1_dot_intake__pb2.ListTicketMessagesRequest.SerializeToString,
+            linli_dot_v1_dot_intake__pb2.ListTicketMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PostTicketMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linli.v1.IntakeService/PostTicketMessage',
+            linli_dot_v1_dot_intake__pb2.PostTicketMessageRequest.SerializeToString,
+            linli_dot_v1_dot_intake__pb2.PostTicketMessageResponse.FromString,
             options,
             channel_credentials,
             insecure,

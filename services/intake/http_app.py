@@ -16,6 +16,8 @@ from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.database import Database
 from services.intake.json_text import RefuseLoneSurrogates
 from services.intake.meetings.http import meeting_routes
+from services.intake.messages.flows import MessageFlows
+from services.intake.messages.http import message_routes
 from services.intake.openapi_errors import declare_errors
 from services.intake.ratelimit.http import AddressRateLimit
 from services.intake.residents.erasure import ErasureFlows
@@ -83,11 +85,13 @@ def create_http_app(
     database: Database,
     ready: threading.Event,
     erasure: ErasureFlows | None = None,
+    messages: MessageFlows | None = None,
     *,
     faces: FaceServices,
 ) -> FastAPI:
     """The FastAPI app; `ready` is set once the database schema is in place. `DELETE /v1/me` is served when
-    `erasure` is given; `faces` serve the pages, instant answers, hot topics, meetings and Open311."""
+    `erasure` is given, the tickets' conversations (`/v1/tickets/{id}/messages`) when `messages` is; `faces` serve
+    the pages, instant answers, hot topics, meetings and Open311."""
     app = FastAPI(
         title="linli intake",
         version="v1",
@@ -105,6 +109,8 @@ def create_http_app(
     app.include_router(ticket_routes(flows, security.limiter))
     if erasure is not None:
         app.include_router(me_routes(erasure, security.limiter))
+    if messages is not None:
+        app.include_router(message_routes(messages, security.limiter))
     # The H5 page, the worker console, instant answers, hot topics and Open311 (services/intake/web).
     mount_faces(app, faces)
     # Hot topics put to the residents' meeting, and its public decisions (services/intake/meetings).

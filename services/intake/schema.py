@@ -11,7 +11,8 @@ from sqlalchemy import MetaData
 from services.intake.auth.models import RevokedSubject
 from services.intake.database import Base
 from services.intake.meetings.models import MeetingItem
+from services.intake.messages.models import TicketMessage
 from services.intake.tickets.models import RoutingCorrection, Ticket, TicketEvent
 
-TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem)
+TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem, TicketMessage)
 METADATA: MetaData = Base.metadata

@@ -21,6 +21,7 @@ from services.intake.auth.residents import ResidentLogin, ResidentVerifier, crea
 from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
+from services.intake.messages.flows import MessageFlows
 from services.intake.notifications import create_notifier
 from services.intake.observability import grpc_metrics, instrument_http
 from services.intake.ratelimit import RateLimiter
@@ -78,7 +79,8 @@ def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> Intak
     context = FlowContext(database, queue, deps.clock, LifecyclePolicy.from_settings(settings), notifier)
     flows = TicketFlows(context)
     security = build_security(config, deps, database)
-    servicer = IntakeServicer(flows, security.authenticator, security.limiter)
+    messages = MessageFlows(context)
+    servicer = IntakeServicer(flows, security.authenticator, security.limiter, messages)
     handle = build_server(
         host=settings.host,
         port=settings.grpc_port,
@@ -90,7 +92,9 @@ def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> Intak
         tls=config.process.tls,
     )
     erasure = ErasureFlows(context, security.authenticator.revocations)
-    http = create_http_app(flows, security, database, handle.ready, erasure, faces=build_faces(config, flows, database))
+    http = create_http_app(
+        flows, security, database, handle.ready, erasure, messages, faces=build_faces(config, flows, database)
+    )
     instrument_http(http, database=database, broker_url=settings.broker_url)
     handle.load_then_serve(lambda: _prepare_database(context))
     return IntakeServer(handle, http, flows, context, database)

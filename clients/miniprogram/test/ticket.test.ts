@@ -127,6 +127,8 @@ test("the conversation shows who wrote, the after-photos, and sends the resident
       author: "resident",
       party: "",
       text: "晚上几点能来?",
+      internal: false,
+      asks_resident: false,
       attachment_urls: [],
       created_at: "2026-12-01T09:10:00+00:00",
     },
@@ -136,6 +138,8 @@ test("the conversation shows who wrote, the after-photos, and sends the resident
       author: "worker",
       party: "property_manager",
       text: "已经换好了",
+      internal: false,
+      asks_resident: false,
       attachment_urls: ["https://files.example/after.jpg"],
       created_at: "2026-12-01T12:00:00+00:00",
     },
@@ -143,7 +147,11 @@ test("the conversation shows who wrote, the after-photos, and sends the resident
   wx.on("GET", "/v1/tickets/t-1/messages", () => ({ statusCode: 200, data: { messages } }));
   wx.on("POST", "/v1/tickets/t-1/messages", (request) => ({
     statusCode: 201,
-    data: { id: "m-3", ...(request.body as object) },
+    data: {
+      id: "m-3",
+      ...(request.body as object),
+      ticket: ticketJson({ status: "resolved", resolution: "已更换灯泡" }),
+    },
   }));
   await open(ticketJson({ status: "resolved", resolution: "已更换灯泡" }));
 
@@ -159,6 +167,36 @@ test("the conversation shows who wrote, the after-photos, and sends the resident
   await methodsOf<TicketMethods>(page).onSendMessage();
   expect(wx.requestsTo("POST", "/v1/tickets/t-1/messages")[0].body).toEqual({ text: "谢谢" });
   expect(wx.requestsTo("GET", "/v1/tickets/t-1/messages")).toHaveLength(2);
+});
+
+test("a question shows the ticket waiting, and the answer puts it back to work", async () => {
+  const question = {
+    id: "m-1",
+    ticket_id: "t-1",
+    author: "worker",
+    party: "property_manager",
+    text: "请问是哪个单元?",
+    internal: false,
+    asks_resident: true,
+    attachment_urls: [],
+    created_at: "2026-12-01T09:10:00+00:00",
+  };
+  wx.on("GET", "/v1/tickets/t-1/messages", () => ({ statusCode: 200, data: { messages: [question] } }));
+  wx.on("POST", "/v1/tickets/t-1/messages", (request) => ({
+    statusCode: 201,
+    data: { id: "m-2", ...(request.body as object), ticket: ticketJson({ status: "accepted" }) },
+  }));
+  await open(ticketJson({ status: "waiting_resident", waiting_since: "2026-12-01T09:10:00+00:00" }));
+
+  expect(textOf(page, "#status")).toBe("待您答复");
+  expect(textOf(page, "#handling")).toBe("物业想向您了解情况,请在下方对话里回复");
+  expect(textOf(page, "#conversation")).toContain("物业 提问 ·");
+
+  page.querySelector("#message-input")!.dispatchEvent("change", { detail: "3 单元" });
+  await settle();
+  await methodsOf<TicketMethods>(page).onSendMessage();
+  expect(wx.requestsTo("POST", "/v1/tickets/t-1/messages")[0].body).toEqual({ text: "3 单元" });
+  expect(textOf(page, "#status")).toBe("已受理");
 });
 
 test("without the server's messages endpoint the conversation says so and the rest works", async () => {

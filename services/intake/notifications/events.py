@@ -11,7 +11,18 @@ from linli.errors import InvalidArgument
 
 # The kinds the ticket lifecycle emits today; others may follow, so a new kind is accepted, not rejected.
 KNOWN_KINDS: frozenset[str] = frozenset(
-    {"routed", "needs_manual", "accepted", "transferred", "escalated", "resolved", "reopened"}
+    {
+        "routed",
+        "needs_manual",
+        "accepted",
+        "transferred",
+        "escalated",
+        "resolved",
+        "reopened",
+        # The conversation (services/intake/messages): a worker wrote to the resident, the resident to the party.
+        "worker_message",
+        "resident_message",
+    }
 )
 _KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 

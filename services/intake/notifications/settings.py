@@ -87,7 +87,7 @@ class NotificationSettings(LinliSettings):
         2.0, gt=0, description="Delay before the second attempt; doubles each attempt (with jitter), at most 2 min."
     )
     resident_message_kinds: frozenset[str] = Field(
-        frozenset({"accepted", "resolved"}),
+        frozenset({"accepted", "resolved", "worker_message"}),
         description="Event kinds that send the resident a subscription message (each one spends a subscription).",
     )
     wechat_base_url: str = Field("https://api.weixin.qq.com", description="WeChat API base URL.")

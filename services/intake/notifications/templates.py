@@ -33,6 +33,7 @@ KIND_TEXTS: dict[str, KindText] = {
     "escalated": KindText("已升级", "已升级处理,请耐心等待"),
     "resolved": KindText("已办结", "问题已处理,欢迎评价"),
     "reopened": KindText("重新处理", "已重新处理您的诉求"),
+    "worker_message": KindText("新留言", "{party}给您留言了,请查看"),
 }
 OTHER_KIND = KindText("有进展", "您的诉求有新进展")
 NO_PARTY = "待分派"

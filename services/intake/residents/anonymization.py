@@ -14,6 +14,7 @@ from typing import Any
 
 from linli.pii import scrub
 from services.intake.auth.identity import resident_actor
+from services.intake.messages import repository as messages
 from services.intake.tickets.context import EventKind, FlowContext, Work
 from services.intake.tickets.models import ERASED_RESIDENT_PREFIX, OPEN_STATUSES, Ticket, TicketStatus
 
@@ -51,6 +52,8 @@ def anonymize_ticket(
         if (new_actor, new_note) != (event.actor, event.note):
             event.actor, event.note = new_actor, new_note
             events += 1
+    # The conversation is the resident's words too (and workers' replies may quote them).
+    messages.anonymize(ticket.id, former_actor=former_actor, new_actor=resident_actor(tombstone), session=work.session)
     ticket.resident_id = tombstone
     ticket.text = scrub(ticket.text)
     ticket.resolution = scrub(ticket.resolution)

@@ -215,6 +215,9 @@ class TicketOut(BaseModel):
     assignee_worker_id: str
     resolved_at: datetime | None
     catalog_entry: str
+    waiting_since: datetime | None = Field(description="Since when it waits for the resident's answer (SLA paused).")
+    sla_paused_seconds: int = Field(description="Seconds the SLA clock stood still while it waited for the resident.")
+    unread_resident_messages: int = Field(description="The resident's messages no worker has read yet.")
     events: list[EventOut]
 
 
@@ -331,6 +334,9 @@ def ticket_out(view: TicketView, *, with_events: bool = True) -> TicketOut:
         assignee_worker_id=ticket.assignee_worker_id,
         resolved_at=ticket.resolved_at,
         catalog_entry=ticket.catalog_entry,
+        waiting_since=ticket.waiting_since,
+        sla_paused_seconds=ticket.sla_paused_seconds,
+        unread_resident_messages=ticket.unread_resident_messages,
         events=[
             EventOut(
                 kind=e.kind,

@@ -55,6 +55,8 @@ class EventKind(StrEnum):
     SPLIT = "split"  # on the ticket a further problem was split off from
     SPLIT_OFF = "split_off"  # on the new ticket that problem became
     PERSONAL_DATA_ERASED = "personal_data_erased"  # the resident's data erased on request or past retention
+    ASKED_RESIDENT = "asked_resident"  # a worker's question: the ticket waits, its SLA clock stopped
+    RESIDENT_ANSWERED = "resident_answered"  # the resident's answer: the ticket resumes, its deadline moved on
 
 
 class TaskQueue(Protocol):

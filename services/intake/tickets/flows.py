@@ -21,7 +21,7 @@ from services.intake.tickets.repository import TicketQuery
 from services.intake.tickets.validation import Submission, check_text, validate_submission
 from services.intake.tickets.views import TicketView, view_of, views_of
 
-# Where a worker may take a ticket on, start it, hand it over, or close it.
+# Where a worker may take a ticket on, start it, hand it over, or close it (also while waiting for the resident).
 ACCEPTABLE = {TicketStatus.ROUTED, TicketStatus.TRANSFERRED, TicketStatus.REOPENED, TicketStatus.NEEDS_MANUAL}
 STARTABLE = {TicketStatus.ACCEPTED}
 TRANSFERABLE = {
@@ -31,7 +31,7 @@ TRANSFERABLE = {
     TicketStatus.ACCEPTED,
     TicketStatus.IN_PROGRESS,
 }
-RESOLVABLE = {TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS}
+RESOLVABLE = {TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_RESIDENT}
 # Someone still owes the resident an answer on the message: a merged ticket's problems are its primary's to split.
 SPLITTABLE = set(OPEN_STATUSES)
 RATEABLE = {TicketStatus.RESOLVED, TicketStatus.CLOSED}
@@ -316,7 +316,7 @@ class TicketFlows:
 
     def _resolve(self, work: Work, ticket: Ticket, resolution: str, *, actor: str, party: str) -> None:
         ticket.resolution, ticket.status = resolution, TicketStatus.RESOLVED.value
-        ticket.resolved_at, ticket.sla_due_at = self._context.clock(), None
+        ticket.resolved_at, ticket.sla_due_at, ticket.waiting_since = self._context.clock(), None, None
         self._context.record(ticket, EventKind.RESOLVED, actor, note=resolution, party=party)
         self._context.notify(work, "resolved", ticket, resolution=resolution)
 

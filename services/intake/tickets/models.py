@@ -28,6 +28,8 @@ class TicketStatus(StrEnum):
     REOPENED = "reopened"
     TRANSFERRED = "transferred"
     MERGED = "merged"
+    # A worker asked the resident a question: the SLA clock stops until the resident answers (messages/waiting.py).
+    WAITING_RESIDENT = "waiting_resident"
 
 
 # Someone still owes the resident an answer: these tickets have an SLA deadline and can be escalated or merged into.
@@ -134,6 +136,13 @@ class Ticket(Base):
     queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # The retrieval index must learn (resolved) or forget (reopened) this ticket's case.
     case_sync_pending: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+    # The conversation (services/intake/messages): while WAITING_RESIDENT, since when and the status to return to;
+    # the SLA time spent waiting so far; the resident's messages no worker has read yet.
+    waiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    status_before_waiting: Mapped[str] = mapped_column(String(16), default="")
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    unread_resident_messages: Mapped[int] = mapped_column(Integer, default=0)
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan", lazy="selectin"

@@ -21,6 +21,8 @@ from services.intake.auth import (
     require_worker,
 )
 from services.intake.auth.access import check_visible, scoped_query
+from services.intake.messages.flows import MessageFlows
+from services.intake.messages.servicer import MessageRpcs
 from services.intake.ratelimit import RateLimiter, Scope
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import EscalationLevel, Ticket, TicketEvent, TicketStatus, Urgency
@@ -101,6 +103,9 @@ def ticket_to_proto(view: TicketView, *, with_events: bool = True) -> intake_pb2
         duplicate_ticket_ids=view.duplicate_ids,
         split_from_ticket_id=ticket.split_from_id or "",
         split_ticket_ids=view.split_ids,
+        waiting_since=optional_timestamp(ticket.waiting_since),
+        unread_resident_messages=ticket.unread_resident_messages,
+        sla_paused_seconds=ticket.sla_paused_seconds,
         assignee_worker_id=ticket.assignee_worker_id,
         resolved_at=optional_timestamp(ticket.resolved_at),
         catalog_entry=ticket.catalog_entry,
@@ -130,10 +135,13 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     act on their party's tickets in their community; a ticket the caller may not see is NOT_FOUND.
     """
 
-    def __init__(self, flows: TicketFlows, authenticator: Authenticator, limiter: RateLimiter) -> None:
+    def __init__(
+        self, flows: TicketFlows, authenticator: Authenticator, limiter: RateLimiter, messages: MessageFlows
+    ) -> None:
         self._flows = flows
         self._authenticator = authenticator
         self._limiter = limiter
+        self._messages = MessageRpcs(messages, limiter, ticket_to_proto)
 
     def _caller(self, context: grpc.ServicerContext) -> Caller:
         return self._authenticator.identify_metadata(context.invocation_metadata())
@@ -272,3 +280,13 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     ) -> intake_pb2.SplitTicketResponse:
         view = self._flows.split(request.ticket_id, self._worker(context), text=request.text)
         return intake_pb2.SplitTicketResponse(ticket=ticket_to_proto(view))
+
+    def ListTicketMessages(
+        self, request: intake_pb2.ListTicketMessagesRequest, context: grpc.ServicerContext
+    ) -> intake_pb2.ListTicketMessagesResponse:
+        return self._messages.list(request, self._caller(context))
+
+    def PostTicketMessage(
+        self, request: intake_pb2.PostTicketMessageRequest, context: grpc.ServicerContext
+    ) -> intake_pb2.PostTicketMessageResponse:
+        return self._messages.post(request, self._caller(context))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -117,6 +117,18 @@ def check_location(latitude: float | None, longitude: float | None) -> list[Fiel
     return violations
 
 
+def check_attachment_urls(urls: Sequence[str]) -> list[FieldViolation]:
+    """Violations of the photo rule: at most nine, each an http(s) URL of at most 2,048 characters."""
+    violations = []
+    if len(urls) > MAX_ATTACHMENTS:
+        violations.append(FieldViolation("attachment_urls", f"at most {MAX_ATTACHMENTS} attachments"))
+    for position, url in enumerate(urls):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2048:
+            violations.append(FieldViolation(f"attachment_urls[{position}]", "must be an http(s) URL"))
+    return violations
+
+
 def validate_submission(submission: Submission, *, known_communities: Collection[str]) -> Submission:
     """Returns the submission trimmed, or raises InvalidArgument naming every bad field."""
     violations = [
@@ -127,12 +139,7 @@ def validate_submission(submission: Submission, *, known_communities: Collection
         *check_name(submission.idempotency_key, "idempotency_key", required=False),
         *check_location(submission.latitude, submission.longitude),
     ]
-    if len(submission.attachment_urls) > MAX_ATTACHMENTS:
-        violations.append(FieldViolation("attachment_urls", f"at most {MAX_ATTACHMENTS} attachments"))
-    for position, url in enumerate(submission.attachment_urls):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2048:
-            violations.append(FieldViolation(f"attachment_urls[{position}]", "must be an http(s) URL"))
+    violations.extend(check_attachment_urls(submission.attachment_urls))
     if violations:
         raise InvalidArgument.for_fields(violations)
     return Submission(

@@ -17,6 +17,7 @@ from services.intake.auth.http import HttpSecurity
 from services.intake.auth.residents import DevVerifier, ResidentLogin
 from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
+from services.intake.messages.flows import MessageFlows
 from services.intake.notifications.events import OutboundEvent
 from services.intake.ratelimit import RateLimiter
 from services.intake.ratelimit.http import ClientAddresses
@@ -119,6 +120,7 @@ class Intake:
         self.triage = TriageFlows(self.context)
         self.sweeps = SweepFlows(self.context)
         self.learning = LearningFlows(self.context)
+        self.messages = MessageFlows(self.context)
 
 
 def decision(

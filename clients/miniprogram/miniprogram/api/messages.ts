@@ -1,10 +1,9 @@
-// The conversation on a ticket between the resident and whoever handles it.
-// Needs the server's GET/POST /v1/tickets/{id}/messages, which intake does not have yet.
+// The conversation on a ticket between the resident and whoever handles it (services/intake/messages/http.py).
 
 import { call } from "./http";
 import { asResident } from "./session";
 import { ticketPath } from "./tickets";
-import type { NewTicketMessage, TicketMessage, TicketMessageList } from "./types";
+import type { NewTicketMessage, PostedTicketMessage, TicketMessageList } from "./types";
 
 /** GET /v1/tickets/{id}/messages: oldest first. */
 export function listTicketMessages(ticketId: string): Promise<TicketMessageList> {
@@ -13,9 +12,10 @@ export function listTicketMessages(ticketId: string): Promise<TicketMessageList>
   );
 }
 
-/** POST /v1/tickets/{id}/messages: the resident writes to the party handling the ticket. */
-export function postTicketMessage(ticketId: string, message: NewTicketMessage): Promise<TicketMessage> {
+/** POST /v1/tickets/{id}/messages: the resident writes to the party handling the ticket; an answer to a question
+ * returns the ticket from waiting_resident to its work. */
+export function postTicketMessage(ticketId: string, message: NewTicketMessage): Promise<PostedTicketMessage> {
   return asResident((token) =>
-    call<TicketMessage>({ method: "POST", path: ticketPath(ticketId, "messages"), body: message, token }),
+    call<PostedTicketMessage>({ method: "POST", path: ticketPath(ticketId, "messages"), body: message, token }),
   );
 }

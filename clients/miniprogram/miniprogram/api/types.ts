@@ -10,7 +10,8 @@ export type TicketStatus =
   | "closed"
   | "reopened"
   | "transferred"
-  | "merged";
+  | "merged"
+  | "waiting_resident";
 
 export type Urgency = "normal" | "urgent" | "emergency";
 export type EscalationLevel = "building" | "community" | "street";
@@ -99,6 +100,11 @@ export interface Ticket {
   assignee_worker_id: string;
   resolved_at: string | null;
   catalog_entry: string;
+  /** Since when the ticket waits for the resident's answer (its deadline paused); null unless waiting_resident. */
+  waiting_since: string | null;
+  sla_paused_seconds: number;
+  /** The resident's messages no worker has read yet. */
+  unread_resident_messages: number;
   /** Empty in listings; the full history when one ticket is read. */
   events: TicketEvent[];
 }
@@ -165,22 +171,31 @@ export interface Upload {
   url: string;
 }
 
-export type MessageAuthor = "resident" | "worker" | "system";
+export type MessageAuthor = "resident" | "worker";
 
-/** One message of a ticket's conversation, GET/POST /v1/tickets/{id}/messages (not on the server yet). */
+/** One message of a ticket's conversation, GET/POST /v1/tickets/{id}/messages (services/intake/messages/http.py). */
 export interface TicketMessage {
   id: string;
   ticket_id: string;
   author: MessageAuthor;
-  /** The party a worker wrote for; empty for the resident and the system. */
+  /** The party a worker wrote for; empty for the resident. */
   party: string;
   text: string;
+  /** Workers' notes to each other: never sent to residents, so always false here. */
+  internal: boolean;
+  /** A worker's question: the ticket waits for the resident's answer. */
+  asks_resident: boolean;
   attachment_urls: string[];
   created_at: string;
 }
 
 export interface TicketMessageList {
   messages: TicketMessage[];
+}
+
+/** POST /v1/tickets/{id}/messages: the stored message and the ticket after it (an answer ends the wait). */
+export interface PostedTicketMessage extends TicketMessage {
+  ticket: Ticket;
 }
 
 export interface NewTicketMessage {

@@ -13,6 +13,7 @@ export const STATUS_NAMES: Record<TicketStatus, string> = {
   reopened: "重新办理",
   transferred: "已转派",
   merged: "已合并",
+  waiting_resident: "待您答复",
 };
 
 // linli/parties.py DISPLAY_NAMES; a party outside the default three keeps its id.
@@ -54,6 +55,8 @@ export function handlingSentence(ticket: Ticket): string {
       return `重新办理中,由${party}负责`;
     case "merged":
       return "与邻居反映的同一问题一起办理";
+    case "waiting_resident":
+      return `${party}想向您了解情况,请在下方对话里回复`;
   }
 }
 
@@ -104,6 +107,10 @@ export function eventWords(event: TicketEvent): EventWords {
       return say("从您的一条反映中单独立单办理");
     case "personal_data_erased":
       return say("个人信息已删除");
+    case "asked_resident":
+      return say(`${partyName(event.party)}向您提问`, "请在下方对话里回复,答复前办理时限暂停");
+    case "resident_answered":
+      return say("您已答复,继续办理", event.note);
     default:
       return say(event.kind, event.note);
   }

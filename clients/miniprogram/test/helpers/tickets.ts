@@ -32,6 +32,9 @@ export function ticketJson(overrides: Record<string, unknown> = {}): Record<stri
     assignee_worker_id: "w-7",
     resolved_at: null,
     catalog_entry: "lighting",
+    waiting_since: null,
+    sla_paused_seconds: 0,
+    unread_resident_messages: 0,
     events: [
       {
         kind: "received",

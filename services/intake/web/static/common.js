@@ -14,6 +14,7 @@ const STATUS_NAMES = {
   reopened: "重新办理",
   transferred: "已转派",
   merged: "已合并",
+  waiting_resident: "待居民答复",
 };
 // What happened to a ticket, as its history records it (services/intake/tickets/context.py EventKind).
 const EVENT_NAMES = {
@@ -37,6 +38,8 @@ const EVENT_NAMES = {
   split: "拆分出新工单",
   split_off: "从原工单拆分",
   personal_data_erased: "个人信息已删除",
+  asked_resident: "向居民提问",
+  resident_answered: "居民已答复",
 };
 const LEVEL_NAMES = { building: "楼组", community: "社区", street: "街道" };
 const URGENCY_NAMES = { normal: "一般", urgent: "紧急", emergency: "危急" };
@@ -80,6 +83,8 @@ const FIELD_NAMES = {
   topic_key: "话题",
   meeting_at: "议事时间",
   outcome: "议事决定",
+  internal: "内部备注",
+  asks_resident: "提问",
 };
 function describeError(error) {
   if (error instanceof ApiError && error.fields.length) {

@@ -3,7 +3,7 @@
 "use strict";
 
 const TOKEN_KEY = "linli.token";
-const OPEN = new Set(["routed", "needs_manual", "accepted", "in_progress", "transferred", "reopened"]);
+const OPEN = new Set(["routed", "needs_manual", "accepted", "in_progress", "transferred", "reopened", "waiting_resident"]);
 
 let worker = null;
 
@@ -70,6 +70,8 @@ function fillPartySelect(select, exclude) {
 }
 
 function slaText(ticket) {
+  // The clock stands still while the resident has a question to answer; it moves on by the wait afterwards.
+  if (ticket.status === "waiting_resident") return "暂停:等居民答复";
   if (!ticket.sla_due_at) return "";
   const hours = hoursUntil(ticket.sla_due_at);
   if (hours < 0) return `已超时 ${Math.ceil(-hours)} 小时`;
@@ -83,6 +85,12 @@ function otherIssuesHint(ticket) {
 }
 
 // ── inbox ───────────────────────────────────────────────────────────────────────────────────────────────────────
+// The resident wrote and no worker has opened the conversation since.
+function unreadMark(ticket) {
+  const unread = ticket.unread_resident_messages;
+  return unread ? el("span", { class: "badge unread", title: "居民的新消息,打开工单即为已读" }, `居民新消息 ${unread}`) : null;
+}
+
 function setUpInbox(body) {
   const status = document.getElementById("f-status");
   const level = document.getElementById("f-level");
@@ -116,6 +124,7 @@ function setUpInbox(body) {
             "td",
             {},
             el("a", { href: `/console/tickets/${encodeURIComponent(t.id)}` }, t.text.slice(0, 48)),
+            unreadMark(t),
             otherIssuesHint(t),
           ),
           el("td", {}, `${t.community}${t.building ? " " + t.building : ""}`),
@@ -185,6 +194,7 @@ function setUpManual(body) {
             "td",
             {},
             el("a", { href: `/console/tickets/${encodeURIComponent(t.id)}` }, t.text.slice(0, 48)),
+            unreadMark(t),
             otherIssuesHint(t),
           ),
           el("td", {}, t.community),
@@ -366,6 +376,8 @@ function setUpDetail() {
   function load() {
     call("GET", `/v1/tickets/${ticketId}`).then(render, (problem) => flash(describeError(problem), true));
   }
+  // conversation.js: a question or a reply changed the ticket.
+  document.addEventListener("linli:ticket", (event) => render(event.detail));
   load();
 }
 

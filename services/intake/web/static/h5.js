@@ -268,6 +268,10 @@ function eventWords(event, ticket) {
       return ["您反映的另一个问题已单独立单办理", "可在“我的反映”里查看"];
     case "split_off":
       return ["从您的一条反映中单独立单办理", ""];
+    case "asked_resident":
+      return [`${partyName(event.party)}向您提问`, "请在下方对话里回复,答复前办理时限暂停"];
+    case "resident_answered":
+      return ["您已答复,继续办理", event.note];
     default:
       return [event.kind, event.note];
   }
@@ -300,6 +304,7 @@ function renderTicket(ticket) {
       );
     }),
   );
+  show(document.getElementById("waiting-hint"), ticket.status === "waiting_resident");
   const done = ticket.status === "resolved" || ticket.status === "closed";
   // A ticket closed because nobody rated it in time can still be rated (a rating of 0 means none yet).
   show(document.getElementById("rate"), ticket.status === "resolved" || (ticket.status === "closed" && !ticket.rating));
@@ -361,6 +366,8 @@ function setUpTicket(section) {
       show(error, true);
     }
   });
+  // conversation.js: the answer to a question put the ticket back to work.
+  document.addEventListener("linli:ticket", (event) => renderTicket(event.detail));
   load();
 }
 

@@ -18,6 +18,8 @@ interface TimelineEntry {
 interface MessageView {
   id: string;
   mine: boolean;
+  /** A worker's question waiting for this resident's answer. */
+  question: boolean;
   who: string;
   text: string;
   when: string;
@@ -84,10 +86,11 @@ function timeline(ticket: Ticket): TimelineEntry[] {
 
 function messageView(message: TicketMessage): MessageView {
   const mine = message.author === "resident";
-  const who = mine ? "我" : message.author === "worker" ? partyName(message.party) || "工作人员" : "系统";
+  const who = mine ? "我" : partyName(message.party) || "工作人员";
   return {
     id: message.id,
     mine,
+    question: message.asks_resident,
     who,
     text: message.text,
     when: formatTime(message.created_at),
@@ -221,8 +224,10 @@ Component({
       const text = this.data.draftMessage.trim();
       if (!text) return;
       try {
-        await postTicketMessage(followOf(this).ticketId, { text });
+        const posted = await postTicketMessage(followOf(this).ticketId, { text });
         this.setData({ draftMessage: "" });
+        // An answer to a question puts the ticket back to work: show its status and timeline as they are now.
+        this.show(posted.ticket);
         await this.loadMessages();
       } catch (error) {
         this.setData({ conversationProblem: `没有发出去:${describeError(error)}` });
