@@ -16,6 +16,7 @@ from services.cli.admin_commands import (
     is_admin_command,
     run_admin_command,
 )
+from services.cli.history_commands import HISTORY_COMMAND, add_history_commands, run_history_command
 from services.intake.admin import INTAKE_COMMANDS, add_intake_commands, run_intake_command
 from services.intake.auth.commands import TOKEN_COMMANDS, add_token_commands, run_token_command
 from services.intake.residents.commands import RESIDENT_COMMANDS, add_resident_commands, run_resident_command
@@ -65,8 +66,9 @@ def documented_settings_table() -> str:
     """Every setting of every process, the notification settings of intake's worker included."""
     from linli.settings import ALL_SETTINGS, settings_table
     from services.intake.notifications.settings import NotificationSettings
+    from services.routing.history.settings import HistorySettings
 
-    return settings_table((*ALL_SETTINGS, NotificationSettings))
+    return settings_table((*ALL_SETTINGS, NotificationSettings, HistorySettings))
 
 
 def _settings(readme: Path | None) -> int:
@@ -97,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_index_rpc_commands(add_index_commands(commands))
     add_intake_commands(commands)
     add_learning_commands(commands)
+    add_history_commands(commands)
     add_routing_commands(commands)
     add_token_commands(commands)
     add_resident_commands(commands)
@@ -125,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_resident_command(args)
     if args.command in INTAKE_COMMANDS:
         return run_intake_command(args)
+    if args.command == HISTORY_COMMAND:
+        return run_history_command(args)
     if args.command in LEARNING_COMMANDS:
         return run_learning_command(args)
     return _settings(args.readme)
