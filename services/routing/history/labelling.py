@@ -22,8 +22,8 @@ from services.routing.learning.calibration import ECE_BINS, expected_calibration
 Floats = npt.NDArray[np.float64]
 # A rule label is trusted for self-training when the top party has a done action and leads by this much.
 CONFIDENT_MARGIN = 2.0
-# Rule scores to probabilities: a single done clause ahead of nothing else is about 0.8.
-RULE_TEMPERATURE = 1.5
+# Rule scores to probabilities: a single done clause ahead of nothing else is about 0.86.
+RULE_TEMPERATURE = 1.2
 FOLDS = 5
 # Too few sure rows to learn from: the rules decide alone.
 MIN_MODEL_ROWS = 10

@@ -39,6 +39,7 @@ DONE = re.compile(
 )
 FUTURE = re.compile(r"将|正在|拟|计划|准备|尽快|下一步|限期|负责")
 ORDER = re.compile(r"责成|督促|要求|责令|指导|协调|组织|通知|约谈")
+JOINER = re.compile(r"\s*(?:和|与|及|以及|、|会同|联合|同)\s*")
 CLAUSE_SPLIT = re.compile(r"[。；;！!？?\n]+")
 DONE_WEIGHT, FUTURE_WEIGHT, MENTION_WEIGHT = 3.0, 1.5, 0.5
 
@@ -100,21 +101,38 @@ def _actors(clause: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def _segment_weight(segment: str) -> float:
+    """The weight of what follows an actor up to the next one: a done action, a future one, or a mere mention."""
+    if DONE.search(segment):
+        return DONE_WEIGHT
+    return FUTURE_WEIGHT if FUTURE.search(segment) else MENTION_WEIGHT
+
+
 def _clause_weights(clause: str) -> dict[str, float]:
     actors = _actors(clause)
     if not actors:
         return {}
     order = ORDER.search(clause)
     ordered = [party for position, party in actors if order is not None and position > order.start()]
-    # The parties a clause orders to act are the ones that act; the office giving the order only relays.
-    acting = ordered or [party for _, party in actors]
-    weight = DONE_WEIGHT if DONE.search(clause) or ordered else FUTURE_WEIGHT if FUTURE.search(clause) else 0.0
+    if ordered:
+        # The parties a clause orders to act are the ones that act; the office giving the order only relays.
+        return dict.fromkeys(ordered, DONE_WEIGHT)
     weights: dict[str, float] = {}
-    for party in dict.fromkeys(acting):
-        weights[party] = max(weight, MENTION_WEIGHT)
-    for _, party in actors:
-        weights.setdefault(party, MENTION_WEIGHT if not ordered else 0.0)
+    ends = [position for position, _ in actors[1:]] + [len(clause)]
+    following = MENTION_WEIGHT
+    for (position, party), end in reversed(list(zip(actors, ends, strict=True))):
+        segment = clause[position:end]
+        # 物业公司和社区已...: an actor joined to the next one by 和/与/、 shares what that one did.
+        joined = JOINER.fullmatch(segment[_actor_length(segment) :]) is not None
+        weight = following if joined else _segment_weight(segment)
+        weights[party] = max(weights.get(party, 0.0), weight)
+        following = weight
     return weights
+
+
+def _actor_length(segment: str) -> int:
+    lengths = [len(match.group()) for pattern in ACTOR_PATTERNS.values() if (match := pattern.match(segment))]
+    return max(lengths, default=0)
 
 
 def clauses(reply: str) -> Sequence[str]:
