@@ -27,6 +27,9 @@ RULE_TEMPERATURE = 1.2
 FOLDS = 5
 # Too few sure rows to learn from: the rules decide alone.
 MIN_MODEL_ROWS = 10
+# A party with fewer sure rows is not modelled (balanced class weights would blow a couple of rows up into a
+# pull on every reply); the model stays uninformative about it.
+MIN_CLASS_ROWS = 5
 SEED = 0
 
 
@@ -98,7 +101,7 @@ def _model_probabilities(
     from sklearn.model_selection import StratifiedKFold
 
     counts = np.bincount(sure_labels, minlength=len(PARTIES))
-    present = [index for index in range(len(PARTIES)) if counts[index] >= 2]
+    present = [index for index in range(len(PARTIES)) if counts[index] >= MIN_CLASS_ROWS]
     kept = [(row, label) for row, label in zip(sure, sure_labels, strict=True) if label in present]
     if len(present) < 2 or len(kept) < MIN_MODEL_ROWS:
         return np.full((len(replies), len(PARTIES)), 1.0 / len(PARTIES)), None
