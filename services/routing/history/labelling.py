@@ -4,7 +4,7 @@ The classifier (character n-gram TF-IDF, logistic regression) learns from the re
 replies of each party read, so it can also judge replies that name no actor plainly. Its probabilities are
 calibrated by temperature scaling on cross-validated (out-of-fold) predictions, and a rule-labelled row is only ever
 scored by a model that did not see it. The two are combined as a product of experts: rules with no evidence are
-uniform and leave the model to decide; clear rules outweigh a doubtful model. The calibration target is the rules'
+uniform and leave the model to decide; where the rules are sure the model may confirm but not overrule (`combine`). The calibration target is the rules'
 label, not a person's: the confidence says how surely the reply reads like the replies whose actor is plain.
 """
 
@@ -128,6 +128,22 @@ def _model_probabilities(
     return everything, report
 
 
+def combine(rules: Floats, model: Floats, sure: Sequence[int]) -> Floats:
+    """Product of the two experts, except that the model cannot overrule or dampen a reply the rules are sure of.
+
+    Nearly every reply on the board is an office's, so a reply model learns the office's voice: on a reply that
+    plainly says 已督促物业公司整改 it still leans to the office. Where the rules are sure, the model may only
+    confirm (the product, when it agrees) or stay out (the rules alone, when it does not).
+    """
+    if len(rules) == 0:
+        return rules
+    product = softmax(np.log(np.clip(rules, 1e-12, 1.0)) + np.log(np.clip(model, 1e-12, 1.0)))
+    for row in sure:
+        if model[row].argmax() != rules[row].argmax():
+            product[row] = rules[row]
+    return product
+
+
 def infer_labels(
     replies: Sequence[str], progress: Callable[[str], None] | None = None
 ) -> tuple[list[InferredLabel], LabellingReport]:
@@ -140,8 +156,7 @@ def infer_labels(
     say(f"rules are sure of {len(sure)}/{len(replies)} replies: {rule_confident}")
     model, report = _model_probabilities([substance(reply) for reply in replies], sure, sure_labels, say)
     rules = np.vstack([rule_probabilities(item) for item in found]) if found else np.zeros((0, len(PARTIES)))
-    combined = np.log(np.clip(rules, 1e-12, 1.0)) + np.log(np.clip(model, 1e-12, 1.0))
-    probabilities = softmax(combined) if len(found) else combined
+    probabilities = combine(rules, model, sure)
     labels = [
         InferredLabel(
             label=PARTIES[int(row.argmax())],
