@@ -4,8 +4,9 @@ The classifier (character n-gram TF-IDF, logistic regression) learns from the re
 replies of each party read, so it can also judge replies that name no actor plainly. Its probabilities are
 calibrated by temperature scaling on cross-validated (out-of-fold) predictions, and a rule-labelled row is only ever
 scored by a model that did not see it. The two are combined as a product of experts: rules with no evidence are
-uniform and leave the model to decide; where the rules are sure the model may confirm but not overrule (`combine`). The calibration target is the rules'
-label, not a person's: the confidence says how surely the reply reads like the replies whose actor is plain.
+uniform and leave the model to decide; where the rules are sure the model may confirm but not overrule (`combine`).
+The calibration target is the rules' label, not a person's: the confidence says how surely the reply reads like the
+replies whose actor is plain.
 """
 
 from __future__ import annotations
