@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -66,22 +67,21 @@ def is_rule_confident(found: RuleEvidence) -> bool:
     return found.scores[found.top] >= DONE_WEIGHT and found.margin >= CONFIDENT_MARGIN
 
 
-def _vectoriser() -> object:
+def _features(replies: list[str]) -> Any:
+    """TF-IDF of character 1-3-grams, fitted once on every reply: it sees no label, and one fit serves every fold."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True, max_features=60000)
+    vectoriser = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True, max_features=60000)
+    return vectoriser.fit_transform(replies)
 
 
-def _fit_predict(train_texts: list[str], train_labels: list[int], texts: list[str]) -> Floats:
-    """Log-probabilities over the training labels present, columns in sorted label order."""
+def _fit_predict(train: Any, train_labels: npt.NDArray[np.intp], rows: Any) -> Floats:
+    """Log-probabilities of `rows` over the training labels present, columns in sorted label order."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
 
-    model = make_pipeline(
-        _vectoriser(), LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000, random_state=SEED)
-    )
-    model.fit(train_texts, train_labels)
-    result: Floats = model.predict_log_proba(texts)
+    model = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000, random_state=SEED)
+    model.fit(train, train_labels)
+    result: Floats = model.predict_log_proba(rows)
     return result
 
 
@@ -108,15 +108,16 @@ def _model_probabilities(
         return np.full((len(replies), len(PARTIES)), 1.0 / len(PARTIES)), None
     rows = [row for row, _ in kept]
     labels = np.array([present.index(label) for _, label in kept])
-    texts = [replies[row] for row in rows]
+    features = _features(replies)
+    sure_features = features[rows]
     folds = min(FOLDS, int(np.bincount(labels).min()))
     out_of_fold = np.zeros((len(rows), len(present)))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
-    for fold, (train, held) in enumerate(splitter.split(texts, labels), start=1):
-        out_of_fold[held] = _fit_predict([texts[i] for i in train], list(labels[train]), [texts[i] for i in held])
+    for fold, (train, held) in enumerate(splitter.split(sure_features, labels), start=1):
+        out_of_fold[held] = _fit_predict(sure_features[train], labels[train], sure_features[held])
         say(f"self-training fold {fold}/{folds}")
     temperature = fit_temperature(out_of_fold, labels)
-    everything = _spread(_fit_predict(texts, list(labels), replies), present, temperature)
+    everything = _spread(_fit_predict(sure_features, labels, features), present, temperature)
     everything[rows] = _spread(out_of_fold, present, temperature)
     calibrated = softmax(out_of_fold, temperature)
     hits = calibrated.argmax(axis=1) == labels
