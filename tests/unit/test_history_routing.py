@@ -61,7 +61,10 @@ def test_train_with_history_adds_it_to_the_packaged_cases(tmp_path: Path, capsys
     out = tmp_path / "model"
     assert main(["train", "routing", "--history", str(history), "--out", str(out), "--no-embeddings"]) == 0
     packaged = Path("services/retrieval/corpus/resolved_cases.jsonl").read_text(encoding="utf-8").count("\n")
-    assert read_manifest(out).data.count == packaged + 6
+    manifest = read_manifest(out)
+    assert manifest.data.count == packaged + 6
+    # Calibration and its metrics are the deployment's own cases': the history only teaches.
+    assert manifest.metrics["n"] == packaged
 
 
 def test_train_without_data_or_history_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -75,7 +75,8 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="HISTORY.jsonl of `linli history import`: its labelled messages join the training data (and the "
         f"precedents), on top of --data/--train or else the packaged resolved cases ({PACKAGED}), with the "
-        "default parties as the fixed label set",
+        "default parties as the fixed label set; the temperature and abstention threshold are fitted on the "
+        "base data alone, the traffic the router serves",
     )
     _add_backend_option(parser)
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
@@ -156,20 +157,22 @@ def _training_path(args: argparse.Namespace, path: Path | None) -> Path:
     raise InvalidArgument.for_field("--data", "required unless --history is given")
 
 
-def _read_training_data(args: argparse.Namespace, path: Path) -> tuple[list[LabelledText], int]:
+def _read_training_data(args: argparse.Namespace, path: Path) -> tuple[list[LabelledText], int, list[bool] | None]:
+    """The training items (corrections merged, then the history's labelled messages), how many corrections there
+    were, and with --history which items are the deployment's own (calibration is fitted on those alone)."""
     from services.routing.learning.data import read_corrections, read_labelled, with_corrections
 
     items = read_labelled(path, text_field=args.text_field, label_field=args.label_field)
-    if args.history is not None:
-        from services.routing.history.importing import labelled_items
+    corrections = read_corrections(args.corrections) if args.corrections is not None else []
+    if corrections:
+        items = with_corrections(items, corrections)
+    if args.history is None:
+        return items, len(corrections), None
+    from services.routing.history.importing import labelled_items
 
-        history = labelled_items(args.history)
-        _progress(f"{len(history)} labelled messages from {args.history} join {len(items)} from {path}")
-        items = [*items, *history]
-    if args.corrections is None:
-        return items, 0
-    corrections = read_corrections(args.corrections)
-    return with_corrections(items, corrections), len(corrections)
+    history = labelled_items(args.history)
+    _progress(f"{len(history)} labelled messages from {args.history} join {len(items)} from {path}")
+    return [*items, *history], len(corrections), [True] * len(items) + [False] * len(history)
 
 
 def _catalog(args: argparse.Namespace) -> Catalog | None:
@@ -183,7 +186,7 @@ def _train(args: argparse.Namespace, path: Path) -> tuple[TrainedModel, Encoder 
     from services.routing.learning.training import TrainingConfig, train
     from services.routing.signals import RoutingTrainingSignals, catalog_examples
 
-    items, corrections = _read_training_data(args, path)
+    items, corrections, own = _read_training_data(args, path)
     _progress(f"read {len(items)} labelled texts from {path} ({corrections} corrections)")
     config = TrainingConfig(
         features=FeatureConfig(embed=args.embeddings, word_ngrams=(1, 2) if args.words else None),
@@ -204,6 +207,7 @@ def _train(args: argparse.Namespace, path: Path) -> tuple[TrainedModel, Encoder 
         progress=_progress,
         signals=RoutingTrainingSignals(catalog) if args.signals else None,
         entry_examples=catalog_examples(catalog),
+        tune_on=own,
     )
     return model, encoder
 
