@@ -158,3 +158,24 @@ def test_the_import_command_refuses_an_unknown_format(tmp_path: Path, capsys: py
     path.write_text("x", encoding="utf-8")
     assert main(["history", "import", str(path), "--out", str(tmp_path / "h.jsonl")]) == 2
     assert "unknown format" in capsys.readouterr().err
+
+
+def test_the_benchmark_compares_inferred_labels_with_a_gold_sample_by_id_or_text() -> None:
+    from bench.history_labels import gold_agreement
+
+    lines = [
+        {"id": "a", "text": "灯坏了", "label": "property_manager"},
+        {"id": "b", "text": "违建", "label": "street_office"},
+        {"id": "c", "text": "换届", "label": ""},
+    ]
+    gold = [
+        {"id": "a", "label": "property_manager"},
+        {"text": "违建", "label": "property_manager"},
+        {"id": "c", "label": "owners_committee"},
+        {"id": "zzz", "label": "street_office"},
+    ]
+    report = gold_agreement(lines, gold)
+    assert (report["gold_rows"], report["matched"]) == (4, 3)
+    assert report["agreement_where_labelled"] == 0.5
+    assert report["labelled_share"] == 2 / 3
+    assert report["inferred_by_gold_label"]["owners_committee"] == {"(unlabelled)": 1}
