@@ -74,6 +74,13 @@ def test_a_gbk_csv_export_is_read(tmp_path: Path) -> None:
     assert rows[2].text == MESSAGES[2][2]
 
 
+def test_a_csv_cell_may_hold_line_breaks(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text('留言详情,答复意见\n灯坏了,"一、经查。\n二、物业公司已更换路灯。"\n违建,城管已拆除\n', encoding="utf-8")
+    rows = list(read_history(path))
+    assert [row.reply for row in rows] == ["一、经查。\n二、物业公司已更换路灯。", "城管已拆除"]
+
+
 def test_an_export_without_a_reply_column_is_refused_with_its_headers(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
     path.write_text("留言主题,留言详情\n路灯,灯坏了\n", encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -120,8 +121,9 @@ def _csv_text(path: Path) -> str:
 
 
 def _csv(path: Path) -> Iterator[HistoryRow]:
-    reader = csv.DictReader(_csv_text(path).splitlines())
-    for number, record in enumerate(reader, start=2):  # line 1 is the header
+    # A cell may hold line breaks (a reply in paragraphs): the csv module must see the text whole, not line by line.
+    reader = csv.DictReader(io.StringIO(_csv_text(path), newline=""))
+    for number, record in enumerate(reader, start=2):  # record 1 is the header
         if any(_cell(value) for value in record.values()):
             yield _row(path, number, {key: value for key, value in record.items() if key is not None})
 
