@@ -76,7 +76,8 @@ def test_a_gbk_csv_export_is_read(tmp_path: Path) -> None:
 
 def test_a_csv_cell_may_hold_line_breaks(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
-    path.write_text('留言详情,答复意见\n灯坏了,"一、经查。\n二、物业公司已更换路灯。"\n违建,城管已拆除\n', encoding="utf-8")
+    content = '留言详情,答复意见\n灯坏了,"一、经查。\n二、物业公司已更换路灯。"\n违建,城管已拆除\n'
+    path.write_text(content, encoding="utf-8")
     rows = list(read_history(path))
     assert [row.reply for row in rows] == ["一、经查。\n二、物业公司已更换路灯。", "城管已拆除"]
 
