@@ -6,9 +6,11 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import grpc
 import pytest
 
-from linli.v1 import cases_pb2
+from linli.grpc_serving import build_server
+from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
 from services.cli.main import main
 from services.routing.history.upsert import case_from_line, parse_board_time, upsert_history
 from services.routing.learning.model_dir import read_manifest
@@ -113,3 +115,50 @@ def test_a_case_is_cut_to_retrievals_limits_and_an_unreadable_time_is_left_unset
     assert len(case.complaint) == 2000
     assert not case.HasField("created_at")
     assert parse_board_time("昨天") is None
+
+
+class RecordingRetrieval(retrieval_pb2_grpc.RetrievalServiceServicer):
+    """A retrieval server that keeps the cases and the call metadata of every UpsertCases."""
+
+    def __init__(self) -> None:
+        self.cases: list[cases_pb2.Case] = []
+        self.metadata: list[tuple[str, str]] = []
+
+    def UpsertCases(
+        self, request: retrieval_pb2.UpsertCasesRequest, context: grpc.ServicerContext
+    ) -> retrieval_pb2.UpsertCasesResponse:
+        self.cases.extend(request.cases)
+        self.metadata.extend((key, str(value)) for key, value in context.invocation_metadata())
+        return retrieval_pb2.UpsertCasesResponse(upserted=len(request.cases), case_count=len(self.cases))
+
+
+def test_the_upsert_command_sends_the_labelled_cases_with_the_admin_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    servicer = RecordingRetrieval()
+    handle = build_server(
+        host="127.0.0.1",
+        port=0,
+        workers=2,
+        service_names=["linli.v1.RetrievalService"],
+        register=lambda server: retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(servicer, server),
+    )
+    monkeypatch.setenv("LINLI_AUTH_ADMIN_TOKEN", "admin-token")
+    try:
+        history = write_history(tmp_path / "history.jsonl")
+        assert main(["history", "upsert", str(history), "--target", f"127.0.0.1:{handle.port}"]) == 0
+    finally:
+        handle.stop(0)
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"upserted": 6, "unlabelled_left_out": 1}
+    assert [case.id for case in servicer.cases] == [f"history:h{n}" for n in range(1, 7)]
+    assert ("authorization", "Bearer admin-token") in servicer.metadata
+
+
+def test_the_upsert_command_without_credentials_says_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("LINLI_AUTH_ADMIN_TOKEN", raising=False)
+    monkeypatch.delenv("LINLI_AUTH_SECRETS", raising=False)
+    history = write_history(tmp_path / "history.jsonl")
+    assert main(["history", "upsert", str(history), "--target", "127.0.0.1:1"]) == 2
+    assert "LINLI_AUTH_ADMIN_TOKEN" in capsys.readouterr().err
