@@ -124,7 +124,7 @@ class RecordingRetrieval(retrieval_pb2_grpc.RetrievalServiceServicer):
         self.cases: list[cases_pb2.Case] = []
         self.metadata: list[tuple[str, str]] = []
 
-    def UpsertCases(
+    def UpsertCases(  # noqa: N802 - the RPC name of the generated base class
         self, request: retrieval_pb2.UpsertCasesRequest, context: grpc.ServicerContext
     ) -> retrieval_pb2.UpsertCasesResponse:
         self.cases.extend(request.cases)
