@@ -20,8 +20,8 @@ IMPORT_DESCRIPTION = """\
 Reads exports of a 12345 hotline or message board (.jsonl, .csv in UTF-8 or GB18030, .xlsx) with the columns
 留言主题/title, 留言详情/text, 答复意见/reply, 留言时间/time, 答复时间/reply_time (and 留言编号/id), scrubs
 personal data, drops replies that only acknowledge or forward the message, and infers from each reply the party
-that acted (property_manager, owners_committee, street_office) with a confidence. A message whose party is less sure than
---min-confidence keeps an empty label. Writes one JSON line per message: id, title, text, reply, label,
+that acted (property_manager, owners_committee, street_office) with a confidence. A message whose party is less
+sure than --min-confidence keeps an empty label. Writes one JSON line per message: id, title, text, reply, label,
 label_confidence, time, reply_time. Progress goes to stderr; the last stdout line is the summary as JSON.
 """
 
