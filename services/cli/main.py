@@ -17,6 +17,7 @@ from services.cli.admin_commands import (
     is_admin_command,
     run_admin_command,
 )
+from services.cli.history_commands import HISTORY_COMMAND, add_history_commands, run_history_command
 from services.cli.settings_table import documented_settings_table
 from services.intake.admin import INTAKE_COMMANDS, add_intake_commands, run_intake_command
 from services.intake.auth.commands import TOKEN_COMMANDS, add_token_commands, run_token_command
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_index_rpc_commands(add_index_commands(commands))
     add_intake_commands(commands)
     add_learning_commands(commands)
+    add_history_commands(commands)
     add_routing_commands(commands)
     add_token_commands(commands)
     add_resident_commands(commands)
@@ -121,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_resident_command(args)
     if args.command in INTAKE_COMMANDS:
         return run_intake_command(args)
+    if args.command == HISTORY_COMMAND:
+        return run_history_command(args)
     if args.command in LEARNING_COMMANDS:
         from services.retrieval.settings import RetrievalSettings
 

@@ -6,6 +6,7 @@ from linli.settings import AuthSettings, GrpcTlsSettings, LinliSettings, LogSett
 from services.intake.notifications.settings import NotificationSettings
 from services.intake.settings import IntakeSettings, RateLimitSettings
 from services.retrieval.settings import RetrievalSettings
+from services.routing.history.settings import HistorySettings
 from services.routing.settings import RoutingSettings
 
 # The README's order: the services first, then the settings they share.
@@ -22,4 +23,4 @@ ALL_SETTINGS: tuple[type[LinliSettings], ...] = (
 
 def documented_settings_table() -> str:
     """Every setting of every process, the notification settings of intake's worker included."""
-    return settings_table((*ALL_SETTINGS, NotificationSettings))
+    return settings_table((*ALL_SETTINGS, NotificationSettings, HistorySettings))

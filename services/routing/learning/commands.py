@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from linli.errors import LinliError
+from linli.errors import InvalidArgument, LinliError
+from linli.parties import DEFAULT_PARTIES
 from services.routing.learning import DEFAULT_MODEL_DIR, DEFAULT_PRECEDENTS
 
 if TYPE_CHECKING:
@@ -20,13 +21,17 @@ if TYPE_CHECKING:
     from services.routing.learning.training import TrainedModel
 
 LEARNING_COMMANDS = ("train", "eval")
+PACKAGED = "services/retrieval/corpus/resolved_cases.jsonl"
 EMBEDDING_BACKENDS = ("onnx-int8", "torch")
 # Training embeds the head and tail of every text: the int8 fast path takes a fraction of torch's time for it.
 TRAINING_BACKEND = "onnx-int8"
 
 EVAL_DESCRIPTION = f"""\
-Evaluates a router on --test (JSONL: "text", "label", optional "title", prepended to the text).
-With --train, first trains a fresh classifier on that file's labels (not saved); without it, evaluates the
+Evaluates a router on --test (JSONL: "text", "label", optional "title", prepended to the text; or a HISTORY.jsonl
+of `linli history import`, whose unlabelled messages are skipped).
+With --train, first trains a fresh classifier on that file's labels (not saved); with --history, on the deployed
+training data (the packaged resolved cases, catalog and default parties, or --train) plus the history's labelled
+messages, which also join the precedents of the vote. Without either, evaluates the
 deployed router: the model directory --model (default {DEFAULT_MODEL_DIR}, relative to the working directory).
 If the default directory holds no model yet, the one the routing service trains at its first start is trained
 first (on the packaged resolved cases, catalog signals included) and saved there, as the service would.
@@ -66,6 +71,14 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         "responsibility catalog (keyword match and an entry model of its phrasings) with the text, as Route does",
     )
     parser.add_argument("--catalog", type=Path, help="responsibility catalog YAML (default: the packaged one)")
+    parser.add_argument(
+        "--history",
+        type=Path,
+        help="HISTORY.jsonl of `linli history import`: its labelled messages join the training data (and the "
+        f"precedents), on top of --data/--train or else the packaged resolved cases ({PACKAGED}), with the "
+        "default parties as the fixed label set; the temperature and abstention threshold are fitted on the "
+        "base data alone, the traffic the router serves",
+    )
     _add_backend_option(parser)
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     parser.add_argument(
@@ -96,7 +109,9 @@ def add_learning_commands(commands: argparse._SubParsersAction[argparse.Argument
         "atomically: manifest.json (labels, embedding model, features, threshold, cross-validated metrics, "
         "data checksum) and the fitted parts.",
     )
-    train_routing.add_argument("--data", type=Path, required=True, help="JSONL training file")
+    train_routing.add_argument(
+        "--data", type=Path, help=f"JSONL training file (required unless --history, which defaults it to {PACKAGED})"
+    )
     train_routing.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help=f"default {DEFAULT_MODEL_DIR}")
     _add_training_options(train_routing)
 
@@ -132,14 +147,31 @@ def local_encoder(embedder: EmbedderConfig, backend: str = TRAINING_BACKEND) -> 
     return EmbedderEncoder(create_embedder(embedder.model_copy(update={"backend": backend})))
 
 
-def _read_training_data(args: argparse.Namespace, path: Path) -> tuple[list[LabelledText], int]:
+def _training_path(args: argparse.Namespace, path: Path | None) -> Path:
+    """The base training file: the one given, else with --history the packaged resolved cases."""
+    if path is not None:
+        return path
+    if args.history is not None:
+        return DEFAULT_PRECEDENTS
+    raise InvalidArgument.for_field("--data", "required unless --history is given")
+
+
+def _read_training_data(args: argparse.Namespace, path: Path) -> tuple[list[LabelledText], int, list[bool] | None]:
+    """The training items (corrections merged, then the history's labelled messages), how many corrections there
+    were, and with --history which items are the deployment's own (calibration is fitted on those alone)."""
     from services.routing.learning.data import read_corrections, read_labelled, with_corrections
 
     items = read_labelled(path, text_field=args.text_field, label_field=args.label_field)
-    if args.corrections is None:
-        return items, 0
-    corrections = read_corrections(args.corrections)
-    return with_corrections(items, corrections), len(corrections)
+    corrections = read_corrections(args.corrections) if args.corrections is not None else []
+    if corrections:
+        items = with_corrections(items, corrections)
+    if args.history is None:
+        return items, len(corrections), None
+    from services.routing.history.importing import labelled_items
+
+    history = labelled_items(args.history)
+    _progress(f"{len(history)} labelled messages from {args.history} join {len(items)} from {path}")
+    return [*items, *history], len(corrections), [True] * len(items) + [False] * len(history)
 
 
 def _catalog(args: argparse.Namespace) -> Catalog | None:
@@ -153,7 +185,7 @@ def _train(args: argparse.Namespace, path: Path, embedder: EmbedderConfig) -> tu
     from services.routing.learning.training import TrainingConfig, train
     from services.routing.signals import RoutingTrainingSignals, catalog_examples
 
-    items, corrections = _read_training_data(args, path)
+    items, corrections, own = _read_training_data(args, path)
     _progress(f"read {len(items)} labelled texts from {path} ({corrections} corrections)")
     config = TrainingConfig(
         features=FeatureConfig(embed=args.embeddings, word_ngrams=(1, 2) if args.words else None),
@@ -161,6 +193,8 @@ def _train(args: argparse.Namespace, path: Path, embedder: EmbedderConfig) -> tu
         target_precision=args.target_precision,
     )
     allowed = [label.strip() for label in args.labels.split(",") if label.strip()] if args.labels else None
+    if allowed is None and args.history is not None:
+        allowed = list(DEFAULT_PARTIES)
     encoder = local_encoder(embedder, args.embedding_backend) if args.embeddings else None
     catalog = _catalog(args)
     model = train(
@@ -172,6 +206,7 @@ def _train(args: argparse.Namespace, path: Path, embedder: EmbedderConfig) -> tu
         progress=_progress,
         signals=RoutingTrainingSignals(catalog) if args.signals else None,
         entry_examples=catalog_examples(catalog),
+        tune_on=own,
     )
     return model, encoder
 
@@ -180,11 +215,19 @@ def run_train(args: argparse.Namespace, embedder: EmbedderConfig) -> int:
     """`linli train routing`: trains and writes the model directory; prints its manifest as JSON."""
     from services.routing.learning.model_dir import save_model
 
-    model, _ = _train(args, args.data, embedder)
+    model, _ = _train(args, _training_path(args, args.data), embedder)
     manifest = save_model(model, args.out)
     _progress(f"wrote {args.out} in {model.train_seconds:.1f} s of training")
     sys.stdout.write(json.dumps(manifest.to_json(), ensure_ascii=False) + "\n")
     return 0
+
+
+def _read_test(path: Path) -> list[LabelledText]:
+    """{text, label} lines, or a HISTORY.jsonl (told by its label_confidence field) whose labelled lines are kept."""
+    from services.routing.history.importing import is_history_file, labelled_items
+    from services.routing.learning.data import read_labelled
+
+    return labelled_items(path) if is_history_file(path) else read_labelled(path)
 
 
 def run_eval(args: argparse.Namespace, embedder: EmbedderConfig) -> int:
@@ -194,14 +237,15 @@ def run_eval(args: argparse.Namespace, embedder: EmbedderConfig) -> int:
     from services.routing.learning.model_dir import MANIFEST_FILE, load_model, read_manifest, save_model
     from services.routing.offline import OfflineRouter
 
-    test = read_labelled(args.test)
+    test = _read_test(args.test)
     train_seconds = 0.0
-    if args.train is not None:
+    if args.train is not None or args.history is not None:
+        training = _training_path(args, args.train)
         started = time.perf_counter()
-        model, encoder = _train(args, args.train, embedder)
+        model, encoder = _train(args, training, embedder)
         train_seconds = time.perf_counter() - started
         classifier, threshold = model.classifier, model.threshold
-        precedents = _read_training_data(args, args.train)[0]
+        precedents = _read_training_data(args, training)[0]
     else:
         directory = args.model or DEFAULT_MODEL_DIR
         if args.model is None and not (directory / MANIFEST_FILE).is_file():

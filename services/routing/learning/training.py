@@ -122,6 +122,15 @@ def _check_labels(items: Sequence[LabelledText], allowed_labels: Collection[str]
     return counts
 
 
+def _tuning_rows(tune_on: Sequence[bool] | None, count: int) -> npt.NDArray[np.intp]:
+    """Indices of the items calibration is fitted on; all of them by default."""
+    if tune_on is None:
+        return np.arange(count, dtype=np.intp)
+    if len(tune_on) != count or not any(tune_on):
+        raise ValueError("tune_on must mark at least one of the items, one flag per item")
+    return np.flatnonzero(np.asarray(tune_on, dtype=bool)).astype(np.intp)
+
+
 def _entry_model(
     examples: Sequence[EntryExample],
     labels: Sequence[str],
@@ -150,6 +159,7 @@ def train(
     progress: Progress | None = None,
     signals: TrainingSignals | None = None,
     entry_examples: Sequence[EntryExample] = (),
+    tune_on: Sequence[bool] | None = None,
 ) -> TrainedModel:
     """Trains a classifier on `items`; any label set with at least 2 labels of 2 examples each.
 
@@ -164,6 +174,9 @@ def train(
         entry_examples: names and phrasings of responsibility catalog entries (signals.catalog_examples); with
             embeddings, and when their labels are all the model's, an entry model learnt from them joins the
             blocks (EntryModel). Otherwise (another taxonomy) they are left out.
+        tune_on: which items the temperature, the abstention threshold and the cross-validated metrics are fitted
+            on (default all): the deployment's own texts when a borrowed history joins the training data, so that
+            thousands of easier messages of another kind do not lower the threshold for the traffic it serves.
 
     Raises:
         InvalidArgument: too few labels or examples, or a label outside `allowed_labels`.
@@ -195,7 +208,8 @@ def train(
         signal_names = tuple(sorted(extra))
         held_out_scores.extend(np.asarray(extra[name], dtype=np.float64) for name in signal_names)
         say(f"signals: {', '.join(signal_names) or 'none'}")
-    stack = _fit_stack(np.hstack(held_out_scores), truth, labels, folds, config, say)
+    tuned = _tuning_rows(tune_on, len(items))
+    stack = _fit_stack(np.hstack(held_out_scores), truth, labels, folds, config, say, tuned)
     embedding = EmbeddingSpec(encoder.model_name, encoder.dimension) if config.features.embed and encoder else None
     classifier = StackedClassifier(
         labels=labels,
@@ -271,19 +285,24 @@ def _fit_stack(
     folds: StratifiedKFold,
     config: TrainingConfig,
     say: Progress,
+    tuned: npt.NDArray[np.intp],
 ) -> _Stack:
-    """Calibrates the stacker on out-of-fold scores, picks the threshold for the target precision, fits it on all."""
+    """Calibrates the stacker on the `tuned` rows' out-of-fold scores, picks the threshold for the target precision
+    there, and fits the stacker on all rows."""
     meta_logits = as_logits(
         cross_val_predict(meta_model(config.parameters), stacked_inputs, truth, cv=folds, method="decision_function")
     )
-    temperature = fit_temperature(meta_logits, truth)
-    probabilities = softmax(meta_logits, temperature)
+    temperature = fit_temperature(meta_logits[tuned], truth[tuned])
+    probabilities = softmax(meta_logits[tuned], temperature)
     top = probabilities.argmax(axis=1)
     confidences = probabilities.max(axis=1)
-    threshold = precision_threshold(confidences, top == truth, config.target_precision)
+    threshold = precision_threshold(confidences, top == truth[tuned], config.target_precision)
     meta = meta_model(config.parameters).fit(stacked_inputs, truth)
     metrics = score(
-        [labels[i] for i in truth], [labels[i] for i in top], confidences.tolist(), (confidences < threshold).tolist()
+        [labels[i] for i in truth[tuned]],
+        [labels[i] for i in top],
+        confidences.tolist(),
+        (confidences < threshold).tolist(),
     )
     del metrics["train_seconds"]
     metrics["folds"] = folds.get_n_splits()
