@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from services.intake.auth.models import RevokedSubject
+from services.intake.auth.models import RevokedSubject, SmsCode
 from services.intake.database import Base
 from services.intake.meetings.models import MeetingItem
 from services.intake.tickets.models import RoutingCorrection, Ticket, TicketEvent
 
-TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem)
+TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem, SmsCode)
 METADATA: MetaData = Base.metadata

@@ -18,6 +18,9 @@ from services.intake.auth import Authenticator
 from services.intake.auth.http import HttpSecurity
 from services.intake.auth.residents import ResidentLogin, ResidentVerifier, create_verifier
 from services.intake.auth.revocations import Revocations
+from services.intake.auth.settings import SmsSettings, WeChatOaSettings
+from services.intake.auth.sms_login import SmsWiring, create_sms_login
+from services.intake.auth.wechat_web import create_web_login
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.metrics import grpc_metrics, instrument_http
@@ -40,7 +43,8 @@ SERVICE_NAME = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name
 
 @dataclass
 class IntakeDeps:
-    """What intake needs; anything left None is built from settings (LINLI_INTAKE_*, LINLI_AUTH_*, LINLI_RATE_*)."""
+    """What intake needs; anything left None is built from settings (LINLI_INTAKE_*, LINLI_AUTH_*, LINLI_RATE_*,
+    LINLI_SMS_*, LINLI_WECHAT_OA_*)."""
 
     database: Database | None = None
     queue: TaskQueue | None = None
@@ -92,7 +96,8 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
 
 
 def build_security(settings: IntakeSettings, deps: IntakeDeps, database: Database) -> HttpSecurity:
-    """Token keys, the revoked subjects of `database`, the residents' login and the rate limits; raises
+    """Token keys, the revoked subjects of `database`, the residents' logins (mini-program, SMS, official account)
+    and the rate limits; raises
     RuntimeError, saying what to set, when the environment lacks a key or a usable login verifier (the server then
     refuses to start)."""
     auth = AuthSettings()
@@ -101,8 +106,16 @@ def build_security(settings: IntakeSettings, deps: IntakeDeps, database: Databas
     verifier = deps.verifier or create_verifier(auth, host=settings.host)
     rates = RateLimitSettings()
     limiter = deps.limiter or RateLimiter.from_settings(rates, broker_url=settings.broker_url)
-    login = ResidentLogin(verifier, codec, ttl=timedelta(hours=auth.resident_token_ttl_hours))
-    return HttpSecurity(Authenticator(codec, revocations), login, limiter, ClientAddresses(rates.trusted_proxies))
+    ttl = timedelta(hours=auth.resident_token_ttl_hours)
+    login = ResidentLogin(verifier, codec, ttl=ttl)
+    sms = create_sms_login(
+        SmsSettings(), SmsWiring(database, codec, auth.signing_keys()[0], limiter, ttl, settings.host, deps.clock)
+    )
+    web = create_web_login(
+        WeChatOaSettings(), codec, resident_verifier=auth.resident_verifier, host=settings.host, token_ttl=ttl
+    )
+    addresses = ClientAddresses(rates.trusted_proxies)
+    return HttpSecurity(Authenticator(codec, revocations), login, limiter, addresses, sms=sms, web=web)
 
 
 def _prepare_database(context: FlowContext) -> None:
