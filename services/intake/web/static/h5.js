@@ -18,23 +18,149 @@ function devOpenid() {
   return id;
 }
 
-// Inside WeChat the login code comes from wx.login; elsewhere the development verifier takes `dev:<openid>`.
-function loginCode() {
-  if (PAGE.login === "wechat") {
-    if (!(window.wx && typeof window.wx.login === "function")) {
-      return Promise.reject(new Error("请在微信小程序中打开。"));
-    }
-    return new Promise((resolve, reject) =>
-      window.wx.login({ success: (result) => resolve(result.code), fail: () => reject(new Error("微信登录失败,请重试。")) }),
-    );
-  }
-  return Promise.resolve(`dev:${devOpenid()}`);
+// ── login ───────────────────────────────────────────────────────────────────────────────────────────────────────
+// Development (`make run`): `dev:<openid>`. Inside WeChat's browser: the official account's web authorization
+// (a redirect to WeChat and back with ?code=). A mini-program's web-view with wx.login: its code. Any other browser:
+// phone number and texted code.
+const OA_STATE_KEY = "linli.oauth_state";
+const SMS_WAIT_KEY = "linli.sms_wait_until";
+
+function inWeChatBrowser() {
+  return /MicroMessenger/i.test(navigator.userAgent);
+}
+
+function keepSession(session) {
+  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  return session.token;
+}
+
+function wxLoginCode() {
+  return new Promise((resolve, reject) =>
+    window.wx.login({ success: (result) => resolve(result.code), fail: () => reject(new Error("微信登录失败,请重试。")) }),
+  );
+}
+
+// Back from WeChat's authorization: the code, once, if the state is the one this tab sent (else a forged link).
+function takeOauthCode() {
+  const url = new URL(window.location.href);
+  const code = url.searchParams.get("code");
+  const state = url.searchParams.get("state");
+  if (!code) return null;
+  url.searchParams.delete("code");
+  url.searchParams.delete("state");
+  history.replaceState(null, "", url.pathname + url.search + url.hash);
+  const expected = sessionStorage.getItem(OA_STATE_KEY);
+  sessionStorage.removeItem(OA_STATE_KEY);
+  return expected && state === expected ? code : null;
+}
+
+// Leaves for WeChat's authorization page; it comes back to this very page with ?code=&state=.
+function redirectToWeChat(oa) {
+  const state = randomId("oa-").replace(/[^A-Za-z0-9]/g, "").slice(0, 32);
+  sessionStorage.setItem(OA_STATE_KEY, state);
+  const query = new URLSearchParams({
+    appid: oa.appid,
+    redirect_uri: window.location.href.split("#")[0],
+    response_type: "code",
+    scope: oa.scope,
+    state,
+  });
+  window.location.replace(`${oa.authorize_url}?${query}#wechat_redirect`);
+  return new Promise(() => {}); // the page is leaving
+}
+
+// `make run` logs in as `dev:<openid>`; `?login=sms` tries the SMS form there (the dev provider prints the code).
+function wantsSmsForm() {
+  return PAGE.sms_login && new URLSearchParams(window.location.search).get("login") === "sms";
 }
 
 async function logIn() {
-  const session = await api("POST", "/v1/auth/wechat", { code: await loginCode() });
-  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
-  return session.token;
+  if (PAGE.login === "dev" && !wantsSmsForm()) {
+    return keepSession(await api("POST", "/v1/auth/wechat", { code: `dev:${devOpenid()}` }));
+  }
+  if (window.wx && typeof window.wx.login === "function") {
+    return keepSession(await api("POST", "/v1/auth/wechat", { code: await wxLoginCode() }));
+  }
+  if (inWeChatBrowser() && PAGE.wechat_oa) {
+    const code = takeOauthCode();
+    if (code) return keepSession(await api("POST", "/v1/auth/wechat-web", { code }));
+    return redirectToWeChat(PAGE.wechat_oa);
+  }
+  if (PAGE.sms_login) return smsLogIn();
+  throw new Error("请在微信中打开。");
+}
+
+// The phone + code form: resolves with the token once the resident has logged in with it.
+let smsLoginPending = null;
+function smsLogIn() {
+  if (!smsLoginPending) {
+    smsLoginPending = new Promise((resolve) => showSmsForm(resolve)).finally(() => {
+      smsLoginPending = null;
+    });
+  }
+  return smsLoginPending;
+}
+
+function showSmsForm(done) {
+  const card = document.getElementById("login-card");
+  const phone = document.getElementById("login-phone");
+  const code = document.getElementById("login-code");
+  const send = document.getElementById("login-send");
+  const submit = document.getElementById("login-submit");
+  const error = document.getElementById("login-error");
+  show(card, true);
+  card.scrollIntoView({ block: "start" });
+  phone.focus();
+  // The server's own words for a wrong code or a wait (describeError would call any 401 an expired login).
+  const say = (problem) => {
+    const fields = problem instanceof ApiError && problem.fields.length;
+    error.textContent = problem ? (fields ? describeError(problem) : problem.message) : "";
+    show(error, Boolean(problem));
+  };
+  let timer = null;
+  function countDown() {
+    clearInterval(timer);
+    const tick = () => {
+      const left = Math.ceil((Number(sessionStorage.getItem(SMS_WAIT_KEY) || 0) - Date.now()) / 1000);
+      send.disabled = left > 0;
+      send.textContent = left > 0 ? `${left} 秒后重发` : "发送验证码";
+      if (left <= 0) clearInterval(timer);
+    };
+    tick();
+    timer = setInterval(tick, 1000);
+  }
+  function waitFor(seconds) {
+    sessionStorage.setItem(SMS_WAIT_KEY, String(Date.now() + seconds * 1000));
+    countDown();
+  }
+  send.onclick = async () => {
+    say(null);
+    send.disabled = true;
+    try {
+      const sent = await api("POST", "/v1/auth/sms/code", { phone: phone.value });
+      waitFor(sent.retry_after_seconds);
+      code.focus();
+    } catch (problem) {
+      if (problem instanceof ApiError && problem.status === 429 && problem.retryAfter) waitFor(problem.retryAfter);
+      else send.disabled = false;
+      say(problem);
+    }
+  };
+  submit.onclick = async () => {
+    say(null);
+    submit.disabled = true;
+    try {
+      const session = await api("POST", "/v1/auth/sms/login", { phone: phone.value, code: code.value });
+      show(card, false);
+      clearInterval(timer);
+      done(keepSession(session));
+    } catch (problem) {
+      say(problem);
+    } finally {
+      submit.disabled = false;
+    }
+  };
+  countDown();
 }
 
 // The resident's token: the stored one while it is good, else a fresh login.
