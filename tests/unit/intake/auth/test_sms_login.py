@@ -113,16 +113,17 @@ def test_a_phone_is_masked_and_its_id_is_keyed_and_stable() -> None:
     assert mask_phone(PHONE) == "138****5678"
     ids = PhoneIds(PHONE_KEY)
     assert ids.resident_id(PHONE) == ids.resident_id(PHONE)
-    assert ids.resident_id(PHONE).startswith("phone:") and PHONE not in ids.resident_id(PHONE)
+    assert ids.resident_id(PHONE).startswith("phone:")
+    assert PHONE not in ids.resident_id(PHONE)
     assert ids.resident_id(PHONE) != PhoneIds(b"q" * 32).resident_id(PHONE)
     assert ids.resident_id(PHONE) != ids.resident_id(OTHER_PHONE)
 
 
-def test_the_right_code_gives_a_resident_token_without_the_number(
-    login: SmsLogin, provider: RecordingProvider
-) -> None:
+def test_the_right_code_gives_a_resident_token_without_the_number(login: SmsLogin, provider: RecordingProvider) -> None:
     assert login.send_code("+86 138 1234 5678", ADDRESS) == 60
-    assert provider.sent[0][0] == PHONE and len(provider.last_code()) == 6 and provider.last_code().isdigit()
+    assert provider.sent[0][0] == PHONE
+    assert len(provider.last_code()) == 6
+    assert provider.last_code().isdigit()
 
     session = login.login(PHONE, provider.last_code())
 
@@ -139,7 +140,8 @@ def test_the_code_is_stored_only_as_its_hmac_and_works_once(
     code = provider.last_code()
     row = stored(sqlite_ticket_database)
     assert row.code_hash == login.code_hash(row.phone_key, code)
-    assert code not in row.code_hash and PHONE not in row.phone_key
+    assert code not in row.code_hash
+    assert PHONE not in row.phone_key
     # Bound to the phone: the same digits hash differently for another number.
     assert login.code_hash(PhoneIds(PHONE_KEY).digest(OTHER_PHONE), code) != row.code_hash
 
@@ -228,7 +230,9 @@ def test_a_provider_failure_records_nothing_so_the_resident_may_retry_at_once(
     with pytest.raises(Unavailable):
         login.send_code(PHONE, ADDRESS)
     row = stored(sqlite_ticket_database)
-    assert row.code_hash == "" and row.sent_today == 0 and row.last_sent_at is None
+    assert row.code_hash == ""
+    assert row.sent_today == 0
+    assert row.last_sent_at is None
     provider.broken = False
     login.send_code(PHONE, ADDRESS)
 
@@ -282,8 +286,13 @@ def test_the_dev_provider_shows_the_code_with_a_masked_number(
     with caplog.at_level(logging.INFO):
         DevSmsProvider().send_code(PHONE, "246810")
     printed = capsys.readouterr().out
-    assert "246810" in printed and "138****5678" in printed and PHONE not in printed
+    assert "246810" in printed
+    assert "138****5678" in printed
+    assert PHONE not in printed
     assert PHONE not in intake_log_lines(caplog)
+
+
+PUBLIC_HOST = "0.0.0.0"  # noqa: S104 - the address a production intake binds
 
 
 def wiring(database: Database, host: str = "127.0.0.1") -> SmsWiring:
@@ -295,12 +304,12 @@ def test_choosing_the_provider(sqlite_ticket_database: Database, monkeypatch: py
     assert create_sms_login(SmsSettings(provider="off"), wiring(sqlite_ticket_database)) is None
     assert create_sms_login(SmsSettings(provider="dev"), wiring(sqlite_ticket_database)) is not None
     with pytest.raises(RuntimeError, match="loopback"):
-        create_sms_login(SmsSettings(provider="dev"), wiring(sqlite_ticket_database, host="0.0.0.0"))
+        create_sms_login(SmsSettings(provider="dev"), wiring(sqlite_ticket_database, host=PUBLIC_HOST))
     monkeypatch.setenv("LINLI_SMS_SECRET_KEY", "s" * 32)
     tencent = {"provider": "tencent", "secret_id": "AKID", "sign_name": "邻里", "template_id": "1", "sdk_app_id": "14"}
     with pytest.raises(RuntimeError, match="LINLI_SMS_PHONE_ID_SECRET"):
-        create_sms_login(SmsSettings(**tencent), wiring(sqlite_ticket_database, host="0.0.0.0"))
+        create_sms_login(SmsSettings.model_validate(tencent), wiring(sqlite_ticket_database, host=PUBLIC_HOST))
     with pytest.raises(RuntimeError, match="LINLI_SMS_SDK_APP_ID"):
-        create_sms_login(SmsSettings(**{**tencent, "sdk_app_id": ""}), wiring(sqlite_ticket_database))
+        create_sms_login(SmsSettings.model_validate({**tencent, "sdk_app_id": ""}), wiring(sqlite_ticket_database))
     monkeypatch.setenv("LINLI_SMS_PHONE_ID_SECRET", "i" * 32)
-    assert create_sms_login(SmsSettings(**tencent), wiring(sqlite_ticket_database, host="0.0.0.0")) is not None
+    assert create_sms_login(SmsSettings.model_validate(tencent), wiring(sqlite_ticket_database, host=PUBLIC_HOST)) is not None

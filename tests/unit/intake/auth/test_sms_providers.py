@@ -65,7 +65,8 @@ def tencent_settings(**extra: object) -> SmsSettings:
 
 
 def aliyun_settings() -> SmsSettings:
-    return SmsSettings(provider="aliyun", secret_id="testId", sign_name="邻里社区", template_id="SMS_71390007")
+    values = {"provider": "aliyun", "secret_id": "testId", "sign_name": "邻里社区", "template_id": "SMS_71390007"}
+    return SmsSettings.model_validate(values)
 
 
 def mock_client(answer: Callable[[httpx.Request], httpx.Response], seen: list[httpx.Request]) -> httpx.Client:
@@ -89,7 +90,8 @@ def test_tencent_sends_a_signed_sendsms_request() -> None:
     tencent(seen, tencent_answer({"Code": "Ok", "Message": "send success"})).send_code(PHONE, CODE)
 
     request = seen[0]
-    assert request.method == "POST" and str(request.url) == "https://sms.tencentcloudapi.com"
+    assert request.method == "POST"
+    assert str(request.url) == "https://sms.tencentcloudapi.com"
     assert json.loads(request.content) == {
         "PhoneNumberSet": ["+8613800138000"],
         "SmsSdkAppId": "1400000000",
@@ -139,14 +141,15 @@ def test_tencent_api_errors_and_outages_are_unavailable_and_log_neither_code_nor
             tencent([], lambda _: httpx.Response(502, text="<html>bad gateway</html>")).send_code(PHONE, CODE)
     written = "\n".join(JsonFormatter("intake").format(record) for record in caplog.records)
     assert "AuthFailure.SignatureFailure" in written
-    assert PHONE not in written and CODE not in written
+    assert PHONE not in written
+    assert CODE not in written
 
 
 def aliyun(seen: list[httpx.Request], answer: dict[str, object]) -> AliyunSms:
     return AliyunSms(
         mock_client(lambda _: httpx.Response(200, json=answer), seen),
         aliyun_settings(),
-        secret_key="testSecret",
+        secret_key="testSecret",  # noqa: S106 - the documented example's key
         timestamp=lambda: "2017-07-12T02:42:19Z",
         nonce=lambda: "45e25e9b-0a6f-4070-8c85-2956eda1b466",
     )
@@ -157,11 +160,16 @@ def test_aliyun_sends_a_signed_sendsms_form() -> None:
     aliyun(seen, {"Code": "OK", "Message": "OK", "BizId": "1", "RequestId": "r"}).send_code(PHONE, CODE)
 
     request = seen[0]
-    assert request.method == "POST" and str(request.url) == "https://dysmsapi.aliyuncs.com/"
+    assert request.method == "POST"
+    assert str(request.url) == "https://dysmsapi.aliyuncs.com/"
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
     form = dict(parse_qsl(request.content.decode()))
-    assert form["Action"] == "SendSms" and form["Version"] == "2017-05-25" and form["Format"] == "JSON"
-    assert form["PhoneNumbers"] == PHONE and form["SignName"] == "邻里社区" and form["TemplateCode"] == "SMS_71390007"
+    assert form["Action"] == "SendSms"
+    assert form["Version"] == "2017-05-25"
+    assert form["Format"] == "JSON"
+    assert form["PhoneNumbers"] == PHONE
+    assert form["SignName"] == "邻里社区"
+    assert form["TemplateCode"] == "SMS_71390007"
     assert json.loads(form["TemplateParam"]) == {"code": CODE}
     # The same parameters signed by aliyun-python-sdk-core 2.16.1 (rpc_signature_composer).
     assert form["Signature"] == "03BYhksQ2jgdtOE0WFTuz8NelHs="
