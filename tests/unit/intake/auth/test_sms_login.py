@@ -312,4 +312,5 @@ def test_choosing_the_provider(sqlite_ticket_database: Database, monkeypatch: py
     with pytest.raises(RuntimeError, match="LINLI_SMS_SDK_APP_ID"):
         create_sms_login(SmsSettings.model_validate({**tencent, "sdk_app_id": ""}), wiring(sqlite_ticket_database))
     monkeypatch.setenv("LINLI_SMS_PHONE_ID_SECRET", "i" * 32)
-    assert create_sms_login(SmsSettings.model_validate(tencent), wiring(sqlite_ticket_database, host=PUBLIC_HOST)) is not None
+    production = create_sms_login(SmsSettings.model_validate(tencent), wiring(sqlite_ticket_database, host=PUBLIC_HOST))
+    assert production is not None
