@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from sqlalchemy import select
 
 from linli.errors import InvalidArgument, RateLimited, Unauthenticated, Unavailable
@@ -17,7 +20,7 @@ from services.intake.auth.phones import PhoneIds, mask_phone, normalize_phone
 from services.intake.auth.settings import SmsSettings
 from services.intake.auth.sms_login import SmsKeys, SmsLogin, SmsWiring, create_sms_login
 from services.intake.auth.sms_providers import DevSmsProvider
-from services.intake.database import Database
+from services.intake.database import Database, alembic_config, head_revision
 from services.intake.ratelimit import RateLimiter
 
 pytest_plugins = ["tests.unit.intake.database"]
@@ -314,3 +317,16 @@ def test_choosing_the_provider(sqlite_ticket_database: Database, monkeypatch: py
     monkeypatch.setenv("LINLI_SMS_PHONE_ID_SECRET", "i" * 32)
     production = create_sms_login(SmsSettings.model_validate(tencent), wiring(sqlite_ticket_database, host=PUBLIC_HOST))
     assert production is not None
+
+
+def test_the_sms_codes_migration_goes_down_and_up(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path}/sms.sqlite")
+    database.upgrade_schema()
+    with database.engine.begin() as connection:
+        assert "sms_codes" in sa.inspect(connection).get_table_names()
+        command.downgrade(alembic_config(connection), "0006")
+        tables = sa.inspect(connection).get_table_names()
+        assert "sms_codes" not in tables
+        assert "meeting_items" in tables  # only this revision's table goes
+    assert database.upgrade_schema() == head_revision()
+    database.dispose()
