@@ -74,7 +74,21 @@ function wantsSmsForm() {
   return PAGE.sms_login && new URLSearchParams(window.location.search).get("login") === "sms";
 }
 
-async function logIn() {
+// Taken as the script loads, so that the spent code leaves the address bar whether or not a login needs it.
+let oauthCode = takeOauthCode();
+
+// One login at a time: the page's parts ask for a token together, and must not each redirect or show a form.
+let loginPending = null;
+function logIn() {
+  if (!loginPending) {
+    loginPending = freshLogin().finally(() => {
+      loginPending = null;
+    });
+  }
+  return loginPending;
+}
+
+async function freshLogin() {
   if (PAGE.login === "dev" && !wantsSmsForm()) {
     return keepSession(await api("POST", "/v1/auth/wechat", { code: `dev:${devOpenid()}` }));
   }
@@ -82,23 +96,14 @@ async function logIn() {
     return keepSession(await api("POST", "/v1/auth/wechat", { code: await wxLoginCode() }));
   }
   if (inWeChatBrowser() && PAGE.wechat_oa) {
-    const code = takeOauthCode();
+    const code = oauthCode;
+    oauthCode = null; // a code works once; a later login goes through WeChat again
     if (code) return keepSession(await api("POST", "/v1/auth/wechat-web", { code }));
     return redirectToWeChat(PAGE.wechat_oa);
   }
-  if (PAGE.sms_login) return smsLogIn();
+  // The phone + code form: resolves with the token once the resident has logged in with it.
+  if (PAGE.sms_login) return new Promise((resolve) => showSmsForm(resolve));
   throw new Error("请在微信中打开。");
-}
-
-// The phone + code form: resolves with the token once the resident has logged in with it.
-let smsLoginPending = null;
-function smsLogIn() {
-  if (!smsLoginPending) {
-    smsLoginPending = new Promise((resolve) => showSmsForm(resolve)).finally(() => {
-      smsLoginPending = null;
-    });
-  }
-  return smsLoginPending;
 }
 
 function showSmsForm(done) {
