@@ -62,11 +62,12 @@ def _health(target: str, service: str) -> int:
 
 
 def documented_settings_table() -> str:
-    """Every setting of every process, the notification settings of intake's worker included."""
+    """Every setting of every process, intake's own (notifications, SMS and official-account logins) included."""
     from linli.settings import ALL_SETTINGS, settings_table
+    from services.intake.auth.settings import SmsSettings, WeChatOaSettings
     from services.intake.notifications.settings import NotificationSettings
 
-    return settings_table((*ALL_SETTINGS, NotificationSettings))
+    return settings_table((*ALL_SETTINGS, NotificationSettings, SmsSettings, WeChatOaSettings))
 
 
 def _settings(readme: Path | None) -> int:
