@@ -109,7 +109,8 @@ def build_security(settings: IntakeSettings, deps: IntakeDeps, database: Databas
     ttl = timedelta(hours=auth.resident_token_ttl_hours)
     login = ResidentLogin(verifier, codec, ttl=ttl)
     sms = create_sms_login(
-        SmsSettings(), SmsWiring(database, codec, auth.signing_keys()[0], limiter, ttl, settings.host, deps.clock)
+        SmsSettings(),
+        SmsWiring(database, codec, lambda: auth.signing_keys()[0], limiter, ttl, settings.host, deps.clock),
     )
     web = create_web_login(
         WeChatOaSettings(), codec, resident_verifier=auth.resident_verifier, host=settings.host, token_ttl=ttl

@@ -13,6 +13,7 @@ import hmac
 import math
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -228,7 +229,8 @@ class SmsWiring:
 
     database: Database
     codec: TokenCodec
-    signing_key: bytes
+    # Read only when SMS login is on: intake without it may run on an injected codec and no LINLI_AUTH_SECRETS.
+    signing_key: Callable[[], bytes]
     limiter: RateLimiter
     token_ttl: timedelta
     host: str
@@ -248,7 +250,7 @@ def create_sms_login(
     provider = create_provider(settings, client=client)
     if provider is None:
         return None
-    keys = sms_keys(settings, wiring.signing_key)
+    keys = sms_keys(settings, wiring.signing_key())
     return SmsLogin(
         wiring.database,
         provider,

@@ -300,7 +300,7 @@ PUBLIC_HOST = "0.0.0.0"  # noqa: S104 - the address a production intake binds
 
 def wiring(database: Database, host: str = "127.0.0.1") -> SmsWiring:
     codec = TokenCodec([SIGNING_KEY])
-    return SmsWiring(database, codec, SIGNING_KEY, RateLimiter.unlimited(), timedelta(hours=1), host)
+    return SmsWiring(database, codec, lambda: SIGNING_KEY, RateLimiter.unlimited(), timedelta(hours=1), host)
 
 
 def test_choosing_the_provider(sqlite_ticket_database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
