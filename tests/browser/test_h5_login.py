@@ -167,3 +167,23 @@ def test_a_plain_browser_in_production_gets_the_sms_form(browser: Browser, oa_in
     page.locator("#login-card").wait_for(state="visible")
     assert page.locator("#login-send").text_content() == "发送验证码"
     page.context.close()
+
+
+def test_a_code_with_a_state_this_page_did_not_send_is_not_used(browser: Browser, oa_intake: RunningIntake) -> None:
+    page = phone_page(browser, oa_intake, user_agent=WECHAT_UA)
+    redirected: list[str] = []
+
+    def wechat_authorize(route: Route) -> None:
+        redirected.append(route.request.url)
+        route.abort()
+
+    page.route("https://open.weixin.qq.com/**", wechat_authorize)
+    asked_before = len(FakeWeChat.asked)
+    page.goto("/h5/mine?code=oa-code-1&state=forged")
+    note = page.locator("#mine-empty")
+    note.wait_for(state="visible")
+    assert "微信授权没有完成" in (note.text_content() or "")
+    assert redirected == []  # no round trip again
+    assert len(FakeWeChat.asked) == asked_before  # the code never reached the server's exchange
+    assert "code=" not in page.evaluate("location.href")
+    page.context.close()

@@ -39,7 +39,9 @@ function wxLoginCode() {
   );
 }
 
-// Back from WeChat's authorization: the code, once, if the state is the one this tab sent (else a forged link).
+// Back from WeChat's authorization: {code} once, code "" when the state is not the one this page sent (a forged or
+// stale link), null when not back from WeChat at all. The state is in localStorage: WeChat's browser may not keep
+// sessionStorage across the round trip, and a lost state must not send the resident round it again and again.
 function takeOauthCode() {
   const url = new URL(window.location.href);
   const code = url.searchParams.get("code");
@@ -48,15 +50,15 @@ function takeOauthCode() {
   url.searchParams.delete("code");
   url.searchParams.delete("state");
   history.replaceState(null, "", url.pathname + url.search + url.hash);
-  const expected = sessionStorage.getItem(OA_STATE_KEY);
-  sessionStorage.removeItem(OA_STATE_KEY);
-  return expected && state === expected ? code : null;
+  const expected = localStorage.getItem(OA_STATE_KEY);
+  localStorage.removeItem(OA_STATE_KEY);
+  return { code: expected && state === expected ? code : "" };
 }
 
 // Leaves for WeChat's authorization page; it comes back to this very page with ?code=&state=.
 function redirectToWeChat(oa) {
   const state = randomId("oa-").replace(/[^A-Za-z0-9]/g, "").slice(0, 32);
-  sessionStorage.setItem(OA_STATE_KEY, state);
+  localStorage.setItem(OA_STATE_KEY, state);
   const query = new URLSearchParams({
     appid: oa.appid,
     redirect_uri: window.location.href.split("#")[0],
@@ -95,9 +97,10 @@ async function freshLogin() {
     return keepSession(await api("POST", "/v1/auth/wechat", { code: await wxLoginCode() }));
   }
   if (inWeChatBrowser() && PAGE.wechat_oa) {
-    const code = oauthCode;
+    const returned = oauthCode;
     oauthCode = null; // a code works once; a later login goes through WeChat again
-    if (code) return keepSession(await api("POST", "/v1/auth/wechat-web", { code }));
+    if (returned && !returned.code) throw new Error("微信授权没有完成,请关闭页面后重新打开。");
+    if (returned) return keepSession(await api("POST", "/v1/auth/wechat-web", { code: returned.code }));
     return redirectToWeChat(PAGE.wechat_oa);
   }
   // The phone + code form: resolves with the token once the resident has logged in with it.
