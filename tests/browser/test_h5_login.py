@@ -187,3 +187,14 @@ def test_a_code_with_a_state_this_page_did_not_send_is_not_used(browser: Browser
     assert len(FakeWeChat.asked) == asked_before  # the code never reached the server's exchange
     assert "code=" not in page.evaluate("location.href")
     page.context.close()
+
+
+def test_in_development_the_page_still_logs_in_by_itself(browser: Browser, sms_intake: RunningIntake) -> None:
+    page = phone_page(browser, sms_intake, user_agent=WECHAT_UA)  # even inside WeChat: `make run` has no account
+    page.goto("/h5/mine")
+    page.locator("#mine-empty").wait_for(state="visible")
+    assert page.locator("#login-card").is_hidden()
+    session = json.loads(page.evaluate("localStorage.getItem('linli.session')"))
+    assert session["resident_id"] == page.evaluate("localStorage.getItem('linli.resident')")
+    assert session["resident_id"].startswith("h5-")
+    page.context.close()
