@@ -88,11 +88,6 @@ class SmsLogin:
         self._token_ttl = token_ttl
         self._clock = clock
 
-    @property
-    def resend_seconds(self) -> int:
-        """How long a phone waits between two codes."""
-        return self._settings.resend_seconds
-
     def code_hash(self, phone_key: str, code: str) -> str:
         """HMAC-SHA256 of the code, bound to the phone so that a row's hash is useless for any other."""
         return hmac.new(self._keys.code_key, f"{phone_key}:{code}".encode(), hashlib.sha256).hexdigest()
@@ -104,7 +99,10 @@ class SmsLogin:
         is locked, Unavailable when the provider fails (then nothing is recorded and the resident may retry).
         """
         phone = normalize_phone(phone_text)
-        self._limiter.check(Scope.IP_SMS_CODE, client_address)
+        try:
+            self._limiter.check(Scope.IP_SMS_CODE, client_address)
+        except RateLimited as error:  # the limiter speaks English to operators; the resident reads this
+            raise RateLimited("获取验证码太频繁,请稍后再试", retry_after_seconds=error.retry_after_seconds) from error
         phone_key = self._keys.phone_ids.digest(phone)
         self._ensure_row(phone_key)
         with self._database.unit_of_work() as session:

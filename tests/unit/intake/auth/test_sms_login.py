@@ -221,7 +221,7 @@ def test_codes_per_client_address_are_limited_per_hour(
     login = sms_login(sqlite_ticket_database, provider, clock, codes_per_address_per_hour=2)
     login.send_code("13800000001", ADDRESS)
     login.send_code("13800000002", ADDRESS)
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimited, match="太频繁"):
         login.send_code("13800000003", ADDRESS)
     login.send_code("13800000003", "198.51.100.9")
 
