@@ -38,7 +38,8 @@ class SmsCode(Base):
     phone_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), default="")
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Indexed: rows idle for days are pruned (services.intake.auth.sms_login).
+    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
     # The day (China Standard Time, as residents count days) of `sent_today`.
     sent_day: Mapped[str] = mapped_column(String(10), default="")
     sent_today: Mapped[int] = mapped_column(Integer, default=0)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
@@ -42,6 +42,8 @@ CHINA_TIME = timezone(timedelta(hours=8), "CST")
 HOUR_SECONDS = 3600
 WRONG_OR_EXPIRED = "验证码错误或已过期,请重新获取"
 TOO_MANY_WRONG = "验证码错误次数过多,请稍后再试"
+# A phone's row is kept this long after its last code: past the daily limit's day, nothing in it matters.
+IDLE_DAYS = 2
 
 
 def _lock_refusal(row: SmsCode | None, now: datetime) -> RateLimited | None:
@@ -171,11 +173,22 @@ class SmsLogin:
         row.code_hash, row.expires_at, row.wrong_attempts, row.locked_until = "", None, 0, now + lock
         return RateLimited(TOO_MANY_WRONG, retry_after_seconds=int(lock.total_seconds()))
 
+    def prune_idle(self, session: DbSession, now: datetime) -> int:
+        """Deletes the rows of phones sent nothing for IDLE_DAYS and not locked (their limits are long reset);
+        returns how many."""
+        idle = delete(SmsCode).where(
+            SmsCode.last_sent_at < now - timedelta(days=IDLE_DAYS),
+            or_(SmsCode.locked_until.is_(None), SmsCode.locked_until < now),
+        )
+        return int(session.execute(idle).rowcount or 0)  # type: ignore[attr-defined]
+
     def _ensure_row(self, phone_key: str) -> None:
-        # Created in a transaction of its own, so that the next one can lock it (SELECT ... FOR UPDATE).
+        # Created in a transaction of its own, so that the next one can lock it (SELECT ... FOR UPDATE). A phone
+        # new to the table is the moment to forget idle ones: the table stays the size of recent use.
         try:
             with self._database.unit_of_work() as session:
                 if not self._row_exists(session, phone_key):
+                    self.prune_idle(session, self._clock())
                     session.add(SmsCode(phone_key=phone_key, code_hash="", sent_day="", sent_today=0, wrong_attempts=0))
         except IntegrityError:
             pass  # a concurrent request created it first

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("phone_key", name="pk_sms_codes"),
     )
+    op.create_index("ix_sms_codes_last_sent_at", "sms_codes", ["last_sent_at"])
 
 
 def downgrade() -> None:

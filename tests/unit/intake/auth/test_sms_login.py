@@ -330,3 +330,23 @@ def test_the_sms_codes_migration_goes_down_and_up(tmp_path: Path) -> None:
         assert "meeting_items" in tables  # only this revision's table goes
     assert database.upgrade_schema() == head_revision()
     database.dispose()
+
+
+def test_rows_of_idle_phones_are_pruned_when_a_new_phone_comes(
+    login: SmsLogin, clock: ManualClock, sqlite_ticket_database: Database
+) -> None:
+    ids = PhoneIds(PHONE_KEY)
+    recent, locked = "13800000009", "13800000008"
+    login.send_code(PHONE, ADDRESS)
+    login.send_code(locked, ADDRESS)
+    clock.advance(days=1)
+    login.send_code(recent, ADDRESS)
+    clock.advance(days=1, seconds=1)
+    with sqlite_ticket_database.unit_of_work() as session:  # as if its lock had been set for long
+        session.get_one(SmsCode, ids.digest(locked)).locked_until = clock.now + timedelta(hours=1)
+
+    login.send_code(OTHER_PHONE, ADDRESS)
+
+    with sqlite_ticket_database.unit_of_work() as session:
+        keys = set(session.scalars(select(SmsCode.phone_key)))
+    assert keys == {ids.digest(recent), ids.digest(locked), ids.digest(OTHER_PHONE)}
