@@ -108,6 +108,37 @@ async function freshLogin() {
   throw new Error("请在微信中打开。");
 }
 
+// The server's own words for a wrong code or a wait (describeError would call any 401 an expired login).
+function sayLoginProblem(error, problem) {
+  const fields = problem instanceof ApiError && problem.fields.length;
+  error.textContent = problem ? (fields ? describeError(problem) : problem.message) : "";
+  show(error, Boolean(problem));
+}
+
+// 发送验证码 counting down the wait the server asked for; kept in sessionStorage, so a reload still waits.
+function sendCountdown(send) {
+  let timer = null;
+  const tick = () => {
+    const left = Math.ceil((Number(sessionStorage.getItem(SMS_WAIT_KEY) || 0) - Date.now()) / 1000);
+    send.disabled = left > 0;
+    send.textContent = left > 0 ? `${left} 秒后重发` : "发送验证码";
+    if (left <= 0) clearInterval(timer);
+  };
+  const resume = () => {
+    clearInterval(timer);
+    tick();
+    timer = setInterval(tick, 1000);
+  };
+  return {
+    resume,
+    waitFor(seconds) {
+      sessionStorage.setItem(SMS_WAIT_KEY, String(Date.now() + seconds * 1000));
+      resume();
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
 function showSmsForm(done) {
   const card = document.getElementById("login-card");
   const phone = document.getElementById("login-phone");
@@ -115,59 +146,39 @@ function showSmsForm(done) {
   const send = document.getElementById("login-send");
   const submit = document.getElementById("login-submit");
   const error = document.getElementById("login-error");
+  const countdown = sendCountdown(send);
   show(card, true);
   card.scrollIntoView({ block: "start" });
   phone.focus();
-  // The server's own words for a wrong code or a wait (describeError would call any 401 an expired login).
-  const say = (problem) => {
-    const fields = problem instanceof ApiError && problem.fields.length;
-    error.textContent = problem ? (fields ? describeError(problem) : problem.message) : "";
-    show(error, Boolean(problem));
-  };
-  let timer = null;
-  function countDown() {
-    clearInterval(timer);
-    const tick = () => {
-      const left = Math.ceil((Number(sessionStorage.getItem(SMS_WAIT_KEY) || 0) - Date.now()) / 1000);
-      send.disabled = left > 0;
-      send.textContent = left > 0 ? `${left} 秒后重发` : "发送验证码";
-      if (left <= 0) clearInterval(timer);
-    };
-    tick();
-    timer = setInterval(tick, 1000);
-  }
-  function waitFor(seconds) {
-    sessionStorage.setItem(SMS_WAIT_KEY, String(Date.now() + seconds * 1000));
-    countDown();
-  }
   send.onclick = async () => {
-    say(null);
+    sayLoginProblem(error, null);
     send.disabled = true;
     try {
       const sent = await api("POST", "/v1/auth/sms/code", { phone: phone.value });
-      waitFor(sent.retry_after_seconds);
+      countdown.waitFor(sent.retry_after_seconds);
       code.focus();
     } catch (problem) {
-      if (problem instanceof ApiError && problem.status === 429 && problem.retryAfter) waitFor(problem.retryAfter);
+      const waiting = problem instanceof ApiError && problem.status === 429 && problem.retryAfter;
+      if (waiting) countdown.waitFor(problem.retryAfter);
       else send.disabled = false;
-      say(problem);
+      sayLoginProblem(error, problem);
     }
   };
   submit.onclick = async () => {
-    say(null);
+    sayLoginProblem(error, null);
     submit.disabled = true;
     try {
       const session = await api("POST", "/v1/auth/sms/login", { phone: phone.value, code: code.value });
       show(card, false);
-      clearInterval(timer);
+      countdown.stop();
       done(keepSession(session));
     } catch (problem) {
-      say(problem);
+      sayLoginProblem(error, problem);
     } finally {
       submit.disabled = false;
     }
   };
-  countDown();
+  countdown.resume();
 }
 
 // The resident's token: the stored one while it is good, else a fresh login.
