@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from linli.settings import ProcessSettings
+from services.intake.auth.settings import SmsSettings, WeChatOaSettings
 from services.intake.notifications.settings import NotificationSettings
 from services.intake.settings import IntakeConfig, IntakeSettings, RateLimitSettings
 from services.retrieval.settings import RetrievalSettings
@@ -43,4 +44,11 @@ def routing_settings(retrieval_port: int, model_dir: Path, **overrides: Any) -> 
 def intake_config(settings: IntakeSettings) -> IntakeConfig:
     """`settings` with the rate limit, notification and shared settings of the environment, as intake's main() reads
     them."""
-    return IntakeConfig(settings, RateLimitSettings(), NotificationSettings(), ProcessSettings.from_environment())
+    return IntakeConfig(
+        settings,
+        RateLimitSettings(),
+        NotificationSettings(),
+        ProcessSettings.from_environment(),
+        SmsSettings(),
+        WeChatOaSettings(),
+    )

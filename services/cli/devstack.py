@@ -88,6 +88,8 @@ def run_stack() -> int:
     # One key per run unless the developer set one: tokens of an earlier run stop working, which is the point.
     env.setdefault("LINLI_AUTH_SECRETS", secrets.token_hex(32))
     env.setdefault("LINLI_AUTH_RESIDENT_VERIFIER", "dev")
+    # SMS login codes are printed on this console (the H5 page's /h5/?login=sms form), never texted.
+    env.setdefault("LINLI_SMS_PROVIDER", "dev")
     codec = TokenCodec([env["LINLI_AUTH_SECRETS"].split(",")[0].strip().encode()])
     intake, routing, tls = IntakeSettings(), RoutingSettings(), GrpcTlsSettings()
     http_url = f"http://{intake.host}:{intake.http_port}"

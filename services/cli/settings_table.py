@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from linli.settings import AuthSettings, GrpcTlsSettings, LinliSettings, LogSettings, settings_table
+from services.intake.auth.settings import SmsSettings, WeChatOaSettings
 from services.intake.notifications.settings import NotificationSettings
 from services.intake.settings import IntakeSettings, RateLimitSettings
 from services.retrieval.settings import RetrievalSettings
@@ -23,4 +24,4 @@ ALL_SETTINGS: tuple[type[LinliSettings], ...] = (
 
 def documented_settings_table() -> str:
     """Every setting of every process, the notification settings of intake's worker included."""
-    return settings_table((*ALL_SETTINGS, NotificationSettings, HistorySettings))
+    return settings_table((*ALL_SETTINGS, NotificationSettings, SmsSettings, WeChatOaSettings, HistorySettings))

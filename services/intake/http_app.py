@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
 from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
+from services.intake.auth.login_http import login_routes
 from services.intake.database import Database
 from services.intake.json_text import RefuseLoneSurrogates
 from services.intake.meetings.http import meeting_routes
@@ -96,7 +97,8 @@ def create_http_app(
         title="linli intake",
         version="v1",
         description="Residents' complaints in, routed tickets out. Every ticket call needs `Authorization: Bearer "
-        "<token>`: residents get theirs from `POST /v1/auth/wechat`, workers from `linli token issue`. A ticket "
+        "<token>`: residents get theirs from `POST /v1/auth/wechat` (mini-program), `/v1/auth/wechat-web` (WeChat's "
+        "browser) or `/v1/auth/sms/login` (any browser), workers from `linli token issue`. A ticket "
         "the caller may not see is 404. Too many requests: 429 with `Retry-After`. "
         "Errors: {error: {code, message, fields}}.",
     )
@@ -105,6 +107,8 @@ def create_http_app(
     app.add_middleware(RefuseLoneSurrogates, refuse=error_response)
     app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
     app.include_router(auth_routes())
+    # Logins outside the mini-program: SMS codes and the official account's web authorization.
+    app.include_router(login_routes())
     app.include_router(worker_routes())
     app.include_router(ticket_routes(flows, security.limiter))
     if erasure is not None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from services.intake.auth.models import RevokedSubject
+from services.intake.auth.models import RevokedSubject, SmsCode
 from services.intake.database import Base
 from services.intake.meetings.models import MeetingItem
 from services.intake.messages.models import TicketMessage
 from services.intake.tickets.models import RoutingCorrection, Ticket, TicketEvent
 
-TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem, TicketMessage)
+TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem, TicketMessage, SmsCode)
 METADATA: MetaData = Base.metadata

@@ -19,6 +19,8 @@ from services.intake.auth import Authenticator
 from services.intake.auth.http import HttpSecurity
 from services.intake.auth.residents import ResidentLogin, ResidentVerifier, create_verifier
 from services.intake.auth.revocations import Revocations
+from services.intake.auth.sms_login import SmsWiring, create_sms_login
+from services.intake.auth.wechat_web import create_web_login
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.messages.flows import MessageFlows
@@ -114,16 +116,25 @@ def build_faces(config: IntakeConfig, flows: TicketFlows, database: Database) ->
 
 
 def build_security(config: IntakeConfig, deps: IntakeDeps, database: Database) -> HttpSecurity:
-    """Token keys, the revoked subjects of `database`, the residents' login and the rate limits; raises
-    RuntimeError, saying what to set, when the settings lack a key or a usable login verifier (the server then
-    refuses to start)."""
+    """Token keys, the revoked subjects of `database`, the residents' logins (mini-program, SMS, official account)
+    and the rate limits; raises RuntimeError, saying what to set, when the settings lack a key or a usable login
+    verifier (the server then refuses to start)."""
     auth, rates, settings = config.process.auth, config.rates, config.intake
     codec = deps.codec or TokenCodec.from_settings(auth)
     revocations = Revocations(database, refresh_seconds=auth.revocation_refresh_seconds)
     verifier = deps.verifier or create_verifier(auth, host=settings.host)
     limiter = deps.limiter or RateLimiter.from_settings(rates, broker_url=settings.broker_url)
-    login = ResidentLogin(verifier, codec, ttl=timedelta(hours=auth.resident_token_ttl_hours))
-    return HttpSecurity(Authenticator(codec, revocations), login, limiter, ClientAddresses(rates.trusted_proxies))
+    ttl = timedelta(hours=auth.resident_token_ttl_hours)
+    login = ResidentLogin(verifier, codec, ttl=ttl)
+    sms = create_sms_login(
+        config.sms,
+        SmsWiring(database, codec, lambda: auth.signing_keys()[0], limiter, ttl, settings.host, deps.clock),
+    )
+    web = create_web_login(
+        config.wechat_oa, codec, resident_verifier=auth.resident_verifier, host=settings.host, token_ttl=ttl
+    )
+    addresses = ClientAddresses(rates.trusted_proxies)
+    return HttpSecurity(Authenticator(codec, revocations), login, limiter, addresses, sms=sms, web=web)
 
 
 def _prepare_database(context: FlowContext) -> None:

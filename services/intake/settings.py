@@ -11,6 +11,7 @@ from pydantic_settings import SettingsConfigDict
 
 from linli.parties import DEFAULT_PARTIES, is_party_id
 from linli.settings import DEFAULT_STATE_DIR, LinliSettings, ProcessSettings
+from services.intake.auth.settings import SmsSettings, WeChatOaSettings
 from services.intake.notifications.settings import NotificationSettings
 
 # The communities of the resolved-case corpus (services/retrieval/corpus/resolved_cases.jsonl): where linli runs today.
@@ -204,14 +205,24 @@ class RateLimitSettings(LinliSettings):
 @dataclass(frozen=True)
 class IntakeConfig:
     """Every setting an intake process reads, once, in its main(): its own, its front's rate limits, its
-    notifications, and the ones every process shares."""
+    notifications, its residents' SMS and official-account logins, and the ones every process shares."""
 
     intake: IntakeSettings
     rates: RateLimitSettings
     notifications: NotificationSettings
     process: ProcessSettings
+    sms: SmsSettings
+    wechat_oa: WeChatOaSettings
 
     @classmethod
     def from_environment(cls) -> IntakeConfig:
-        """Reads LINLI_INTAKE_*, LINLI_RATE_*, LINLI_NOTIFY_* and the shared LINLI_* settings."""
-        return cls(IntakeSettings(), RateLimitSettings(), NotificationSettings(), ProcessSettings.from_environment())
+        """Reads LINLI_INTAKE_*, LINLI_RATE_*, LINLI_NOTIFY_*, LINLI_SMS_*, LINLI_WECHAT_OA_* and the shared LINLI_*
+        settings."""
+        return cls(
+            IntakeSettings(),
+            RateLimitSettings(),
+            NotificationSettings(),
+            ProcessSettings.from_environment(),
+            SmsSettings(),
+            WeChatOaSettings(),
+        )

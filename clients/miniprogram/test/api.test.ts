@@ -101,10 +101,10 @@ describe("endpoints the server does not have yet", () => {
   test("an SMS login keeps its session like a WeChat one", async () => {
     const wx = installFakeWx({ signedIn: false });
     wx.on("POST", "/v1/auth/sms/code", () => ({ statusCode: 200, data: { retry_after_seconds: 60 } }));
-    wx.on("POST", "/v1/auth/sms", () => ({ statusCode: 200, data: SESSION }));
+    wx.on("POST", "/v1/auth/sms/login", () => ({ statusCode: 200, data: SESSION }));
     expect(await sms.requestSmsCode("13800138000")).toEqual({ retry_after_seconds: 60 });
     await sms.loginWithSms("13800138000", "246810");
-    expect(wx.requestsTo("POST", "/v1/auth/sms")[0].body).toEqual({ phone: "13800138000", code: "246810" });
+    expect(wx.requestsTo("POST", "/v1/auth/sms/login")[0].body).toEqual({ phone: "13800138000", code: "246810" });
     expect(wx.storage.get("linli.session")).toEqual(SESSION);
   });
 });

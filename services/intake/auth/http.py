@@ -14,23 +14,29 @@ from linli.parties import display_name
 from services.intake.auth.authenticator import Authenticator
 from services.intake.auth.identity import Caller, Resident, Worker, require_resident, require_worker
 from services.intake.auth.residents import ResidentLogin
+from services.intake.auth.sms_login import SmsLogin
+from services.intake.auth.wechat_web import WebLogin
 from services.intake.ratelimit.http import ClientAddresses
 from services.intake.ratelimit.limiter import RateLimiter, Scope
 
 
 @dataclass(frozen=True)
 class HttpSecurity:
-    """Who is calling, how residents log in, and how much anyone may ask; kept in the app's state."""
+    """Who is calling, how residents log in, and how much anyone may ask; kept in the app's state. `sms` and `web`
+    (the official account's login) are None where not configured."""
 
     authenticator: Authenticator
     login: ResidentLogin
     limiter: RateLimiter
     addresses: ClientAddresses
+    sms: SmsLogin | None = None
+    web: WebLogin | None = None
 
 
 _bearer = HTTPBearer(
     auto_error=False,
-    description="A resident's token from `POST /v1/auth/wechat`, or a worker's from `linli token issue`.",
+    description="A resident's token from `POST /v1/auth/wechat`, `/v1/auth/wechat-web` or `/v1/auth/sms/login`, or "
+    "a worker's from `linli token issue`.",
 )
 
 
@@ -80,7 +86,8 @@ class SessionOut(BaseModel):
 
 
 def auth_routes() -> APIRouter:
-    """POST /v1/auth/wechat: the residents' login exchange (limited per client address)."""
+    """POST /v1/auth/wechat: the residents' login exchange (limited per client address); the logins outside the
+    mini-program are in login_http.py."""
     router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
     @router.post("/wechat", response_model=SessionOut)

@@ -1,10 +1,10 @@
-"""The revoked token subjects as stored (read and written by services.intake.auth.revocations)."""
+"""Auth tables: the revoked token subjects (services.intake.auth.revocations) and SMS login codes (sms_login)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from linli.sql_types import UtcDateTime
@@ -27,3 +27,21 @@ class RevokedSubject(Base):
     revoked_at: Mapped[datetime] = mapped_column(UtcDateTime)
     reason: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(128))
+
+
+class SmsCode(Base):
+    """The SMS login state of one phone, keyed by its keyed digest (services.intake.auth.phones): the pending code's
+    HMAC, when it expires, what was sent today, the wrong attempts and the lock they led to. No raw number or code."""
+
+    __tablename__ = "sms_codes"
+
+    phone_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), default="")
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Indexed: rows idle for days are pruned (services.intake.auth.sms_login).
+    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+    # The day (China Standard Time, as residents count days) of `sent_today`.
+    sent_day: Mapped[str] = mapped_column(String(10), default="")
+    sent_today: Mapped[int] = mapped_column(Integer, default=0)
+    wrong_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

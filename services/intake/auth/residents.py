@@ -62,21 +62,7 @@ class WeChatVerifier:
     def openid(self, code: str) -> str:
         """The openid of the resident whose wx.login gave `code`."""
         params = {"appid": self._appid, "secret": self._secret, "js_code": code, "grant_type": "authorization_code"}
-        try:
-            response = self._client.get(self._url, params=params)
-        except httpx.TimeoutException as error:
-            raise Unavailable("WeChat login did not answer in time; try again") from error
-        except httpx.TransportError as error:
-            raise Unavailable("WeChat login cannot be reached; try again") from error
-        if response.status_code != 200:
-            raise Unavailable(f"WeChat login answered HTTP {response.status_code}; try again")
-        try:  # WeChat sends JSON as text/plain
-            document = json.loads(response.text)
-        except ValueError as error:
-            raise Unavailable("WeChat login answered something that is not JSON") from error
-        if not isinstance(document, dict):
-            raise Unavailable("WeChat login answered something unexpected")
-        return self._openid_of(document)
+        return self._openid_of(wechat_document(self._client, self._url, params))
 
     @staticmethod
     def _openid_of(document: dict[str, object]) -> str:
@@ -95,6 +81,25 @@ class WeChatVerifier:
         if not isinstance(openid, str) or not OPENID.fullmatch(openid):
             raise Unavailable("WeChat login answered without a valid openid")
         return openid
+
+
+def wechat_document(client: httpx.Client, url: str, params: dict[str, str]) -> dict[str, object]:
+    """The JSON object a WeChat API answers to GET `url`; Unavailable when it cannot be had."""
+    try:
+        response = client.get(url, params=params)
+    except httpx.TimeoutException as error:
+        raise Unavailable("WeChat login did not answer in time; try again") from error
+    except httpx.TransportError as error:
+        raise Unavailable("WeChat login cannot be reached; try again") from error
+    if response.status_code != 200:
+        raise Unavailable(f"WeChat login answered HTTP {response.status_code}; try again")
+    try:  # WeChat sends JSON as text/plain
+        document = json.loads(response.text)
+    except ValueError as error:
+        raise Unavailable("WeChat login answered something that is not JSON") from error
+    if not isinstance(document, dict):
+        raise Unavailable("WeChat login answered something unexpected")
+    return document
 
 
 def is_loopback(host: str) -> bool:

@@ -36,6 +36,7 @@ class Scope(StrEnum):
     RESIDENT_WRITE = "resident_write"
     IP = "ip"
     IP_LOGIN = "ip_login"
+    IP_SMS_CODE = "ip_sms_code"
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,11 @@ class RateLimiter:
     def unlimited(cls) -> RateLimiter:
         """A limiter that lets everything through (tests of other things, benchmarks)."""
         return cls({}, MemoryWindowCounter())
+
+    def with_limits(self, limits: Mapping[Scope, Limit]) -> RateLimiter:
+        """A limiter counting in the same counters (Redis or this process) with `limits` added: a noun's own
+        scopes, such as the SMS codes an address may ask for per hour."""
+        return RateLimiter({**self._limits, **limits}, self._counter, clock=self._clock)
 
     def check(self, scope: Scope, key: str) -> None:
         """Counts one request of `key` in `scope`; raises RateLimited when it is over the limit."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -16,6 +17,9 @@ from linli.parties import display_name
 from services.intake.web.faces import FaceServices
 
 FacesProvider = Callable[[], FaceServices]
+
+if TYPE_CHECKING:
+    from services.intake.auth.http import HttpSecurity
 
 
 # Path → (template, title). Each page is a shell; its script reads and acts through the JSON API.
@@ -28,6 +32,17 @@ _PAGES = {
 }
 
 
+def login_options(request: Request, resident_verifier: str) -> dict[str, object]:
+    """How the H5 page logs a resident in: the verifier's name (`dev` or `wechat`), whether SMS login is on, and
+    the official account to authorize with inside WeChat's browser (or None)."""
+    security: HttpSecurity | None = getattr(request.app.state, "security", None)
+    return {
+        "login": resident_verifier,
+        "sms_login": security is not None and security.sms is not None,
+        "wechat_oa": security.web.page_config() if security is not None and security.web is not None else None,
+    }
+
+
 def page_routes(faces: FacesProvider, templates_dir: Path) -> APIRouter:
     """The H5 pages under /h5/ and the console under /console/."""
     templates = Jinja2Templates(directory=templates_dir)
@@ -37,13 +52,12 @@ def page_routes(faces: FacesProvider, templates_dir: Path) -> APIRouter:
         built = faces()
         parties = {party_id: info.name for party_id, info in built.catalog.parties.items()}
         short = {party_id: display_name(party_id) for party_id in parties}
+        data = {"parties": parties, "party_short": short, **login_options(request, built.resident_login), **extra}
         context = {
             "title": title,
             "communities": built.settings.known_communities,
             # Inside <script>: "<" escaped so that no value (a ticket id from the URL) can close the element.
-            "page_data": json.dumps(
-                {"parties": parties, "party_short": short, "login": built.resident_login, **extra}, ensure_ascii=False
-            ).replace("<", "\\u003c"),
+            "page_data": json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),
             **extra,
         }
         return templates.TemplateResponse(request, template, context)

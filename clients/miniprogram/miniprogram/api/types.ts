@@ -203,7 +203,7 @@ export interface NewTicketMessage {
   attachment_urls?: string[];
 }
 
-/** POST /v1/auth/sms/code (not on the server yet): a code was texted; ask again after the wait. */
+/** POST /v1/auth/sms/code: a code was texted; ask again after the wait. */
 export interface SmsCodeSent {
   retry_after_seconds: number;
 }

@@ -49,11 +49,12 @@ function partyName(party) {
 }
 
 class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfter = 0) {
     const error = (body && body.error) || {};
     super(error.message || `请求失败(${status})`);
     this.status = status;
     this.fields = error.fields || [];
+    this.retryAfter = retryAfter; // seconds, from a 429's Retry-After
   }
 }
 
@@ -65,7 +66,7 @@ async function api(method, path, body, token) {
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
-  if (!response.ok) throw new ApiError(response.status, data);
+  if (!response.ok) throw new ApiError(response.status, data, Number(response.headers.get("Retry-After")) || 0);
   return data;
 }
 
@@ -85,6 +86,8 @@ const FIELD_NAMES = {
   outcome: "议事决定",
   internal: "内部备注",
   asks_resident: "提问",
+  phone: "手机号",
+  code: "验证码",
 };
 function describeError(error) {
   if (error instanceof ApiError && error.fields.length) {

@@ -1,59 +1,9 @@
 // The resident's H5 page: submit (with an instant answer first), my tickets, and one ticket's progress.
 "use strict";
 
-const RESIDENT_KEY = "linli.resident";
-const SESSION_KEY = "linli.session";
+// Residents' login and token (residentApi, SESSION_KEY, RESIDENT_KEY) come from h5_login.js, loaded first.
 const PLACE_KEY = "linli.place";
 const POLL_MS = 2000;
-// A token this close to its expiry is renewed before use rather than sent and refused.
-const RENEW_MS = 60000;
-
-// Development logins (`dev:<openid>`) need an openid: a plain browser keeps a random one of its own.
-function devOpenid() {
-  let id = localStorage.getItem(RESIDENT_KEY);
-  if (!id) {
-    id = randomId("h5-");
-    localStorage.setItem(RESIDENT_KEY, id);
-  }
-  return id;
-}
-
-// Inside WeChat the login code comes from wx.login; elsewhere the development verifier takes `dev:<openid>`.
-function loginCode() {
-  if (PAGE.login === "wechat") {
-    if (!(window.wx && typeof window.wx.login === "function")) {
-      return Promise.reject(new Error("请在微信小程序中打开。"));
-    }
-    return new Promise((resolve, reject) =>
-      window.wx.login({ success: (result) => resolve(result.code), fail: () => reject(new Error("微信登录失败,请重试。")) }),
-    );
-  }
-  return Promise.resolve(`dev:${devOpenid()}`);
-}
-
-async function logIn() {
-  const session = await api("POST", "/v1/auth/wechat", { code: await loginCode() });
-  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
-  return session.token;
-}
-
-// The resident's token: the stored one while it is good, else a fresh login.
-async function residentToken() {
-  const session = JSON.parse(localStorage.getItem(SESSION_KEY) || "null");
-  if (session && new Date(session.expires_at).getTime() - Date.now() > RENEW_MS) return session.token;
-  return logIn();
-}
-
-// One call as the resident; a token refused (expired, or the server's key changed) is replaced once.
-async function residentApi(method, path, body) {
-  try {
-    return await api(method, path, body, await residentToken());
-  } catch (problem) {
-    if (!(problem instanceof ApiError) || problem.status !== 401) throw problem;
-    localStorage.removeItem(SESSION_KEY);
-    return api(method, path, body, await logIn());
-  }
-}
 
 // ── submit ──────────────────────────────────────────────────────────────────────────────────────────────────────
 function setUpSubmit(form) {
