@@ -20,6 +20,8 @@ from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.http import me_routes
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.http import ticket_routes
+from services.intake.uploads.assembly import Uploads
+from services.intake.uploads.http import mount_uploads
 from services.intake.web import mount_faces
 
 
@@ -70,9 +72,10 @@ def create_http_app(
     database: Database,
     ready: threading.Event,
     erasure: ErasureFlows | None = None,
+    uploads: Uploads | None = None,
 ) -> FastAPI:
     """The FastAPI app; `ready` is set once the database schema is in place. `DELETE /v1/me` is served when
-    `erasure` is given."""
+    `erasure` is given, photo uploads when `uploads` is."""
     app = FastAPI(
         title="linli intake",
         version="v1",
@@ -87,7 +90,9 @@ def create_http_app(
     app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
     app.include_router(auth_routes())
     app.include_router(worker_routes())
-    app.include_router(ticket_routes(flows, security.limiter))
+    app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None))
+    if uploads is not None:
+        mount_uploads(app, uploads, security.limiter, error_response)
     if erasure is not None:
         app.include_router(me_routes(erasure, security.limiter))
     # The H5 page, the worker console, instant answers, hot topics and Open311 (services/intake/web).

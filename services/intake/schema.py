@@ -12,6 +12,7 @@ from services.intake.auth.models import RevokedSubject
 from services.intake.database import Base
 from services.intake.meetings.models import MeetingItem
 from services.intake.tickets.models import RoutingCorrection, Ticket, TicketEvent
+from services.intake.uploads.models import Upload
 
-TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem)
+TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem, Upload)
 METADATA: MetaData = Base.metadata

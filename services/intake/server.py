@@ -30,6 +30,7 @@ from services.intake.tickets.context import Clock, FlowContext, LifecyclePolicy,
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.orphans import return_orphans
 from services.intake.tickets.servicer import IntakeServicer
+from services.intake.uploads.assembly import create_uploads
 from services.intake.worker.celery_app import CeleryTaskQueue, create_celery_app
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ SERVICE_NAME = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name
 
 @dataclass
 class IntakeDeps:
-    """What intake needs; anything left None is built from settings (LINLI_INTAKE_*, LINLI_AUTH_*, LINLI_RATE_*)."""
+    """What intake needs; anything left None is built from settings (LINLI_INTAKE_*, LINLI_AUTH_*, LINLI_RATE_*,
+    LINLI_UPLOADS_*)."""
 
     database: Database | None = None
     queue: TaskQueue | None = None
@@ -72,7 +74,8 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
         queue = queue or CeleryTaskQueue(app)
         notifier = notifier or create_notifier(NotificationSettings(), celery_app=app)
     context = FlowContext(database, queue, deps.clock, LifecyclePolicy.from_settings(settings), notifier)
-    flows = TicketFlows(context)
+    uploads = create_uploads(context)
+    flows = TicketFlows(context, uploads.flows)
     security = build_security(settings, deps, database)
     servicer = IntakeServicer(flows, security.authenticator, security.limiter)
     handle = build_server(
@@ -85,7 +88,7 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
         metrics=grpc_metrics(),
     )
     erasure = ErasureFlows(context, security.authenticator.revocations)
-    http = create_http_app(flows, security, database, handle.ready, erasure)
+    http = create_http_app(flows, security, database, handle.ready, erasure, uploads)
     instrument_http(http, database=database, broker_url=settings.broker_url)
     handle.load_then_serve(lambda: _prepare_database(context))
     return IntakeServer(handle, http, flows, context, database)
