@@ -17,26 +17,41 @@ MISSING_CODES = {"NoSuchKey", "NoSuchObject"}
 
 
 class S3ObjectStore:
-    """One bucket of an S3-compatible store."""
+    """One bucket of an S3-compatible store; `presigner` signs links for the host browsers reach (signing is local
+    computation: with the region known, it never calls the store)."""
 
-    def __init__(self, client: Minio, bucket: str) -> None:
+    def __init__(self, client: Minio, bucket: str, presigner: Minio | None = None) -> None:
         self._client = client
         self._bucket = bucket
+        self._presigner = presigner or client
 
     @classmethod
     def from_settings(cls, settings: UploadSettings) -> S3ObjectStore:
-        """The store the settings name, its bucket created when missing."""
+        """The store the settings name, its bucket created when missing; RuntimeError when it does not answer."""
         secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
         client = Minio(
             settings.endpoint,
             access_key=settings.access_key,
             secret_key=secret,
             secure=settings.secure,
-            region=settings.region or None,
+            region=settings.region,
         )
-        if not client.bucket_exists(settings.bucket):
-            client.make_bucket(settings.bucket)
-        return cls(client, settings.bucket)
+        presigner = Minio(
+            settings.public_endpoint or settings.endpoint,
+            access_key=settings.access_key,
+            secret_key=secret,
+            secure=settings.public_secure if settings.public_endpoint else settings.secure,
+            region=settings.region,
+        )
+        try:
+            if not client.bucket_exists(settings.bucket):
+                client.make_bucket(settings.bucket, location=settings.region)
+        except Exception as error:
+            raise RuntimeError(
+                f"the photo store at {settings.endpoint} (bucket {settings.bucket}) does not answer: {error}; "
+                "check LINLI_UPLOADS_ENDPOINT and its keys"
+            ) from error
+        return cls(client, settings.bucket, presigner)
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         """Uploads the object."""
@@ -62,4 +77,4 @@ class S3ObjectStore:
 
     def signed_url(self, key: str, ttl_seconds: int) -> str:
         """A presigned GET of the object."""
-        return str(self._client.presigned_get_object(self._bucket, check_key(key), timedelta(seconds=ttl_seconds)))
+        return str(self._presigner.presigned_get_object(self._bucket, check_key(key), timedelta(seconds=ttl_seconds)))

@@ -25,10 +25,16 @@ class UploadSettings(LinliSettings):
     folder: Path = Field(Path("var/uploads"), description="The local backend's folder.")
     endpoint: str = Field("", description="s3: host[:port] of the store, e.g. `minio:9000` or `s3.amazonaws.com`.")
     secure: bool = Field(True, description="s3: talk HTTPS to `ENDPOINT`.")
+    public_endpoint: str = Field(
+        "",
+        description="s3: host[:port] browsers reach the store at, when it differs from `ENDPOINT` (presigned links "
+        "are signed for the host they name); empty: `ENDPOINT`.",
+    )
+    public_secure: bool = Field(True, description="s3: presigned links use HTTPS.")
     bucket: str = Field("linli-uploads", description="s3: the bucket (created at start when missing).")
     access_key: str = Field("", description="s3: access key id.")
     secret_key: SecretStr | None = Field(None, description="s3: secret access key; environment only.")
-    region: str = Field("", description="s3: region, e.g. `us-east-1`; empty: the store's default.")
+    region: str = Field("us-east-1", description="s3: region of the bucket (MinIO's default is `us-east-1`).")
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest photo accepted, in bytes.")
     max_pixels: int = Field(40_000_000, ge=10_000, description="Largest photo accepted, in pixels (width×height).")
     max_per_ticket: int = Field(9, ge=1, le=50, description="Photos one ticket may carry (before and after).")
