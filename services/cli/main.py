@@ -62,11 +62,12 @@ def _health(target: str, service: str) -> int:
 
 
 def documented_settings_table() -> str:
-    """Every setting of every process, the notification settings of intake's worker included."""
+    """Every setting of every process, the notification settings of intake's worker and intake's uploads included."""
     from linli.settings import ALL_SETTINGS, settings_table
     from services.intake.notifications.settings import NotificationSettings
+    from services.intake.uploads.settings import UploadSettings
 
-    return settings_table((*ALL_SETTINGS, NotificationSettings))
+    return settings_table((*ALL_SETTINGS, NotificationSettings, UploadSettings))
 
 
 def _settings(readme: Path | None) -> int:

@@ -87,7 +87,7 @@ def create_server(settings: IntakeSettings, deps: IntakeDeps | None = None) -> I
         interceptors=[PeerRateLimitInterceptor(security.limiter, security.addresses)],
         metrics=grpc_metrics(),
     )
-    erasure = ErasureFlows(context, security.authenticator.revocations)
+    erasure = ErasureFlows(context, security.authenticator.revocations, uploads.store)
     http = create_http_app(flows, security, database, handle.ready, erasure, uploads)
     instrument_http(http, database=database, broker_url=settings.broker_url)
     handle.load_then_serve(lambda: _prepare_database(context))

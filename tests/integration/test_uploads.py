@@ -1,16 +1,21 @@
-"""Photo uploads end to end over HTTP against a real intake (uvicorn, SQLite and PostgreSQL): a phone photo goes in
-with its GPS position and comes out without it, a resident's ticket and a worker's resolution carry photos, only
-those who may read the ticket get links, and a body streamed past the limit is cut off."""
+"""Photo uploads end to end over HTTP against a real intake (uvicorn, SQLite and PostgreSQL, Redis): a phone photo
+goes in with its GPS position and comes out without it, a resident's ticket and a worker's resolution carry photos,
+only those who may read the ticket get links, and a body streamed past the limit is cut off.
+
+Photos need no routing: intake runs without routing and retrieval servers (nothing answers at their targets), and
+the one test that needs a routed ticket records the triage decision in intake's own process."""
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import RunningIntake, wait_until
+from services.intake.triage.flows import TriageFlows
+from tests.conftest import free_port
+from tests.integration.conftest import RunningIntake, intake_settings_for, running_intake
 from tests.tokens import as_resident, as_worker
+from tests.unit.intake.fakes import decision
 from tests.unit.intake.uploads.photos import exif_of, jpeg_with_gps, png
 
 pytestmark = pytest.mark.integration
@@ -18,7 +23,13 @@ pytestmark = pytest.mark.integration
 COMMUNITY = "恒康居民区"
 RESIDENT = as_resident("photo-resident")
 NEIGHBOUR = as_resident("photo-neighbour")
-TRIAGE_SECONDS = 60.0
+
+
+@pytest.fixture
+def intake(database_url: str, redis_url: str) -> Iterator[RunningIntake]:
+    """Intake alone: its HTTP API under uvicorn, the real ticket database and broker."""
+    with running_intake(intake_settings_for(database_url, redis_url, free_port(), free_port())) as running:
+        yield running
 
 
 def upload(intake: RunningIntake, content: bytes, headers: dict[str, str], **form: str) -> dict[str, object]:
@@ -60,22 +71,14 @@ def test_a_phone_photo_reaches_the_ticket_without_its_gps(intake: RunningIntake)
     assert "没有找到这条反映" in denied.json()["error"]["message"]
 
 
-def test_a_worker_resolves_with_an_after_photo(
-    intake: RunningIntake, start_worker: Callable[[], subprocess.Popen[bytes]]
-) -> None:
+def test_a_worker_resolves_with_an_after_photo(intake: RunningIntake) -> None:
     ticket_id = intake.http.post(
         "/v1/tickets",
         json={"text": "小区南门的路灯坏了,晚上很黑", "community": COMMUNITY, "building": "南门"},
         headers=RESIDENT,
     ).json()["id"]
-    start_worker()
-    wait_until(
-        lambda: intake.http.get(f"/v1/tickets/{ticket_id}", headers=RESIDENT).json()["status"] != "received",
-        seconds=TRIAGE_SECONDS,
-        what="triage",
-    )
-    ticket = intake.http.get(f"/v1/tickets/{ticket_id}", headers=RESIDENT).json()
-    worker = as_worker("w-photo", ticket["party"] or "property_manager", COMMUNITY, "dispatcher")
+    TriageFlows(intake.server.context).record_triage(ticket_id, decision("property_manager"))
+    worker = as_worker("w-photo", "property_manager", COMMUNITY)
     accepted = intake.http.post(f"/v1/tickets/{ticket_id}/accept", headers=worker)
     assert accepted.status_code == 200, accepted.text
     after = upload(intake, png(64, 64, "RGB"), worker)

@@ -3,6 +3,7 @@ signed links; a request body over the limit is refused before it is read."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -127,19 +128,25 @@ class UploadBodyLimit:
         if length.isdigit() and int(length) > self._limit:
             await self._too_large(scope, receive, send)
             return
-        received = 0
+        received, overflowed = 0, False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, overflowed
             message = await receive()
             received += len(message.get("body", b""))
             if received > self._limit:
+                overflowed = True
                 raise _BodyTooLarge
             return message
 
-        try:
-            await self._app(scope, counted, send)
-        except _BodyTooLarge:
+        async def unless_overflowed(message: Message) -> None:
+            # FastAPI answers a body it could not read with 400: ours says what was wrong.
+            if not overflowed:
+                await send(message)
+
+        with contextlib.suppress(_BodyTooLarge):  # the app may let it through, or answer it (with 400)
+            await self._app(scope, counted, unless_overflowed)
+        if overflowed:
             await self._too_large(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:

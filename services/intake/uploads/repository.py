@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from services.intake.uploads.models import Upload
@@ -39,3 +39,22 @@ def for_tickets(ticket_ids: Sequence[str], *, session: Session) -> dict[str, lis
     for upload in session.scalars(query):
         found.setdefault(upload.ticket_id or "", []).append(upload)
     return found
+
+
+def remove_for_ticket(ticket_id: str, *, session: Session) -> list[str]:
+    """Deletes the ticket's photos' rows; returns their objects' keys, for the store to delete after the commit."""
+    return _remove(Upload.ticket_id == ticket_id, session=session)
+
+
+def remove_by_uploader(uploader: str, *, session: Session) -> list[str]:
+    """Deletes the rows of every photo `uploader` uploaded; returns their objects' keys."""
+    return _remove(Upload.uploader == uploader, session=session)
+
+
+def _remove(condition: ColumnElement[bool], *, session: Session) -> list[str]:
+    keys = []
+    for upload in session.scalars(select(Upload).where(condition)):
+        keys += [upload.photo_key, upload.thumbnail_key]
+        session.delete(upload)
+    session.flush()
+    return keys

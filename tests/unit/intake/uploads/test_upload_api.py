@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from services.intake.auth.tokens import issue_token
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
+from services.intake.residents.erasure import ErasureFlows
 from services.intake.tickets.flows import TicketFlows
 from services.intake.uploads.assembly import create_uploads
 from services.intake.uploads.models import Upload
@@ -65,7 +66,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     flows = TicketFlows(intake.context, uploads.flows)
     ready = threading.Event()
     ready.set()
-    app = create_http_app(flows, http_security(), database, ready, uploads=uploads)
+    erasure = ErasureFlows(intake.context, None, uploads.store)
+    app = create_http_app(flows, http_security(), database, ready, erasure, uploads)
     yield Stack(TestClient(app, headers=RESIDENT), intake, folder)
     database.dispose()
 
@@ -224,3 +226,17 @@ def test_a_worker_resolves_with_after_photos(stack: Stack) -> None:
 def test_a_service_token_cannot_upload(stack: Stack) -> None:
     service = bearer(issue_token("service", "triage", ttl=timedelta(hours=1))[0])
     refused(upload(stack, png(), headers=service), 403, "居民或工作人员", stack)
+
+
+def test_erasing_a_resident_deletes_their_photos(stack: Stack) -> None:
+    attached = upload(stack, jpeg_with_gps()).json()["upload_id"]
+    upload(stack, png())  # never attached: still theirs
+    ticket_id = submit(stack, attachment_ids=[attached]).json()["id"]
+    assert len(stack.stored_files()) == 4
+
+    assert stack.client.delete("/v1/me").status_code == 200
+
+    assert (stack.stored_files(), stack.stored_rows()) == ([], 0)
+    # The ticket stays, for the problem is still to be handled, without the photos.
+    stack.intake.triage.record_triage(ticket_id, decision("property_manager"))
+    assert stack.client.get(f"/v1/tickets/{ticket_id}", headers=PM).json()["attachments"] == []
