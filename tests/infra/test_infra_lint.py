@@ -18,7 +18,7 @@ import jsonschema
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 
-from linli.settings import ALL_SETTINGS
+from linli.settings import ALL_SETTINGS, LinliSettings
 from services.intake.uploads.settings import UploadSettings
 from tests.infra.infra_files import (
     DOCKERFILE,
@@ -40,7 +40,7 @@ KUBERNETES_VERSION = "1.33"
 LINLI_VARIABLE = re.compile(r"\bLINLI_[A-Z0-9_]*[A-Z0-9]\b")
 OPERATIONS_DOC = ROOT / "docs" / "operations.md"
 # linli/settings.py's classes, and those intake's nouns keep in their own folder.
-SETTINGS_CLASSES = (*ALL_SETTINGS, UploadSettings)
+SETTINGS_CLASSES: tuple[type[LinliSettings], ...] = (*ALL_SETTINGS, UploadSettings)
 
 
 def hadolint() -> str:
