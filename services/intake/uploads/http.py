@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, File, Form, Query, Request, Response, UploadFile, status
 from pydantic import BaseModel, Field
@@ -28,6 +28,13 @@ UPLOADS_PATH = "/v1/uploads"
 # Room for the multipart framing and the ticket_id field around the photo itself.
 MULTIPART_OVERHEAD = 64 * 1024
 Refuse = Callable[[LinliError], Response]
+# What a refused upload answers, each with {error: {code, message, fields}} and a message in Chinese.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "The ticket does not exist, or the caller may not read it."},
+    409: {"description": "The ticket carries all the photos it may (LINLI_UPLOADS_MAX_PER_TICKET)."},
+    413: {"description": "Too large: over LINLI_UPLOADS_MAX_BYTES, or LINLI_UPLOADS_MAX_PIXELS (decompression bombs)."},
+    415: {"description": "Not a JPEG, PNG, WebP or HEIC photo, whatever its name or declared type."},
+}
 FILE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 
@@ -66,7 +73,7 @@ def upload_routes(flows: UploadFlows, links: PhotoLinks, limiter: RateLimiter) -
     """The /v1/uploads routes; the local store's /files/ route is added by `file_routes`."""
     router = APIRouter(prefix=UPLOADS_PATH, tags=["uploads"])
 
-    @router.post("", status_code=status.HTTP_201_CREATED, response_model=UploadOut)
+    @router.post("", status_code=status.HTTP_201_CREATED, response_model=UploadOut, responses=REFUSALS)
     def upload_photo(
         request: Request,
         caller: CallerDep,
