@@ -7,6 +7,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # inherit it. Residents log in with the development verifier (the servers of the tests bind 127.0.0.1).
 os.environ.setdefault("LINLI_AUTH_SECRETS", secrets.token_hex(32))
 os.environ.setdefault("LINLI_AUTH_RESIDENT_VERIFIER", "dev")
+# Photos uploaded to the servers of the tests land in a folder of the run's own, not in the checkout's var/uploads.
+os.environ.setdefault("LINLI_UPLOADS_FOLDER", tempfile.mkdtemp(prefix="linli-test-uploads-"))
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

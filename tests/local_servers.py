@@ -9,6 +9,7 @@ from linli.settings import ProcessSettings
 from services.intake.auth.settings import SmsSettings, WeChatOaSettings
 from services.intake.notifications.settings import NotificationSettings
 from services.intake.settings import IntakeConfig, IntakeSettings, RateLimitSettings
+from services.intake.uploads.settings import UploadSettings
 from services.retrieval.settings import RetrievalSettings
 from services.routing.settings import RoutingSettings
 
@@ -51,4 +52,5 @@ def intake_config(settings: IntakeSettings) -> IntakeConfig:
         ProcessSettings.from_environment(),
         SmsSettings(),
         WeChatOaSettings(),
+        UploadSettings(),
     )

@@ -146,7 +146,7 @@ class Ticket(_message.Message):
     def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., party: _Optional[str] = ..., confidence: _Optional[float] = ..., routing: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., rating: _Optional[int] = ..., resolution: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[TicketEvent, _Mapping]]] = ..., priority: _Optional[int] = ..., urgency: _Optional[_Union[_routing_pb2.Urgency, str]] = ..., urgency_notice: _Optional[str] = ..., escalation_level: _Optional[_Union[_routing_pb2.EscalationLevel, str]] = ..., sla_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reporter_count: _Optional[int] = ..., duplicate_notice: _Optional[str] = ..., primary_ticket_id: _Optional[str] = ..., primary_status: _Optional[_Union[TicketStatus, str]] = ..., duplicate_ticket_ids: _Optional[_Iterable[str]] = ..., assignee_worker_id: _Optional[str] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., catalog_entry: _Optional[str] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ..., split_from_ticket_id: _Optional[str] = ..., split_ticket_ids: _Optional[_Iterable[str]] = ..., waiting_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unread_resident_messages: _Optional[int] = ..., sla_paused_seconds: _Optional[int] = ...) -> None: ...
 
 class SubmitTicketRequest(_message.Message):
-    __slots__ = ("text", "community", "building", "resident_id", "idempotency_key", "attachment_urls", "location")
+    __slots__ = ("text", "community", "building", "resident_id", "idempotency_key", "attachment_urls", "location", "attachment_ids")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     COMMUNITY_FIELD_NUMBER: _ClassVar[int]
     BUILDING_FIELD_NUMBER: _ClassVar[int]
@@ -154,6 +154,7 @@ class SubmitTicketRequest(_message.Message):
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     ATTACHMENT_URLS_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENT_IDS_FIELD_NUMBER: _ClassVar[int]
     text: str
     community: str
     building: str
@@ -161,7 +162,8 @@ class SubmitTicketRequest(_message.Message):
     idempotency_key: str
     attachment_urls: _containers.RepeatedScalarFieldContainer[str]
     location: GeoPoint
-    def __init__(self, text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ...) -> None: ...
+    attachment_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ..., attachment_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SubmitTicketResponse(_message.Message):
     __slots__ = ("ticket", "created")
@@ -248,16 +250,18 @@ class TransferTicketResponse(_message.Message):
     def __init__(self, ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
 
 class ResolveTicketRequest(_message.Message):
-    __slots__ = ("ticket_id", "worker_id", "party", "resolution")
+    __slots__ = ("ticket_id", "worker_id", "party", "resolution", "attachment_ids")
     TICKET_ID_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     PARTY_FIELD_NUMBER: _ClassVar[int]
     RESOLUTION_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENT_IDS_FIELD_NUMBER: _ClassVar[int]
     ticket_id: str
     worker_id: str
     party: str
     resolution: str
-    def __init__(self, ticket_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., party: _Optional[str] = ..., resolution: _Optional[str] = ...) -> None: ...
+    attachment_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ticket_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., party: _Optional[str] = ..., resolution: _Optional[str] = ..., attachment_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ResolveTicketResponse(_message.Message):
     __slots__ = ("ticket",)

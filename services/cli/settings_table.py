@@ -6,6 +6,7 @@ from linli.settings import AuthSettings, GrpcTlsSettings, LinliSettings, LogSett
 from services.intake.auth.settings import SmsSettings, WeChatOaSettings
 from services.intake.notifications.settings import NotificationSettings
 from services.intake.settings import IntakeSettings, RateLimitSettings
+from services.intake.uploads.settings import UploadSettings
 from services.retrieval.settings import RetrievalSettings
 from services.routing.history.settings import HistorySettings
 from services.routing.settings import RoutingSettings
@@ -22,6 +23,17 @@ ALL_SETTINGS: tuple[type[LinliSettings], ...] = (
 )
 
 
+# Every settings class of every process: the services' own parts (notifications, uploads, logins, history import).
+DOCUMENTED_SETTINGS: tuple[type[LinliSettings], ...] = (
+    *ALL_SETTINGS,
+    NotificationSettings,
+    UploadSettings,
+    SmsSettings,
+    WeChatOaSettings,
+    HistorySettings,
+)
+
+
 def documented_settings_table() -> str:
-    """Every setting of every process, the notification settings of intake's worker included."""
-    return settings_table((*ALL_SETTINGS, NotificationSettings, SmsSettings, WeChatOaSettings, HistorySettings))
+    """The README's table: every setting of every process."""
+    return settings_table(DOCUMENTED_SETTINGS)

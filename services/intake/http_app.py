@@ -25,6 +25,8 @@ from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.http import me_routes
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.http import ticket_routes
+from services.intake.uploads.assembly import Uploads
+from services.intake.uploads.http import mount_uploads
 from services.intake.web import mount_faces
 from services.intake.web.faces import FaceServices
 
@@ -87,12 +89,13 @@ def create_http_app(
     ready: threading.Event,
     erasure: ErasureFlows | None = None,
     messages: MessageFlows | None = None,
+    uploads: Uploads | None = None,
     *,
     faces: FaceServices,
 ) -> FastAPI:
     """The FastAPI app; `ready` is set once the database schema is in place. `DELETE /v1/me` is served when
-    `erasure` is given, the tickets' conversations (`/v1/tickets/{id}/messages`) when `messages` is; `faces` serve
-    the pages, instant answers, hot topics, meetings and Open311."""
+    `erasure` is given, the tickets' conversations (`/v1/tickets/{id}/messages`) when `messages` is, photo uploads
+    when `uploads` is; `faces` serve the pages, instant answers, hot topics, meetings and Open311."""
     app = FastAPI(
         title="linli intake",
         version="v1",
@@ -110,7 +113,9 @@ def create_http_app(
     # Logins outside the mini-program: SMS codes and the official account's web authorization.
     app.include_router(login_routes())
     app.include_router(worker_routes())
-    app.include_router(ticket_routes(flows, security.limiter))
+    app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None))
+    if uploads is not None:
+        mount_uploads(app, uploads, security.limiter, error_response)
     if erasure is not None:
         app.include_router(me_routes(erasure, security.limiter))
     if messages is not None:

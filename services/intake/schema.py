@@ -13,6 +13,7 @@ from services.intake.database import Base
 from services.intake.meetings.models import MeetingItem
 from services.intake.messages.models import TicketMessage
 from services.intake.tickets.models import RoutingCorrection, Ticket, TicketEvent
+from services.intake.uploads.models import Upload
 
-TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem, TicketMessage, SmsCode)
+TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem, TicketMessage, SmsCode, Upload)
 METADATA: MetaData = Base.metadata

@@ -35,6 +35,7 @@ from services.intake.tickets.context import Clock, FlowContext, LifecyclePolicy,
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.orphans import return_orphans
 from services.intake.tickets.servicer import IntakeServicer
+from services.intake.uploads.assembly import create_uploads
 from services.intake.web.faces import FaceServices, build_face_services
 from services.intake.worker.celery_app import CeleryTaskQueue, create_celery_app
 
@@ -79,7 +80,8 @@ def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> Intak
         queue = queue or CeleryTaskQueue(app)
         notifier = notifier or create_notifier(config.notifications, celery_app=app)
     context = FlowContext(database, queue, deps.clock, LifecyclePolicy.from_settings(settings), notifier)
-    flows = TicketFlows(context)
+    uploads = create_uploads(context, config.uploads, secrets=config.process.auth.signing_keys())
+    flows = TicketFlows(context, uploads.flows)
     security = build_security(config, deps, database)
     messages = MessageFlows(context)
     servicer = IntakeServicer(flows, security.authenticator, security.limiter, messages)
@@ -93,9 +95,16 @@ def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> Intak
         metrics=grpc_metrics(),
         tls=config.process.tls,
     )
-    erasure = ErasureFlows(context, security.authenticator.revocations)
+    erasure = ErasureFlows(context, security.authenticator.revocations, uploads.store)
     http = create_http_app(
-        flows, security, database, handle.ready, erasure, messages, faces=build_faces(config, flows, database)
+        flows,
+        security,
+        database,
+        handle.ready,
+        erasure,
+        messages,
+        uploads,
+        faces=build_faces(config, flows, database),
     )
     instrument_http(http, database=database, broker_url=settings.broker_url)
     handle.load_then_serve(lambda: _prepare_database(context))

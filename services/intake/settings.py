@@ -13,6 +13,7 @@ from linli.parties import DEFAULT_PARTIES, is_party_id
 from linli.settings import DEFAULT_STATE_DIR, LinliSettings, ProcessSettings
 from services.intake.auth.settings import SmsSettings, WeChatOaSettings
 from services.intake.notifications.settings import NotificationSettings
+from services.intake.uploads.settings import UploadSettings
 
 # The communities of the resolved-case corpus (services/retrieval/corpus/resolved_cases.jsonl): where linli runs today.
 DEFAULT_COMMUNITIES: tuple[str, ...] = (
@@ -205,7 +206,8 @@ class RateLimitSettings(LinliSettings):
 @dataclass(frozen=True)
 class IntakeConfig:
     """Every setting an intake process reads, once, in its main(): its own, its front's rate limits, its
-    notifications, its residents' SMS and official-account logins, and the ones every process shares."""
+    notifications, its residents' SMS and official-account logins, its photo uploads, and the ones every process
+    shares."""
 
     intake: IntakeSettings
     rates: RateLimitSettings
@@ -213,11 +215,12 @@ class IntakeConfig:
     process: ProcessSettings
     sms: SmsSettings
     wechat_oa: WeChatOaSettings
+    uploads: UploadSettings
 
     @classmethod
     def from_environment(cls) -> IntakeConfig:
-        """Reads LINLI_INTAKE_*, LINLI_RATE_*, LINLI_NOTIFY_*, LINLI_SMS_*, LINLI_WECHAT_OA_* and the shared LINLI_*
-        settings."""
+        """Reads LINLI_INTAKE_*, LINLI_RATE_*, LINLI_NOTIFY_*, LINLI_SMS_*, LINLI_WECHAT_OA_*, LINLI_UPLOADS_* and the
+        shared LINLI_* settings."""
         return cls(
             IntakeSettings(),
             RateLimitSettings(),
@@ -225,4 +228,5 @@ class IntakeConfig:
             ProcessSettings.from_environment(),
             SmsSettings(),
             WeChatOaSettings(),
+            UploadSettings(),
         )

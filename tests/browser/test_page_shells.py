@@ -72,7 +72,10 @@ def test_a_ticket_id_cannot_break_out_of_the_data_script(client: TestClient) -> 
     assert json.loads(PAGE_DATA.findall(reply.text)[0])["ticket_id"] == "<!--<script>alert(1)"
 
 
-@pytest.mark.parametrize("asset", ["linli.css", "common.js", "h5_login.js", "h5.js", "console.js", "charts.js"])
+@pytest.mark.parametrize(
+    "asset",
+    ["linli.css", "common.js", "h5_login.js", "h5.js", "console.js", "charts.js", "photos.js", "conversation.js"],
+)
 def test_assets_are_served_by_intake_itself(client: TestClient, asset: str) -> None:
     reply = client.get(f"/static/{asset}")
     assert reply.status_code == 200

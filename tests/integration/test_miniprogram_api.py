@@ -106,16 +106,20 @@ def test_api_layer_reads_answers_and_decisions_and_words_refusals(built_client: 
 
 
 def test_photo_upload_reaches_the_ticket(built_client: Path, intake: RunningIntake, tmp_path: Path) -> None:
-    if UPLOADS_PATH not in server_paths(intake):
-        pytest.skip("needs the server's POST /v1/uploads (multipart photo upload), which intake does not have yet")
+    assert UPLOADS_PATH in server_paths(intake)
     photo = tmp_path / "corridor.png"
     photo.write_bytes(PNG_1x1)
 
     report = run_client(intake, "--photo", str(photo))
 
-    assert report["upload"]["upload_id"]
-    assert report["upload"]["url"].startswith(("http://", "https://"))
-    assert report["photo_ticket"]["attachment_urls"] == [report["upload"]["url"]]
+    upload = report["upload"]
+    assert upload["url"].startswith(("http://", "https://"))
+    assert (upload["kind"], upload["width"], upload["height"]) == ("before", 1, 1)
+    [attachment] = report["photo_ticket"]["attachments"]
+    assert (attachment["id"], attachment["kind"]) == (upload["upload_id"], "before")
+    fetched = intake.http.get(attachment["url"])
+    assert fetched.status_code == 200
+    assert fetched.headers["content-type"] == "image/png"
 
 
 def test_conversation_on_a_ticket(built_client: Path, intake: RunningIntake) -> None:

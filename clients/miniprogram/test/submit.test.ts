@@ -148,7 +148,7 @@ test("too many submits say when to try again", async () => {
   expect(textOf(page, "#form-error")).toBe("操作太频繁,请 42 秒后再试。");
 });
 
-test("photos go to /v1/uploads; the ticket carries the links of those uploaded", async () => {
+test("photos go to /v1/uploads; the ticket takes those uploaded by their ids", async () => {
   wx.chosenPhotos = ["wxfile://tmp/a.jpg"];
   wx.uploadAnswer = { statusCode: 201, data: { upload_id: "u-1", url: "https://files.example/u-1.jpg" } };
   wx.on("POST", "/v1/tickets", () => ({ statusCode: 201, data: { id: "t-43" } }));
@@ -160,8 +160,9 @@ test("photos go to /v1/uploads; the ticket carries the links of those uploaded",
   expect(wx.uploads[0].url).toMatch(/\/v1\/uploads$/);
   expect(wx.uploads[0].header.Authorization).toBe("Bearer token-1");
   await methodsOf<SubmitMethods>(page).onSubmit();
-  const body = wx.requestsTo("POST", "/v1/tickets")[0].body as { attachment_urls: string[] };
-  expect(body.attachment_urls).toEqual(["https://files.example/u-1.jpg"]);
+  const body = wx.requestsTo("POST", "/v1/tickets")[0].body as { attachment_ids: string[]; attachment_urls?: string[] };
+  expect(body.attachment_ids).toEqual(["u-1"]);
+  expect(body.attachment_urls).toBeUndefined(); // signed links expire: the ticket keeps the photo, not the link
 });
 
 test("a server without /v1/uploads marks the photo failed and the report still goes", async () => {

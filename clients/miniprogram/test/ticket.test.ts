@@ -204,3 +204,28 @@ test("without the server's messages endpoint the conversation says so and the re
   expect(textOf(page, "#conversation-problem")).toBe("对话暂时看不到:服务器还不支持这个功能。");
   expect(textOf(page, "#handling")).toBe("物业已受理");
 });
+
+test("uploaded photos show: the resident's with the ticket, the workers' after-photos with the replies", async () => {
+  const photo = (id: string, kind: string) => ({
+    id,
+    kind,
+    content_type: "image/jpeg",
+    width: 640,
+    height: 480,
+    url: `https://files.example/${id}.jpg?sig=1`,
+    thumbnail_url: `https://files.example/${id}-thumb.jpg?sig=1`,
+  });
+  wx.on("GET", "/v1/tickets/t-1/messages", () => ({ statusCode: 200, data: { messages: [] } }));
+  await open(
+    ticketJson({
+      status: "resolved",
+      resolution: "已清理干净",
+      attachment_urls: ["https://elsewhere.example/old.jpg"],
+      attachments: [photo("p-1", "before"), photo("p-2", "after")],
+    }),
+  );
+
+  expect(page.data.ticket.photos).toEqual(["https://elsewhere.example/old.jpg", "https://files.example/p-1.jpg?sig=1"]);
+  expect(page.data.afterPhotos).toEqual(["https://files.example/p-2.jpg?sig=1"]);
+  expect(page.querySelector("#after-photos")).toBeTruthy();
+});

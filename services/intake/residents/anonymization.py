@@ -17,6 +17,7 @@ from services.intake.auth.identity import resident_actor
 from services.intake.messages import repository as messages
 from services.intake.tickets.context import EventKind, FlowContext, Work
 from services.intake.tickets.models import ERASED_RESIDENT_PREFIX, OPEN_STATUSES, Ticket, TicketStatus
+from services.intake.uploads import repository as uploads
 
 # Retrieval learned these tickets' cases from their text: it must learn the scrubbed text instead.
 LEARNED_STATUSES = frozenset({TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value})
@@ -36,6 +37,8 @@ class Anonymized:
 
     events: int
     case_sync: bool
+    # The objects of the ticket's photos, whose rows are gone: the photo store deletes them after the commit.
+    photo_keys: tuple[str, ...] = ()
 
 
 def anonymize_ticket(
@@ -60,6 +63,8 @@ def anonymize_ticket(
     ticket.routing = _scrubbed_routing(ticket.routing)
     ticket.latitude = ticket.longitude = None
     ticket.attachment_urls = []
+    # A photo of the problem may show the resident's home, door or face: the ticket keeps none.
+    photo_keys = tuple(uploads.remove_for_ticket(ticket.id, session=work.session))
     if ticket.status not in COMPARED_STATUSES:
         # A vector can be inverted back to much of its text; only open tickets are compared for duplicates.
         ticket.embedding, ticket.embedding_model = None, ""
@@ -72,7 +77,7 @@ def anonymize_ticket(
         ticket.queued_at = context.clock()
         ticket_id = ticket.id
         work.after_commit(lambda: context.queue.enqueue_case_sync(ticket_id))
-    return Anonymized(events, case_sync)
+    return Anonymized(events, case_sync, photo_keys)
 
 
 def _scrubbed_routing(routing: dict[str, Any] | None) -> dict[str, Any] | None:

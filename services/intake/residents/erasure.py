@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from linli.errors import NotFound
 from linli.tokens import MAX_SUBJECT_LENGTH, TokenKind
@@ -19,6 +20,8 @@ from services.intake.residents import repository
 from services.intake.residents.anonymization import anonymize_ticket, new_tombstone
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.models import Ticket, is_erased_resident
+from services.intake.uploads import repository as uploads
+from services.intake.uploads.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +56,16 @@ class ErasureFlows:
         context: the ticket store, queue and clock.
         revocations: this process's deny-list, told at once about a revocation the erasure wrote (others re-read
             theirs within LINLI_AUTH_REVOCATION_REFRESH_SECONDS); None where no process checks tokens.
+        photos: the photo store, whose objects of the erased photos are deleted after the commit; None leaves them
+            (their rows are gone: no link to them is ever signed again).
     """
 
-    def __init__(self, context: FlowContext, revocations: Revocations | None = None) -> None:
+    def __init__(
+        self, context: FlowContext, revocations: Revocations | None = None, photos: ObjectStore | None = None
+    ) -> None:
         self._context = context
         self._revocations = revocations
+        self._photos = photos
 
     def resident_of(self, ticket_id: str) -> str:
         """The resident who filed `ticket_id`, for an erasure asked for by ticket (by phone, at the 居委会).
@@ -96,6 +104,11 @@ class ErasureFlows:
                 anonymize_ticket(self._context, work, ticket, tombstone, note=ERASED_NOTE, actor=actor)
                 for ticket in tickets
             ]
+            # Their photos, attached or not: the uploader column names the openid too.
+            keys = [key for change in changes for key in change.photo_keys]
+            keys += uploads.remove_by_uploader(resident_actor(resident_id), session=work.session)
+            if self._photos is not None:
+                work.after_commit(partial(_delete_objects, self._photos, keys))
             revoked = _can_be_token_subject(resident_id)
             if revoked:
                 stage_revocation(
@@ -122,6 +135,11 @@ class ErasureFlows:
             extra={"tombstone": tombstone, "tickets": report.tickets, "events": report.events},
         )
         return report
+
+
+def _delete_objects(store: ObjectStore, keys: list[str]) -> None:
+    for key in keys:
+        store.delete(key)
 
 
 def _can_be_token_subject(resident_id: str) -> bool:

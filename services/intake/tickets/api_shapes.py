@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,7 +34,10 @@ class SubmitTicketBody(_Body):
     community: str = Field(description="Residential community, one linli serves.", examples=["恒康居民区"])
     resident_id: str = Field("", description=DEPRECATED_RESIDENT_ID)
     building: str = Field("", description="Building, e.g. 3号楼.")
-    attachment_urls: list[str] = Field(default_factory=list, description="http(s) links to photos.")
+    attachment_urls: list[str] = Field(default_factory=list, description="http(s) links to photos elsewhere.")
+    attachment_ids: list[str] = Field(
+        default_factory=list, description="Photos the resident uploaded beforehand (POST /v1/uploads), at most 9."
+    )
     idempotency_key: str = Field("", description="Same key, same ticket: makes retries safe.")
     location: LocationBody | None = Field(None, description="Where the problem is, optional: a point finds it faster.")
 
@@ -57,6 +60,9 @@ class ResolveBody(WorkerBody):
     """Close the ticket with what was done."""
 
     resolution: str = Field(description="What was done, 2-2,000 characters.")
+    attachment_ids: list[str] = Field(
+        default_factory=list, description="After-photos the worker uploaded beforehand (POST /v1/uploads)."
+    )
 
 
 class MergeBody(_Body):
@@ -182,6 +188,28 @@ class EventOut(BaseModel):
     at: datetime
 
 
+class AttachmentOut(BaseModel):
+    """A photo of the ticket, through signed links that expire (read the ticket again for fresh ones)."""
+
+    id: str
+    kind: str = Field(
+        description="`before`: the resident's photo of the problem; `after`: a worker's of the work done."
+    )
+    content_type: str
+    width: int
+    height: int
+    url: str = Field(description="The photo (EXIF removed); a path on intake for the local store, else a URL.")
+    thumbnail_url: str = Field(description="Its JPEG thumbnail, at most 320 px a side.")
+
+
+class PhotoLinker(Protocol):
+    """Signs short-lived links to stored photos (services/intake/uploads/flows.py: PhotoLinks)."""
+
+    def link(self, key: str) -> str:
+        """A link to the object under `key`."""
+        ...
+
+
 class TicketOut(BaseModel):
     """A ticket as residents and workers see it."""
 
@@ -195,6 +223,7 @@ class TicketOut(BaseModel):
     confidence: float
     routing: RoutingOut | None
     attachment_urls: list[str]
+    attachments: list[AttachmentOut] = Field(description="Uploaded photos, oldest first.")
     location: LocationOut | None = Field(description="Where the problem is; null when no point was given.")
     rating: int
     resolution: str
@@ -300,8 +329,26 @@ def location_out(ticket: Ticket) -> LocationOut | None:
     return LocationOut(latitude=ticket.latitude, longitude=ticket.longitude)
 
 
-def ticket_out(view: TicketView, *, with_events: bool = True) -> TicketOut:
-    """A stored ticket as the API shows it."""
+def attachments_out(view: TicketView, links: PhotoLinker | None) -> list[AttachmentOut]:
+    """The ticket's photos with signed links; none where no photo store is configured."""
+    if links is None:
+        return []
+    return [
+        AttachmentOut(
+            id=upload.id,
+            kind=upload.kind,
+            content_type=upload.content_type,
+            width=upload.width,
+            height=upload.height,
+            url=links.link(upload.photo_key),
+            thumbnail_url=links.link(upload.thumbnail_key),
+        )
+        for upload in view.attachments
+    ]
+
+
+def ticket_out(view: TicketView, *, with_events: bool = True, links: PhotoLinker | None = None) -> TicketOut:
+    """A stored ticket as the API shows it; `links` signs its photos' links."""
     ticket = view.ticket
     return TicketOut(
         id=ticket.id,
@@ -314,6 +361,7 @@ def ticket_out(view: TicketView, *, with_events: bool = True) -> TicketOut:
         confidence=ticket.confidence,
         routing=routing_out(ticket.routing),
         attachment_urls=ticket.attachment_urls,
+        attachments=attachments_out(view, links),
         location=location_out(ticket),
         rating=ticket.rating,
         resolution=ticket.resolution,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,6 +12,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from linli.errors import InvalidArgument
 from linli.parties import DEFAULT_PARTIES
 from services.intake.database import Database
 from services.intake.notifications.events import OutboundEvent
@@ -69,6 +70,23 @@ class TaskQueue(Protocol):
     def enqueue_case_sync(self, ticket_id: str) -> None:
         """Queues teaching (or un-teaching) retrieval one ticket's case; may raise if the broker is down."""
         ...
+
+
+class Attachments(Protocol):
+    """Gives a ticket photos uploaded beforehand (services/intake/uploads implements it)."""
+
+    def attach(self, upload_ids: Sequence[str], ticket: Ticket, *, owner: str, kind: str, session: Session) -> None:
+        """Attaches `owner`'s uploads to the ticket inside the caller's unit of work; raises when it may not."""
+        ...
+
+
+class NoAttachments:
+    """For processes without a photo store: a ticket naming uploads is refused."""
+
+    def attach(self, upload_ids: Sequence[str], ticket: Ticket, *, owner: str, kind: str, session: Session) -> None:
+        """Refuses any upload id."""
+        if upload_ids:
+            raise InvalidArgument.for_field("attachment_ids", "照片上传未开启")
 
 
 class Notifier(Protocol):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -15,10 +15,10 @@ from services.intake.auth.access import hidden_or_denied
 from services.intake.auth.identity import resident_actor
 from services.intake.metrics import TICKETS_SPLIT, TICKETS_SUBMITTED
 from services.intake.tickets import duplicates, repository
-from services.intake.tickets.context import EventKind, FlowContext, Work
+from services.intake.tickets.context import Attachments, EventKind, FlowContext, NoAttachments, Work
 from services.intake.tickets.models import OPEN_STATUSES, RoutingCorrection, Ticket, TicketStatus
 from services.intake.tickets.repository import TicketQuery
-from services.intake.tickets.validation import Submission, check_text, validate_submission
+from services.intake.tickets.validation import Submission, check_text, replayed, validate_submission
 from services.intake.tickets.views import TicketView, view_of, views_of
 
 # Where a worker may take a ticket on, start it, hand it over, or close it (also while waiting for the resident).
@@ -42,8 +42,9 @@ NOT_SOLVED_SCORE = 2  # a rating at or below this reopens the ticket and escalat
 class TicketFlows:
     """The ticket use cases shared by the gRPC servicer and the HTTP API."""
 
-    def __init__(self, context: FlowContext) -> None:
+    def __init__(self, context: FlowContext, attachments: Attachments | None = None) -> None:
         self._context = context
+        self._attachments = attachments or NoAttachments()
 
     def submit(self, submission: Submission, *, admit: Callable[[], None] = lambda: None) -> tuple[TicketView, bool]:
         """Stores a ticket, then queues its triage; returns (ticket, created).
@@ -57,21 +58,25 @@ class TicketFlows:
                 if submission.idempotency_key:
                     earlier = repository.by_idempotency_key(submission.idempotency_key, session=work.session)
                     if earlier is not None:
-                        return view_of(self._replay(earlier, submission), session=work.session), False
+                        return view_of(replayed(earlier, submission), session=work.session), False
                 admit()
                 ticket = self._new_ticket(submission)
-                self._context.record(ticket, EventKind.RECEIVED, resident_actor(submission.resident_id))
+                owner = resident_actor(submission.resident_id)
+                self._context.record(ticket, EventKind.RECEIVED, owner)
                 repository.add(ticket, session=work.session)
+                self._attachments.attach(
+                    submission.attachment_ids, ticket, owner=owner, kind="before", session=work.session
+                )
                 self._queue_triage(work, ticket)
                 work.after_commit(TICKETS_SUBMITTED.inc)
-                return TicketView(ticket), True
+                return view_of(ticket, session=work.session), True
         except IntegrityError:
             # A concurrent retry with the same key won the insert: answer with its ticket.
             with self._context.transaction() as work:
                 earlier = repository.by_idempotency_key(submission.idempotency_key, session=work.session)
                 if earlier is None:
                     raise
-                return view_of(self._replay(earlier, submission), session=work.session), False
+                return view_of(replayed(earlier, submission), session=work.session), False
 
     def get(self, ticket_id: str) -> TicketView:
         """One ticket with its history, its primary's status and its duplicates."""
@@ -159,8 +164,11 @@ class TicketFlows:
                 self._context.escalate(work, ticket, reason=f"权责争议:{from_party} 与 {to_party} 互相转派")
             return view_of(ticket, session=work.session)
 
-    def resolve(self, ticket_id: str, worker: Worker, *, resolution: str) -> TicketView:
-        """Closes the ticket with what was done; its duplicates are resolved with it, and retrieval learns the case."""
+    def resolve(
+        self, ticket_id: str, worker: Worker, *, resolution: str, attachment_ids: Sequence[str] = ()
+    ) -> TicketView:
+        """Closes the ticket with what was done (and the worker's after-photos); its duplicates are resolved with it,
+        and retrieval learns the case."""
         violations = check_text(resolution, "resolution")
         if violations:
             raise InvalidArgument.for_fields(violations)
@@ -169,6 +177,7 @@ class TicketFlows:
             ticket = repository.get(ticket_id, session=work.session, for_update=True)
             self._authorize(ticket, worker)
             self._check_status(ticket, RESOLVABLE, "resolved")
+            self._attachments.attach(attachment_ids, ticket, owner=worker.actor, kind="after", session=work.session)
             self._resolve(work, ticket, resolution, actor=worker.actor, party=worker.party)
             ticket.case_sync_pending = True
             self._queue_case_sync(work, ticket)
@@ -362,19 +371,6 @@ class TicketFlows:
             priority=1,
             split_from_id=split_from_id,
         )
-
-    @staticmethod
-    def _replay(earlier: Ticket, submission: Submission) -> Ticket:
-        # Only what identifies the complaint is compared: a retry's building, photos or location do not change the
-        # ticket the first call stored.
-        same = (earlier.text, earlier.community, earlier.resident_id) == (
-            submission.text,
-            submission.community,
-            submission.resident_id,
-        )
-        if not same:
-            raise AlreadyExists("idempotency_key was already used for a different submission")
-        return earlier
 
     @staticmethod
     def _authorize(ticket: Ticket, worker: Worker, *, claim_manual: bool = False, dispatcher_may: bool = False) -> None:

@@ -14,6 +14,7 @@ from services.intake.tickets.api_shapes import (
     DispatchBody,
     MergeBody,
     MergeOut,
+    PhotoLinker,
     RateBody,
     ReopenBody,
     ResolveBody,
@@ -30,15 +31,19 @@ from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import EscalationLevel, TicketStatus
 from services.intake.tickets.repository import TicketQuery
 from services.intake.tickets.validation import Submission
+from services.intake.tickets.views import TicketView
 
 
-def ticket_routes(flows: TicketFlows, limiter: RateLimiter) -> APIRouter:
+def ticket_routes(flows: TicketFlows, limiter: RateLimiter, links: PhotoLinker | None = None) -> APIRouter:
     """The /v1/tickets routes, bound to one set of flows; callers are identified by their bearer token.
 
     Residents submit, read, list, rate and reopen their own tickets; workers read and act on their party's tickets
     in their community. A ticket the caller may not see is 404, as if it did not exist.
     """
     router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+
+    def out(view: TicketView, *, with_events: bool = True) -> TicketOut:
+        return ticket_out(view, with_events=with_events, links=links)
 
     def visible(ticket_id: str, caller: CallerDep) -> None:
         check_visible(caller, flows.get(ticket_id).ticket)
@@ -60,6 +65,7 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter) -> APIRouter:
                 building=body.building,
                 idempotency_key=body.idempotency_key or idempotency_key or "",
                 attachment_urls=tuple(body.attachment_urls),
+                attachment_ids=tuple(body.attachment_ids),
                 latitude=body.location.latitude if body.location else None,
                 longitude=body.location.longitude if body.location else None,
             ),
@@ -67,7 +73,7 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter) -> APIRouter:
         )
         if not created:
             response.status_code = status.HTTP_200_OK
-        return ticket_out(view)
+        return out(view)
 
     @router.get("/{ticket_id}", response_model=TicketOut)
     def get_ticket(ticket_id: str, caller: CallerDep) -> TicketOut:
@@ -75,7 +81,7 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter) -> APIRouter:
         it: else 404)."""
         view = flows.get(ticket_id)
         check_visible(caller, view.ticket)
-        return ticket_out(view)
+        return out(view)
 
     @router.get("", response_model=TicketPageOut)
     def list_tickets(
@@ -102,54 +108,56 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter) -> APIRouter:
             primary_id=primary_ticket_id,
         )
         views, next_token = flows.list(scoped_query(caller, query))
-        return TicketPageOut(tickets=[ticket_out(v, with_events=False) for v in views], next_page_token=next_token)
+        return TicketPageOut(tickets=[out(v, with_events=False) for v in views], next_page_token=next_token)
 
     @router.post("/{ticket_id}/accept", response_model=TicketOut)
     def accept_ticket(ticket_id: str, worker: WorkerDep, body: WorkerBody | None = None) -> TicketOut:
         """A worker of the ticket's party takes it on (a dispatcher may claim a manual-queue ticket for theirs)."""
         if body is not None:
             check_claimed_identity(worker, body.worker_id, body.party)
-        return ticket_out(flows.accept(ticket_id, worker))
+        return out(flows.accept(ticket_id, worker))
 
     @router.post("/{ticket_id}/start", response_model=TicketOut)
     def start_ticket(ticket_id: str, worker: WorkerDep) -> TicketOut:
         """A worker of the ticket's party starts the work."""
-        return ticket_out(flows.start(ticket_id, worker))
+        return out(flows.start(ticket_id, worker))
 
     @router.post("/{ticket_id}/transfer", response_model=TicketOut)
     def transfer_ticket(ticket_id: str, body: TransferBody, worker: WorkerDep) -> TicketOut:
         """A worker hands the ticket to another party, with a reason; handing it back escalates (a dispute)."""
         check_claimed_identity(worker, body.worker_id, body.party)
-        return ticket_out(flows.transfer(ticket_id, worker, to_party=body.to_party, reason=body.reason))
+        return out(flows.transfer(ticket_id, worker, to_party=body.to_party, reason=body.reason))
 
     @router.post("/{ticket_id}/resolve", response_model=TicketOut)
     def resolve_ticket(ticket_id: str, body: ResolveBody, worker: WorkerDep) -> TicketOut:
         """A worker closes the ticket with what was done; its duplicates are resolved with it."""
         check_claimed_identity(worker, body.worker_id, body.party)
-        return ticket_out(flows.resolve(ticket_id, worker, resolution=body.resolution))
+        return out(
+            flows.resolve(ticket_id, worker, resolution=body.resolution, attachment_ids=tuple(body.attachment_ids))
+        )
 
     @router.post("/{ticket_id}/merge", response_model=MergeOut)
     def merge_ticket(ticket_id: str, body: MergeBody, worker: WorkerDep) -> MergeOut:
         """A worker of the primary's party folds this ticket into it."""
         view, primary = flows.merge(ticket_id, worker, primary_id=body.primary_ticket_id)
-        return MergeOut(ticket=ticket_out(view), primary=ticket_out(primary))
+        return MergeOut(ticket=out(view), primary=out(primary))
 
     @router.post("/{ticket_id}/unmerge", response_model=TicketOut)
     def unmerge_ticket(ticket_id: str, body: UnmergeBody, worker: WorkerDep) -> TicketOut:
         """A worker of the primary's party separates this ticket again."""
-        return ticket_out(flows.unmerge(ticket_id, worker, reason=body.reason))
+        return out(flows.unmerge(ticket_id, worker, reason=body.reason))
 
     @router.post("/{ticket_id}/dispatch", response_model=TicketOut)
     def dispatch_ticket(ticket_id: str, body: DispatchBody, worker: WorkerDep) -> TicketOut:
         """The community's dispatcher routes a manual-queue ticket to a party."""
-        return ticket_out(flows.dispatch(ticket_id, worker, to_party=body.to_party, note=body.note))
+        return out(flows.dispatch(ticket_id, worker, to_party=body.to_party, note=body.note))
 
     @router.post("/{ticket_id}/split", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
     def split_ticket(ticket_id: str, body: SplitBody, worker: WorkerDep) -> TicketOut:
         """A worker of the ticket's party (a dispatcher, in the manual queue) makes a further problem of its message
         a ticket of its own, for the same resident, queued for triage; 409 for a ticket no longer open, or for a
         passage already split off from it."""
-        return ticket_out(flows.split(ticket_id, worker, text=body.text))
+        return out(flows.split(ticket_id, worker, text=body.text))
 
     @router.post("/{ticket_id}/rate", response_model=TicketOut)
     def rate_ticket(ticket_id: str, body: RateBody, resident: ResidentDep) -> TicketOut:
@@ -158,7 +166,7 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter) -> APIRouter:
         limiter.check(Scope.RESIDENT_WRITE, resident.resident_id)
         visible(ticket_id, resident)
         view = flows.rate(ticket_id, resident_id=resident.resident_id, score=body.score, comment=body.comment)
-        return ticket_out(view)
+        return out(view)
 
     @router.post("/{ticket_id}/reopen", response_model=TicketOut)
     def reopen_ticket(ticket_id: str, body: ReopenBody, resident: ResidentDep) -> TicketOut:
@@ -166,6 +174,6 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter) -> APIRouter:
         check_claimed_resident(resident, body.resident_id)
         limiter.check(Scope.RESIDENT_WRITE, resident.resident_id)
         visible(ticket_id, resident)
-        return ticket_out(flows.reopen(ticket_id, resident_id=resident.resident_id, reason=body.reason))
+        return out(flows.reopen(ticket_id, resident_id=resident.resident_id, reason=body.reason))
 
     return router

@@ -173,6 +173,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 building=request.building,
                 idempotency_key=request.idempotency_key,
                 attachment_urls=tuple(request.attachment_urls),
+                attachment_ids=tuple(request.attachment_ids),
                 latitude=request.location.latitude if located else None,
                 longitude=request.location.longitude if located else None,
             ),
@@ -232,7 +233,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         self, request: intake_pb2.ResolveTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.ResolveTicketResponse:
         worker = self._worker(context, request.worker_id, request.party)
-        view = self._flows.resolve(request.ticket_id, worker, resolution=request.resolution)
+        view = self._flows.resolve(
+            request.ticket_id, worker, resolution=request.resolution, attachment_ids=tuple(request.attachment_ids)
+        )
         return intake_pb2.ResolveTicketResponse(ticket=ticket_to_proto(view))
 
     def RateTicket(

@@ -8,7 +8,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from linli.errors import FieldViolation, InvalidArgument
+from linli.errors import AlreadyExists, FieldViolation, InvalidArgument
+from services.intake.tickets.models import Ticket
 
 MIN_TEXT_CHARS = 2
 MAX_TEXT_CHARS = 2000
@@ -28,6 +29,8 @@ class Submission:
     building: str = ""
     idempotency_key: str = ""
     attachment_urls: tuple[str, ...] = ()
+    # Photos uploaded beforehand (POST /v1/uploads) by the same resident, attached when the ticket is stored.
+    attachment_ids: tuple[str, ...] = ()
     # Where the problem is (WGS-84 degrees, e.g. from wx.getLocation): both or neither.
     latitude: float | None = None
     longitude: float | None = None
@@ -140,6 +143,8 @@ def validate_submission(submission: Submission, *, known_communities: Collection
         *check_location(submission.latitude, submission.longitude),
     ]
     violations.extend(check_attachment_urls(submission.attachment_urls))
+    if len(submission.attachment_ids) > MAX_ATTACHMENTS:
+        violations.append(FieldViolation("attachment_ids", f"最多 {MAX_ATTACHMENTS} 张照片"))
     if violations:
         raise InvalidArgument.for_fields(violations)
     return Submission(
@@ -149,6 +154,21 @@ def validate_submission(submission: Submission, *, known_communities: Collection
         building=submission.building.strip(),
         idempotency_key=submission.idempotency_key.strip(),
         attachment_urls=submission.attachment_urls,
+        attachment_ids=submission.attachment_ids,
         latitude=submission.latitude,
         longitude=submission.longitude,
     )
+
+
+def replayed(earlier: Ticket, submission: Submission) -> Ticket:
+    """The ticket an earlier submission with the same idempotency key stored; AlreadyExists if it was another
+    complaint. Only what identifies the complaint is compared: a retry's building, photos or location do not change
+    the ticket the first call stored."""
+    same = (earlier.text, earlier.community, earlier.resident_id) == (
+        submission.text,
+        submission.community,
+        submission.resident_id,
+    )
+    if not same:
+        raise AlreadyExists("idempotency_key was already used for a different submission")
+    return earlier

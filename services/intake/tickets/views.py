@@ -9,18 +9,21 @@ from sqlalchemy.orm import Session
 from services.intake.tickets import repository
 from services.intake.tickets.context import duplicate_notice
 from services.intake.tickets.models import Ticket, TicketStatus
+from services.intake.uploads import repository as uploads
+from services.intake.uploads.models import Upload
 
 
 @dataclass(frozen=True)
 class TicketView:
-    """A ticket with its primary's status and reporters (when merged), the tickets merged into it and the tickets
-    split off from it."""
+    """A ticket with its primary's status and reporters (when merged), the tickets merged into it, the tickets
+    split off from it and its photos."""
 
     ticket: Ticket
     primary_status: TicketStatus | None = None
     reporters: int = 1
     duplicate_ids: list[str] = field(default_factory=list)
     split_ids: list[str] = field(default_factory=list)
+    attachments: list[Upload] = field(default_factory=list)
 
     @property
     def duplicate_notice(self) -> str:
@@ -34,7 +37,7 @@ class TicketView:
 
 
 def view_of(ticket: Ticket, *, session: Session) -> TicketView:
-    """The full view of one ticket (three small queries: its primary, its duplicates and its splits)."""
+    """The full view of one ticket (four small queries: its primary, its duplicates, its splits and its photos)."""
     primary_status, reporters = None, ticket.reporter_count
     if ticket.primary_id:
         status, reporters = repository.primaries([ticket.primary_id], session=session)[ticket.primary_id]
@@ -45,6 +48,7 @@ def view_of(ticket: Ticket, *, session: Session) -> TicketView:
         reporters,
         repository.follower_ids(ticket.id, session=session),
         repository.split_ids([ticket.id], session=session).get(ticket.id, []),
+        uploads.for_tickets([ticket.id], session=session).get(ticket.id, []),
     )
 
 
@@ -53,9 +57,18 @@ def views_of(tickets: list[Ticket], *, session: Session) -> list[TicketView]:
     shows which messages still hold a problem nobody split off), none for duplicates."""
     known = repository.primaries([t.primary_id for t in tickets if t.primary_id], session=session)
     splits = repository.split_ids([t.id for t in tickets], session=session)
+    photos = uploads.for_tickets([t.id for t in tickets], session=session)
     views = []
     for ticket in tickets:
         status, reporters = known.get(ticket.primary_id or "", (None, ticket.reporter_count))
         primary_status = TicketStatus(status) if status else None
-        views.append(TicketView(ticket, primary_status, reporters, split_ids=splits.get(ticket.id, [])))
+        views.append(
+            TicketView(
+                ticket,
+                primary_status,
+                reporters,
+                split_ids=splits.get(ticket.id, []),
+                attachments=photos.get(ticket.id, []),
+            )
+        )
     return views

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from fastapi.testclient import TestClient
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -17,8 +18,9 @@ from services.intake.server import IntakeDeps, IntakeServer, create_server
 from services.intake.settings import IntakeSettings
 from services.intake.triage.flows import TriageFlows
 from tests.local_servers import intake_config
-from tests.tokens import resident_metadata, worker_metadata
+from tests.tokens import as_resident, resident_metadata, worker_metadata
 from tests.unit.intake.fakes import RecordingNotifier, RecordingTaskQueue, decision
+from tests.unit.intake.uploads.photos import png
 
 PM = worker_metadata("w-7", "property_manager", "恒康居民区")
 SO = worker_metadata("w-2", "street_office")
@@ -221,3 +223,22 @@ def test_split_ticket_makes_an_other_issue_a_ticket_of_its_own(
     )
     late = intake_pb2.SplitTicketRequest(ticket_id=ticket_id, text="门口的垃圾桶满了没人清")
     assert code_of(lambda: stub.SplitTicket(late, timeout=5, metadata=PM)) == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_photos_uploaded_over_http_attach_over_grpc(
+    server: IntakeServer, stub: intake_pb2_grpc.IntakeServiceStub
+) -> None:
+    http = TestClient(server.http)
+    mine = http.post("/v1/uploads", files={"file": ("a.png", png(), "image/png")}, headers=as_resident("r-1"))
+    theirs = http.post("/v1/uploads", files={"file": ("b.png", png(), "image/png")}, headers=as_resident("r-2"))
+    request = intake_pb2.SubmitTicketRequest(text="楼道灯坏了好几天", community="恒康居民区")
+
+    request.attachment_ids.append(theirs.json()["upload_id"])
+    assert (
+        code_of(lambda: stub.SubmitTicket(request, timeout=5, metadata=RESIDENT)) == grpc.StatusCode.PERMISSION_DENIED
+    )
+    request.attachment_ids[:] = [mine.json()["upload_id"]]
+    ticket_id = stub.SubmitTicket(request, timeout=5, metadata=RESIDENT).ticket.id
+
+    attachments = http.get(f"/v1/tickets/{ticket_id}", headers=as_resident("r-1")).json()["attachments"]
+    assert [a["id"] for a in attachments] == [mine.json()["upload_id"]]

@@ -35,7 +35,10 @@ export interface TicketDraft {
   text: string;
   community: string;
   building?: string;
+  /** Links to photos kept elsewhere. */
   attachment_urls?: string[];
+  /** Photos uploaded beforehand (POST /v1/uploads): their upload ids. */
+  attachment_ids?: string[];
   location?: GeoPoint;
 }
 
@@ -69,6 +72,17 @@ export interface Routing {
   sla_hours: number;
 }
 
+/** A photo of the ticket: `before` the resident's of the problem, `after` a worker's of the work done. */
+export interface TicketAttachment {
+  id: string;
+  kind: "before" | "after";
+  content_type: string;
+  width: number;
+  height: number;
+  url: string;
+  thumbnail_url: string;
+}
+
 export interface Ticket {
   id: string;
   text: string;
@@ -80,6 +94,8 @@ export interface Ticket {
   confidence: number;
   routing: Routing | null;
   attachment_urls: string[];
+  /** Uploaded photos, oldest first, through signed links that expire (read the ticket again for fresh ones). */
+  attachments: TicketAttachment[];
   location: GeoPoint | null;
   rating: number;
   resolution: string;
@@ -165,10 +181,19 @@ export interface Erasure {
   events: number;
 }
 
-/** POST /v1/uploads (not on the server yet): a stored photo and the http(s) link a ticket or message carries. */
+/** POST /v1/uploads: a stored photo (EXIF removed) and signed links to it, valid until `expires_at`. A ticket takes
+ * it by its id (TicketDraft.attachment_ids). */
 export interface Upload {
   upload_id: string;
   url: string;
+  thumbnail_url: string;
+  expires_at: string;
+  kind: "before" | "after";
+  ticket_id: string;
+  content_type: string;
+  width: number;
+  height: number;
+  size_bytes: number;
 }
 
 export type MessageAuthor = "resident" | "worker";

@@ -1,5 +1,5 @@
-// Photos: a picked image uploaded to intake, whose link the ticket then carries.
-// Needs the server's POST /v1/uploads (multipart, field `file`), which intake does not have yet.
+// Photos: a picked image uploaded to intake (POST /v1/uploads, multipart, field `file`); the ticket then takes it by
+// its upload id.
 
 import { upload } from "./http";
 import { asResident } from "./session";
@@ -7,7 +7,7 @@ import type { Upload } from "./types";
 
 export const UPLOAD_FIELD = "file";
 
-/** POST /v1/uploads with one local image (a wx.chooseMedia tempFilePath): its id and http(s) link. */
+/** POST /v1/uploads with one local image (a wx.chooseMedia tempFilePath): its id and signed links. */
 export function uploadPhoto(filePath: string): Promise<Upload> {
   return asResident((token) => upload<Upload>({ path: "/v1/uploads", filePath, name: UPLOAD_FIELD, token }));
 }

@@ -12,6 +12,7 @@ export function ticketJson(overrides: Record<string, unknown> = {}): Record<stri
     confidence: 0.91,
     routing: null,
     attachment_urls: [],
+    attachments: [],
     location: null,
     rating: 0,
     resolution: "",

@@ -1,8 +1,8 @@
 // Drives the built API layer (dist/api) against a running intake and prints what it saw as JSON.
 // Usage: node run-against-intake.cjs --base http://127.0.0.1:8080 --openid mp-1 --community 恒康居民区
 //        [--photo path/to/image.png] [--messages]
-// Started by tests/integration/test_miniprogram_api.py with a real intake; --photo and --messages only once the
-// server has POST /v1/uploads and /v1/tickets/{id}/messages.
+// Started by tests/integration/test_miniprogram_api.py with a real intake; --messages only once the server has
+// /v1/tickets/{id}/messages.
 "use strict";
 
 const { join } = require("node:path");
@@ -44,7 +44,7 @@ async function optionalSteps(ticketId) {
     const uploaded = await load("api/uploads.js").uploadPhoto(args.photo);
     report.upload = uploaded;
     report.photo_ticket = await tickets.submitTicket(
-      { text: "楼道里堆的杂物挡住了消防通道", community: args.community, attachment_urls: [uploaded.url] },
+      { text: "楼道里堆的杂物挡住了消防通道", community: args.community, attachment_ids: [uploaded.upload_id] },
       `mp-it-photo-${args.openid}`,
     );
   }

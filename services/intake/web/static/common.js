@@ -76,6 +76,7 @@ const FIELD_NAMES = {
   community: "小区",
   building: "楼号",
   attachment_urls: "照片链接",
+  attachment_ids: "照片",
   reason: "原因",
   resolution: "处理结果",
   to_party: "接收方",

@@ -302,6 +302,9 @@ function setUpDetail() {
     const splitFrom = document.getElementById("d-split-from");
     splitFrom.replaceChildren(...(t.split_from_ticket_id ? ["拆分自工单 ", ticketLink(t.split_from_ticket_id)] : []));
     show(splitFrom, Boolean(t.split_from_ticket_id));
+    const gallery = document.getElementById("d-photos");
+    gallery.replaceChildren(...photoGallery(t.attachments || []));
+    show(gallery, gallery.children.length > 0);
     const routing = t.routing;
     document.getElementById("d-party").textContent = routing
       ? routing.abstained
@@ -359,9 +362,16 @@ function setUpDetail() {
   fillPartySelect(document.getElementById("dispatch-to"));
   document.getElementById("accept").addEventListener("click", () => act("accept", undefined, "已受理。"));
   document.getElementById("start").addEventListener("click", () => act("start", undefined, "已开始处理。"));
-  document.getElementById("resolve").addEventListener("click", () =>
-    act("resolve", { resolution: resolution.value }, "已办结,处理结果已告知居民。"),
+  const afterPhotos = photoPicker(
+    document.getElementById("after-photos"),
+    document.getElementById("after-photo-list"),
+    (file) => uploadPhoto(file, token()),
   );
+  document.getElementById("resolve").addEventListener("click", async () => {
+    if (afterPhotos.busy()) return flash("照片还在上传,请稍等再办结。", true);
+    await act("resolve", { resolution: resolution.value, attachment_ids: afterPhotos.ids() }, "已办结,处理结果已告知居民。");
+    if (document.getElementById("resolve").disabled) afterPhotos.clear();
+  });
   document.getElementById("transfer").addEventListener("click", () => {
     const to = document.getElementById("transfer-to").value;
     act("transfer", { to_party: to, reason: document.getElementById("transfer-reason").value }, `已转派给${partyName(to)}。`);

@@ -5,12 +5,23 @@
 const PLACE_KEY = "linli.place";
 const POLL_MS = 2000;
 
+// One photo uploaded as the resident; a token refused is replaced once, as for residentApi.
+async function residentUpload(file) {
+  try {
+    return await uploadPhoto(file, await residentToken());
+  } catch (problem) {
+    if (!(problem instanceof ApiError) || problem.status !== 401) throw problem;
+    localStorage.removeItem(SESSION_KEY);
+    return uploadPhoto(file, await logIn());
+  }
+}
+
 // ── submit ──────────────────────────────────────────────────────────────────────────────────────────────────────
 function setUpSubmit(form) {
   const community = document.getElementById("community");
   const building = document.getElementById("building");
   const text = document.getElementById("text");
-  const photos = document.getElementById("photos");
+  const photos = photoPicker(document.getElementById("photos"), document.getElementById("photo-list"), residentUpload);
   const error = document.getElementById("form-error");
   const button = document.getElementById("submit");
   const answer = document.getElementById("answer");
@@ -57,6 +68,7 @@ function setUpSubmit(form) {
   }
 
   async function submitTicket() {
+    if (photos.busy()) return fail("照片还在上传,请稍等再提交。");
     button.disabled = true;
     show(error, false);
     localStorage.setItem(PLACE_KEY, JSON.stringify({ community: community.value, building: building.value }));
@@ -64,7 +76,7 @@ function setUpSubmit(form) {
       text: text.value,
       community: community.value,
       building: building.value.trim(),
-      attachment_urls: photos.value.split("\n").map((line) => line.trim()).filter(Boolean),
+      attachment_ids: photos.ids(),
       idempotency_key: idempotencyKey,
       ...(point ? { location: point } : {}),
     };
@@ -241,6 +253,9 @@ function renderTicket(ticket) {
   const urgency = document.getElementById("urgency");
   urgency.textContent = ticket.urgency_notice;
   show(urgency, Boolean(ticket.urgency_notice));
+  const gallery = document.getElementById("ticket-photos");
+  gallery.replaceChildren(...photoGallery(ticket.attachments || []));
+  show(gallery, gallery.children.length > 0);
   const timeline = document.getElementById("timeline");
   timeline.replaceChildren(
     ...ticket.events.map((event) => {

@@ -22,6 +22,7 @@ type PhotoState = "uploading" | "done" | "failed";
 interface PhotoView {
   path: string;
   url: string;
+  uploadId: string;
   state: PhotoState;
   problem: string;
 }
@@ -160,7 +161,13 @@ Component({
         return;
       }
       if (!paths) return;
-      const added: PhotoView[] = paths.map((path) => ({ path, url: "", state: "uploading", problem: "" }));
+      const added: PhotoView[] = paths.map((path) => ({
+        path,
+        url: "",
+        uploadId: "",
+        state: "uploading",
+        problem: "",
+      }));
       this.setData({ photos: this.data.photos.concat(added) });
       this.refreshCanSubmit();
       await Promise.all(paths.map((path) => this.uploadOne(path)));
@@ -171,7 +178,7 @@ Component({
       let change: Partial<PhotoView>;
       try {
         const uploaded = await uploadPhoto(path);
-        change = { url: uploaded.url, state: "done", problem: "" };
+        change = { url: uploaded.url, uploadId: uploaded.upload_id, state: "done", problem: "" };
       } catch (error) {
         change = { state: "failed", problem: `上传失败:${describeError(error)}` };
       }
@@ -223,12 +230,12 @@ Component({
     buildDraft(): TicketDraft {
       const { text, community, building, photos } = this.data;
       const point = draftOf(this).point;
-      const urls = photos.filter((photo) => photo.state === "done").map((photo) => photo.url);
+      const ids = photos.filter((photo) => photo.state === "done").map((photo) => photo.uploadId);
       return {
         text,
         community,
         building: building.trim(),
-        attachment_urls: urls,
+        attachment_ids: ids,
         ...(point ? { location: point } : {}),
       };
     },

@@ -38,6 +38,8 @@ interface TicketView {
   urgencyNotice: string;
   resolution: string;
   photos: string[];
+  /** The workers' photos of the work done, attached when they resolved the ticket. */
+  afterPhotos: string[];
   rating: number;
 }
 
@@ -45,6 +47,9 @@ interface TicketView {
 interface Follow {
   ticketId: string;
   poll: ReturnType<typeof setTimeout> | undefined;
+  /** After-photos of the ticket and of the workers' messages: the page shows them together. */
+  ticketAfter: string[];
+  messageAfter: string[];
 }
 
 const follows = new WeakMap<object, Follow>();
@@ -52,7 +57,7 @@ const follows = new WeakMap<object, Follow>();
 function followOf(page: object): Follow {
   let follow = follows.get(page);
   if (!follow) {
-    follow = { ticketId: "", poll: undefined };
+    follow = { ticketId: "", poll: undefined, ticketAfter: [], messageAfter: [] };
     follows.set(page, follow);
   }
   return follow;
@@ -75,9 +80,14 @@ function ticketView(ticket: Ticket): TicketView {
     duplicateNotice: ticket.duplicate_notice,
     urgencyNotice: ticket.urgency_notice,
     resolution: ticket.resolution,
-    photos: ticket.attachment_urls,
+    photos: ticket.attachment_urls.concat(photoUrls(ticket, "before")),
+    afterPhotos: photoUrls(ticket, "after"),
     rating: ticket.rating,
   };
+}
+
+function photoUrls(ticket: Ticket, kind: "before" | "after"): string[] {
+  return (ticket.attachments ?? []).filter((photo) => photo.kind === kind).map((photo) => photo.url);
 }
 
 function timeline(ticket: Ticket): TimelineEntry[] {
@@ -137,9 +147,13 @@ Component({
     },
 
     show(ticket: Ticket): void {
+      const follow = followOf(this);
+      const view = ticketView(ticket);
+      follow.ticketAfter = view.afterPhotos;
       this.setData({
         loaded: true,
-        ticket: ticketView(ticket),
+        ticket: view,
+        afterPhotos: follow.ticketAfter.concat(follow.messageAfter),
         timeline: timeline(ticket),
         canRate: canRate(ticket),
         canReopen: canReopen(ticket),
@@ -162,10 +176,12 @@ Component({
 
     async loadMessages(): Promise<void> {
       try {
-        const { messages } = await listTicketMessages(followOf(this).ticketId);
+        const follow = followOf(this);
+        const { messages } = await listTicketMessages(follow.ticketId);
+        follow.messageAfter = afterPhotos(messages);
         this.setData({
           messages: messages.map(messageView),
-          afterPhotos: afterPhotos(messages),
+          afterPhotos: follow.ticketAfter.concat(follow.messageAfter),
           conversationProblem: "",
         });
       } catch (error) {
