@@ -5,17 +5,18 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import grpc
 
 from linli.clients.health import serving_status
 from linli.clients.retrieval import RetrievalClient
 from linli.errors import LinliError, Unavailable
-from linli.grpc_auth import admin_interceptor
+from linli.grpc_auth import ServiceCredentials, service_only_interceptor
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
-from linli.settings import RoutingSettings
+from linli.settings import AuthSettings, RoutingSettings
 from linli.tokens import TokenCodec
 from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.routing.bootstrap import RouterBootstrap
@@ -24,10 +25,11 @@ from services.routing.servicer import RoutingServicer
 
 logger = logging.getLogger(__name__)
 
-SERVICE_NAME = routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name
+SERVICE = routing_pb2.DESCRIPTOR.services_by_name["RoutingService"]
+SERVICE_NAME = SERVICE.full_name
 READY_POLL_SECONDS = 1.0
-# Swapping the model needs an admin's or a service's token; Route and BatchRoute stay open inside the cluster.
-ADMIN_METHODS = ("ReloadModel",)
+# The name on the service tokens routing signs for its calls to retrieval.
+CALLER_NAME = "routing"
 
 
 @dataclass
@@ -42,7 +44,12 @@ def create_server(settings: RoutingSettings, deps: RoutingDeps | None = None) ->
     """Starts a routing server; it turns SERVING once retrieval is SERVING and a model is loaded (or trained)."""
     deps = deps or RoutingDeps()
     channel = deps.retrieval_channel or open_channel(settings.retrieval_target)
-    bootstrap = RouterBootstrap(RetrievalClient(channel, timeout_seconds=settings.rpc_timeout_seconds), settings)
+    codec = deps.tokens or TokenCodec.from_settings()
+    credentials = ServiceCredentials(
+        codec, CALLER_NAME, ttl=timedelta(seconds=AuthSettings().service_token_ttl_seconds)
+    )
+    retrieval = RetrievalClient(channel, timeout_seconds=settings.rpc_timeout_seconds, credentials=credentials.metadata)
+    bootstrap = RouterBootstrap(retrieval, settings)
     servicer = RoutingServicer(bootstrap, max_batch=settings.max_batch)
     handle = build_server(
         host=settings.host,
@@ -51,7 +58,8 @@ def create_server(settings: RoutingSettings, deps: RoutingDeps | None = None) ->
         service_names=[SERVICE_NAME],
         register=lambda server: routing_pb2_grpc.add_RoutingServiceServicer_to_server(servicer, server),
         metrics=server_metrics(settings),
-        interceptors=[admin_interceptor(SERVICE_NAME, ADMIN_METHODS, deps.tokens)],
+        # Every method: a decision carries similar cases' texts. Health and reflection stay open.
+        interceptors=[service_only_interceptor(SERVICE, codec)],
     )
 
     def load() -> None:

@@ -13,6 +13,7 @@ from grpc_status import rpc_status
 from linli import errors
 from linli.grpc_serving import ServerHandle, build_server
 from linli.v1 import routing_pb2, routing_pb2_grpc
+from tests.tokens import as_service
 
 
 class Raising(routing_pb2_grpc.RoutingServiceServicer):
@@ -47,7 +48,7 @@ def server() -> Iterator[ServerHandle]:
 
 @pytest.fixture
 def stub(server: ServerHandle) -> Iterator[routing_pb2_grpc.RoutingServiceStub]:
-    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+    with as_service(grpc.insecure_channel(f"127.0.0.1:{server.port}")) as channel:
         yield routing_pb2_grpc.RoutingServiceStub(channel)
 
 

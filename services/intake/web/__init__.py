@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from linli.catalog import Catalog, load_catalog
 from linli.clients.retrieval import RetrievalClient
+from linli.grpc_auth import ServiceCredentials
 from linli.grpc_tls import open_channel
 from linli.settings import AuthSettings, IntakeSettings
 from services.intake.answers import Answerer, RetrievalCaseSearch
@@ -28,6 +29,8 @@ from services.intake.web.routes import api_routes, page_routes
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATES_DIR = WEB_DIR / "templates"
+# Who intake's service tokens name, in retrieval's logs.
+INTAKE_CALLER_NAME = "intake"
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,12 @@ class Faces:
         settings = self._settings or IntakeSettings()
         catalog = load_catalog()
         channel = open_channel(settings.retrieval_target)
-        search = RetrievalCaseSearch(RetrievalClient(channel, timeout_seconds=settings.rpc_timeout_seconds))
+        # Retrieval answers services only: intake signs its own service tokens for the answers' case search.
+        credentials = ServiceCredentials.from_settings(INTAKE_CALLER_NAME)
+        client = RetrievalClient(
+            channel, timeout_seconds=settings.rpc_timeout_seconds, credentials=credentials.metadata
+        )
+        search = RetrievalCaseSearch(client)
         topics = TopicFlows(
             self._database, catalog, settings.known_communities, meeting_min_residents=settings.meeting_min_residents
         )
