@@ -23,7 +23,7 @@ from linli.v1 import (
     routing_pb2_grpc,
 )
 from tests.integration.conftest import RunningIntake
-from tests.tokens import as_service, service_token, resident_metadata, resident_token
+from tests.tokens import as_service, resident_metadata, resident_token, service_token
 
 pytestmark = pytest.mark.integration
 
