@@ -54,7 +54,7 @@ def has_verified_client_certificate(context: grpc.ServicerContext) -> bool:
     """True when the peer presented a client certificate that the TLS handshake verified against our CA (mTLS)."""
     auth = context.auth_context()
     # gRPC sets the x509 identities only for a certificate it verified; plaintext and server-only TLS have none.
-    secure = auth.get("transport_security_type") == [b"ssl"]
+    secure = b"ssl" in (auth.get("transport_security_type") or ())
     return secure and bool(context.peer_identities())
 
 

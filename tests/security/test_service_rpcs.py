@@ -84,7 +84,7 @@ def refused_with(rpc: Rpc, metadata: Metadata) -> grpc.StatusCode:
     try:
         reply = rpc(metadata=metadata)
     except grpc.RpcError as error:
-        return error.code()  # type: ignore[no-any-return]
+        return error.code()
     pytest.fail(f"answered without the right token: {str(reply)[:300]}")
 
 

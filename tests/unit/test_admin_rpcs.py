@@ -53,7 +53,7 @@ def code(call: object) -> tuple[grpc.StatusCode, str]:
     return raised.value.code(), raised.value.details() or ""
 
 
-def every_rpc(stub: retrieval_pb2_grpc.RetrievalServiceStub) -> dict[str, Callable[[Metadata], object]]:
+def every_rpc(stub: retrieval_pb2_grpc.RetrievalServiceStub) -> dict[str, Callable[..., object]]:
     """Each method of the service, called with empty requests and the given metadata."""
     return {
         method.name: partial(getattr(stub, method.name), getattr(retrieval_pb2, method.input_type.name)(), timeout=5)
