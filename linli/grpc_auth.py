@@ -15,6 +15,7 @@ from datetime import timedelta
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 
+from linli.clients.calls import Metadata as Metadata  # re-exported: callers build metadata here
 from linli.errors import PermissionDenied
 from linli.grpc_serving import UnaryCheckInterceptor
 from linli.settings import AuthSettings
@@ -23,8 +24,6 @@ from linli.tokens import Claims, TokenCodec, TokenKind, bearer_token
 METADATA_KEY = "authorization"
 # A cached service token is replaced this long before it expires, so no call carries one in its last seconds.
 RENEW_MARGIN = timedelta(seconds=30)
-
-Metadata = tuple[tuple[str, str], ...]
 
 
 def authorization_of(metadata: Iterable[tuple[str, str | bytes]] | None) -> str | None:

@@ -13,6 +13,9 @@ import grpc
 
 from linli.errors import from_rpc_error
 
+# Call metadata, e.g. the `authorization` of a service token (linli/grpc_auth.py makes it).
+Metadata = tuple[tuple[str, str], ...]
+
 # Monotonic time by which the work in hand must be done; None when nobody set one.
 _CALLER_DEADLINE: ContextVar[float | None] = ContextVar("linli_caller_deadline", default=None)
 

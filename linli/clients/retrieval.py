@@ -9,8 +9,7 @@ import grpc
 import numpy as np
 import numpy.typing as npt
 
-from linli.clients.calls import intercepted
-from linli.grpc_auth import Metadata
+from linli.clients.calls import Metadata, intercepted
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
 
 SERVICE = "retrieval"

@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 import grpc
 
-from linli.clients.calls import intercepted
-from linli.grpc_auth import Metadata
+from linli.clients.calls import Metadata, intercepted
 from linli.v1 import routing_pb2, routing_pb2_grpc
 
 SERVICE = "routing"
