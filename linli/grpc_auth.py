@@ -66,20 +66,20 @@ def require_admin(codec: TokenCodec, authorization: str | None, method: str) -> 
     return claims
 
 
-class AdminInterceptor(UnaryCheckInterceptor):
+class ServiceOnlyInterceptor(UnaryCheckInterceptor):
     """Lets the guarded methods run only for admin or service tokens, or a verified mTLS client; others pass.
 
     Install it after the domain-error interceptor (build_server's `interceptors`): its errors then become
     UNAUTHENTICATED and PERMISSION_DENIED with their messages.
     """
 
-    def __init__(self, codec: TokenCodec, admin_methods: frozenset[str]) -> None:
+    def __init__(self, codec: TokenCodec, guarded_methods: frozenset[str]) -> None:
         self._codec = codec
-        self._admin_methods = admin_methods
+        self._guarded_methods = guarded_methods
 
     def applies_to(self, method: str) -> bool:
-        """Only the admin methods are checked."""
-        return method in self._admin_methods
+        """Only the guarded methods are checked (health and reflection are not among them)."""
+        return method in self._guarded_methods
 
     def check(self, method: str, context: grpc.ServicerContext) -> None:
         """Raises unless the call carries an admin worker's or a service's token, or comes over mTLS."""
@@ -88,15 +88,9 @@ class AdminInterceptor(UnaryCheckInterceptor):
         require_admin(self._codec, authorization_of(context.invocation_metadata()), method.rsplit("/", 1)[-1])
 
 
-def admin_interceptor(service: str, methods: Iterable[str], codec: TokenCodec | None = None) -> AdminInterceptor:
-    """The interceptor guarding `methods` of `service`; without a codec, `LINLI_AUTH_SECRETS` gives it (or the
-    server refuses to start, saying so)."""
-    return AdminInterceptor(codec or TokenCodec.from_settings(), full_method_names(service, methods))
-
-
-def service_only_interceptor(service: ServiceDescriptor, codec: TokenCodec | None = None) -> AdminInterceptor:
+def service_only_interceptor(service: ServiceDescriptor, codec: TokenCodec | None = None) -> ServiceOnlyInterceptor:
     """The interceptor that lets only services and admins (token or mTLS) call any method of `service`."""
-    return AdminInterceptor(codec or TokenCodec.from_settings(), every_method_of(service))
+    return ServiceOnlyInterceptor(codec or TokenCodec.from_settings(), every_method_of(service))
 
 
 class ServiceCredentials:
