@@ -2,7 +2,9 @@
 
 Run `python -m bench.grpc_search`. The server is `linli serve retrieval` in a child process on port 0 (so client
 threads do not share its interpreter), with a fresh index folder seeded with the starter corpus and the real
-m3e-small model; every request embeds its text and searches, as routing's calls do.
+m3e-small model; every request embeds its text and searches, as routing's calls do. Retrieval answers services
+only: the bench signs service tokens with `LINLI_AUTH_SECRETS`, or with a random key of its own (handed to the server)
+when that is unset.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -20,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -27,13 +31,17 @@ import grpc
 import numpy as np
 
 from bench.ann_search import busy_cpu_seconds
+from linli.grpc_auth import Metadata, ServiceCredentials
 from linli.grpc_health import check_health
 from linli.settings import GrpcTlsSettings
+from linli.tokens import TokenCodec
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
 
 STARTER_CORPUS = Path(__file__).resolve().parents[1] / "services" / "retrieval" / "corpus" / "starter_cases.jsonl"
 LISTENING_MESSAGE = "retrieval listening"
 RPC_TIMEOUT_SECONDS = 30.0
+# Longer than any run: the bench signs one service token and sends it with every request.
+TOKEN_TTL = timedelta(hours=6)
 
 
 class ServerFailed(RuntimeError):
@@ -54,10 +62,11 @@ def _listening_address(log: Path) -> str | None:
 
 @dataclass(frozen=True)
 class RunningServer:
-    """Where the child server listens, and its process id (to count the CPU it uses)."""
+    """Where the child server listens, its process id (to count the CPU it uses) and a service token it accepts."""
 
     target: str
     pid: int
+    credentials: Metadata
 
 
 @contextmanager
@@ -78,12 +87,16 @@ def retrieval_server(corpus: Path, *, backend: str, ready_seconds: float) -> Ite
             LINLI_RETRIEVAL_SEED_CORPUS=str(corpus),
             LINLI_RETRIEVAL_SNAPSHOT_INTERVAL_SECONDS="0",
         )
+        # A key of the bench's own unless one is set: the server and the bench's token must share it.
+        env.setdefault("LINLI_AUTH_SECRETS", secrets.token_hex(32))
+        codec = TokenCodec([env["LINLI_AUTH_SECRETS"].split(",")[0].strip().encode()])  # the signing key
+        credentials = ServiceCredentials(codec, "bench-grpc-search", ttl=TOKEN_TTL).metadata()
         with log.open("wb") as output:
             server = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", "serve", "retrieval"], env=env, stdout=output, stderr=output
             )
         try:
-            yield RunningServer(_wait_until_serving(server, log, ready_seconds), server.pid)
+            yield RunningServer(_wait_until_serving(server, log, ready_seconds), server.pid, credentials)
         finally:
             server.send_signal(signal.SIGTERM)
             try:
@@ -143,6 +156,7 @@ def run_load(
     requests: int,
     max_seconds: float,
     server_pid: int,
+    credentials: Metadata,
 ) -> LoadResult:
     """`requests` SearchCases calls from `concurrency` threads, each waiting for its answer before the next.
 
@@ -163,7 +177,7 @@ def run_load(
             request = retrieval_pb2.SearchCasesRequest(text=texts[number % len(texts)], k=10)
             started = time.perf_counter()
             try:
-                reply = stub.SearchCases(request, timeout=RPC_TIMEOUT_SECONDS)
+                reply = stub.SearchCases(request, timeout=RPC_TIMEOUT_SECONDS, metadata=credentials)
                 failed = not reply.results
             except grpc.RpcError:
                 failed = True
@@ -236,7 +250,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"retrieval SERVING at {server.target} after {time.monotonic() - started:.1f} s", flush=True)
             with grpc.insecure_channel(server.target) as channel:
                 stub = retrieval_pb2_grpc.RetrievalServiceStub(channel)
-                load = partial(run_load, stub, texts, max_seconds=args.max_seconds, server_pid=server.pid)
+                load = partial(
+                    run_load,
+                    stub,
+                    texts,
+                    max_seconds=args.max_seconds,
+                    server_pid=server.pid,
+                    credentials=server.credentials,
+                )
                 load(concurrency=1, requests=args.warmup)
                 results = [load(concurrency=c, requests=args.requests) for c in args.concurrency]
     except ServerFailed as error:

@@ -1,7 +1,8 @@
-"""Tokens on gRPC: the `authorization` metadata, the admin-only RPCs' interceptor, and self-signed service tokens.
+"""Tokens on gRPC: the `authorization` metadata, the service-only interceptor, and self-signed service tokens.
 
-Read RPCs (Search, Embed, Route, ...) stay open inside the cluster; the ones that change the catalog, the index or
-the model need the token of an admin worker or of a service.
+Every RPC of retrieval and routing — reads too, since they return case texts — needs the token of a service or of
+an admin worker, or a verified mTLS client certificate; health and reflection stay open (they are not methods of
+the guarded service).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 
+from linli.clients.calls import Metadata as Metadata  # re-exported: callers build metadata here
 from linli.errors import PermissionDenied
 from linli.grpc_serving import UnaryCheckInterceptor
 from linli.settings import AuthSettings
@@ -21,8 +24,6 @@ from linli.tokens import Claims, TokenCodec, TokenKind, bearer_token
 METADATA_KEY = "authorization"
 # A cached service token is replaced this long before it expires, so no call carries one in its last seconds.
 RENEW_MARGIN = timedelta(seconds=30)
-
-Metadata = tuple[tuple[str, str], ...]
 
 
 def authorization_of(metadata: Iterable[tuple[str, str | bytes]] | None) -> str | None:
@@ -43,6 +44,19 @@ def full_method_names(service: str, methods: Iterable[str]) -> frozenset[str]:
     return frozenset(f"/{service}/{method}" for method in methods)
 
 
+def every_method_of(service: ServiceDescriptor) -> frozenset[str]:
+    """`/package.Service/Method` of every method of a service, as gRPC names its calls."""
+    return full_method_names(service.full_name, (method.name for method in service.methods))
+
+
+def has_verified_client_certificate(context: grpc.ServicerContext) -> bool:
+    """True when the peer presented a client certificate that the TLS handshake verified against our CA (mTLS)."""
+    auth = context.auth_context()
+    # gRPC sets the x509 identities only for a certificate it verified; plaintext and server-only TLS have none.
+    secure = b"ssl" in (auth.get("transport_security_type") or ())
+    return secure and bool(context.peer_identities())
+
+
 def require_admin(codec: TokenCodec, authorization: str | None, method: str) -> Claims:
     """The claims of an admin worker's or a service's token; Unauthenticated or PermissionDenied otherwise."""
     claims = codec.verify(bearer_token(authorization))
@@ -52,29 +66,31 @@ def require_admin(codec: TokenCodec, authorization: str | None, method: str) -> 
     return claims
 
 
-class AdminInterceptor(UnaryCheckInterceptor):
-    """Lets the admin methods run only for admin or service tokens; every other method passes untouched.
+class ServiceOnlyInterceptor(UnaryCheckInterceptor):
+    """Lets the guarded methods run only for admin or service tokens, or a verified mTLS client; others pass.
 
     Install it after the domain-error interceptor (build_server's `interceptors`): its errors then become
     UNAUTHENTICATED and PERMISSION_DENIED with their messages.
     """
 
-    def __init__(self, codec: TokenCodec, admin_methods: frozenset[str]) -> None:
+    def __init__(self, codec: TokenCodec, guarded_methods: frozenset[str]) -> None:
         self._codec = codec
-        self._admin_methods = admin_methods
+        self._guarded_methods = guarded_methods
 
     def applies_to(self, method: str) -> bool:
-        """Only the admin methods are checked."""
-        return method in self._admin_methods
+        """Only the guarded methods are checked (health and reflection are not among them)."""
+        return method in self._guarded_methods
 
     def check(self, method: str, context: grpc.ServicerContext) -> None:
-        """Raises unless the call carries an admin worker's or a service's token."""
+        """Raises unless the call carries an admin worker's or a service's token, or comes over mTLS."""
+        if has_verified_client_certificate(context):
+            return
         require_admin(self._codec, authorization_of(context.invocation_metadata()), method.rsplit("/", 1)[-1])
 
 
-def admin_interceptor(service: str, methods: Iterable[str], codec: TokenCodec) -> AdminInterceptor:
-    """The interceptor guarding `methods` of `service` with the keys of `codec` (`LINLI_AUTH_SECRETS`)."""
-    return AdminInterceptor(codec, full_method_names(service, methods))
+def service_only_interceptor(service: ServiceDescriptor, codec: TokenCodec) -> ServiceOnlyInterceptor:
+    """The interceptor that lets only services and admins (token or mTLS) call any method of `service`."""
+    return ServiceOnlyInterceptor(codec, every_method_of(service))
 
 
 class ServiceCredentials:

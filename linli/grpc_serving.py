@@ -265,11 +265,13 @@ def build_server(
     bound = server.add_insecure_port(address) if credentials is None else server.add_secure_port(address, credentials)
     if bound == 0:
         raise OSError(f"could not bind {host}:{port}")
-    server.start()
     handle = ServerHandle(server, bound, health_servicer, tuple(service_names))
+    # Before the port opens: grpc's health servicer says SERVING for "" until told otherwise, and a readiness check
+    # landing in that window (the dev stack's, a probe's) would believe a server that has loaded nothing yet.
+    handle.set_serving(False)
+    server.start()
     if metrics is not None:
         handle.metrics_endpoint = start_metrics_endpoint(metrics.registry(), host=metrics.host, port=metrics.port)
-    handle.set_serving(False)
     return handle
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, NamedTuple
 
-from linli.grpc_auth import Metadata, bearer_metadata
+import grpc
+
+from linli.grpc_auth import Metadata, authorization_of, bearer_metadata
 from linli.settings import AuthSettings
 from linli.tokens import TokenCodec
 from services.intake.auth.tokens import issue_token
@@ -54,6 +58,61 @@ def worker_metadata(worker_id: str, party: str, community: str = "", role: str =
     return bearer_metadata(worker_token(worker_id, party, community, role))
 
 
+def service_token(name: str = "test-service") -> str:
+    """A service's token, as a linli process signs for itself."""
+    return issue_token("service", name, ttl=TEST_TTL, codec=environment_codec())[0]
+
+
 def service_metadata(name: str = "test-service") -> Metadata:
-    """gRPC metadata of a service (admin RPCs)."""
-    return bearer_metadata(issue_token("service", name, ttl=TEST_TTL, codec=environment_codec())[0])
+    """gRPC metadata of a service (every RPC of retrieval and routing)."""
+    return bearer_metadata(service_token(name))
+
+
+class _CallDetails(
+    NamedTuple(
+        "_CallDetails",
+        [
+            ("method", str),
+            ("timeout", Any),
+            ("metadata", Any),
+            ("credentials", Any),
+            ("wait_for_ready", Any),
+            ("compression", Any),
+        ],
+    ),
+    grpc.ClientCallDetails,
+):
+    """A call's details with other metadata."""
+
+
+class _ServiceTokenInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
+    """Adds a service's token to every call that brings no `authorization` of its own."""
+
+    def __init__(self, name: str) -> None:
+        self._metadata = service_metadata(name)
+
+    def intercept_unary_unary(
+        self, continuation: Callable[[grpc.ClientCallDetails, Any], Any], details: grpc.ClientCallDetails, request: Any
+    ) -> Any:
+        if authorization_of(details.metadata) is None:
+            details = _CallDetails(
+                details.method,
+                details.timeout,
+                (*(details.metadata or ()), *self._metadata),
+                details.credentials,
+                getattr(details, "wait_for_ready", None),
+                getattr(details, "compression", None),
+            )
+        return continuation(details, request)
+
+
+def as_service(channel: grpc.Channel, name: str = "test-service") -> grpc.Channel:
+    """`channel` whose calls carry a service's token, as routing's and the worker's do (retrieval and routing
+    answer services only)."""
+    return grpc.intercept_channel(channel, _ServiceTokenInterceptor(name))
+
+
+def service_credentials(name: str = "test-service") -> Callable[[], Metadata]:
+    """What a RetrievalClient or RoutingClient of a test sends: a service's token."""
+    metadata = service_metadata(name)
+    return lambda: metadata

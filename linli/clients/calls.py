@@ -11,6 +11,9 @@ import grpc
 from linli.deadlines import call_timeout
 from linli.errors import from_rpc_error
 
+# Call metadata, e.g. the `authorization` of a service token (linli/grpc_auth.py makes it).
+Metadata = tuple[tuple[str, str], ...]
+
 
 @dataclass(frozen=True)
 class _CallDetails(grpc.ClientCallDetails):

@@ -9,8 +9,7 @@ import grpc
 import numpy as np
 import numpy.typing as npt
 
-from linli.clients.calls import intercepted
-from linli.grpc_auth import Metadata
+from linli.clients.calls import Metadata, intercepted
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
 
 SERVICE = "retrieval"
@@ -27,7 +26,8 @@ class EmbeddedTexts:
 class RetrievalClient:
     """Calls retrieval with a deadline; failures come back as LinliErrors (Unavailable when it is down).
 
-    Upserts, deletes, snapshots and reloads are admin RPCs: they carry `credentials()` (a token) as metadata.
+    Every RPC of retrieval needs a service's or an admin's token: each call carries `credentials()` as metadata
+    (e.g. ServiceCredentials.metadata; an empty tuple only when the channel is mTLS with a client certificate).
     """
 
     def __init__(
@@ -35,7 +35,7 @@ class RetrievalClient:
         channel: grpc.Channel,
         *,
         timeout_seconds: float,
-        credentials: Callable[[], Metadata] = tuple,
+        credentials: Callable[[], Metadata],
     ) -> None:
         self._stub = retrieval_pb2_grpc.RetrievalServiceStub(intercepted(channel, SERVICE))
         self._timeout = timeout_seconds
@@ -44,7 +44,9 @@ class RetrievalClient:
     def embed(self, texts: Sequence[str], *, timeout_seconds: float | None = None) -> EmbeddedTexts:
         """The vectors of `texts` as retrieval's model sees them, shape (len(texts), dimension)."""
         response: retrieval_pb2.EmbedResponse = self._stub.Embed(
-            retrieval_pb2.EmbedRequest(texts=list(texts)), timeout=timeout_seconds or self._timeout
+            retrieval_pb2.EmbedRequest(texts=list(texts)),
+            timeout=timeout_seconds or self._timeout,
+            metadata=self._credentials(),
         )
         rows = [np.asarray(embedding.values, dtype=np.float32) for embedding in response.embeddings]
         vectors = np.stack(rows) if rows else np.zeros((0, response.dimension), dtype=np.float32)
@@ -59,13 +61,15 @@ class RetrievalClient:
             request.vector.CopyFrom(retrieval_pb2.Embedding(values=vector.tolist()))
         else:
             request.text = text
-        response: retrieval_pb2.SearchCasesResponse = self._stub.SearchCases(request, timeout=self._timeout)
+        response: retrieval_pb2.SearchCasesResponse = self._stub.SearchCases(
+            request, timeout=self._timeout, metadata=self._credentials()
+        )
         return list(response.results)
 
     def index_stats(self) -> retrieval_pb2.GetIndexStatsResponse:
         """Size of the index and the embedding model (name, dimension) it searches with."""
         response: retrieval_pb2.GetIndexStatsResponse = self._stub.GetIndexStats(
-            retrieval_pb2.GetIndexStatsRequest(), timeout=self._timeout
+            retrieval_pb2.GetIndexStatsRequest(), timeout=self._timeout, metadata=self._credentials()
         )
         return response
 

@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 import grpc
 
-from linli.clients.calls import intercepted
-from linli.grpc_auth import Metadata
+from linli.clients.calls import Metadata, intercepted
 from linli.v1 import routing_pb2, routing_pb2_grpc
 
 SERVICE = "routing"
@@ -16,12 +15,10 @@ SERVICE = "routing"
 class RoutingClient:
     """Calls routing with a deadline; failures come back as LinliErrors (Unavailable when it is down).
 
-    ReloadModel is an admin RPC: it carries `credentials()` (a token) as metadata.
+    Every RPC of routing needs a service's or an admin's token: each call carries `credentials()` as metadata.
     """
 
-    def __init__(
-        self, channel: grpc.Channel, *, timeout_seconds: float, credentials: Callable[[], Metadata] = tuple
-    ) -> None:
+    def __init__(self, channel: grpc.Channel, *, timeout_seconds: float, credentials: Callable[[], Metadata]) -> None:
         self._stub = routing_pb2_grpc.RoutingServiceStub(intercepted(channel, SERVICE))
         self._timeout = timeout_seconds
         self._credentials = credentials
@@ -31,7 +28,9 @@ class RoutingClient:
         request = routing_pb2.RouteRequest(
             complaint=routing_pb2.Complaint(text=text, community=community, building=building)
         )
-        response: routing_pb2.RouteResponse = self._stub.Route(request, timeout=self._timeout)
+        response: routing_pb2.RouteResponse = self._stub.Route(
+            request, timeout=self._timeout, metadata=self._credentials()
+        )
         return response.decision
 
     def reload_model(self) -> routing_pb2.ReloadModelResponse:

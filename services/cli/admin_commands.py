@@ -142,19 +142,12 @@ def _model_info(channel: grpc.Channel, metadata: Metadata, timeout: float) -> tu
     return reply, describe_model(reply.model)
 
 
-@dataclass(frozen=True)
-class AdminCommand:
-    """One command: the RPC it runs and whether that RPC needs an admin's or a service's token."""
-
-    run: RpcRunner
-    needs_token: bool
-
-
-COMMANDS: dict[tuple[str, str], AdminCommand] = {
-    ("index", "snapshot"): AdminCommand(_snapshot_index, needs_token=True),
-    ("index", "reload"): AdminCommand(_reload_index, needs_token=True),
-    (ROUTING_COMMAND, "reload"): AdminCommand(_reload_model, needs_token=True),
-    (ROUTING_COMMAND, "info"): AdminCommand(_model_info, needs_token=False),
+# Every RPC of retrieval and routing needs an admin's or a service's token (reads too), so every command sends one.
+COMMANDS: dict[tuple[str, str], RpcRunner] = {
+    ("index", "snapshot"): _snapshot_index,
+    ("index", "reload"): _reload_index,
+    (ROUTING_COMMAND, "reload"): _reload_model,
+    (ROUTING_COMMAND, "info"): _model_info,
 }
 
 
@@ -239,15 +232,15 @@ def run_admin_command(
         tls = GrpcTlsSettings()
     action = args.routing_command if args.command == ROUTING_COMMAND else args.index_command
     name = f"linli {args.command} {action}"
-    command = COMMANDS[(args.command, action)]
+    run_rpc = COMMANDS[(args.command, action)]
     try:
-        credentials = admin_credentials(auth) if command.needs_token else AdminCredentials((), "no token")
+        credentials = admin_credentials(auth)
     except AdminSetupError as error:
         sys.stderr.write(f"{name}: {_one_line(str(error))}\n")
         return EXIT_SETUP_ERROR
     try:
         with open_channel(args.target, tls) as channel:
-            reply, summary = command.run(channel, credentials.metadata, args.timeout)
+            reply, summary = run_rpc(channel, credentials.metadata, args.timeout)
     except LinliError as error:  # the client interceptor's mapping of the server's status (linli/clients)
         code = (error.remote_code or error.grpc_code).name
         details = _one_line(error.remote_details or error.message)

@@ -1,5 +1,8 @@
 """`linli dev`: the whole stack as child processes on embedded defaults, stopped cleanly on Ctrl-C.
 
+A child that dies (a crash, `kill -9`) is restarted with exponential backoff by the supervisor
+(services/cli/supervisor.py); only Ctrl-C (SIGINT, or SIGTERM) stops the stack.
+
 Without `LINLI_AUTH_SECRETS` it makes a random key for this run and hands it to every child, and lets residents log
 in with the development verifier (`dev:<openid>`, loopback only); at start it prints a worker's and a dispatcher's
 console token signed with that key.
@@ -10,24 +13,21 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from linli.grpc_health import check_health
 from linli.settings import DEFAULT_STATE_DIR, GrpcTlsSettings
 from linli.tokens import Role, TokenCodec, TokenKind
+from services.cli.supervisor import ChildSpec, Supervisor, supervise
 from services.intake.settings import IntakeSettings
 from services.routing.settings import RoutingSettings
 
 STARTUP_TIMEOUT_SECONDS = 180.0
-STOP_TIMEOUT_SECONDS = 20.0
 EXAMPLE_COMMUNITY = "恒康居民区"
 EXAMPLE_COMPLAINT = {
     "text": "3号楼楼道的灯坏了好几天了,晚上上下楼黑漆漆的,老人孩子都容易摔跤",
@@ -37,19 +37,8 @@ EXAMPLE_COMPLAINT = {
 CONSOLE_TOKEN_TTL = timedelta(days=1)
 
 
-@dataclass
-class Child:
-    """One role of the stack."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-
-
-def _start(name: str, args: list[str], env: dict[str, str]) -> Child:
-    # A session of its own: Ctrl-C reaches only this supervisor, which then stops the roles in order.
-    command = [sys.executable, "-m", "services.cli", *args]
-    process = subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603 - our own fixed command
-    return Child(name, process)
+def _child(name: str, args: list[str], env: dict[str, str]) -> ChildSpec:
+    return ChildSpec(name, [sys.executable, "-m", "services.cli", *args], env)
 
 
 def _intake_ready(url: str) -> bool:
@@ -67,67 +56,46 @@ def _routing_ready(target: str, tls: GrpcTlsSettings) -> bool:
         return False
 
 
-def _stop(children: list[Child]) -> None:
-    # Front first: no new tickets, then the worker finishes its tasks, then the services it calls.
-    for child in children:
-        if child.process.poll() is None:
-            child.process.send_signal(signal.SIGTERM)
-            try:
-                child.process.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait()
-    sys.stderr.write("linli: every process stopped\n")
-
-
 def run_stack() -> int:
-    """Starts retrieval, routing, intake, a worker and beat; prints URLs and an example; returns when stopped."""
+    """Starts retrieval, routing, intake, a worker and beat under the supervisor; prints URLs and an example once
+    ready; returns 0 after Ctrl-C, 1 when the stack never became ready."""
     Path(DEFAULT_STATE_DIR).mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.setdefault("LINLI_LOG_FORMAT", "text")
     # One key per run unless the developer set one: tokens of an earlier run stop working, which is the point.
     env.setdefault("LINLI_AUTH_SECRETS", secrets.token_hex(32))
     env.setdefault("LINLI_AUTH_RESIDENT_VERIFIER", "dev")
+    codec = TokenCodec([env["LINLI_AUTH_SECRETS"].split(",")[0].strip().encode()])
     # SMS login codes are printed on this console (the H5 page's /h5/?login=sms form), never texted.
     env.setdefault("LINLI_SMS_PROVIDER", "dev")
-    codec = TokenCodec([env["LINLI_AUTH_SECRETS"].split(",")[0].strip().encode()])
     intake, routing, tls = IntakeSettings(), RoutingSettings(), GrpcTlsSettings()
     http_url = f"http://{intake.host}:{intake.http_port}"
     routing_target = f"{routing.host}:{routing.port}"
+    # Stopped front first: no new tickets, then the worker finishes its tasks, then the services it calls.
     children = [
-        _start("intake", ["serve", "intake"], env),
-        _start("worker", ["worker"], env),
+        _child("intake", ["serve", "intake"], env),
+        _child("worker", ["worker"], env),
         # Beat re-queues tickets whose publish failed and escalates overdue ones up the ladder.
-        _start("beat", ["beat"], env),
-        _start("routing", ["serve", "routing"], env),
-        _start("retrieval", ["serve", "retrieval"], env),
+        _child("beat", ["beat"], env),
+        _child("routing", ["serve", "routing"], env),
+        _child("retrieval", ["serve", "retrieval"], env),
     ]
-    stop_requested = False
+    started = time.monotonic()
+    announced = False
 
-    def request_stop(_signum: int, _frame: object) -> None:
-        nonlocal stop_requested
-        stop_requested = True
+    def tick() -> bool:
+        nonlocal announced
+        if not announced and _intake_ready(http_url) and _routing_ready(routing_target, tls):
+            _announce(http_url, intake, routing, codec)
+            announced = True
+        if not announced and time.monotonic() - started > STARTUP_TIMEOUT_SECONDS:
+            sys.stderr.write("linli: the stack did not become ready in time; stopping\n")
+            return False
+        return True
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    try:
-        started = time.monotonic()
-        announced = False
-        while not stop_requested:
-            exited = [c for c in children if c.process.poll() is not None]
-            if exited:
-                sys.stderr.write(f"linli: {exited[0].name} exited with {exited[0].process.returncode}; stopping\n")
-                return 1
-            if not announced and _intake_ready(http_url) and _routing_ready(routing_target, tls):
-                _announce(http_url, intake, routing, codec)
-                announced = True
-            if not announced and time.monotonic() - started > STARTUP_TIMEOUT_SECONDS:
-                sys.stderr.write("linli: the stack did not become ready in time; stopping\n")
-                return 1
-            time.sleep(0.5)
-        return 0
-    finally:
-        _stop(children)
+    code = supervise(Supervisor(children), tick=tick)
+    sys.stderr.write("linli: every process stopped\n")
+    return code
 
 
 def console_tokens(codec: TokenCodec) -> dict[str, str]:

@@ -10,6 +10,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from linli.catalog import load_catalog
+from linli.grpc_auth import ServiceCredentials
 from linli.grpc_serving import ServerHandle, build_server
 from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
@@ -42,6 +43,8 @@ from services.intake.worker.celery_app import CeleryTaskQueue, create_celery_app
 logger = logging.getLogger(__name__)
 
 DATABASE_READY_SECONDS = 60.0
+# How intake names itself in the service tokens it signs for retrieval (instant answers' case search).
+INTAKE_CALLER_NAME = "intake"
 SERVICE_NAME = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name
 
 
@@ -121,6 +124,7 @@ def build_faces(config: IntakeConfig, flows: TicketFlows, database: Database) ->
         resident_login=config.process.auth.resident_verifier,
         catalog=load_catalog(),
         retrieval_channel=open_channel(settings.retrieval_target, config.process.tls),
+        retrieval_credentials=ServiceCredentials.from_settings(INTAKE_CALLER_NAME, config.process.auth).metadata,
     )
 
 

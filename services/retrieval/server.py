@@ -9,7 +9,7 @@ from pathlib import Path
 
 from linli.embedding import Embedder, create_embedder, model_fingerprint
 from linli.embedding.config import embedded_model_path
-from linli.grpc_auth import admin_interceptor
+from linli.grpc_auth import service_only_interceptor
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.logs import configure_logging
 from linli.settings import ProcessSettings
@@ -26,9 +26,8 @@ from services.retrieval.store import CaseStore
 
 logger = logging.getLogger(__name__)
 
-SERVICE_NAME = retrieval_pb2.DESCRIPTOR.services_by_name["RetrievalService"].full_name
-# What changes the case index needs an admin's or a service's token; searches stay open inside the cluster.
-ADMIN_METHODS = ("UpsertCases", "DeleteCases", "SnapshotIndex", "ReloadIndex")
+SERVICE = retrieval_pb2.DESCRIPTOR.services_by_name["RetrievalService"]
+SERVICE_NAME = SERVICE.full_name
 
 
 @dataclass
@@ -107,7 +106,8 @@ def create_server(
         service_names=[SERVICE_NAME],
         register=lambda server: retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(servicer, server),
         metrics=server_metrics(settings, lambda: servicer.loaded_memory),
-        interceptors=[admin_interceptor(SERVICE_NAME, ADMIN_METHODS, tokens)],
+        # Every method, reads too: searches return case texts. Health and reflection stay open.
+        interceptors=[service_only_interceptor(SERVICE, tokens)],
         tls=process.tls,
     )
     server = RetrievalServer(handle, servicer, settings, threading.Event())

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import grpc
 
 from linli.clients.health import serving_status
 from linli.clients.retrieval import RetrievalClient
 from linli.errors import LinliError, Unavailable
-from linli.grpc_auth import admin_interceptor
+from linli.grpc_auth import ServiceCredentials, service_only_interceptor
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
 from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
@@ -25,10 +26,11 @@ from services.routing.settings import RoutingSettings
 
 logger = logging.getLogger(__name__)
 
-SERVICE_NAME = routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name
+SERVICE = routing_pb2.DESCRIPTOR.services_by_name["RoutingService"]
+SERVICE_NAME = SERVICE.full_name
 READY_POLL_SECONDS = 1.0
-# Swapping the model needs an admin's or a service's token; Route and BatchRoute stay open inside the cluster.
-ADMIN_METHODS = ("ReloadModel",)
+# The name on the service tokens routing signs for its calls to retrieval.
+CALLER_NAME = "routing"
 
 
 @dataclass
@@ -45,8 +47,10 @@ def create_server(
     """Starts a routing server; it turns SERVING once retrieval is SERVING and a model is loaded (or trained)."""
     deps = deps or RoutingDeps()
     channel = deps.retrieval_channel or open_channel(settings.retrieval_target, process.tls)
-    tokens = deps.tokens or TokenCodec.from_settings(process.auth)
-    bootstrap = RouterBootstrap(RetrievalClient(channel, timeout_seconds=settings.rpc_timeout_seconds), settings)
+    codec = deps.tokens or TokenCodec.from_settings(process.auth)
+    credentials = ServiceCredentials(codec, CALLER_NAME, ttl=timedelta(seconds=process.auth.service_token_ttl_seconds))
+    retrieval = RetrievalClient(channel, timeout_seconds=settings.rpc_timeout_seconds, credentials=credentials.metadata)
+    bootstrap = RouterBootstrap(retrieval, settings)
     servicer = RoutingServicer(bootstrap, max_batch=settings.max_batch)
     handle = build_server(
         host=settings.host,
@@ -55,7 +59,8 @@ def create_server(
         service_names=[SERVICE_NAME],
         register=lambda server: routing_pb2_grpc.add_RoutingServiceServicer_to_server(servicer, server),
         metrics=server_metrics(settings),
-        interceptors=[admin_interceptor(SERVICE_NAME, ADMIN_METHODS, tokens)],
+        # Every method: a decision carries similar cases' texts. Health and reflection stay open.
+        interceptors=[service_only_interceptor(SERVICE, codec)],
         tls=process.tls,
     )
 

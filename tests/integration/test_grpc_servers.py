@@ -15,7 +15,7 @@ from linli.grpc_health import check_health
 from linli.grpc_serving import ServerHandle
 from linli.settings import GrpcTlsSettings
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc, routing_pb2, routing_pb2_grpc
-from tests.tokens import service_metadata
+from tests.tokens import as_service, service_metadata
 
 pytestmark = pytest.mark.integration
 # Changing the index is an admin RPC: the tests call it as a service would.
@@ -24,13 +24,13 @@ ADMIN = service_metadata()
 
 @pytest.fixture
 def retrieval(retrieval_server: ServerHandle) -> Iterator[retrieval_pb2_grpc.RetrievalServiceStub]:
-    with grpc.insecure_channel(f"127.0.0.1:{retrieval_server.port}") as channel:
+    with as_service(grpc.insecure_channel(f"127.0.0.1:{retrieval_server.port}")) as channel:
         yield retrieval_pb2_grpc.RetrievalServiceStub(channel)
 
 
 @pytest.fixture
 def routing(routing_server: ServerHandle) -> Iterator[routing_pb2_grpc.RoutingServiceStub]:
-    with grpc.insecure_channel(f"127.0.0.1:{routing_server.port}") as channel:
+    with as_service(grpc.insecure_channel(f"127.0.0.1:{routing_server.port}")) as channel:
         yield routing_pb2_grpc.RoutingServiceStub(channel)
 
 

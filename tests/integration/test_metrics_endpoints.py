@@ -17,7 +17,7 @@ from linli.v1 import retrieval_pb2, retrieval_pb2_grpc, routing_pb2, routing_pb2
 from services.intake.settings import IntakeSettings
 from tests.conftest import free_port
 from tests.integration.conftest import RunningIntake, wait_until
-from tests.tokens import as_resident
+from tests.tokens import as_resident, as_service
 
 # The session's retrieval and routing servers are built with default settings; a free metrics port (0) keeps
 # parallel test runs on one machine from fighting over 9102/9103. Set before any fixture builds its settings.
@@ -60,7 +60,7 @@ def metrics_url(handle: ServerHandle) -> str:
 
 def test_retrieval_metrics_after_searches(retrieval_server: ServerHandle) -> None:
     before = scrape(metrics_url(retrieval_server))
-    with grpc.insecure_channel(f"127.0.0.1:{retrieval_server.port}") as channel:
+    with as_service(grpc.insecure_channel(f"127.0.0.1:{retrieval_server.port}")) as channel:
         retrieval = retrieval_pb2_grpc.RetrievalServiceStub(channel)
         for text in ("楼道灯坏了", "车库进水了"):
             retrieval.SearchCases(retrieval_pb2.SearchCasesRequest(text=text, k=3), timeout=30)
@@ -88,7 +88,7 @@ def test_retrieval_metrics_after_searches(retrieval_server: ServerHandle) -> Non
 
 def test_routing_metrics_after_decisions(routing_server: ServerHandle) -> None:
     before = scrape(metrics_url(routing_server))
-    with grpc.insecure_channel(f"127.0.0.1:{routing_server.port}") as channel:
+    with as_service(grpc.insecure_channel(f"127.0.0.1:{routing_server.port}")) as channel:
         routing = routing_pb2_grpc.RoutingServiceStub(channel)
         for text in ("楼道的灯坏了好几天了", "小区里有人在公共绿地上种菜"):
             routing.Route(routing_pb2.RouteRequest(complaint=routing_pb2.Complaint(text=text)), timeout=30)

@@ -23,7 +23,7 @@ from linli.v1 import (
     routing_pb2_grpc,
 )
 from tests.integration.conftest import RunningIntake
-from tests.tokens import resident_metadata, resident_token
+from tests.tokens import as_service, resident_metadata, resident_token, service_token
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,7 @@ def run_node_client(**targets: str) -> dict[str, Any]:
         pytest.skip("node is not installed: the Node.js interoperability check needs Node.js ≥ 18")
     if not (ROOT / "node_modules" / "@grpc" / "grpc-js").is_dir():
         pytest.fail("@grpc/grpc-js is missing: run `make setup` (npm install)")
-    command = [node, str(CLIENT), "--protos", str(ROOT / "protos")]
+    command = [node, str(CLIENT), "--protos", str(ROOT / "protos"), "--service-token", service_token("node-interop")]
     for role, target in targets.items():
         command += [f"--{role}", target]
     for name, value in COMPLAINT.items():
@@ -64,7 +64,8 @@ def run_node_client(**targets: str) -> dict[str, Any]:
 def test_node_client_reads_retrieval_like_python(retrieval_server: ServerHandle) -> None:
     target = f"127.0.0.1:{retrieval_server.port}"
     report = run_node_client(retrieval=target)["retrieval"]
-    with grpc.insecure_channel(target) as channel:
+    assert report["anonymous"]["code"] == "UNAUTHENTICATED"  # retrieval answers services only, from Node too
+    with as_service(grpc.insecure_channel(target)) as channel:
         stub = retrieval_pb2_grpc.RetrievalServiceStub(channel)
         stats = stub.GetIndexStats(retrieval_pb2.GetIndexStatsRequest(), timeout=10)
         search = stub.SearchCases(
@@ -87,7 +88,7 @@ def test_node_client_reads_retrieval_like_python(retrieval_server: ServerHandle)
 def test_node_client_routes_like_python(routing_server: ServerHandle) -> None:
     target = f"127.0.0.1:{routing_server.port}"
     decision = run_node_client(routing=target)["routing"]
-    with grpc.insecure_channel(target) as channel:
+    with as_service(grpc.insecure_channel(target)) as channel:
         expected = (
             routing_pb2_grpc.RoutingServiceStub(channel)
             .Route(

@@ -24,7 +24,7 @@ from services.intake.settings import IntakeSettings
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.sweeps import SweepFlows
 from tests.integration.conftest import ChildProcesses, RunningIntake, running_intake, wait_until
-from tests.tokens import as_resident, as_worker
+from tests.tokens import as_resident, as_service, as_worker
 from tests.unit.intake.fakes import RecordingNotifier, RecordingTaskQueue
 
 pytestmark = pytest.mark.integration
@@ -84,7 +84,7 @@ def post(
 
 def case_ids_found(retrieval: ServerHandle, text: str) -> list[str]:
     """Ids of the resolved cases retrieval finds for `text` in 恒康居民区."""
-    with grpc.insecure_channel(f"127.0.0.1:{retrieval.port}") as channel:
+    with as_service(grpc.insecure_channel(f"127.0.0.1:{retrieval.port}")) as channel:
         reply = retrieval_pb2_grpc.RetrievalServiceStub(channel).SearchCases(
             retrieval_pb2.SearchCasesRequest(
                 text=text, k=5, filter=cases_pb2.CaseFilter(community="恒康居民区", resolved_only=True)

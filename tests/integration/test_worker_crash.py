@@ -19,7 +19,7 @@ from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.intake.settings import IntakeSettings
 from services.intake.tickets.models import Ticket, TicketEvent
 from tests.integration.conftest import ChildProcesses, running_intake, wait_until
-from tests.tokens import as_resident
+from tests.tokens import as_resident, as_service
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +49,7 @@ class SlowRouting(routing_pb2_grpc.RoutingServiceServicer):
     """Routing behind a delay, so that triage tasks are in flight when the worker dies; counts calls per text."""
 
     def __init__(self, target: str) -> None:
-        self._stub = routing_pb2_grpc.RoutingServiceStub(grpc.insecure_channel(target))
+        self._stub = routing_pb2_grpc.RoutingServiceStub(as_service(grpc.insecure_channel(target)))
         self._lock = threading.Lock()
         self.in_flight = 0
         self.calls: collections.Counter[str] = collections.Counter()

@@ -3,10 +3,11 @@
 // JSON object on stdout; tests/integration/test_node_client.py asserts on it.
 //
 //   node tests/node/interop_client.mjs --protos protos [--retrieval HOST:PORT] [--routing HOST:PORT]
-//        [--intake HOST:PORT] [--token TOKEN] [--text TEXT] [--community NAME] [--resident ID]
+//        [--intake HOST:PORT] [--token TOKEN] [--service-token TOKEN] [--text TEXT] [--community NAME] [--resident ID]
 //
 // Intake needs a resident's token (`--token`, from POST /v1/auth/wechat or `linli token issue --kind resident`): it is
-// sent as the `authorization: Bearer <token>` metadata, as any gRPC client would.
+// sent as the `authorization: Bearer <token>` metadata, as any gRPC client would. Retrieval and routing answer
+// services only: `--service-token` (a service's or an admin's token) goes with each of their calls.
 //
 // Exit status: 0 when every call behaved as the contract says, 1 on an unexpected error (printed on stderr), 2 on
 // bad arguments.
@@ -25,6 +26,7 @@ const OPTIONS = {
   routing: { type: "string" },
   intake: { type: "string" },
   token: { type: "string", default: "" },
+  "service-token": { type: "string", default: "" },
   text: { type: "string", default: "电梯坏了,有人被关在里面,物业电话一直打不通" },
   community: { type: "string", default: "恒康居民区" },
   resident: { type: "string", default: "node-interop" },
@@ -134,15 +136,22 @@ async function expectError(client, method, request, token = "") {
 async function probeRetrieval(linli, target, args) {
   const client = new linli.RetrievalService(target, grpc.credentials.createInsecure());
   try {
-    const stats = await call(client, "GetIndexStats", {});
-    const search = await call(client, "SearchCases", { text: args.text, k: 3, filter: { resolved_only: true } });
+    const token = args["service-token"];
+    const stats = await call(client, "GetIndexStats", {}, token);
+    const search = await call(
+      client,
+      "SearchCases",
+      { text: args.text, k: 3, filter: { resolved_only: true } },
+      token,
+    );
     return {
       stats: { case_count: stats.case_count, dimension: stats.dimension, model: stats.model },
       search: {
         model: search.model,
         results: search.results.map((hit) => ({ id: hit.case.id, party: hit.case.party, score: hit.score })),
       },
-      bad_k: await expectError(client, "SearchCases", { text: args.text, k: 0 }),
+      bad_k: await expectError(client, "SearchCases", { text: args.text, k: 0 }, token),
+      anonymous: await expectError(client, "GetIndexStats", {}),
     };
   } finally {
     client.close();
@@ -152,7 +161,8 @@ async function probeRetrieval(linli, target, args) {
 async function probeRouting(linli, target, args) {
   const client = new linli.RoutingService(target, grpc.credentials.createInsecure());
   try {
-    const { decision } = await call(client, "Route", { complaint: { text: args.text, community: args.community } });
+    const complaint = { text: args.text, community: args.community };
+    const { decision } = await call(client, "Route", { complaint }, args["service-token"]);
     return {
       party: decision.party,
       confidence: decision.confidence,

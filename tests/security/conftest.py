@@ -1,8 +1,9 @@
 """One intake for the whole suite, run as its own process (`services.intake.server.main`, as production runs it)
 on a fresh PostgreSQL database and Redis broker, with the rate limits on; tests reach it only over HTTP and gRPC.
 
-Routing and retrieval are not started: the probes need no triage (tickets wait in the queue), and the few states a
-probe needs (routed, merged) are set in the database the test owns.
+Intake's routing and retrieval are not started: the probes need no triage (tickets wait in the queue), and the few
+states a probe needs (routed, merged) are set in the database the test owns. The probes of retrieval's and
+routing's own RPCs get the pair in a process of their own (`case_services`, tests/security/case_services.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import redis
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from linli.grpc_health import check_health
+from linli.settings import GrpcTlsSettings
 from services.intake.settings import IntakeSettings
 from tests.conftest import free_port
 from tests.integration.conftest import grpc_channel, intake_settings_for, settings_env, wait_until
@@ -30,6 +33,7 @@ SECURITY_REDIS_DB = 14  # apart from the integration tests' 15: the rate-limit c
 START_SECONDS = 60.0
 COMMUNITY = "恒康居民区"
 INTAKE_MAIN = "from services.intake.server import main; raise SystemExit(main())"
+CASE_SERVICES_MODULE = "tests.security.case_services"
 
 
 @dataclass
@@ -128,3 +132,37 @@ def stack(security_settings: IntakeSettings, tmp_path_factory: pytest.TempPathFa
 def fresh_id() -> Callable[[str], str]:
     """Ids nobody used before in this run (residents and workers have limits of their own)."""
     return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class CaseServices:
+    """Where the suite's retrieval and routing listen."""
+
+    retrieval_target: str
+    routing_target: str
+
+
+@pytest.fixture(scope="session")
+def case_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CaseServices]:
+    """Retrieval and routing serving in a child process (hash embedder, small model), SERVING before the probes."""
+    folder = tmp_path_factory.mktemp("case-services")
+    ports = free_port(), free_port()
+    log = folder / "services.log"
+    command = [sys.executable, "-m", CASE_SERVICES_MODULE, str(folder / "index"), str(folder / "model")]
+    with log.open("wb") as output:
+        process = subprocess.Popen([*command, *map(str, ports)], stdout=output, stderr=output)
+    services = CaseServices(f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}")
+
+    def serving() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"case services exited with {process.returncode}: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            return check_health(services.routing_target, timeout=1, tls=GrpcTlsSettings()) == "SERVING"
+        except grpc.RpcError:
+            return False
+
+    try:
+        wait_until(serving, seconds=START_SECONDS, what="routing (and retrieval behind it) to be SERVING")
+        yield services
+    finally:
+        stop(process)

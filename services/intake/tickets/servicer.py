@@ -184,8 +184,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     def GetTicket(
         self, request: intake_pb2.GetTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.GetTicketResponse:
+        caller = self._caller(context)  # first: an anonymous NOT_FOUND would tell which ticket ids exist
         view = self._flows.get(request.ticket_id)
-        check_visible(self._caller(context), view.ticket)
+        check_visible(caller, view.ticket)
         return intake_pb2.GetTicketResponse(ticket=ticket_to_proto(view))
 
     def ListTickets(

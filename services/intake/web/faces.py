@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
 
 from linli.catalog import Catalog
+from linli.clients.calls import Metadata
 from linli.clients.retrieval import RetrievalClient
 from services.intake.answers.flows import Answerer
 from services.intake.answers.precedents import RetrievalCaseSearch
@@ -39,10 +41,14 @@ def build_face_services(
     resident_login: str,
     catalog: Catalog,
     retrieval_channel: grpc.Channel,
+    retrieval_credentials: Callable[[], Metadata],
 ) -> FaceServices:
     """Wires the pages' services over the ticket flows, the catalog and a channel to retrieval (it connects on the
-    first instant answer, not here)."""
-    search = RetrievalCaseSearch(RetrievalClient(retrieval_channel, timeout_seconds=settings.rpc_timeout_seconds))
+    first instant answer, not here); retrieval answers services only, so its calls carry `retrieval_credentials`."""
+    client = RetrievalClient(
+        retrieval_channel, timeout_seconds=settings.rpc_timeout_seconds, credentials=retrieval_credentials
+    )
+    search = RetrievalCaseSearch(client)
     topics = TopicFlows(
         database, catalog, settings.known_communities, meeting_min_residents=settings.meeting_min_residents
     )

@@ -56,8 +56,12 @@ class WorkerDeps:
             triage=TriageFlows(context),
             learning=LearningFlows(context),
             sweeps=SweepFlows(context),
-            routing=RoutingClient(open_channel(settings.routing_target, tls), timeout_seconds=timeout),
-            # Learned cases change the index: an admin RPC, called with a service token the worker signs itself.
+            # Every call to routing and retrieval carries a service token the worker signs itself.
+            routing=RoutingClient(
+                open_channel(settings.routing_target, tls),
+                timeout_seconds=timeout,
+                credentials=self._credentials.metadata,
+            ),
             retrieval=RetrievalClient(
                 open_channel(settings.retrieval_target, tls),
                 timeout_seconds=timeout,

@@ -30,6 +30,7 @@ from services.intake.tickets.sweeps import SweepFlows
 from services.intake.tickets.validation import Submission
 from services.intake.triage.flows import TriageFlows
 from services.intake.web.faces import FaceServices, build_face_services
+from tests.tokens import service_metadata
 from tests.unit.fakes import StepClock
 
 
@@ -62,6 +63,7 @@ def face_services(flows: TicketFlows, database: Database, settings: IntakeSettin
         resident_login=AuthSettings().resident_verifier,
         catalog=load_catalog(),
         retrieval_channel=open_channel(settings.retrieval_target, GrpcTlsSettings()),
+        retrieval_credentials=lambda: service_metadata("intake"),
     )
 
 

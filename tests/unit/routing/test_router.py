@@ -33,7 +33,7 @@ from services.routing.servicer import decision_to_proto
 from services.routing.settings import RoutingSettings
 from services.routing.signals import RoutingTrainingSignals
 from tests.local_servers import routing_settings
-from tests.tokens import service_metadata
+from tests.tokens import as_service, service_credentials, service_metadata
 from tests.unit.fakes import HashEmbedder
 
 CORPUS = Path(__file__).resolve().parents[3] / "services" / "retrieval" / "corpus" / "resolved_cases.jsonl"
@@ -137,7 +137,7 @@ def retrieval_channel(retrieval: FakeRetrieval) -> Iterator[grpc.Channel]:
 
 
 def make_router(channel: grpc.Channel, model_dir: Path, catalog: Catalog, **overrides: object) -> Router:
-    client = RetrievalClient(channel, timeout_seconds=5)
+    client = RetrievalClient(channel, timeout_seconds=5, credentials=service_credentials())
     encoder = retrieval_encoder(client, model_name=EMBEDDER.model_name, dimension=EMBEDDER.dimension)
     models = ModelHolder(model_dir, encoder=encoder)
     models.reload()
@@ -266,7 +266,7 @@ def city_server(tmp_path: Path) -> Iterator[tuple[routing_pb2_grpc.RoutingServic
     settings = routing_settings(port, model_dir)
     handle = create_server(settings, RoutingDeps(), process=ProcessSettings.from_environment())
     assert handle.wait_ready(30), handle.load_error
-    channel = grpc.insecure_channel(f"127.0.0.1:{handle.port}")
+    channel = as_service(grpc.insecure_channel(f"127.0.0.1:{handle.port}"))
     yield routing_pb2_grpc.RoutingServiceStub(channel), model_dir
     channel.close()
     handle.stop(0)

@@ -54,7 +54,9 @@ def channel() -> Iterator[grpc.Channel]:
 
 
 def route(channel: grpc.Channel, text: str, *, timeout: float = 5.0) -> routing_pb2.RoutingDecision:
-    return RoutingClient(channel, timeout_seconds=timeout).route(text=text, community="", building="")
+    return RoutingClient(channel, timeout_seconds=timeout, credentials=tuple).route(
+        text=text, community="", building=""
+    )
 
 
 @pytest.mark.parametrize(

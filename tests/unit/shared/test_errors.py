@@ -14,6 +14,7 @@ from linli import errors
 from linli.grpc_serving import ServerHandle, build_server
 from linli.settings import GrpcTlsSettings
 from linli.v1 import routing_pb2, routing_pb2_grpc
+from tests.tokens import as_service
 
 
 class Raising(routing_pb2_grpc.RoutingServiceServicer):
@@ -49,7 +50,7 @@ def server() -> Iterator[ServerHandle]:
 
 @pytest.fixture
 def stub(server: ServerHandle) -> Iterator[routing_pb2_grpc.RoutingServiceStub]:
-    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+    with as_service(grpc.insecure_channel(f"127.0.0.1:{server.port}")) as channel:
         yield routing_pb2_grpc.RoutingServiceStub(channel)
 
 
