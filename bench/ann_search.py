@@ -1,10 +1,10 @@
 """ANN benchmark of the retrieval index: build time, single-query latency, recall@10 and memory per vector.
 
 Run `python -m bench.ann_search --sizes 10000,100000,1000000` (add `--compressed` for the SQ8 storage of
-`LINLI_RETRIEVAL_INDEX_STORAGE=sq8`, judged against its own targets and extrapolated to 10 M cases). Every index is built with `VectorIndex.build` and the
-service's `IndexParams` (HNSW forced at every size) and searched one query per call through `VectorIndex.search`,
-as the retrieval service does; exact (Flat) search over the same vectors is the recall reference and the latency
-baseline.
+`LINLI_RETRIEVAL_INDEX_STORAGE=sq8`, judged against its own targets and extrapolated to 10 M cases). Every index is
+built with `VectorIndex.build` and the service's `IndexParams` (HNSW forced at every size) and searched one query
+per call through `VectorIndex.search`, as the retrieval service does; exact (Flat) search over the same vectors is
+the recall reference and the latency baseline.
 """
 
 from __future__ import annotations

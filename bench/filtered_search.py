@@ -13,13 +13,21 @@ import argparse
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import faiss
 import numpy as np
 
-from bench.ann_search import DIMENSION, ClusteredVectors, _int_list, recall_at_k
+from bench.ann_search import (
+    DIMENSION,
+    PREEMPTION_GAP_NS,
+    PREEMPTION_GAP_SHARE,
+    QUIET_PREEMPTED_SHARE,
+    ClusteredVectors,
+    _int_list,
+    recall_at_k,
+)
 from services.retrieval.cases import CaseFilter, CaseStatus
 from services.retrieval.embedder import Vectors
 from services.retrieval.filter_index import FilterIndex, KeySelection
@@ -65,12 +73,20 @@ def exact_filtered_truth(vectors: Vectors, queries: Vectors, selection: KeySelec
     return [[int(rows[i]) + 1 for i in row if i >= 0] for row in found]
 
 
-def timed(filters: FilterIndex, index: VectorIndex, queries: Vectors, case_filters: Sequence[CaseFilter | None]
-          ) -> list[tuple[float, float, list[list[int]]]]:  # fmt: skip
-    """Per filter: p50 wall and thread-CPU ms of select-then-search per query, and each query's keys.
+@dataclass(frozen=True)
+class Round:
+    """One timed pass: per filter the p50 wall and thread-CPU ms and each query's keys, and how disturbed it was."""
 
-    The filters take turns query by query, so a neighbour's load on the shared cores falls on all of them alike.
-    """
+    wall_p50_ms: list[float]
+    cpu_p50_ms: list[float]
+    found: list[list[list[int]]]
+    preempted_share: float
+
+
+def timed(filters: FilterIndex, index: VectorIndex, queries: Vectors, case_filters: Sequence[CaseFilter | None]
+          ) -> Round:  # fmt: skip
+    """Times select-then-search per query and filter; the filters take turns query by query, so a neighbour's load
+    on the shared cores falls on all of them alike."""
     wall = np.zeros((len(case_filters), len(queries)), dtype=np.int64)
     cpu = np.zeros_like(wall)
     found: list[list[list[int]]] = [[] for _ in case_filters]
@@ -81,13 +97,29 @@ def timed(filters: FilterIndex, index: VectorIndex, queries: Vectors, case_filte
             hits = index.search(queries[i : i + 1], K, selection)
             cpu[number, i], wall[number, i] = time.thread_time_ns() - cpu_started, time.perf_counter_ns() - started
             found[number].append([key for key, _ in hits])
-    return [
-        (float(np.percentile(wall[n], 50)) / 1e6, float(np.percentile(cpu[n], 50)) / 1e6, found[n])
-        for n in range(len(case_filters))
-    ]
+    preempted = float(np.mean(wall - cpu > PREEMPTION_GAP_NS + PREEMPTION_GAP_SHARE * cpu))
+    return Round(
+        [float(np.percentile(row, 50)) / 1e6 for row in wall],
+        [float(np.percentile(row, 50)) / 1e6 for row in cpu],
+        found,
+        preempted,
+    )
 
 
-def measure(size: int, corpus: ClusteredVectors, params: IndexParams, queries: Vectors) -> dict[str, float]:
+def least_disturbed(filters: FilterIndex, index: VectorIndex, queries: Vectors,
+                    case_filters: Sequence[CaseFilter | None], max_rounds: int) -> Round:  # fmt: skip
+    """Repeats rounds until one is quiet (as bench.ann_search judges), else returns the least preempted one."""
+    rounds: list[Round] = []
+    for number in range(max_rounds):
+        rounds.append(timed(filters, index, queries, case_filters))
+        print(f"  round {number + 1}: {rounds[-1].preempted_share:.1%} of searches preempted", flush=True)
+        if rounds[-1].preempted_share <= QUIET_PREEMPTED_SHARE:
+            break
+    return min(rounds, key=lambda r: r.preempted_share)
+
+
+def measure(size: int, corpus: ClusteredVectors, params: IndexParams, queries: Vectors, max_rounds: int
+            ) -> dict[str, float]:  # fmt: skip
     """Builds the index and filters for `size` cases and measures the three searches."""
     vectors = corpus.sample(size, stream=0)
     keys = np.arange(1, size + 1, dtype=np.int64)
@@ -101,9 +133,9 @@ def measure(size: int, corpus: ClusteredVectors, params: IndexParams, queries: V
           f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
     for warm in range(min(50, len(queries))):
         index.search(queries[warm : warm + 1], K, filters.select(ROUTING_FILTER))
-    (unfiltered_p50, unfiltered_cpu, _), (filtered_p50, filtered_cpu, filtered), (narrow_p50, narrow_cpu, narrow) = (
-        timed(filters, index, queries, [None, ROUTING_FILTER, NARROW_FILTER])
-    )
+    chosen = least_disturbed(filters, index, queries, [None, ROUTING_FILTER, NARROW_FILTER], max_rounds)
+    (unfiltered_p50, filtered_p50, narrow_p50), (_, filtered, narrow) = chosen.wall_p50_ms, chosen.found
+    unfiltered_cpu, filtered_cpu, narrow_cpu = chosen.cpu_p50_ms
     broad, small = filters.select(ROUTING_FILTER), filters.select(NARROW_FILTER)
     result = {
         "filtered_p50_ms": round(filtered_p50, 3),
@@ -112,6 +144,7 @@ def measure(size: int, corpus: ClusteredVectors, params: IndexParams, queries: V
         "narrow_p50_ms": round(narrow_p50, 3),
         "narrow_recall_at_10": round(recall_at_k(narrow, exact_filtered_truth(vectors, queries, small)), 4),
     }
+    print(f"n={size:,}: chosen round {chosen.preempted_share:.1%} preempted", flush=True)
     print(f"n={size:,}: thread-CPU p50 unfiltered {unfiltered_cpu:.3f} ms, filtered {filtered_cpu:.3f} ms, "
           f"narrow {narrow_cpu:.3f} ms", flush=True)  # fmt: skip
     print(f"n={size:,}: resolved_only passes {broad.count:,}, one community {small.count:,}: {result}", flush=True)
@@ -126,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--ef-construction", type=int, default=defaults.ef_construction)
     parser.add_argument("--storage", choices=[s.value for s in VectorStorage], default=defaults.storage.value)
+    parser.add_argument("--max-rounds", type=int, default=3, help="latency rounds when the machine is disturbed")
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args(argv)
     params = replace(defaults, hnsw_threshold=1, ef_construction=args.ef_construction,
@@ -134,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     queries = corpus.sample(args.queries, stream=1)
     sizes = {}
     for size in args.sizes:
-        figures = sizes[str(size)] = measure(size, corpus, params, queries)
+        figures = sizes[str(size)] = measure(size, corpus, params, queries, args.max_rounds)
         ratio = figures["filtered_p50_ms"] / figures["unfiltered_p50_ms"]
         met = (ratio <= TARGET_RATIO and figures["recall_at_10"] >= TARGET_RECALL
                and figures["narrow_p50_ms"] <= TARGET_NARROW_P50_MS

@@ -60,8 +60,8 @@ class KeySelection:
         """The bitmap, built from the keys when the planner only listed them."""
         if self.bitmap is not None:
             return self.bitmap
-        assert self.keys is not None  # __post_init__ guarantees one of the two
-        return bitmap_of(self.keys, int(self.keys.max(initial=0)) // 8 + 1)
+        keys = self.keys if self.keys is not None else np.zeros(0, dtype=np.int64)  # never both None (post_init)
+        return bitmap_of(keys, int(keys.max(initial=0)) // 8 + 1)
 
     def listed(self) -> Ids:
         """The keys, unpacked from the bitmap when the planner did not list them."""
@@ -302,7 +302,7 @@ def _facets(case_filter: CaseFilter) -> list[tuple[str, str]]:
 
 
 def _in_time_range(times: Ids, case_filter: CaseFilter) -> npt.NDArray[np.bool_]:
-    passes = times != NO_TIME
+    passes: npt.NDArray[np.bool_] = times != NO_TIME
     if case_filter.resolved_after:
         passes &= times >= _micros(case_filter.resolved_after)
     if case_filter.resolved_before:

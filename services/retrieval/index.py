@@ -187,7 +187,9 @@ class VectorIndex:
         """How an HNSW index stores its vectors (None for a flat index)."""
         if self.kind is IndexKind.FLAT:
             return None
-        return VectorStorage.SQ8 if isinstance(storage_of(self._index), faiss.IndexScalarQuantizer) else VectorStorage.FP32
+        return (
+            VectorStorage.SQ8 if isinstance(storage_of(self._index), faiss.IndexScalarQuantizer) else VectorStorage.FP32
+        )
 
     @property
     def description(self) -> str:
@@ -331,4 +333,3 @@ class VectorIndex:
             grown[: len(self._row_of_key)] = self._row_of_key
             self._row_of_key = grown
         self._row_of_key[keys] = np.arange(first_row, first_row + len(keys), dtype=np.int32)
-

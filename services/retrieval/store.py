@@ -184,7 +184,10 @@ class CaseStore:
             if not rows:
                 return
             keys = [row.key for row in rows]
-            yield keys, [CaseFacetsRow(row.community, row.party, CaseStatus(row.status), row.resolved_at) for row in rows]
+            yield (
+                keys,
+                [CaseFacetsRow(row.community, row.party, CaseStatus(row.status), row.resolved_at) for row in rows],
+            )
             last = keys[-1]
 
     def iter_vectors(self, batch: int = 10_000, *, above: int = 0) -> Iterator[tuple[list[int], Vectors, list[str]]]:
