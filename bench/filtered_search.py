@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import faiss
 import numpy as np
+import numpy.typing as npt
 
 from bench.ann_search import (
     DIMENSION,
@@ -29,11 +30,11 @@ from bench.ann_search import (
     recall_at_k,
 )
 from services.retrieval.cases import CaseFilter, CaseStatus
-from services.retrieval.embedder import Vectors
 from services.retrieval.filter_index import FilterIndex, KeySelection
 from services.retrieval.index import IndexParams, VectorIndex, VectorStorage, faiss_threads
 from services.retrieval.store import CaseFacetsRow
 
+Vectors = npt.NDArray[np.float32]
 K = 10
 COMMUNITIES = 200  # one community: 0.5 % of the cases
 PARTIES = 8

@@ -8,17 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from sqlalchemy import create_engine
 
 from services.retrieval.cases import CaseFilter, CaseRecord, CaseStatus
-from services.retrieval.embedder import Vectors
 from services.retrieval.filter_index import FilterIndex, KeySelection
 from services.retrieval.index import IndexKind, IndexParams, VectorIndex, VectorStorage
 from services.retrieval.memory import CaseMemory
 from services.retrieval.store import CaseStore
 from tests.unit.fakes import HashEmbedder
 
+Vectors = npt.NDArray[np.float32]
 DIM = 32
 COMMUNITIES = ["恒康居民区", "西渚花苑", "金桥新村", "碧云苑"]
 PARTIES = ["property_manager", "street_office", "owners_committee"]
