@@ -16,6 +16,7 @@ from services.retrieval.cases import CaseFilter, CaseRecord, CaseStatus
 from services.retrieval.filter_index import FilterIndex, KeySelection
 from services.retrieval.index import IndexKind, IndexParams, VectorIndex, VectorStorage
 from services.retrieval.memory import CaseMemory
+from services.retrieval.snapshots import SnapshotStore
 from services.retrieval.store import CaseStore
 from tests.unit.fakes import HashEmbedder
 
@@ -209,3 +210,22 @@ def test_the_resolved_only_selection_costs_the_same_at_any_size() -> None:
         timings.append((time.perf_counter() - started) / 20)
     # A bitmap copy grows with N/8 bytes, not with a store read: 20x the cases stays well under 1 ms a selection.
     assert timings[1] < 1e-3, timings
+
+
+def test_a_snapshot_stored_otherwise_is_rebuilt_as_configured(tmp_path: Path) -> None:
+    def memory_with(storage: VectorStorage) -> CaseMemory:
+        return CaseMemory(
+            HashEmbedder(DIM), CaseStore.from_url(f"sqlite:///{tmp_path / 'cases.sqlite'}"), max_k=50, max_batch=64,
+            params=PARAMS.stored_as(storage), snapshots=SnapshotStore(tmp_path / "snapshots"), model_checksum="hash",
+        )  # fmt: skip
+
+    full = memory_with(VectorStorage.FP32)
+    full.upsert([open_case(f"c{i}") for i in range(60)])
+    full.rebuild()
+    full.snapshot()
+    compressed = memory_with(VectorStorage.SQ8)
+    assert compressed.load() == 60
+    stats = compressed.stats()
+    assert stats.index_type.startswith("IDMap2,HNSW16,SQ8")
+    assert stats.snapshot == ""
+    assert compressed.search(text="c3:楼道灯坏了", k=1, case_filter=CaseFilter())[0][0].id == "c3"
