@@ -215,7 +215,7 @@ def measure_size(size: int, corpus: ClusteredVectors, params: IndexParams, args:
     # CPU seconds next to wall seconds show how much of the two cores the build actually got.
     print(f"n={size:,} HNSW built in {build_seconds:.1f} s ({build_cpu:.1f} CPU-s)", flush=True)
     by_ef: dict[int, tuple[LatencyRound, float]] = {}
-    for ef_search in args.ef_search:
+    for ef_search in args.ef_search or [params.ef_search]:
         view = VectorIndex(DIMENSION, replace(params, ef_search=ef_search), hnsw.faiss_index)
         chosen, rounds, found = measure_latency(view, queries, max_rounds=args.max_rounds, pause=args.pause)
         by_ef[ef_search] = (chosen, recall_at_k(found, truth))
@@ -295,7 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--flat-queries", type=int, default=200, help="of those, timed on the exact index")
     parser.add_argument("--m", type=int, default=0, help="HNSW links per node (0: the storage's default)")
     parser.add_argument("--ef-construction", type=int, default=defaults.ef_construction)
-    parser.add_argument("--ef-search", type=_int_list, default=[defaults.ef_search], help="one or a list to sweep")
+    parser.add_argument(
+        "--ef-search",
+        type=_int_list,
+        default=[],
+        help="one or a list to sweep (the first is judged); default: the storage's efSearch",
+    )
     parser.add_argument("--build-threads", type=int, default=defaults.build_threads, help="0: every core")
     parser.add_argument("--search-threads", type=int, default=defaults.search_threads, help="FAISS threads a query")
     parser.add_argument("--max-rounds", type=int, default=4, help="latency rounds when the machine is disturbed")
@@ -316,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         base,
         hnsw_m=args.m or base.hnsw_m,
         ef_construction=args.ef_construction,
-        ef_search=args.ef_search[0],
+        ef_search=args.ef_search[0] if args.ef_search else base.ef_search,
         build_threads=args.build_threads,
         search_threads=args.search_threads,
     )
