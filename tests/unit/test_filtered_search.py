@@ -228,6 +228,6 @@ def test_a_snapshot_stored_otherwise_is_rebuilt_as_configured(tmp_path: Path) ->
     compressed = memory_with(VectorStorage.SQ8)
     assert compressed.load() == 60
     stats = compressed.stats()
-    assert stats.index_type.startswith("IDMap2,HNSW16,SQ8")
+    assert stats.index_type.startswith("IDMap2,HNSW24,SQ8")
     assert stats.snapshot == ""
     assert compressed.search(text="c3:楼道灯坏了", k=1, case_filter=CaseFilter())[0][0].id == "c3"
