@@ -158,12 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.filtered_search", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=_int_list, default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--m", type=int, default=defaults.hnsw_m, help="HNSW links per node")
     parser.add_argument("--ef-construction", type=int, default=defaults.ef_construction)
     parser.add_argument("--storage", choices=[s.value for s in VectorStorage], default=defaults.storage.value)
     parser.add_argument("--max-rounds", type=int, default=3, help="latency rounds when the machine is disturbed")
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args(argv)
-    params = replace(defaults, hnsw_threshold=1, ef_construction=args.ef_construction,
+    params = replace(defaults, hnsw_threshold=1, hnsw_m=args.m, ef_construction=args.ef_construction,
                      storage=VectorStorage(args.storage))  # fmt: skip
     corpus = ClusteredVectors(seed=args.seed)
     queries = corpus.sample(args.queries, stream=1)
