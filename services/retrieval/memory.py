@@ -16,6 +16,7 @@ from linli.embedding import Embedder, Vectors
 from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
 from linli.pii import scrub
 from services.retrieval.cases import MAX_TEXT_CHARS, CaseFilter, CaseRecord, CaseStatus, validate_cases
+from services.retrieval.filter_index import FilterIndex
 from services.retrieval.index import IndexParams, VectorIndex
 from services.retrieval.metrics import SEARCH_SECONDS
 from services.retrieval.snapshots import SnapshotStore
@@ -64,6 +65,8 @@ class CaseMemory:
         self._store = store
         self._params = params or IndexParams()
         self._index = VectorIndex(embedder.dimension, self._params)
+        # What each filter matches, kept beside the index so a filtered search never reads the store's keys.
+        self._filters = FilterIndex(self._params.exact_subset_limit, self._params.exact_subset_max_share)
         self._snapshots = snapshots
         self._model_checksum = model_checksum or embedder.model_name
         self._max_k = max_k
@@ -90,6 +93,7 @@ class CaseMemory:
             self._reembed_other_models()
             self._snapshot_name = ""  # stays empty when the index is rebuilt from the store
             index = self._index_from_snapshot() or self._index_from_store()
+            self._filters = self._filters_from_store()
             self._index = index
             self._updated_at = datetime.now(UTC)
             return index.size
@@ -167,9 +171,9 @@ class CaseMemory:
                 raise InvalidArgument.for_field("vector", "must be finite and non-zero")
             query = (vector / norm).astype(np.float32).reshape(1, -1)
         started = time.perf_counter()
-        allowed = None if case_filter.is_empty else np.asarray(self._store.keys_matching(case_filter), dtype=np.int64)
+        selection = None if case_filter.is_empty else self._filters.select(case_filter)
         index = self._index
-        hits = index.search(query, k, allowed)
+        hits = index.search(query, k, selection)
         records = self._store.by_keys([key for key, _ in hits])
         SEARCH_SECONDS.labels(index.kind.value).observe(time.perf_counter() - started)
         # A case deleted between search and read is skipped rather than failing the request. Scrubbing again on the
@@ -194,19 +198,22 @@ class CaseMemory:
                     raise AlreadyExists(
                         f"case {case.id!r} exists in community {known.community!r}; delete it before moving it"
                     )
-            index = self._index
+            index, filters = self._index, self._filters
             added: list[int] = []
 
             def add_to_index(keys: list[int]) -> None:
                 # Inside the store's transaction: the index knows a key before any search finds it in the store.
                 index.upsert(np.asarray(keys, dtype=np.int64), vectors)
                 added.extend(keys)
+                filters.add(keys, cases)
 
             try:
                 _, replaced = self._store.upsert(cases, vectors, self.model_name, before_commit=add_to_index)
             except BaseException:
+                filters.remove(added)
                 index.remove(np.asarray(added, dtype=np.int64))
                 raise
+            filters.remove(replaced)
             index.remove(np.asarray(replaced, dtype=np.int64))
             self._updated_at = datetime.now(UTC)
         self._maybe_rebuild()
@@ -218,6 +225,7 @@ class CaseMemory:
             raise InvalidArgument.for_field("case_ids", "give at least one id")
         with self._write_lock:
             keys = self._store.delete(case_ids)
+            self._filters.remove(keys)
             self._index.remove(np.asarray(keys, dtype=np.int64))
             if keys:
                 self._updated_at = datetime.now(UTC)
@@ -281,6 +289,12 @@ class CaseMemory:
         vectors = np.concatenate(chunks) if chunks else np.zeros((0, self.dimension), dtype=np.float32)
         return VectorIndex.build(self.dimension, self._params, np.asarray(keys, dtype=np.int64), vectors)
 
+    def _filters_from_store(self) -> FilterIndex:
+        filters = FilterIndex(self._params.exact_subset_limit, self._params.exact_subset_max_share)
+        for keys, facets in self._store.iter_facets():
+            filters.add(keys, facets)
+        return filters
+
     def _index_from_snapshot(self) -> VectorIndex | None:
         if self._snapshots is None:
             return None
@@ -290,6 +304,9 @@ class CaseMemory:
             return None
         manifest = found.manifest
         index = VectorIndex(self.dimension, self._params, found.index)
+        if index.storage not in (None, self._params.storage):
+            logger.info("snapshot stores vectors otherwise than configured; rebuilding", extra={"snapshot": found.name})
+            return None
         live = self._store.live_keys()
         held = index.keys()
         index.remove(np.fromiter(held - live, dtype=np.int64))
@@ -307,7 +324,7 @@ class CaseMemory:
         violations = []
         for column in ("party", "community"):
             value = getattr(case_filter, column)
-            if value and value not in self._store.known_values(column):
+            if value and not self._filters.known(column, value):
                 violations.append(FieldViolation(f"filter.{column}", f"unknown {column} {value!r}"))
         after, before = case_filter.resolved_after, case_filter.resolved_before
         if after and before and after >= before:

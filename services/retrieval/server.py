@@ -16,7 +16,7 @@ from linli.settings import ProcessSettings
 from linli.tokens import TokenCodec
 from linli.v1 import retrieval_pb2, retrieval_pb2_grpc
 from services.retrieval.batching import MicroBatcher
-from services.retrieval.index import IndexParams
+from services.retrieval.index import IndexParams, VectorStorage
 from services.retrieval.memory import CaseMemory
 from services.retrieval.observability import instrumented_embedder, server_metrics
 from services.retrieval.servicer import RetrievalServicer
@@ -74,7 +74,7 @@ def build_memory(settings: RetrievalSettings, deps: RetrievalDeps) -> CaseMemory
         store,
         max_k=settings.max_k,
         max_batch=settings.max_batch,
-        params=IndexParams(hnsw_threshold=settings.hnsw_threshold),
+        params=IndexParams(hnsw_threshold=settings.hnsw_threshold).stored_as(VectorStorage(settings.index_storage)),
         snapshots=SnapshotStore(settings.index_dir / "snapshots"),
         model_checksum=vectors_checksum(model_path, embedder),
     )

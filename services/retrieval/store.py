@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -22,7 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from linli.embedding import Vectors
 from linli.sql_types import UtcDateTime
-from services.retrieval.cases import CaseFilter, CaseRecord, CaseStatus
+from services.retrieval.cases import CaseRecord, CaseStatus
 
 
 class _Base(DeclarativeBase):
@@ -64,6 +65,16 @@ class CaseRow(_Base):
             created_at=self.created_at,
             resolved_at=self.resolved_at,
         )
+
+
+@dataclass(frozen=True)
+class CaseFacetsRow:
+    """The columns search filters look at, read without the texts and the vector."""
+
+    community: str
+    party: str
+    status: CaseStatus
+    resolved_at: datetime | None
 
 
 class CaseStore:
@@ -159,27 +170,25 @@ class CaseStore:
             rows = session.scalars(select(CaseRow).where(CaseRow.key.in_(keys)))
             return {row.key: row.to_record() for row in rows}
 
-    def keys_matching(self, case_filter: CaseFilter) -> list[int]:
-        """Index keys of the cases that pass the filter."""
-        query = select(CaseRow.key)
-        if case_filter.community:
-            query = query.where(CaseRow.community == case_filter.community)
-        if case_filter.party:
-            query = query.where(CaseRow.party == case_filter.party)
-        if case_filter.resolved_only:
-            query = query.where(CaseRow.status == CaseStatus.RESOLVED.value)
-        if case_filter.resolved_after:
-            query = query.where(CaseRow.resolved_at >= case_filter.resolved_after)
-        if case_filter.resolved_before:
-            query = query.where(CaseRow.resolved_at < case_filter.resolved_before)
-        with self._unit_of_work() as session:
-            return list(session.scalars(query))
-
-    def known_values(self, column: str) -> set[str]:
-        """Distinct values of `party` or `community`, to tell an unknown filter value from an empty result."""
-        attribute = {"party": CaseRow.party, "community": CaseRow.community}[column]
-        with self._unit_of_work() as session:
-            return set(session.scalars(select(attribute).distinct()))
+    def iter_facets(self, batch: int = 50_000) -> Iterator[tuple[list[int], list[CaseFacetsRow]]]:
+        """Streams (keys, what filters look at) in key order, a batch at a time, to build the filter postings."""
+        last = 0
+        while True:
+            with self._unit_of_work() as session:
+                rows = session.execute(
+                    select(CaseRow.key, CaseRow.community, CaseRow.party, CaseRow.status, CaseRow.resolved_at)
+                    .where(CaseRow.key > last)
+                    .order_by(CaseRow.key)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return
+            keys = [row.key for row in rows]
+            yield (
+                keys,
+                [CaseFacetsRow(row.community, row.party, CaseStatus(row.status), row.resolved_at) for row in rows],
+            )
+            last = keys[-1]
 
     def iter_vectors(self, batch: int = 10_000, *, above: int = 0) -> Iterator[tuple[list[int], Vectors, list[str]]]:
         """Streams (keys, vectors, models) of keys greater than `above`, in key order, a batch at a time."""
