@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -10,28 +11,27 @@ from services.intake.auth import check_claimed_identity, check_claimed_resident
 from services.intake.auth.access import check_visible, scoped_query
 from services.intake.auth.http import CallerDep, ResidentDep, WorkerDep
 from services.intake.ratelimit import RateLimiter, Scope
-from services.intake.tickets.api_shapes import (
+from services.intake.tickets.api_bodies import (
     DispatchBody,
     MergeBody,
-    MergeOut,
-    PhotoLinker,
     RateBody,
     ReopenBody,
     ResolveBody,
     SplitBody,
     SubmitTicketBody,
-    TicketOut,
-    TicketPageOut,
     TransferBody,
     UnmergeBody,
     WorkerBody,
-    ticket_out,
 )
+from services.intake.tickets.api_shapes import MergeOut, PhotoLinker, TicketOut, TicketPageOut, ticket_out
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import EscalationLevel, TicketStatus
 from services.intake.tickets.repository import TicketQuery
 from services.intake.tickets.validation import Submission
 from services.intake.tickets.views import TicketView
+
+# Turns a ticket view into its JSON shape (events or not), with the photo links of the app.
+Render = Callable[..., TicketOut]
 
 
 def ticket_routes(flows: TicketFlows, limiter: RateLimiter, links: PhotoLinker | None = None) -> APIRouter:
@@ -45,9 +45,14 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter, links: PhotoLinker |
     def out(view: TicketView, *, with_events: bool = True) -> TicketOut:
         return ticket_out(view, with_events=with_events, links=links)
 
-    def visible(ticket_id: str, caller: CallerDep) -> None:
-        check_visible(caller, flows.get(ticket_id).ticket)
+    _add_submission_route(router, flows, limiter, out)
+    _add_read_routes(router, flows, out)
+    _add_worker_routes(router, flows, out)
+    _add_resident_routes(router, flows, limiter, out)
+    return router
 
+
+def _add_submission_route(router: APIRouter, flows: TicketFlows, limiter: RateLimiter, out: Render) -> None:
     @router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
     def submit_ticket(
         body: SubmitTicketBody,
@@ -75,6 +80,8 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter, links: PhotoLinker |
             response.status_code = status.HTTP_200_OK
         return out(view)
 
+
+def _add_read_routes(router: APIRouter, flows: TicketFlows, out: Render) -> None:
     @router.get("/{ticket_id}", response_model=TicketOut)
     def get_ticket(ticket_id: str, caller: CallerDep) -> TicketOut:
         """One ticket with its routing decision, history, primary's status and duplicates (if the caller may see
@@ -110,6 +117,8 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter, links: PhotoLinker |
         views, next_token = flows.list(scoped_query(caller, query))
         return TicketPageOut(tickets=[out(v, with_events=False) for v in views], next_page_token=next_token)
 
+
+def _add_worker_routes(router: APIRouter, flows: TicketFlows, out: Render) -> None:
     @router.post("/{ticket_id}/accept", response_model=TicketOut)
     def accept_ticket(ticket_id: str, worker: WorkerDep, body: WorkerBody | None = None) -> TicketOut:
         """A worker of the ticket's party takes it on (a dispatcher may claim a manual-queue ticket for theirs)."""
@@ -159,6 +168,11 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter, links: PhotoLinker |
         passage already split off from it."""
         return out(flows.split(ticket_id, worker, text=body.text))
 
+
+def _add_resident_routes(router: APIRouter, flows: TicketFlows, limiter: RateLimiter, out: Render) -> None:
+    def visible(ticket_id: str, caller: CallerDep) -> None:
+        check_visible(caller, flows.get(ticket_id).ticket)
+
     @router.post("/{ticket_id}/rate", response_model=TicketOut)
     def rate_ticket(ticket_id: str, body: RateBody, resident: ResidentDep) -> TicketOut:
         """The resident rates the result of their own ticket; 1-2 reopens the ticket and escalates it."""
@@ -175,5 +189,3 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter, links: PhotoLinker |
         limiter.check(Scope.RESIDENT_WRITE, resident.resident_id)
         visible(ticket_id, resident)
         return out(flows.reopen(ticket_id, resident_id=resident.resident_id, reason=body.reason))
-
-    return router

@@ -160,6 +160,12 @@ def register_tasks(app: Celery, deps: Callable[[], TaskDeps], settings: IntakeSe
                 return "gave_up"
             raise self.retry(exc=error, countdown=backoff_seconds(self.request.retries, base, cap)) from error
 
+    return {task.name: task for task in (triage, case_sync, *_register_sweeps(app, deps))}
+
+
+def _register_sweeps(app: Celery, deps: Callable[[], TaskDeps]) -> tuple[Task, ...]:
+    """Beat's periodic sweeps: re-queue stuck tickets, escalate overdue ones, close unrated ones, anonymize old ones."""
+
     @app.task(name=REQUEUE_TASK)  # type: ignore[untyped-decorator]
     def requeue_stuck() -> dict[str, int]:
         report = deps().sweeps.requeue_stuck()
@@ -177,5 +183,4 @@ def register_tasks(app: Celery, deps: Callable[[], TaskDeps], settings: IntakeSe
     def anonymize_expired() -> int:
         return deps().sweeps.anonymize_expired()
 
-    tasks = (triage, case_sync, requeue_stuck, escalate_overdue, close_unrated, anonymize_expired)
-    return {task.name: task for task in tasks}
+    return (requeue_stuck, escalate_overdue, close_unrated, anonymize_expired)

@@ -201,34 +201,43 @@ def train(
     if entry_model is None:
         blocks.pop(ENTRIES, None)
     base_models, held_out_scores = _fit_blocks(blocks, truth, folds, entry_model, config, say)
-    signal_names: tuple[str, ...] = ()
-    if signals is not None:
-        vectors = blocks[EMBEDDING][:, : encoder.dimension] if EMBEDDING in blocks and encoder else None
-        extra = signals(texts, [item.label for item in items], vectors, labels)
-        signal_names = tuple(sorted(extra))
-        held_out_scores.extend(np.asarray(extra[name], dtype=np.float64) for name in signal_names)
-        say(f"signals: {', '.join(signal_names) or 'none'}")
+    signal_names = _add_signal_scores(signals, items, labels, blocks, encoder, held_out_scores, say)
     tuned = _tuning_rows(tune_on, len(items))
     stack = _fit_stack(np.hstack(held_out_scores), truth, labels, folds, config, say, tuned)
-    embedding = EmbeddingSpec(encoder.model_name, encoder.dimension) if config.features.embed and encoder else None
     classifier = StackedClassifier(
         labels=labels,
         features=config.features,
-        embedding=embedding,
+        embedding=EmbeddingSpec(encoder.model_name, encoder.dimension) if config.features.embed and encoder else None,
         vectorizers=vectorizers,
         base_models=base_models,
         meta=stack.meta,
         temperature=stack.temperature,
         signals=signal_names,
     )
+    summary = DataSummary(checksum(items), len(items), dict(sorted(counts.items())), corrections)
     return TrainedModel(
-        classifier=classifier,
-        threshold=stack.threshold,
-        target_precision=config.target_precision,
-        metrics=stack.metrics,
-        data=DataSummary(checksum(items), len(items), dict(sorted(counts.items())), corrections),
-        train_seconds=time.perf_counter() - started,
+        classifier, stack.threshold, config.target_precision, stack.metrics, summary, time.perf_counter() - started
     )
+
+
+def _add_signal_scores(
+    signals: TrainingSignals | None,
+    items: Sequence[LabelledText],
+    labels: tuple[str, ...],
+    blocks: dict[str, Any],
+    encoder: Encoder | None,
+    held_out_scores: list[npt.NDArray[np.float64]],
+    say: Progress,
+) -> tuple[str, ...]:
+    """Appends the evidence from outside the text (catalog, precedent vote) to the stacker's inputs; their names."""
+    if signals is None:
+        return ()
+    vectors = blocks[EMBEDDING][:, : encoder.dimension] if EMBEDDING in blocks and encoder else None
+    extra = signals([item.text for item in items], [item.label for item in items], vectors, labels)
+    names = tuple(sorted(extra))
+    held_out_scores.extend(np.asarray(extra[name], dtype=np.float64) for name in names)
+    say(f"signals: {', '.join(names) or 'none'}")
+    return names
 
 
 def _fit_vectorizers(texts: list[str], config: TrainingConfig, say: Progress) -> dict[str, Any]:
