@@ -52,9 +52,9 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[in
     """The error statuses an operation answers with in the ErrorBody shape.
 
     Every operation: 422 (a bad field or parameter, text with lone surrogates) and 429 (the address rate limit).
-    A body: 400 when it is not JSON. A login: 401 for a refused code. A bearer token: 401 and 403; with it, 404
-    (hidden or missing) and, for a change, 409. A path parameter: 404. Open311 answers 400, 403 and 404 in the
-    GeoReport shape instead.
+    A body: 400 when it is not JSON. A login: 401 for a refused code, 404 for a login not offered here. A bearer
+    token: 401 and 403; with it, 404 (hidden or missing) and, for a change, 409. A path parameter: 404. Open311
+    answers 400, 403 and 404 in the GeoReport shape instead.
     """
     statuses = {422, 429}
     secured = bool(operation.get("security"))
@@ -68,6 +68,8 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[in
         statuses.add(404)
     if path.startswith("/v1/auth/"):
         statuses.add(401)  # a login code the verifier refuses
+    if path.startswith(("/v1/auth/sms/", "/v1/auth/wechat-web")):
+        statuses.add(404)  # a login this deployment does not offer
     if path == "/readyz":
         statuses.add(503)
     if path.startswith(OPEN311_PREFIX):

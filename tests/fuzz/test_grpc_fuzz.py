@@ -142,11 +142,13 @@ def test_what_fuzzing_found_stays_fixed(
     far_past = retrieval_pb2.SearchCasesRequest(
         text="楼道灯坏了", k=3, filter=cases_pb2.CaseFilter(resolved_after=Timestamp(seconds=-(2**63)))
     )
-    code, details = call(retrieval_channel, rpc_named(RETRIEVAL_RPCS, "SearchCases"), far_past)
+    # As a service: retrieval answers services only (and an unauthenticated call is refused before it is read).
+    service = (("authorization", callers.service),)
+    code, details = call(retrieval_channel, rpc_named(RETRIEVAL_RPCS, "SearchCases"), far_past, service)
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert "valid time" in details
     # Bytes that are no message were grpc's INTERNAL ("Exception deserializing request!").
-    code, _ = call(retrieval_channel, rpc_named(RETRIEVAL_RPCS, "Embed"), b"\x0a\x02\xff\xfe")
+    code, _ = call(retrieval_channel, rpc_named(RETRIEVAL_RPCS, "Embed"), b"\x0a\x02\xff\xfe", service)
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     # A status message echoing a huge id overflowed the client's metadata limit and arrived as RESOURCE_EXHAUSTED.
     huge_id = intake_pb2.GetTicketRequest(ticket_id="楼" * 100_000)

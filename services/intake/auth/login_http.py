@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from linli.errors import Unavailable
+from linli.errors import NotFound
 from services.intake.auth.http import LoginBody, SessionOut, security_of
 from services.intake.auth.residents import Session
 from services.intake.auth.sms_login import SmsLogin
@@ -45,7 +45,8 @@ def _session_out(session: Session) -> SessionOut:
 def _sms_of(request: Request) -> SmsLogin:
     sms = security_of(request).sms
     if sms is None:
-        raise Unavailable("本服务暂未开通短信登录,请在微信中打开")
+        # Not a fault of the service: this deployment offers no SMS login, as if the route did not exist.
+        raise NotFound("本服务未开通短信登录,请在微信中打开")
     return sms
 
 
@@ -77,7 +78,7 @@ def login_routes() -> APIRouter:
         security = security_of(request)
         security.limiter.check(Scope.IP_LOGIN, security.addresses.of(request))
         if security.web is None:
-            raise Unavailable("本服务暂未开通微信网页登录,请用手机号登录")
+            raise NotFound("本服务未开通微信网页登录,请用手机号登录")
         return _session_out(security.web.login.login(body.code))
 
     return router
