@@ -1,7 +1,8 @@
-"""Routing's metrics: RPCs, confidence, decisions by party and outcome, urgent decisions and the router version.
+"""Routing's metrics: RPCs, confidence, decisions by party and outcome, urgent decisions, the router version, and
+whether a caller's vector of the text spared an Embed.
 
-They are read off the responses the server sends (a hook of the RPC interceptor), so they count exactly what
-callers were told. Abstain rate: `sum(rate(linli_routing_decisions_total{outcome="abstained"}[5m]))
+The decision metrics are read off the responses the server sends (a hook of the RPC interceptor), so they count
+exactly what callers were told. Abstain rate: `sum(rate(linli_routing_decisions_total{outcome="abstained"}[5m]))
 / sum(rate(linli_routing_decisions_total[5m]))`.
 """
 
@@ -42,6 +43,14 @@ MODEL = Info(
     "linli_routing_model", "Version of the router (and its model) that made the latest decision.", registry=REGISTRY
 )
 
+GIVEN_EMBEDDINGS = Counter(
+    "linli_routing_given_embeddings",
+    "Route calls by what became of the caller's vector of the text: `reused` (no Embed of that text here), "
+    "`other_model` (embedded again) or `absent` (none was sent).",
+    ["use"],
+    registry=REGISTRY,
+)
+
 _URGENCY_LABELS = {routing_pb2.URGENCY_URGENT: "urgent", routing_pb2.URGENCY_EMERGENCY: "emergency"}
 # Any party outside the known ones is counted together: a label value must come from a small fixed set.
 OTHER_PARTY = "other"
@@ -61,6 +70,11 @@ def observe_decisions(decisions: Iterable[routing_pb2.RoutingDecision], parties:
             URGENT_DECISIONS.labels(urgency).inc()
         if decision.router_version:
             set_router_version(decision.router_version)
+
+
+def observe_given_embedding(use: str) -> None:
+    """Counts one complaint by what became of the vector its caller sent (see GIVEN_EMBEDDINGS)."""
+    GIVEN_EMBEDDINGS.labels(use).inc()
 
 
 def set_router_version(version: str) -> None:

@@ -80,15 +80,18 @@ def triage_ticket(ticket_id: str, deps: TaskDeps) -> TriageOutcome:
     pending = deps.triage.pending_triage(ticket_id)
     if pending is None:
         return TriageOutcome.ALREADY_TRIAGED
-    embedding = None
+    embedded = None
     if deps.detect_duplicates:
         try:
             embedded = deps.retrieval.embed([pending.text])
-            embedding = Embedding(embedded.vectors[0], embedded.model)
         except Unavailable as error:
             # Duplicates are a help, routing is the job: route without them rather than wait.
             logger.warning("no embedding, duplicates not checked: %s", error, extra={"ticket_id": ticket_id})
-    decision = deps.routing.route(text=pending.text, community=pending.community, building=pending.building)
+    # The same vector goes to routing, which then need not embed the text again: one Embed per ticket.
+    decision = deps.routing.route(
+        text=pending.text, community=pending.community, building=pending.building, embedding=embedded
+    )
+    embedding = None if embedded is None else Embedding(embedded.vectors[0], embedded.model)
     return deps.triage.record_triage(ticket_id, decision, embedding)
 
 
