@@ -30,7 +30,7 @@ import numpy as np
 
 from bench.reliability.ledger import Triage, triage_times, wait_triaged
 from bench.reliability.residents import Receipt, Submission, Submitter
-from bench.reliability.stack import StackConfig, fresh_database, progress, running_stack
+from bench.reliability.stack import READY_SECONDS, StackConfig, fresh_database, progress, running_stack
 from bench.reliability.workload import submissions
 from linli.settings import IntakeSettings, RetrievalSettings
 from services.intake.database import Database
@@ -81,7 +81,10 @@ def run_variant(args: argparse.Namespace, variant: Variant) -> Figures:
     )
     _say(f"{variant.label}: starting the stack (logs in {folder})")
     load_before = os.getloadavg()[0]
-    with fresh_database(args.database) as url, running_stack(config, folder, url) as stack:
+    with (
+        fresh_database(args.database) as url,
+        running_stack(config, folder, url, ready_seconds=args.ready_timeout) as stack,
+    ):
         database = Database(stack.database_url)
         try:
             communities = list(IntakeSettings().known_communities)
@@ -198,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=8, help="tickets triaged before the burst, not counted")
     parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the last triage")
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=READY_SECONDS,
+        help="seconds the stack may take to start (seeding and training embed the corpus: slow with torch)",
+    )
     parser.add_argument(
         "--redis-url", default=REDIS, help="broker (its database is emptied); `own`: a redis-server of the stack's own"
     )
