@@ -94,7 +94,7 @@ class Router:
         served = self._models.current
         labels = served.classifier.labels
         encoder = self._encoder.fresh()
-        self._reuse_given_vector(complaint, encoder, field)
+        self._reuse_given_vector(complaint, encoder)
         precedents = self._precedents(text, served.classifier.classifier.features, encoder)
         signals = {}
         uses = served.classifier.classifier.signals
@@ -115,7 +115,7 @@ class Router:
         others = find_other_issues(text, catalog, main) if catalog is not None else []
         return self._decision(text, served, probabilities[0], attribution[0], precedents, entry, others)
 
-    def _reuse_given_vector(self, complaint: Complaint, encoder: TextEncoder, field: str) -> None:
+    def _reuse_given_vector(self, complaint: Complaint, encoder: TextEncoder) -> None:
         """Seeds this request's memo with the caller's vector when it is of our model: no second Embed of the text.
 
         Keyed by the text exactly as given, so it is used only where the router embeds that very string (a text no
@@ -133,6 +133,8 @@ class Router:
                 "embedding.values",
                 f"{given.model} vectors have {encoder.dimension} components, got {given.vector.size}",
             )
+        if not np.isfinite(given.vector).all():
+            raise InvalidArgument.for_field("embedding.values", "must be finite numbers")
         encoder.remember(complaint.text, given.vector)
         observe_given_embedding("reused")
 

@@ -119,10 +119,14 @@ def test_a_vector_of_another_model_is_not_used(router: Router, retrieval: tuple[
     assert fake.embedded == [[SHORT]]
 
 
-def test_a_vector_of_the_wrong_length_is_invalid(router: Router) -> None:
-    short_vector = GivenEmbedding(np.ones(EMBEDDER.dimension - 1, dtype=np.float32), EMBEDDER.model_name)
+@pytest.mark.parametrize(
+    "vector",
+    [np.ones(EMBEDDER.dimension - 1, dtype=np.float32), np.full(EMBEDDER.dimension, np.nan, dtype=np.float32)],
+    ids=["wrong-length", "not-finite"],
+)
+def test_a_malformed_vector_of_routings_model_is_invalid(router: Router, vector: np.ndarray) -> None:
     with pytest.raises(InvalidArgument) as raised:
-        router.route(Complaint(SHORT, embedding=short_vector))
+        router.route(Complaint(SHORT, embedding=GivenEmbedding(vector, EMBEDDER.model_name)))
     assert raised.value.violations[0].field == "embedding.values"
 
 
