@@ -1,52 +1,91 @@
-"""A burst of 1,000 tickets over HTTP through the whole stack: submitted/s, triaged/s, submit→routed p50/p99, errors.
+"""A burst of tickets over HTTP through the whole stack: submitted/s, triaged/s, submit→routed p50/p99, CPU per ticket.
 
 Run `python -m bench.triage_burst`. The stack runs as child processes, as in production (bench/reliability/stack.py):
 `linli serve retrieval` (real m3e-small, fresh index seeded with the starter corpus), `linli serve routing`,
-`linli serve intake` and `--workers` Celery workers, on the machine's Redis (database 14, emptied) and PostgreSQL (a
-fresh database, dropped afterwards; SQLite with `--database sqlite`). Complaints are the resolved-case corpus's texts
-in their own communities, shuffled with a fixed seed; the index never holds them, so every ticket is routed by its
-neighbours. Times are the servers' own: a ticket's `created_at` and the time of its first triage event.
+`linli serve intake` and `--workers` Celery workers, on the machine's Redis (database 14, emptied; `--redis-url own`
+starts one of the stack's own) and PostgreSQL (a fresh database, dropped afterwards; SQLite with `--database sqlite`).
+Complaints are the resolved-case corpus's texts in their own communities, shuffled with a fixed seed; the index never
+holds them, so every ticket is routed by its neighbours. Times are the servers' own: a ticket's `created_at` and the
+time of its first triage event.
+
+The embedding backend is the configured default (`LINLI_RETRIEVAL_EMBEDDING_BACKEND`, else the settings' default);
+`--backend torch onnx-int8` and `--shared-embedding both` run one fresh stack per combination, one after the other,
+and print them side by side (`off` makes routing embed each text again: LINLI_INTAKE_TRIAGE_SHARES_EMBEDDING=false).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from bench.reliability.ledger import Triage, triage_times, wait_triaged
 from bench.reliability.residents import Receipt, Submission, Submitter
-from bench.reliability.stack import StackConfig, fresh_database, progress, running_stack
+from bench.reliability.stack import READY_SECONDS, StackConfig, fresh_database, progress, running_stack
 from bench.reliability.workload import submissions
 from services.intake.database import Database
 from services.intake.settings import IntakeSettings
+from services.retrieval.settings import RetrievalSettings
 
 REDIS = "redis://127.0.0.1:6379/14"
+BACKENDS = ("onnx-int8", "torch")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One stack configuration of the comparison."""
+
+    backend: str
+    shared_embedding: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.backend}, shared embedding {'on' if self.shared_embedding else 'off'}"
+
+
+@dataclass
+class Figures:
+    """What one burst measured."""
+
+    variant: Variant
+    routed_per_second: float = float("nan")
+    p50_seconds: float = float("nan")
+    p99_seconds: float = float("nan")
+    cpu_ms_per_ticket: dict[str, float] = field(default_factory=dict)
+    load_average: tuple[float, float] = (float("nan"), float("nan"))
+    complete: bool = False
 
 
 def _say(message: str) -> None:
     progress("triage_burst", message)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Starts the stack, runs the burst, prints the figures; returns 0 when every ticket was triaged."""
+def run_variant(args: argparse.Namespace, variant: Variant) -> Figures:
+    """Starts a fresh stack for `variant`, runs the burst, prints its figures."""
     folder = Path(tempfile.mkdtemp(prefix="linli-burst-"))  # kept when something fails: the logs are there
     config = StackConfig(
         workers=args.workers,
         worker_concurrency=args.worker_concurrency,
-        embedding_backend="torch",
+        embedding_backend=variant.backend,
         beat=False,
-        redis_url=REDIS,
+        redis_url=None if args.redis_url == "own" else args.redis_url,
+        settings={"LINLI_INTAKE_TRIAGE_SHARES_EMBEDDING": str(variant.shared_embedding).lower()},
     )
-    _say(f"starting the stack (logs in {folder})")
-    with fresh_database(args.database) as url, running_stack(config, folder, url) as stack:
+    _say(f"{variant.label}: starting the stack (logs in {folder})")
+    load_before = os.getloadavg()[0]
+    with (
+        fresh_database(args.database) as url,
+        running_stack(config, folder, url, ready_seconds=args.ready_timeout) as stack,
+    ):
         database = Database(stack.database_url)
         try:
             communities = list(IntakeSettings().known_communities)
@@ -64,13 +103,20 @@ def run(args: argparse.Namespace) -> int:
             times = triage_times(database, ids)
         finally:
             database.dispose()
-    _report(args, stack.database_url, results, submit_seconds, times)
+    figures = _report(args, variant, stack.database_url, results, submit_seconds, times)
     cpu = {name: used - cpu_before.get(name, 0.0) for name, used in cpu_after.items()}
-    sys.stdout.write("CPU seconds      " + ", ".join(f"{name} {used:.1f}" for name, used in cpu.items()) + "\n")
-    complete = all(t.decided_at is not None for t in times.values()) and len(ids) == args.tickets
-    if complete:
+    figures.cpu_ms_per_ticket = {name: 1000 * used / max(len(ids), 1) for name, used in cpu.items()}
+    figures.load_average = (load_before, os.getloadavg()[0])
+    sys.stdout.write(
+        "CPU-ms/ticket    "
+        + ", ".join(f"{name} {ms:.1f}" for name, ms in figures.cpu_ms_per_ticket.items())
+        + f"\nload average     {figures.load_average[0]:.1f} before, {figures.load_average[1]:.1f} after "
+        f"({os.cpu_count()} CPUs)\n\n"
+    )
+    figures.complete = all(t.decided_at is not None for t in times.values()) and len(ids) == args.tickets
+    if figures.complete:
         shutil.rmtree(folder, ignore_errors=True)
-    return 0 if complete else 1
+    return figures
 
 
 def _ids(receipts: list[Receipt]) -> list[str]:
@@ -88,11 +134,12 @@ def _submit(base_url: str, planned: list[Submission], concurrency: int) -> tuple
 
 def _report(
     args: argparse.Namespace,
+    variant: Variant,
     database_url: str,
     results: list[Receipt],
     submit_seconds: float,
     times: dict[str, Triage],
-) -> None:
+) -> Figures:
     errors = [r.error or ", ".join(r.failures) for r in results if r.error or r.failures]
     http = np.asarray([r.seconds for r in results]) * 1000
     created = [t.created_at for t in times.values()]
@@ -102,22 +149,51 @@ def _report(
     span = (max(t.decided_at for t in done if t.decided_at) - min(created)).total_seconds() if done else float("nan")
     outcomes = Counter(t.outcome for t in times.values())
     store = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
+    figures = Figures(
+        variant, len(done) / span, float(np.percentile(latencies, 50)), float(np.percentile(latencies, 99))
+    )
     lines = [
-        f"triage burst: {args.tickets} tickets over HTTP, {args.concurrency} concurrent; {args.workers} worker(s) x "
-        f"{args.worker_concurrency} threads; {store} + Redis; index: starter corpus; {os.cpu_count()} CPUs",
+        f"triage burst ({variant.label}): {args.tickets} tickets over HTTP, {args.concurrency} concurrent; "
+        f"{args.workers} worker(s) x {args.worker_concurrency} threads; {store} + Redis; index: starter corpus",
         f"submitted/s      {len(results) / submit_seconds:8.1f}   ({len(results)} in {submit_seconds:.1f} s; HTTP "
         f"p50 {np.percentile(http, 50):.0f} ms, p99 {np.percentile(http, 99):.0f} ms)",
-        f"routed/s         {len(done) / span:8.1f}   ({len(done)} triaged {span:.1f} s after the first submit: "
-        f"routed {outcomes['routed']}, needs_manual {outcomes['needs_manual']}, merged as duplicates "
+        f"routed/s         {figures.routed_per_second:8.1f}   ({len(done)} triaged {span:.1f} s after the first "
+        f"submit: routed {outcomes['routed']}, needs_manual {outcomes['needs_manual']}, merged as duplicates "
         f"{outcomes['merged']}, still received {outcomes['received']})",
-        f"submit→routed    p50 {np.percentile(latencies, 50):.1f} s   p99 {np.percentile(latencies, 99):.1f} s",
+        f"submit→routed    p50 {figures.p50_seconds:.1f} s   p99 {figures.p99_seconds:.1f} s",
         f"errors           {len(errors)}" + (f"   e.g. {errors[0]}" if errors else ""),
     ]
     sys.stdout.write("\n".join(lines) + "\n")
+    return figures
+
+
+def comparison(runs: list[Figures]) -> str:
+    """The runs side by side: one Markdown row each."""
+    roles = sorted({name for run in runs for name in run.cpu_ms_per_ticket})
+    header = ["backend", "shared embedding", "routed/s", "p50 s", "p99 s", *(f"{r} CPU-ms/ticket" for r in roles)]
+    rows = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for run in runs:
+        cells = [
+            run.variant.backend,
+            "on" if run.variant.shared_embedding else "off",
+            f"{run.routed_per_second:.1f}",
+            f"{run.p50_seconds:.1f}",
+            f"{run.p99_seconds:.1f}",
+            *(f"{run.cpu_ms_per_ticket.get(role, float('nan')):.1f}" for role in roles),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    loads = ", ".join(f"{run.load_average[0]:.1f}→{run.load_average[1]:.1f}" for run in runs)
+    return "\n".join(rows) + f"\nload average per run (1 min, before→after): {loads}\n"
+
+
+def variants(args: argparse.Namespace) -> list[Variant]:
+    """Every combination asked for, in the order given."""
+    shared = {"on": [True], "off": [False], "both": [True, False]}[args.shared_embedding]
+    return [Variant(backend, share) for backend, share in itertools.product(args.backend, shared)]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: `python -m bench.triage_burst [--tickets N] [--concurrency C] [--workers W] ...`."""
+    """Entry point: `python -m bench.triage_burst [--tickets N] [--backend B ...] [--shared-embedding both] ...`."""
     parser = argparse.ArgumentParser(prog="python -m bench.triage_burst", description=__doc__)
     parser.add_argument("--tickets", type=int, default=1000, help="tickets in the burst")
     parser.add_argument("--concurrency", type=int, default=16, help="HTTP submits in flight at once")
@@ -126,7 +202,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=8, help="tickets triaged before the burst, not counted")
     parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the last triage")
-    return run(parser.parse_args(argv))
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=READY_SECONDS,
+        help="seconds the stack may take to start (seeding and training embed the corpus: slow with torch)",
+    )
+    parser.add_argument(
+        "--redis-url", default=REDIS, help="broker (its database is emptied); `own`: a redis-server of the stack's own"
+    )
+    parser.add_argument(
+        "--backend",
+        nargs="+",
+        choices=BACKENDS,
+        default=[RetrievalSettings().embedding_backend],
+        help="retrieval's embedding backend(s); default: the configured one",
+    )
+    parser.add_argument(
+        "--shared-embedding",
+        choices=("on", "off", "both"),
+        default="on",
+        help="whether the worker sends its duplicate-check vector with the Route call (`both`: compare)",
+    )
+    args = parser.parse_args(argv)
+    runs = [run_variant(args, variant) for variant in variants(args)]
+    if len(runs) > 1:
+        sys.stdout.write(comparison(runs))
+    return 0 if all(run.complete for run in runs) else 1
 
 
 if __name__ == "__main__":

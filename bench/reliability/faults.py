@@ -35,6 +35,7 @@ from bench.reliability.stack import Stack, StackConfig, fresh_database, progress
 from bench.reliability.workload import submissions
 from services.intake.database import Database
 from services.intake.settings import IntakeSettings
+from services.retrieval.settings import RetrievalSettings
 
 # The roles each scenario kills, one after the other.
 SCENARIOS: dict[str, tuple[str, ...]] = {
@@ -211,7 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--down", type=float, default=FaultPlan.down, help="seconds before the restart")
     parser.add_argument("--settle-timeout", type=float, default=FaultPlan.settle_timeout)
     parser.add_argument("--worker-concurrency", type=int, default=8, help="triage threads of the worker")
-    parser.add_argument("--embedding-backend", choices=("torch", "onnx-int8"), default="onnx-int8")
+    parser.add_argument(
+        "--embedding-backend",
+        choices=("torch", "onnx-int8"),
+        default=RetrievalSettings().embedding_backend,
+        help="retrieval's backend; default: the configured one",
+    )
     return run(parser.parse_args(argv))
 
 

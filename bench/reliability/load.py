@@ -32,6 +32,7 @@ from bench.reliability.stack import Stack, StackConfig, fresh_database, progress
 from bench.reliability.workload import submissions
 from services.intake.database import Database
 from services.intake.settings import IntakeSettings
+from services.retrieval.settings import RetrievalSettings
 
 SAMPLE_SECONDS = 30.0
 WARMUP_TICKETS = 16
@@ -193,7 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32, help="most submits in flight at once")
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
     parser.add_argument("--worker-concurrency", type=int, default=8, help="triage threads per worker")
-    parser.add_argument("--embedding-backend", choices=("torch", "onnx-int8"), default="onnx-int8")
+    parser.add_argument(
+        "--embedding-backend",
+        choices=("torch", "onnx-int8"),
+        default=RetrievalSettings().embedding_backend,
+        help="retrieval's backend; default: the configured one",
+    )
     parser.add_argument("--drain-timeout", type=float, default=600.0, help="seconds to wait for the backlog to clear")
     return run(parser.parse_args(argv))
 

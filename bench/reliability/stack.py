@@ -243,12 +243,14 @@ class Stack:
 
 
 @contextmanager
-def running_stack(config: StackConfig, folder: Path, database_url: str) -> Iterator[Stack]:
+def running_stack(
+    config: StackConfig, folder: Path, database_url: str, *, ready_seconds: float = READY_SECONDS
+) -> Iterator[Stack]:
     """A started, ready stack on `database_url` (see `fresh_database`); every role stopped on exit."""
     stack = Stack(config, database_url, folder)
     try:
         stack.start()
-        stack.wait_ready()
+        stack.wait_ready(ready_seconds)
         yield stack
     finally:
         stack.stop()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import grpc
 
 from linli.clients.calls import Metadata, intercepted
+from linli.clients.retrieval import EmbeddedTexts
 from linli.v1 import routing_pb2, routing_pb2_grpc
 
 SERVICE = "routing"
@@ -23,11 +24,20 @@ class RoutingClient:
         self._timeout = timeout_seconds
         self._credentials = credentials
 
-    def route(self, *, text: str, community: str, building: str) -> routing_pb2.RoutingDecision:
-        """The decision for one complaint; raises Unavailable when routing (or retrieval behind it) is down."""
+    def route(
+        self, *, text: str, community: str, building: str, embedding: EmbeddedTexts | None = None
+    ) -> routing_pb2.RoutingDecision:
+        """The decision for one complaint; raises Unavailable when routing (or retrieval behind it) is down.
+
+        `embedding` (retrieval's Embed of exactly `text`, one row) spares routing embedding the text again.
+        """
         request = routing_pb2.RouteRequest(
             complaint=routing_pb2.Complaint(text=text, community=community, building=building)
         )
+        if embedding is not None:
+            request.embedding.CopyFrom(
+                routing_pb2.TextEmbedding(values=embedding.vectors[0].tolist(), model=embedding.model)
+            )
         response: routing_pb2.RouteResponse = self._stub.Route(
             request, timeout=self._timeout, metadata=self._credentials()
         )

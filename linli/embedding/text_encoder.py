@@ -67,6 +67,18 @@ class TextEncoder:
             observe=self._observe,
         )
 
+    def remember(self, text: str, vector: Vectors) -> None:
+        """Takes `vector` as `text`'s, so asking for `text` costs no call (a vector the caller already had).
+
+        Raises ValueError when this encoder keeps no memo or the vector is not one of this model's length.
+        """
+        if not self._remembers:
+            raise ValueError("this encoder keeps no memo: a given vector would be ignored")
+        row = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if row.shape != (self._dimension,):
+            raise ValueError(f"a {self._model_name} vector has {self._dimension} components, got {row.shape[0]}")
+        self._memo[text] = row
+
     def embed(self, texts: list[str]) -> Vectors:
         """An array of shape (len(texts), dimension)."""
         return self(texts)

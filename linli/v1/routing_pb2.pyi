@@ -90,10 +90,20 @@ class Complaint(_message.Message):
     def __init__(self, text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ...) -> None: ...
 
 class RouteRequest(_message.Message):
-    __slots__ = ("complaint",)
+    __slots__ = ("complaint", "embedding")
     COMPLAINT_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
     complaint: Complaint
-    def __init__(self, complaint: _Optional[_Union[Complaint, _Mapping]] = ...) -> None: ...
+    embedding: TextEmbedding
+    def __init__(self, complaint: _Optional[_Union[Complaint, _Mapping]] = ..., embedding: _Optional[_Union[TextEmbedding, _Mapping]] = ...) -> None: ...
+
+class TextEmbedding(_message.Message):
+    __slots__ = ("values", "model")
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    model: str
+    def __init__(self, values: _Optional[_Iterable[float]] = ..., model: _Optional[str] = ...) -> None: ...
 
 class RouteResponse(_message.Message):
     __slots__ = ("decision",)

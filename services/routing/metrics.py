@@ -1,8 +1,9 @@
-"""Routing's metrics, declared: RPCs, confidence, decisions by party and outcome, urgent ones, the router version.
+"""Routing's metrics, declared: RPCs, confidence, decisions by party and outcome, urgent ones, the router version,
+and whether a caller's vector of the text spared an Embed.
 
-`observability.py` reads them off the responses the server sends (a hook of the RPC interceptor), so they count
-exactly what callers were told. Abstain rate: `sum(rate(linli_routing_decisions_total{outcome="abstained"}[5m]))
-/ sum(rate(linli_routing_decisions_total[5m]))`.
+`observability.py` reads the decision metrics off the responses the server sends (a hook of the RPC interceptor), so
+they count exactly what callers were told. Abstain rate:
+`sum(rate(linli_routing_decisions_total{outcome="abstained"}[5m])) / sum(rate(linli_routing_decisions_total[5m]))`.
 """
 
 from __future__ import annotations
@@ -35,4 +36,12 @@ URGENT_DECISIONS = Counter(
 # Set from the decisions themselves: the version that answered is the one that counts, whatever was deployed.
 MODEL = Info(
     "linli_routing_model", "Version of the router (and its model) that made the latest decision.", registry=REGISTRY
+)
+
+GIVEN_EMBEDDINGS = Counter(
+    "linli_routing_given_embeddings",
+    "Route calls by what became of the caller's vector of the text: `reused` (no Embed of that text here), "
+    "`other_model` (embedded again) or `absent` (none was sent).",
+    ["use"],
+    registry=REGISTRY,
 )

@@ -1,10 +1,11 @@
 """The router: one calibrated decision from the text, the responsibility catalog and similar resolved cases.
 
-For each complaint it embeds the text once (retrieval's Embed), finds the closest resolved precedents with that
-vector, scores the catalog, and lets the trained stacker combine text features, catalog and precedent vote into
-probabilities per label. Below the model's threshold it abstains: the ticket goes to a person with the evidence.
-Urgency, SLA, escalation level and a suggested resolution are added from the catalog entry and the precedents,
-and the further problems the same message raises for other catalog entries (一单多事, other_issues.py).
+For each complaint it embeds the text once (retrieval's Embed; not at all when the caller sent its vector of the
+text from the same model, as intake's worker does after embedding it for duplicates), finds the closest resolved
+precedents with that vector, scores the catalog, and lets the trained stacker combine text features, catalog and
+precedent vote into probabilities per label. Below the model's threshold it abstains: the ticket goes to a person
+with the evidence. Urgency, SLA, escalation level and a suggested resolution are added from the catalog entry and
+the precedents, and the further problems the same message raises for other catalog entries (一单多事, other_issues.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
+import numpy.typing as npt
 
 from linli.catalog import Catalog, CatalogEntry
 from linli.clients.retrieval import RetrievalClient
@@ -24,6 +26,8 @@ from linli.v1 import cases_pb2
 from services.routing.decision import CatalogMatch, OtherIssue, PartyScore, Rationale, RoutingDecision, SignalOpinion
 from services.routing.entry_choice import EntryChoice, choose_entry
 from services.routing.learning.classifier import SignalAttribution
+from services.routing.learning.features import FeatureConfig
+from services.routing.metrics import GIVEN_EMBEDDINGS
 from services.routing.model_holder import ModelHolder, ServedModel
 from services.routing.other_issues import OtherIssueFinding, find_other_issues
 from services.routing.settings import RoutingSettings
@@ -37,12 +41,21 @@ _SIGNAL_WORDS = {"classifier": "文本分类模型", CATALOG: "权责清单", VO
 
 
 @dataclass(frozen=True)
+class GivenEmbedding:
+    """A vector of the complaint's text that the caller already had, and the model that made it."""
+
+    vector: npt.NDArray[np.float32]
+    model: str
+
+
+@dataclass(frozen=True)
 class Complaint:
-    """What the router is asked about."""
+    """What the router is asked about; `embedding`, when given, is the vector of `text` exactly as given."""
 
     text: str
     community: str = ""
     building: str = ""
+    embedding: GivenEmbedding | None = None
 
 
 class Router:
@@ -81,7 +94,8 @@ class Router:
         served = self._models.current
         labels = served.classifier.labels
         encoder = self._encoder.fresh()
-        precedents = self._precedents(text[: served.classifier.classifier.features.head_chars], encoder)
+        self._reuse_given_vector(complaint, encoder)
+        precedents = self._precedents(text, served.classifier.classifier.features, encoder)
         signals = {}
         uses = served.classifier.classifier.signals
         if VOTE in uses:
@@ -101,9 +115,35 @@ class Router:
         others = find_other_issues(text, catalog, main) if catalog is not None else []
         return self._decision(text, served, probabilities[0], attribution[0], precedents, entry, others)
 
-    def _precedents(self, head: str, encoder: TextEncoder) -> list[cases_pb2.ScoredCase]:
+    def _reuse_given_vector(self, complaint: Complaint, encoder: TextEncoder) -> None:
+        """Seeds this request's memo with the caller's vector when it is of our model: no second Embed of the text.
+
+        Keyed by the text exactly as given, so it is used only where the router embeds that very string (a text no
+        longer than the head); a long text's head and tail are still embedded here.
+        """
+        given = complaint.embedding
+        if given is None:
+            GIVEN_EMBEDDINGS.labels("absent").inc()
+            return
+        if given.model != encoder.model_name:  # another model's space: its vector cannot query our index
+            GIVEN_EMBEDDINGS.labels("other_model").inc()
+            return
+        if given.vector.shape != (encoder.dimension,):
+            raise InvalidArgument.for_field(
+                "embedding.values",
+                f"{given.model} vectors have {encoder.dimension} components, got {given.vector.size}",
+            )
+        if not np.isfinite(given.vector).all():
+            raise InvalidArgument.for_field("embedding.values", "must be finite numbers")
+        encoder.remember(complaint.text, given.vector)
+        GIVEN_EMBEDDINGS.labels("reused").inc()
+
+    def _precedents(self, text: str, features: FeatureConfig, encoder: TextEncoder) -> list[cases_pb2.ScoredCase]:
         # The head of the text, embedded once: the classifier's features reuse this vector, and training voted so.
-        vector = encoder([head])[0]
+        wanted = [text[: features.head_chars]]
+        if features.embed and features.tail_chars > 0 and len(text) > features.head_chars:
+            wanted.append(text[-features.tail_chars :])  # the features' tail vector, in the same Embed call
+        vector = encoder(wanted)[0]
         return self._retrieval.similar_resolved(k=self._settings.neighbours, vector=vector)
 
     def _decision(

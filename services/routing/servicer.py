@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import grpc
+import numpy as np
 
 from linli.errors import InvalidArgument
 from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.routing.bootstrap import RouterBootstrap
 from services.routing.decision import CatalogMatch, RoutingDecision
 from services.routing.model_holder import ServedModel
-from services.routing.router import Complaint
+from services.routing.router import Complaint, GivenEmbedding
 from services.routing.signals import CATALOG, VOTE
 
 _URGENCY = {
@@ -29,9 +30,14 @@ _SIGNAL = {
 }
 
 
-def complaint_from_proto(message: routing_pb2.Complaint) -> Complaint:
-    """The domain form of a complaint."""
-    return Complaint(text=message.text, community=message.community, building=message.building)
+def complaint_from_proto(
+    message: routing_pb2.Complaint, embedding: routing_pb2.TextEmbedding | None = None
+) -> Complaint:
+    """The domain form of a complaint, with the caller's vector of its text when one was sent."""
+    given = None
+    if embedding is not None and embedding.values:
+        given = GivenEmbedding(np.asarray(embedding.values, dtype=np.float32), embedding.model)
+    return Complaint(text=message.text, community=message.community, building=message.building, embedding=given)
 
 
 def decision_to_proto(decision: RoutingDecision) -> routing_pb2.RoutingDecision:
@@ -94,7 +100,8 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         self._max_batch = max_batch
 
     def Route(self, request: routing_pb2.RouteRequest, context: grpc.ServicerContext) -> routing_pb2.RouteResponse:
-        decision = self._bootstrap.router.route(complaint_from_proto(request.complaint))
+        embedding = request.embedding if request.HasField("embedding") else None
+        decision = self._bootstrap.router.route(complaint_from_proto(request.complaint, embedding))
         return routing_pb2.RouteResponse(decision=decision_to_proto(decision))
 
     def BatchRoute(

@@ -68,6 +68,7 @@ class WorkerDeps:
                 credentials=self._credentials.metadata,
             ),
             detect_duplicates=settings.duplicate_window_hours > 0,
+            share_embedding=settings.triage_shares_embedding,
         )
 
 

@@ -48,6 +48,7 @@ class TaskDeps:
     routing: RoutingClient
     retrieval: RetrievalClient
     detect_duplicates: bool = True
+    share_embedding: bool = True  # the duplicate check's vector goes with the Route call
 
 
 def case_to_proto(case: LearnedCase) -> cases_pb2.Case:
@@ -80,15 +81,21 @@ def triage_ticket(ticket_id: str, deps: TaskDeps) -> TriageOutcome:
     pending = deps.triage.pending_triage(ticket_id)
     if pending is None:
         return TriageOutcome.ALREADY_TRIAGED
-    embedding = None
+    embedded = None
     if deps.detect_duplicates:
         try:
             embedded = deps.retrieval.embed([pending.text])
-            embedding = Embedding(embedded.vectors[0], embedded.model)
         except Unavailable as error:
             # Duplicates are a help, routing is the job: route without them rather than wait.
             logger.warning("no embedding, duplicates not checked: %s", error, extra={"ticket_id": ticket_id})
-    decision = deps.routing.route(text=pending.text, community=pending.community, building=pending.building)
+    # The same vector goes to routing, which then need not embed the text again: one Embed per ticket.
+    decision = deps.routing.route(
+        text=pending.text,
+        community=pending.community,
+        building=pending.building,
+        embedding=embedded if deps.share_embedding else None,
+    )
+    embedding = None if embedded is None else Embedding(embedded.vectors[0], embedded.model)
     return deps.triage.record_triage(ticket_id, decision, embedding)
 
 

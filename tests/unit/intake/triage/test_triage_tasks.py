@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
 
@@ -48,9 +49,13 @@ class FakeRouting:
     def __init__(self, *, failure: Exception | None = None) -> None:
         self.failure = failure
         self.calls = 0
+        self.embeddings: list[EmbeddedTexts | None] = []  # what each call was sent of the text's vector
 
-    def route(self, *, text: str, community: str, building: str) -> routing_pb2.RoutingDecision:
+    def route(
+        self, *, text: str, community: str, building: str, embedding: EmbeddedTexts | None = None
+    ) -> routing_pb2.RoutingDecision:
         self.calls += 1
+        self.embeddings.append(embedding)
         if self.failure is not None:
             raise self.failure
         return decision("property_manager")
@@ -63,8 +68,10 @@ class FakeRetrieval:
         self.down = down
         self.upserted: list[cases_pb2.Case] = []
         self.deleted: list[str] = []
+        self.embedded: list[list[str]] = []  # the texts of each Embed call
 
     def embed(self, texts: list[str]) -> EmbeddedTexts:
+        self.embedded.append(list(texts))
         if self.down:
             raise Unavailable("retrieval: down")
         return EmbeddedTexts(np.full((len(texts), 4), 0.5, dtype=np.float32), "fake")
@@ -107,9 +114,35 @@ def test_triage_routes_once_and_a_redelivery_does_nothing(intake: Intake) -> Non
 
 def test_triage_without_embeddings_still_routes(intake: Intake) -> None:
     ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
-    outcome = triage_ticket(ticket_id, deps_for(intake, FakeRouting(), FakeRetrieval(down=True)))
+    routing = FakeRouting()
+    outcome = triage_ticket(ticket_id, deps_for(intake, routing, FakeRetrieval(down=True)))
     assert outcome is TriageOutcome.ROUTED
     assert intake.flows.get(ticket_id).ticket.embedding is None
+    assert routing.embeddings == [None]  # routing embeds the text itself
+
+
+def test_each_ticket_is_embedded_once_and_routing_gets_that_vector(intake: Intake) -> None:
+    routing, retrieval = FakeRouting(), FakeRetrieval()
+    texts = ["楼道灯坏了好几天了", "小区东门的路面塌了一个坑", "楼上每天半夜装修,吵得睡不着"]
+    ids = [intake.flows.submit(Submission(**{**COMPLAINT.__dict__, "text": text}))[0].ticket.id for text in texts]
+    for ticket_id in ids:
+        triage_ticket(ticket_id, deps_for(intake, routing, retrieval))
+    assert retrieval.embedded == [[text] for text in texts]  # one Embed of one text per ticket, nothing else
+    sent = [embedding for embedding in routing.embeddings if embedding is not None]
+    assert len(sent) == routing.calls == len(texts)
+    stored = intake.flows.get(ids[0]).ticket
+    assert sent[0].model == stored.embedding_model == "fake"
+    assert sent[0].vectors[0].astype("<f4").tobytes() == stored.embedding  # duplicates and routing share it
+
+
+def test_with_sharing_off_routing_gets_no_vector_but_duplicates_still_do(intake: Intake) -> None:
+    routing, retrieval = FakeRouting(), FakeRetrieval()
+    deps = replace(deps_for(intake, routing, retrieval), share_embedding=False)
+    ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+    triage_ticket(ticket_id, deps)
+    assert routing.embeddings == [None]
+    assert retrieval.embedded == [[COMPLAINT.text]]
+    assert intake.flows.get(ticket_id).ticket.embedding is not None
 
 
 def test_triage_raises_while_routing_is_down(intake: Intake) -> None:
