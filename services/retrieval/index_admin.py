@@ -86,8 +86,7 @@ def _open_memory(settings: RetrievalSettings, embedder: Embedder | None) -> tupl
 def read_valid_corpus(corpus: Path) -> list[CaseRecord]:
     """Reads and validates the whole corpus before anything is written, naming every bad case."""
     from linli.errors import InvalidArgument
-    from services.retrieval.cases import validate_cases
-    from services.retrieval.memory import read_corpus
+    from services.retrieval.cases import read_corpus, validate_cases
 
     if not corpus.is_file():
         raise IndexAdminError(f"no corpus file at {corpus}")

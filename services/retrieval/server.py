@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +69,7 @@ def build_memory(settings: RetrievalSettings, deps: RetrievalDeps) -> CaseMemory
     """Loads model, case store and index (newest valid snapshot, else a rebuild), and seeds an empty store."""
     embedder = deps.embedder or create_embedder(settings.embedder_config())
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    store = deps.store or CaseStore.from_url(f"sqlite:///{settings.index_dir / 'cases.sqlite'}")
+    store = deps.store or CaseStore.from_url(settings.resolved_case_store_url())
     model_path = settings.model_path or embedded_model_path()
     memory = CaseMemory(
         embedder,
@@ -122,6 +124,12 @@ def create_server(
         server.batcher = batcher
         memory = build_memory(settings, RetrievalDeps(embedder=batcher, store=deps.store))
         servicer.attach(memory)
+        threading.Thread(
+            target=follow_store,
+            args=(memory, settings.follow_interval_seconds, server.stop_snapshots, handle.set_serving),
+            name="follow-store",
+            daemon=True,
+        ).start()
         if settings.snapshot_interval_seconds > 0:
             threading.Thread(
                 target=snapshot_periodically,
@@ -132,6 +140,31 @@ def create_server(
 
     handle.load_then_serve(load)
     return server
+
+
+# A replica that cannot read the change feed for this long says NOT_SERVING: its answers may miss recent cases.
+FOLLOW_LAG_LIMIT_SECONDS = 10.0
+
+
+def follow_store(
+    memory: CaseMemory, interval: float, stop: threading.Event, set_serving: Callable[[bool], None]
+) -> None:
+    """Applies the case store's change feed every `interval` seconds until `stop` (docs/adr/0011)."""
+    caught_up_at = time.monotonic()
+    serving = True
+    while not stop.wait(interval):
+        try:
+            memory.catch_up()
+        except Exception:
+            logger.exception("reading the case store's change feed failed; will retry")
+            if serving and time.monotonic() - caught_up_at > FOLLOW_LAG_LIMIT_SECONDS:
+                serving = False
+                set_serving(False)
+            continue
+        caught_up_at = time.monotonic()
+        if not serving:
+            serving = True
+            set_serving(True)
 
 
 def snapshot_periodically(memory: CaseMemory, interval: float, stop: threading.Event) -> None:
