@@ -109,6 +109,10 @@ class CaseMemory:
         """The newest change of the case store's feed this replica holds."""
         return self._applied_seq
 
+    def held_keys(self) -> set[int]:
+        """The keys the index holds (to compare a replica with the store)."""
+        return self._index.keys()
+
     def catch_up(self) -> AppliedChanges:
         """Applies what other replicas wrote to the store since the last call (their changes in the feed)."""
         with self._write_lock:
