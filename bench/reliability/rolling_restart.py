@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import secrets
 import socket
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -52,6 +54,23 @@ class Tally:
     retried_attempts: int = 0
     search_ms: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RollingFigures:
+    """The scenario's outcome."""
+
+    searches: int
+    failed_searches: int
+    writes: int
+    failed_writes: int
+    retried_attempts: int
+    errors: dict[str, int]
+    search_ms_p50: float
+    search_ms_p99: float
+    search_ms_max: float
+    restart_seconds: list[float]
+    converged_seconds_after_load: float
 
 
 def balanced_channel(ports: list[int]) -> grpc.Channel:
@@ -202,7 +221,7 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def run(url: str, embedder: Embedder, *, seed_cases: int, rate: float, settle: float) -> dict[str, object]:
+def run(url: str, embedder: Embedder, *, seed_cases: int, rate: float, settle: float) -> RollingFigures:
     """The whole scenario on the store at `url`; returns the figures."""
     ports = free_ports(3)
     tally, stop = Tally(), threading.Event()
@@ -231,19 +250,19 @@ def run(url: str, embedder: Embedder, *, seed_cases: int, rate: float, settle: f
         converged = convergence_seconds(url, running)
         channel.close()
     latencies = np.asarray(tally.search_ms or [float("nan")])
-    return {
-        "searches": tally.searches,
-        "failed_searches": tally.failed_searches,
-        "writes": tally.writes,
-        "failed_writes": tally.failed_writes,
-        "retried_attempts": tally.retried_attempts,
-        "errors": tally.errors,
-        "search_ms_p50": round(float(np.percentile(latencies, 50)), 2),
-        "search_ms_p99": round(float(np.percentile(latencies, 99)), 2),
-        "search_ms_max": round(float(latencies.max()), 2),
-        "restart_seconds": restart_seconds,
-        "converged_seconds_after_load": converged,
-    }
+    return RollingFigures(
+        searches=tally.searches,
+        failed_searches=tally.failed_searches,
+        writes=tally.writes,
+        failed_writes=tally.failed_writes,
+        retried_attempts=tally.retried_attempts,
+        errors=tally.errors,
+        search_ms_p50=round(float(np.percentile(latencies, 50)), 2),
+        search_ms_p99=round(float(np.percentile(latencies, 99)), 2),
+        search_ms_max=round(float(latencies.max()), 2),
+        restart_seconds=restart_seconds,
+        converged_seconds_after_load=converged,
+    )
 
 
 def seed(
@@ -272,21 +291,22 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="searches per second, all clients together")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds of load before, between and after restarts")
     args = parser.parse_args()
+    # The servers and the clients are this process: a key of the run's own signs and checks their tokens.
+    os.environ.setdefault("LINLI_AUTH_SECRETS", secrets.token_hex(32))
     embedder = create_embedder(RetrievalSettings().embedder_config())
     with fresh_database() as url:
         figures = run(url, embedder, seed_cases=args.seed_cases, rate=args.rate, settle=args.settle)
     write_lines(
         [
-            f"searches: {figures['searches']} ok, {figures['failed_searches']} failed after retries "
-            f"(p50 {figures['search_ms_p50']} ms, p99 {figures['search_ms_p99']} ms, "
-            f"max {figures['search_ms_max']} ms)",
-            f"writes: {figures['writes']} ok, {figures['failed_writes']} failed after retries",
-            f"attempts retried on UNAVAILABLE: {figures['retried_attempts']}",
-            f"restart (stop to ready) per replica: {figures['restart_seconds']} s",
-            f"every replica held the store's cases {figures['converged_seconds_after_load']} s after the load",
+            f"searches: {figures.searches} ok, {figures.failed_searches} failed after retries (p50 "
+            f"{figures.search_ms_p50} ms, p99 {figures.search_ms_p99} ms, max {figures.search_ms_max} ms)",
+            f"writes: {figures.writes} ok, {figures.failed_writes} failed after retries",
+            f"attempts retried on UNAVAILABLE: {figures.retried_attempts} {figures.errors or ''}",
+            f"restart (stop to ready) per replica: {figures.restart_seconds} s",
+            f"every replica held the store's cases {figures.converged_seconds_after_load} s after the load",
         ]
     )
-    write_json_line(figures)
+    write_json_line(asdict(figures))
 
 
 if __name__ == "__main__":
