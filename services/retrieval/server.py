@@ -48,12 +48,12 @@ class RetrievalServer:
     handle: ServerHandle
     servicer: RetrievalServicer
     settings: RetrievalSettings
-    stop_snapshots: threading.Event
+    stop_background: threading.Event  # ends the snapshot and change-feed threads
     batcher: MicroBatcher | None = None
 
     def stop(self, grace: float = 5.0) -> None:
         """Stops serving, then writes a last snapshot so the next start loads instead of rebuilding."""
-        self.stop_snapshots.set()
+        self.stop_background.set()
         self.handle.stop(grace)
         memory = self.servicer.loaded_memory
         if memory is not None:
@@ -126,14 +126,14 @@ def create_server(
         servicer.attach(memory)
         threading.Thread(
             target=follow_store,
-            args=(memory, settings.follow_interval_seconds, server.stop_snapshots, handle.set_serving),
+            args=(memory, settings.follow_interval_seconds, server.stop_background, handle.set_serving),
             name="follow-store",
             daemon=True,
         ).start()
         if settings.snapshot_interval_seconds > 0:
             threading.Thread(
                 target=snapshot_periodically,
-                args=(memory, settings.snapshot_interval_seconds, server.stop_snapshots),
+                args=(memory, settings.snapshot_interval_seconds, server.stop_background),
                 name="snapshots",
                 daemon=True,
             ).start()
@@ -147,9 +147,14 @@ FOLLOW_LAG_LIMIT_SECONDS = 10.0
 
 
 def follow_store(
-    memory: CaseMemory, interval: float, stop: threading.Event, set_serving: Callable[[bool], None]
+    memory: CaseMemory,
+    interval: float,
+    stop: threading.Event,
+    set_serving: Callable[[bool], None],
+    lag_limit: float = FOLLOW_LAG_LIMIT_SECONDS,
 ) -> None:
-    """Applies the case store's change feed every `interval` seconds until `stop` (docs/adr/0011)."""
+    """Applies the case store's change feed every `interval` seconds until `stop` (docs/adr/0011); NOT_SERVING while
+    the feed has been unreadable for more than `lag_limit` seconds."""
     caught_up_at = time.monotonic()
     serving = True
     while not stop.wait(interval):
@@ -157,7 +162,7 @@ def follow_store(
             memory.catch_up()
         except Exception:
             logger.exception("reading the case store's change feed failed; will retry")
-            if serving and time.monotonic() - caught_up_at > FOLLOW_LAG_LIMIT_SECONDS:
+            if serving and time.monotonic() - caught_up_at > lag_limit:
                 serving = False
                 set_serving(False)
             continue

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine
 
 from linli.settings import ProcessSettings
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
-from services.retrieval.server import RetrievalDeps, RetrievalServer, create_server
+from services.retrieval.server import RetrievalDeps, RetrievalServer, create_server, follow_store
 from services.retrieval.store import FEED_BATCH, CaseStore, Change
 from tests.local_servers import retrieval_settings
 from tests.tokens import service_metadata
@@ -68,12 +68,14 @@ def test_a_case_upserted_on_one_replica_is_found_on_the_other_within_2_s(replica
     writer.UpsertCases(retrieval_pb2.UpsertCasesRequest(cases=[case]), metadata=service_metadata(), timeout=5)
     written_at = time.monotonic()
     while "lift-1" not in found_ids(reader, "三号楼电梯停运三天了"):
-        assert time.monotonic() - written_at < 2.0, "the other replica did not catch up within 2 s"
+        waited = time.monotonic() - written_at
+        assert waited < 2.0, f"the other replica did not catch up within 2 s ({waited:.2f} s)"
         time.sleep(0.05)
     reader.DeleteCases(retrieval_pb2.DeleteCasesRequest(case_ids=["lift-1"]), metadata=service_metadata(), timeout=5)
     deleted_at = time.monotonic()
     while "lift-1" in found_ids(writer, "三号楼电梯停运三天了"):
-        assert time.monotonic() - deleted_at < 2.0, "the delete did not reach the other replica within 2 s"
+        waited = time.monotonic() - deleted_at
+        assert waited < 2.0, f"the delete did not reach the other replica within 2 s ({waited:.2f} s)"
         time.sleep(0.05)
 
 
@@ -101,3 +103,33 @@ def test_a_replica_is_not_serving_until_it_has_caught_up(postgres_url: str, tmp_
     finally:
         gated.gate.set()
         server.stop(0)
+
+
+class FlakyFeed:
+    """A memory whose change feed fails while `broken` is set."""
+
+    def __init__(self) -> None:
+        self.broken = threading.Event()
+
+    def catch_up(self) -> None:
+        if self.broken.is_set():
+            raise ConnectionError("case store unreachable")
+
+
+def test_a_replica_that_cannot_read_the_feed_turns_not_serving_until_it_can() -> None:
+    memory, stop, reported = FlakyFeed(), threading.Event(), list[bool]()
+    memory.broken.set()
+    args = (memory, 0.01, stop, reported.append, 0.2)
+    follower = threading.Thread(target=follow_store, args=args, daemon=True)
+    follower.start()
+    try:
+        time.sleep(0.1)
+        assert reported == []  # a short outage is tolerated
+        time.sleep(0.3)
+        assert reported == [False]
+        memory.broken.clear()
+        time.sleep(0.1)
+        assert reported == [False, True]
+    finally:
+        stop.set()
+        follower.join(5)
