@@ -230,8 +230,9 @@ class CaseStore:
             session.add_all(rows)
             session.flush()
             keys = [row.key for row in rows]
-            self._record(session, replaced, DELETE)
+            # New keys before the replaced ones' deletion: a follower, like this replica, never misses the case.
             self._record(session, keys, UPSERT)
+            self._record(session, replaced, DELETE)
             before_commit(keys)
         return keys, replaced
 

@@ -71,8 +71,8 @@ def test_upserts_and_deletes_are_recorded_in_order(store: CaseStore) -> None:
     assert [(change.key, change.op) for change in changes] == [
         (first[0], UPSERT),
         (first[1], UPSERT),
-        (replaced[0], DELETE),
         (second[0], UPSERT),
+        (replaced[0], DELETE),
         (deleted[0], DELETE),
     ]
     assert [change.seq for change in changes] == sorted({change.seq for change in changes})
