@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 
 from linli.errors import FieldViolation, InvalidArgument
 
@@ -74,3 +76,48 @@ def validate_cases(cases: list[CaseRecord], *, field: str = "cases") -> None:
             violations.append(FieldViolation(f"{where}.resolution", "a resolved case needs its resolution"))
     if violations:
         raise InvalidArgument.for_fields(violations)
+
+
+def read_corpus(path: Path) -> list[CaseRecord]:
+    """Reads resolved cases from JSONL (keys as in services/retrieval/corpus/resolved_cases.jsonl).
+
+    Raises ValueError naming file and line for a line that is not a case, including fields of the wrong JSON type.
+    """
+    cases = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise TypeError("a line must be a JSON object")
+                for field in ("id", "complaint", "party", "community", "resolution", "category", "building"):
+                    if field in row and not isinstance(row[field], str):
+                        raise TypeError(f"{field} must be a string, got {type(row[field]).__name__}")
+                cases.append(
+                    CaseRecord(
+                        id=row["id"],
+                        complaint=row["complaint"],
+                        resolution=row.get("resolution", ""),
+                        party=row["party"],
+                        category=row.get("category", ""),
+                        community=row["community"],
+                        building=row.get("building", ""),
+                        status=CaseStatus(row.get("status", CaseStatus.RESOLVED.value)),
+                        created_at=_timestamp(row.get("created_at")),
+                        resolved_at=_timestamp(row.get("resolved_at")),
+                    )
+                )
+            except (KeyError, ValueError, TypeError) as error:
+                raise ValueError(f"{path}:{number}: not a case ({error})") from error
+    return cases
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"time {value!r} has no zone offset")
+    return moment

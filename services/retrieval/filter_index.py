@@ -202,6 +202,13 @@ class FilterIndex:
         self._live.discard(key_array)
         self._resolved.discard(key_array)
 
+    def holding(self, keys: Sequence[int]) -> list[int]:
+        """Those of `keys` the postings hold."""
+        key_array = np.asarray(keys, dtype=np.int64)
+        with self._lock:
+            held: list[int] = key_array[self._live.contains(key_array)].tolist()
+        return held
+
     def known(self, column: str, value: str) -> bool:
         """Whether any held case has this community or party."""
         return value in self._postings[column]

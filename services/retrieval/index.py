@@ -154,8 +154,12 @@ class VectorIndex:
         self.kind = kind_of(self._index)
         self._tombstones = KeyBitmap()
         self._row_of_key: npt.NDArray[np.int32] = np.full(0, -1, dtype=np.int32)
+        # The live keys, so a replica following the change feed can tell which changes it already holds.
+        self._live = KeyBitmap()
+        held = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        self._live.add(held)
         if self.kind is IndexKind.HNSW:
-            self._note_rows(faiss.vector_to_array(self._index.id_map).astype(np.int64), 0)
+            self._note_rows(held, 0)
         self._lock = threading.Lock()
 
     @classmethod
@@ -168,6 +172,7 @@ class VectorIndex:
                 if not index._index.is_trained:
                     index._index.train(rows)
                 index._index.add_with_ids(rows, np.asarray(ids, np.int64))
+            index._live.add(np.asarray(ids, np.int64))
             if index.kind is IndexKind.HNSW:
                 index._note_rows(np.asarray(ids, np.int64), 0)
         return index
@@ -217,6 +222,12 @@ class VectorIndex:
             held = faiss.vector_to_array(self._index.id_map).astype(np.int64)
             return set(held[~self._tombstones.contains(held)].tolist())
 
+    def holding(self, ids: Ids) -> Ids:
+        """Those of `ids` the index holds live."""
+        keys = np.asarray(ids, dtype=np.int64)
+        with self._lock:
+            return keys[self._live.contains(keys)]
+
     def upsert(self, ids: Ids, vectors: Vectors) -> None:
         """Adds vectors under new keys (keys are never reused, so there is nothing to replace in place)."""
         if vectors.shape != (len(ids), self.dimension):
@@ -225,6 +236,7 @@ class VectorIndex:
         with self._lock, faiss_threads(self.params.build_threads):
             first_row = int(self._index.ntotal)
             self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), keys)
+            self._live.add(keys)
             if self.kind is IndexKind.HNSW:
                 self._note_rows(keys, first_row)
 
@@ -234,6 +246,7 @@ class VectorIndex:
             return
         keys = np.asarray(ids, dtype=np.int64)
         with self._lock:
+            self._live.discard(keys)
             if self.kind is IndexKind.FLAT:
                 self._index.remove_ids(keys)
                 return

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from services.retrieval.snapshots import Manifest
     from services.retrieval.store import CaseStore
 
-# The case store's file inside the index folder, as services/retrieval/server.py opens it.
+# The case store's file inside the index folder when no LINLI_RETRIEVAL_CASE_STORE_URL is set (settings.py).
 CASE_STORE_FILE = "cases.sqlite"
 SNAPSHOTS_DIR = "snapshots"
 
@@ -77,7 +77,7 @@ def _open_memory(settings: RetrievalSettings, embedder: Embedder | None) -> tupl
         if not (model_path / "config.json").is_file():
             raise IndexAdminError(f"no sentence-transformers model in {model_path}")
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    store = CaseStore.from_url(f"sqlite:///{settings.index_dir / CASE_STORE_FILE}")
+    store = CaseStore.from_url(settings.resolved_case_store_url())  # the folder's SQLite file unless a URL is set
     # No starter corpus here: the folder should hold exactly what the given corpus says.
     unseeded = settings.model_copy(update={"seed_corpus": None})
     return build_memory(unseeded, RetrievalDeps(embedder=embedder, store=store)), store
@@ -86,8 +86,7 @@ def _open_memory(settings: RetrievalSettings, embedder: Embedder | None) -> tupl
 def read_valid_corpus(corpus: Path) -> list[CaseRecord]:
     """Reads and validates the whole corpus before anything is written, naming every bad case."""
     from linli.errors import InvalidArgument
-    from services.retrieval.cases import validate_cases
-    from services.retrieval.memory import read_corpus
+    from services.retrieval.cases import read_corpus, validate_cases
 
     if not corpus.is_file():
         raise IndexAdminError(f"no corpus file at {corpus}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -15,7 +14,8 @@ import numpy as np
 from linli.embedding import Embedder, Vectors
 from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
 from linli.pii import scrub
-from services.retrieval.cases import MAX_TEXT_CHARS, CaseFilter, CaseRecord, CaseStatus, validate_cases
+from services.retrieval.cases import MAX_TEXT_CHARS, CaseFilter, CaseRecord, read_corpus, validate_cases
+from services.retrieval.changes import AppliedChanges, apply_changes
 from services.retrieval.filter_index import FilterIndex
 from services.retrieval.index import IndexParams, VectorIndex
 from services.retrieval.metrics import SEARCH_SECONDS
@@ -73,7 +73,9 @@ class CaseMemory:
         self._max_batch = max_batch
         self._updated_at = datetime.now(UTC)
         self._snapshot_name = ""
-        # Upserts, deletes, reloads and rebuilds change store and index together: one at a time.
+        # The newest change of the store's feed this replica has applied (docs/adr/0011).
+        self._applied_seq = 0
+        # Upserts, deletes, reloads, rebuilds and catching up change store and index together: one at a time.
         self._write_lock = threading.RLock()
         self._rebuilding = threading.Event()
 
@@ -92,11 +94,37 @@ class CaseMemory:
         with self._write_lock:
             self._reembed_other_models()
             self._snapshot_name = ""  # stays empty when the index is rebuilt from the store
-            index = self._index_from_snapshot() or self._index_from_store()
-            self._filters = self._filters_from_store()
-            self._index = index
+            # Read before the scans: whatever commits during them comes again as a change after this one.
+            watermark = self._store.last_seq()
+            index, since = self._index_from_snapshot(watermark) or (self._index_from_store(), watermark)
+            filters = self._filters_from_store()
+            applied = apply_changes(self._store, index, filters, since=min(since, watermark), model=self.model_name)
+            self._filters, self._index = filters, index
+            self._applied_seq = applied.seq
             self._updated_at = datetime.now(UTC)
             return index.size
+
+    @property
+    def applied_seq(self) -> int:
+        """The newest change of the case store's feed this replica holds."""
+        return self._applied_seq
+
+    def held_keys(self) -> set[int]:
+        """The keys the index holds (to compare a replica with the store)."""
+        return self._index.keys()
+
+    def catch_up(self) -> AppliedChanges:
+        """Applies what other replicas wrote to the store since the last call (their changes in the feed)."""
+        with self._write_lock:
+            applied = apply_changes(
+                self._store, self._index, self._filters, since=self._applied_seq, model=self.model_name
+            )
+            self._applied_seq = applied.seq
+            if applied.added or applied.removed:
+                self._updated_at = datetime.now(UTC)
+        if applied.added or applied.removed:
+            self._maybe_rebuild()
+        return applied
 
     def reload(self) -> int:
         """Loads the newest snapshot (or rebuilds) and swaps it in; searches in flight finish on the old index."""
@@ -111,6 +139,7 @@ class CaseMemory:
             serialized = index.serialize()
             max_key = max(index.keys(), default=0)
             count = index.size
+            seq = self._applied_seq
         path = self._snapshots.write(
             serialized,
             model=self.model_name,
@@ -119,6 +148,7 @@ class CaseMemory:
             count=count,
             kind=index.kind.value,
             max_key=max_key,
+            seq=seq,
         )
         self._snapshot_name = path.name
         logger.info("snapshot written", extra={"snapshot": path.name, "cases": count})
@@ -295,7 +325,8 @@ class CaseMemory:
             filters.add(keys, facets)
         return filters
 
-    def _index_from_snapshot(self) -> VectorIndex | None:
+    def _index_from_snapshot(self, watermark: int) -> tuple[VectorIndex, int] | None:
+        """The newest valid snapshot with the store's deletions since removed, and the feed position it covers."""
         if self._snapshots is None:
             return None
         self._snapshots.remove_leftovers()
@@ -307,18 +338,22 @@ class CaseMemory:
         if index.storage not in (None, self._params.storage):
             logger.info("snapshot stores vectors otherwise than configured; rebuilding", extra={"snapshot": found.name})
             return None
+        # HNSW tombstones are not in the snapshot's file: the store's live keys say which held keys are gone.
         live = self._store.live_keys()
         held = index.keys()
         index.remove(np.fromiter(held - live, dtype=np.int64))
-        for keys, vectors, _models in self._store.iter_vectors(above=manifest.max_key):
-            index.upsert(np.asarray(keys, dtype=np.int64), vectors)
-        missing = (live - held) - {key for key in live if key > manifest.max_key}
-        if missing:  # cannot happen with keys that only grow; rebuild rather than serve a hole
-            logger.warning("snapshot misses stored cases; rebuilding", extra={"missing": len(missing)})
-            return None
+        if manifest.seq:  # the feed adds what came since
+            since = manifest.seq
+        else:  # written before the feed existed: keys only grow, so what came since is above its largest key
+            for keys, vectors, _models in self._store.iter_vectors(above=manifest.max_key):
+                index.upsert(np.asarray(keys, dtype=np.int64), vectors)
+            if (live - held) - {key for key in live if key > manifest.max_key}:
+                logger.warning("snapshot misses stored cases; rebuilding", extra={"snapshot": found.name})
+                return None
+            since = watermark
         self._snapshot_name = found.name
-        logger.info("index loaded from snapshot", extra={"snapshot": found.name, "cases": index.size})
-        return index
+        logger.info("index loaded from snapshot", extra={"snapshot": found.name, "cases": index.size, "seq": since})
+        return index, since
 
     def _check_filter(self, case_filter: CaseFilter) -> None:
         violations = []
@@ -335,48 +370,3 @@ class CaseMemory:
 
 def _without_personal_data(case: CaseRecord) -> CaseRecord:
     return replace(case, complaint=scrub(case.complaint), resolution=scrub(case.resolution))
-
-
-def read_corpus(path: Path) -> list[CaseRecord]:
-    """Reads resolved cases from JSONL (keys as in services/retrieval/corpus/resolved_cases.jsonl).
-
-    Raises ValueError naming file and line for a line that is not a case, including fields of the wrong JSON type.
-    """
-    cases = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise TypeError("a line must be a JSON object")
-                for field in ("id", "complaint", "party", "community", "resolution", "category", "building"):
-                    if field in row and not isinstance(row[field], str):
-                        raise TypeError(f"{field} must be a string, got {type(row[field]).__name__}")
-                cases.append(
-                    CaseRecord(
-                        id=row["id"],
-                        complaint=row["complaint"],
-                        resolution=row.get("resolution", ""),
-                        party=row["party"],
-                        category=row.get("category", ""),
-                        community=row["community"],
-                        building=row.get("building", ""),
-                        status=CaseStatus(row.get("status", CaseStatus.RESOLVED.value)),
-                        created_at=_timestamp(row.get("created_at")),
-                        resolved_at=_timestamp(row.get("resolved_at")),
-                    )
-                )
-            except (KeyError, ValueError, TypeError) as error:
-                raise ValueError(f"{path}:{number}: not a case ({error})") from error
-    return cases
-
-
-def _timestamp(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        raise ValueError(f"time {value!r} has no zone offset")
-    return moment

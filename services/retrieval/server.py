@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,12 +48,12 @@ class RetrievalServer:
     handle: ServerHandle
     servicer: RetrievalServicer
     settings: RetrievalSettings
-    stop_snapshots: threading.Event
+    stop_background: threading.Event  # ends the snapshot and change-feed threads
     batcher: MicroBatcher | None = None
 
     def stop(self, grace: float = 5.0) -> None:
         """Stops serving, then writes a last snapshot so the next start loads instead of rebuilding."""
-        self.stop_snapshots.set()
+        self.stop_background.set()
         self.handle.stop(grace)
         memory = self.servicer.loaded_memory
         if memory is not None:
@@ -67,7 +69,7 @@ def build_memory(settings: RetrievalSettings, deps: RetrievalDeps) -> CaseMemory
     """Loads model, case store and index (newest valid snapshot, else a rebuild), and seeds an empty store."""
     embedder = deps.embedder or create_embedder(settings.embedder_config())
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    store = deps.store or CaseStore.from_url(f"sqlite:///{settings.index_dir / 'cases.sqlite'}")
+    store = deps.store or CaseStore.from_url(settings.resolved_case_store_url())
     model_path = settings.model_path or embedded_model_path()
     memory = CaseMemory(
         embedder,
@@ -122,16 +124,52 @@ def create_server(
         server.batcher = batcher
         memory = build_memory(settings, RetrievalDeps(embedder=batcher, store=deps.store))
         servicer.attach(memory)
+        threading.Thread(
+            target=follow_store,
+            args=(memory, settings.follow_interval_seconds, server.stop_background, handle.set_serving),
+            name="follow-store",
+            daemon=True,
+        ).start()
         if settings.snapshot_interval_seconds > 0:
             threading.Thread(
                 target=snapshot_periodically,
-                args=(memory, settings.snapshot_interval_seconds, server.stop_snapshots),
+                args=(memory, settings.snapshot_interval_seconds, server.stop_background),
                 name="snapshots",
                 daemon=True,
             ).start()
 
     handle.load_then_serve(load)
     return server
+
+
+# A replica that cannot read the change feed for this long says NOT_SERVING: its answers may miss recent cases.
+FOLLOW_LAG_LIMIT_SECONDS = 10.0
+
+
+def follow_store(
+    memory: CaseMemory,
+    interval: float,
+    stop: threading.Event,
+    set_serving: Callable[[bool], None],
+    lag_limit: float = FOLLOW_LAG_LIMIT_SECONDS,
+) -> None:
+    """Applies the case store's change feed every `interval` seconds until `stop` (docs/adr/0011); NOT_SERVING while
+    the feed has been unreadable for more than `lag_limit` seconds."""
+    caught_up_at = time.monotonic()
+    serving = True
+    while not stop.wait(interval):
+        try:
+            memory.catch_up()
+        except Exception:
+            logger.exception("reading the case store's change feed failed; will retry")
+            if serving and time.monotonic() - caught_up_at > lag_limit:
+                serving = False
+                set_serving(False)
+            continue
+        caught_up_at = time.monotonic()
+        if not serving:
+            serving = True
+            set_serving(True)
 
 
 def snapshot_periodically(memory: CaseMemory, interval: float, stop: threading.Event) -> None:

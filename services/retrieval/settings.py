@@ -47,7 +47,21 @@ class RetrievalSettings(LinliSettings):
         le=512,
         description="Tokens kept per text by either backend; longer texts are truncated (complaints rarely are).",
     )
-    index_dir: Path = Field(DEFAULT_STATE_DIR / "index", description="Folder of the index snapshot and case store.")
+    index_dir: Path = Field(
+        DEFAULT_STATE_DIR / "index",
+        description="Folder of the index snapshots (and of the embedded SQLite case store when no URL is set).",
+    )
+    case_store_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the case store every replica shares, e.g. `postgresql+psycopg://user@host/db`; "
+        "empty: SQLite in `INDEX_DIR` (one replica only).",
+    )
+    follow_interval_seconds: float = Field(
+        0.5,
+        gt=0.0,
+        le=60.0,
+        description="How often a replica reads the case store's change feed for what other replicas wrote.",
+    )
     seed_corpus: Path | None = Field(
         Path(__file__).resolve().parent / "corpus" / "resolved_cases.jsonl",
         description="JSONL of resolved cases loaded when the index is empty; empty value disables.",
@@ -72,6 +86,10 @@ class RetrievalSettings(LinliSettings):
     @classmethod
     def _empty_means_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    def resolved_case_store_url(self) -> str:
+        """The case store's URL: the setting, else SQLite in the index folder."""
+        return self.case_store_url or f"sqlite:///{self.index_dir / 'cases.sqlite'}"
 
     def embedder_config(self) -> EmbedderConfig:
         """The model folder, backend, cache and sequence length the embedder is built from."""

@@ -37,6 +37,8 @@ class Manifest:
     max_key: int
     index_sha256: str
     created_at: str
+    # The newest change of the case store's feed the index holds (0: written before the feed existed).
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class SnapshotStore:
         root.mkdir(parents=True, exist_ok=True)
 
     def write(self, serialized: Any, *, model: str, model_checksum: str, dimension: int, count: int, kind: str,
-              max_key: int) -> Path:  # fmt: skip
+              max_key: int, seq: int = 0) -> Path:  # fmt: skip
         """Writes one snapshot of a serialized index (`faiss.serialize_index`) and returns its folder."""
         created = datetime.now(UTC)
         temporary = self.root / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
@@ -101,6 +103,7 @@ class SnapshotStore:
             max_key=max_key,
             index_sha256=_sha256(index_path),
             created_at=created.isoformat(),
+            seq=seq,
         )
         manifest_path = temporary / MANIFEST_FILE
         manifest_path.write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")

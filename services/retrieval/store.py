@@ -1,4 +1,4 @@
-"""The case store: the record of every case and its vector, from which the FAISS index is rebuilt at start."""
+"""The case store: the record of every case and its vector, and the change feed every retrieval replica follows."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import (
+    BigInteger,
+    Connection,
     Engine,
     Integer,
     LargeBinary,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -28,6 +31,35 @@ from services.retrieval.cases import CaseRecord, CaseStatus
 
 class _Base(DeclarativeBase):
     pass
+
+
+# What a change did to a key: an upsert adds the key (keys are never reused), a delete removes it.
+UPSERT, DELETE = "upsert", "delete"
+# PostgreSQL advisory lock every writer holds until its commit (see docs/adr/0011): sequence values are taken in
+# commit order, so a follower reading `seq > last` never skips a change that commits late.
+WRITER_LOCK_ID = 0x6C696E6C69  # "linli"
+FEED_BATCH = 1_000
+
+
+class ChangeRow(_Base):
+    """One entry of the change feed: `key` was upserted or deleted, in commit order of `seq`."""
+
+    __tablename__ = "case_changes"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy's declarative contract
+
+    # BIGINT (a PostgreSQL identity) everywhere but SQLite, where only INTEGER PRIMARY KEY autoincrements.
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    key: Mapped[int] = mapped_column(BigInteger)
+    op: Mapped[str] = mapped_column(String(8))
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change read from the feed."""
+
+    seq: int
+    key: int
+    op: str
 
 
 class CaseRow(_Base):
@@ -83,17 +115,66 @@ class CaseStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        _Base.metadata.create_all(engine)
+        self._serialises_writers = engine.dialect.name == "postgresql"
+        with engine.begin() as connection:
+            # Replicas starting together would race to create the tables: the writer lock makes it one at a time.
+            self._lock_writers(connection)
+            _Base.metadata.create_all(connection)
 
     @classmethod
     def from_url(cls, url: str) -> CaseStore:
         """Opens (and creates if needed) the store at a SQLAlchemy URL."""
-        return cls(create_engine(url))
+        return cls(create_engine(url, pool_pre_ping=True))
+
+    @property
+    def url(self) -> str:
+        """Where the store is, password hidden (for logs)."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        """Closes the store's pooled connections."""
+        self._engine.dispose()
 
     @contextmanager
     def _unit_of_work(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """A write transaction holding the writer lock (PostgreSQL; SQLite's own write lock does the same)."""
+        with self._unit_of_work() as session:
+            self._lock_writers(session.connection())
+            yield session
+
+    def _lock_writers(self, connection: Connection) -> None:
+        if self._serialises_writers:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": WRITER_LOCK_ID})
+
+    @staticmethod
+    def _record(session: Session, keys: Sequence[int], op: str) -> None:
+        session.add_all([ChangeRow(key=key, op=op) for key in keys])
+
+    def last_seq(self) -> int:
+        """The newest change's sequence number (0 when nothing was ever written)."""
+        with self._unit_of_work() as session:
+            return int(session.scalar(select(func.max(ChangeRow.seq))) or 0)
+
+    def changes_since(self, seq: int, limit: int = FEED_BATCH) -> list[Change]:
+        """Up to `limit` changes after `seq`, oldest first."""
+        with self._unit_of_work() as session:
+            rows = session.execute(
+                select(ChangeRow.seq, ChangeRow.key, ChangeRow.op)
+                .where(ChangeRow.seq > seq)
+                .order_by(ChangeRow.seq)
+                .limit(limit)
+            ).all()
+        return [Change(row.seq, row.key, row.op) for row in rows]
+
+    def rows_by_keys(self, keys: Sequence[int]) -> dict[int, CaseRow]:
+        """Whole stored rows (vector and model included) by key; deleted keys are absent."""
+        with self._unit_of_work() as session:
+            return {row.key: row for row in session.scalars(select(CaseRow).where(CaseRow.key.in_(keys)))}
 
     def count(self) -> int:
         """Number of stored cases."""
@@ -123,7 +204,7 @@ class CaseStore:
         Returns:
             (new keys in input order, keys of the rows they replaced).
         """
-        with self._unit_of_work() as session:
+        with self._write() as session:
             replaced = list(
                 session.scalars(select(CaseRow.key).where(CaseRow.case_id.in_([case.id for case in cases])))
             )
@@ -149,14 +230,18 @@ class CaseStore:
             session.add_all(rows)
             session.flush()
             keys = [row.key for row in rows]
+            # New keys before the replaced ones' deletion: a follower, like this replica, never misses the case.
+            self._record(session, keys, UPSERT)
+            self._record(session, replaced, DELETE)
             before_commit(keys)
         return keys, replaced
 
     def delete(self, case_ids: Sequence[str]) -> list[int]:
         """Deletes cases by id; returns the index keys of those that existed."""
-        with self._unit_of_work() as session:
+        with self._write() as session:
             keys = list(session.scalars(select(CaseRow.key).where(CaseRow.case_id.in_(case_ids))))
             session.execute(delete(CaseRow).where(CaseRow.key.in_(keys)))
+            self._record(session, keys, DELETE)
         return keys
 
     def live_keys(self) -> set[int]:
@@ -214,8 +299,11 @@ class CaseStore:
         return [by_key[key].complaint for key in keys]
 
     def replace_vectors(self, keys: Sequence[int], vectors: Vectors, model: str) -> None:
-        """Stores new vectors for existing cases (after a model change); keys stay, the index is rebuilt."""
-        with self._unit_of_work() as session:
+        """Stores new vectors for existing cases (after a model change); keys stay, the index is rebuilt.
+
+        Not in the change feed: a replica only follows rows of its own model (docs/adr/0011, model changes).
+        """
+        with self._write() as session:
             for key, vector in zip(keys, vectors, strict=True):
                 row = session.get_one(CaseRow, key)
                 row.vector, row.model = np.asarray(vector, dtype=np.float32).tobytes(), model

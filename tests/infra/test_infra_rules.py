@@ -1,5 +1,6 @@
 """The rules ops rely on, checked on infra/: a non-root pinned image, probes that mean ready, limits, hardened pods,
-one beat and one retrieval writer, autoscalers and budgets that fit, and commands the `linli` CLI knows."""
+one beat, retrieval replicas that roll one at a time, autoscalers and budgets that fit, and commands the `linli` CLI
+knows."""
 
 from __future__ import annotations
 
@@ -39,9 +40,11 @@ GRPC_PORTS = {
     "retrieval": RetrievalSettings.model_fields["port"].default,
     "routing": RoutingSettings.model_fields["port"].default,
 }
-# Stateful or singleton roles: one replica, replaced with Recreate, never autoscaled (docs/operations.md, "Scale").
-SINGLE_INSTANCE = ("retrieval", "beat")
+# Singleton roles: one replica, replaced with Recreate, never autoscaled (docs/operations.md, "Scale").
+SINGLE_INSTANCE = ("beat",)
 AUTOSCALED = ("intake", "routing", "worker")
+# A fixed number of replicas, each holding a whole index that follows the shared case store (docs/adr/0011).
+REPLICATED = ("retrieval",)
 HTTP_APP = ROOT / "services" / "intake" / "http_app.py"
 TMP_MOUNT = "/tmp"  # noqa: S108 - a mount path in the manifests, not a temporary file of this test
 
@@ -168,15 +171,38 @@ def test_autoscaled_role_leaves_replicas_to_its_autoscaler(name: str) -> None:
     assert 2 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
 
 
-def test_disruption_budgets_cover_autoscaled_roles_and_never_block_a_drain() -> None:
+@pytest.mark.parametrize("name", REPLICATED)
+def test_replicated_role_rolls_one_pod_at_a_time_and_keeps_no_state(name: str) -> None:
+    deployment = deployments()[name]
+    spec = deployment["spec"]
+    assert spec["replicas"] >= 3, "two stay up while one is replaced or drained"
+    assert spec["strategy"]["type"] == "RollingUpdate"
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 1
+    assert name not in autoscalers()
+    volumes = pod_spec(deployment).get("volumes", [])
+    assert all("persistentVolumeClaim" not in volume for volume in volumes), "a shared claim would pin one writer"
+    (container,) = containers(deployment)
+    from_secret = {
+        variable["name"] for variable in container.get("env", []) if "secretKeyRef" in variable.get("valueFrom", {})
+    }
+    assert "LINLI_RETRIEVAL_CASE_STORE_URL" in from_secret, "every replica must share one case store"
+
+
+def fewest_replicas(name: str) -> int:
+    if name in autoscalers():
+        return int(autoscalers()[name]["spec"]["minReplicas"])
+    return int(deployments()[name]["spec"]["replicas"])
+
+
+def test_disruption_budgets_cover_every_multi_replica_role_and_never_block_a_drain() -> None:
     covered: set[str] = set()
     for budget in resources("PodDisruptionBudget"):
         selector = budget["spec"]["selector"]["matchLabels"]
         (name,) = [name for name, deployment in deployments().items() if selects(selector, deployment)]
         # minAvailable must stay below the fewest replicas, or a node drain waits forever.
-        assert budget["spec"]["minAvailable"] < autoscalers()[name]["spec"]["minReplicas"]
+        assert budget["spec"]["minAvailable"] < fewest_replicas(name)
         covered.add(name)
-    assert covered == set(AUTOSCALED)
+    assert covered == set(AUTOSCALED) | set(REPLICATED)
 
 
 def test_services_select_pods_and_named_ports() -> None:
