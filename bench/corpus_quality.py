@@ -18,7 +18,7 @@ import numpy as np
 
 from linli.catalog import load_catalog
 from linli.embedding import SentenceTransformerEmbedder
-from services.retrieval.memory import read_corpus
+from services.retrieval.cases import read_corpus
 from services.retrieval.settings import RetrievalSettings
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "services" / "retrieval" / "corpus"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from linli.embedding import OnnxInt8Embedder, Vectors
-from services.retrieval.memory import read_corpus
+from services.retrieval.cases import read_corpus
 from services.retrieval.settings import RetrievalSettings
 
 TARGET_RATIO = 3.0

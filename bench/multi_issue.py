@@ -26,8 +26,7 @@ from pathlib import Path
 
 from bench.routing_entries import entry_model
 from linli.catalog import Catalog, CatalogEntry, load_catalog
-from services.retrieval.cases import CaseRecord
-from services.retrieval.memory import read_corpus
+from services.retrieval.cases import CaseRecord, read_corpus
 from services.routing.entry_choice import choose_entry
 from services.routing.other_issues import DEFAULT_RULES, DetectionRules, find_other_issues
 

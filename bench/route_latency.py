@@ -21,7 +21,7 @@ from linli.catalog import load_catalog
 from linli.clients.retrieval import EmbeddedTexts
 from linli.embedding import SentenceTransformerEmbedder, Vectors
 from linli.v1 import cases_pb2
-from services.retrieval.memory import read_corpus
+from services.retrieval.cases import read_corpus
 from services.retrieval.settings import RetrievalSettings
 from services.routing.bootstrap import retrieval_encoder
 from services.routing.learning.data import LabelledText

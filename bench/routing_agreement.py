@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.retrieval.memory import read_corpus
+from services.retrieval.cases import read_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = ROOT / "services" / "retrieval" / "corpus"

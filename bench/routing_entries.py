@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from linli.catalog import Catalog, CatalogEntry, load_catalog
-from services.retrieval.memory import read_corpus
+from services.retrieval.cases import read_corpus
 from services.routing.entry_choice import choose_entry
 from services.routing.learning.classifier import EntryModel, ModelParameters
 from services.routing.learning.features import FeatureConfig

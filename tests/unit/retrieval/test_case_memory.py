@@ -11,8 +11,8 @@ import pytest
 
 from linli.embedding import SentenceTransformerEmbedder, Vectors
 from linli.errors import AlreadyExists, InvalidArgument
-from services.retrieval.cases import CaseFilter, CaseRecord, CaseStatus
-from services.retrieval.memory import CaseMemory, read_corpus
+from services.retrieval.cases import CaseFilter, CaseRecord, CaseStatus, read_corpus
+from services.retrieval.memory import CaseMemory
 from services.retrieval.store import CaseStore
 from tests.unit.fakes import HashEmbedder
 
