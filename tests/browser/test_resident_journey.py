@@ -8,6 +8,7 @@ when LINLI_DOCS_SCREENSHOTS=1.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -18,7 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from PIL import Image
+from playwright.sync_api import Browser, FloatRect, Page, expect
 
 from services.intake.uploads.settings import UploadSettings
 from tests.browser.conftest import SCREENSHOTS, Stack
@@ -58,11 +60,25 @@ def photos(tmp_path: Path) -> dict[str, Path]:
     return {name: tmp_path / name for name in made}
 
 
-def step_shot(page: Page, name: str) -> None:
-    """The visible viewport (small PNGs for the docs), in docs/ui/ when asked, else next to the other screenshots."""
+def step_shot(page: Page, name: str, clip: FloatRect | None = None) -> None:
+    """The visible viewport (or `clip` of it) in docs/ui/ when asked, else next to the other screenshots; in 256
+    colours, which keeps a console screen well under 150 KB."""
     folder = DOCS_UI if os.environ.get("LINLI_DOCS_SCREENSHOTS") == "1" else SCREENSHOTS
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"))
+    path = folder / f"{name}.png"
+    with Image.open(io.BytesIO(page.screenshot(clip=clip))) as shot:
+        shot.convert("RGB").quantize(256).save(path, optimize=True)
+
+
+def report_card_shot(desk: Page, name: str) -> None:
+    """The console's 居民反映 card down to its photos: the status and the 办理时限 line."""
+    desk.evaluate("window.scrollTo(0, 0)")
+    card = desk.locator("#detail > section.card").first.bounding_box()
+    photos = desk.locator("#d-photos").bounding_box()
+    assert card is not None
+    assert photos is not None
+    bottom = photos["y"] + photos["height"] + 16
+    step_shot(desk, name, {"x": card["x"], "y": card["y"], "width": card["width"], "height": bottom - card["y"]})
 
 
 def context_page(browser: Browser, stack: Stack, width: int, height: int) -> Page:
@@ -91,7 +107,7 @@ def log_in_by_sms(phone: Page, capfd: pytest.CaptureFixture[str]) -> str:
     phone.click("#login-send")
     phone.wait_for_function("document.getElementById('login-send').textContent.includes('秒后重发')")
     phone.fill("#login-code", DEV_CODE.findall(capfd.readouterr().out)[-1])
-    step_shot(phone, "e2e-1-sms-login")
+    step_shot(phone, "e2e-01-sms-login")
     phone.click("#login-submit")
     phone.locator("#login-card").wait_for(state="hidden")
     resident_id = str(json.loads(phone.evaluate("localStorage.getItem('linli.session')"))["resident_id"])
@@ -108,7 +124,7 @@ def submit_with_photo(phone: Page, stack: Stack, photo: Path, resident_id: str) 
     phone.set_input_files("#photos", [photo])
     expect(phone.locator("#photo-list li")).to_contain_text("已上传", timeout=UI_MS)
     phone.locator("#photo-list").scroll_into_view_if_needed()
-    step_shot(phone, "e2e-2-submit-with-photo")
+    step_shot(phone, "e2e-02-submit-with-photo")
     phone.click("#submit")
     phone.wait_for_url("**/h5/tickets/*", timeout=UI_MS)
     ticket_id = phone.url.rsplit("/", 1)[1]
@@ -121,7 +137,7 @@ def submit_with_photo(phone: Page, stack: Stack, photo: Path, resident_id: str) 
     assert (ticket["status"], ticket["party"]) == ("routed", "property_manager"), ticket["events"]
     expect(phone.locator("#routed-party")).to_contain_text("物业", timeout=UI_MS)
     phone.wait_for_function("document.querySelector('#ticket-photos img')?.naturalWidth > 0")
-    step_shot(phone, "e2e-3-ticket-routed")
+    step_shot(phone, "e2e-03-ticket-routed")
     return ticket_id
 
 
@@ -147,14 +163,15 @@ def ask_and_answer(desk: Page, phone: Page, stack: Stack, ticket_id: str, reside
     assert waiting["status"] == "waiting_resident"
     assert waiting["sla_due_at"] == before["sla_due_at"]  # paused: the deadline stands until the answer
     conversation.scroll_into_view_if_needed()
-    step_shot(desk, "e2e-5-console-question")
+    step_shot(desk, "e2e-05-console-question")
+    report_card_shot(desk, "e2e-06-console-paused")
 
     phone.goto(f"/h5/tickets/{ticket_id}")
     expect(phone.locator("#conversation .thread")).to_contain_text(QUESTION, timeout=UI_MS)
     expect(phone.locator("#waiting-hint")).to_be_visible()
     phone.locator("#conversation .reply-text").fill(ANSWER)
     phone.locator("#conversation").scroll_into_view_if_needed()
-    step_shot(phone, "e2e-6-h5-answer")
+    step_shot(phone, "e2e-07-h5-answer")
     time.sleep(WAIT_SECONDS)  # however fast the machine, the wait is long enough to see in the deadline
     phone.locator("#conversation .reply-send").click()
     expect(phone.locator("#conversation .thread .message")).to_have_count(2, timeout=UI_MS)
@@ -181,12 +198,14 @@ def test_a_residents_ticket_end_to_end(
     desk.goto(f"/console/tickets/{ticket_id}")
     expect(desk.locator("#d-photos img")).to_have_count(1, timeout=UI_MS)
     desk.wait_for_function("document.querySelector('#d-photos img').naturalWidth > 0")
-    step_shot(desk, "e2e-4-console-thumbnail")
+    step_shot(desk, "e2e-04-console-thumbnail")
 
     ask_and_answer(desk, phone, stack, ticket_id, resident_id)
 
     desk.reload()
     expect(desk.locator("#conversation .message.from-resident")).to_contain_text(ANSWER, timeout=UI_MS)
+    expect(desk.locator("#d-meta")).not_to_contain_text("暂停")
+    report_card_shot(desk, "e2e-08-console-resumed")
     desk.click("#accept")
     expect(desk.locator("#flash")).to_have_text("已受理。", timeout=UI_MS)
     desk.set_input_files("#after-photos", [photos["fixed.png"]])
@@ -197,7 +216,7 @@ def test_a_residents_ticket_end_to_end(
     expect(desk.locator("#d-photos img")).to_have_count(2, timeout=UI_MS)
     wait_until(lambda: loaded_images(desk, "#d-photos img") == 2, seconds=UI_MS / 1000, what="both photos")
     desk.evaluate("window.scrollTo(0, 0)")
-    step_shot(desk, "e2e-7-console-resolved")
+    step_shot(desk, "e2e-09-console-resolved")
     assert ticket_json(stack, ticket_id, resident_id)["status"] == "resolved"
 
     phone.goto(f"/h5/tickets/{ticket_id}")
@@ -206,12 +225,12 @@ def test_a_residents_ticket_end_to_end(
     phone.click(".star[data-score='5']")
     phone.fill("#rate-comment", "修得很快,谢谢")
     phone.locator("#rate").scroll_into_view_if_needed()
-    step_shot(phone, "e2e-8-h5-rate")
+    step_shot(phone, "e2e-10-h5-rate")
     phone.click("#rate-submit")
     expect(phone.locator("#status")).to_have_text("已关闭", timeout=UI_MS)
     rated = ticket_json(stack, ticket_id, resident_id)
     assert (rated["status"], rated["rating"]) == ("closed", 5)
     phone.evaluate("window.scrollTo(0, 0)")
-    step_shot(phone, "e2e-9-h5-closed")
+    step_shot(phone, "e2e-11-h5-closed")
     phone.context.close()
     desk.context.close()
