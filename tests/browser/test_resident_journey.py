@@ -23,7 +23,7 @@ from PIL import Image
 from playwright.sync_api import Browser, FloatRect, Page, expect
 
 from services.intake.uploads.settings import UploadSettings
-from tests.browser.conftest import SCREENSHOTS, Stack
+from tests.browser.conftest import READY_SECONDS, SCREENSHOTS, Stack
 from tests.browser.test_faces import COMMUNITY, PROPERTY_MANAGER, TRIAGE_SECONDS, sign_in
 from tests.browser.test_h5_login import DEV_CODE, PHONE
 from tests.browser.test_photos import loaded_images
@@ -31,7 +31,9 @@ from tests.integration.conftest import wait_until
 from tests.tokens import as_resident
 from tests.unit.intake.uploads.photos import exif_of, jpeg_with_gps, png
 
-pytestmark = pytest.mark.integration
+# pytest-timeout counts fixture setup: this module's one test also pays for starting the stack (retrieval, then
+# routing training its model, each allowed READY_SECONDS) before its own minute or so of clicking.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(2 * READY_SECONDS + 240)]
 
 DOCS_UI = Path(__file__).resolve().parents[2] / "docs" / "ui"
 UI_MS = 30_000  # triage runs in the worker process: the pages poll until it is done
