@@ -74,6 +74,7 @@ def step_shot(page: Page, name: str, clip: FloatRect | None = None) -> None:
 
 def report_card_shot(desk: Page, name: str) -> None:
     """The console's 居民反映 card down to its photos: the status and the 办理时限 line."""
+    expect(desk.locator("#d-photos img").first).to_be_visible(timeout=UI_MS)  # the card re-renders after a change
     desk.evaluate("window.scrollTo(0, 0)")
     card = desk.locator("#detail > section.card").first.bounding_box()
     photos = desk.locator("#d-photos").bounding_box()
