@@ -119,7 +119,7 @@ def create_http_app(
     if erasure is not None:
         app.include_router(me_routes(erasure, security.limiter))
     if messages is not None:
-        app.include_router(message_routes(messages, security.limiter))
+        app.include_router(message_routes(messages, security.limiter, uploads.links if uploads else None))
     # The H5 page, the worker console, instant answers, hot topics and Open311 (services/intake/web).
     mount_faces(app, faces)
     # Hot topics put to the residents' meeting, and its public decisions (services/intake/meetings).

@@ -68,7 +68,9 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     ready.set()
     erasure = ErasureFlows(intake.context, None, uploads.store)
     faces = face_services(flows, database)
-    app = create_http_app(flows, http_security(), database, ready, erasure, uploads=uploads, faces=faces)
+    app = create_http_app(
+        flows, http_security(), database, ready, erasure, intake.messages, uploads=uploads, faces=faces
+    )
     yield Stack(TestClient(app, headers=RESIDENT), intake, folder)
     database.dispose()
 
@@ -188,6 +190,24 @@ def test_attaching_someone_elses_upload_is_refused(stack: Stack) -> None:
     unknown = submit(stack, attachment_ids=["f" * 32])
     assert unknown.status_code == 422
     assert unknown.json()["error"]["fields"][0]["field"] == "attachment_ids[0]"
+
+
+def test_the_ticket_a_message_returns_keeps_its_photos(stack: Stack) -> None:
+    """The pages re-render the ticket a question or an answer returns: its photos must come with it."""
+    photo_id = upload(stack, jpeg_with_gps()).json()["upload_id"]
+    ticket_id = submit(stack, attachment_ids=[photo_id]).json()["id"]
+    stack.intake.triage.record_triage(ticket_id, decision("property_manager"))
+
+    asked = stack.client.post(
+        f"/v1/tickets/{ticket_id}/messages", json={"text": "请问是几楼?", "asks_resident": True}, headers=PM
+    )
+    answered = stack.client.post(f"/v1/tickets/{ticket_id}/messages", json={"text": "三楼"})
+
+    for reply in (asked, answered):
+        assert reply.status_code == 201, reply.text
+        [attachment] = reply.json()["ticket"]["attachments"]
+        assert attachment["id"] == photo_id
+        assert stack.client.get(attachment["thumbnail_url"]).status_code == 200
 
 
 def test_only_those_who_may_read_the_ticket_get_its_photo(stack: Stack) -> None:
