@@ -87,6 +87,6 @@ def message_routes(flows: MessageFlows, limiter: RateLimiter) -> APIRouter:
             limiter.check(Scope.RESIDENT_WRITE, caller.resident_id)
         new = NewMessage(body.text, body.internal, body.asks_resident, tuple(body.attachment_urls))
         posted = flows.post(ticket_id, caller, new)
-        return PostedMessageOut(**message_out(posted.message).model_dump(), ticket=ticket_out(posted.ticket))
+        return PostedMessageOut(**message_out(posted.message).model_dump(), ticket=ticket_out(posted.ticket, caller))
 
     return router
