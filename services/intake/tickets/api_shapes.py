@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.auth.identity import Caller, Worker
 from services.intake.tickets.models import EscalationLevel, Ticket, TicketStatus, Urgency
+from services.intake.tickets.precedent_privacy import history_note_for_reader
 from services.intake.tickets.routing_shapes import RoutingOut, routing_out
 from services.intake.tickets.validation import LATITUDE_RANGE, LONGITUDE_RANGE
 from services.intake.tickets.views import TicketView
@@ -235,6 +236,7 @@ def ticket_out(
 ) -> TicketOut:
     """A stored ticket as the API shows it to `reader` (only workers see precedents); `links` signs photo links."""
     ticket = view.ticket
+    sees_precedents = isinstance(reader, Worker)
     return TicketOut(
         id=ticket.id,
         text=ticket.text,
@@ -244,7 +246,7 @@ def ticket_out(
         status=TicketStatus(ticket.status),
         party=ticket.party,
         confidence=ticket.confidence,
-        routing=routing_out(ticket.routing, sees_precedents=isinstance(reader, Worker)),
+        routing=routing_out(ticket.routing, sees_precedents=sees_precedents),
         attachment_urls=ticket.attachment_urls,
         attachments=attachments_out(view, links),
         location=location_out(ticket),
@@ -275,7 +277,7 @@ def ticket_out(
                 kind=e.kind,
                 actor=e.actor,
                 party=e.party,
-                note=e.note,
+                note=history_note_for_reader(e.note, ticket.routing, sees_precedents=sees_precedents),
                 from_party=e.from_party,
                 to_party=e.to_party,
                 at=e.at,

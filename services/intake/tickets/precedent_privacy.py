@@ -13,6 +13,9 @@ from typing import Any
 from linli.parties import display_name
 from linli.pii import scrub
 
+# How the router's summary quoted the closest precedent: history notes written before this change still do.
+PRECEDENT_QUOTE = "最相似的「"
+
 
 def similar_resolved_count(stored: dict[str, Any]) -> int:
     """How many resolved precedents the decision (proto JSON form) drew on."""
@@ -55,3 +58,11 @@ def _scrubbed_hit(hit: dict[str, Any]) -> dict[str, Any]:
     case["complaint"] = scrub(case.get("complaint", ""))
     case["resolution"] = scrub(case.get("resolution", ""))
     return {**hit, "case": case}
+
+
+def history_note_for_reader(note: str, stored: dict[str, Any] | None, *, sees_precedents: bool) -> str:
+    """A history note as one reader may read it: an old triage note quoting a precedent is scrubbed for workers,
+    and for residents becomes the summary without quotes."""
+    if PRECEDENT_QUOTE not in note:
+        return note
+    return scrub(note) if sees_precedents else resident_summary(stored or {})

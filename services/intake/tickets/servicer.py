@@ -26,7 +26,7 @@ from services.intake.messages.servicer import MessageRpcs
 from services.intake.ratelimit import RateLimiter, Scope
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import EscalationLevel, Ticket, TicketEvent, TicketStatus, Urgency
-from services.intake.tickets.precedent_privacy import routing_for_reader
+from services.intake.tickets.precedent_privacy import history_note_for_reader, routing_for_reader
 from services.intake.tickets.repository import TicketQuery
 from services.intake.tickets.validation import Submission
 from services.intake.tickets.views import TicketView
@@ -46,20 +46,20 @@ _LEVEL_TO_PROTO: dict[EscalationLevel, routing_pb2.EscalationLevel] = {
 _LEVEL_FROM_PROTO = {value: level for level, value in _LEVEL_TO_PROTO.items()}
 
 
-def routing_decision(ticket: Ticket, reader: Caller) -> routing_pb2.RoutingDecision | None:
+def routing_decision(ticket: Ticket, *, sees_precedents: bool) -> routing_pb2.RoutingDecision | None:
     """The stored routing decision of a ticket as a proto, None before triage; only workers see its precedents."""
     if ticket.routing is None:
         return None
-    shown = routing_for_reader(ticket.routing, sees_precedents=isinstance(reader, Worker))
+    shown = routing_for_reader(ticket.routing, sees_precedents=sees_precedents)
     return json_format.ParseDict(shown, routing_pb2.RoutingDecision(), ignore_unknown_fields=True)
 
 
-def event_to_proto(event: TicketEvent) -> intake_pb2.TicketEvent:
-    """The wire form of a history entry."""
+def event_to_proto(event: TicketEvent, note: str) -> intake_pb2.TicketEvent:
+    """The wire form of a history entry, with its note as the reader may read it."""
     return intake_pb2.TicketEvent(
         kind=event.kind,
         actor=event.actor,
-        note=event.note,
+        note=note,
         at=to_timestamp(event.at),
         from_party=event.from_party,
         to_party=event.to_party,
@@ -77,6 +77,7 @@ def location_to_proto(ticket: Ticket) -> intake_pb2.GeoPoint | None:
 def ticket_to_proto(view: TicketView, reader: Caller, *, with_events: bool = True) -> intake_pb2.Ticket:
     """The wire form of a ticket as `reader` may read it; listings leave the history out."""
     ticket = view.ticket
+    sees = isinstance(reader, Worker)
     return intake_pb2.Ticket(
         id=ticket.id,
         text=ticket.text,
@@ -86,13 +87,18 @@ def ticket_to_proto(view: TicketView, reader: Caller, *, with_events: bool = Tru
         status=_STATUS_TO_PROTO[TicketStatus(ticket.status)],
         party=ticket.party,
         confidence=ticket.confidence,
-        routing=routing_decision(ticket, reader),
+        routing=routing_decision(ticket, sees_precedents=sees),
         attachment_urls=ticket.attachment_urls,
         rating=ticket.rating,
         resolution=ticket.resolution,
         created_at=to_timestamp(ticket.created_at),
         updated_at=to_timestamp(ticket.updated_at),
-        events=[event_to_proto(event) for event in ticket.events] if with_events else [],
+        events=[
+            event_to_proto(e, history_note_for_reader(e.note, ticket.routing, sees_precedents=sees))
+            for e in ticket.events
+        ]
+        if with_events
+        else [],
         priority=ticket.priority,
         urgency=_URGENCY_TO_PROTO[Urgency(ticket.urgency)],
         urgency_notice=view.urgency_notice,
