@@ -22,6 +22,7 @@ from linli.clients.retrieval import RetrievalClient
 from linli.embedding.text_encoder import TextEncoder
 from linli.errors import InvalidArgument
 from linli.parties import display_name
+from linli.pii import scrub
 from linli.v1 import cases_pb2
 from services.routing.decision import CatalogMatch, OtherIssue, PartyScore, Rationale, RoutingDecision, SignalOpinion
 from services.routing.entry_choice import EntryChoice, choose_entry
@@ -182,7 +183,8 @@ class Router:
                 ),
                 catalog_entry=None if choice is None else _catalog_match(choice.entry, choice.score),
             ),
-            suggested_resolution=suggestion.text,
+            # Retrieval scrubs what it returns; scrubbed again so a precedent's name never reaches a ticket.
+            suggested_resolution=scrub(suggestion.text),
             similar_cases=tuple(precedents),
             category=entry.id if entry is not None else _closest_category(best, precedents),
             router_version=served.version,
@@ -233,7 +235,7 @@ def _summary(
         same = sum(1 for p in precedents if p.case.party == party)
         parts.append(
             f"{len(precedents)} 件相似已办结案例中 {same} 件由{display_name(party)}办结,"
-            f"最相似的「{top.case.complaint[:30]}」相似度 {top.score:.2f}"
+            f"最相似的「{scrub(top.case.complaint)[:30]}」相似度 {top.score:.2f}"
         )
     evidence = ";".join(parts) + "。" if parts else ""
     if abstained:

@@ -139,6 +139,7 @@ def test_instant_answer_is_shown_first_and_still_submit_is_one_tap(phone: Page, 
     expect(phone.locator("#answer")).to_be_visible(timeout=UI_MS)
     expect(phone.locator("#answer-party")).to_have_text("街道办事处/社区居委会")
     expect(phone.locator("#answer-text")).not_to_be_empty()
+    expect(phone.locator("#answer-count")).to_contain_text("件相似问题办结")  # a count, no neighbour's complaint
     expect(phone.locator("#answer-basis")).to_contain_text("流浪")
     screenshot(phone, "h5-instant-answer")
     phone.click("#still-submit")

@@ -117,7 +117,7 @@ def test_dev_stack_routes_a_complaint_and_stops_cleanly(tmp_path: Path, corpus_s
         assert ticket["confidence"] > 0
         routing = ticket["routing"]
         assert isinstance(routing, dict)
-        assert routing["similar_cases"]
+        assert routing["similar_resolved_count"] > 0
         assert (tmp_path / "var" / "linli.sqlite").exists()
         assert (tmp_path / "var" / "index" / "cases.sqlite").exists()
 

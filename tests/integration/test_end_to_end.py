@@ -57,8 +57,9 @@ def test_http_complaint_ends_routed_with_precedents(
     assert ticket["party"] == "property_manager"
     assert 0.6 <= ticket["confidence"] <= 1.0
     routing = ticket["routing"]
-    assert routing["similar_cases"]
-    assert routing["similar_cases"][0]["party"] == "property_manager"
+    # The resident reads how many precedents agreed, never their complaints.
+    assert routing["similar_resolved_count"] > 0
+    assert routing["similar_cases"] == []
     assert routing["suggested_resolution"]
     assert routing["deciding_signal"] in {"case_vote", "catalog", "classifier"}
     assert [e["kind"] for e in ticket["events"]] == ["received", "routed"]
@@ -102,7 +103,8 @@ def test_grpc_submit_is_triaged_too(intake: RunningIntake, start_worker: Callabl
             intake_pb2.GetTicketRequest(ticket_id=submitted.ticket.id), timeout=10, metadata=GRPC_RESIDENT
         ).ticket
         assert ticket.status in (intake_pb2.TICKET_STATUS_ROUTED, intake_pb2.TICKET_STATUS_NEEDS_MANUAL)
-        assert ticket.routing.similar_cases
+        assert ticket.routing.suggested_resolution
+        assert not ticket.routing.similar_cases  # other residents' complaints are for workers
 
         with pytest.raises(grpc.RpcError) as raised:
             stub.SubmitTicket(

@@ -2,7 +2,8 @@
 
 "楼道灯坏了归谁管?" has been answered many times: when the text reads like a question and the closest resolved case
 is very close and agrees with the responsibility catalog, the resident reads what was done last time and who does
-it, and may still submit a ticket with one tap. Nothing is stored; an unsure or unavailable answer is no answer.
+it (never another resident's complaint), and may still submit a ticket with one tap. Nothing is stored; an unsure
+or unavailable answer is no answer.
 """
 
 from __future__ import annotations
@@ -53,13 +54,17 @@ class NoAnswerReason(StrEnum):
 
 @dataclass(frozen=True)
 class InstantAnswer:
-    """What residents read: what was done last time, by whom, and the catalog entry behind it."""
+    """What was done last time (scrubbed), by whom, the catalog entry behind it and how many cases agree.
+
+    The precedent itself (another resident's complaint, scrubbed) is for workers; the API hides it from residents.
+    """
 
     text: str
     party: str
     party_name: str
     precedent: Precedent
     entry: CatalogEntry | None
+    similar_resolved_count: int
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,9 @@ class Answerer:
                 score=best.score,
             ),
             entry=entry,
+            similar_resolved_count=sum(
+                1 for p in precedents if p.score >= self._min_similarity and p.party == best.party
+            ),
         )
         return AnswerOutcome(answer)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.intake.answers.flows import Answerer, AnswerOutcome
 from services.intake.auth.access import require_resident_or_worker
 from services.intake.auth.http import CallerDep
+from services.intake.auth.identity import Caller, Worker
 
 
 class AskBody(BaseModel):
@@ -22,7 +23,7 @@ class AskBody(BaseModel):
 
 
 class PrecedentOut(BaseModel):
-    """The resolved case the answer comes from (scrubbed of personal data)."""
+    """The resolved case the answer comes from (scrubbed of personal data); shown to workers only."""
 
     case_id: str
     complaint: str
@@ -46,7 +47,10 @@ class InstantAnswerOut(BaseModel):
     text: str = Field(description="What was done last time, scrubbed.")
     party: str
     party_name: str
-    precedent: PrecedentOut
+    similar_resolved_count: int = Field(description="How many similar resolved cases of this party answered it.")
+    precedent: PrecedentOut | None = Field(
+        description="Workers: the precedent, scrubbed. Residents: always null (another resident's complaint)."
+    )
     catalog_entry: EntryOut | None
 
 
@@ -58,8 +62,8 @@ class AnswerOut(BaseModel):
     answer: InstantAnswerOut | None
 
 
-def answer_out(outcome: AnswerOutcome) -> AnswerOut:
-    """The API form of an answer outcome."""
+def answer_out(outcome: AnswerOutcome, reader: Caller) -> AnswerOut:
+    """The API form of an answer outcome as `reader` may read it: only workers see the precedent."""
     found = outcome.answer
     if found is None:
         return AnswerOut(answered=False, reason=outcome.reason.value if outcome.reason else "", answer=None)
@@ -71,12 +75,15 @@ def answer_out(outcome: AnswerOutcome) -> AnswerOut:
             text=found.text,
             party=found.party,
             party_name=found.party_name,
+            similar_resolved_count=found.similar_resolved_count,
             precedent=PrecedentOut(
                 case_id=found.precedent.case_id,
                 complaint=found.precedent.complaint,
                 resolution=found.precedent.resolution,
                 score=round(found.precedent.score, 4),
-            ),
+            )
+            if isinstance(reader, Worker)
+            else None,
             catalog_entry=EntryOut(
                 entry_id=entry.id, name=entry.name, party=entry.party, basis=entry.basis, sla_hours=entry.sla_hours
             )
@@ -94,9 +101,10 @@ def answer_routes(answerer: Callable[[], Answerer]) -> APIRouter:
     def ask(body: AskBody, caller: CallerDep) -> AnswerOut:
         """An instant answer from a confidently similar resolved case, when the text is a question; stores nothing.
 
-        Needs a resident's or a worker's token: the precedents are scrubbed, but not for anonymous scraping.
+        Needs a resident's or a worker's token. Residents read the scrubbed resolution and how many cases agree;
+        only workers see the precedent itself (scrubbed), which is another resident's complaint.
         """
         require_resident_or_worker(caller)
-        return answer_out(answerer().answer(body.text, body.community))
+        return answer_out(answerer().answer(body.text, body.community), caller)
 
     return router

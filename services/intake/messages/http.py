@@ -88,7 +88,7 @@ def message_routes(flows: MessageFlows, limiter: RateLimiter, links: PhotoLinker
             limiter.check(Scope.RESIDENT_WRITE, caller.resident_id)
         new = NewMessage(body.text, body.internal, body.asks_resident, tuple(body.attachment_urls))
         posted = flows.post(ticket_id, caller, new)
-        ticket = ticket_out(posted.ticket, links=links)
+        ticket = ticket_out(posted.ticket, caller, links=links)
         return PostedMessageOut(**message_out(posted.message).model_dump(), ticket=ticket)
 
     return router

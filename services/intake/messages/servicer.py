@@ -40,7 +40,7 @@ class MessageRpcs:
         self,
         flows: MessageFlows,
         limiter: RateLimiter,
-        ticket_to_proto: Callable[[TicketView], intake_pb2.Ticket],
+        ticket_to_proto: Callable[[TicketView, Caller], intake_pb2.Ticket],
     ) -> None:
         self._flows = flows
         self._limiter = limiter
@@ -67,5 +67,5 @@ class MessageRpcs:
         )
         posted = self._flows.post(request.ticket_id, caller, new)
         return intake_pb2.PostTicketMessageResponse(
-            message=message_to_proto(posted.message), ticket=self._ticket_to_proto(posted.ticket)
+            message=message_to_proto(posted.message), ticket=self._ticket_to_proto(posted.ticket, caller)
         )

@@ -3,73 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from services.intake.auth.identity import Caller, Worker
 from services.intake.tickets.models import EscalationLevel, Ticket, TicketStatus, Urgency
+from services.intake.tickets.precedent_privacy import history_note_for_reader
+from services.intake.tickets.routing_shapes import RoutingOut, routing_out
 from services.intake.tickets.views import TicketView
-
-
-class PartyScoreOut(BaseModel):
-    """A candidate party and its probability."""
-
-    party: str
-    probability: float
-
-
-class SimilarCaseOut(BaseModel):
-    """A resolved precedent behind a routing decision."""
-
-    id: str
-    complaint: str
-    resolution: str
-    party: str
-    category: str
-    score: float
-
-
-class CatalogEntryOut(BaseModel):
-    """The responsibility-catalog entry the complaint matched."""
-
-    entry_id: str
-    name: str
-    party: str
-    basis: str
-
-
-class OtherIssueOut(BaseModel):
-    """A further problem the message raises, for another catalog entry than the decision's ("一单多事")."""
-
-    entry_id: str
-    name: str
-    party: str
-    score: float = Field(description="Strength of the textual evidence for the entry, in [0, 1].")
-    excerpt: str = Field(
-        description="The passage of the message that raises it, as the resident wrote it, without the connective "
-        "(另外, 还有, 2、) that tied it to the rest."
-    )
-
-
-class RoutingOut(BaseModel):
-    """The triage decision."""
-
-    party: str
-    confidence: float
-    abstained: bool
-    alternatives: list[PartyScoreOut]
-    deciding_signal: str
-    rationale: str
-    catalog_entry: CatalogEntryOut | None
-    suggested_resolution: str
-    category: str
-    similar_cases: list[SimilarCaseOut]
-    router_version: str
-    co_parties: list[str]
-    sla_hours: int
-    other_issues: list[OtherIssueOut] = Field(
-        description="Further problems of the message, strongest first: each may be split into a ticket of its own."
-    )
 
 
 class LocationOut(BaseModel):
@@ -167,64 +109,6 @@ class MergeOut(BaseModel):
     primary: TicketOut
 
 
-def routing_out(stored: dict[str, Any] | None) -> RoutingOut | None:
-    """The stored decision (proto JSON form) as the API shows it."""
-    if stored is None:
-        return None
-    rationale = stored.get("rationale", {})
-    entry = rationale.get("catalog_entry")
-    return RoutingOut(
-        party=stored.get("party", ""),
-        confidence=stored.get("confidence", 0.0),
-        abstained=stored.get("abstained", False),
-        alternatives=[
-            PartyScoreOut(party=a["party"], probability=a.get("probability", 0.0))
-            for a in stored.get("alternatives", [])
-        ],
-        deciding_signal=rationale.get("deciding_signal", "DECIDING_SIGNAL_UNSPECIFIED")
-        .removeprefix("DECIDING_SIGNAL_")
-        .lower(),
-        rationale=rationale.get("summary", ""),
-        catalog_entry=CatalogEntryOut(
-            entry_id=entry.get("entry_id", ""),
-            name=entry.get("name", ""),
-            party=entry.get("party", ""),
-            basis=entry.get("basis", ""),
-        )
-        if entry
-        else None,
-        suggested_resolution=stored.get("suggested_resolution", ""),
-        category=stored.get("category", ""),
-        similar_cases=[
-            SimilarCaseOut(
-                id=hit["case"].get("id", ""),
-                complaint=hit["case"].get("complaint", ""),
-                resolution=hit["case"].get("resolution", ""),
-                party=hit["case"].get("party", ""),
-                category=hit["case"].get("category", ""),
-                score=hit.get("score", 0.0),
-            )
-            for hit in stored.get("similar_cases", [])
-        ],
-        router_version=stored.get("router_version", ""),
-        co_parties=list(stored.get("co_parties", [])),
-        sla_hours=int(stored.get("sla_hours", 0)),
-        other_issues=[other_issue_out(issue) for issue in stored.get("other_issues", [])],
-    )
-
-
-def other_issue_out(stored: dict[str, Any]) -> OtherIssueOut:
-    """One stored OtherIssue (proto JSON form) as the API shows it."""
-    entry = stored.get("entry", {})
-    return OtherIssueOut(
-        entry_id=entry.get("entry_id", ""),
-        name=entry.get("name", ""),
-        party=entry.get("party", ""),
-        score=entry.get("score", 0.0),
-        excerpt=stored.get("excerpt", ""),
-    )
-
-
 def location_out(ticket: Ticket) -> LocationOut | None:
     """The ticket's point, None when it has none (the columns are set together, or not at all)."""
     if ticket.latitude is None or ticket.longitude is None:
@@ -250,9 +134,12 @@ def attachments_out(view: TicketView, links: PhotoLinker | None) -> list[Attachm
     ]
 
 
-def ticket_out(view: TicketView, *, with_events: bool = True, links: PhotoLinker | None = None) -> TicketOut:
-    """A stored ticket as the API shows it; `links` signs its photos' links."""
+def ticket_out(
+    view: TicketView, reader: Caller, *, with_events: bool = True, links: PhotoLinker | None = None
+) -> TicketOut:
+    """A stored ticket as the API shows it to `reader` (only workers see precedents); `links` signs photo links."""
     ticket = view.ticket
+    sees_precedents = isinstance(reader, Worker)
     return TicketOut(
         id=ticket.id,
         text=ticket.text,
@@ -262,7 +149,7 @@ def ticket_out(view: TicketView, *, with_events: bool = True, links: PhotoLinker
         status=TicketStatus(ticket.status),
         party=ticket.party,
         confidence=ticket.confidence,
-        routing=routing_out(ticket.routing),
+        routing=routing_out(ticket.routing, sees_precedents=sees_precedents),
         attachment_urls=ticket.attachment_urls,
         attachments=attachments_out(view, links),
         location=location_out(ticket),
@@ -293,7 +180,7 @@ def ticket_out(view: TicketView, *, with_events: bool = True, links: PhotoLinker
                 kind=e.kind,
                 actor=e.actor,
                 party=e.party,
-                note=e.note,
+                note=history_note_for_reader(e.note, ticket.routing, sees_precedents=sees_precedents),
                 from_party=e.from_party,
                 to_party=e.to_party,
                 at=e.at,

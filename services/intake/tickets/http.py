@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from services.intake.auth import check_claimed_identity, check_claimed_resident
+from services.intake.auth import Caller, check_claimed_identity, check_claimed_resident
 from services.intake.auth.access import check_visible, scoped_query
 from services.intake.auth.http import CallerDep, ResidentDep, WorkerDep
 from services.intake.ratelimit import RateLimiter, Scope
@@ -42,8 +42,8 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter, links: PhotoLinker |
     """
     router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
-    def out(view: TicketView, *, with_events: bool = True) -> TicketOut:
-        return ticket_out(view, with_events=with_events, links=links)
+    def out(view: TicketView, reader: Caller, *, with_events: bool = True) -> TicketOut:
+        return ticket_out(view, reader, with_events=with_events, links=links)
 
     _add_submission_route(router, flows, limiter, out)
     _add_read_routes(router, flows, out)
@@ -78,7 +78,7 @@ def _add_submission_route(router: APIRouter, flows: TicketFlows, limiter: RateLi
         )
         if not created:
             response.status_code = status.HTTP_200_OK
-        return out(view)
+        return out(view, resident)
 
 
 def _add_read_routes(router: APIRouter, flows: TicketFlows, out: Render) -> None:
@@ -88,7 +88,7 @@ def _add_read_routes(router: APIRouter, flows: TicketFlows, out: Render) -> None
         it: else 404)."""
         view = flows.get(ticket_id)
         check_visible(caller, view.ticket)
-        return out(view)
+        return out(view, caller)
 
     @router.get("", response_model=TicketPageOut)
     def list_tickets(
@@ -115,7 +115,7 @@ def _add_read_routes(router: APIRouter, flows: TicketFlows, out: Render) -> None
             primary_id=primary_ticket_id,
         )
         views, next_token = flows.list(scoped_query(caller, query))
-        return TicketPageOut(tickets=[out(v, with_events=False) for v in views], next_page_token=next_token)
+        return TicketPageOut(tickets=[out(v, caller, with_events=False) for v in views], next_page_token=next_token)
 
 
 def _add_worker_routes(router: APIRouter, flows: TicketFlows, out: Render) -> None:
@@ -124,49 +124,50 @@ def _add_worker_routes(router: APIRouter, flows: TicketFlows, out: Render) -> No
         """A worker of the ticket's party takes it on (a dispatcher may claim a manual-queue ticket for theirs)."""
         if body is not None:
             check_claimed_identity(worker, body.worker_id, body.party)
-        return out(flows.accept(ticket_id, worker))
+        return out(flows.accept(ticket_id, worker), worker)
 
     @router.post("/{ticket_id}/start", response_model=TicketOut)
     def start_ticket(ticket_id: str, worker: WorkerDep) -> TicketOut:
         """A worker of the ticket's party starts the work."""
-        return out(flows.start(ticket_id, worker))
+        return out(flows.start(ticket_id, worker), worker)
 
     @router.post("/{ticket_id}/transfer", response_model=TicketOut)
     def transfer_ticket(ticket_id: str, body: TransferBody, worker: WorkerDep) -> TicketOut:
         """A worker hands the ticket to another party, with a reason; handing it back escalates (a dispute)."""
         check_claimed_identity(worker, body.worker_id, body.party)
-        return out(flows.transfer(ticket_id, worker, to_party=body.to_party, reason=body.reason))
+        return out(flows.transfer(ticket_id, worker, to_party=body.to_party, reason=body.reason), worker)
 
     @router.post("/{ticket_id}/resolve", response_model=TicketOut)
     def resolve_ticket(ticket_id: str, body: ResolveBody, worker: WorkerDep) -> TicketOut:
         """A worker closes the ticket with what was done; its duplicates are resolved with it."""
         check_claimed_identity(worker, body.worker_id, body.party)
         return out(
-            flows.resolve(ticket_id, worker, resolution=body.resolution, attachment_ids=tuple(body.attachment_ids))
+            flows.resolve(ticket_id, worker, resolution=body.resolution, attachment_ids=tuple(body.attachment_ids)),
+            worker,
         )
 
     @router.post("/{ticket_id}/merge", response_model=MergeOut)
     def merge_ticket(ticket_id: str, body: MergeBody, worker: WorkerDep) -> MergeOut:
         """A worker of the primary's party folds this ticket into it."""
         view, primary = flows.merge(ticket_id, worker, primary_id=body.primary_ticket_id)
-        return MergeOut(ticket=out(view), primary=out(primary))
+        return MergeOut(ticket=out(view, worker), primary=out(primary, worker))
 
     @router.post("/{ticket_id}/unmerge", response_model=TicketOut)
     def unmerge_ticket(ticket_id: str, body: UnmergeBody, worker: WorkerDep) -> TicketOut:
         """A worker of the primary's party separates this ticket again."""
-        return out(flows.unmerge(ticket_id, worker, reason=body.reason))
+        return out(flows.unmerge(ticket_id, worker, reason=body.reason), worker)
 
     @router.post("/{ticket_id}/dispatch", response_model=TicketOut)
     def dispatch_ticket(ticket_id: str, body: DispatchBody, worker: WorkerDep) -> TicketOut:
         """The community's dispatcher routes a manual-queue ticket to a party."""
-        return out(flows.dispatch(ticket_id, worker, to_party=body.to_party, note=body.note))
+        return out(flows.dispatch(ticket_id, worker, to_party=body.to_party, note=body.note), worker)
 
     @router.post("/{ticket_id}/split", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
     def split_ticket(ticket_id: str, body: SplitBody, worker: WorkerDep) -> TicketOut:
         """A worker of the ticket's party (a dispatcher, in the manual queue) makes a further problem of its message
         a ticket of its own, for the same resident, queued for triage; 409 for a ticket no longer open, or for a
         passage already split off from it."""
-        return out(flows.split(ticket_id, worker, text=body.text))
+        return out(flows.split(ticket_id, worker, text=body.text), worker)
 
 
 def _add_resident_routes(router: APIRouter, flows: TicketFlows, limiter: RateLimiter, out: Render) -> None:
@@ -180,7 +181,7 @@ def _add_resident_routes(router: APIRouter, flows: TicketFlows, limiter: RateLim
         limiter.check(Scope.RESIDENT_WRITE, resident.resident_id)
         visible(ticket_id, resident)
         view = flows.rate(ticket_id, resident_id=resident.resident_id, score=body.score, comment=body.comment)
-        return out(view)
+        return out(view, resident)
 
     @router.post("/{ticket_id}/reopen", response_model=TicketOut)
     def reopen_ticket(ticket_id: str, body: ReopenBody, resident: ResidentDep) -> TicketOut:
@@ -188,4 +189,4 @@ def _add_resident_routes(router: APIRouter, flows: TicketFlows, limiter: RateLim
         check_claimed_resident(resident, body.resident_id)
         limiter.check(Scope.RESIDENT_WRITE, resident.resident_id)
         visible(ticket_id, resident)
-        return out(flows.reopen(ticket_id, resident_id=resident.resident_id, reason=body.reason))
+        return out(flows.reopen(ticket_id, resident_id=resident.resident_id, reason=body.reason), resident)

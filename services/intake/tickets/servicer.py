@@ -26,6 +26,7 @@ from services.intake.messages.servicer import MessageRpcs
 from services.intake.ratelimit import RateLimiter, Scope
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import EscalationLevel, Ticket, TicketEvent, TicketStatus, Urgency
+from services.intake.tickets.precedent_privacy import history_note_for_reader, routing_for_reader
 from services.intake.tickets.repository import TicketQuery
 from services.intake.tickets.validation import Submission
 from services.intake.tickets.views import TicketView
@@ -45,19 +46,20 @@ _LEVEL_TO_PROTO: dict[EscalationLevel, routing_pb2.EscalationLevel] = {
 _LEVEL_FROM_PROTO = {value: level for level, value in _LEVEL_TO_PROTO.items()}
 
 
-def routing_decision(ticket: Ticket) -> routing_pb2.RoutingDecision | None:
-    """The stored routing decision of a ticket as a proto, None before triage."""
+def routing_decision(ticket: Ticket, *, sees_precedents: bool) -> routing_pb2.RoutingDecision | None:
+    """The stored routing decision of a ticket as a proto, None before triage; only workers see its precedents."""
     if ticket.routing is None:
         return None
-    return json_format.ParseDict(ticket.routing, routing_pb2.RoutingDecision(), ignore_unknown_fields=True)
+    shown = routing_for_reader(ticket.routing, sees_precedents=sees_precedents)
+    return json_format.ParseDict(shown, routing_pb2.RoutingDecision(), ignore_unknown_fields=True)
 
 
-def event_to_proto(event: TicketEvent) -> intake_pb2.TicketEvent:
-    """The wire form of a history entry."""
+def event_to_proto(event: TicketEvent, note: str) -> intake_pb2.TicketEvent:
+    """The wire form of a history entry, with its note as the reader may read it."""
     return intake_pb2.TicketEvent(
         kind=event.kind,
         actor=event.actor,
-        note=event.note,
+        note=note,
         at=to_timestamp(event.at),
         from_party=event.from_party,
         to_party=event.to_party,
@@ -72,9 +74,10 @@ def location_to_proto(ticket: Ticket) -> intake_pb2.GeoPoint | None:
     return intake_pb2.GeoPoint(latitude=ticket.latitude, longitude=ticket.longitude)
 
 
-def ticket_to_proto(view: TicketView, *, with_events: bool = True) -> intake_pb2.Ticket:
-    """The wire form of a ticket; listings leave the history out."""
+def ticket_to_proto(view: TicketView, reader: Caller, *, with_events: bool = True) -> intake_pb2.Ticket:
+    """The wire form of a ticket as `reader` may read it; listings leave the history out."""
     ticket = view.ticket
+    sees = isinstance(reader, Worker)
     return intake_pb2.Ticket(
         id=ticket.id,
         text=ticket.text,
@@ -84,13 +87,18 @@ def ticket_to_proto(view: TicketView, *, with_events: bool = True) -> intake_pb2
         status=_STATUS_TO_PROTO[TicketStatus(ticket.status)],
         party=ticket.party,
         confidence=ticket.confidence,
-        routing=routing_decision(ticket),
+        routing=routing_decision(ticket, sees_precedents=sees),
         attachment_urls=ticket.attachment_urls,
         rating=ticket.rating,
         resolution=ticket.resolution,
         created_at=to_timestamp(ticket.created_at),
         updated_at=to_timestamp(ticket.updated_at),
-        events=[event_to_proto(event) for event in ticket.events] if with_events else [],
+        events=[
+            event_to_proto(e, history_note_for_reader(e.note, ticket.routing, sees_precedents=sees))
+            for e in ticket.events
+        ]
+        if with_events
+        else [],
         priority=ticket.priority,
         urgency=_URGENCY_TO_PROTO[Urgency(ticket.urgency)],
         urgency_notice=view.urgency_notice,
@@ -179,7 +187,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             ),
             admit=lambda: self._limiter.check(Scope.RESIDENT_SUBMIT, resident.resident_id),
         )
-        return intake_pb2.SubmitTicketResponse(ticket=ticket_to_proto(view), created=created)
+        return intake_pb2.SubmitTicketResponse(ticket=ticket_to_proto(view, resident), created=created)
 
     def GetTicket(
         self, request: intake_pb2.GetTicketRequest, context: grpc.ServicerContext
@@ -187,14 +195,15 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         caller = self._caller(context)  # first: an anonymous NOT_FOUND would tell which ticket ids exist
         view = self._flows.get(request.ticket_id)
         check_visible(caller, view.ticket)
-        return intake_pb2.GetTicketResponse(ticket=ticket_to_proto(view))
+        return intake_pb2.GetTicketResponse(ticket=ticket_to_proto(view, caller))
 
     def ListTickets(
         self, request: intake_pb2.ListTicketsRequest, context: grpc.ServicerContext
     ) -> intake_pb2.ListTicketsResponse:
         _check_enum_filters(request)
+        caller = self._caller(context)
         query = scoped_query(
-            self._caller(context),
+            caller,
             TicketQuery(
                 community=request.community or None,
                 party=request.party or None,
@@ -208,27 +217,29 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         )
         views, next_token = self._flows.list(query)
         return intake_pb2.ListTicketsResponse(
-            tickets=[ticket_to_proto(view, with_events=False) for view in views], next_page_token=next_token
+            tickets=[ticket_to_proto(view, caller, with_events=False) for view in views], next_page_token=next_token
         )
 
     def AcceptTicket(
         self, request: intake_pb2.AcceptTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.AcceptTicketResponse:
         worker = self._worker(context, request.worker_id, request.party)
-        return intake_pb2.AcceptTicketResponse(ticket=ticket_to_proto(self._flows.accept(request.ticket_id, worker)))
+        view = self._flows.accept(request.ticket_id, worker)
+        return intake_pb2.AcceptTicketResponse(ticket=ticket_to_proto(view, worker))
 
     def StartTicket(
         self, request: intake_pb2.StartTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.StartTicketResponse:
-        view = self._flows.start(request.ticket_id, self._worker(context))
-        return intake_pb2.StartTicketResponse(ticket=ticket_to_proto(view))
+        worker = self._worker(context)
+        view = self._flows.start(request.ticket_id, worker)
+        return intake_pb2.StartTicketResponse(ticket=ticket_to_proto(view, worker))
 
     def TransferTicket(
         self, request: intake_pb2.TransferTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.TransferTicketResponse:
         worker = self._worker(context, request.worker_id, request.party)
         view = self._flows.transfer(request.ticket_id, worker, to_party=request.to_party, reason=request.reason)
-        return intake_pb2.TransferTicketResponse(ticket=ticket_to_proto(view))
+        return intake_pb2.TransferTicketResponse(ticket=ticket_to_proto(view, worker))
 
     def ResolveTicket(
         self, request: intake_pb2.ResolveTicketRequest, context: grpc.ServicerContext
@@ -237,7 +248,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         view = self._flows.resolve(
             request.ticket_id, worker, resolution=request.resolution, attachment_ids=tuple(request.attachment_ids)
         )
-        return intake_pb2.ResolveTicketResponse(ticket=ticket_to_proto(view))
+        return intake_pb2.ResolveTicketResponse(ticket=ticket_to_proto(view, worker))
 
     def RateTicket(
         self, request: intake_pb2.RateTicketRequest, context: grpc.ServicerContext
@@ -247,7 +258,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         view = self._flows.rate(
             request.ticket_id, resident_id=resident.resident_id, score=request.score, comment=request.comment
         )
-        return intake_pb2.RateTicketResponse(ticket=ticket_to_proto(view))
+        return intake_pb2.RateTicketResponse(ticket=ticket_to_proto(view, resident))
 
     def ReopenTicket(
         self, request: intake_pb2.ReopenTicketRequest, context: grpc.ServicerContext
@@ -255,35 +266,37 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         resident = self._resident(context, request.resident_id, Scope.RESIDENT_WRITE)
         check_visible(resident, self._flows.get(request.ticket_id).ticket)
         view = self._flows.reopen(request.ticket_id, resident_id=resident.resident_id, reason=request.reason)
-        return intake_pb2.ReopenTicketResponse(ticket=ticket_to_proto(view))
+        return intake_pb2.ReopenTicketResponse(ticket=ticket_to_proto(view, resident))
 
     def MergeTicket(
         self, request: intake_pb2.MergeTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.MergeTicketResponse:
-        view, primary = self._flows.merge(
-            request.ticket_id, self._worker(context), primary_id=request.primary_ticket_id
+        worker = self._worker(context)
+        view, primary = self._flows.merge(request.ticket_id, worker, primary_id=request.primary_ticket_id)
+        return intake_pb2.MergeTicketResponse(
+            ticket=ticket_to_proto(view, worker), primary=ticket_to_proto(primary, worker)
         )
-        return intake_pb2.MergeTicketResponse(ticket=ticket_to_proto(view), primary=ticket_to_proto(primary))
 
     def UnmergeTicket(
         self, request: intake_pb2.UnmergeTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.UnmergeTicketResponse:
-        view = self._flows.unmerge(request.ticket_id, self._worker(context), reason=request.reason)
-        return intake_pb2.UnmergeTicketResponse(ticket=ticket_to_proto(view))
+        worker = self._worker(context)
+        view = self._flows.unmerge(request.ticket_id, worker, reason=request.reason)
+        return intake_pb2.UnmergeTicketResponse(ticket=ticket_to_proto(view, worker))
 
     def DispatchTicket(
         self, request: intake_pb2.DispatchTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.DispatchTicketResponse:
-        view = self._flows.dispatch(
-            request.ticket_id, self._worker(context), to_party=request.to_party, note=request.note
-        )
-        return intake_pb2.DispatchTicketResponse(ticket=ticket_to_proto(view))
+        worker = self._worker(context)
+        view = self._flows.dispatch(request.ticket_id, worker, to_party=request.to_party, note=request.note)
+        return intake_pb2.DispatchTicketResponse(ticket=ticket_to_proto(view, worker))
 
     def SplitTicket(
         self, request: intake_pb2.SplitTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.SplitTicketResponse:
-        view = self._flows.split(request.ticket_id, self._worker(context), text=request.text)
-        return intake_pb2.SplitTicketResponse(ticket=ticket_to_proto(view))
+        worker = self._worker(context)
+        view = self._flows.split(request.ticket_id, worker, text=request.text)
+        return intake_pb2.SplitTicketResponse(ticket=ticket_to_proto(view, worker))
 
     def ListTicketMessages(
         self, request: intake_pb2.ListTicketMessagesRequest, context: grpc.ServicerContext

@@ -9,6 +9,7 @@ from google.protobuf import json_format
 
 from linli.v1 import routing_pb2
 from services.intake.tickets.models import EscalationLevel, Urgency
+from services.intake.tickets.precedent_privacy import resident_summary
 
 _URGENCY = {
     routing_pb2.URGENCY_NORMAL: Urgency.NORMAL,
@@ -30,7 +31,7 @@ class TriageDecision:
 
     Attributes:
         party: who handles it; "" when routing abstained.
-        summary: routing's rationale for people, the note of the ticket's routed (or manual) event.
+        summary: why, without quoting any precedent: the note of the ticket's routed (or manual) event.
         catalog_entry: the responsibility-catalog entry it rests on, else routing's category.
         sla_hours: handling deadline; 0 when routing named none (the policy's default applies).
         stored: the whole decision as the ticket keeps it and the HTTP API shows it (`routing`).
@@ -55,7 +56,8 @@ def decision_from_proto(decision: routing_pb2.RoutingDecision) -> TriageDecision
         party="" if decision.abstained else decision.party,
         confidence=decision.confidence,
         abstained=decision.abstained,
-        summary=decision.rationale.summary,
+        # The note every reader of the ticket's history sees: the router's own summary quotes a precedent.
+        summary=resident_summary(stored),
         catalog_entry=decision.rationale.catalog_entry.entry_id or decision.category,
         urgency=_URGENCY.get(decision.urgency, Urgency.NORMAL),
         sla_hours=decision.sla_hours,

@@ -333,3 +333,30 @@ def test_a_one_problem_message_of_several_sentences_lists_no_other_issue(router:
     decision = routed(router, "楼道里声控灯不亮了。晚上上下楼黑漆漆的,老人摔了一跤。麻烦尽快处理,谢谢!")
     assert decision.rationale.catalog_entry.entry_id == "stairwell_light_broken"
     assert list(decision.other_issues) == []
+
+
+def test_a_precedent_stored_with_names_is_quoted_scrubbed(model_dir: Path, catalog: Catalog) -> None:
+    # An index filled before the name scrubber returns names as stored: the router's texts must not repeat them.
+    named = cases_pb2.Case(
+        id="old-1",
+        complaint="张伟说3号楼楼道灯坏了一个星期了",
+        resolution="已联系李建华,明天上门维修",
+        party="property_manager",
+        category="stairwell_light_broken",
+        status=cases_pb2.CASE_STATUS_RESOLVED,
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(FakeRetrieval([named]), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            decision = routed(make_router(channel, model_dir, catalog), named.complaint)
+    finally:
+        server.stop(0)
+
+    assert "「[姓名]说3号楼楼道灯坏了一个星期了」" in decision.rationale.summary
+    assert "已联系[姓名]" in decision.suggested_resolution
+    for name in ("张伟", "李建华"):
+        assert name not in decision.rationale.summary
+        assert name not in decision.suggested_resolution

@@ -52,15 +52,6 @@ export interface TicketEvent {
   at: string;
 }
 
-export interface SimilarCase {
-  id: string;
-  complaint: string;
-  resolution: string;
-  party: string;
-  category: string;
-  score: number;
-}
-
 /** The parts of the routing decision a resident is shown. */
 export interface Routing {
   party: string;
@@ -68,7 +59,10 @@ export interface Routing {
   abstained: boolean;
   rationale: string;
   suggested_resolution: string;
-  similar_cases: SimilarCase[];
+  /** Always empty for residents: precedents are other residents' complaints. */
+  similar_cases: never[];
+  /** How many similar resolved cases the decision drew on. */
+  similar_resolved_count: number;
   sla_hours: number;
 }
 
@@ -130,13 +124,6 @@ export interface TicketPage {
   next_page_token: string;
 }
 
-export interface Precedent {
-  case_id: string;
-  complaint: string;
-  resolution: string;
-  score: number;
-}
-
 export interface CatalogEntry {
   entry_id: string;
   name: string;
@@ -149,7 +136,10 @@ export interface InstantAnswer {
   text: string;
   party: string;
   party_name: string;
-  precedent: Precedent;
+  /** How many similar resolved cases gave this answer. */
+  similar_resolved_count: number;
+  /** Always null for residents: the precedent is another resident's complaint. */
+  precedent: null;
   catalog_entry: CatalogEntry | null;
 }
 

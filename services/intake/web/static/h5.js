@@ -98,6 +98,10 @@ function setUpSubmit(form) {
         const reply = found.answer;
         document.getElementById("answer-party").textContent = reply.party_name;
         document.getElementById("answer-text").textContent = reply.text;
+        // Residents get a count of similar resolved cases, never another resident's complaint.
+        document.getElementById("answer-count").textContent = reply.similar_resolved_count
+          ? `已有 ${reply.similar_resolved_count} 件相似问题办结`
+          : "";
         const entry = reply.catalog_entry;
         document.getElementById("answer-basis").textContent = entry
           ? `依据:${entry.name}。${entry.basis}(一般 ${entry.sla_hours} 小时内办理)`

@@ -14,6 +14,7 @@ from linli.errors import InvalidArgument, LinliError, Unavailable
 from services.intake.answers.flows import DEFAULT_MIN_SIMILARITY, Answerer, NoAnswerReason, reads_like_question
 from services.intake.answers.http import answer_out
 from services.intake.answers.precedents import Precedent
+from services.intake.auth import Resident
 from services.intake.database import Database
 from services.intake.settings import DEFAULT_COMMUNITIES, IntakeSettings
 from services.intake.tickets.context import FlowContext
@@ -21,7 +22,7 @@ from services.intake.tickets.flows import TicketFlows
 from services.intake.web import mount_faces
 from tests.conftest import free_port
 from tests.tokens import as_resident
-from tests.unit.intake.fakes import RecordingTaskQueue, face_services, http_security
+from tests.unit.intake.fakes import PROPERTY, RecordingTaskQueue, face_services, http_security
 
 LIGHT_CASE = Precedent(
     case_id="starter-0042",
@@ -119,12 +120,19 @@ def test_bad_fields_are_named(catalog: Catalog) -> None:
     assert {v.field for v in raised.value.violations} == {"text", "community"}
 
 
-def test_the_answer_in_api_form(catalog: Catalog) -> None:
-    body = answer_out(answerer(catalog, FakeSearch(LIGHT_CASE)).answer("楼道灯坏了归谁管?", "恒康居民区")).model_dump()
-    assert body["answered"] is True
-    assert body["answer"]["catalog_entry"]["entry_id"] == "stairwell_light_broken"
-    assert body["answer"]["precedent"]["case_id"] == "starter-0042"
-    unanswered = answer_out(answerer(catalog, FakeSearch(LIGHT_CASE)).answer("楼道灯坏了", "恒康居民区"))
+def test_the_answer_in_api_form_shows_the_precedent_to_workers_only(catalog: Catalog) -> None:
+    close_too = Precedent(**{**LIGHT_CASE.__dict__, "case_id": "starter-0043", "score": 0.86})
+    outcome = answerer(catalog, FakeSearch(LIGHT_CASE, close_too)).answer("楼道灯坏了归谁管?", "恒康居民区")
+    for_worker = answer_out(outcome, PROPERTY).model_dump()
+    for_resident = answer_out(outcome, Resident("r-2")).model_dump()
+
+    assert for_worker["answered"] is True
+    assert for_worker["answer"]["catalog_entry"]["entry_id"] == "stairwell_light_broken"
+    assert for_worker["answer"]["precedent"]["case_id"] == "starter-0042"
+    assert for_resident["answer"]["precedent"] is None
+    assert for_resident["answer"]["similar_resolved_count"] == 2
+    assert for_resident["answer"]["text"] == for_worker["answer"]["text"]
+    unanswered = answer_out(answerer(catalog, FakeSearch(LIGHT_CASE)).answer("楼道灯坏了", "恒康居民区"), PROPERTY)
     assert (unanswered.answered, unanswered.reason, unanswered.answer) == (False, "not_a_question", None)
 
 

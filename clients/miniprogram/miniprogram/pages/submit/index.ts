@@ -1,4 +1,5 @@
-// 我要反映: what happened, where, photos and a point on the map; an instant answer from a precedent while typing.
+// 我要反映: what happened, where, photos and a point on the map; an instant answer while typing (what was done
+// last time and how many similar cases were resolved, never another resident's complaint).
 
 import { askInstantAnswer } from "../../api/answers";
 import { describeError } from "../../api/errors";
@@ -30,8 +31,7 @@ interface PhotoView {
 interface AnswerView {
   partyName: string;
   text: string;
-  precedentComplaint: string;
-  precedentResolution: string;
+  similarCount: number;
   basis: string;
 }
 
@@ -61,8 +61,7 @@ function answerView(result: AnswerResult): AnswerView | null {
   return {
     partyName: found.party_name,
     text: found.text,
-    precedentComplaint: found.precedent.complaint,
-    precedentResolution: found.precedent.resolution,
+    similarCount: found.similar_resolved_count,
     basis: entry ? `依据:${entry.name}。${entry.basis}(一般 ${entry.sla_hours} 小时内办理)` : "",
   };
 }
