@@ -18,6 +18,7 @@ from services.routing.learning.classifier import RoutingClassifier, StackedClass
 from services.routing.learning.data import LabelledText
 from services.routing.learning.features import Encoder, FeatureConfig
 from services.routing.learning.training import TrainedModel, TrainingConfig, train
+from services.routing.passages import reading_texts
 from services.routing.signals import (
     CATALOG,
     VOTE,
@@ -61,7 +62,7 @@ class OfflineRouter(RoutingClassifier):
         self._precedent_labels = list(precedent_labels)
         self._precedents: Vectors | None = None
         if VOTE in classifier.signals and self._encoder is not None:
-            self._precedents = self._encoder([self._head(text) for text in precedent_texts])
+            self._precedents = self._encoder([self._head(text) for text in reading_texts(precedent_texts)])
 
     def _head(self, text: str) -> str:
         return text[: self.classifier.features.head_chars]

@@ -26,6 +26,7 @@ from services.routing.entry_choice import EntryChoice, choose_entry
 from services.routing.learning.classifier import SignalAttribution
 from services.routing.model_holder import ModelHolder, ServedModel
 from services.routing.other_issues import OtherIssueFinding, find_other_issues
+from services.routing.passages import reading_texts
 from services.routing.settings import RoutingSettings
 from services.routing.signals import CATALOG, VOTE, VoteParameters, match_scores, vote_scores
 from services.routing.suggestion import compose_suggestion
@@ -81,6 +82,8 @@ class Router:
         served = self._models.current
         labels = served.classifier.labels
         encoder = self._encoder.fresh()
+        # The model reads a long letter's title and request passages, as it was trained to (passages.py).
+        text = reading_texts([text])[0]
         precedents = self._precedents(text[: served.classifier.classifier.features.head_chars], encoder)
         signals = {}
         uses = served.classifier.classifier.signals

@@ -15,6 +15,7 @@ from sklearn.svm import LinearSVC
 from services.routing.learning.calibration import Floats, softmax
 from services.routing.learning.evaluation import Prediction, predictions_from
 from services.routing.learning.features import Encoder, FeatureConfig, embedding_features
+from services.routing.passages import reading_texts
 
 CHAR, WORD, EMBEDDING, ENTRIES = "char", "word", "embedding", "entries"
 # The text blocks speak together as "the classifier" when a decision is explained; signals speak for themselves.
@@ -286,7 +287,7 @@ class RoutingClassifier:
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """One prediction per text; the top label is kept when abstaining, for evaluation and for a person."""
-        texts = list(texts)
+        texts = reading_texts(list(texts))
         probabilities = self.classifier.probabilities(texts, self._encoder, self.signals(texts))
         return predictions_from(probabilities, self.labels, self.threshold)
 
