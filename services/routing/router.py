@@ -96,6 +96,7 @@ class Router:
         if catalog is not None:
             signals[CATALOG] = match_scores(matches, labels)[np.newaxis, :]
         probabilities, attribution = served.classifier.classifier.explain([text], encoder, signals)
+        probabilities = served.classifier.shifted(probabilities)
         best = served.classifier.labels[int(np.argmax(probabilities[0]))]
         model_scores = served.classifier.classifier.entry_scores(text, encoder)
         entry = choose_entry(text, best, catalog, model_scores, matches=matches)

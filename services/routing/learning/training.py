@@ -38,6 +38,7 @@ from services.routing.learning.classifier import (
 from services.routing.learning.data import LabelledText, checksum
 from services.routing.learning.evaluation import score
 from services.routing.learning.features import Encoder, FeatureConfig, char_vectorizer, word_vectorizer
+from services.routing.learning.prior_shift import PriorShift
 from services.routing.passages import reading_texts
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class TrainedModel:
     metrics: dict[str, Any]
     data: DataSummary
     train_seconds: float
+    prior_shift: PriorShift | None = None
 
 
 def _check_labels(items: Sequence[LabelledText], allowed_labels: Collection[str] | None) -> Counter[str]:
