@@ -61,7 +61,8 @@ def test_catalog_keywords_lift_the_sentence_naming_the_matter() -> None:
 
 
 def _sample(priors: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    return rng.choice(len(priors), size=size, p=priors)
+    labels: np.ndarray = rng.choice(len(priors), size=size, p=priors)
+    return labels
 
 
 def _calibrated_posteriors(labels: np.ndarray, train_priors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -69,7 +70,8 @@ def _calibrated_posteriors(labels: np.ndarray, train_priors: np.ndarray, rng: np
     features = labels + rng.normal(0.0, 0.8, size=len(labels))
     likelihood = np.exp(-0.5 * ((features[:, None] - np.arange(len(train_priors))[None, :]) / 0.8) ** 2)
     joint = likelihood * train_priors[None, :]
-    return joint / joint.sum(axis=1, keepdims=True)
+    posteriors: np.ndarray = joint / joint.sum(axis=1, keepdims=True)
+    return posteriors
 
 
 def test_em_recovers_known_priors_and_keeps_posteriors_calibrated() -> None:
