@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from linli.catalog import Catalog, load_catalog
+from services.cli.main import main
 from services.routing.learning.calibration import expected_calibration_error
+from services.routing.learning.model_dir import load_model, read_manifest
 from services.routing.learning.prior_shift import (
     PriorShift,
     adjust_posteriors,
@@ -22,6 +27,7 @@ from services.routing.passages import (
     request_score,
     split_sentences,
 )
+from tests.unit.routing.test_routing_learning import corpus, write_jsonl
 
 CONTEXT = "我家住在三栋二单元，已经在这里住了十多年，以前一直还算安静，邻居们相处也很融洽，大家互相帮助。"
 ASK = "恳请街道尽快调查处理业委会选举违规的问题。"
@@ -127,3 +133,23 @@ def test_supervision_matters_go_to_the_street_office(catalog: Catalog, text: str
     entry = catalog.get(entry_id)
     assert entry.party == "street_office"
     assert entry_id in [match.id for match, _ in catalog.match(text, limit=3)]
+
+
+def test_train_and_eval_cli_estimate_the_deployments_priors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    train_file = write_jsonl(tmp_path / "train.jsonl", [{"text": i.text, "label": i.label} for i in corpus()])
+    water = [i for i in corpus(["滨江花园", "北大街", "南湖路"]) if i.label == "water_affairs"]
+    traffic = [i for i in corpus(["滨江花园"]) if i.label == "traffic"][:1]
+    recent = write_jsonl(tmp_path / "recent.jsonl", [{"text": i.text} for i in [*water, *traffic]])
+    out = tmp_path / "model"
+    command = ["train", "routing", "--data", str(train_file), "--out", str(out), "--no-embeddings", "--no-words"]
+    assert main([*command, "--prior-shift", str(recent)]) == 0
+    shift = read_manifest(out).prior_shift
+    assert shift is not None
+    estimated = dict(zip(shift.labels, shift.estimated, strict=True))
+    assert estimated["water_affairs"] > 0.7 > dict(zip(shift.labels, shift.training, strict=True))["water_affairs"]
+    assert load_model(out).prior_shift == shift
+    test_file = write_jsonl(tmp_path / "test.jsonl", [{"text": i.text, "label": i.label} for i in water])
+    capsys.readouterr()
+    assert main(["eval", "routing", "--test", str(test_file), "--model", str(out), "--prior-shift"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["prior_shift"]["estimated"]["water_affairs"] > 0.9
