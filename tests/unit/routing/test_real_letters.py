@@ -153,3 +153,12 @@ def test_train_and_eval_cli_estimate_the_deployments_priors(tmp_path: Path, caps
     assert main(["eval", "routing", "--test", str(test_file), "--model", str(out), "--prior-shift"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["prior_shift"]["estimated"]["water_affairs"] > 0.9
+
+
+def test_routing_info_shows_the_estimated_priors_or_that_there_are_none() -> None:
+    from linli.v1 import routing_pb2
+    from services.cli.admin_commands import describe_model
+
+    shifted = routing_pb2.ModelInfo(labels=["a", "b"], estimated_priors={"a": 0.9, "b": 0.1})
+    assert "estimated priors: a 0.900, b 0.100" in describe_model(shifted)
+    assert "training priors (no prior shift)" in describe_model(routing_pb2.ModelInfo(labels=["a", "b"]))
