@@ -51,8 +51,8 @@ Progress goes to stderr. The last line of stdout is one JSON object:
   per_class           {{label: {{precision, recall, f1, support}}}}
   confusion           {{true label: {{predicted label: count}}}} (zero counts left out)
   train_seconds       wall time of training with --train (or of that first model), else 0
-  prior_shift         with --prior-shift: the training and the EM-estimated label priors the probabilities were
-                      moved to (Saerens et al., 2002), and the iterations it took
+  prior_shift         with --prior-shift (or a --model trained with one): the training and the EM-estimated label
+                      priors the probabilities were moved to (Saerens et al., 2002), and the iterations it took
 """
 # `--prior-shift` without a file, in eval: estimate the priors from the test texts themselves, unlabelled.
 TEST_TEXTS = "-"
@@ -275,7 +275,7 @@ def run_eval(args: argparse.Namespace, embedder: EmbedderConfig) -> int:
         started = time.perf_counter()
         model, encoder = _train(args, training, embedder)
         train_seconds = time.perf_counter() - started
-        classifier, threshold = model.classifier, model.threshold
+        classifier, threshold, stored_shift = model.classifier, model.threshold, None
         precedents = _read_training_data(args, training)[0]
         training_labels = [item.label for item in precedents]
     else:
@@ -288,18 +288,14 @@ def run_eval(args: argparse.Namespace, embedder: EmbedderConfig) -> int:
         manifest = read_manifest(directory)
         encoder = local_encoder(embedder, args.embedding_backend) if manifest.embedding else None
         loaded = load_model(directory, encoder=encoder)
-        classifier, threshold = loaded.classifier, loaded.threshold
+        classifier, threshold, stored_shift = loaded.classifier, loaded.threshold, loaded.prior_shift
         _progress(f"loaded {directory} (trained {manifest.created_at} on {manifest.data.count} texts)")
         # The deployed router votes over the index, which starts from the packaged resolved cases.
         precedents = read_labelled(args.precedents or DEFAULT_PRECEDENTS)
         training_labels = [label for label, count in manifest.data.label_counts.items() for _ in range(count)]
     _progress(f"{len(precedents)} precedents for the vote")
     predictor = _offline_router(args, classifier, threshold, encoder, precedents)
-    if args.prior_shift is not None:
-        from services.routing.learning.data import read_texts
-
-        texts = [item.text for item in test] if args.prior_shift == TEST_TEXTS else read_texts(Path(args.prior_shift))
-        predictor.prior_shift = _estimate_shift(predictor, training_labels, texts)
+    predictor.prior_shift = _eval_prior_shift(args, predictor, training_labels, test) or stored_shift
     unknown = sorted({item.label for item in test} - set(predictor.labels))
     if unknown:
         _progress(f"warning: test labels the model cannot predict: {', '.join(unknown)}")
@@ -333,6 +329,18 @@ def _offline_router(
         precedent_texts=[item.text for item in precedents],
         precedent_labels=[item.label for item in precedents],
     )
+
+
+def _eval_prior_shift(
+    args: argparse.Namespace, router: OfflineRouter, training_labels: Sequence[str], test: Sequence[LabelledText]
+) -> PriorShift | None:
+    """With --prior-shift, the priors EM estimates from its file or else the test texts (labels unread)."""
+    if args.prior_shift is None:
+        return None
+    from services.routing.learning.data import read_texts
+
+    texts = [item.text for item in test] if args.prior_shift == TEST_TEXTS else read_texts(Path(args.prior_shift))
+    return _estimate_shift(router, training_labels, texts)
 
 
 def _estimate_shift(router: OfflineRouter, training_labels: Sequence[str], texts: Sequence[str]) -> PriorShift:
