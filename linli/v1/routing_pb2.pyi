@@ -66,18 +66,27 @@ class GetModelInfoResponse(_message.Message):
     def __init__(self, model: _Optional[_Union[ModelInfo, _Mapping]] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("version", "labels", "threshold", "signals", "embedding_model")
+    __slots__ = ("version", "labels", "threshold", "signals", "embedding_model", "estimated_priors")
+    class EstimatedPriorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     VERSION_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     SIGNALS_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_MODEL_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_PRIORS_FIELD_NUMBER: _ClassVar[int]
     version: str
     labels: _containers.RepeatedScalarFieldContainer[str]
     threshold: float
     signals: _containers.RepeatedScalarFieldContainer[str]
     embedding_model: str
-    def __init__(self, version: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., threshold: _Optional[float] = ..., signals: _Optional[_Iterable[str]] = ..., embedding_model: _Optional[str] = ...) -> None: ...
+    estimated_priors: _containers.ScalarMap[str, float]
+    def __init__(self, version: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., threshold: _Optional[float] = ..., signals: _Optional[_Iterable[str]] = ..., embedding_model: _Optional[str] = ..., estimated_priors: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class Complaint(_message.Message):
     __slots__ = ("text", "community", "building")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -123,8 +123,16 @@ def describe_model(model: routing_pb2.ModelInfo) -> str:
             f"abstains below: {model.threshold:.3f}",
             f"signals: {', '.join(model.signals) or 'text only'}",
             f"embedding model: {model.embedding_model or 'none'}",
+            f"estimated priors: {_priors(model.estimated_priors)}",
         ]
     )
+
+
+def _priors(priors: Mapping[str, float]) -> str:
+    """The label mix the model serves under, or that it keeps its training priors."""
+    if not priors:
+        return "training priors (no prior shift)"
+    return ", ".join(f"{label} {share:.3f}" for label, share in sorted(priors.items()))
 
 
 def _reload_model(channel: grpc.Channel, metadata: Metadata, timeout: float) -> tuple[Message, str]:

@@ -17,7 +17,9 @@ from linli.embedding.text_encoder import TextEncoder
 from services.routing.learning.classifier import RoutingClassifier, StackedClassifier
 from services.routing.learning.data import LabelledText
 from services.routing.learning.features import Encoder, FeatureConfig
+from services.routing.learning.prior_shift import PriorShift
 from services.routing.learning.training import TrainedModel, TrainingConfig, train
+from services.routing.passages import reading_texts
 from services.routing.signals import (
     CATALOG,
     VOTE,
@@ -49,19 +51,25 @@ class OfflineRouter(RoutingClassifier):
         precedent_texts: Sequence[str],
         precedent_labels: Sequence[str],
         vote: VoteParameters | None = None,
+        prior_shift: PriorShift | None = None,
     ) -> None:
         if VOTE in classifier.signals and encoder is None:
             raise ValueError("this model votes over precedents: it needs an encoder")
         if CATALOG in classifier.signals and (catalog is None or not catalog_applies(catalog, classifier.labels)):
             raise ValueError("this model uses the responsibility catalog: give the catalog of its parties")
         # A memo: the classifier's head vectors double as the precedent query.
-        super().__init__(classifier, threshold=threshold, encoder=memoised(encoder) if encoder is not None else None)
+        super().__init__(
+            classifier,
+            threshold=threshold,
+            encoder=memoised(encoder) if encoder is not None else None,
+            prior_shift=prior_shift,
+        )
         self._catalog = catalog
         self._vote = vote or VoteParameters()
         self._precedent_labels = list(precedent_labels)
         self._precedents: Vectors | None = None
         if VOTE in classifier.signals and self._encoder is not None:
-            self._precedents = self._encoder([self._head(text) for text in precedent_texts])
+            self._precedents = self._encoder([self._head(text) for text in reading_texts(precedent_texts)])
 
     def _head(self, text: str) -> str:
         return text[: self.classifier.features.head_chars]

@@ -31,6 +31,7 @@ from services.routing.learning.features import FeatureConfig
 from services.routing.metrics import GIVEN_EMBEDDINGS
 from services.routing.model_holder import ModelHolder, ServedModel
 from services.routing.other_issues import OtherIssueFinding, find_other_issues
+from services.routing.passages import reading_texts
 from services.routing.settings import RoutingSettings
 from services.routing.signals import CATALOG, VOTE, VoteParameters, match_scores, vote_scores
 from services.routing.suggestion import compose_suggestion
@@ -96,6 +97,9 @@ class Router:
         labels = served.classifier.labels
         encoder = self._encoder.fresh()
         self._reuse_given_vector(complaint, encoder)
+        # The model reads a long letter's title and request passages, as it was trained to (passages.py); a text
+        # that short stays as sent, so a caller's vector of it is still the one reused.
+        text = reading_texts([text])[0]
         precedents = self._precedents(text, served.classifier.classifier.features, encoder)
         signals = {}
         uses = served.classifier.classifier.signals
@@ -108,6 +112,7 @@ class Router:
         if catalog is not None:
             signals[CATALOG] = match_scores(matches, labels)[np.newaxis, :]
         probabilities, attribution = served.classifier.classifier.explain([text], encoder, signals)
+        probabilities = served.classifier.shifted(probabilities)
         best = served.classifier.labels[int(np.argmax(probabilities[0]))]
         model_scores = served.classifier.classifier.entry_scores(text, encoder)
         entry = choose_entry(text, best, catalog, model_scores, matches=matches)

@@ -9,6 +9,7 @@ from linli.errors import InvalidArgument
 from linli.v1 import routing_pb2, routing_pb2_grpc
 from services.routing.bootstrap import RouterBootstrap
 from services.routing.decision import CatalogMatch, RoutingDecision
+from services.routing.learning.prior_shift import PriorShift
 from services.routing.model_holder import ServedModel
 from services.routing.router import Complaint, GivenEmbedding
 from services.routing.signals import CATALOG, VOTE
@@ -89,7 +90,12 @@ def model_info(served: ServedModel) -> routing_pb2.ModelInfo:
         threshold=manifest.threshold,
         signals=list(served.classifier.classifier.signals),
         embedding_model=manifest.embedding.model_name if manifest.embedding else "",
+        estimated_priors={} if manifest.prior_shift is None else _priors(manifest.prior_shift),
     )
+
+
+def _priors(shift: PriorShift) -> dict[str, float]:
+    return dict(zip(shift.labels, shift.estimated, strict=True))
 
 
 class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):

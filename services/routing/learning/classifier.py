@@ -15,6 +15,8 @@ from sklearn.svm import LinearSVC
 from services.routing.learning.calibration import Floats, softmax
 from services.routing.learning.evaluation import Prediction, predictions_from
 from services.routing.learning.features import Encoder, FeatureConfig, embedding_features
+from services.routing.learning.prior_shift import PriorShift
+from services.routing.passages import reading_texts
 
 CHAR, WORD, EMBEDDING, ENTRIES = "char", "word", "embedding", "entries"
 # The text blocks speak together as "the classifier" when a decision is explained; signals speak for themselves.
@@ -272,11 +274,21 @@ class StackedClassifier:
 class RoutingClassifier:
     """A trained classifier as a `Predictor`: abstains when the top probability is below the threshold."""
 
-    def __init__(self, classifier: StackedClassifier, *, threshold: float, encoder: Encoder | None) -> None:
+    def __init__(
+        self,
+        classifier: StackedClassifier,
+        *,
+        threshold: float,
+        encoder: Encoder | None,
+        prior_shift: PriorShift | None = None,
+    ) -> None:
         if classifier.embedding is not None and encoder is None:
             raise ValueError(f"this model needs an encoder for {classifier.embedding.model_name}")
+        if prior_shift is not None and prior_shift.labels != classifier.labels:
+            raise ValueError(f"the prior shift is over {prior_shift.labels}, the model over {classifier.labels}")
         self.classifier = classifier
         self.threshold = threshold
+        self.prior_shift = prior_shift
         self._encoder = encoder
 
     @property
@@ -286,9 +298,16 @@ class RoutingClassifier:
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """One prediction per text; the top label is kept when abstaining, for evaluation and for a person."""
-        texts = list(texts)
-        probabilities = self.classifier.probabilities(texts, self._encoder, self.signals(texts))
-        return predictions_from(probabilities, self.labels, self.threshold)
+        return predictions_from(self.shifted(self.probabilities(texts)), self.labels, self.threshold)
+
+    def probabilities(self, texts: Sequence[str]) -> Floats:
+        """Calibrated probabilities under the training priors, long texts read by their request passages."""
+        texts = reading_texts(list(texts))
+        return self.classifier.probabilities(texts, self._encoder, self.signals(texts))
+
+    def shifted(self, probabilities: Floats) -> Floats:
+        """`probabilities` moved to the deployment's estimated priors, when the model has them."""
+        return probabilities if self.prior_shift is None else self.prior_shift.adjust(probabilities)
 
     def signals(self, texts: Sequence[str]) -> dict[str, Floats]:
         """The signal columns (catalog, vote) the model is given for `texts`: none here; the offline router's."""

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +18,12 @@ from services.routing.learning import DEFAULT_MODEL_DIR, DEFAULT_PRECEDENTS
 if TYPE_CHECKING:
     from linli.catalog import Catalog
     from linli.embedding.config import EmbedderConfig
+    from services.routing.learning.classifier import StackedClassifier
     from services.routing.learning.data import LabelledText
     from services.routing.learning.features import Encoder
+    from services.routing.learning.prior_shift import PriorShift
     from services.routing.learning.training import TrainedModel
+    from services.routing.offline import OfflineRouter
 
 LEARNING_COMMANDS = ("train", "eval")
 PACKAGED = "services/retrieval/corpus/resolved_cases.jsonl"
@@ -46,7 +51,11 @@ Progress goes to stderr. The last line of stdout is one JSON object:
   per_class           {{label: {{precision, recall, f1, support}}}}
   confusion           {{true label: {{predicted label: count}}}} (zero counts left out)
   train_seconds       wall time of training with --train (or of that first model), else 0
+  prior_shift         with --prior-shift (or a --model trained with one): the training and the EM-estimated label
+                      priors the probabilities were moved to (Saerens et al., 2002), and the iterations it took
 """
+# `--prior-shift` without a file, in eval: estimate the priors from the test texts themselves, unlabelled.
+TEST_TEXTS = "-"
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
@@ -113,6 +122,13 @@ def add_learning_commands(commands: argparse._SubParsersAction[argparse.Argument
         "--data", type=Path, help=f"JSONL training file (required unless --history, which defaults it to {PACKAGED})"
     )
     train_routing.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help=f"default {DEFAULT_MODEL_DIR}")
+    train_routing.add_argument(
+        "--prior-shift",
+        metavar="TEXTS.jsonl",
+        help='JSONL of the deployment\'s recent unlabelled texts ({"text", "title"?}): the share of each label in them '
+        "is estimated by EM (Saerens et al., 2002), saved in the manifest, and the served probabilities are "
+        "moved to it (`linli routing info` shows it)",
+    )
     _add_training_options(train_routing)
 
     evaluate = commands.add_parser("eval", help="evaluate a model").add_subparsers(dest="target", required=True)
@@ -129,6 +145,14 @@ def add_learning_commands(commands: argparse._SubParsersAction[argparse.Argument
         "--precedents",
         type=Path,
         help="resolved cases the deployed router votes over (default: the packaged corpus the index is seeded with)",
+    )
+    eval_routing.add_argument(
+        "--prior-shift",
+        metavar="TEXTS.jsonl",
+        nargs="?",
+        const=TEST_TEXTS,
+        help="move the probabilities to the label priors EM estimates from these unlabelled texts; without a file, "
+        "from --test's texts, unlabelled (transductive estimation)",
     )
     _add_training_options(eval_routing)
 
@@ -215,7 +239,15 @@ def run_train(args: argparse.Namespace, embedder: EmbedderConfig) -> int:
     """`linli train routing`: trains and writes the model directory; prints its manifest as JSON."""
     from services.routing.learning.model_dir import save_model
 
-    model, _ = _train(args, _training_path(args, args.data), embedder)
+    training = _training_path(args, args.data)
+    model, encoder = _train(args, training, embedder)
+    if args.prior_shift is not None:
+        from services.routing.learning.data import read_texts
+
+        items = _read_training_data(args, training)[0]
+        router = _offline_router(args, model.classifier, model.threshold, encoder, items)
+        shift = _estimate_shift(router, [item.label for item in items], read_texts(Path(args.prior_shift)))
+        model = replace(model, prior_shift=shift)
     manifest = save_model(model, args.out)
     _progress(f"wrote {args.out} in {model.train_seconds:.1f} s of training")
     sys.stdout.write(json.dumps(manifest.to_json(), ensure_ascii=False) + "\n")
@@ -235,7 +267,6 @@ def run_eval(args: argparse.Namespace, embedder: EmbedderConfig) -> int:
     from services.routing.learning.data import read_labelled
     from services.routing.learning.evaluation import evaluate
     from services.routing.learning.model_dir import MANIFEST_FILE, load_model, read_manifest, save_model
-    from services.routing.offline import OfflineRouter
 
     test = _read_test(args.test)
     train_seconds = 0.0
@@ -244,8 +275,9 @@ def run_eval(args: argparse.Namespace, embedder: EmbedderConfig) -> int:
         started = time.perf_counter()
         model, encoder = _train(args, training, embedder)
         train_seconds = time.perf_counter() - started
-        classifier, threshold = model.classifier, model.threshold
+        classifier, threshold, stored_shift = model.classifier, model.threshold, None
         precedents = _read_training_data(args, training)[0]
+        training_labels = [item.label for item in precedents]
     else:
         directory = args.model or DEFAULT_MODEL_DIR
         if args.model is None and not (directory / MANIFEST_FILE).is_file():
@@ -256,19 +288,14 @@ def run_eval(args: argparse.Namespace, embedder: EmbedderConfig) -> int:
         manifest = read_manifest(directory)
         encoder = local_encoder(embedder, args.embedding_backend) if manifest.embedding else None
         loaded = load_model(directory, encoder=encoder)
-        classifier, threshold = loaded.classifier, loaded.threshold
+        classifier, threshold, stored_shift = loaded.classifier, loaded.threshold, loaded.prior_shift
         _progress(f"loaded {directory} (trained {manifest.created_at} on {manifest.data.count} texts)")
         # The deployed router votes over the index, which starts from the packaged resolved cases.
         precedents = read_labelled(args.precedents or DEFAULT_PRECEDENTS)
+        training_labels = [label for label, count in manifest.data.label_counts.items() for _ in range(count)]
     _progress(f"{len(precedents)} precedents for the vote")
-    predictor = OfflineRouter(
-        classifier,
-        threshold=threshold,
-        encoder=encoder,
-        catalog=_catalog(args),
-        precedent_texts=[item.text for item in precedents],
-        precedent_labels=[item.label for item in precedents],
-    )
+    predictor = _offline_router(args, classifier, threshold, encoder, precedents)
+    predictor.prior_shift = _eval_prior_shift(args, predictor, training_labels, test) or stored_shift
     unknown = sorted({item.label for item in test} - set(predictor.labels))
     if unknown:
         _progress(f"warning: test labels the model cannot predict: {', '.join(unknown)}")
@@ -279,8 +306,53 @@ def run_eval(args: argparse.Namespace, embedder: EmbedderConfig) -> int:
         train_seconds=train_seconds,
         progress=_progress,
     )
+    if predictor.prior_shift is not None:
+        report["prior_shift"] = predictor.prior_shift.to_json()
     sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
     return 0
+
+
+def _offline_router(
+    args: argparse.Namespace,
+    classifier: StackedClassifier,
+    threshold: float,
+    encoder: Encoder | None,
+    precedents: Sequence[LabelledText],
+) -> OfflineRouter:
+    from services.routing.offline import OfflineRouter
+
+    return OfflineRouter(
+        classifier,
+        threshold=threshold,
+        encoder=encoder,
+        catalog=_catalog(args),
+        precedent_texts=[item.text for item in precedents],
+        precedent_labels=[item.label for item in precedents],
+    )
+
+
+def _eval_prior_shift(
+    args: argparse.Namespace, router: OfflineRouter, training_labels: Sequence[str], test: Sequence[LabelledText]
+) -> PriorShift | None:
+    """With --prior-shift, the priors EM estimates from its file or else the test texts (labels unread)."""
+    if args.prior_shift is None:
+        return None
+    from services.routing.learning.data import read_texts
+
+    texts = [item.text for item in test] if args.prior_shift == TEST_TEXTS else read_texts(Path(args.prior_shift))
+    return _estimate_shift(router, training_labels, texts)
+
+
+def _estimate_shift(router: OfflineRouter, training_labels: Sequence[str], texts: Sequence[str]) -> PriorShift:
+    """The EM prior shift from the training labels' mix to the one `texts` (unlabelled) show under `router`."""
+    from services.routing.learning.prior_shift import fit_prior_shift, training_priors
+
+    _progress(f"estimating the label priors of {len(texts)} unlabelled texts")
+    shift = fit_prior_shift(
+        router.labels, training_priors(router.labels, training_labels), router.probabilities(list(texts))
+    )
+    _progress(f"priors {shift.to_json()['training']} -> {shift.to_json()['estimated']}")
+    return shift
 
 
 def run_learning_command(args: argparse.Namespace, embedder: EmbedderConfig) -> int:

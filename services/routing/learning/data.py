@@ -81,6 +81,21 @@ def _string_field(path: Path, line_number: int, row: dict[str, Any], field: str)
     return value.strip()
 
 
+def read_texts(path: Path) -> list[str]:
+    """The texts (title prepended) of `{"text", "title"?}` lines, labelled or not; for prior estimation.
+
+    Raises:
+        InvalidArgument: naming `file:line` of the first line without a text, or the file when it holds none.
+    """
+    texts = [
+        join_title(row.get(TITLE_FIELD), _string_field(path, line_number, row, "text"))
+        for line_number, row in _objects(path)
+    ]
+    if not texts:
+        raise InvalidArgument.for_field(str(path), "holds no texts")
+    return texts
+
+
 def read_labelled(path: Path, *, text_field: str | None = None, label_field: str | None = None) -> list[LabelledText]:
     """Reads `{"text", "label", "title"?}` lines, or any other pair of fields.
 

@@ -25,6 +25,7 @@ import sklearn
 from linli.errors import FailedPrecondition
 from services.routing.learning.classifier import EmbeddingSpec, RoutingClassifier, StackedClassifier
 from services.routing.learning.features import Encoder, FeatureConfig
+from services.routing.learning.prior_shift import PriorShift
 from services.routing.learning.training import DataSummary, TrainedModel
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Manifest:
     train_seconds: float
     sklearn_version: str
     files: dict[str, str]
+    prior_shift: PriorShift | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The manifest.json object."""
@@ -81,6 +83,7 @@ class Manifest:
             "train_seconds": self.train_seconds,
             "sklearn_version": self.sklearn_version,
             "files": self.files,
+            "prior_shift": None if self.prior_shift is None else self.prior_shift.to_json(),
         }
 
     @classmethod
@@ -106,6 +109,8 @@ class Manifest:
             train_seconds=float(value["train_seconds"]),
             sklearn_version=str(value["sklearn_version"]),
             files={str(name): str(digest) for name, digest in value["files"].items()},
+            # Older manifests have no prior shift: the model serves under its training priors.
+            prior_shift=None if value.get("prior_shift") is None else PriorShift.from_json(value["prior_shift"]),
         )
 
 
@@ -143,6 +148,7 @@ def save_model(model: TrainedModel, directory: Path) -> Manifest:
             train_seconds=round(model.train_seconds, 3),
             sklearn_version=sklearn.__version__,
             files={CLASSIFIER_FILE: _sha256(staging / CLASSIFIER_FILE)},
+            prior_shift=model.prior_shift,
         )
         (staging / MANIFEST_FILE).write_text(
             json.dumps(manifest.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
@@ -255,4 +261,6 @@ def load_model(
         raise ModelDirectoryError(f"{directory / CLASSIFIER_FILE} cannot be loaded: {error}") from error
     if not isinstance(classifier, StackedClassifier) or classifier.labels != manifest.labels:
         raise ModelDirectoryError(f"{directory / CLASSIFIER_FILE} does not match its manifest")
-    return RoutingClassifier(classifier, threshold=manifest.threshold, encoder=encoder)
+    return RoutingClassifier(
+        classifier, threshold=manifest.threshold, encoder=encoder, prior_shift=manifest.prior_shift
+    )

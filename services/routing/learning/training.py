@@ -38,6 +38,8 @@ from services.routing.learning.classifier import (
 from services.routing.learning.data import LabelledText, checksum
 from services.routing.learning.evaluation import score
 from services.routing.learning.features import Encoder, FeatureConfig, char_vectorizer, word_vectorizer
+from services.routing.learning.prior_shift import PriorShift
+from services.routing.passages import reading_texts
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ class TrainedModel:
     metrics: dict[str, Any]
     data: DataSummary
     train_seconds: float
+    prior_shift: PriorShift | None = None
 
 
 def _check_labels(items: Sequence[LabelledText], allowed_labels: Collection[str] | None) -> Counter[str]:
@@ -189,7 +192,7 @@ def train(
     started = time.perf_counter()
     counts = _check_labels(items, allowed_labels)
     labels = tuple(sorted(counts))
-    texts = [item.text for item in items]
+    texts = reading_texts([item.text for item in items])
     truth = np.array([labels.index(item.label) for item in items], dtype=np.intp)
     folds = StratifiedKFold(n_splits=min(config.folds, min(counts.values())), shuffle=True, random_state=config.seed)
 
