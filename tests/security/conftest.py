@@ -20,12 +20,11 @@ import httpx
 import pytest
 import redis
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 
 from linli.grpc_health import check_health
 from linli.settings import GrpcTlsSettings
 from services.intake.settings import IntakeSettings
-from tests.conftest import free_port
+from tests.conftest import free_port, fresh_postgres_database
 from tests.integration.conftest import grpc_channel, intake_settings_for, settings_env, wait_until
 from tests.tokens import as_resident
 
@@ -93,14 +92,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="session")
 def security_database(postgres_server_url: str) -> Iterator[str]:
     """A fresh PostgreSQL database for the suite's intake, dropped afterwards."""
-    name = f"linli_security_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database(postgres_server_url, "linli_security") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
