@@ -12,14 +12,12 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from linli.v1 import intake_pb2, intake_pb2_grpc, routing_pb2
-from services.intake.database import Database
 from services.intake.ratelimit import RateLimiter
-from services.intake.server import IntakeDeps, IntakeServer, create_server
-from services.intake.settings import IntakeSettings
+from services.intake.server import IntakeServer
 from services.intake.triage.flows import TriageFlows
-from tests.local_servers import intake_config
 from tests.tokens import as_resident, resident_metadata, worker_metadata
-from tests.unit.intake.fakes import RecordingNotifier, RecordingTaskQueue, decision
+from tests.unit.intake.fakes import RecordingTaskQueue, decision
+from tests.unit.intake.servers import sqlite_intake
 from tests.unit.intake.uploads.photos import png
 
 PM = worker_metadata("w-7", "property_manager", "恒康居民区")
@@ -30,18 +28,8 @@ RESIDENT = resident_metadata("r-1")
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[IntakeServer]:
-    settings = IntakeSettings(host="127.0.0.1", grpc_port=0, database_url=f"sqlite:///{tmp_path / 't.sqlite'}")
-    deps = IntakeDeps(
-        database=Database(settings.database_url),
-        queue=RecordingTaskQueue(),
-        notifier=RecordingNotifier(),
-        limiter=RateLimiter.unlimited(),
-    )
-    running = create_server(intake_config(settings), deps)
-    assert running.grpc.wait_ready(30), running.grpc.load_error
-    yield running
-    running.grpc.stop(0)
-    running.database.dispose()
+    with sqlite_intake(tmp_path, limiter=RateLimiter.unlimited()) as running:
+        yield running
 
 
 @pytest.fixture

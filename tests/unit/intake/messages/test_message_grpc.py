@@ -9,14 +9,12 @@ import grpc
 import pytest
 
 from linli.v1 import intake_pb2, intake_pb2_grpc
-from services.intake.database import Database
 from services.intake.ratelimit import RateLimiter
-from services.intake.server import IntakeDeps, IntakeServer, create_server
-from services.intake.settings import IntakeSettings
+from services.intake.server import IntakeServer
 from services.intake.triage.flows import TriageFlows
-from tests.local_servers import intake_config
 from tests.tokens import resident_metadata, worker_metadata
-from tests.unit.intake.fakes import RecordingNotifier, RecordingTaskQueue, decision
+from tests.unit.intake.fakes import decision
+from tests.unit.intake.servers import sqlite_intake
 
 PM = worker_metadata("w-7", "property_manager", "恒康居民区")
 OWNERS = worker_metadata("w-5", "owners_committee", "恒康居民区")
@@ -25,18 +23,8 @@ RESIDENT = resident_metadata("r-1")
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[IntakeServer]:
-    settings = IntakeSettings(host="127.0.0.1", grpc_port=0, database_url=f"sqlite:///{tmp_path / 't.sqlite'}")
-    deps = IntakeDeps(
-        database=Database(settings.database_url),
-        queue=RecordingTaskQueue(),
-        notifier=RecordingNotifier(),
-        limiter=RateLimiter.unlimited(),
-    )
-    running = create_server(intake_config(settings), deps)
-    assert running.grpc.wait_ready(30), running.grpc.load_error
-    yield running
-    running.grpc.stop(0)
-    running.database.dispose()
+    with sqlite_intake(tmp_path, limiter=RateLimiter.unlimited()) as running:
+        yield running
 
 
 @pytest.fixture
