@@ -66,21 +66,34 @@ class WeChatVerifier:
 
     @staticmethod
     def _openid_of(document: dict[str, object]) -> str:
-        errcode = document.get("errcode", 0)
-        if errcode in BAD_CODE_ERRCODES:
-            raise Unauthenticated(f"the login code was refused ({BAD_CODE_ERRCODES[errcode]}); call wx.login again")
-        if errcode in BUSY_ERRCODES:
-            raise Unavailable(f"WeChat login is busy ({BUSY_ERRCODES[errcode]}); try again shortly")
-        if errcode:
-            # 40013 invalid appid, 40125 invalid secret, ...: our configuration, not the resident's code.
-            logger.error(
-                "WeChat refused the login exchange", extra={"errcode": errcode, "errmsg": document.get("errmsg")}
-            )
-            raise Unavailable(f"WeChat refused the login exchange (errcode {errcode}); the operator has been told")
-        openid = document.get("openid")
-        if not isinstance(openid, str) or not OPENID.fullmatch(openid):
-            raise Unavailable("WeChat login answered without a valid openid")
-        return openid
+        check_wechat_answer(
+            document,
+            refused_code="the login code was refused ({reason}); call wx.login again",
+            exchange="login exchange",
+        )
+        return openid_in(document, answerer="WeChat login")
+
+
+def check_wechat_answer(document: dict[str, object], *, refused_code: str, exchange: str) -> None:
+    """Raises for a WeChat answer that carries an errcode: Unauthenticated for a refused code (`refused_code`,
+    formatted with its `reason`), Unavailable when WeChat is busy or refuses our configuration."""
+    errcode = document.get("errcode", 0)
+    if errcode in BAD_CODE_ERRCODES:
+        raise Unauthenticated(refused_code.format(reason=BAD_CODE_ERRCODES[errcode]))
+    if errcode in BUSY_ERRCODES:
+        raise Unavailable(f"WeChat login is busy ({BUSY_ERRCODES[errcode]}); try again shortly")
+    if errcode:
+        # 40013 invalid appid, 40125 invalid secret, ...: our configuration, not the resident's code.
+        logger.error(f"WeChat refused the {exchange}", extra={"errcode": errcode, "errmsg": document.get("errmsg")})
+        raise Unavailable(f"WeChat refused the {exchange} (errcode {errcode}); the operator has been told")
+
+
+def openid_in(document: dict[str, object], *, answerer: str) -> str:
+    """The openid of a WeChat answer; Unavailable when it holds none that is valid."""
+    openid = document.get("openid")
+    if not isinstance(openid, str) or not OPENID.fullmatch(openid):
+        raise Unavailable(f"{answerer} answered without a valid openid")
+    return openid
 
 
 def wechat_document(client: httpx.Client, url: str, params: dict[str, str]) -> dict[str, object]:

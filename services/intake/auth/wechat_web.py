@@ -16,16 +16,15 @@ from urllib.parse import urlencode
 
 import httpx
 
-from linli.errors import Unauthenticated, Unavailable
+from linli.errors import Unauthenticated
 from linli.tokens import TokenCodec
 from services.intake.auth.residents import (
-    BAD_CODE_ERRCODES,
-    BUSY_ERRCODES,
-    OPENID,
     DevVerifier,
     ResidentLogin,
     ResidentVerifier,
+    check_wechat_answer,
     is_loopback,
+    openid_in,
     wechat_document,
 )
 from services.intake.auth.settings import WeChatOaSettings
@@ -48,22 +47,13 @@ class WeChatWebVerifier:
         """The official-account openid of the resident WeChat sent back with `code`."""
         params = {"appid": self._appid, "secret": self._secret, "code": code, "grant_type": "authorization_code"}
         document = wechat_document(self._client, self._url, params)
-        errcode = document.get("errcode", 0)
-        if errcode in BAD_CODE_ERRCODES:
-            raise Unauthenticated(f"微信授权已失效({BAD_CODE_ERRCODES[errcode]}),请重新打开页面")
-        if errcode in BUSY_ERRCODES:
-            raise Unavailable(f"WeChat login is busy ({BUSY_ERRCODES[errcode]}); try again shortly")
-        if errcode:
-            logger.error(
-                "WeChat refused the web authorization", extra={"errcode": errcode, "errmsg": document.get("errmsg")}
-            )
-            raise Unavailable(f"WeChat refused the web authorization (errcode {errcode}); the operator has been told")
+        check_wechat_answer(
+            document, refused_code="微信授权已失效({reason}),请重新打开页面", exchange="web authorization"
+        )
         # A page opened in WeChat's snapshot (朋友圈 preview) mode gets a stand-in openid, not the resident's.
         if document.get("is_snapshotuser") == 1:
             raise Unauthenticated("请点击页面底部的「使用完整服务」后再登录")
-        openid = document.get("openid")
-        if not isinstance(openid, str) or not OPENID.fullmatch(openid):
-            raise Unavailable("WeChat web authorization answered without a valid openid")
+        openid = openid_in(document, answerer="WeChat web authorization")
         logger.info("official-account login", extra={"unionid_present": isinstance(document.get("unionid"), str)})
         return openid
 
