@@ -57,9 +57,10 @@ def scoped_query(caller: Caller, query: TicketQuery) -> TicketQuery:
     if query.community and not caller.serves(query.community):
         raise PermissionDenied(f"worker {caller.worker_id} does not serve {query.community}")
     community = query.community or caller.community or None
+    communities = None if community else caller.community_scope
     if caller.is_dispatcher and query.status is TicketStatus.NEEDS_MANUAL:
         # The manual queue belongs to no party yet: its dispatchers see all of it, whatever party they are.
-        return replace(query, community=community)
+        return replace(query, community=community, communities=communities)
     if query.party and query.party != caller.party:
         raise PermissionDenied(f"worker {caller.worker_id} sees only the tickets of {caller.party}")
-    return replace(query, community=community, party=caller.party)
+    return replace(query, community=community, communities=communities, party=caller.party)

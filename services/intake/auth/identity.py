@@ -27,12 +27,15 @@ class Resident:
 
 @dataclass(frozen=True)
 class Worker:
-    """An authenticated worker: who, for which party, in which community ('' serves every community)."""
+    """An authenticated worker: who, for which party, in which community ('' serves every community) or, for a
+    street office worker, every community of one street (`street`, its communities resolved when the token is read)."""
 
     worker_id: str
     party: str
     community: str = ""
     role: Role = Role.WORKER
+    street: str = ""
+    street_communities: frozenset[str] = frozenset()
 
     @property
     def actor(self) -> str:
@@ -46,7 +49,20 @@ class Worker:
 
     def serves(self, community: str) -> bool:
         """True when the worker may act on tickets of `community`."""
-        return not self.community or self.community == community
+        if self.community:
+            return self.community == community
+        if self.street:
+            return community in self.street_communities
+        return True
+
+    @property
+    def community_scope(self) -> tuple[str, ...] | None:
+        """The communities the worker serves, sorted; None for every community."""
+        if self.community:
+            return (self.community,)
+        if self.street:
+            return tuple(sorted(self.street_communities))
+        return None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ class TicketQuery:
     page_token: str = ""
     escalation_level: EscalationLevel | None = None
     primary_id: str | None = None
+    # A street worker's scope: the street's communities (None: no restriction beyond `community`).
+    communities: tuple[str, ...] | None = None
 
 
 def add(ticket: Ticket, *, session: Session) -> Ticket:
@@ -65,6 +67,8 @@ def list_page(query: TicketQuery, *, session: Session) -> tuple[list[Ticket], st
     statement = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(query.page_size + 1)
     if query.community:
         statement = statement.where(Ticket.community == query.community)
+    if query.communities is not None:
+        statement = statement.where(Ticket.community.in_(query.communities))
     if query.party:
         statement = statement.where(Ticket.party == query.party)
     if query.status:
