@@ -52,7 +52,7 @@ class TicketFlows:
         `admit` (the submit rate limit) runs only before a new ticket: a retry with its idempotency key is no new
         submission. The ticket is committed before anything is published: the sweep re-queues it if the broker fails.
         """
-        submission = validate_submission(submission, known_communities=self._context.policy.known_communities)
+        submission = validate_submission(submission, known_communities=self._context.known_communities())
         try:
             with self._context.transaction() as work:
                 if submission.idempotency_key:
