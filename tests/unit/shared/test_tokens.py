@@ -199,7 +199,9 @@ def signed_payload(signing_key: bytes, payload: dict[str, object]) -> str:
 def test_a_street_workers_token_carries_the_street_and_older_tokens_still_verify() -> None:
     signing_key = key()
     codec = TokenCodec([signing_key], clock=Clock())
-    token, issued = codec.issue(TokenKind.WORKER, "w-31", ttl=HOUR, party="street_office", role=Role.WORKER, street="s1")
+    token, issued = codec.issue(
+        TokenKind.WORKER, "w-31", ttl=HOUR, party="street_office", role=Role.WORKER, street="s1"
+    )
     assert codec.verify(token) == issued
     assert (issued.street, issued.community) == ("s1", "")
     plain, _ = codec.issue(TokenKind.WORKER, "w-7", ttl=HOUR, party="property_manager", role=Role.WORKER)

@@ -113,7 +113,9 @@ def test_colleagues_are_the_active_workers_of_my_party_over_my_communities(org: 
         ("w-gone", "property_manager", {"community": "金桥新村"}),
         ("w-owners", "owners_committee", {"community": "金桥新村"}),
     ]:
-        reply = org.client.post("/v1/org/workers", json={"worker_id": worker_id, "party": party, **scope}, headers=ADMIN)
+        reply = org.client.post(
+            "/v1/org/workers", json={"worker_id": worker_id, "party": party, **scope}, headers=ADMIN
+        )
         assert reply.status_code == 201, reply.text
     flows.deactivate_worker("w-gone")
 
