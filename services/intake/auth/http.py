@@ -38,7 +38,7 @@ class HttpSecurity:
 _bearer = HTTPBearer(
     auto_error=False,
     description="A resident's token from `POST /v1/auth/wechat`, `/v1/auth/wechat-web` or `/v1/auth/sms/login`, or "
-    "a worker's from `linli token issue`.",
+    "a worker's from the WeCom login (`GET /v1/auth/wecom/start`) or `linli token issue`.",
 )
 
 

@@ -46,6 +46,10 @@ class TicketFlows:
         self._context = context
         self._attachments = attachments or NoAttachments()
 
+    def known_communities(self) -> frozenset[str]:
+        """The communities a new ticket may name (the organisation's table where intake wires it)."""
+        return self._context.known_communities()
+
     def submit(self, submission: Submission, *, admit: Callable[[], None] = lambda: None) -> tuple[TicketView, bool]:
         """Stores a ticket, then queues its triage; returns (ticket, created).
 

@@ -62,7 +62,7 @@ def page_routes(faces: FacesProvider, templates_dir: Path) -> APIRouter:
         data = {"parties": parties, "party_short": short, **login_options(request, built.resident_login), **extra}
         context = {
             "title": title,
-            "communities": built.settings.known_communities,
+            "communities": built.community_choices(),
             # Inside <script>: "<" escaped so that no value (a ticket id from the URL) can close the element.
             "page_data": json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),
             **wecom_options(request),

@@ -94,7 +94,11 @@ def test_a_community_added_by_an_admin_takes_tickets_at_once(org: OrgApp) -> Non
     refused = org.client.post("/v1/tickets", json=complaint, headers=resident)
     assert refused.status_code == 422
     assert refused.json()["error"]["fields"][0]["field"] == "community"
+    assert '<option value="新建小区">' not in org.client.get("/h5/").text
     assert org.client.post("/v1/org/communities", json={"name": "新建小区"}, headers=ADMIN).status_code == 201
+    options = org.client.get("/h5/").text
+    assert '<option value="新建小区">' in options  # the residents' form offers it, after the configured ones
+    assert options.index('<option value="金桥新村">') < options.index('<option value="新建小区">')
     accepted = org.client.post("/v1/tickets", json=complaint, headers=resident)
     assert accepted.status_code == 201, accepted.text
 
