@@ -1,6 +1,7 @@
 """Signed, expiring bearer tokens shared by every service: `payload.signature`, both base64url without padding.
 
-The payload is compact JSON (kind, subject, party, community, role, issued-at, expiry); the signature is
+The payload is compact JSON (kind, subject, party, community, role, issued-at, expiry, and for a street office's
+worker the street, absent from older tokens); the signature is
 HMAC-SHA256 of the encoded payload under the first of `LINLI_AUTH_SECRETS`. Every key of that list verifies, so a
 key is rotated by putting the new one first and dropping the old one once the tokens it signed have expired.
 """
@@ -50,7 +51,8 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Claims:
-    """What a verified token says; party, community and role are a worker's only."""
+    """What a verified token says; party, community, street and role are a worker's only (community or street,
+    never both: a street's worker serves every community of the street)."""
 
     kind: TokenKind
     subject: str
@@ -59,6 +61,7 @@ class Claims:
     party: str = ""
     community: str = ""
     role: Role | None = None
+    street: str = ""
 
     @property
     def is_admin(self) -> bool:
@@ -77,7 +80,9 @@ def _b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def check_claims(kind: TokenKind, subject: str, *, party: str, community: str, role: Role | None) -> None:
+def check_claims(
+    kind: TokenKind, subject: str, *, party: str, community: str, role: Role | None, street: str = ""
+) -> None:
     """Raises InvalidArgument when the fields do not make a token of `kind` (e.g. a worker without a party)."""
     if not 0 < len(subject) <= MAX_SUBJECT_LENGTH or not subject.isprintable():
         raise InvalidArgument.for_field("subject", f"must be 1-{MAX_SUBJECT_LENGTH} printable characters")
@@ -86,8 +91,12 @@ def check_claims(kind: TokenKind, subject: str, *, party: str, community: str, r
             raise InvalidArgument.for_field("party", "a worker's token needs a party id such as property_manager")
         if role is None:
             raise InvalidArgument.for_field("role", "a worker's token needs a role")
-    elif party or community or role is not None:
-        raise InvalidArgument.for_field("kind", f"a {kind} token carries no party, community or role")
+        if community and street:
+            raise InvalidArgument.for_field("street", "a worker serves one community or one street, not both")
+        if len(street) > MAX_SUBJECT_LENGTH or not street.isprintable():
+            raise InvalidArgument.for_field("street", f"must be at most {MAX_SUBJECT_LENGTH} printable characters")
+    elif party or community or street or role is not None:
+        raise InvalidArgument.for_field("kind", f"a {kind} token carries no party, community, street or role")
 
 
 class TokenCodec:
@@ -115,14 +124,15 @@ class TokenCodec:
         party: str = "",
         community: str = "",
         role: Role | None = None,
+        street: str = "",
     ) -> tuple[str, Claims]:
         """A signed token and its claims; raises InvalidArgument for fields that do not fit the kind."""
-        check_claims(kind, subject, party=party, community=community, role=role)
+        check_claims(kind, subject, party=party, community=community, role=role, street=street)
         if not timedelta(0) < ttl <= MAX_TTL:
             raise InvalidArgument.for_field("ttl", f"must be positive and at most {MAX_TTL.days} days")
         now = int(self._clock())
         expires = now + int(ttl.total_seconds())
-        payload = {
+        payload: dict[str, Any] = {
             "v": FORMAT_VERSION,
             "kind": kind.value,
             "sub": subject,
@@ -132,6 +142,8 @@ class TokenCodec:
             "iat": now,
             "exp": expires,
         }
+        if street:  # only street workers' tokens carry it: every other token reads as it did before streets
+            payload["street"] = street
         encoded = _b64encode(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
         token = f"{encoded}.{_b64encode(self._sign(self._keys[0], encoded))}"
         return token, self._claims(payload)
@@ -172,10 +184,11 @@ class TokenCodec:
         kind = TokenKind(payload["kind"])
         subject, party, community = str(payload["sub"]), str(payload["party"]), str(payload["community"])
         role = Role(payload["role"]) if payload["role"] else None
+        street = str(payload.get("street", ""))
         issued, expires = payload["iat"], payload["exp"]
         if not isinstance(issued, int) or not isinstance(expires, int) or expires <= issued:
             raise ValueError("issued-at and expiry must be whole seconds, expiry later")
-        check_claims(kind, subject, party=party, community=community, role=role)
+        check_claims(kind, subject, party=party, community=community, role=role, street=street)
         return Claims(
             kind=kind,
             subject=subject,
@@ -184,6 +197,7 @@ class TokenCodec:
             party=party,
             community=community,
             role=role,
+            street=street,
         )
 
 

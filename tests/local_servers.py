@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from linli.settings import ProcessSettings
-from services.intake.auth.settings import SmsSettings, WeChatOaSettings
+from services.intake.auth.settings import SmsSettings, WeChatOaSettings, WecomSettings
 from services.intake.notifications.settings import NotificationSettings
 from services.intake.settings import IntakeConfig, IntakeSettings, RateLimitSettings
 from services.intake.uploads.settings import UploadSettings
@@ -53,4 +53,5 @@ def intake_config(settings: IntakeSettings) -> IntakeConfig:
         SmsSettings(),
         WeChatOaSettings(),
         UploadSettings(),
+        WecomSettings(),
     )

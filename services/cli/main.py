@@ -21,6 +21,7 @@ from services.cli.history_commands import HISTORY_COMMAND, add_history_commands,
 from services.cli.settings_table import documented_settings_table
 from services.intake.admin import INTAKE_COMMANDS, add_intake_commands, run_intake_command
 from services.intake.auth.commands import TOKEN_COMMANDS, add_token_commands, run_token_command
+from services.intake.organisation.commands import ORG_COMMANDS, add_org_commands, run_org_command
 from services.intake.residents.commands import RESIDENT_COMMANDS, add_resident_commands, run_resident_command
 from services.retrieval.index_admin import add_index_commands, run_index_command
 from services.routing.learning.commands import LEARNING_COMMANDS, add_learning_commands, run_learning_command
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_history_commands(commands)
     add_routing_commands(commands)
     add_token_commands(commands)
+    add_org_commands(commands)
     add_resident_commands(commands)
     return parser
 
@@ -119,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_index_command(args, settings=RetrievalSettings())
     if args.command in TOKEN_COMMANDS:
         return run_token_command(args)
+    if args.command in ORG_COMMANDS:
+        return run_org_command(args)
     if args.command in RESIDENT_COMMANDS:
         return run_resident_command(args)
     if args.command in INTAKE_COMMANDS:

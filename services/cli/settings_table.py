@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from linli.settings import AuthSettings, GrpcTlsSettings, LinliSettings, LogSettings, settings_table
-from services.intake.auth.settings import SmsSettings, WeChatOaSettings
+from services.intake.auth.settings import SmsSettings, WeChatOaSettings, WecomSettings
 from services.intake.notifications.settings import NotificationSettings
 from services.intake.settings import IntakeSettings, RateLimitSettings
 from services.intake.uploads.settings import UploadSettings
@@ -30,6 +30,7 @@ DOCUMENTED_SETTINGS: tuple[type[LinliSettings], ...] = (
     UploadSettings,
     SmsSettings,
     WeChatOaSettings,
+    WecomSettings,
     HistorySettings,
 )
 

@@ -14,12 +14,15 @@ from starlette.exceptions import HTTPException
 from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
 from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.auth.login_http import login_routes
+from services.intake.auth.wecom_http import wecom_routes
 from services.intake.database import Database
 from services.intake.json_text import RefuseLoneSurrogates
 from services.intake.meetings.http import meeting_routes
 from services.intake.messages.flows import MessageFlows
 from services.intake.messages.http import message_routes
 from services.intake.openapi_errors import declare_errors
+from services.intake.organisation.flows import OrganisationFlows
+from services.intake.organisation.http import organisation_routes
 from services.intake.ratelimit.http import AddressRateLimit
 from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.http import me_routes
@@ -92,16 +95,19 @@ def create_http_app(
     uploads: Uploads | None = None,
     *,
     faces: FaceServices,
+    organisation: OrganisationFlows | None = None,
 ) -> FastAPI:
     """The FastAPI app; `ready` is set once the database schema is in place. `DELETE /v1/me` is served when
     `erasure` is given, the tickets' conversations (`/v1/tickets/{id}/messages`) when `messages` is, photo uploads
-    when `uploads` is; `faces` serve the pages, instant answers, hot topics, meetings and Open311."""
+    when `uploads` is, streets, communities and workers (`/v1/org/*`) when `organisation` is; `faces` serve the
+    pages, instant answers, hot topics, meetings and Open311."""
     app = FastAPI(
         title="linli intake",
         version="v1",
         description="Residents' complaints in, routed tickets out. Every ticket call needs `Authorization: Bearer "
         "<token>`: residents get theirs from `POST /v1/auth/wechat` (mini-program), `/v1/auth/wechat-web` (WeChat's "
-        "browser) or `/v1/auth/sms/login` (any browser), workers from `linli token issue`. A ticket "
+        "browser) or `/v1/auth/sms/login` (any browser), workers from the WeCom login (`/v1/auth/wecom/start`) or "
+        "`linli token issue`. A ticket "
         "the caller may not see is 404. Too many requests: 429 with `Retry-After`. "
         "Errors: {error: {code, message, fields}}.",
     )
@@ -109,10 +115,7 @@ def create_http_app(
     # Added first, so inside the rate limit: a flood of bad bodies is still counted.
     app.add_middleware(RefuseLoneSurrogates, refuse=error_response)
     app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
-    app.include_router(auth_routes())
-    # Logins outside the mini-program: SMS codes and the official account's web authorization.
-    app.include_router(login_routes())
-    app.include_router(worker_routes())
+    _add_people_routes(app, organisation)
     app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None))
     if uploads is not None:
         mount_uploads(app, uploads, security.limiter, error_response)
@@ -142,6 +145,18 @@ def create_http_app(
     _add_ops_routes(app, database, ready)
     declare_errors(app)
     return app
+
+
+def _add_people_routes(app: FastAPI, organisation: OrganisationFlows | None) -> None:
+    """The logins, who a worker is, and the organisation they belong to."""
+    app.include_router(auth_routes())
+    # Logins outside the mini-program: SMS codes and the official account's web authorization.
+    app.include_router(login_routes())
+    # Workers' WeCom (企业微信) login for the console.
+    app.include_router(wecom_routes())
+    app.include_router(worker_routes())
+    if organisation is not None:
+        app.include_router(organisation_routes(organisation))
 
 
 def _add_ops_routes(app: FastAPI, database: Database, ready: threading.Event) -> None:

@@ -12,8 +12,22 @@ from services.intake.auth.models import RevokedSubject, SmsCode
 from services.intake.database import Base
 from services.intake.meetings.models import MeetingItem
 from services.intake.messages.models import TicketMessage
+from services.intake.organisation.models import Community, Party, Street, WorkerAccount
 from services.intake.tickets.models import RoutingCorrection, Ticket, TicketEvent
 from services.intake.uploads.models import Upload
 
-TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem, TicketMessage, SmsCode, Upload)
+TABLES = (
+    Ticket,
+    TicketEvent,
+    RoutingCorrection,
+    RevokedSubject,
+    MeetingItem,
+    TicketMessage,
+    SmsCode,
+    Upload,
+    Street,
+    Community,
+    Party,
+    WorkerAccount,
+)
 METADATA: MetaData = Base.metadata

@@ -14,6 +14,7 @@ from linli.grpc_auth import ServiceCredentials
 from linli.grpc_serving import ServerHandle, build_server
 from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
+from linli.parties import display_name
 from linli.tokens import TokenCodec
 from linli.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.auth import Authenticator
@@ -22,11 +23,13 @@ from services.intake.auth.residents import ResidentLogin, ResidentVerifier, crea
 from services.intake.auth.revocations import Revocations
 from services.intake.auth.sms_login import SmsWiring, create_sms_login
 from services.intake.auth.wechat_web import create_web_login
+from services.intake.auth.wecom import create_wecom_login
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.messages.flows import MessageFlows
 from services.intake.notifications import create_notifier
 from services.intake.observability import grpc_metrics, instrument_http
+from services.intake.organisation.flows import OrganisationFlows
 from services.intake.ratelimit import RateLimiter
 from services.intake.ratelimit.grpc_peers import PeerRateLimitInterceptor
 from services.intake.ratelimit.http import ClientAddresses
@@ -82,10 +85,13 @@ def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> Intak
         app = create_celery_app(settings)
         queue = queue or CeleryTaskQueue(app)
         notifier = notifier or create_notifier(config.notifications, celery_app=app)
-    context = FlowContext(database, queue, deps.clock, LifecyclePolicy.from_settings(settings), notifier)
+    # Communities, streets and workers live in the database; LINLI_INTAKE_KNOWN_COMMUNITIES seeds them at start.
+    organisation = OrganisationFlows(database)
+    policy = LifecyclePolicy.from_settings(settings)
+    context = FlowContext(database, queue, deps.clock, policy, notifier, communities=organisation.directory.names)
     uploads = create_uploads(context, config.uploads, secrets=config.process.auth.signing_keys())
     flows = TicketFlows(context, uploads.flows)
-    security = build_security(config, deps, database)
+    security = build_security(config, deps, database, organisation)
     messages = MessageFlows(context)
     servicer = IntakeServicer(flows, security.authenticator, security.limiter, messages)
     handle = build_server(
@@ -108,9 +114,10 @@ def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> Intak
         messages,
         uploads,
         faces=build_faces(config, flows, database),
+        organisation=organisation,
     )
     instrument_http(http, database=database, broker_url=settings.broker_url)
-    handle.load_then_serve(lambda: _prepare_database(context))
+    handle.load_then_serve(lambda: _prepare_database(context, organisation, config))
     return IntakeServer(handle, http, flows, context, database)
 
 
@@ -128,10 +135,13 @@ def build_faces(config: IntakeConfig, flows: TicketFlows, database: Database) ->
     )
 
 
-def build_security(config: IntakeConfig, deps: IntakeDeps, database: Database) -> HttpSecurity:
-    """Token keys, the revoked subjects of `database`, the residents' logins (mini-program, SMS, official account)
-    and the rate limits; raises RuntimeError, saying what to set, when the settings lack a key or a usable login
-    verifier (the server then refuses to start)."""
+def build_security(
+    config: IntakeConfig, deps: IntakeDeps, database: Database, organisation: OrganisationFlows
+) -> HttpSecurity:
+    """Token keys, the revoked subjects of `database`, the streets' communities of `organisation`, the residents'
+    logins (mini-program, SMS, official account), the workers' WeCom login and the rate limits; raises RuntimeError,
+    saying what to set, when the settings lack a key or a usable login verifier (the server then refuses to
+    start)."""
     auth, rates, settings = config.process.auth, config.rates, config.intake
     codec = deps.codec or TokenCodec.from_settings(auth)
     revocations = Revocations(database, refresh_seconds=auth.revocation_refresh_seconds)
@@ -146,13 +156,25 @@ def build_security(config: IntakeConfig, deps: IntakeDeps, database: Database) -
     web = create_web_login(
         config.wechat_oa, codec, resident_verifier=auth.resident_verifier, host=settings.host, token_ttl=ttl
     )
+    wecom = create_wecom_login(
+        config.wecom,
+        codec,
+        state_key=auth.signing_keys()[0],
+        lookup=organisation.signed_in_worker,
+        host=settings.host,
+    )
     addresses = ClientAddresses(rates.trusted_proxies)
-    return HttpSecurity(Authenticator(codec, revocations), login, limiter, addresses, sms=sms, web=web)
+    authenticator = Authenticator(codec, revocations, street_communities=organisation.directory.of_street)
+    return HttpSecurity(authenticator, login, limiter, addresses, sms=sms, web=web, wecom=wecom)
 
 
-def _prepare_database(context: FlowContext) -> None:
+def _prepare_database(context: FlowContext, organisation: OrganisationFlows, config: IntakeConfig) -> None:
     revision = context.database.upgrade_schema()
     logger.info("ticket database migrated", extra={"revision": revision})
+    settings = config.intake
+    parties = {party: display_name(party) for party in settings.parties}
+    if seeded := organisation.seed(settings.known_communities, parties):
+        logger.info("communities seeded from LINLI_INTAKE_KNOWN_COMMUNITIES", extra={"communities": seeded})
     if returned := return_orphans(context):
         logger.warning("tickets held by no known party returned to the manual queue", extra={"tickets": returned})
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -11,7 +11,7 @@ from pydantic_settings import SettingsConfigDict
 
 from linli.parties import DEFAULT_PARTIES, is_party_id
 from linli.settings import DEFAULT_STATE_DIR, LinliSettings, ProcessSettings
-from services.intake.auth.settings import SmsSettings, WeChatOaSettings
+from services.intake.auth.settings import SmsSettings, WeChatOaSettings, WecomSettings
 from services.intake.notifications.settings import NotificationSettings
 from services.intake.uploads.settings import UploadSettings
 
@@ -211,8 +211,8 @@ class RateLimitSettings(LinliSettings):
 @dataclass(frozen=True)
 class IntakeConfig:
     """Every setting an intake process reads, once, in its main(): its own, its front's rate limits, its
-    notifications, its residents' SMS and official-account logins, its photo uploads, and the ones every process
-    shares."""
+    notifications, its residents' SMS and official-account logins, its photo uploads, its workers' WeCom login, and
+    the ones every process shares."""
 
     intake: IntakeSettings
     rates: RateLimitSettings
@@ -221,11 +221,12 @@ class IntakeConfig:
     sms: SmsSettings
     wechat_oa: WeChatOaSettings
     uploads: UploadSettings
+    wecom: WecomSettings = field(default_factory=WecomSettings)
 
     @classmethod
     def from_environment(cls) -> IntakeConfig:
-        """Reads LINLI_INTAKE_*, LINLI_RATE_*, LINLI_NOTIFY_*, LINLI_SMS_*, LINLI_WECHAT_OA_*, LINLI_UPLOADS_* and the
-        shared LINLI_* settings."""
+        """Reads LINLI_INTAKE_*, LINLI_RATE_*, LINLI_NOTIFY_*, LINLI_SMS_*, LINLI_WECHAT_OA_*, LINLI_UPLOADS_*,
+        LINLI_WECOM_* and the shared LINLI_* settings."""
         return cls(
             IntakeSettings(),
             RateLimitSettings(),
@@ -234,4 +235,5 @@ class IntakeConfig:
             SmsSettings(),
             WeChatOaSettings(),
             UploadSettings(),
+            WecomSettings(),
         )

@@ -29,6 +29,9 @@ def add_token_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     issue.add_argument("--worker-id", help="workers: the id the tickets' history shows")
     issue.add_argument("--party", default="", help="workers: the party they act for, e.g. property_manager")
     issue.add_argument("--community", default="", help="workers: the community they serve; empty serves every one")
+    issue.add_argument(
+        "--street", default="", help="workers: the street (code) whose every community they serve; not with --community"
+    )
     issue.add_argument("--role", choices=("worker", "dispatcher", "admin"), default="worker", help="workers only")
     issue.add_argument("--resident-id", help="residents: the openid (tests and support; residents log in)")
     issue.add_argument("--service", help="services: the name the token stands for")
@@ -99,6 +102,7 @@ def _issue(args: argparse.Namespace) -> int:
             subject,
             party=args.party if worker else "",
             community=args.community if worker else "",
+            street=args.street if worker else "",
             role=args.role if worker else None,
             ttl=timedelta(days=args.ttl_days),
             codec=TokenCodec.from_settings(AuthSettings()),  # the command's entry: the environment is read here

@@ -16,14 +16,15 @@ from services.intake.auth.identity import Caller, Resident, Worker, require_resi
 from services.intake.auth.residents import ResidentLogin
 from services.intake.auth.sms_login import SmsLogin
 from services.intake.auth.wechat_web import WebLogin
+from services.intake.auth.wecom import WecomLogin
 from services.intake.ratelimit.http import ClientAddresses
 from services.intake.ratelimit.limiter import RateLimiter, Scope
 
 
 @dataclass(frozen=True)
 class HttpSecurity:
-    """Who is calling, how residents log in, and how much anyone may ask; kept in the app's state. `sms` and `web`
-    (the official account's login) are None where not configured."""
+    """Who is calling, how residents and workers log in, and how much anyone may ask; kept in the app's state.
+    `sms`, `web` (the official account's login) and `wecom` (workers' WeCom login) are None where not configured."""
 
     authenticator: Authenticator
     login: ResidentLogin
@@ -31,12 +32,13 @@ class HttpSecurity:
     addresses: ClientAddresses
     sms: SmsLogin | None = None
     web: WebLogin | None = None
+    wecom: WecomLogin | None = None
 
 
 _bearer = HTTPBearer(
     auto_error=False,
     description="A resident's token from `POST /v1/auth/wechat`, `/v1/auth/wechat-web` or `/v1/auth/sms/login`, or "
-    "a worker's from `linli token issue`.",
+    "a worker's from the WeCom login (`GET /v1/auth/wecom/start`) or `linli token issue`.",
 )
 
 
@@ -109,6 +111,10 @@ class WorkerOut(BaseModel):
     party_name: str
     community: str
     role: str
+    street: str = Field("", description="A street office worker's street code: they serve its every community.")
+    communities: list[str] | None = Field(
+        None, description="The communities the worker serves, sorted; null for every community."
+    )
 
 
 def worker_routes() -> APIRouter:
@@ -124,6 +130,8 @@ def worker_routes() -> APIRouter:
             party_name=display_name(worker.party),
             community=worker.community,
             role=worker.role.value,
+            street=worker.street,
+            communities=list(scope) if (scope := worker.community_scope) is not None else None,
         )
 
     return router

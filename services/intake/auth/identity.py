@@ -80,7 +80,7 @@ def caller_of(claims: Claims) -> Caller:
     if claims.kind is TokenKind.RESIDENT:
         return Resident(claims.subject)
     if claims.kind is TokenKind.WORKER:
-        return Worker(claims.subject, claims.party, claims.community, claims.role or Role.WORKER)
+        return Worker(claims.subject, claims.party, claims.community, claims.role or Role.WORKER, street=claims.street)
     return Service(claims.subject)
 
 

@@ -78,3 +78,37 @@ class WeChatOaSettings(LinliSettings):
         description="Where the H5 page sends residents to authorize (snsapi_base: silent, the openid only).",
     )
     timeout_seconds: float = Field(5.0, gt=0, le=30, description="Deadline of one sns/oauth2/access_token call.")
+
+
+class WecomSettings(LinliSettings):
+    """WeCom (企业微信) OAuth login of the workers' console: the corp, its self-built app, and the verifier."""
+
+    model_config = SettingsConfigDict(env_prefix="LINLI_WECOM_", extra="forbid", frozen=True, hide_input_in_errors=True)
+    env_only_fields: ClassVar[frozenset[str]] = frozenset({"secret"})
+
+    verifier: Literal["off", "dev", "wecom"] = Field(
+        "off",
+        description="Who checks a login's code: `wecom` (WeCom's API, with CORP_ID, AGENT_ID and SECRET), `dev` "
+        "(takes `dev:<userid>` on trust, refused unless intake binds a loopback address) or `off` (workers paste "
+        "tokens only).",
+    )
+    corp_id: str = Field("", description="The corp's id (企业ID, ww…), the `appid` of the authorize URLs.")
+    agent_id: str = Field("", description="The self-built app's AgentId, for the QR-code web login.")
+    secret: SecretStr | None = Field(None, description="The self-built app's Secret; environment only.")
+    redirect_base: str = Field(
+        "",
+        description="Public https base URL of intake (a domain WeCom trusts), e.g. https://linli.example; the "
+        "callback is `<base>/v1/auth/wecom/callback`. Required by `wecom`; empty in development: the request's own.",
+    )
+    api_base_url: str = Field("https://qyapi.weixin.qq.com", description="WeCom API base URL (gettoken, getuserinfo).")
+    authorize_url: str = Field(
+        "https://open.weixin.qq.com/connect/oauth2/authorize",
+        description="Where a worker inside the WeCom app authorizes (snsapi_base: silent, the userid only).",
+    )
+    qr_login_url: str = Field(
+        "https://login.work.weixin.qq.com/wwlogin/sso/login",
+        description="Where a worker in another browser scans a QR code with the WeCom app.",
+    )
+    token_ttl_hours: int = Field(12, ge=1, le=72, description="How long the console session of a WeCom login lasts.")
+    state_ttl_seconds: int = Field(600, ge=60, le=3600, description="How long a started login may take to return.")
+    timeout_seconds: float = Field(5.0, gt=0, le=30, description="Deadline of one call to WeCom's API.")

@@ -183,6 +183,13 @@ class FlowContext:
     clock: Clock = utc_now
     policy: LifecyclePolicy = field(default_factory=LifecyclePolicy)
     notifier: Notifier = field(default_factory=SilentNotifier)
+    # The communities new tickets may name, as the organisation tables hold them now (services/intake/organisation);
+    # None: the policy's, from LINLI_INTAKE_KNOWN_COMMUNITIES (processes and tests without those tables).
+    communities: Callable[[], frozenset[str]] | None = None
+
+    def known_communities(self) -> frozenset[str]:
+        """The communities a new ticket may name."""
+        return self.communities() if self.communities is not None else self.policy.known_communities
 
     @contextmanager
     def transaction(self) -> Iterator[Work]:

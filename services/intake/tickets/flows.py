@@ -46,13 +46,17 @@ class TicketFlows:
         self._context = context
         self._attachments = attachments or NoAttachments()
 
+    def known_communities(self) -> frozenset[str]:
+        """The communities a new ticket may name (the organisation's table where intake wires it)."""
+        return self._context.known_communities()
+
     def submit(self, submission: Submission, *, admit: Callable[[], None] = lambda: None) -> tuple[TicketView, bool]:
         """Stores a ticket, then queues its triage; returns (ticket, created).
 
         `admit` (the submit rate limit) runs only before a new ticket: a retry with its idempotency key is no new
         submission. The ticket is committed before anything is published: the sweep re-queues it if the broker fails.
         """
-        submission = validate_submission(submission, known_communities=self._context.policy.known_communities)
+        submission = validate_submission(submission, known_communities=self._context.known_communities())
         try:
             with self._context.transaction() as work:
                 if submission.idempotency_key:

@@ -31,6 +31,14 @@ class FaceServices:
     topics: TopicFlows
     meetings: MeetingFlows
     open311: Open311
+    # The communities a resident may pick: the organisation's table as the ticket flows read it.
+    communities: Callable[[], frozenset[str]]
+
+    def community_choices(self) -> list[str]:
+        """The communities the H5 form offers: those of the setting in its order, then the ones admins added."""
+        names = self.communities()
+        configured = [name for name in self.settings.known_communities if name in names]
+        return configured + sorted(names.difference(configured))
 
 
 def build_face_services(
@@ -69,4 +77,5 @@ def build_face_services(
                 {client: frozenset(names) for client, names in settings.open311_client_communities.items()},
             ),
         ),
+        communities=flows.known_communities,
     )

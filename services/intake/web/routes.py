@@ -43,6 +43,13 @@ def login_options(request: Request, resident_verifier: str) -> dict[str, object]
     }
 
 
+def wecom_options(request: Request) -> dict[str, bool]:
+    """Whether the console offers the workers' WeCom login, and whether it is the development one (a userid box)."""
+    security: HttpSecurity | None = getattr(request.app.state, "security", None)
+    wecom = security.wecom if security is not None else None
+    return {"wecom_login": wecom is not None, "wecom_dev": wecom is not None and wecom.is_dev}
+
+
 def page_routes(faces: FacesProvider, templates_dir: Path) -> APIRouter:
     """The H5 pages under /h5/ and the console under /console/."""
     templates = Jinja2Templates(directory=templates_dir)
@@ -55,9 +62,10 @@ def page_routes(faces: FacesProvider, templates_dir: Path) -> APIRouter:
         data = {"parties": parties, "party_short": short, **login_options(request, built.resident_login), **extra}
         context = {
             "title": title,
-            "communities": built.settings.known_communities,
+            "communities": built.community_choices(),
             # Inside <script>: "<" escaped so that no value (a ticket id from the URL) can close the element.
             "page_data": json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),
+            **wecom_options(request),
             **extra,
         }
         return templates.TemplateResponse(request, template, context)

@@ -341,6 +341,8 @@ def test_workers_me_names_the_worker_and_refuses_a_resident(client: TestClient) 
         "party_name": me.json()["party_name"],
         "community": "西渚社区",
         "role": "dispatcher",
+        "street": "",
+        "communities": ["西渚社区"],
     }
     assert me.json()["party_name"] != ""
     assert client.get("/v1/workers/me").status_code == 403

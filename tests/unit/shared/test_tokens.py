@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import secrets
 from datetime import timedelta
@@ -185,3 +187,40 @@ def test_the_dev_stack_prints_a_workers_and_a_dispatchers_token() -> None:
     worker, dispatcher = codec.verify(tokens["worker"]), codec.verify(tokens["dispatcher"])
     assert (worker.party, worker.role, worker.community) == ("property_manager", Role.WORKER, "恒康居民区")
     assert (dispatcher.role, dispatcher.community) == (Role.DISPATCHER, "恒康居民区")
+
+
+def signed_payload(signing_key: bytes, payload: dict[str, object]) -> str:
+    """A token of `payload` signed as the codec signs, for payloads the codec itself no longer writes."""
+    encoded = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    signature = hmac.new(signing_key, encoded.encode(), hashlib.sha256).digest()
+    return f"{encoded}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def test_a_street_workers_token_carries_the_street_and_older_tokens_still_verify() -> None:
+    signing_key = key()
+    codec = TokenCodec([signing_key], clock=Clock())
+    token, issued = codec.issue(
+        TokenKind.WORKER, "w-31", ttl=HOUR, party="street_office", role=Role.WORKER, street="s1"
+    )
+    assert codec.verify(token) == issued
+    assert (issued.street, issued.community) == ("s1", "")
+    plain, _ = codec.issue(TokenKind.WORKER, "w-7", ttl=HOUR, party="property_manager", role=Role.WORKER)
+    assert "street" not in json.loads(base64.urlsafe_b64decode(plain.split(".")[0] + "=="))
+    # A token signed before streets existed: no `street` key at all.
+    before_streets = {"v": 1, "kind": "worker", "sub": "w-7", "party": "property_manager", "community": "梅林小区"}
+    old = signed_payload(signing_key, before_streets | {"role": "worker", "iat": int(NOW), "exp": int(NOW) + 60})
+    assert codec.verify(old).street == ""
+    assert codec.verify(old).community == "梅林小区"
+
+
+def test_a_street_and_a_community_at_once_or_a_residents_street_are_refused() -> None:
+    signing_key = key()
+    codec = TokenCodec([signing_key], clock=Clock())
+    with pytest.raises(InvalidArgument, match="not both"):
+        codec.issue(TokenKind.WORKER, "w", ttl=HOUR, party="street_office", role=Role.WORKER, community="c", street="s")
+    with pytest.raises(InvalidArgument):
+        codec.issue(TokenKind.RESIDENT, "r-1", ttl=HOUR, street="s1")
+    both = {"v": 1, "kind": "worker", "sub": "w", "party": "street_office", "community": "c", "street": "s"}
+    forged = signed_payload(signing_key, both | {"role": "worker", "iat": int(NOW), "exp": int(NOW) + 60})
+    with pytest.raises(Unauthenticated, match="malformed"):
+        codec.verify(forged)

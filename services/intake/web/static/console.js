@@ -34,11 +34,17 @@ async function signIn() {
   }
   const role = { dispatcher: " · 调度员", admin: " · 管理员" }[worker.role] || "";
   document.getElementById("who").textContent =
-    `${worker.worker_id}(${worker.party_name}${role}${worker.community ? " · " + worker.community : ""})`;
+    `${worker.worker_id}(${worker.party_name}${role}${scopeLabel(worker)})`;
   show(document.getElementById("signin"), false);
   show(document.getElementById("console-nav"), true);
   show(document.getElementById("workspace"), true);
   startPage();
+}
+
+function scopeLabel(signedIn) {
+  if (signedIn.community) return " · " + signedIn.community;
+  if (signedIn.street) return ` · 街道 ${signedIn.street}(${(signedIn.communities || []).length} 个社区)`;
+  return "";
 }
 
 function showSignIn(problem) {
