@@ -20,6 +20,7 @@ from services.cli.admin_commands import (
 from services.cli.history_commands import HISTORY_COMMAND, add_history_commands, run_history_command
 from services.cli.settings_table import documented_settings_table
 from services.intake.admin import INTAKE_COMMANDS, add_intake_commands, run_intake_command
+from services.intake.audit.commands import AUDIT_COMMANDS, add_audit_commands, run_audit_command
 from services.intake.auth.commands import TOKEN_COMMANDS, add_token_commands, run_token_command
 from services.intake.residents.commands import RESIDENT_COMMANDS, add_resident_commands, run_resident_command
 from services.retrieval.index_admin import add_index_commands, run_index_command
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_routing_commands(commands)
     add_token_commands(commands)
     add_resident_commands(commands)
+    add_audit_commands(commands)
     return parser
 
 
@@ -121,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_token_command(args)
     if args.command in RESIDENT_COMMANDS:
         return run_resident_command(args)
+    if args.command in AUDIT_COMMANDS:
+        return run_audit_command(args)
     if args.command in INTAKE_COMMANDS:
         return run_intake_command(args)
     if args.command == HISTORY_COMMAND:

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
+from services.intake.audit.http import audit_routes
 from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.auth.login_http import login_routes
 from services.intake.database import Database
@@ -113,6 +114,8 @@ def create_http_app(
     # Logins outside the mini-program: SMS codes and the official account's web authorization.
     app.include_router(login_routes())
     app.include_router(worker_routes())
+    if security.audit is not None:
+        app.include_router(audit_routes(security.audit))
     app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None))
     if uploads is not None:
         mount_uploads(app, uploads, security.limiter, error_response)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from services.intake.audit.models import AuditEvent
 from services.intake.auth.models import RevokedSubject, SmsCode
 from services.intake.database import Base
 from services.intake.meetings.models import MeetingItem
@@ -15,5 +16,15 @@ from services.intake.messages.models import TicketMessage
 from services.intake.tickets.models import RoutingCorrection, Ticket, TicketEvent
 from services.intake.uploads.models import Upload
 
-TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem, TicketMessage, SmsCode, Upload)
+TABLES = (
+    Ticket,
+    TicketEvent,
+    RoutingCorrection,
+    RevokedSubject,
+    MeetingItem,
+    TicketMessage,
+    SmsCode,
+    Upload,
+    AuditEvent,
+)
 METADATA: MetaData = Base.metadata

@@ -16,6 +16,7 @@ from linli.grpc_tls import open_channel
 from linli.logs import configure_logging
 from linli.tokens import TokenCodec
 from linli.v1 import intake_pb2, intake_pb2_grpc
+from services.intake.audit.flows import AuditLog, Pseudonyms
 from services.intake.auth import Authenticator
 from services.intake.auth.http import HttpSecurity
 from services.intake.auth.residents import ResidentLogin, ResidentVerifier, create_verifier
@@ -147,7 +148,9 @@ def build_security(config: IntakeConfig, deps: IntakeDeps, database: Database) -
         config.wechat_oa, codec, resident_verifier=auth.resident_verifier, host=settings.host, token_ttl=ttl
     )
     addresses = ClientAddresses(rates.trusted_proxies)
-    return HttpSecurity(Authenticator(codec, revocations), login, limiter, addresses, sms=sms, web=web)
+    # Read on first use, like the SMS keys: intake may run on an injected codec without LINLI_AUTH_SECRETS.
+    audit = AuditLog(database, Pseudonyms.from_signing_key(lambda: auth.signing_keys()[0]), clock=deps.clock)
+    return HttpSecurity(Authenticator(codec, revocations), login, limiter, addresses, sms=sms, web=web, audit=audit)
 
 
 def _prepare_database(context: FlowContext) -> None:
