@@ -68,5 +68,6 @@ def stored_events(database: Database) -> list[AuditEvent]:
 def table_text(database: Database) -> str:
     """Everything audit_events holds, as one string (to prove what is not in it)."""
     return "\n".join(
-        " ".join((e.id, e.at.isoformat(), e.actor, e.action, e.subject, e.detail, e.ip)) for e in stored_events(database)
+        " ".join((e.id, e.at.isoformat(), e.actor, e.action, e.subject, e.detail, e.ip))
+        for e in stored_events(database)
     )
