@@ -116,13 +116,15 @@ def create_http_app(
     app.include_router(worker_routes())
     if security.audit is not None:
         app.include_router(audit_routes(security.audit))
-    app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None))
+    # Workers see residents by the audit log's pseudonym, never by openid (services/intake/tickets/resident_privacy.py).
+    alias = security.audit.pseudonyms.of if security.audit is not None else None
+    app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias))
     if uploads is not None:
         mount_uploads(app, uploads, security.limiter, error_response)
     if erasure is not None:
         app.include_router(me_routes(erasure, security.limiter))
     if messages is not None:
-        app.include_router(message_routes(messages, security.limiter, uploads.links if uploads else None))
+        app.include_router(message_routes(messages, security.limiter, uploads.links if uploads else None, alias))
     # The H5 page, the worker console, instant answers, hot topics and Open311 (services/intake/web).
     mount_faces(app, faces)
     # Hot topics put to the residents' meeting, and its public decisions (services/intake/meetings).

@@ -16,8 +16,8 @@ from services.intake.audit.models import AuditAction
 from services.intake.database import Database
 from services.intake.residents.retention import RetentionSweep
 from services.intake.tickets.context import LifecyclePolicy
-from tests.unit.intake.audit.conftest import Wall, stored_events, table_text
 from tests.unit.fakes import StepClock
+from tests.unit.intake.audit.conftest import Wall, stored_events, table_text
 from tests.unit.intake.fakes import Intake
 
 
