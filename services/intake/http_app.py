@@ -26,6 +26,7 @@ from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.http import me_routes
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.http import ticket_routes
+from services.intake.tickets.resident_privacy import ResidentAlias
 from services.intake.uploads.assembly import Uploads
 from services.intake.uploads.http import mount_uploads
 from services.intake.web import mount_faces
@@ -114,10 +115,8 @@ def create_http_app(
     # Logins outside the mini-program: SMS codes and the official account's web authorization.
     app.include_router(login_routes())
     app.include_router(worker_routes())
-    if security.audit is not None:
-        app.include_router(audit_routes(security.audit))
     # Workers see residents by the audit log's pseudonym, never by openid (services/intake/tickets/resident_privacy.py).
-    alias = security.audit.pseudonyms.of if security.audit is not None else None
+    alias = _include_audit(app, security)
     app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias))
     if uploads is not None:
         mount_uploads(app, uploads, security.limiter, error_response)
@@ -147,6 +146,15 @@ def create_http_app(
     _add_ops_routes(app, database, ready)
     declare_errors(app)
     return app
+
+
+def _include_audit(app: FastAPI, security: HttpSecurity) -> ResidentAlias | None:
+    """GET /v1/audit where the audit log is configured; returns the pseudonyms workers see residents by (None: ids
+    as stored, for tests of other things)."""
+    if security.audit is None:
+        return None
+    app.include_router(audit_routes(security.audit))
+    return security.audit.pseudonyms.of
 
 
 def _add_ops_routes(app: FastAPI, database: Database, ready: threading.Event) -> None:
