@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from services.cli.main import main as linli
-from services.intake.audit.flows import AuditLog
+from services.intake.audit.flows import AuditLog, Pseudonyms
 from services.intake.audit.models import AuditAction
+from services.intake.audit.repository import AuditQuery, delete_before
 from services.intake.database import Database
 from services.intake.residents.retention import RetentionSweep
 from services.intake.tickets.context import LifecyclePolicy
+from services.intake.tickets.validation import Submission
 from tests.unit.fakes import StepClock
 from tests.unit.intake.audit.conftest import Wall, stored_events, table_text
 from tests.unit.intake.fakes import Intake
@@ -125,3 +127,34 @@ def test_the_retention_sweep_deletes_old_events_and_keeps_recent_ones(
     kept_forever = Intake(database)  # retention 0: the log is kept like the tickets
     assert RetentionSweep(kept_forever.context).forget_old_audit_events() == 0
     assert intake.sweeps.anonymize_expired() == 0  # beat's sweep runs it too
+
+
+def test_on_postgresql_events_page_newest_first_and_old_ones_go(postgres_url: str) -> None:
+    database = Database(postgres_url)
+    try:
+        database.upgrade_schema()
+        wall = Wall()
+        audit = AuditLog(database, Pseudonyms(lambda: b"k" * 32), clock=wall)
+        for minute in range(5):
+            audit.record(f"worker:w{minute}", AuditAction.EXPORT, detail={"rows": minute})
+            wall.advance(minutes=1)
+        first, token = audit.page(AuditQuery(page_size=3))
+        rest, last = audit.page(AuditQuery(page_size=3, page_token=token))
+        assert [e.actor for e in first + rest] == [f"worker:w{m}" for m in (4, 3, 2, 1, 0)]
+        assert last == ""
+        with database.unit_of_work() as session:
+            # 08:00 and 08:01 are before 08:02; the event at 08:02 itself stays.
+            assert delete_before(wall.now - timedelta(minutes=3), limit=10, session=session) == 2
+        assert [e.actor for e in stored_events(database)] == ["worker:w2", "worker:w3", "worker:w4"]
+    finally:
+        database.dispose()
+
+
+def test_an_erasure_is_recorded_under_the_tombstone(configured: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    configured.upgrade_schema()
+    Intake(configured).flows.submit(Submission(text="楼道灯坏了", community="恒康居民区", resident_id="openid-erase"))
+    assert linli(["residents", "erase", "--resident-id", "openid-erase", "--actor", "operator:dpo"]) == 0
+    [event] = stored_events(configured)
+    assert (event.action, event.actor, event.subject[:7]) == ("resident_erased", "operator:dpo", "erased:")
+    assert json.loads(event.detail) == {"tickets": 1}
+    assert "openid-erase" not in table_text(configured)
