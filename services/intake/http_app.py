@@ -121,7 +121,7 @@ def create_http_app(
     if uploads is not None:
         mount_uploads(app, uploads, security.limiter, error_response)
     if erasure is not None:
-        app.include_router(me_routes(erasure, security.limiter))
+        app.include_router(me_routes(erasure, security.limiter, security.audit))
     if messages is not None:
         app.include_router(message_routes(messages, security.limiter, uploads.links if uploads else None, alias))
     # The H5 page, the worker console, instant answers, hot topics and Open311 (services/intake/web).

@@ -13,9 +13,11 @@ from fastapi.testclient import TestClient
 from services.intake.audit.flows import AuditLog
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
+from services.intake.residents.erasure import ErasureFlows
 from services.intake.tickets.servicer import ticket_to_proto
 from services.intake.tickets.validation import Submission
 from tests.tokens import as_resident, as_worker
+from tests.unit.intake.audit.conftest import stored_events, table_text
 from tests.unit.intake.fakes import PROPERTY, Intake, decision, face_services, http_security
 
 OPENID = "oWx-openid-of-a-resident"
@@ -31,8 +33,9 @@ def full_client(database: Database, audit: AuditLog) -> Iterator[TestClient]:
     ready.set()
     intake = Intake(database)
     security = dataclasses.replace(http_security(), audit=audit)
+    erasure = ErasureFlows(intake.context)
     app = create_http_app(
-        intake.flows, security, database, ready, None, intake.messages, faces=face_services(intake.flows, database)
+        intake.flows, security, database, ready, erasure, intake.messages, faces=face_services(intake.flows, database)
     )
     yield TestClient(app)
     database.dispose()
@@ -70,3 +73,13 @@ def test_the_grpc_shape_hides_the_openid_from_workers_too(database: Database, au
     shown = ticket_to_proto(view, PROPERTY, alias=audit.pseudonyms.of)
     assert shown.resident_id == audit.pseudonyms.of(OPENID)
     assert OPENID not in str(shown)
+
+
+def test_a_residents_own_erasure_is_recorded_under_the_tombstone(full_client: TestClient, database: Database) -> None:
+    created = full_client.post("/v1/tickets", json={"text": "楼道灯坏了", "community": "西渚社区"}, headers=RESIDENT)
+    assert created.status_code == 201, created.text
+    assert full_client.delete("/v1/me", headers=RESIDENT).status_code == 200
+    [event] = [e for e in stored_events(database) if e.action == "resident_erased"]
+    assert event.actor == f"resident:{event.subject}"
+    assert event.subject.startswith("erased:")
+    assert OPENID not in table_text(database)
