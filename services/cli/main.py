@@ -20,6 +20,7 @@ from services.cli.admin_commands import (
 from services.cli.history_commands import HISTORY_COMMAND, add_history_commands, run_history_command
 from services.cli.settings_table import documented_settings_table
 from services.intake.admin import INTAKE_COMMANDS, add_intake_commands, run_intake_command
+from services.intake.audit.commands import AUDIT_COMMANDS, add_audit_commands, run_audit_command
 from services.intake.auth.commands import TOKEN_COMMANDS, add_token_commands, run_token_command
 from services.intake.organisation.commands import ORG_COMMANDS, add_org_commands, run_org_command
 from services.intake.residents.commands import RESIDENT_COMMANDS, add_resident_commands, run_resident_command
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_token_commands(commands)
     add_org_commands(commands)
     add_resident_commands(commands)
+    add_audit_commands(commands)
     return parser
 
 
@@ -125,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_org_command(args)
     if args.command in RESIDENT_COMMANDS:
         return run_resident_command(args)
+    if args.command in AUDIT_COMMANDS:
+        return run_audit_command(args)
     if args.command in INTAKE_COMMANDS:
         return run_intake_command(args)
     if args.command == HISTORY_COMMAND:

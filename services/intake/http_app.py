@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
+from services.intake.audit.http import audit_routes
 from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.auth.login_http import login_routes
 from services.intake.auth.wecom_http import wecom_routes
@@ -28,6 +29,7 @@ from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.http import me_routes
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.http import ticket_routes
+from services.intake.tickets.resident_privacy import ResidentAlias
 from services.intake.uploads.assembly import Uploads
 from services.intake.uploads.http import mount_uploads
 from services.intake.web import mount_faces
@@ -116,13 +118,15 @@ def create_http_app(
     app.add_middleware(RefuseLoneSurrogates, refuse=error_response)
     app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
     _add_people_routes(app, organisation)
-    app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None))
+    # Workers see residents by the audit log's pseudonym, never by openid (services/intake/tickets/resident_privacy.py).
+    alias = _include_audit(app, security)
+    app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias))
     if uploads is not None:
         mount_uploads(app, uploads, security.limiter, error_response)
     if erasure is not None:
-        app.include_router(me_routes(erasure, security.limiter))
+        app.include_router(me_routes(erasure, security.limiter, security.audit))
     if messages is not None:
-        app.include_router(message_routes(messages, security.limiter, uploads.links if uploads else None))
+        app.include_router(message_routes(messages, security.limiter, uploads.links if uploads else None, alias))
     # The H5 page, the worker console, instant answers, hot topics and Open311 (services/intake/web).
     mount_faces(app, faces)
     # Hot topics put to the residents' meeting, and its public decisions (services/intake/meetings).
@@ -157,6 +161,15 @@ def _add_people_routes(app: FastAPI, organisation: OrganisationFlows | None) -> 
     app.include_router(worker_routes())
     if organisation is not None:
         app.include_router(organisation_routes(organisation))
+
+
+def _include_audit(app: FastAPI, security: HttpSecurity) -> ResidentAlias | None:
+    """GET /v1/audit where the audit log is configured; returns the pseudonyms workers see residents by (None: ids
+    as stored, for tests of other things)."""
+    if security.audit is None:
+        return None
+    app.include_router(audit_routes(security.audit))
+    return security.audit.pseudonyms.of
 
 
 def _add_ops_routes(app: FastAPI, database: Database, ready: threading.Event) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from services.intake.audit.models import AuditEvent
 from services.intake.auth.models import RevokedSubject, SmsCode
 from services.intake.database import Base
 from services.intake.meetings.models import MeetingItem
@@ -29,5 +30,6 @@ TABLES = (
     Community,
     Party,
     WorkerAccount,
+    AuditEvent,
 )
 METADATA: MetaData = Base.metadata

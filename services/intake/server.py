@@ -17,6 +17,7 @@ from linli.logs import configure_logging
 from linli.parties import display_name
 from linli.tokens import TokenCodec
 from linli.v1 import intake_pb2, intake_pb2_grpc
+from services.intake.audit.flows import AuditLog, Pseudonyms
 from services.intake.auth import Authenticator
 from services.intake.auth.http import HttpSecurity
 from services.intake.auth.residents import ResidentLogin, ResidentVerifier, create_verifier
@@ -93,7 +94,8 @@ def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> Intak
     flows = TicketFlows(context, uploads.flows)
     security = build_security(config, deps, database, organisation)
     messages = MessageFlows(context)
-    servicer = IntakeServicer(flows, security.authenticator, security.limiter, messages)
+    alias = security.audit.pseudonyms.of if security.audit is not None else None
+    servicer = IntakeServicer(flows, security.authenticator, security.limiter, messages, alias)
     handle = build_server(
         host=settings.host,
         port=settings.grpc_port,
@@ -164,8 +166,10 @@ def build_security(
         host=settings.host,
     )
     addresses = ClientAddresses(rates.trusted_proxies)
+    # Read on first use, like the SMS keys: intake may run on an injected codec without LINLI_AUTH_SECRETS.
+    audit = AuditLog(database, Pseudonyms.from_signing_key(lambda: auth.signing_keys()[0]), clock=deps.clock)
     authenticator = Authenticator(codec, revocations, street_communities=organisation.directory.of_street)
-    return HttpSecurity(authenticator, login, limiter, addresses, sms=sms, web=web, wecom=wecom)
+    return HttpSecurity(authenticator, login, limiter, addresses, sms=sms, web=web, wecom=wecom, audit=audit)
 
 
 def _prepare_database(context: FlowContext, organisation: OrganisationFlows, config: IntakeConfig) -> None:

@@ -110,9 +110,34 @@ def _issue(args: argparse.Namespace) -> int:
     except (LinliError, RuntimeError) as error:
         sys.stderr.write(f"linli token issue: {error}\n")
         return 2
+    detail = {"kind": args.kind, "expires_at": expires_at.isoformat()}
+    if worker:
+        detail |= {"party": args.party, "community": args.community, "role": args.role}
+    # Withheld when the log is configured but cannot record it: no token leaves unrecorded.
+    if not _audited("token issue", "issued", args.kind, subject, detail, actor=operator_name()):
+        return 1
     sys.stdout.write(token + "\n")
     sys.stderr.write(f"valid until {expires_at.isoformat()}\n")
     return 0
+
+
+def _audited(command: str, what: str, kind: str, subject: str, detail: dict[str, str], *, actor: str) -> bool:
+    """Records the command in the audit log (a resident by pseudonym); False, saying so, when the log is configured
+    but cannot be written: the token is then withheld (issue) or reported unaudited (revoke)."""
+    from linli.errors import LinliError
+    from services.intake.audit.commands import cli_pseudonyms, record_operator_action
+    from services.intake.audit.models import AuditAction
+
+    action = {"issued": AuditAction.TOKEN_ISSUED, "revoked": AuditAction.TOKEN_REVOKED}.get(
+        what, AuditAction.TOKEN_UNREVOKED
+    )
+    try:
+        named = cli_pseudonyms().resident(subject) if kind == "resident" else f"{kind}:{subject}"
+        record_operator_action(command, actor, action, named, detail)
+    except (LinliError, RuntimeError) as error:
+        sys.stderr.write(f"linli {command}: {what}, but NOT AUDITED: {error}\n")
+        return False
+    return True
 
 
 _T = TypeVar("_T")
@@ -166,7 +191,9 @@ def _revoke(args: argparse.Namespace) -> int:
         f"revoked {revocation.kind} {revocation.subject}: its tokens issued at or before "
         f"{revocation.revoked_before.isoformat()} are refused\n"
     )
-    return 0
+    # The revocation stands either way: refusing tokens is never undone for want of a log line.
+    audited = _audited("token revoke", "revoked", args.kind, args.subject, {"kind": args.kind}, actor=actor)
+    return 0 if audited else 1
 
 
 def _unrevoke(args: argparse.Namespace) -> int:
@@ -175,7 +202,9 @@ def _unrevoke(args: argparse.Namespace) -> int:
         f"unrevoked {lifted.kind} {lifted.subject}: its tokens issued at or before "
         f"{lifted.revoked_before.isoformat()} are accepted again until they expire\n"
     )
-    return 0
+    actor = operator_name()
+    audited = _audited("token unrevoke", "unrevoked", args.kind, args.subject, {"kind": args.kind}, actor=actor)
+    return 0 if audited else 1
 
 
 def _prune_revocations() -> int:

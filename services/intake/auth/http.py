@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -10,10 +11,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
+from linli.errors import RateLimited, Unauthenticated
 from linli.parties import display_name
+from services.intake.audit.flows import AuditLog
+from services.intake.audit.models import AuditAction
 from services.intake.auth.authenticator import Authenticator
 from services.intake.auth.identity import Caller, Resident, Worker, require_resident, require_worker
-from services.intake.auth.residents import ResidentLogin
+from services.intake.auth.residents import ResidentLogin, Session
 from services.intake.auth.sms_login import SmsLogin
 from services.intake.auth.wechat_web import WebLogin
 from services.intake.auth.wecom import WecomLogin
@@ -24,7 +28,8 @@ from services.intake.ratelimit.limiter import RateLimiter, Scope
 @dataclass(frozen=True)
 class HttpSecurity:
     """Who is calling, how residents and workers log in, and how much anyone may ask; kept in the app's state.
-    `sms`, `web` (the official account's login) and `wecom` (workers' WeCom login) are None where not configured."""
+    `sms`, `web` (the official account's login) and `wecom` (workers' WeCom login) are None where not configured;
+    `audit` records logins (None: tests that do not look at the audit log; intake's server always sets it)."""
 
     authenticator: Authenticator
     login: ResidentLogin
@@ -33,6 +38,7 @@ class HttpSecurity:
     sms: SmsLogin | None = None
     web: WebLogin | None = None
     wecom: WecomLogin | None = None
+    audit: AuditLog | None = None
 
 
 _bearer = HTTPBearer(
@@ -87,6 +93,23 @@ class SessionOut(BaseModel):
     resident_id: str = Field(description="The resident's openid, as their tickets carry it.")
 
 
+def audited_login(request: Request, action: AuditAction, method: str, attempt: Callable[[], Session]) -> SessionOut:
+    """Runs a resident's login and records it: the token is handed out only once its login is in the audit log
+    (Unavailable otherwise); a refused code or a locked phone is recorded as `login_failed` by method, reason and
+    address, never with the phone number or the code."""
+    security = security_of(request)
+    address = security.addresses.of(request)
+    try:
+        session = attempt()
+    except (Unauthenticated, RateLimited) as error:
+        if security.audit is not None:
+            security.audit.login_failed(method, reason=error.slug, ip=address)
+        raise
+    if security.audit is not None:
+        security.audit.resident_login(action, session.resident_id, method=method, ip=address)
+    return SessionOut(token=session.token, expires_at=session.expires_at, resident_id=session.resident_id)
+
+
 def auth_routes() -> APIRouter:
     """POST /v1/auth/wechat: the residents' login exchange (limited per client address); the logins outside the
     mini-program are in login_http.py."""
@@ -97,8 +120,8 @@ def auth_routes() -> APIRouter:
         """Exchanges a mini-program login code for a resident token; 401 when WeChat refuses the code."""
         security = security_of(request)
         security.limiter.check(Scope.IP_LOGIN, security.addresses.of(request))
-        session = security.login.login(body.code)
-        return SessionOut(token=session.token, expires_at=session.expires_at, resident_id=session.resident_id)
+        login = security.login
+        return audited_login(request, AuditAction.LOGIN_WECHAT, "wechat_mini_program", lambda: login.login(body.code))
 
     return router
 

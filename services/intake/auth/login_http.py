@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from linli.errors import NotFound
-from services.intake.auth.http import LoginBody, SessionOut, security_of
-from services.intake.auth.residents import Session
+from services.intake.audit.models import AuditAction
+from services.intake.auth.http import LoginBody, SessionOut, audited_login, security_of
 from services.intake.auth.sms_login import SmsLogin
 from services.intake.ratelimit.limiter import Scope
 
@@ -38,10 +38,6 @@ class SmsLoginBody(BaseModel):
     code: str = Field(max_length=16, description="The six digits of the text message.")
 
 
-def _session_out(session: Session) -> SessionOut:
-    return SessionOut(token=session.token, expires_at=session.expires_at, resident_id=session.resident_id)
-
-
 def _sms_of(request: Request) -> SmsLogin:
     sms = security_of(request).sms
     if sms is None:
@@ -69,7 +65,8 @@ def login_routes() -> APIRouter:
         401 for a wrong or expired code; the fifth wrong code locks the phone for 15 minutes (429)."""
         security = security_of(request)
         security.limiter.check(Scope.IP_LOGIN, security.addresses.of(request))
-        return _session_out(_sms_of(request).login(body.phone, body.code))
+        sms = _sms_of(request)
+        return audited_login(request, AuditAction.LOGIN_SMS, "sms", lambda: sms.login(body.phone, body.code))
 
     @router.post("/wechat-web", response_model=SessionOut)
     def wechat_web_login(body: LoginBody, request: Request) -> SessionOut:
@@ -77,8 +74,9 @@ def login_routes() -> APIRouter:
         for a resident token; `resident_id` is the official account's openid. 401 when WeChat refuses the code."""
         security = security_of(request)
         security.limiter.check(Scope.IP_LOGIN, security.addresses.of(request))
-        if security.web is None:
+        web = security.web
+        if web is None:
             raise NotFound("本服务未开通微信网页登录,请用手机号登录")
-        return _session_out(security.web.login.login(body.code))
+        return audited_login(request, AuditAction.LOGIN_WECHAT, "wechat_web", lambda: web.login.login(body.code))
 
     return router

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from linli.errors import LinliError, NotFound
+from linli.errors import LinliError, NotFound, PermissionDenied, Unauthenticated
 from services.intake.auth.http import security_of
 from services.intake.auth.wecom import WecomLogin
 from services.intake.ratelimit.limiter import Scope
@@ -84,10 +84,16 @@ def wecom_routes() -> APIRouter:
         code WeCom refuses."""
         security = security_of(request)
         wants_json = "application/json" in request.headers.get("accept", "")
+        address = security.addresses.of(request)
         try:
-            security.limiter.check(Scope.IP_LOGIN, security.addresses.of(request))
+            security.limiter.check(Scope.IP_LOGIN, address)
             session = _wecom_of(request).finish(code, state, request.cookies.get(STATE_COOKIE))
+            if security.audit is not None:
+                # The session is handed out only once its login is in the audit log (Unavailable otherwise).
+                security.audit.wecom_login_recorder()(session.worker.worker_id, address, True)
         except LinliError as error:
+            if security.audit is not None and isinstance(error, (PermissionDenied, Unauthenticated)):
+                security.audit.login_failed("wecom", reason=error.slug, ip=address)
             if wants_json:
                 raise
             return _error_page(error)

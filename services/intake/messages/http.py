@@ -13,6 +13,7 @@ from services.intake.messages.flows import MessageFlows, NewMessage
 from services.intake.messages.models import Author, TicketMessage
 from services.intake.ratelimit import RateLimiter, Scope
 from services.intake.tickets.api_shapes import PhotoLinker, TicketOut, ticket_out
+from services.intake.tickets.resident_privacy import ResidentAlias
 
 
 class NewMessageBody(BaseModel):
@@ -69,7 +70,9 @@ def message_out(message: TicketMessage) -> TicketMessageOut:
     )
 
 
-def message_routes(flows: MessageFlows, limiter: RateLimiter, links: PhotoLinker | None = None) -> APIRouter:
+def message_routes(
+    flows: MessageFlows, limiter: RateLimiter, links: PhotoLinker | None = None, alias: ResidentAlias | None = None
+) -> APIRouter:
     """The /v1/tickets/{id}/messages routes. The resident reads and writes on their own ticket (no internal notes);
     workers who may see the ticket read all of it and write; anyone else gets 404, as for a missing ticket. `links`
     signs the photo links of the ticket a post returns (the pages re-render it: without them its photos vanish)."""
@@ -88,7 +91,7 @@ def message_routes(flows: MessageFlows, limiter: RateLimiter, links: PhotoLinker
             limiter.check(Scope.RESIDENT_WRITE, caller.resident_id)
         new = NewMessage(body.text, body.internal, body.asks_resident, tuple(body.attachment_urls))
         posted = flows.post(ticket_id, caller, new)
-        ticket = ticket_out(posted.ticket, caller, links=links)
+        ticket = ticket_out(posted.ticket, caller, links=links, alias=alias)
         return PostedMessageOut(**message_out(posted.message).model_dump(), ticket=ticket)
 
     return router

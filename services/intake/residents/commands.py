@@ -71,4 +71,18 @@ def run_resident_command(args: argparse.Namespace) -> int:
         f"erased: {report.tickets} ticket(s) and {report.events} event(s) changed, now {report.tombstone}; "
         f"{report.case_syncs} case(s) to re-send to retrieval; {tokens}\n"
     )
+    return _audit_erasure(args.actor or operator_name(), report.tombstone, report.tickets)
+
+
+def _audit_erasure(actor: str, tombstone: str, tickets: int) -> int:
+    """Records the erasure under the tombstone (the erased id is what must not be kept); 1 when it could not be."""
+    from linli.errors import Unavailable
+    from services.intake.audit.commands import record_operator_action
+    from services.intake.audit.models import AuditAction
+
+    try:
+        record_operator_action("residents erase", actor, AuditAction.RESIDENT_ERASED, tombstone, {"tickets": tickets})
+    except Unavailable as error:
+        sys.stderr.write(f"linli residents erase: erased, but NOT AUDITED: {error}\n")
+        return 1
     return 0

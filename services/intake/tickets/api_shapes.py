@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from services.intake.auth.identity import Caller, Worker
 from services.intake.tickets.models import EscalationLevel, Ticket, TicketStatus, Urgency
 from services.intake.tickets.precedent_privacy import history_note_for_reader
+from services.intake.tickets.resident_privacy import ResidentAlias, actor_for, resident_id_for
 from services.intake.tickets.routing_shapes import RoutingOut, routing_out
 from services.intake.tickets.views import TicketView
 
@@ -62,7 +63,7 @@ class TicketOut(BaseModel):
     text: str
     community: str
     building: str
-    resident_id: str
+    resident_id: str = Field(description="The resident's id; workers see its pseudonym `rp:…` instead.")
     status: TicketStatus
     party: str
     confidence: float
@@ -135,9 +136,15 @@ def attachments_out(view: TicketView, links: PhotoLinker | None) -> list[Attachm
 
 
 def ticket_out(
-    view: TicketView, reader: Caller, *, with_events: bool = True, links: PhotoLinker | None = None
+    view: TicketView,
+    reader: Caller,
+    *,
+    with_events: bool = True,
+    links: PhotoLinker | None = None,
+    alias: ResidentAlias | None = None,
 ) -> TicketOut:
-    """A stored ticket as the API shows it to `reader` (only workers see precedents); `links` signs photo links."""
+    """A stored ticket as the API shows it to `reader` (only workers see precedents, and residents by `alias`);
+    `links` signs photo links."""
     ticket = view.ticket
     sees_precedents = isinstance(reader, Worker)
     return TicketOut(
@@ -145,7 +152,7 @@ def ticket_out(
         text=ticket.text,
         community=ticket.community,
         building=ticket.building,
-        resident_id=ticket.resident_id,
+        resident_id=resident_id_for(ticket.resident_id, reader, alias),
         status=TicketStatus(ticket.status),
         party=ticket.party,
         confidence=ticket.confidence,
@@ -178,7 +185,7 @@ def ticket_out(
         events=[
             EventOut(
                 kind=e.kind,
-                actor=e.actor,
+                actor=actor_for(e.actor, reader, alias),
                 party=e.party,
                 note=history_note_for_reader(e.note, ticket.routing, sees_precedents=sees_precedents),
                 from_party=e.from_party,

@@ -27,6 +27,7 @@ from services.intake.tickets.api_shapes import MergeOut, PhotoLinker, TicketOut,
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import EscalationLevel, TicketStatus
 from services.intake.tickets.repository import TicketQuery
+from services.intake.tickets.resident_privacy import ResidentAlias
 from services.intake.tickets.validation import Submission
 from services.intake.tickets.views import TicketView
 
@@ -34,7 +35,9 @@ from services.intake.tickets.views import TicketView
 Render = Callable[..., TicketOut]
 
 
-def ticket_routes(flows: TicketFlows, limiter: RateLimiter, links: PhotoLinker | None = None) -> APIRouter:
+def ticket_routes(
+    flows: TicketFlows, limiter: RateLimiter, links: PhotoLinker | None = None, alias: ResidentAlias | None = None
+) -> APIRouter:
     """The /v1/tickets routes, bound to one set of flows; callers are identified by their bearer token.
 
     Residents submit, read, list, rate and reopen their own tickets; workers read and act on their party's tickets
@@ -43,7 +46,7 @@ def ticket_routes(flows: TicketFlows, limiter: RateLimiter, links: PhotoLinker |
     router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
     def out(view: TicketView, reader: Caller, *, with_events: bool = True) -> TicketOut:
-        return ticket_out(view, reader, with_events=with_events, links=links)
+        return ticket_out(view, reader, with_events=with_events, links=links, alias=alias)
 
     _add_submission_route(router, flows, limiter, out)
     _add_read_routes(router, flows, out)

@@ -28,6 +28,7 @@ from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import EscalationLevel, Ticket, TicketEvent, TicketStatus, Urgency
 from services.intake.tickets.precedent_privacy import history_note_for_reader, routing_for_reader
 from services.intake.tickets.repository import TicketQuery
+from services.intake.tickets.resident_privacy import ResidentAlias, actor_for, resident_id_for
 from services.intake.tickets.validation import Submission
 from services.intake.tickets.views import TicketView
 
@@ -54,11 +55,11 @@ def routing_decision(ticket: Ticket, *, sees_precedents: bool) -> routing_pb2.Ro
     return json_format.ParseDict(shown, routing_pb2.RoutingDecision(), ignore_unknown_fields=True)
 
 
-def event_to_proto(event: TicketEvent, note: str) -> intake_pb2.TicketEvent:
-    """The wire form of a history entry, with its note as the reader may read it."""
+def event_to_proto(event: TicketEvent, note: str, actor: str | None = None) -> intake_pb2.TicketEvent:
+    """The wire form of a history entry, with its note (and actor) as the reader may read them."""
     return intake_pb2.TicketEvent(
         kind=event.kind,
-        actor=event.actor,
+        actor=event.actor if actor is None else actor,
         note=note,
         at=to_timestamp(event.at),
         from_party=event.from_party,
@@ -74,8 +75,11 @@ def location_to_proto(ticket: Ticket) -> intake_pb2.GeoPoint | None:
     return intake_pb2.GeoPoint(latitude=ticket.latitude, longitude=ticket.longitude)
 
 
-def ticket_to_proto(view: TicketView, reader: Caller, *, with_events: bool = True) -> intake_pb2.Ticket:
-    """The wire form of a ticket as `reader` may read it; listings leave the history out."""
+def ticket_to_proto(
+    view: TicketView, reader: Caller, *, with_events: bool = True, alias: ResidentAlias | None = None
+) -> intake_pb2.Ticket:
+    """The wire form of a ticket as `reader` may read it (workers see residents by `alias`); listings leave the
+    history out."""
     ticket = view.ticket
     sees = isinstance(reader, Worker)
     return intake_pb2.Ticket(
@@ -83,7 +87,7 @@ def ticket_to_proto(view: TicketView, reader: Caller, *, with_events: bool = Tru
         text=ticket.text,
         community=ticket.community,
         building=ticket.building,
-        resident_id=ticket.resident_id,
+        resident_id=resident_id_for(ticket.resident_id, reader, alias),
         status=_STATUS_TO_PROTO[TicketStatus(ticket.status)],
         party=ticket.party,
         confidence=ticket.confidence,
@@ -94,7 +98,11 @@ def ticket_to_proto(view: TicketView, reader: Caller, *, with_events: bool = Tru
         created_at=to_timestamp(ticket.created_at),
         updated_at=to_timestamp(ticket.updated_at),
         events=[
-            event_to_proto(e, history_note_for_reader(e.note, ticket.routing, sees_precedents=sees))
+            event_to_proto(
+                e,
+                history_note_for_reader(e.note, ticket.routing, sees_precedents=sees),
+                actor_for(e.actor, reader, alias),
+            )
             for e in ticket.events
         ]
         if with_events
@@ -144,12 +152,21 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     """
 
     def __init__(
-        self, flows: TicketFlows, authenticator: Authenticator, limiter: RateLimiter, messages: MessageFlows
+        self,
+        flows: TicketFlows,
+        authenticator: Authenticator,
+        limiter: RateLimiter,
+        messages: MessageFlows,
+        alias: ResidentAlias | None = None,
     ) -> None:
         self._flows = flows
         self._authenticator = authenticator
         self._limiter = limiter
-        self._messages = MessageRpcs(messages, limiter, ticket_to_proto)
+        self._alias = alias
+        self._messages = MessageRpcs(messages, limiter, self._proto)
+
+    def _proto(self, view: TicketView, reader: Caller, *, with_events: bool = True) -> intake_pb2.Ticket:
+        return ticket_to_proto(view, reader, with_events=with_events, alias=self._alias)
 
     def _caller(self, context: grpc.ServicerContext) -> Caller:
         return self._authenticator.identify_metadata(context.invocation_metadata())
@@ -187,7 +204,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             ),
             admit=lambda: self._limiter.check(Scope.RESIDENT_SUBMIT, resident.resident_id),
         )
-        return intake_pb2.SubmitTicketResponse(ticket=ticket_to_proto(view, resident), created=created)
+        return intake_pb2.SubmitTicketResponse(ticket=self._proto(view, resident), created=created)
 
     def GetTicket(
         self, request: intake_pb2.GetTicketRequest, context: grpc.ServicerContext
@@ -195,7 +212,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         caller = self._caller(context)  # first: an anonymous NOT_FOUND would tell which ticket ids exist
         view = self._flows.get(request.ticket_id)
         check_visible(caller, view.ticket)
-        return intake_pb2.GetTicketResponse(ticket=ticket_to_proto(view, caller))
+        return intake_pb2.GetTicketResponse(ticket=self._proto(view, caller))
 
     def ListTickets(
         self, request: intake_pb2.ListTicketsRequest, context: grpc.ServicerContext
@@ -217,7 +234,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         )
         views, next_token = self._flows.list(query)
         return intake_pb2.ListTicketsResponse(
-            tickets=[ticket_to_proto(view, caller, with_events=False) for view in views], next_page_token=next_token
+            tickets=[self._proto(view, caller, with_events=False) for view in views], next_page_token=next_token
         )
 
     def AcceptTicket(
@@ -225,21 +242,21 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     ) -> intake_pb2.AcceptTicketResponse:
         worker = self._worker(context, request.worker_id, request.party)
         view = self._flows.accept(request.ticket_id, worker)
-        return intake_pb2.AcceptTicketResponse(ticket=ticket_to_proto(view, worker))
+        return intake_pb2.AcceptTicketResponse(ticket=self._proto(view, worker))
 
     def StartTicket(
         self, request: intake_pb2.StartTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.StartTicketResponse:
         worker = self._worker(context)
         view = self._flows.start(request.ticket_id, worker)
-        return intake_pb2.StartTicketResponse(ticket=ticket_to_proto(view, worker))
+        return intake_pb2.StartTicketResponse(ticket=self._proto(view, worker))
 
     def TransferTicket(
         self, request: intake_pb2.TransferTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.TransferTicketResponse:
         worker = self._worker(context, request.worker_id, request.party)
         view = self._flows.transfer(request.ticket_id, worker, to_party=request.to_party, reason=request.reason)
-        return intake_pb2.TransferTicketResponse(ticket=ticket_to_proto(view, worker))
+        return intake_pb2.TransferTicketResponse(ticket=self._proto(view, worker))
 
     def ResolveTicket(
         self, request: intake_pb2.ResolveTicketRequest, context: grpc.ServicerContext
@@ -248,7 +265,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         view = self._flows.resolve(
             request.ticket_id, worker, resolution=request.resolution, attachment_ids=tuple(request.attachment_ids)
         )
-        return intake_pb2.ResolveTicketResponse(ticket=ticket_to_proto(view, worker))
+        return intake_pb2.ResolveTicketResponse(ticket=self._proto(view, worker))
 
     def RateTicket(
         self, request: intake_pb2.RateTicketRequest, context: grpc.ServicerContext
@@ -258,7 +275,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         view = self._flows.rate(
             request.ticket_id, resident_id=resident.resident_id, score=request.score, comment=request.comment
         )
-        return intake_pb2.RateTicketResponse(ticket=ticket_to_proto(view, resident))
+        return intake_pb2.RateTicketResponse(ticket=self._proto(view, resident))
 
     def ReopenTicket(
         self, request: intake_pb2.ReopenTicketRequest, context: grpc.ServicerContext
@@ -266,37 +283,35 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         resident = self._resident(context, request.resident_id, Scope.RESIDENT_WRITE)
         check_visible(resident, self._flows.get(request.ticket_id).ticket)
         view = self._flows.reopen(request.ticket_id, resident_id=resident.resident_id, reason=request.reason)
-        return intake_pb2.ReopenTicketResponse(ticket=ticket_to_proto(view, resident))
+        return intake_pb2.ReopenTicketResponse(ticket=self._proto(view, resident))
 
     def MergeTicket(
         self, request: intake_pb2.MergeTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.MergeTicketResponse:
         worker = self._worker(context)
         view, primary = self._flows.merge(request.ticket_id, worker, primary_id=request.primary_ticket_id)
-        return intake_pb2.MergeTicketResponse(
-            ticket=ticket_to_proto(view, worker), primary=ticket_to_proto(primary, worker)
-        )
+        return intake_pb2.MergeTicketResponse(ticket=self._proto(view, worker), primary=self._proto(primary, worker))
 
     def UnmergeTicket(
         self, request: intake_pb2.UnmergeTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.UnmergeTicketResponse:
         worker = self._worker(context)
         view = self._flows.unmerge(request.ticket_id, worker, reason=request.reason)
-        return intake_pb2.UnmergeTicketResponse(ticket=ticket_to_proto(view, worker))
+        return intake_pb2.UnmergeTicketResponse(ticket=self._proto(view, worker))
 
     def DispatchTicket(
         self, request: intake_pb2.DispatchTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.DispatchTicketResponse:
         worker = self._worker(context)
         view = self._flows.dispatch(request.ticket_id, worker, to_party=request.to_party, note=request.note)
-        return intake_pb2.DispatchTicketResponse(ticket=ticket_to_proto(view, worker))
+        return intake_pb2.DispatchTicketResponse(ticket=self._proto(view, worker))
 
     def SplitTicket(
         self, request: intake_pb2.SplitTicketRequest, context: grpc.ServicerContext
     ) -> intake_pb2.SplitTicketResponse:
         worker = self._worker(context)
         view = self._flows.split(request.ticket_id, worker, text=request.text)
-        return intake_pb2.SplitTicketResponse(ticket=ticket_to_proto(view, worker))
+        return intake_pb2.SplitTicketResponse(ticket=self._proto(view, worker))
 
     def ListTicketMessages(
         self, request: intake_pb2.ListTicketMessagesRequest, context: grpc.ServicerContext

@@ -195,7 +195,9 @@ def test_split_ticket_makes_an_other_issue_a_ticket_of_its_own(
         fire_lane.excerpt,
         ticket_id,
     )
-    assert (new.resident_id, [e.kind for e in new.events]) == ("r-1", ["split_off"])
+    # The same resident's ticket; workers see them by pseudonym, never by openid.
+    assert read.resident_id.startswith("rp:")
+    assert (new.resident_id, [e.kind for e in new.events]) == (read.resident_id, ["split_off"])
     queue = server.context.queue
     assert isinstance(queue, RecordingTaskQueue)
     assert queue.triage[-1] == new.id  # stored, then queued for triage
