@@ -14,7 +14,11 @@ from starlette.exceptions import HTTPException
 from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
 from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.auth.login_http import login_routes
+from services.intake.dashboards.flows import DashboardFlows
+from services.intake.dashboards.http import dashboard_routes
 from services.intake.database import Database
+from services.intake.exports.flows import ExportFlows
+from services.intake.exports.http import export_routes
 from services.intake.json_text import RefuseLoneSurrogates
 from services.intake.meetings.http import meeting_routes
 from services.intake.messages.flows import MessageFlows
@@ -92,10 +96,14 @@ def create_http_app(
     uploads: Uploads | None = None,
     *,
     faces: FaceServices,
+    dashboards: DashboardFlows | None = None,
+    exports: ExportFlows | None = None,
 ) -> FastAPI:
     """The FastAPI app; `ready` is set once the database schema is in place. `DELETE /v1/me` is served when
     `erasure` is given, the tickets' conversations (`/v1/tickets/{id}/messages`) when `messages` is, photo uploads
-    when `uploads` is; `faces` serve the pages, instant answers, hot topics, meetings and Open311."""
+    when `uploads` is; `faces` serve the pages, instant answers, hot topics, meetings and Open311. `dashboards` and
+    `exports` default to ones over `database` that know no street's communities and record no export: the
+    composition root wires the organisation's streets and the audit log in."""
     app = FastAPI(
         title="linli intake",
         version="v1",
@@ -113,6 +121,10 @@ def create_http_app(
     # Logins outside the mini-program: SMS codes and the official account's web authorization.
     app.include_router(login_routes())
     app.include_router(worker_routes())
+    dashboards = dashboards or DashboardFlows(database)
+    app.include_router(dashboard_routes(dashboards))
+    # Before the ticket routes: /v1/tickets/export.csv is no ticket id.
+    app.include_router(export_routes(exports or ExportFlows(database, dashboards)))
     app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None))
     if uploads is not None:
         mount_uploads(app, uploads, security.limiter, error_response)
