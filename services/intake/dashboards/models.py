@@ -58,10 +58,7 @@ def _next_month(day: date) -> date:
 
 def periods_covering(kind: PeriodKind, first: date, last: date) -> tuple[Period, ...]:
     """The whole weeks or months that hold any day from `first` to `last` (both included), oldest first."""
-    if kind is PeriodKind.WEEK:
-        start = first - timedelta(days=first.weekday())
-    else:
-        start = first.replace(day=1)
+    start = first - timedelta(days=first.weekday()) if kind is PeriodKind.WEEK else first.replace(day=1)
     periods = []
     while start <= last:
         end = start + timedelta(days=7) if kind is PeriodKind.WEEK else _next_month(start)

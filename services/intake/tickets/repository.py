@@ -7,7 +7,7 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, Unpack
 
 from sqlalchemy import Select, and_, func, or_, select, text
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ from services.intake.tickets.models import (
     Ticket,
     TicketStatus,
 )
+
+# Any SELECT over tickets, whatever its columns: filtering keeps its type.
+_AnySelect = TypeVar("_AnySelect", bound=Select[Unpack[tuple[Any, ...]]])
 
 _OPEN = [status.value for status in OPEN_STATUSES]
 
@@ -63,7 +66,7 @@ def by_idempotency_key(key: str, *, session: Session) -> Ticket | None:
     return session.scalars(select(Ticket).where(Ticket.idempotency_key == key)).one_or_none()
 
 
-def filtered(statement: Select[Any], query: TicketQuery) -> Select[Any]:
+def filtered(statement: _AnySelect, query: TicketQuery) -> _AnySelect:
     """`statement` over tickets narrowed by the query's filters (not its page)."""
     if query.community:
         statement = statement.where(Ticket.community == query.community)

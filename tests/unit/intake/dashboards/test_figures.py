@@ -3,7 +3,6 @@ same tickets must give the same figures on both)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,8 +31,8 @@ RATES = ("response", "resolution", "satisfaction", "on_time", "reopen", "transfe
 
 
 @pytest.fixture
-def intake(ticket_database: Database) -> Iterator[Intake]:
-    yield Intake(ticket_database, clock=StillClock(NOW))
+def intake(ticket_database: Database) -> Intake:
+    return Intake(ticket_database, clock=StillClock(NOW))
 
 
 def read(intake: Intake, headers: dict[str, str], **params: str) -> Any:
