@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Row
 
@@ -43,7 +43,7 @@ class ExportTable:
     name: str
 
 
-def ticket_cells(row: Row[Unpack[tuple[Any, ...]]]) -> Cells:
+def ticket_cells(row: Row[*tuple[Any, ...]]) -> Cells:
     """One ticket's cells, in TICKET_COLUMNS order; texts scrubbed of personal data."""
     accepted_at = None if row.accept_seconds is None else row.created_at + timedelta(seconds=row.accept_seconds)
     return (

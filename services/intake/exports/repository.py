@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
@@ -37,7 +37,7 @@ EXPORTED = (
 )
 
 
-def stream_tickets(query: TicketQuery, *, session: Session, limit: int) -> Iterator[Row[Unpack[tuple[Any, ...]]]]:
+def stream_tickets(query: TicketQuery, *, session: Session, limit: int) -> Iterator[Row[*tuple[Any, ...]]]:
     """At most `limit` tickets of the query's filters (the EXPORTED columns only), newest first, fetched in
     batches: memory stays flat however long the export."""
     statement = (

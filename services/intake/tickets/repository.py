@@ -7,7 +7,7 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select, text
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from services.intake.tickets.models import (
 )
 
 # Any SELECT over tickets, whatever its columns: filtering keeps its type.
-_AnySelect = TypeVar("_AnySelect", bound=Select[Unpack[tuple[Any, ...]]])
+_AnySelect = TypeVar("_AnySelect", bound=Select[*tuple[Any, ...]])
 
 _OPEN = [status.value for status in OPEN_STATUSES]
 

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 import openpyxl
 import pytest
-from fastapi.testclient import TestClient
 
 from services.intake.dashboards.models import SHANGHAI
 from services.intake.database import Database
@@ -61,7 +60,8 @@ def test_the_ticket_export_holds_the_workers_view_without_personal_data(intake: 
     assert len(rows) == 7
     assert {row[2] for row in rows} == {HENGKANG}
     assert {row[5] for row in rows} == {"property_manager"}
-    assert "r-1" not in response.text and "13812345678" not in response.text
+    assert "r-1" not in response.text
+    assert "13812345678" not in response.text
     hostile = next(row for row in rows if "楼道漏水" in row[11])
     assert hostile[11].startswith("'=")  # a formula in Excel's eyes is kept as text
     assert exported == [("worker:w-7", f"tickets community={HENGKANG} party=property_manager", 7)]
@@ -75,7 +75,7 @@ def test_the_excel_export_has_real_dates_in_shanghai_and_the_same_tickets(intake
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
     header, *rows = list(sheet.iter_rows(values_only=True))
-    assert header[1] == "收到时间" and header[11] == "反映内容"
+    assert (header[1], header[11]) == ("收到时间", "反映内容")
     assert [row[0] for row in rows] == [ticket["id"] for ticket in listing]
     by_id = {ticket["id"]: ticket for ticket in listing}
     for row in rows:
