@@ -138,7 +138,7 @@ def known_week(intake: Intake) -> dict[str, str]:
 # owners' committee at 90 min. E: routed, never accepted, its 2 h long over. F: received an hour before now (its
 # window still runs). H: accepted 10 min, resolved 2 h, reopened by the resident at 3 h, accepted again, resolved
 # at 6 h (its fresh deadline 24 h after the reopening).
-EXPECTED_HENGKANG = {
+EXPECTED_HENGKANG: dict[str, object] = {
     "received": 7,  # A B C D E F H
     "response": (4, 6),  # in 2 h: A C D H; needed: A B C D H (accepted) + E (window over); F's window runs
     "resolution": (3, 7),  # A B closed, H resolved; C reopened
