@@ -121,10 +121,7 @@ def create_http_app(
     # Logins outside the mini-program: SMS codes and the official account's web authorization.
     app.include_router(login_routes())
     app.include_router(worker_routes())
-    dashboards = dashboards or DashboardFlows(database)
-    app.include_router(dashboard_routes(dashboards))
-    # Before the ticket routes: /v1/tickets/export.csv is no ticket id.
-    app.include_router(export_routes(exports or ExportFlows(database, dashboards)))
+    _add_report_routes(app, database, dashboards, exports)
     app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None))
     if uploads is not None:
         mount_uploads(app, uploads, security.limiter, error_response)
@@ -154,6 +151,15 @@ def create_http_app(
     _add_ops_routes(app, database, ready)
     declare_errors(app)
     return app
+
+
+def _add_report_routes(
+    app: FastAPI, database: Database, dashboards: DashboardFlows | None, exports: ExportFlows | None
+) -> None:
+    """The dashboards and the exports; before the ticket routes, or /v1/tickets/export.csv would be a ticket id."""
+    dashboards = dashboards or DashboardFlows(database)
+    app.include_router(dashboard_routes(dashboards))
+    app.include_router(export_routes(exports or ExportFlows(database, dashboards)))
 
 
 def _add_ops_routes(app: FastAPI, database: Database, ready: threading.Event) -> None:

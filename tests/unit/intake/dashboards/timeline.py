@@ -93,9 +93,9 @@ class Timeline:
     def reopened(self, ticket_id: str, after: timedelta) -> None:
         self.at(self._received(ticket_id) + after).flows.reopen(ticket_id, resident_id="r-1", reason="灯又坏了")
 
-    def transferred(self, ticket_id: str, after: timedelta) -> None:
+    def transferred(self, ticket_id: str, after: timedelta, by: Worker = PROPERTY, to: Worker = OWNERS) -> None:
         when = self._received(ticket_id) + after
-        self.at(when).flows.transfer(ticket_id, PROPERTY, to_party=OWNERS.party, reason="属于业委会的事")
+        self.at(when).flows.transfer(ticket_id, by, to_party=to.party, reason="不属于我们的职责")
 
     def _received(self, ticket_id: str) -> datetime:
         return self.flows.get(ticket_id).ticket.created_at
