@@ -56,8 +56,10 @@ function renderNumbers(periods) {
   document.getElementById("dashboard").replaceChildren(received, ...cards);
 }
 
+// No animation: the figures are read, not watched, and a redraw after each change of the pickers should not move.
 function drawChart(id, config) {
   if (charts[id]) charts[id].destroy();
+  config.options.animation = false;
   charts[id] = new Chart(document.getElementById(id), config);
 }
 

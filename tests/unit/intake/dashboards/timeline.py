@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.intake.auth import Worker
@@ -36,20 +37,20 @@ class StillClock(StepClock):
 ExportLog = list[tuple[str, str, int]]
 
 
-def http_client(
+def http_app(
     intake: Intake,
     streets: StreetCommunities = no_known_streets,
     *,
     max_rows: int = MAX_EXPORT_ROWS,
     exported: ExportLog | None = None,
-) -> TestClient:
+) -> FastAPI:
     """The real HTTP app over `intake`, its dashboards on the intake's clock; exports are appended to `exported`."""
     ready = threading.Event()
     ready.set()
     log = exported if exported is not None else []
     dashboards = DashboardFlows(intake.database, streets, clock=intake.clock)
     exports = ExportFlows(intake.database, dashboards, max_rows=max_rows, on_export=lambda *entry: log.append(entry))
-    app = create_http_app(
+    return create_http_app(
         intake.flows,
         http_security(),
         intake.database,
@@ -58,7 +59,17 @@ def http_client(
         dashboards=dashboards,
         exports=exports,
     )
-    return TestClient(app)
+
+
+def http_client(
+    intake: Intake,
+    streets: StreetCommunities = no_known_streets,
+    *,
+    max_rows: int = MAX_EXPORT_ROWS,
+    exported: ExportLog | None = None,
+) -> TestClient:
+    """A test client of http_app."""
+    return TestClient(http_app(intake, streets, max_rows=max_rows, exported=exported))
 
 
 class Timeline:
