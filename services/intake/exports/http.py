@@ -17,6 +17,16 @@ from services.intake.tickets.models import EscalationLevel, TicketStatus
 from services.intake.tickets.repository import TicketQuery
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What the OpenAPI document says a download is.
+CSV_FILE: dict[int | str, dict[str, object]] = {
+    200: {"description": "A CSV file, UTF-8 with a BOM", "content": {"text/csv": {"schema": {"type": "string"}}}}
+}
+XLSX_FILE: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "An Excel workbook",
+        "content": {XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
 
 
 def _attachment(name: str, extension: str) -> dict[str, str]:
@@ -39,7 +49,7 @@ def export_routes(flows: ExportFlows) -> APIRouter:
     """GET /v1/dashboards/export.{csv,xlsx} and /v1/tickets/export.{csv,xlsx}, for workers within their scope."""
     router = APIRouter(tags=["exports"])
 
-    @router.get("/v1/dashboards/export.csv", response_class=StreamingResponse)
+    @router.get("/v1/dashboards/export.csv", response_class=StreamingResponse, responses=CSV_FILE)
     def export_dashboard_csv(
         caller: CallerDep,
         first: FromParam,
@@ -51,7 +61,7 @@ def export_routes(flows: ExportFlows) -> APIRouter:
         """The dashboard's figures (the parameters of GET /v1/dashboards), one row per period."""
         return csv_response(flows.dashboard(caller, scope, party=party, kind=period, first=first, last=last))
 
-    @router.get("/v1/dashboards/export.xlsx", response_class=Response)
+    @router.get("/v1/dashboards/export.xlsx", response_class=Response, responses=XLSX_FILE)
     def export_dashboard_xlsx(
         caller: CallerDep,
         first: FromParam,
@@ -64,7 +74,7 @@ def export_routes(flows: ExportFlows) -> APIRouter:
         table = flows.dashboard(caller, scope, party=party, kind=period, first=first, last=last)
         return xlsx_response(table, "考核指标")
 
-    @router.get("/v1/tickets/export.csv", response_class=StreamingResponse)
+    @router.get("/v1/tickets/export.csv", response_class=StreamingResponse, responses=CSV_FILE)
     def export_tickets_csv(
         caller: CallerDep,
         community: str | None = None,
@@ -77,7 +87,7 @@ def export_routes(flows: ExportFlows) -> APIRouter:
         query = TicketQuery(community, party, status, escalation_level=escalation_level)
         return csv_response(flows.tickets(caller, query))
 
-    @router.get("/v1/tickets/export.xlsx", response_class=Response)
+    @router.get("/v1/tickets/export.xlsx", response_class=Response, responses=XLSX_FILE)
     def export_tickets_xlsx(
         caller: CallerDep,
         community: str | None = None,
