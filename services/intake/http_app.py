@@ -16,7 +16,11 @@ from services.intake.audit.http import audit_routes
 from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.auth.login_http import login_routes
 from services.intake.auth.wecom_http import wecom_routes
+from services.intake.dashboards.flows import DashboardFlows
+from services.intake.dashboards.http import dashboard_routes
 from services.intake.database import Database
+from services.intake.exports.flows import ExportFlows
+from services.intake.exports.http import export_routes
 from services.intake.json_text import RefuseLoneSurrogates
 from services.intake.meetings.http import meeting_routes
 from services.intake.messages.flows import MessageFlows
@@ -98,11 +102,15 @@ def create_http_app(
     *,
     faces: FaceServices,
     organisation: OrganisationFlows | None = None,
+    dashboards: DashboardFlows | None = None,
+    exports: ExportFlows | None = None,
 ) -> FastAPI:
     """The FastAPI app; `ready` is set once the database schema is in place. `DELETE /v1/me` is served when
     `erasure` is given, the tickets' conversations (`/v1/tickets/{id}/messages`) when `messages` is, photo uploads
     when `uploads` is, streets, communities and workers (`/v1/org/*`) when `organisation` is; `faces` serve the
-    pages, instant answers, hot topics, meetings and Open311."""
+    pages, instant answers, hot topics, meetings and Open311. `dashboards` and `exports` default to ones over
+    `database` that know no street's communities and record no export: the composition root wires the
+    organisation's streets and the audit log in."""
     app = FastAPI(
         title="linli intake",
         version="v1",
@@ -118,6 +126,7 @@ def create_http_app(
     app.add_middleware(RefuseLoneSurrogates, refuse=error_response)
     app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
     _add_people_routes(app, organisation)
+    _add_report_routes(app, database, dashboards, exports)
     # Workers see residents by the audit log's pseudonym, never by openid (services/intake/tickets/resident_privacy.py).
     alias = _include_audit(app, security)
     app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias))
@@ -132,20 +141,7 @@ def create_http_app(
     # Hot topics put to the residents' meeting, and its public decisions (services/intake/meetings).
     app.include_router(meeting_routes(lambda: faces.meetings))
 
-    @app.exception_handler(LinliError)
-    async def domain_error(_request: Request, exc: LinliError) -> JSONResponse:
-        return error_response(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def schema_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        error = validation_error(exc)
-        status = 400 if error.violations and error.violations[0].field == "body" else error.http_status
-        return JSONResponse(error_body(error), status_code=status)
-
-    @app.exception_handler(HTTPException)
-    async def framework_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse(http_error_body(exc), status_code=exc.status_code, headers=exc.headers)
-
+    _add_error_handlers(app)
     _add_ops_routes(app, database, ready)
     declare_errors(app)
     return app
@@ -170,6 +166,33 @@ def _include_audit(app: FastAPI, security: HttpSecurity) -> ResidentAlias | None
         return None
     app.include_router(audit_routes(security.audit))
     return security.audit.pseudonyms.of
+
+
+def _add_report_routes(
+    app: FastAPI, database: Database, dashboards: DashboardFlows | None, exports: ExportFlows | None
+) -> None:
+    """The dashboards and the exports; before the ticket routes, or /v1/tickets/export.csv would be a ticket id."""
+    dashboards = dashboards or DashboardFlows(database)
+    app.include_router(dashboard_routes(dashboards))
+    app.include_router(export_routes(exports or ExportFlows(database, dashboards)))
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error as {error: {code, message, fields}} with its HTTP status."""
+
+    @app.exception_handler(LinliError)
+    async def domain_error(_request: Request, exc: LinliError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def schema_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        error = validation_error(exc)
+        status = 400 if error.violations and error.violations[0].field == "body" else error.http_status
+        return JSONResponse(error_body(error), status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def framework_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(http_error_body(exc), status_code=exc.status_code, headers=exc.headers)
 
 
 def _add_ops_routes(app: FastAPI, database: Database, ready: threading.Event) -> None:

@@ -20,6 +20,7 @@ MEANINGS = {
     403: "The caller's role may not do this",
     404: "No such resource, or one the caller may not see",
     409: "The resource is not in a state that allows this (e.g. a ticket already resolved)",
+    413: "The export would hold more rows than allowed; narrow the filters",
     422: "A field is invalid; `fields` names each one",
     429: "Too many requests; come back after Retry-After seconds",
     503: "Intake is starting, or its database does not answer",
@@ -66,6 +67,8 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[in
             statuses.add(409)
     if "{" in path:
         statuses.add(404)
+    if path.endswith(("/export.csv", "/export.xlsx")):
+        statuses.add(413)  # over the export's row cap
     if path.startswith("/v1/auth/"):
         statuses.add(401)  # a login code the verifier refuses
     if path.startswith(("/v1/auth/sms/", "/v1/auth/wechat-web")):

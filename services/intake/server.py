@@ -25,7 +25,10 @@ from services.intake.auth.revocations import Revocations
 from services.intake.auth.sms_login import SmsWiring, create_sms_login
 from services.intake.auth.wechat_web import create_web_login
 from services.intake.auth.wecom import create_wecom_login
+from services.intake.dashboards.flows import DashboardFlows
 from services.intake.database import Database
+from services.intake.exports.flows import ExportFlows
+from services.intake.exports.models import not_recorded
 from services.intake.http_app import create_http_app
 from services.intake.messages.flows import MessageFlows
 from services.intake.notifications import create_notifier
@@ -107,6 +110,9 @@ def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> Intak
         tls=config.process.tls,
     )
     erasure = ErasureFlows(context, security.authenticator.revocations, uploads.store)
+    dashboards = DashboardFlows(database, organisation.directory.of_street)
+    # build_security always sets the audit log; HttpSecurity leaves it optional for tests of other things.
+    on_export = security.audit.export_recorder() if security.audit else not_recorded
     http = create_http_app(
         flows,
         security,
@@ -117,6 +123,8 @@ def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> Intak
         uploads,
         faces=build_faces(config, flows, database),
         organisation=organisation,
+        dashboards=dashboards,
+        exports=ExportFlows(database, dashboards, on_export=on_export),
     )
     instrument_http(http, database=database, broker_url=settings.broker_url)
     handle.load_then_serve(lambda: _prepare_database(context, organisation, config))

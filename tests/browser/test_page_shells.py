@@ -38,6 +38,7 @@ def client(tmp_path: Path) -> TestClient:
         ("/console/", "工单收件箱"),
         ("/console/manual", "人工分派"),
         ("/console/topics", "热点话题"),
+        ("/console/dashboard", "考核指标"),
         ("/console/tickets/abc", "工单详情"),
     ],
 )
@@ -74,9 +75,39 @@ def test_a_ticket_id_cannot_break_out_of_the_data_script(client: TestClient) -> 
 
 @pytest.mark.parametrize(
     "asset",
-    ["linli.css", "common.js", "h5_login.js", "h5.js", "console.js", "charts.js", "photos.js", "conversation.js"],
+    [
+        "linli.css",
+        "common.js",
+        "h5_login.js",
+        "h5.js",
+        "console.js",
+        "charts.js",
+        "photos.js",
+        "conversation.js",
+        "exports.js",
+        "dashboard.js",
+        "vendor/chart.umd.min.js",
+    ],
 )
 def test_assets_are_served_by_intake_itself(client: TestClient, asset: str) -> None:
     reply = client.get(f"/static/{asset}")
     assert reply.status_code == 200
     assert "http://" not in reply.text.replace("http://www.w3.org/2000/svg", "")  # no CDN
+
+
+def test_the_dashboard_page_loads_chart_js_from_intake_and_offers_exports(client: TestClient) -> None:
+    page = client.get("/console/dashboard").text
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert scripts == [
+        "/static/common.js",
+        "/static/vendor/chart.umd.min.js",
+        "/static/exports.js",
+        "/static/dashboard.js",
+        "/static/console.js",
+    ]
+    assert all(f'<option value="community:{c}">' in page for c in IntakeSettings().known_communities)
+    assert 'id="d-export-csv"' in page
+    assert 'id="d-export-xlsx"' in page
+    inbox = client.get("/console/").text
+    assert 'id="export-csv"' in inbox
+    assert '<script src="/static/exports.js">' in inbox

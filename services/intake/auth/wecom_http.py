@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel
 
 from linli.errors import LinliError, NotFound, PermissionDenied, Unauthenticated
-from services.intake.auth.http import security_of
+from services.intake.auth.http import HttpSecurity, security_of
 from services.intake.auth.wecom import WecomLogin
 from services.intake.ratelimit.limiter import Scope
 
@@ -45,6 +45,17 @@ def _error_page(error: LinliError) -> HTMLResponse:
         '<p><a href="/console/">返回工作台</a></p></body></html>'
     )
     return HTMLResponse(body, status_code=error.http_status)
+
+
+def _audit(security: HttpSecurity, address: str, worker_id: str = "", refusal: LinliError | None = None) -> None:
+    """Records the login: a session is handed out only once it is in the audit log (Unavailable otherwise); a
+    refused code or account best effort."""
+    if security.audit is None:
+        return
+    if refusal is None:
+        security.audit.wecom_login_recorder()(worker_id, address, True)
+    elif isinstance(refusal, (PermissionDenied, Unauthenticated)):
+        security.audit.login_failed("wecom", reason=refusal.slug, ip=address)
 
 
 def wecom_routes() -> APIRouter:
@@ -88,12 +99,9 @@ def wecom_routes() -> APIRouter:
         try:
             security.limiter.check(Scope.IP_LOGIN, address)
             session = _wecom_of(request).finish(code, state, request.cookies.get(STATE_COOKIE))
-            if security.audit is not None:
-                # The session is handed out only once its login is in the audit log (Unavailable otherwise).
-                security.audit.wecom_login_recorder()(session.worker.worker_id, address, True)
+            _audit(security, address, session.worker.worker_id)
         except LinliError as error:
-            if security.audit is not None and isinstance(error, (PermissionDenied, Unauthenticated)):
-                security.audit.login_failed("wecom", reason=error.slug, ip=address)
+            _audit(security, address, refusal=error)
             if wants_json:
                 raise
             return _error_page(error)

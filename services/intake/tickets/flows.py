@@ -14,7 +14,7 @@ from services.intake.auth import Worker
 from services.intake.auth.access import hidden_or_denied
 from services.intake.auth.identity import resident_actor
 from services.intake.metrics import TICKETS_SPLIT, TICKETS_SUBMITTED
-from services.intake.tickets import duplicates, repository
+from services.intake.tickets import duplicates, models, repository
 from services.intake.tickets.context import Attachments, EventKind, FlowContext, NoAttachments, Work
 from services.intake.tickets.models import OPEN_STATUSES, RoutingCorrection, Ticket, TicketStatus
 from services.intake.tickets.repository import TicketQuery
@@ -104,7 +104,7 @@ class TicketFlows:
             from_party = ticket.party
             ticket.party, ticket.status = worker.party, TicketStatus.ACCEPTED.value
             ticket.assignee_worker_id = worker.worker_id
-            self._context.record(
+            accepted = self._context.record(
                 ticket,
                 EventKind.ACCEPTED,
                 worker.actor,
@@ -112,6 +112,7 @@ class TicketFlows:
                 to_party=worker.party,
                 party=worker.party,
             )
+            models.stamp_acceptance(ticket, accepted.at)
             self._context.notify(work, "accepted", ticket, worker_id=worker.worker_id)
             return view_of(ticket, session=work.session)
 
@@ -140,7 +141,7 @@ class TicketFlows:
             disputed = any(e.kind == EventKind.TRANSFERRED and e.from_party == to_party for e in ticket.events)
             from_party, reason = ticket.party, reason.strip()
             ticket.party, ticket.status = to_party, TicketStatus.TRANSFERRED.value
-            ticket.assignee_worker_id = ""
+            ticket.assignee_worker_id, ticket.transfer_count = "", ticket.transfer_count + 1
             self._context.record(
                 ticket,
                 EventKind.TRANSFERRED,
@@ -329,7 +330,7 @@ class TicketFlows:
 
     def _resolve(self, work: Work, ticket: Ticket, resolution: str, *, actor: str, party: str) -> None:
         ticket.resolution, ticket.status = resolution, TicketStatus.RESOLVED.value
-        ticket.resolved_at, ticket.sla_due_at, ticket.waiting_since = self._context.clock(), None, None
+        models.stamp_resolution(ticket, self._context.clock())
         self._context.record(ticket, EventKind.RESOLVED, actor, note=resolution, party=party)
         self._context.notify(work, "resolved", ticket, resolution=resolution)
 
@@ -338,7 +339,7 @@ class TicketFlows:
             # Resolved along with its primary, but not solved for this resident: from now on it stands alone.
             reason = f"{reason}(不再随主工单 {ticket.primary_id})"
             ticket.primary_id = None
-        ticket.status = TicketStatus.REOPENED.value
+        ticket.status, ticket.reopen_count = TicketStatus.REOPENED.value, ticket.reopen_count + 1
         ticket.sla_due_at = self._context.clock() + timedelta(hours=self._context.level_hours(ticket))
         self._context.record(ticket, EventKind.REOPENED, actor, note=reason)
         self._context.notify(work, "reopened", ticket, reason=reason)

@@ -4,7 +4,7 @@ migrations/; every table of the database is listed in services/intake/schema.py)
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -144,9 +144,41 @@ class Ticket(Base):
     sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
     unread_resident_messages: Mapped[int] = mapped_column(Integer, default=0)
 
+    # What the dashboards count (services/intake/dashboards), kept as the flows act so that a month of a street is
+    # one indexed aggregate: seconds from receipt to the first acceptance and to the (latest) resolution, whether
+    # that resolution met its deadline (None: no deadline, or resolved before migration 0014), and how often the
+    # ticket was reopened and transferred.
+    accept_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    resolve_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    resolved_on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan", lazy="selectin"
     )
+
+
+def seconds_since_receipt(ticket: Ticket, at: datetime) -> int:
+    """Whole seconds from the ticket's receipt to `at` (never negative)."""
+    return max(int((at - ticket.created_at).total_seconds()), 0)
+
+
+def stamp_acceptance(ticket: Ticket, at: datetime) -> None:
+    """Records the response time: the first acceptance's (a transfer and a new acceptance do not reset it)."""
+    if ticket.accept_seconds is None:
+        ticket.accept_seconds = seconds_since_receipt(ticket, at)
+
+
+def stamp_resolution(ticket: Ticket, now: datetime) -> None:
+    """Marks the ticket resolved at `now`: its duration, whether it met its deadline (a wait for the resident still
+    running moves the deadline like an answer would), and no deadline or wait left."""
+    deadline = ticket.sla_due_at
+    if deadline is not None and ticket.waiting_since is not None:
+        deadline += max(now - ticket.waiting_since, timedelta(0))
+    ticket.resolved_on_time = None if deadline is None else now <= deadline
+    ticket.resolve_seconds = seconds_since_receipt(ticket, now)
+    ticket.resolved_at, ticket.sla_due_at, ticket.waiting_since = now, None, None
 
 
 class TicketEvent(Base):

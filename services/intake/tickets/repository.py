@@ -7,6 +7,7 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select, text
 from sqlalchemy.orm import Session
@@ -19,6 +20,9 @@ from services.intake.tickets.models import (
     Ticket,
     TicketStatus,
 )
+
+# Any SELECT over tickets, whatever its columns: filtering keeps its type.
+_AnySelect = TypeVar("_AnySelect", bound=Select[*tuple[Any, ...]])
 
 _OPEN = [status.value for status in OPEN_STATUSES]
 
@@ -62,9 +66,8 @@ def by_idempotency_key(key: str, *, session: Session) -> Ticket | None:
     return session.scalars(select(Ticket).where(Ticket.idempotency_key == key)).one_or_none()
 
 
-def list_page(query: TicketQuery, *, session: Session) -> tuple[list[Ticket], str]:
-    """One page of tickets, newest first, and the token of the next page ('' on the last)."""
-    statement = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(query.page_size + 1)
+def filtered(statement: _AnySelect, query: TicketQuery) -> _AnySelect:
+    """`statement` over tickets narrowed by the query's filters (not its page)."""
     if query.community:
         statement = statement.where(Ticket.community == query.community)
     if query.communities is not None:
@@ -79,6 +82,13 @@ def list_page(query: TicketQuery, *, session: Session) -> tuple[list[Ticket], st
         statement = statement.where(Ticket.escalation_level == query.escalation_level.value)
     if query.primary_id:
         statement = statement.where(Ticket.primary_id == query.primary_id)
+    return statement
+
+
+def list_page(query: TicketQuery, *, session: Session) -> tuple[list[Ticket], str]:
+    """One page of tickets, newest first, and the token of the next page ('' on the last)."""
+    statement = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(query.page_size + 1)
+    statement = filtered(statement, query)
     if query.page_token:
         created_at, ticket_id = _decode_token(query.page_token)
         statement = statement.where(

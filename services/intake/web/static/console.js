@@ -1,5 +1,5 @@
 // The worker console: sign in with a signed token (`linli token issue`), inbox with filters, ticket detail and
-// actions, manual queue (dispatchers), topics.
+// actions, manual queue (dispatchers), topics; the dashboard and the exports have their own files.
 "use strict";
 
 const TOKEN_KEY = "linli.token";
@@ -530,6 +530,8 @@ function startPage() {
   if (document.getElementById("manual")) setUpManual(document.getElementById("manual"));
   if (document.getElementById("detail")) setUpDetail();
   if (document.getElementById("topic-chart")) setUpTopics();
+  if (document.getElementById("inbox-export")) setUpInboxExport(); // exports.js
+  if (document.getElementById("dashboard")) setUpDashboard(); // dashboard.js
 }
 
 signIn();
