@@ -23,6 +23,8 @@ from services.intake.openapi_errors import declare_errors
 from services.intake.ratelimit.http import AddressRateLimit
 from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.http import me_routes
+from services.intake.search.flows import SearchFlows
+from services.intake.search.http import search_routes
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.http import ticket_routes
 from services.intake.uploads.assembly import Uploads
@@ -114,6 +116,8 @@ def create_http_app(
     app.include_router(login_routes())
     app.include_router(worker_routes())
     app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None))
+    # Workers' search over the tickets they may see (services/intake/search).
+    app.include_router(search_routes(SearchFlows(database), uploads.links if uploads else None))
     if uploads is not None:
         mount_uploads(app, uploads, security.limiter, error_response)
     if erasure is not None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from linli.errors import InvalidArgument, NotFound
@@ -62,23 +62,34 @@ def by_idempotency_key(key: str, *, session: Session) -> Ticket | None:
     return session.scalars(select(Ticket).where(Ticket.idempotency_key == key)).one_or_none()
 
 
+def filters_of(query: TicketQuery) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of the listing's filters (the page token aside)."""
+    filters: list[ColumnElement[bool]] = []
+    if query.community:
+        filters.append(Ticket.community == query.community)
+    if query.communities is not None:
+        filters.append(Ticket.community.in_(query.communities))
+    if query.party:
+        filters.append(Ticket.party == query.party)
+    if query.status:
+        filters.append(Ticket.status == query.status.value)
+    if query.resident_id:
+        filters.append(Ticket.resident_id == query.resident_id)
+    if query.escalation_level:
+        filters.append(Ticket.escalation_level == query.escalation_level.value)
+    if query.primary_id:
+        filters.append(Ticket.primary_id == query.primary_id)
+    return filters
+
+
 def list_page(query: TicketQuery, *, session: Session) -> tuple[list[Ticket], str]:
     """One page of tickets, newest first, and the token of the next page ('' on the last)."""
-    statement = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(query.page_size + 1)
-    if query.community:
-        statement = statement.where(Ticket.community == query.community)
-    if query.communities is not None:
-        statement = statement.where(Ticket.community.in_(query.communities))
-    if query.party:
-        statement = statement.where(Ticket.party == query.party)
-    if query.status:
-        statement = statement.where(Ticket.status == query.status.value)
-    if query.resident_id:
-        statement = statement.where(Ticket.resident_id == query.resident_id)
-    if query.escalation_level:
-        statement = statement.where(Ticket.escalation_level == query.escalation_level.value)
-    if query.primary_id:
-        statement = statement.where(Ticket.primary_id == query.primary_id)
+    statement = (
+        select(Ticket)
+        .where(*filters_of(query))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(query.page_size + 1)
+    )
     if query.page_token:
         created_at, ticket_id = _decode_token(query.page_token)
         statement = statement.where(
