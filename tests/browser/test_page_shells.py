@@ -38,6 +38,7 @@ def client(tmp_path: Path) -> TestClient:
         ("/console/", "工单收件箱"),
         ("/console/manual", "人工分派"),
         ("/console/topics", "热点话题"),
+        ("/console/search?q=漏水", "搜索工单"),
         ("/console/tickets/abc", "工单详情"),
     ],
 )
@@ -80,3 +81,14 @@ def test_assets_are_served_by_intake_itself(client: TestClient, asset: str) -> N
     reply = client.get(f"/static/{asset}")
     assert reply.status_code == 200
     assert "http://" not in reply.text.replace("http://www.w3.org/2000/svg", "")  # no CDN
+
+
+def test_every_console_page_has_the_search_box_and_the_search_page_its_script(client: TestClient) -> None:
+    for path in ("/console/", "/console/manual", "/console/topics", "/console/tickets/abc", "/console/search"):
+        page = client.get(path).text
+        assert '<form class="console-search" action="/console/search" method="get" role="search">' in page
+    search_page = client.get("/console/search?q=漏水").text
+    assert search_page.index("/static/search.js") < search_page.index("/static/console.js")
+    script = client.get("/static/search.js")
+    assert script.status_code == 200
+    assert "/v1/search/tickets" in script.text

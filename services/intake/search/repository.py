@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import ARRAY, ColumnElement, Text, and_, column, false, func, literal, not_, or_, select, table
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, raiseload
 
 from linli.errors import InvalidArgument
 from services.intake.search.models import TRIGRAM, MatchTier, ticket_number_prefix
@@ -64,6 +64,8 @@ def search_page(
             continue
         statement = (
             select(Ticket)
+            # Results are summaries without history: loading every ticket's events would cost a query per tier.
+            .options(raiseload(Ticket.events))
             .where(condition, *allowed)
             .order_by(Ticket.created_at.desc(), Ticket.id.desc())
             .limit(page_size + 1 - len(found))

@@ -29,6 +29,7 @@ _PAGES = {
     "/console/": ("console_inbox.html", "工单收件箱"),
     "/console/manual": ("console_manual.html", "人工分派"),
     "/console/topics": ("console_topics.html", "热点话题"),
+    "/console/search": ("console_search.html", "搜索工单"),
 }
 
 

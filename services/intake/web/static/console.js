@@ -524,6 +524,7 @@ function startPage() {
   if (document.getElementById("manual")) setUpManual(document.getElementById("manual"));
   if (document.getElementById("detail")) setUpDetail();
   if (document.getElementById("topic-chart")) setUpTopics();
+  if (document.getElementById("search-results")) setUpSearch(document.getElementById("search-results"));
 }
 
 signIn();
