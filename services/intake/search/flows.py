@@ -46,7 +46,10 @@ class SearchFlows:
             # The scope already holds exactly this; checking again costs nothing and fails closed.
             found = [(ticket, tier) for ticket, tier in found if can_see(caller, ticket)]
             views = views_of([ticket for ticket, _ in found], session=session)
-        return [SearchHit(view, tier, snippet_of(view.ticket, tier, q)) for view, (_, tier) in zip(views, found, strict=True)], token
+        return [
+            SearchHit(view, tier, snippet_of(view.ticket, tier, q))
+            for view, (_, tier) in zip(views, found, strict=True)
+        ], token
 
 
 def snippet_of(ticket: Ticket, tier: MatchTier, q: str) -> Snippet | None:

@@ -39,7 +39,8 @@ _SQLITE_UP = [
     # The tickets already there.
     "INSERT INTO ticket_search_docs (ticket_id) SELECT id FROM tickets ORDER BY created_at",
     """INSERT INTO ticket_search (rowid, text, building, resolution)
-        SELECT d.doc, t.text, t.building, t.resolution FROM ticket_search_docs d JOIN tickets t ON t.id = d.ticket_id""",
+        SELECT d.doc, t.text, t.building, t.resolution
+        FROM ticket_search_docs d JOIN tickets t ON t.id = d.ticket_id""",
 ]
 _SQLITE_DOWN = [
     "DROP TRIGGER IF EXISTS ticket_search_delete",
@@ -83,4 +84,3 @@ def downgrade() -> None:
     """Drops them; searching then fails until upgraded again, everything else works."""
     for statement in _PG_DOWN if op.get_bind().dialect.name == "postgresql" else _SQLITE_DOWN:
         op.execute(statement)
-

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from services.intake.residents.erasure import ErasureFlows
 from tests.tokens import as_resident, as_worker, bearer, service_token
 from tests.unit.intake.fakes import Intake
-from tests.unit.intake.search.conftest import PM, ticket, search
+from tests.unit.intake.search.conftest import PM, search, ticket
 
 LEAK = "3号楼地下室漏水严重，墙面发霉"
 LIFT = "电梯经常停在半路，老人被困过两次"
@@ -111,7 +111,8 @@ def test_after_erasure_the_old_words_no_longer_match(client: TestClient, intake:
 @pytest.mark.parametrize(
     "q",
     ['"', '""', '"漏水', "漏水*", "NEAR(漏水 墙面)", "漏水 AND 墙面", "漏水 OR x", "text:漏水", "' OR 1=1 --",
-     "%%", "%", "__", "_%_", "\\", "漏%", "漏_", "*", "^漏水", "(漏水)", "漏水 NOT 墙面", "{text}:漏水", "'; DROP TABLE tickets; --"],
+     "%%", "%", "__", "_%_", "\\", "漏%", "漏_", "*", "^漏水", "(漏水)", "漏水 NOT 墙面", "{text}:漏水",
+     "'; DROP TABLE tickets; --"],
 )  # fmt: skip
 def test_hostile_queries_never_fail_nor_match_everything(client: TestClient, intake: Intake, q: str) -> None:
     ticket(client, intake, LEAK)
