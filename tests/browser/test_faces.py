@@ -4,7 +4,6 @@ screen is saved under test-output/screenshots/."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -406,22 +405,3 @@ def test_a_resident_cannot_open_a_neighbours_ticket(phone: Page, stack: Stack) -
     expect(phone.locator("#ticket-text")).to_be_empty()
     phone.goto("/h5/mine")
     expect(phone.locator("#mine-empty")).to_be_visible()
-
-
-def test_a_dispatcher_searches_from_the_header_and_opens_the_ticket(desk: Page, stack: Stack) -> None:
-    context = FlowContext(stack.database, NoQueue())
-    view, _ = TicketFlows(context).submit(
-        Submission(text="5号楼地下车库入口漏水,地面湿滑", community=COMMUNITY, resident_id="r-search", building="5号楼")
-    )
-    assert TriageFlows(context).send_to_manual(view.ticket.id, reason="routing unavailable after 2 retries")
-
-    sign_in(desk, DISPATCHER)
-    desk.fill("#search-q", "漏水")
-    desk.locator("form.console-search button").click()
-    row = desk.locator(f"#search-results tr[data-ticket='{view.ticket.id}']")
-    expect(row).to_be_visible()
-    expect(row.locator("mark")).to_have_text("漏水")
-    expect(row.locator("td").first).to_have_text(view.ticket.id[:8])
-    screenshot(desk, "console-search")
-    row.locator("a").first.click()
-    expect(desk).to_have_url(re.compile(f"/console/tickets/{view.ticket.id}$"))
