@@ -64,12 +64,21 @@ def test_hostile_queries_match_nothing(pg_client: TestClient, pg_intake: Intake,
     assert reply.json()["results"] == []
 
 
-@pytest.mark.parametrize(("q", "index"), [("地下室", "ix_tickets_text_trgm"), ("漏水", "ix_tickets_text_bigrams")])
-def test_the_plans_use_the_search_indexes(pg_intake: Intake, q: str, index: str) -> None:
+@pytest.mark.parametrize(
+    ("q", "tier", "index"),
+    [
+        ("地下室", MatchTier.TEXT, "ix_tickets_text_trgm"),
+        ("漏水", MatchTier.TEXT, "ix_tickets_text_bigrams"),
+        ("电梯", MatchTier.RESOLUTION, "ix_tickets_resolution_bigrams"),
+        ("3号楼", MatchTier.BUILDING, "ix_tickets_building_trgm"),
+        ("3ba84aed", MatchTier.TICKET_NUMBER, "pk_tickets"),
+    ],
+)
+def test_the_plans_use_the_search_indexes(pg_intake: Intake, q: str, tier: MatchTier, index: str) -> None:
     with pg_intake.database.engine.begin() as connection:
         # Too few rows for the planner to prefer an index on its own: what is checked is that it can use one.
         connection.execute(text("SET LOCAL enable_seqscan = off"))
-        condition = dict(tier_conditions(q, "postgresql"))[MatchTier.TEXT]
+        condition = dict(tier_conditions(q, "postgresql"))[tier]
         statement = select(Ticket.id).where(condition)
         compiled = statement.compile(connection, compile_kwargs={"literal_binds": True})
         plan = "\n".join(row[0] for row in connection.execute(text(f"EXPLAIN {compiled}")))
