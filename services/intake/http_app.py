@@ -31,6 +31,8 @@ from services.intake.organisation.http import organisation_routes
 from services.intake.ratelimit.http import AddressRateLimit
 from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.http import me_routes
+from services.intake.search.flows import SearchFlows
+from services.intake.search.http import search_routes
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.http import ticket_routes
 from services.intake.tickets.resident_privacy import ResidentAlias
@@ -130,6 +132,8 @@ def create_http_app(
     # Workers see residents by the audit log's pseudonym, never by openid (services/intake/tickets/resident_privacy.py).
     alias = _include_audit(app, security)
     app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias))
+    # Workers' search over the tickets they may see (services/intake/search).
+    app.include_router(search_routes(SearchFlows(database), uploads.links if uploads else None))
     if uploads is not None:
         mount_uploads(app, uploads, security.limiter, error_response)
     if erasure is not None:

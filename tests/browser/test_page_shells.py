@@ -39,6 +39,7 @@ def client(tmp_path: Path) -> TestClient:
         ("/console/manual", "人工分派"),
         ("/console/topics", "热点话题"),
         ("/console/dashboard", "考核指标"),
+        ("/console/search?q=漏水", "搜索工单"),
         ("/console/tickets/abc", "工单详情"),
     ],
 )
@@ -99,6 +100,7 @@ def test_the_dashboard_page_loads_chart_js_from_intake_and_offers_exports(client
     page = client.get("/console/dashboard").text
     scripts = re.findall(r'<script src="([^"]+)"', page)
     assert scripts == [
+        "/static/console_login.js",
         "/static/common.js",
         "/static/vendor/chart.umd.min.js",
         "/static/exports.js",
@@ -111,3 +113,14 @@ def test_the_dashboard_page_loads_chart_js_from_intake_and_offers_exports(client
     inbox = client.get("/console/").text
     assert 'id="export-csv"' in inbox
     assert '<script src="/static/exports.js">' in inbox
+
+
+def test_every_console_page_has_the_search_box_and_the_search_page_its_script(client: TestClient) -> None:
+    for path in ("/console/", "/console/manual", "/console/topics", "/console/tickets/abc", "/console/search"):
+        page = client.get(path).text
+        assert '<form class="console-search" action="/console/search" method="get" role="search">' in page
+    search_page = client.get("/console/search?q=漏水").text
+    assert search_page.index("/static/search.js") < search_page.index("/static/console.js")
+    script = client.get("/static/search.js")
+    assert script.status_code == 200
+    assert "/v1/search/tickets" in script.text

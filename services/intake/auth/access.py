@@ -64,3 +64,12 @@ def scoped_query(caller: Caller, query: TicketQuery) -> TicketQuery:
     if query.party and query.party != caller.party:
         raise PermissionDenied(f"worker {caller.worker_id} sees only the tickets of {caller.party}")
     return replace(query, community=community, communities=communities, party=caller.party)
+
+
+def scoped_search(caller: Caller, query: TicketQuery) -> tuple[TicketQuery, bool]:
+    """A worker's search narrowed like their listing, and whether the manual queue of their communities is searched
+    too (dispatchers searching every status see it, as they can open its tickets); residents and services: denied."""
+    if not isinstance(caller, Worker):
+        raise PermissionDenied("搜索工单需要工作人员的令牌")
+    scoped = scoped_query(caller, query)
+    return scoped, caller.is_dispatcher and query.status is None

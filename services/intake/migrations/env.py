@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from services.intake.schema import METADATA
+from services.intake.schema import METADATA, declared_by_models
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -13,6 +13,8 @@ context.configure(
     # SQLite cannot ALTER constraints: batch mode rebuilds the table there and is plain ALTER elsewhere.
     render_as_batch=True,
     compare_type=True,
+    # The search structures of migration 0013 (FTS5 tables, trigram indexes) are declared by no model.
+    include_name=declared_by_models,
 )
 with context.begin_transaction():
     context.run_migrations()

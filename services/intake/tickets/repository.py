@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from linli.errors import InvalidArgument, NotFound
@@ -66,23 +66,29 @@ def by_idempotency_key(key: str, *, session: Session) -> Ticket | None:
     return session.scalars(select(Ticket).where(Ticket.idempotency_key == key)).one_or_none()
 
 
+def filters_of(query: TicketQuery) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of the listing's filters (the page token aside)."""
+    filters: list[ColumnElement[bool]] = []
+    if query.community:
+        filters.append(Ticket.community == query.community)
+    if query.communities is not None:
+        filters.append(Ticket.community.in_(query.communities))
+    if query.party:
+        filters.append(Ticket.party == query.party)
+    if query.status:
+        filters.append(Ticket.status == query.status.value)
+    if query.resident_id:
+        filters.append(Ticket.resident_id == query.resident_id)
+    if query.escalation_level:
+        filters.append(Ticket.escalation_level == query.escalation_level.value)
+    if query.primary_id:
+        filters.append(Ticket.primary_id == query.primary_id)
+    return filters
+
+
 def filtered(statement: _AnySelect, query: TicketQuery) -> _AnySelect:
     """`statement` over tickets narrowed by the query's filters (not its page)."""
-    if query.community:
-        statement = statement.where(Ticket.community == query.community)
-    if query.communities is not None:
-        statement = statement.where(Ticket.community.in_(query.communities))
-    if query.party:
-        statement = statement.where(Ticket.party == query.party)
-    if query.status:
-        statement = statement.where(Ticket.status == query.status.value)
-    if query.resident_id:
-        statement = statement.where(Ticket.resident_id == query.resident_id)
-    if query.escalation_level:
-        statement = statement.where(Ticket.escalation_level == query.escalation_level.value)
-    if query.primary_id:
-        statement = statement.where(Ticket.primary_id == query.primary_id)
-    return statement
+    return statement.where(*filters_of(query))
 
 
 def list_page(query: TicketQuery, *, session: Session) -> tuple[list[Ticket], str]:

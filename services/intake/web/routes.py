@@ -30,6 +30,7 @@ _PAGES = {
     "/console/manual": ("console_manual.html", "人工分派"),
     "/console/topics": ("console_topics.html", "热点话题"),
     "/console/dashboard": ("console_dashboard.html", "考核指标"),
+    "/console/search": ("console_search.html", "搜索工单"),
 }
 
 

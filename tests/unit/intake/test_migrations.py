@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Integer, MetaData, String, Table
 from linli.sql_types import UtcDateTime
 from services.intake.database import Database, alembic_config, head_revision
 from services.intake.meetings.models import MeetingItem, MeetingStatus
-from services.intake.schema import METADATA
+from services.intake.schema import METADATA, declared_by_models
 from services.intake.tickets.models import Ticket, TicketEvent
 
 # Provides the `ticket_database` fixture (SQLite and PostgreSQL).
@@ -24,7 +24,9 @@ pytest_plugins = ["tests.unit.intake.database"]
 
 def test_the_migrations_build_what_the_models_describe(ticket_database: Database) -> None:
     with ticket_database.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": declared_by_models}
+        )
         assert compare_metadata(context, METADATA) == []
     assert ticket_database.current_revision() == head_revision()
 

@@ -532,6 +532,7 @@ function startPage() {
   if (document.getElementById("topic-chart")) setUpTopics();
   if (document.getElementById("inbox-export")) setUpInboxExport(); // exports.js
   if (document.getElementById("dashboard")) setUpDashboard(); // dashboard.js
+  if (document.getElementById("search-results")) setUpSearch(document.getElementById("search-results"));
 }
 
 signIn();
