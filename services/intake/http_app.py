@@ -15,6 +15,8 @@ from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimite
 from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.auth.login_http import login_routes
 from services.intake.database import Database
+from services.intake.inbox.flows import ActedBeforeColleagues, InboxFlows
+from services.intake.inbox.http import inbox_routes
 from services.intake.json_text import RefuseLoneSurrogates
 from services.intake.meetings.http import meeting_routes
 from services.intake.messages.flows import MessageFlows
@@ -92,10 +94,12 @@ def create_http_app(
     uploads: Uploads | None = None,
     *,
     faces: FaceServices,
+    inbox: InboxFlows | None = None,
 ) -> FastAPI:
     """The FastAPI app; `ready` is set once the database schema is in place. `DELETE /v1/me` is served when
     `erasure` is given, the tickets' conversations (`/v1/tickets/{id}/messages`) when `messages` is, photo uploads
-    when `uploads` is; `faces` serve the pages, instant answers, hot topics, meetings and Open311."""
+    when `uploads` is; `faces` serve the pages, instant answers, hot topics, meetings and Open311; `inbox` serves
+    /v1/inbox, assignment and bulk actions (by default over `flows`, colleagues known by their ticket history)."""
     app = FastAPI(
         title="linli intake",
         version="v1",
@@ -114,6 +118,8 @@ def create_http_app(
     app.include_router(login_routes())
     app.include_router(worker_routes())
     app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None))
+    inbox = inbox or InboxFlows(flows.context, flows, ActedBeforeColleagues())
+    app.include_router(inbox_routes(inbox, uploads.links if uploads else None))
     if uploads is not None:
         mount_uploads(app, uploads, security.limiter, error_response)
     if erasure is not None:

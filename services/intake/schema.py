@@ -10,10 +10,11 @@ from sqlalchemy import MetaData
 
 from services.intake.auth.models import RevokedSubject, SmsCode
 from services.intake.database import Base
+from services.intake.inbox.models import SavedView
 from services.intake.meetings.models import MeetingItem
 from services.intake.messages.models import TicketMessage
 from services.intake.tickets.models import RoutingCorrection, Ticket, TicketEvent
 from services.intake.uploads.models import Upload
 
-TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem, TicketMessage, SmsCode, Upload)
+TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem, TicketMessage, SmsCode, Upload, SavedView)
 METADATA: MetaData = Base.metadata

@@ -46,6 +46,11 @@ class TicketFlows:
         self._context = context
         self._attachments = attachments or NoAttachments()
 
+    @property
+    def context(self) -> FlowContext:
+        """The unit of work, clock and policy these flows share (the inbox's flows work with the same)."""
+        return self._context
+
     def submit(self, submission: Submission, *, admit: Callable[[], None] = lambda: None) -> tuple[TicketView, bool]:
         """Stores a ticket, then queues its triage; returns (ticket, created).
 

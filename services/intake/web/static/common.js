@@ -40,6 +40,7 @@ const EVENT_NAMES = {
   personal_data_erased: "个人信息已删除",
   asked_resident: "向居民提问",
   resident_answered: "居民已答复",
+  assigned: "指派",
 };
 const LEVEL_NAMES = { building: "楼组", community: "社区", street: "街道" };
 const URGENCY_NAMES = { normal: "一般", urgent: "紧急", emergency: "危急" };
