@@ -27,8 +27,9 @@ class FiltersBody(_Body):
     """Narrowing of a set; each left out (or empty) restricts nothing."""
 
     community: Filter = ""
-    escalation_level: EscalationLevel | None = None
-    urgency: Urgency | None = None
+    # JSON has no enums: its strings are read as the enum's values (strict mode would refuse them all).
+    escalation_level: EscalationLevel | None = Field(None, strict=False)
+    urgency: Urgency | None = Field(None, strict=False)
     catalog_entry: Filter = ""
     building: Filter = ""
 
@@ -47,8 +48,8 @@ class SaveViewBody(_Body):
     """A named inbox to pick again: a set, its filters and an order."""
 
     name: str = Field(description="1-40 characters.", examples=["我的超时工单"])
-    set: InboxSet = InboxSet.ALL_OPEN
-    sort: InboxSort = InboxSort.DEADLINE
+    set: InboxSet = Field(InboxSet.ALL_OPEN, strict=False)
+    sort: InboxSort = Field(InboxSort.DEADLINE, strict=False)
     filters: FiltersBody = Field(default_factory=FiltersBody)
 
 
@@ -62,7 +63,7 @@ class AssignBody(_Body):
 class BulkBody(_Body):
     """One action and one reason for up to 100 tickets."""
 
-    action: BulkAction
+    action: BulkAction = Field(strict=False)
     ticket_ids: list[TicketId] = Field(min_length=1, max_length=100, description="Each at most once.")
     reason: str = Field("", description="Required to transfer and to close (it becomes the resolution).")
     to_party: str = Field("", description="The party to transfer to.")
