@@ -117,9 +117,7 @@ class InboxFlows:
         self._tickets = ticket_flows
         self._colleagues = colleagues
 
-    def page(
-        self, caller: Caller, view: ViewDefinition, *, page_size: int = 20, page_token: str = ""
-    ) -> InboxPage:
+    def page(self, caller: Caller, view: ViewDefinition, *, page_size: int = 20, page_token: str = "") -> InboxPage:
         """One page of a set the caller may see; 403 for residents, services and a community the worker does not
         serve."""
         if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -128,7 +126,14 @@ class InboxFlows:
         scoped = scoped_query(worker, TicketQuery(community=view.filters.community or None))
         scope = Scope(worker.party, scoped.community, scoped.communities, with_manual_queue=worker.is_dispatcher)
         query = InboxQuery(
-            view.inbox_set, view.sort, scope, view.filters, worker.worker_id, self._context.clock(), page_size, page_token
+            view.inbox_set,
+            view.sort,
+            scope,
+            view.filters,
+            worker.worker_id,
+            self._context.clock(),
+            page_size,
+            page_token,
         )
         with self._context.transaction() as work:
             found, next_token = repository.page(query, session=work.session)
@@ -185,7 +190,9 @@ class InboxFlows:
         act = self._bulk_step(worker, action, reason=reason, to_party=to_party)
         return [self._one(ticket_id, act) for ticket_id in ticket_ids]
 
-    def _bulk_step(self, worker: Worker, action: BulkAction, *, reason: str, to_party: str) -> Callable[[str], TicketView]:
+    def _bulk_step(
+        self, worker: Worker, action: BulkAction, *, reason: str, to_party: str
+    ) -> Callable[[str], TicketView]:
         if action is BulkAction.ACCEPT:
             return lambda ticket_id: self._tickets.accept(ticket_id, worker)
         if action is BulkAction.TRANSFER:

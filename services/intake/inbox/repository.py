@@ -53,7 +53,7 @@ def _conditions(query: InboxQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def page_statement(query: InboxQuery) -> Select[tuple[Ticket]]:
+def page_statement(query: InboxQuery) -> Select[Ticket]:
     """The SELECT of one page (one row more than the page, to tell whether another follows)."""
     statement = select(Ticket).where(*_conditions(query)).order_by(*_ORDER[query.sort])
     if query.page_token:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -12,10 +10,9 @@ from tests.unit.intake.fakes import Intake
 from tests.unit.intake.inbox.rows import http_client
 
 
-
 @pytest.fixture
-def intake(ticket_database: Database) -> Iterator[Intake]:
-    yield Intake(ticket_database)
+def intake(ticket_database: Database) -> Intake:
+    return Intake(ticket_database)
 
 
 @pytest.fixture

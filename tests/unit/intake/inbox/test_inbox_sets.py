@@ -93,9 +93,10 @@ def test_each_set_holds_exactly_its_tickets_in_deadline_order(
     assert all_pages(client, set=inbox_set) == want
     first = client.get("/v1/inbox", params={"set": inbox_set, "page_size": "5"}).json()
     assert first["total"] == len(want)
-    assert client.get("/v1/inbox", params={"set": inbox_set, "page_token": first["next_page_token"]}).json()[
-        "total"
-    ] is None
+    assert (
+        client.get("/v1/inbox", params={"set": inbox_set, "page_token": first["next_page_token"]}).json()["total"]
+        is None
+    )
 
 
 def test_the_old_console_listing_would_have_missed_them(client: TestClient, intake: Intake) -> None:
@@ -118,7 +119,8 @@ def test_filters_narrow_the_set(client: TestClient, intake: Intake) -> None:
     open_rows = expected(rows, "all_open")
     urgent_5 = [r for r in open_rows if r["urgency"] == "urgent" and r["building"] == "5号楼"]
     got = all_pages(client, set="all_open", urgency="urgent", building="5号楼", community=HENGKANG)
-    assert got == ordered(urgent_5, "deadline") and got
+    assert got
+    assert got == ordered(urgent_5, "deadline")
     assert all_pages(client, set="all_open", escalation_level="street") == []
 
 
