@@ -16,5 +16,15 @@ from services.intake.messages.models import TicketMessage
 from services.intake.tickets.models import RoutingCorrection, Ticket, TicketEvent
 from services.intake.uploads.models import Upload
 
-TABLES = (Ticket, TicketEvent, RoutingCorrection, RevokedSubject, MeetingItem, TicketMessage, SmsCode, Upload, SavedView)
+TABLES = (
+    Ticket,
+    TicketEvent,
+    RoutingCorrection,
+    RevokedSubject,
+    MeetingItem,
+    TicketMessage,
+    SmsCode,
+    Upload,
+    SavedView,
+)
 METADATA: MetaData = Base.metadata
