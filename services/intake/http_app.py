@@ -21,6 +21,8 @@ from services.intake.dashboards.http import dashboard_routes
 from services.intake.database import Database
 from services.intake.exports.flows import ExportFlows
 from services.intake.exports.http import export_routes
+from services.intake.inbox.flows import ActedBeforeColleagues, InboxFlows
+from services.intake.inbox.http import inbox_routes
 from services.intake.json_text import RefuseLoneSurrogates
 from services.intake.meetings.http import meeting_routes
 from services.intake.messages.flows import MessageFlows
@@ -106,13 +108,15 @@ def create_http_app(
     organisation: OrganisationFlows | None = None,
     dashboards: DashboardFlows | None = None,
     exports: ExportFlows | None = None,
+    inbox: InboxFlows | None = None,
 ) -> FastAPI:
     """The FastAPI app; `ready` is set once the database schema is in place. `DELETE /v1/me` is served when
     `erasure` is given, the tickets' conversations (`/v1/tickets/{id}/messages`) when `messages` is, photo uploads
     when `uploads` is, streets, communities and workers (`/v1/org/*`) when `organisation` is; `faces` serve the
     pages, instant answers, hot topics, meetings and Open311. `dashboards` and `exports` default to ones over
-    `database` that know no street's communities and record no export: the composition root wires the
-    organisation's streets and the audit log in."""
+    `database` that know no street's communities and record no export, `inbox` (/v1/inbox, assignment, bulk
+    actions) to one that knows colleagues by their ticket history: the composition root wires the organisation's
+    streets and workers and the audit log in."""
     app = FastAPI(
         title="linli intake",
         version="v1",
@@ -134,6 +138,8 @@ def create_http_app(
     app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias))
     # Workers' search over the tickets they may see (services/intake/search).
     app.include_router(search_routes(SearchFlows(database), uploads.links if uploads else None))
+    inbox = inbox or InboxFlows(flows.context, flows, ActedBeforeColleagues())
+    app.include_router(inbox_routes(inbox, uploads.links if uploads else None))
     if uploads is not None:
         mount_uploads(app, uploads, security.limiter, error_response)
     if erasure is not None:

@@ -13,6 +13,7 @@ from sqlalchemy import MetaData
 from services.intake.audit.models import AuditEvent
 from services.intake.auth.models import RevokedSubject, SmsCode
 from services.intake.database import Base
+from services.intake.inbox.models import SavedView
 from services.intake.meetings.models import MeetingItem
 from services.intake.messages.models import TicketMessage
 from services.intake.organisation.models import Community, Party, Street, WorkerAccount
@@ -34,6 +35,7 @@ TABLES = (
     Party,
     WorkerAccount,
     AuditEvent,
+    SavedView,
 )
 METADATA: MetaData = Base.metadata
 

@@ -30,6 +30,8 @@ from services.intake.database import Database
 from services.intake.exports.flows import ExportFlows
 from services.intake.exports.models import not_recorded
 from services.intake.http_app import create_http_app
+from services.intake.inbox.directory import DirectoryColleagues
+from services.intake.inbox.flows import InboxFlows
 from services.intake.messages.flows import MessageFlows
 from services.intake.notifications import create_notifier
 from services.intake.observability import grpc_metrics, instrument_http
@@ -125,6 +127,7 @@ def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> Intak
         organisation=organisation,
         dashboards=dashboards,
         exports=ExportFlows(database, dashboards, on_export=on_export),
+        inbox=InboxFlows(context, flows, DirectoryColleagues()),
     )
     instrument_http(http, database=database, broker_url=settings.broker_url)
     handle.load_then_serve(lambda: _prepare_database(context, organisation, config))

@@ -13,6 +13,11 @@ def resident_actor(resident_id: str) -> str:
     return f"resident:{resident_id}"
 
 
+def worker_actor(worker_id: str) -> str:
+    """How a worker appears in a ticket's history."""
+    return f"worker:{worker_id}"
+
+
 @dataclass(frozen=True)
 class Resident:
     """A resident, by the openid the login exchange gave (the tickets' `resident_id`)."""
@@ -40,7 +45,7 @@ class Worker:
     @property
     def actor(self) -> str:
         """How the worker appears in a ticket's history."""
-        return f"worker:{self.worker_id}"
+        return worker_actor(self.worker_id)
 
     @property
     def is_dispatcher(self) -> bool:

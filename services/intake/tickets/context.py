@@ -58,6 +58,7 @@ class EventKind(StrEnum):
     PERSONAL_DATA_ERASED = "personal_data_erased"  # the resident's data erased on request or past retention
     ASKED_RESIDENT = "asked_resident"  # a worker's question: the ticket waits, its SLA clock stopped
     RESIDENT_ANSWERED = "resident_answered"  # the resident's answer: the ticket resumes, its deadline moved on
+    ASSIGNED = "assigned"  # a worker gave the ticket to a colleague of its party (or took it back: nobody's)
 
 
 class TaskQueue(Protocol):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
 from linli.parties import unknown_party_message
 from linli.pii import scrub
 from services.intake.auth import Worker
@@ -18,25 +18,20 @@ from services.intake.tickets import duplicates, models, repository
 from services.intake.tickets.context import Attachments, EventKind, FlowContext, NoAttachments, Work
 from services.intake.tickets.models import OPEN_STATUSES, RoutingCorrection, Ticket, TicketStatus
 from services.intake.tickets.repository import TicketQuery
+from services.intake.tickets.rules import (
+    ACCEPTABLE,
+    NOT_SOLVED_SCORE,
+    RATEABLE,
+    REOPENABLE,
+    RESOLVABLE,
+    SPLITTABLE,
+    STARTABLE,
+    TRANSFERABLE,
+    authorize,
+    check_status,
+)
 from services.intake.tickets.validation import Submission, check_text, replayed, validate_submission
 from services.intake.tickets.views import TicketView, view_of, views_of
-
-# Where a worker may take a ticket on, start it, hand it over, or close it (also while waiting for the resident).
-ACCEPTABLE = {TicketStatus.ROUTED, TicketStatus.TRANSFERRED, TicketStatus.REOPENED, TicketStatus.NEEDS_MANUAL}
-STARTABLE = {TicketStatus.ACCEPTED}
-TRANSFERABLE = {
-    TicketStatus.ROUTED,
-    TicketStatus.TRANSFERRED,
-    TicketStatus.REOPENED,
-    TicketStatus.ACCEPTED,
-    TicketStatus.IN_PROGRESS,
-}
-RESOLVABLE = {TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_RESIDENT}
-# Someone still owes the resident an answer on the message: a merged ticket's problems are its primary's to split.
-SPLITTABLE = set(OPEN_STATUSES)
-RATEABLE = {TicketStatus.RESOLVED, TicketStatus.CLOSED}
-REOPENABLE = {TicketStatus.RESOLVED, TicketStatus.CLOSED}
-NOT_SOLVED_SCORE = 2  # a rating at or below this reopens the ticket and escalates it
 
 
 class TicketFlows:
@@ -49,6 +44,11 @@ class TicketFlows:
     def known_communities(self) -> frozenset[str]:
         """The communities a new ticket may name (the organisation's table where intake wires it)."""
         return self._context.known_communities()
+
+    @property
+    def context(self) -> FlowContext:
+        """The unit of work, clock and policy these flows share (the inbox's flows work with the same)."""
+        return self._context
 
     def submit(self, submission: Submission, *, admit: Callable[[], None] = lambda: None) -> tuple[TicketView, bool]:
         """Stores a ticket, then queues its triage; returns (ticket, created).
@@ -99,8 +99,8 @@ class TicketFlows:
         """The worker's party takes the ticket on; a dispatcher may claim a ticket of the manual queue for theirs."""
         with self._context.transaction() as work:
             ticket = repository.get(ticket_id, session=work.session, for_update=True)
-            self._authorize(ticket, worker, claim_manual=True)
-            self._check_status(ticket, ACCEPTABLE, "accepted")
+            authorize(ticket, worker, claim_manual=True)
+            check_status(ticket, ACCEPTABLE, "accepted")
             from_party = ticket.party
             ticket.party, ticket.status = worker.party, TicketStatus.ACCEPTED.value
             ticket.assignee_worker_id = worker.worker_id
@@ -120,8 +120,8 @@ class TicketFlows:
         """The worker's party starts the work on an accepted ticket."""
         with self._context.transaction() as work:
             ticket = repository.get(ticket_id, session=work.session, for_update=True)
-            self._authorize(ticket, worker)
-            self._check_status(ticket, STARTABLE, "started")
+            authorize(ticket, worker)
+            check_status(ticket, STARTABLE, "started")
             ticket.status = TicketStatus.IN_PROGRESS.value
             self._context.record(ticket, EventKind.STARTED, worker.actor, party=worker.party)
             return view_of(ticket, session=work.session)
@@ -135,8 +135,8 @@ class TicketFlows:
             raise InvalidArgument.for_field("to_party", "must differ from the acting party")
         with self._context.transaction() as work:
             ticket = repository.get(ticket_id, session=work.session, for_update=True)
-            self._authorize(ticket, worker)
-            self._check_status(ticket, TRANSFERABLE, "transferred")
+            authorize(ticket, worker)
+            check_status(ticket, TRANSFERABLE, "transferred")
             # The party receiving it now had handed it away before: the parties disagree, a level up decides.
             disputed = any(e.kind == EventKind.TRANSFERRED and e.from_party == to_party for e in ticket.events)
             from_party, reason = ticket.party, reason.strip()
@@ -180,8 +180,8 @@ class TicketFlows:
         resolution = resolution.strip()
         with self._context.transaction() as work:
             ticket = repository.get(ticket_id, session=work.session, for_update=True)
-            self._authorize(ticket, worker)
-            self._check_status(ticket, RESOLVABLE, "resolved")
+            authorize(ticket, worker)
+            check_status(ticket, RESOLVABLE, "resolved")
             self._attachments.attach(attachment_ids, ticket, owner=worker.actor, kind="after", session=work.session)
             self._resolve(work, ticket, resolution, actor=worker.actor, party=worker.party)
             ticket.case_sync_pending = True
@@ -202,7 +202,7 @@ class TicketFlows:
             ticket = repository.get(ticket_id, session=work.session, for_update=True)
             if ticket.resident_id != resident_id:
                 raise PermissionDenied("only the resident who raised a ticket can rate it")
-            self._check_status(ticket, RATEABLE, "rated")
+            check_status(ticket, RATEABLE, "rated")
             ticket.rating = score
             note = f"{score}/5 {comment.strip()}".strip()
             self._context.record(ticket, EventKind.RATED, resident_actor(resident_id), note=note)
@@ -221,7 +221,7 @@ class TicketFlows:
             ticket = repository.get(ticket_id, session=work.session, for_update=True)
             if ticket.resident_id != resident_id:
                 raise PermissionDenied("only the resident who raised a ticket can reopen it")
-            self._check_status(ticket, REOPENABLE, "reopened")
+            check_status(ticket, REOPENABLE, "reopened")
             self._reopen(work, ticket, actor=resident_actor(resident_id), reason=reason.strip())
             return view_of(ticket, session=work.session)
 
@@ -234,7 +234,7 @@ class TicketFlows:
             ticket = repository.get(ticket_id, session=work.session, for_update=True)
             if not (worker.is_dispatcher and worker.serves(ticket.community)):
                 hidden_or_denied(worker, ticket, f"only a dispatcher of {ticket.community} can dispatch its tickets")
-            self._check_status(ticket, {TicketStatus.NEEDS_MANUAL}, "dispatched")
+            check_status(ticket, {TicketStatus.NEEDS_MANUAL}, "dispatched")
             ticket.party, ticket.status = to_party, TicketStatus.ROUTED.value
             self._context.record(
                 ticket, EventKind.DISPATCHED, worker.actor, note=note.strip(), to_party=to_party, party=worker.party
@@ -254,14 +254,14 @@ class TicketFlows:
                 second: repository.get(second, session=work.session, for_update=True),
             }
             ticket, primary = locked[ticket_id], locked[primary_id]
-            self._authorize(ticket, worker, dispatcher_may=True)
-            self._authorize(primary, worker, dispatcher_may=True)
+            authorize(ticket, worker, dispatcher_may=True)
+            authorize(primary, worker, dispatcher_may=True)
             if ticket.community != primary.community:
                 raise FailedPrecondition("only tickets of the same community can be merged")
             if primary.primary_id:
                 raise FailedPrecondition(f"ticket {primary.id} is itself merged into {primary.primary_id}")
-            self._check_status(primary, set(OPEN_STATUSES), "merged into")
-            self._check_status(ticket, set(OPEN_STATUSES), "merged")
+            check_status(primary, set(OPEN_STATUSES), "merged into")
+            check_status(ticket, set(OPEN_STATUSES), "merged")
             duplicates.adopt_followers(ticket, primary, session=work.session)
             duplicates.link(
                 ticket, primary, self._context, actor=worker.actor, note=f"与工单 {primary.id} 合并", party=worker.party
@@ -274,11 +274,11 @@ class TicketFlows:
             raise InvalidArgument.for_fields(violations)
         with self._context.transaction() as work:
             ticket = repository.get(ticket_id, session=work.session, for_update=True)
-            self._authorize(ticket, worker, dispatcher_may=True)  # a merged ticket is its primary's party's
+            authorize(ticket, worker, dispatcher_may=True)  # a merged ticket is its primary's party's
             if not ticket.primary_id or ticket.status != TicketStatus.MERGED.value:
                 raise FailedPrecondition(f"ticket {ticket.id} is not merged")
             primary = repository.get(ticket.primary_id, session=work.session, for_update=True)
-            self._authorize(primary, worker, dispatcher_may=True)
+            authorize(primary, worker, dispatcher_may=True)
             duplicates.unlink(
                 ticket, primary, self._context, actor=worker.actor, note=reason.strip(), party=worker.party
             )
@@ -300,8 +300,8 @@ class TicketFlows:
         text = text.strip()
         with self._context.transaction() as work:
             origin = repository.get(ticket_id, session=work.session, for_update=True)
-            self._authorize(origin, worker, claim_manual=True)
-            self._check_status(origin, SPLITTABLE, "split")
+            authorize(origin, worker, claim_manual=True)
+            check_status(origin, SPLITTABLE, "split")
             # Locked origin row: a second click with the same passage finds the first split, not a race.
             if (earlier := repository.split_with_text(origin.id, text, session=work.session)) is not None:
                 raise AlreadyExists(f"ticket {earlier} was already split off from {origin.id} with this text")
@@ -376,25 +376,3 @@ class TicketFlows:
             priority=1,
             split_from_id=split_from_id,
         )
-
-    @staticmethod
-    def _authorize(ticket: Ticket, worker: Worker, *, claim_manual: bool = False, dispatcher_may: bool = False) -> None:
-        """Call it before any rule about the ticket's state: what a 409 says would tell who cannot see it that the
-        ticket exists (and in what state)."""
-        if not worker.serves(ticket.community):
-            raise NotFound(f"no ticket {ticket.id!r}")
-        if ticket.party == worker.party:
-            return
-        # The manual queue is the dispatchers' to see (it may hold complaints about a party): only they claim from it.
-        if claim_manual and ticket.status == TicketStatus.NEEDS_MANUAL.value and worker.is_dispatcher:
-            return
-        if dispatcher_may and worker.is_dispatcher:
-            return
-        hidden_or_denied(
-            worker, ticket, f"ticket {ticket.id} belongs to {ticket.party or 'no party'}, not {worker.party}"
-        )
-
-    @staticmethod
-    def _check_status(ticket: Ticket, allowed: set[TicketStatus], verb: str) -> None:
-        if TicketStatus(ticket.status) not in allowed:
-            raise FailedPrecondition(f"a {ticket.status} ticket cannot be {verb}")

@@ -92,6 +92,11 @@ class Ticket(Base):
         # Open311's search by status or by service within a date range (migration 0007).
         Index("ix_tickets_status_created_at", "status", "created_at"),
         Index("ix_tickets_catalog_entry_created_at", "catalog_entry", "created_at"),
+        # The inbox's sets by deadline, priority and age within a party's communities, and a worker's own (0012).
+        Index("ix_tickets_party_community_status_sla_due_at", "party", "community", "status", "sla_due_at"),
+        Index("ix_tickets_party_status_priority_sla_due_at", "party", "status", "priority", "sla_due_at"),
+        Index("ix_tickets_party_status_created_at", "party", "status", "created_at"),
+        Index("ix_tickets_assignee_worker_id_status", "assignee_worker_id", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_ticket_id)
@@ -185,6 +190,8 @@ class TicketEvent(Base):
     """One entry of a ticket's history: who did what, when and why."""
 
     __tablename__ = "ticket_events"
+    # Who acted before, for which party: the colleagues a ticket may be assigned to (migration 0012).
+    __table_args__ = (Index("ix_ticket_events_actor_party", "actor", "party"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)

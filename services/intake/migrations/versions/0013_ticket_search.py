@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 # The searched columns (services/intake/search/models.py SEARCHED_COLUMNS, copied: a migration is frozen).
 _COLUMNS = ("text", "building", "resolution")
 branch_labels: str | None = None

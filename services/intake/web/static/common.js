@@ -40,6 +40,7 @@ const EVENT_NAMES = {
   personal_data_erased: "个人信息已删除",
   asked_resident: "向居民提问",
   resident_answered: "居民已答复",
+  assigned: "指派",
 };
 const LEVEL_NAMES = { building: "楼组", community: "社区", street: "街道" };
 const URGENCY_NAMES = { normal: "一般", urgent: "紧急", emergency: "危急" };
@@ -80,6 +81,9 @@ const FIELD_NAMES = {
   reason: "原因",
   resolution: "处理结果",
   to_party: "接收方",
+  assignee_worker_id: "同事工号",
+  ticket_ids: "工单",
+  name: "视图名称",
   comment: "评价",
   title: "议事事项",
   topic_key: "话题",

@@ -1,5 +1,6 @@
-// The worker console: sign in with a signed token (`linli token issue`), inbox with filters, ticket detail and
-// actions, manual queue (dispatchers), topics; the dashboard and the exports have their own files.
+// The worker console: sign in with a signed token (`linli token issue`) or WeCom, ticket detail and actions,
+// manual queue (dispatchers), topics; the inbox, assignment and bulk actions are in inbox.js, the dashboard and
+// the exports in their own files.
 "use strict";
 
 const TOKEN_KEY = "linli.token";
@@ -97,72 +98,7 @@ function unreadMark(ticket) {
   return unread ? el("span", { class: "badge unread", title: "居民的新消息,打开工单即为已读" }, `居民新消息 ${unread}`) : null;
 }
 
-function setUpInbox(body) {
-  const status = document.getElementById("f-status");
-  const level = document.getElementById("f-level");
-  const dueSoon = document.getElementById("f-due-soon");
-  const urgent = document.getElementById("f-urgent");
-  const more = document.getElementById("more");
-  let nextToken = "";
-  let loaded = [];
-
-  function query(pageToken) {
-    const params = new URLSearchParams({ party: worker.party, page_size: "100" });
-    if (worker.community) params.set("community", worker.community);
-    if (status.value && status.value !== "open") params.set("status", status.value);
-    if (level.value) params.set("escalation_level", level.value);
-    if (pageToken) params.set("page_token", pageToken);
-    return `/v1/tickets?${params}`;
-  }
-
-  function render() {
-    const rows = loaded
-      .filter((t) => status.value !== "open" || OPEN.has(t.status))
-      .filter((t) => !dueSoon.checked || hoursUntil(t.sla_due_at) <= 24)
-      .filter((t) => !urgent.checked || t.urgency !== "normal")
-      .sort((a, b) => b.priority - a.priority || hoursUntil(a.sla_due_at) - hoursUntil(b.sla_due_at));
-    body.replaceChildren(
-      ...rows.map((t) =>
-        el(
-          "tr",
-          { class: t.urgency !== "normal" ? "urgent-row" : "", "data-ticket": t.id },
-          el(
-            "td",
-            {},
-            el("a", { href: `/console/tickets/${encodeURIComponent(t.id)}` }, t.text.slice(0, 48)),
-            unreadMark(t),
-            otherIssuesHint(t),
-          ),
-          el("td", {}, `${t.community}${t.building ? " " + t.building : ""}`),
-          el("td", {}, el("span", { class: `badge status-${t.status}` }, STATUS_NAMES[t.status] || t.status)),
-          el("td", {}, LEVEL_NAMES[t.escalation_level] || t.escalation_level),
-          el("td", {}, `${t.priority}${t.urgency !== "normal" ? " " + URGENCY_NAMES[t.urgency] : ""}`),
-          el("td", { class: hoursUntil(t.sla_due_at) < 24 ? "due-soon" : "" }, slaText(t)),
-        ),
-      ),
-    );
-    show(document.getElementById("inbox-empty"), rows.length === 0);
-    show(more, Boolean(nextToken));
-  }
-
-  async function load(append) {
-    try {
-      const page = await call("GET", query(append ? nextToken : ""));
-      loaded = append ? loaded.concat(page.tickets) : page.tickets;
-      nextToken = page.next_page_token;
-      render();
-    } catch (problem) {
-      flash(describeError(problem), true);
-    }
-  }
-
-  status.addEventListener("change", () => load(false));
-  level.addEventListener("change", () => load(false));
-  dueSoon.addEventListener("change", render);
-  urgent.addEventListener("change", render);
-  more.addEventListener("click", () => load(true));
-  load(false);
-}
+// setUpInbox and setUpAssign: inbox.js (the inbox is read from the server, GET /v1/inbox).
 
 // ── manual queue ────────────────────────────────────────────────────────────────────────────────────────────────
 function setUpManual(body) {
@@ -290,6 +226,7 @@ function setUpDetail() {
       ["小区", `${t.community} ${t.building}`],
       ["状态", STATUS_NAMES[t.status] || t.status],
       ["负责方", partyName(t.party) || "未定"],
+      ["经办人", t.assignee_worker_id || "未指派"],
       ["层级", LEVEL_NAMES[t.escalation_level]],
       ["优先级", `${t.priority}(${URGENCY_NAMES[t.urgency]})`],
       ["办理时限", slaText(t) || "—"],
@@ -529,6 +466,7 @@ function startPage() {
   if (document.getElementById("inbox")) setUpInbox(document.getElementById("inbox"));
   if (document.getElementById("manual")) setUpManual(document.getElementById("manual"));
   if (document.getElementById("detail")) setUpDetail();
+  if (document.getElementById("assign-row")) setUpAssign();
   if (document.getElementById("topic-chart")) setUpTopics();
   if (document.getElementById("inbox-export")) setUpInboxExport(); // exports.js
   if (document.getElementById("dashboard")) setUpDashboard(); // dashboard.js

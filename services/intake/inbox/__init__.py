@@ -1,0 +1,1 @@
+"""The worker's inbox on the server: status sets, sorting, cursor pages, assignment, saved views, bulk actions."""
