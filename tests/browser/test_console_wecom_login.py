@@ -63,7 +63,7 @@ def test_a_demo_worker_signs_in_with_wecom_and_sees_the_inbox(browser: Browser, 
         page.fill("#wecom-dev-userid", "wuye")
         page.get_by_role("button", name="企业微信登录").click()
 
-        expect(page.locator("#who")).to_have_text(f"demo-wuye(物业 · {FIRST})")
+        expect(page.locator("#who")).to_have_text(f"王师傅(物业) demo-wuye(物业 · {FIRST})")
         assert page.url == f"{console_url}/console/"  # the token left the address bar
         expect(page.locator("#inbox")).to_contain_text(COMPLAINT)
         expect(page.locator("#signin")).to_be_hidden()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -107,6 +108,7 @@ class WorkerOut(BaseModel):
     """The signed-in worker, as the console shows them."""
 
     worker_id: str
+    display_name: str = Field("", description="Their name as the organisation registered it; '' when none is.")
     party: str
     party_name: str
     community: str
@@ -117,8 +119,9 @@ class WorkerOut(BaseModel):
     )
 
 
-def worker_routes() -> APIRouter:
-    """GET /v1/workers/me: who a worker's bearer token stands for (the console's header)."""
+def worker_routes(display_name_of: Callable[[str], str] | None = None) -> APIRouter:
+    """GET /v1/workers/me: who a worker's bearer token stands for (the console's header), named by
+    `display_name_of` (the organisation's registry) when given."""
     router = APIRouter(prefix="/v1/workers", tags=["workers"])
 
     @router.get("/me", response_model=WorkerOut)
@@ -126,6 +129,7 @@ def worker_routes() -> APIRouter:
         """Who the bearer token stands for."""
         return WorkerOut(
             worker_id=worker.worker_id,
+            display_name=display_name_of(worker.worker_id) if display_name_of is not None else "",
             party=worker.party,
             party_name=display_name(worker.party),
             community=worker.community,

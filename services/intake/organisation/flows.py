@@ -236,10 +236,11 @@ class OrganisationFlows:
             raise NotFound(f"没有工作人员 {worker_id}")
         return record
 
-    def has_workers(self) -> bool:
-        """True once any worker, active or not, is registered."""
+    def display_name(self, worker_id: str) -> str:
+        """The registered name of a worker ('' for none, or for a worker only a token knows)."""
         with self._database.unit_of_work() as session:
-            return repository.any_worker(session=session)
+            record = repository.worker_by_id(worker_id, session=session)
+        return record.display_name if record is not None else ""
 
     def listing(self) -> Organisation:
         """Streets, communities, parties and workers."""

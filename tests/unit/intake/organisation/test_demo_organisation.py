@@ -104,6 +104,7 @@ def sign_in(app: OrgApp, userid: str) -> dict[str, str]:
 def test_a_demo_worker_signs_in_with_the_dev_verifier(dev_stack_app: OrgApp) -> None:
     me = dev_stack_app.client.get("/v1/workers/me", headers=sign_in(dev_stack_app, "wuye")).json()
     assert (me["worker_id"], me["party"], me["community"]) == ("demo-wuye", "property_manager", FIRST)
+    assert me["display_name"] == "王师傅(物业)"
     street = dev_stack_app.client.get("/v1/workers/me", headers=sign_in(dev_stack_app, "jiedao")).json()
     assert (street["street"], sorted(street["communities"])) == (DEMO_STREET_CODE, sorted(DEFAULT_COMMUNITIES))
     workers = dev_stack_app.client.get("/v1/org/workers", headers=sign_in(dev_stack_app, "admin"))
