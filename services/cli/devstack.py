@@ -91,7 +91,8 @@ def prepare_demo_organisation(settings: IntakeSettings) -> list[WorkerRecord]:
         database.upgrade_schema()
         organisation = OrganisationFlows(database)
         organisation.seed(settings.known_communities, {party: display_name(party) for party in settings.parties})
-        seed_demo_organisation(database, settings.known_communities)
+        # The demo parties serve the example's community: the printed example's ticket lands in their inbox.
+        seed_demo_organisation(database, settings.known_communities, home=EXAMPLE_COMMUNITY)
         return [w for w in organisation.listing().workers if w.active and w.wecom_userid]
     except SQLAlchemyError as error:
         sys.stderr.write(f"linli: no demo workers seeded, the ticket database failed: {error}\n")

@@ -44,13 +44,12 @@ def _worker(
     )
 
 
-def demo_workers(communities: Sequence[str], parties: Sequence[str]) -> list[WorkerRecord]:
-    """One worker per party for the first community, a street office worker over the demo street and an admin
+def demo_workers(home: str, parties: Sequence[str]) -> list[WorkerRecord]:
+    """One worker per party for the community `home`, a street office worker over the demo street and an admin
     (every community); the street office's are of the first party when a city has no `street_office`."""
-    first = communities[0]
     office = STREET_OFFICE if STREET_OFFICE in parties else parties[0]
     workers = [
-        _worker(*PARTY_ACCOUNTS.get(party, (party.replace("_", "-"), party)), party, community=first)
+        _worker(*PARTY_ACCOUNTS.get(party, (party.replace("_", "-"), party)), party, community=home)
         for party in parties
     ]
     workers.append(_worker(*STREET_ACCOUNT, office, street=DEMO_STREET_CODE))
@@ -58,9 +57,10 @@ def demo_workers(communities: Sequence[str], parties: Sequence[str]) -> list[Wor
     return workers
 
 
-def seed_demo_organisation(database: Database, communities: Sequence[str]) -> list[WorkerRecord]:
+def seed_demo_organisation(database: Database, communities: Sequence[str], *, home: str = "") -> list[WorkerRecord]:
     """While no worker is registered: the demo street with `communities` on it (those the table holds) and the
-    demo workers; returns the workers added (none when some worker existed, or no community does)."""
+    demo workers, whose parties serve `home` (the first of `communities` when it is not one of them); returns the
+    workers added (none when some worker existed, or no community does)."""
     with database.unit_of_work() as session:
         if repository.any_worker(session=session):
             return []
@@ -74,7 +74,7 @@ def seed_demo_organisation(database: Database, communities: Sequence[str]) -> li
         for name in placed:
             repository.put_community(name, DEMO_STREET_CODE, session=session)
         session.flush()
-        workers = demo_workers(placed, parties)
+        workers = demo_workers(home if home in placed else placed[0], parties)
         for worker in workers:
             repository.add_worker(worker, session=session)
     return workers

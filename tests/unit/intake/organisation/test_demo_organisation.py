@@ -21,6 +21,7 @@ from tests.tokens import bearer, environment_codec
 from tests.unit.intake.organisation.harness import DEFAULT_PARTY_NAMES, OrgApp, migrated, org_app
 
 FIRST = DEFAULT_COMMUNITIES[0]
+HOME = "恒康居民区"  # the dev stack's example community
 JSON = {"Accept": "application/json"}
 
 
@@ -49,10 +50,22 @@ def test_an_empty_organisation_gets_the_demo_street_and_workers_once(tmp_path: P
     with database.unit_of_work() as session:
         assert repository.communities_of_street(DEMO_STREET_CODE, session=session) == frozenset(DEFAULT_COMMUNITIES)
 
-    assert seed_demo_organisation(database, DEFAULT_COMMUNITIES) == []  # the second start adds nothing
+    assert seed_demo_organisation(database, DEFAULT_COMMUNITIES, home=HOME) == []  # the second start adds nothing
     with database.unit_of_work() as session:
         assert len(repository.workers(session=session)) == len(added)
     database.dispose()
+
+
+def test_the_demo_parties_serve_the_home_community_when_it_is_one_of_them(tmp_path: Path) -> None:
+    database = seeded(tmp_path)
+    added = {w.wecom_userid: w.community for w in seed_demo_organisation(database, DEFAULT_COMMUNITIES, home=HOME)}
+    assert added == {"wuye": HOME, "yeweihui": HOME, "shequ": HOME, "jiedao": "", "admin": ""}
+    database.dispose()
+    (tmp_path / "other").mkdir()
+    other = seeded(tmp_path / "other")
+    elsewhere = seed_demo_organisation(other, DEFAULT_COMMUNITIES, home="火星小区")  # not served: the first instead
+    assert {w.community for w in elsewhere} == {FIRST, ""}
+    other.dispose()
 
 
 def test_an_organisation_with_a_worker_is_left_alone(tmp_path: Path) -> None:
@@ -103,7 +116,7 @@ def sign_in(app: OrgApp, userid: str) -> dict[str, str]:
 
 def test_a_demo_worker_signs_in_with_the_dev_verifier(dev_stack_app: OrgApp) -> None:
     me = dev_stack_app.client.get("/v1/workers/me", headers=sign_in(dev_stack_app, "wuye")).json()
-    assert (me["worker_id"], me["party"], me["community"]) == ("demo-wuye", "property_manager", FIRST)
+    assert (me["worker_id"], me["party"], me["community"]) == ("demo-wuye", "property_manager", HOME)
     assert me["display_name"] == "王师傅(物业)"
     street = dev_stack_app.client.get("/v1/workers/me", headers=sign_in(dev_stack_app, "jiedao")).json()
     assert (street["street"], sorted(street["communities"])) == (DEMO_STREET_CODE, sorted(DEFAULT_COMMUNITIES))
@@ -115,6 +128,6 @@ def test_the_dev_stack_says_how_to_sign_in(tmp_path: Path) -> None:
     logins = prepare_demo_organisation(IntakeSettings(database_url=f"sqlite:///{tmp_path / 'tickets.sqlite'}"))
     text = console_logins("http://127.0.0.1:8080", logins)
     assert text.startswith("控制台: http://127.0.0.1:8080/console/ 企业微信(开发) 用户")
-    assert f"  wuye       王师傅(物业)  物业 · {FIRST} · worker\n" in text
+    assert f"  wuye       王师傅(物业)  物业 · {HOME} · worker\n" in text
     assert "  jiedao     陈科长(街道)  街道/社区 · 街道 demo · worker\n" in text
     assert console_logins("http://127.0.0.1:8080", []) == ""
