@@ -164,7 +164,7 @@ def _add_people_routes(app: FastAPI, organisation: OrganisationFlows | None) -> 
     app.include_router(login_routes())
     # Workers' WeCom (企业微信) login for the console.
     app.include_router(wecom_routes())
-    app.include_router(worker_routes())
+    app.include_router(worker_routes(organisation.display_name if organisation is not None else None))
     if organisation is not None:
         app.include_router(organisation_routes(organisation))
 

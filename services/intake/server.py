@@ -92,12 +92,14 @@ def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> Intak
         queue = queue or CeleryTaskQueue(app)
         notifier = notifier or create_notifier(config.notifications, celery_app=app)
     # Communities, streets and workers live in the database; LINLI_INTAKE_KNOWN_COMMUNITIES seeds them at start.
-    organisation = OrganisationFlows(database)
+    # Deactivating a worker revokes their tokens: this process's deny-list hears of it at once.
+    revocations = Revocations(database, refresh_seconds=config.process.auth.revocation_refresh_seconds)
+    organisation = OrganisationFlows(database, revocations=revocations)
     policy = LifecyclePolicy.from_settings(settings)
     context = FlowContext(database, queue, deps.clock, policy, notifier, communities=organisation.directory.names)
     uploads = create_uploads(context, config.uploads, secrets=config.process.auth.signing_keys())
     flows = TicketFlows(context, uploads.flows)
-    security = build_security(config, deps, database, organisation)
+    security = build_security(config, deps, database, organisation, revocations)
     messages = MessageFlows(context)
     alias = security.audit.pseudonyms.of if security.audit is not None else None
     servicer = IntakeServicer(flows, security.authenticator, security.limiter, messages, alias)
@@ -149,15 +151,18 @@ def build_faces(config: IntakeConfig, flows: TicketFlows, database: Database) ->
 
 
 def build_security(
-    config: IntakeConfig, deps: IntakeDeps, database: Database, organisation: OrganisationFlows
+    config: IntakeConfig,
+    deps: IntakeDeps,
+    database: Database,
+    organisation: OrganisationFlows,
+    revocations: Revocations,
 ) -> HttpSecurity:
-    """Token keys, the revoked subjects of `database`, the streets' communities of `organisation`, the residents'
+    """Token keys, the revoked subjects (`revocations`), the streets' communities of `organisation`, the residents'
     logins (mini-program, SMS, official account), the workers' WeCom login and the rate limits; raises RuntimeError,
     saying what to set, when the settings lack a key or a usable login verifier (the server then refuses to
     start)."""
     auth, rates, settings = config.process.auth, config.rates, config.intake
     codec = deps.codec or TokenCodec.from_settings(auth)
-    revocations = Revocations(database, refresh_seconds=auth.revocation_refresh_seconds)
     verifier = deps.verifier or create_verifier(auth, host=settings.host)
     limiter = deps.limiter or RateLimiter.from_settings(rates, broker_url=settings.broker_url)
     ttl = timedelta(hours=auth.resident_token_ttl_hours)

@@ -77,7 +77,10 @@ class IntakeSettings(LinliSettings):
     worker_concurrency: int = Field(4, ge=1, le=64, description="Triage tasks a Celery worker runs at once.")
     workers: int = Field(8, ge=1, le=256, description="gRPC handler threads.")
     known_communities: list[str] = Field(
-        list(DEFAULT_COMMUNITIES), min_length=1, description="Communities a ticket may name; any other is refused."
+        list(DEFAULT_COMMUNITIES),
+        min_length=1,
+        description="Seeds the communities table at every start (the ones it lacks, on no street); tickets, topics, "
+        "meetings and Open311 accept the table's active communities, which admins extend with `linli org`.",
     )
     parties: list[str] = Field(
         list(DEFAULT_PARTIES),

@@ -19,7 +19,7 @@ from linli.errors import InvalidArgument, LinliError
 from linli.parties import display_name
 from linli.pii import scrub
 from services.intake.answers.precedents import CaseSearch, Precedent
-from services.intake.tickets.validation import check_community, check_text
+from services.intake.tickets.validation import CommunityNames, check_community, check_text, community_names
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class Answerer:
         self,
         search: CaseSearch,
         catalog: Catalog,
-        known_communities: Collection[str],
+        known_communities: Collection[str] | CommunityNames,
         *,
         min_similarity: float = DEFAULT_MIN_SIMILARITY,
     ) -> None:
@@ -90,12 +90,12 @@ class Answerer:
             raise ValueError(f"min_similarity must be a cosine in [-1, 1], got {min_similarity}")
         self._search = search
         self._catalog = catalog
-        self._communities = frozenset(known_communities)
+        self._communities = community_names(known_communities)  # the table in service: asked at each use
         self._min_similarity = min_similarity
 
     def answer(self, text: str, community: str) -> AnswerOutcome:
         """The answer to `text` asked in `community`; InvalidArgument names bad fields, nothing else raises."""
-        violations = [*check_text(text, "text"), *check_community(community, self._communities)]
+        violations = [*check_text(text, "text"), *check_community(community, self._communities())]
         if violations:
             raise InvalidArgument.for_fields(violations)
         text = text.strip()

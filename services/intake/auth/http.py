@@ -130,6 +130,7 @@ class WorkerOut(BaseModel):
     """The signed-in worker, as the console shows them."""
 
     worker_id: str
+    display_name: str = Field("", description="Their name as the organisation registered it; '' when none is.")
     party: str
     party_name: str
     community: str
@@ -140,8 +141,9 @@ class WorkerOut(BaseModel):
     )
 
 
-def worker_routes() -> APIRouter:
-    """GET /v1/workers/me: who a worker's bearer token stands for (the console's header)."""
+def worker_routes(display_name_of: Callable[[str], str] | None = None) -> APIRouter:
+    """GET /v1/workers/me: who a worker's bearer token stands for (the console's header), named by
+    `display_name_of` (the organisation's registry) when given."""
     router = APIRouter(prefix="/v1/workers", tags=["workers"])
 
     @router.get("/me", response_model=WorkerOut)
@@ -149,6 +151,7 @@ def worker_routes() -> APIRouter:
         """Who the bearer token stands for."""
         return WorkerOut(
             worker_id=worker.worker_id,
+            display_name=display_name_of(worker.worker_id) if display_name_of is not None else "",
             party=worker.party,
             party_name=display_name(worker.party),
             community=worker.community,

@@ -21,7 +21,7 @@ from services.intake.auth import Worker
 from services.intake.database import Database
 from services.intake.meetings import repository
 from services.intake.meetings.models import OPEN_MEETING_STATUSES, MeetingItem, MeetingStatus
-from services.intake.tickets.validation import check_community, check_name, check_text
+from services.intake.tickets.validation import CommunityNames, check_community, check_name, check_text, community_names
 from services.intake.topics.flows import TopicReport
 
 # The parties who convene the residents' meeting: the 居委会 (street office's community arm) and the 业委会.
@@ -48,12 +48,12 @@ class MeetingFlows:
         self,
         database: Database,
         topics: TopicReports,
-        known_communities: Collection[str],
+        known_communities: Collection[str] | CommunityNames,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
         self._topics = topics
-        self._communities = frozenset(known_communities)
+        self._communities = community_names(known_communities)  # the table in service: asked at each use
         self._clock = clock
 
     def propose(self, community: str, topic_key: str, title: str, week: str, worker: Worker) -> MeetingItem:
@@ -152,7 +152,7 @@ class MeetingFlows:
         return item.updated_at
 
     def _check_community(self, community: str) -> None:
-        if violations := check_community(community, self._communities):
+        if violations := check_community(community, self._communities()):
             raise InvalidArgument.for_fields(violations)
 
     @staticmethod

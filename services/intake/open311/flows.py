@@ -15,7 +15,7 @@ community); `jurisdiction_id`, when given, names one community of it.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +34,7 @@ from services.intake.open311.fields import (
 )
 from services.intake.open311.presenting import Presenter, service_tag
 from services.intake.tickets.flows import TicketFlows
-from services.intake.tickets.validation import Submission
+from services.intake.tickets.validation import CommunityNames, Submission, community_names
 from services.intake.tickets.views import views_of
 
 MAX_IDS = 1000  # ids one GET may ask for: as many as a page holds
@@ -42,12 +42,17 @@ MAX_IDS = 1000  # ids one GET may ask for: as many as a page holds
 
 @dataclass(frozen=True)
 class Open311Config:
-    """What the endpoints need from settings: API keys (key → client name), the communities served, and the
-    communities of each client's jurisdiction (a client not listed serves them all)."""
+    """What the endpoints need: API keys (key → client name), the communities served (in service the
+    organisation's table, asked at each request) and the communities of each client's jurisdiction (a client not
+    listed serves them all)."""
 
     api_keys: Mapping[str, str]
-    known_communities: frozenset[str]
+    known_communities: Collection[str] | CommunityNames
     client_communities: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def served(self) -> frozenset[str]:
+        """The communities served now."""
+        return frozenset(community_names(self.known_communities)())
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ class Open311:
             entry = self._catalog.get(service_code)
         except NotFound as error:
             raise Open311Error(404, [f"service_code: unknown service {service_code!r}; see services.xml"]) from error
-        communities = self._config.known_communities
+        communities = self._config.served()
         if jurisdiction_id.strip():
             communities = frozenset({self._known_community(jurisdiction_id)})
         return self._presenter.service_definition(entry, communities)
@@ -99,7 +104,7 @@ class Open311:
         if not found:
             raise Open311Error(403, ["api_key: invalid api_key"])
         client = found[0]
-        communities = self._config.client_communities.get(client) or self._config.known_communities
+        communities = self._config.client_communities.get(client) or self._config.served()
         if jurisdiction := params.get("jurisdiction_id", "").strip():
             if self._known_community(jurisdiction) not in communities:
                 raise Open311Error(403, [f"jurisdiction_id: {jurisdiction!r} is outside this api_key's jurisdiction"])
@@ -169,6 +174,6 @@ class Open311:
 
     def _known_community(self, name: str) -> str:
         name = name.strip()
-        if name not in self._config.known_communities:
+        if name not in self._config.served():
             raise Open311Error(400, [f"jurisdiction_id: unknown jurisdiction {name!r}; name one community served"])
         return name

@@ -17,7 +17,8 @@ ORG_COMMANDS = ("org",)
 
 
 def add_org_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Registers `org street add`, `org community add`, `org list`, `org worker add` and `org worker deactivate`."""
+    """Registers `org street add`, `org community add`, `org list`, `org worker add`, `org worker deactivate` and
+    `org worker activate`."""
     org = commands.add_parser("org", help="streets, communities and workers in the ticket database")
     things = org.add_subparsers(dest="org_thing", required=True)
     street = things.add_parser("street", help="streets (街道)").add_subparsers(dest="org_action", required=True)
@@ -39,8 +40,11 @@ def add_org_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     worker_add.add_argument("--role", choices=("worker", "dispatcher", "admin"), default="worker")
     worker_add.add_argument("--wecom-userid", default="", help="their WeCom (企业微信) userid")
     worker_add.add_argument("--name", default="", help="their name as colleagues see it")
-    deactivate = worker.add_parser("deactivate", help="stop a worker's WeCom logins")
+    deactivate = worker.add_parser("deactivate", help="stop a worker's WeCom logins and end their sessions")
     deactivate.add_argument("worker_id")
+    deactivate.add_argument("--actor", help="who deactivates (default: operator:<login name>)")
+    activate = worker.add_parser("activate", help="let a deactivated worker sign in again")
+    activate.add_argument("worker_id")
 
 
 def run_org_command(args: argparse.Namespace) -> int:
@@ -94,9 +98,14 @@ def _run(args: argparse.Namespace, flows: OrganisationFlows) -> None:
         record = flows.add_worker(new)
         scope = record.community or (f"street {record.street}" if record.street else "every community")
         sys.stdout.write(f"worker {record.worker_id} ({record.party}, {record.role}) serves {scope}\n")
+    elif args.org_action == "deactivate":
+        from services.intake.auth.commands import operator_name
+
+        record = flows.deactivate_worker(args.worker_id, actor=args.actor or operator_name())
+        sys.stdout.write(f"worker {record.worker_id} deactivated: WeCom logins refused, issued tokens revoked\n")
     else:
-        record = flows.deactivate_worker(args.worker_id)
-        sys.stdout.write(f"worker {record.worker_id} deactivated: WeCom logins refused\n")
+        record = flows.activate_worker(args.worker_id)
+        sys.stdout.write(f"worker {record.worker_id} active: may sign in again (earlier tokens stay revoked)\n")
 
 
 def _print_listing(organisation: Organisation) -> None:

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from linli.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
-from linli.tokens import Role
+from linli.tokens import Role, TokenKind
 from services.intake.auth.identity import Worker
+from services.intake.auth.revocations import Revocations, stage_revocation
 from services.intake.database import Database
 from services.intake.organisation import repository
 from services.intake.organisation.models import CODE_LENGTH, NAME_LENGTH
@@ -23,6 +24,7 @@ from services.intake.organisation.repository import CommunityRecord, StreetRecor
 CODE = re.compile(rf"[A-Za-z0-9_-]{{1,{CODE_LENGTH}}}")
 WORKER_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 WECOM_USERID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+DEACTIVATION_REASON = "工作人员已停用"
 # Long enough that a submission costs no query; short enough that another replica's new community arrives soon.
 DIRECTORY_TTL_SECONDS = 30.0
 
@@ -137,9 +139,17 @@ def _overlaps(mine: frozenset[str] | None, theirs: frozenset[str] | None) -> boo
 class OrganisationFlows:
     """Admin changes to the organisation, and the questions other nouns ask of it."""
 
-    def __init__(self, database: Database, directory: CommunityDirectory | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        directory: CommunityDirectory | None = None,
+        *,
+        revocations: Revocations | None = None,
+    ) -> None:
         self._database = database
         self.directory = directory or CommunityDirectory(database)
+        # This process's deny-list, told at once when a deactivation revokes a worker (others within their refresh).
+        self._revocations = revocations
 
     def seed(self, communities: Iterable[str], parties: dict[str, str]) -> list[str]:
         """Adds the configured communities (on no street) and parties the tables lack; returns the communities
@@ -203,13 +213,34 @@ class OrganisationFlows:
         if userid and repository.worker_by_wecom_userid(userid, session=session) is not None:
             raise AlreadyExists(f"企业微信账号 {userid} 已绑定其他工作人员")
 
-    def deactivate_worker(self, worker_id: str) -> WorkerRecord:
-        """Stops a worker's WeCom logins (their tokens: `linli token revoke`); NotFound for an unknown id."""
+    def deactivate_worker(self, worker_id: str, *, actor: str, now: datetime | None = None) -> WorkerRecord:
+        """Stops a worker's WeCom logins and ends their sessions: in the same transaction, their worker tokens issued
+        until now go on the deny-list (`revoked_subjects`). NotFound for an unknown id."""
+        now = now or datetime.now(UTC)
         with self._database.unit_of_work() as session:
             record = repository.set_worker_active(worker_id, False, session=session)
+            if record is None:
+                raise NotFound(f"没有工作人员 {worker_id}")
+            stage_revocation(TokenKind.WORKER, worker_id, now, reason=DEACTIVATION_REASON, actor=actor, session=session)
+        if self._revocations is not None:
+            self._revocations.forget_snapshot()
+        return record
+
+    def activate_worker(self, worker_id: str) -> WorkerRecord:
+        """Lets a deactivated worker sign in again. The tokens issued before the deactivation stay refused (the
+        worker signs in anew): a revocation an operator wrote for a leaked token must not be undone by this;
+        `linli token unrevoke` lifts it on purpose. NotFound for an unknown id."""
+        with self._database.unit_of_work() as session:
+            record = repository.set_worker_active(worker_id, True, session=session)
         if record is None:
             raise NotFound(f"没有工作人员 {worker_id}")
         return record
+
+    def display_name(self, worker_id: str) -> str:
+        """The registered name of a worker ('' for none, or for a worker only a token knows)."""
+        with self._database.unit_of_work() as session:
+            record = repository.worker_by_id(worker_id, session=session)
+        return record.display_name if record is not None else ""
 
     def listing(self) -> Organisation:
         """Streets, communities, parties and workers."""

@@ -117,7 +117,8 @@ def require_admin(worker: Worker) -> Worker:
 
 
 def organisation_routes(flows: OrganisationFlows) -> APIRouter:
-    """GET/POST /v1/org/streets, /v1/org/communities and /v1/org/workers (admins), GET /v1/org/colleagues."""
+    """GET/POST /v1/org/streets, /v1/org/communities and /v1/org/workers, POST /v1/org/workers/{id}/deactivate and
+    /activate (admins), GET /v1/org/colleagues."""
     router = APIRouter(prefix="/v1/org", tags=["organisation"])
     _add_place_routes(router, flows)
     _add_worker_routes(router, flows)
@@ -176,6 +177,20 @@ def _add_worker_routes(router: APIRouter, flows: OrganisationFlows) -> None:
             display_name=body.display_name,
         )
         return _worker_out(flows.add_worker(new))
+
+    @router.post("/workers/{worker_id}/deactivate", response_model=WorkerAccountOut)
+    def deactivate_worker(worker_id: str, worker: WorkerDep) -> WorkerAccountOut:
+        """Stops the worker's WeCom logins and ends their sessions (their tokens issued until now are revoked);
+        admins only, 404 for an unknown id."""
+        require_admin(worker)
+        return _worker_out(flows.deactivate_worker(worker_id, actor=worker.actor))
+
+    @router.post("/workers/{worker_id}/activate", response_model=WorkerAccountOut)
+    def activate_worker(worker_id: str, worker: WorkerDep) -> WorkerAccountOut:
+        """Lets a deactivated worker sign in again (their earlier tokens stay revoked); admins only, 404 for an
+        unknown id."""
+        require_admin(worker)
+        return _worker_out(flows.activate_worker(worker_id))
 
     @router.get("/colleagues", response_model=list[ColleagueOut])
     def colleagues(worker: WorkerDep) -> list[ColleagueOut]:

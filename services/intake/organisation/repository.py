@@ -169,6 +169,11 @@ def set_worker_active(worker_id: str, active: bool, *, session: Session) -> Work
     return _worker_record(row)
 
 
+def any_worker(*, session: Session) -> bool:
+    """True when the workers table has a row."""
+    return session.scalars(select(WorkerAccount.worker_id).limit(1)).first() is not None
+
+
 def workers(*, session: Session, party: str | None = None, active_only: bool = False) -> list[WorkerRecord]:
     """The workers (of `party` when given), by id."""
     query = select(WorkerAccount).order_by(WorkerAccount.worker_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -89,6 +89,18 @@ def check_name(value: str, field: str, *, required: bool) -> list[FieldViolation
     if has_control_characters(stripped):
         return [FieldViolation(field, "must not contain control characters")]
     return []
+
+
+# The communities served, asked at each use: the organisation's table (cached) in service, a fixed set in tests.
+CommunityNames = Callable[[], Collection[str]]
+
+
+def community_names(known: Collection[str] | CommunityNames) -> CommunityNames:
+    """`known` as a source asked at each use: a source as it is, a fixed collection as one that always answers it."""
+    if callable(known):
+        return known
+    fixed = frozenset(known)
+    return lambda: fixed
 
 
 def check_community(value: str, known: Collection[str]) -> list[FieldViolation]:

@@ -25,7 +25,7 @@ from linli.catalog import Catalog
 from linli.errors import InvalidArgument, LinliError
 from linli.parties import display_name
 from services.intake.database import Database
-from services.intake.tickets.validation import check_community
+from services.intake.tickets.validation import CommunityNames, check_community, community_names
 from services.intake.topics import repository
 from services.intake.topics.week import Week
 
@@ -108,19 +108,19 @@ class TopicFlows:
         self,
         database: Database,
         catalog: Catalog,
-        known_communities: Collection[str],
+        known_communities: Collection[str] | CommunityNames,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         meeting_min_residents: int = DEFAULT_MEETING_MIN_RESIDENTS,
     ) -> None:
         self._database = database
         self._catalog = catalog
-        self._communities = frozenset(known_communities)
+        self._communities = community_names(known_communities)  # the table in service: asked at each use
         self._clock = clock
         self._meeting_min_residents = meeting_min_residents
 
     def report(self, community: str, week: str = "") -> TopicReport:
         """The report of `community` for `week` (`YYYY-Www`; empty: the current week)."""
-        if violations := check_community(community, self._communities):
+        if violations := check_community(community, self._communities()):
             raise InvalidArgument.for_fields(violations)
         community = community.strip()
         chosen = Week.parse(week) if week.strip() else Week.containing(self._clock())

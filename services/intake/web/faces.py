@@ -57,25 +57,25 @@ def build_face_services(
         retrieval_channel, timeout_seconds=settings.rpc_timeout_seconds, credentials=retrieval_credentials
     )
     search = RetrievalCaseSearch(client)
-    topics = TopicFlows(
-        database, catalog, settings.known_communities, meeting_min_residents=settings.meeting_min_residents
-    )
+    # Every face checks communities against the organisation's table, as the ticket flows do (the setting seeds it).
+    communities = flows.known_communities
+    topics = TopicFlows(database, catalog, communities, meeting_min_residents=settings.meeting_min_residents)
     return FaceServices(
         settings=settings,
         resident_login=resident_login,
         catalog=catalog,
-        answerer=Answerer(search, catalog, settings.known_communities),
+        answerer=Answerer(search, catalog, communities),
         topics=topics,
-        meetings=MeetingFlows(database, topics, settings.known_communities),
+        meetings=MeetingFlows(database, topics, communities),
         open311=Open311(
             flows,
             database,
             catalog,
             Open311Config(
                 dict(settings.open311_api_keys),
-                frozenset(settings.known_communities),
+                communities,
                 {client: frozenset(names) for client, names in settings.open311_client_communities.items()},
             ),
         ),
-        communities=flows.known_communities,
+        communities=communities,
     )

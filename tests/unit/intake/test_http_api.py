@@ -337,6 +337,7 @@ def test_workers_me_names_the_worker_and_refuses_a_resident(client: TestClient) 
     assert me.status_code == 200
     assert me.json() == {
         "worker_id": "d-1",
+        "display_name": "",  # a token's worker the organisation does not register
         "party": "street_office",
         "party_name": me.json()["party_name"],
         "community": "西渚社区",

@@ -35,7 +35,7 @@ async function signIn() {
   }
   const role = { dispatcher: " · 调度员", admin: " · 管理员" }[worker.role] || "";
   document.getElementById("who").textContent =
-    `${worker.worker_id}(${worker.party_name}${role}${scopeLabel(worker)})`;
+    `${worker.display_name ? worker.display_name + " " : ""}${worker.worker_id}(${worker.party_name}${role}${scopeLabel(worker)})`;
   show(document.getElementById("signin"), false);
   show(document.getElementById("console-nav"), true);
   show(document.getElementById("workspace"), true);

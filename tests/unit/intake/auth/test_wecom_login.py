@@ -35,7 +35,7 @@ def add_workers(organisation: OrganisationFlows) -> None:
     organisation.add_worker(NewWorker("w-1", "property_manager", community="梅林小区", wecom_userid="zhangsan"))
     organisation.add_worker(NewWorker("w-2", "street_office", street="s1", role="dispatcher", wecom_userid="lisi"))
     organisation.add_worker(NewWorker("w-3", "property_manager", wecom_userid="left-us"))
-    organisation.deactivate_worker("w-3")
+    organisation.deactivate_worker("w-3", actor="admin:test")
 
 
 def app_with(tmp_path: Path, settings: WecomSettings, client: httpx.Client | None = None) -> Iterator[OrgApp]:

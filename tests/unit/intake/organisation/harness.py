@@ -15,11 +15,12 @@ from fastapi.testclient import TestClient
 
 from linli.parties import DEFAULT_PARTIES, display_name
 from services.intake.auth import Authenticator
+from services.intake.auth.revocations import Revocations
 from services.intake.auth.wecom import WecomLogin
 from services.intake.database import Database
 from services.intake.http_app import create_http_app
 from services.intake.organisation.flows import OrganisationFlows
-from services.intake.settings import DEFAULT_COMMUNITIES
+from services.intake.settings import DEFAULT_COMMUNITIES, IntakeSettings
 from tests.unit.intake.fakes import Intake, face_services, http_security
 
 DEFAULT_PARTY_NAMES = {party: display_name(party) for party in DEFAULT_PARTIES}
@@ -42,19 +43,30 @@ def migrated(folder: Path) -> Database:
 
 
 @contextmanager
-def org_app(database: Database, wecom: WecomLogin | None = None) -> Iterator[OrgApp]:
-    """The app over `database` (already migrated), seeded with the default communities and parties."""
-    organisation = OrganisationFlows(database)
+def org_app(
+    database: Database, wecom: WecomLogin | None = None, settings: IntakeSettings | None = None
+) -> Iterator[OrgApp]:
+    """The app over `database` (already migrated), seeded with the default communities and parties; the pages'
+    services (topics, meetings, Open311) over `settings` (default: the environment's)."""
+    revocations = Revocations(database)
+    organisation = OrganisationFlows(database, revocations=revocations)
     organisation.seed(DEFAULT_COMMUNITIES, DEFAULT_PARTY_NAMES)
     intake = Intake(database)
     intake.context.communities = organisation.directory.names
     base = http_security()
-    authenticator = Authenticator(base.authenticator.codec, street_communities=organisation.directory.of_street)
+    authenticator = Authenticator(
+        base.authenticator.codec, revocations, street_communities=organisation.directory.of_street
+    )
     security = dataclasses.replace(base, authenticator=authenticator, wecom=wecom)
     ready = threading.Event()
     ready.set()
     app = create_http_app(
-        intake.flows, security, database, ready, faces=face_services(intake.flows, database), organisation=organisation
+        intake.flows,
+        security,
+        database,
+        ready,
+        faces=face_services(intake.flows, database, settings),
+        organisation=organisation,
     )
     try:
         yield OrgApp(TestClient(app), intake, organisation)

@@ -121,7 +121,7 @@ def test_colleagues_are_the_active_workers_of_my_party_over_my_communities(org: 
             "/v1/org/workers", json={"worker_id": worker_id, "party": party, **scope}, headers=ADMIN
         )
         assert reply.status_code == 201, reply.text
-    flows.deactivate_worker("w-gone")
+    flows.deactivate_worker("w-gone", actor="admin:test")
 
     def colleagues(headers: dict[str, str]) -> list[str]:
         reply = org.client.get("/v1/org/colleagues", headers=headers)

@@ -108,7 +108,7 @@ def test_workers_are_checked_and_found(database: Database) -> None:
         with pytest.raises(InvalidArgument) as refused:
             flows.add_worker(bad)
         assert refused.value.violations[0].field == field
-    flows.deactivate_worker("w-1")
+    flows.deactivate_worker("w-1", actor="admin:test")
     assert flows.signed_in_worker("zhangsan") is None
     with pytest.raises(NotFound):
-        flows.deactivate_worker("w-404")
+        flows.deactivate_worker("w-404", actor="admin:test")
