@@ -11,6 +11,9 @@ time of its first triage event.
 The embedding backend is the configured default (`LINLI_RETRIEVAL_EMBEDDING_BACKEND`, else the settings' default);
 `--backend torch onnx-int8` and `--shared-embedding both` run one fresh stack per combination, one after the other,
 and print them side by side (`off` makes routing embed each text again: LINLI_INTAKE_TRIAGE_SHARES_EMBEDDING=false).
+`--cases 0 100000` does the same for index sizes: 0 is the packaged corpus retrieval seeds itself, a number fills the
+case store first with the packaged cases and synthetic variations of them (bench/synthetic_cases.py), from which
+retrieval builds its index at start (HNSW from 20,000 cases on; allow `--ready-timeout` for the build).
 """
 
 from __future__ import annotations
