@@ -11,6 +11,9 @@ time of its first triage event.
 The embedding backend is the configured default (`LINLI_RETRIEVAL_EMBEDDING_BACKEND`, else the settings' default);
 `--backend torch onnx-int8` and `--shared-embedding both` run one fresh stack per combination, one after the other,
 and print them side by side (`off` makes routing embed each text again: LINLI_INTAKE_TRIAGE_SHARES_EMBEDDING=false).
+`--cases 0 100000` does the same for index sizes: 0 is the packaged corpus retrieval seeds itself, a number fills the
+case store first with the packaged cases and synthetic variations of them (bench/synthetic_cases.py), from which
+retrieval builds its index at start (HNSW from 20,000 cases on; allow `--ready-timeout` for the build).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from bench.reliability.ledger import Triage, triage_times, wait_triaged
 from bench.reliability.residents import Receipt, Submission, Submitter
 from bench.reliability.stack import READY_SECONDS, StackConfig, fresh_database, progress, running_stack
 from bench.reliability.workload import submissions
+from bench.synthetic_cases import fill_case_store
 from services.intake.database import Database
 from services.intake.settings import IntakeSettings
 from services.retrieval.settings import RetrievalSettings
@@ -46,10 +50,12 @@ class Variant:
 
     backend: str
     shared_embedding: bool
+    cases: int = 0  # 0: the packaged corpus the service seeds; else a store of this many (bench/synthetic_cases.py)
 
     @property
     def label(self) -> str:
-        return f"{self.backend}, shared embedding {'on' if self.shared_embedding else 'off'}"
+        index = f"{self.cases:,} cases" if self.cases else "packaged corpus"
+        return f"{self.backend}, shared embedding {'on' if self.shared_embedding else 'off'}, index {index}"
 
 
 @dataclass
@@ -80,6 +86,10 @@ def run_variant(args: argparse.Namespace, variant: Variant) -> Figures:
         redis_url=None if args.redis_url == "own" else args.redis_url,
         settings={"LINLI_INTAKE_TRIAGE_SHARES_EMBEDDING": str(variant.shared_embedding).lower()},
     )
+    communities = list(IntakeSettings().known_communities)
+    if variant.cases:
+        _say(f"{variant.label}: writing {variant.cases:,} cases into the case store")
+        fill_case_store(folder / "index", variant.cases, backend=variant.backend, communities=communities)
     _say(f"{variant.label}: starting the stack (logs in {folder})")
     load_before = os.getloadavg()[0]
     with (
@@ -88,7 +98,6 @@ def run_variant(args: argparse.Namespace, variant: Variant) -> Figures:
     ):
         database = Database(stack.database_url)
         try:
-            communities = list(IntakeSettings().known_communities)
             planned = submissions(communities, args.tickets + args.warmup, prefix="bench")
             _say(f"warming up with {args.warmup} tickets")
             warm = _submit(stack.addresses.http, planned[: args.warmup], min(args.concurrency, args.warmup))[0]
@@ -154,7 +163,7 @@ def _report(
     )
     lines = [
         f"triage burst ({variant.label}): {args.tickets} tickets over HTTP, {args.concurrency} concurrent; "
-        f"{args.workers} worker(s) x {args.worker_concurrency} threads; {store} + Redis; index: starter corpus",
+        f"{args.workers} worker(s) x {args.worker_concurrency} threads; {store} + Redis",
         f"submitted/s      {len(results) / submit_seconds:8.1f}   ({len(results)} in {submit_seconds:.1f} s; HTTP "
         f"p50 {np.percentile(http, 50):.0f} ms, p99 {np.percentile(http, 99):.0f} ms)",
         f"routed/s         {figures.routed_per_second:8.1f}   ({len(done)} triaged {span:.1f} s after the first "
@@ -170,12 +179,14 @@ def _report(
 def comparison(runs: list[Figures]) -> str:
     """The runs side by side: one Markdown row each."""
     roles = sorted({name for run in runs for name in run.cpu_ms_per_ticket})
-    header = ["backend", "shared embedding", "routed/s", "p50 s", "p99 s", *(f"{r} CPU-ms/ticket" for r in roles)]
+    header = ["backend", "shared embedding", "cases", "routed/s", "p50 s", "p99 s"]
+    header += [f"{role} CPU-ms/ticket" for role in roles]
     rows = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for run in runs:
         cells = [
             run.variant.backend,
             "on" if run.variant.shared_embedding else "off",
+            f"{run.variant.cases:,}" if run.variant.cases else "packaged",
             f"{run.routed_per_second:.1f}",
             f"{run.p50_seconds:.1f}",
             f"{run.p99_seconds:.1f}",
@@ -189,7 +200,9 @@ def comparison(runs: list[Figures]) -> str:
 def variants(args: argparse.Namespace) -> list[Variant]:
     """Every combination asked for, in the order given."""
     shared = {"on": [True], "off": [False], "both": [True, False]}[args.shared_embedding]
-    return [Variant(backend, share) for backend, share in itertools.product(args.backend, shared)]
+    return [
+        Variant(backend, share, cases) for cases, backend, share in itertools.product(args.cases, args.backend, shared)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,7 +237,17 @@ def main(argv: list[str] | None = None) -> int:
         default="on",
         help="whether the worker sends its duplicate-check vector with the Route call (`both`: compare)",
     )
+    parser.add_argument(
+        "--cases",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="cases in retrieval's index, e.g. `0 100000` to compare (0: the packaged corpus it seeds; more: the "
+        "packaged cases and synthetic variations, bench/synthetic_cases.py)",
+    )
     args = parser.parse_args(argv)
+    if min(args.cases) < 0:
+        parser.error("--cases must be >= 0")
     runs = [run_variant(args, variant) for variant in variants(args)]
     if len(runs) > 1:
         sys.stdout.write(comparison(runs))

@@ -56,10 +56,13 @@ def head_revision() -> str:
     return head
 
 
+DEFAULT_POOL_SIZE = 20
+
+
 class Database:
     """Engine and sessions for a SQLAlchemy URL (SQLite file by default, PostgreSQL in production)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         connect_args: dict[str, Any] = {}
@@ -70,7 +73,10 @@ class Database:
                 self._sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             # The HTTP server and the Celery worker write the same file: wait for the lock instead of failing.
             connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_SECONDS
-        self.engine: Engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        # Threads beyond the pool's size each open a connection per transaction and close it after (a PostgreSQL
+        # backend started and torn down for every triage): the pool holds as many as the process runs at once.
+        pool = {} if self.dialect == "sqlite" else {"pool_size": pool_size}
+        self.engine: Engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -85,7 +85,7 @@ def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> Intak
     """Starts the intake gRPC server and builds the HTTP app; both are ready once the migrations ran."""
     deps = deps or IntakeDeps()
     settings = config.intake
-    database = deps.database or Database(settings.database_url)
+    database = deps.database or Database(settings.database_url, pool_size=settings.database_pool_size)
     queue, notifier = deps.queue, deps.notifier
     if queue is None or notifier is None:
         app = create_celery_app(settings)

@@ -47,6 +47,13 @@ class IntakeSettings(LinliSettings):
         f"sqlite:///{DEFAULT_STATE_DIR}/linli.sqlite",
         description="SQLAlchemy URL of the ticket store, e.g. `postgresql+psycopg://user@host/db`.",
     )
+    database_pool_size: int = Field(
+        20,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections each intake process (HTTP server, worker) keeps open: threads beyond it "
+        "open and close a connection per transaction.",
+    )
     broker_url: str = Field(
         f"sqla+sqlite:///{DEFAULT_STATE_DIR}/celery-broker.sqlite",
         description="Celery broker; `redis://host:6379/0` in production.",

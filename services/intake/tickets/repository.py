@@ -61,6 +61,17 @@ def get(ticket_id: str, *, session: Session, for_update: bool = False) -> Ticket
     return ticket
 
 
+def triage_input(ticket_id: str, *, session: Session) -> tuple[str, str, str, str]:
+    """Status, text, community and building of a ticket: what triage reads, in one query (`get` also loads the
+    history); raises NotFound."""
+    row = session.execute(
+        select(Ticket.status, Ticket.text, Ticket.community, Ticket.building).where(Ticket.id == ticket_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no ticket {ticket_id!r}")
+    return row.status, row.text, row.community, row.building
+
+
 def by_idempotency_key(key: str, *, session: Session) -> Ticket | None:
     """The ticket an earlier submit with this key created, if any."""
     return session.scalars(select(Ticket).where(Ticket.idempotency_key == key)).one_or_none()

@@ -43,10 +43,10 @@ class TriageFlows:
     def pending_triage(self, ticket_id: str) -> PendingTriage | None:
         """The ticket if it still waits for triage; None once triaged (so a repeated task does nothing)."""
         with self._context.transaction() as work:
-            ticket = repository.get(ticket_id, session=work.session)
-            if ticket.status != TicketStatus.RECEIVED.value:
+            status, text, community, building = repository.triage_input(ticket_id, session=work.session)
+            if status != TicketStatus.RECEIVED.value:
                 return None
-            return PendingTriage(ticket.id, ticket.text, ticket.community, ticket.building)
+            return PendingTriage(ticket_id, text, community, building)
 
     def record_triage(
         self, ticket_id: str, decision: routing_pb2.RoutingDecision, embedding: Embedding | None = None

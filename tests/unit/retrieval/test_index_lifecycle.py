@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import pytest
 
 from linli.embedding import Vectors
 from services.retrieval.cases import CaseFilter, CaseRecord
-from services.retrieval.index import IndexParams, VectorIndex
+from services.retrieval.index import IndexParams, VectorIndex, VectorStorage
 from services.retrieval.memory import CaseMemory
 from services.retrieval.snapshots import INDEX_FILE, MANIFEST_FILE, SnapshotStore
 from services.retrieval.store import CaseStore
@@ -49,6 +50,17 @@ def test_search_upsert_remove(params: IndexParams) -> None:
     assert index.search(vectors[7:8], 1)[0][0] == 500
     allowed = np.asarray([3, 4, 5], dtype=np.int64)
     assert {key for key, _ in index.search(vectors[0:1], 10, allowed)} == {3, 4, 5}
+
+
+@pytest.mark.parametrize("storage", list(VectorStorage))
+def test_either_storage_builds_its_graph_with_the_configured_ef_construction(storage: VectorStorage) -> None:
+    # Left unset, FAISS builds an SQ8 graph with efConstruction 40 whatever the settings say (a poorer graph).
+    params = replace(SMALL_HNSW, ef_construction=72).stored_as(storage)
+    index = VectorIndex.build(DIM, params, np.arange(1, 201, dtype=np.int64), unit_vectors(200))
+    graph = faiss.downcast_index(index.faiss_index.index).hnsw
+    assert index.storage is storage
+    assert graph.efConstruction == 72
+    assert [key for key, _ in index.search(unit_vectors(200)[7:8], 1)] == [8]
 
 
 def test_hnsw_removals_are_tombstones_until_rebuilt() -> None:
