@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -82,18 +83,24 @@ def _ticket_values(
 ) -> dict[str, Any]:
     complaint, resolution = cases[rng.randrange(len(cases))]
     community = district.communities[rng.randrange(len(district.communities))]
-    building = f"{rng.randint(1, 40)}号楼"
     status = _status(rng)
     party = "" if status is TicketStatus.NEEDS_MANUAL else rng.choice(PARTIES)
     created = now - timedelta(seconds=rng.uniform(0, 365 * 86400))
     sla_hours = rng.choice((4, 24, 72))
-    accepted = created + timedelta(hours=rng.expovariate(1 / (sla_hours * 0.6)))
     finished = status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
-    resolved = accepted + timedelta(hours=rng.expovariate(1 / (sla_hours * 1.5))) if finished else None
-    opened_and_taken = status in (TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_RESIDENT)
+    taken = finished or status in (TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_RESIDENT)
+    accept_seconds = int(rng.expovariate(1 / (sla_hours * 0.6 * 3600))) if taken else None
+    # A reopened ticket was resolved once: its (latest) resolution time stays, as stamp_resolution left it.
+    was_resolved = finished or status is TicketStatus.REOPENED
+    resolve_seconds = (
+        (accept_seconds or 0) + int(rng.expovariate(1 / (sla_hours * 1.5 * 3600))) if was_resolved else None
+    )
+    resolved = created + timedelta(seconds=resolve_seconds) if finished and resolve_seconds is not None else None
     assignee = ""
-    if party and (finished or opened_and_taken or rng.random() < 0.33):
+    if party and (taken or rng.random() < 0.33):
         assignee = worker_id(party, community, rng.randrange(WORKERS_PER_PARTY_AND_COMMUNITY))
+    transferred = bool(party) and rng.random() < 0.08
+    building = f"{rng.randint(1, 40)}号楼"
     return {
         "id": f"{number:08x}{rng.getrandbits(96):024x}",
         "text": f"{community}{building}:{complaint}(第{number}号)",
@@ -102,18 +109,24 @@ def _ticket_values(
         "resident_id": f"openid-{rng.getrandbits(48):012x}",
         "status": status.value,
         "party": party,
-        "routed_party": party,
+        "routed_party": rng.choice([p for p in PARTIES if p != party]) if transferred else party,
         "confidence": round(rng.uniform(0.4, 0.99), 3),
         "resolution": resolution if finished else "",
         "rating": rng.choice((0, 0, 5, 5, 5, 4, 4, 3, 2, 1)) if finished else 0,
         "created_at": created,
-        "updated_at": resolved or accepted if status is not TicketStatus.ROUTED else created,
+        "updated_at": resolved or (created + timedelta(seconds=accept_seconds) if accept_seconds else created),
         "priority": rng.choice((1, 1, 1, 2, 3)),
         "sla_hours": sla_hours,
-        "sla_due_at": created + timedelta(hours=sla_hours),
+        # Resolving clears the deadline (tickets.models.stamp_resolution); open tickets keep theirs.
+        "sla_due_at": None if finished else created + timedelta(hours=sla_hours),
         "assignee_worker_id": assignee,
         "resolved_at": resolved,
-        "accepted_at": accepted if (finished or opened_and_taken) else None,
+        # What the dashboards aggregate (migration 0014), as the flows stamp them.
+        "accept_seconds": accept_seconds,
+        "resolve_seconds": resolve_seconds,
+        "resolved_on_time": resolve_seconds <= sla_hours * 3600 if resolve_seconds is not None else None,
+        "reopen_count": 1 if status is TicketStatus.REOPENED or (finished and rng.random() < 0.04) else 0,
+        "transfer_count": 1 if transferred else 0,
     }
 
 
@@ -137,6 +150,8 @@ def ticket_rows(
     columns = [column for column in Ticket.__table__.columns if isinstance(column, Column)]
     for number in range(count):
         values = _ticket_values(number, rng, district, cases, clock)
+        if number == 0 and (unknown := set(values) - {column.name for column in columns}):
+            raise ValueError(f"tickets has no columns {sorted(unknown)}: the bench's data is out of date")
         yield tuple(_column_value(column, values) for column in columns)
 
 
@@ -144,11 +159,34 @@ def _psycopg_url(sqlalchemy_url: str) -> str:
     return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
+def load_organisation(connection: psycopg.Connection[Any], district: District) -> None:
+    """The streets and their communities (a street worker's scope is read from them) and the synthetic workers."""
+    with connection.cursor() as cursor:
+        cursor.executemany("INSERT INTO streets (code, name) VALUES (%s, %s)", [(s, s) for s in district.streets])
+        cursor.executemany(
+            "INSERT INTO communities (name, street_code, active) VALUES (%s, %s, true)",
+            [(c, s) for s, names in district.streets.items() for c in names],
+        )
+        cursor.executemany(
+            "INSERT INTO workers (worker_id, display_name, party, community, street, role, active, created_at)"
+            " VALUES (%s, %s, %s, %s, '', 'worker', true, now())",
+            [
+                (worker_id(p, c, n), worker_id(p, c, n), p, c)
+                for c in district.communities
+                for p in PARTIES
+                for n in range(WORKERS_PER_PARTY_AND_COMMUNITY)
+            ],
+        )
+
+
 def load_tickets(database_url: str, count: int, district: District, *, progress: bool = True) -> None:
-    """The schema by intake's migrations, then `count` tickets COPYed in with the secondary indexes rebuilt after."""
+    """The schema by intake's migrations, the organisation, then `count` tickets COPYed in with the secondary indexes
+    rebuilt after."""
     Database(database_url).upgrade_schema()
     columns = [column.name for column in Ticket.__table__.columns]
     with psycopg.connect(_psycopg_url(database_url), autocommit=True) as connection:
+        load_organisation(connection, district)
+        # Every secondary index of tickets, the search's GIN ones (0013) included, is rebuilt once after the COPY.
         indexes = connection.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'tickets' AND indexname <> 'tickets_pkey'"
             " AND indexdef NOT LIKE '%UNIQUE%'"
@@ -160,8 +198,11 @@ def load_tickets(database_url: str, count: int, district: District, *, progress:
                 copy.write_row(row)
                 if progress and number and number % 200_000 == 0:
                     print(f"  {number:,} tickets written", flush=True)
+        # The GIN (trigram, character-pair) builds sort in memory: the default 64 MB spills them to disk.
+        connection.execute("SET maintenance_work_mem = '1GB'")
         for name, definition in indexes:
-            if progress:
-                print(f"  index {name}", flush=True)
+            started = time.perf_counter()
             connection.execute(definition)
+            if progress:
+                print(f"  index {name}: {time.perf_counter() - started:.0f} s", flush=True)
         connection.execute("ANALYZE tickets")

@@ -18,22 +18,25 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import numpy as np
+from sqlalchemy import create_engine, make_url, text
 
 from bench.console_data import PARTIES, District, load_tickets, worker_id
-from bench.reliability.stack import HIGH_RATE_LIMIT, free_port, fresh_database, progress
+from bench.reliability.stack import HIGH_RATE_LIMIT, POSTGRES, free_port, fresh_database, progress
 from linli.tokens import Role, TokenCodec, TokenKind
 from services.intake.settings import RateLimitSettings
 
 TARGETS_MS = {"inbox_p99_ms": 50.0, "search_p99_ms": 200.0, "dashboard_month_street_ms": 500.0}
-SEARCH_WORDS = ("漏水", "电梯", "停车位", "楼道灯", "物业费", "噪音扰民", "充电桩")
+# Two-character words (the character-pair index), three and more (trigrams), rare and common ones, and a building.
+SEARCH_WORDS = ("漏水", "电梯", "停车位", "楼道灯", "物业费", "充电桩", "12号楼")
 READY_SECONDS = 120.0
 
 
@@ -112,61 +115,89 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _timed(
-    client: httpx.Client, pid: int, requests: Sequence[Callable[[httpx.Client], httpx.Response]], repeats: int
-) -> dict[str, float]:
+@dataclass(frozen=True)
+class Request:
+    """One GET the bench times, and the list in its JSON answer that must not be empty (a timed 404 or empty page
+    would measure nothing)."""
+
+    path: str
+    headers: dict[str, str]
+    params: dict[str, str | int]
+    results_key: str
+    caller: str
+    # A count each result must have above zero (a dashboard's periods always exist, received may be 0).
+    positive: str = ""
+
+    def send(self, client: httpx.Client) -> httpx.Response:
+        """The request, on `client`."""
+        return client.get(self.path, params=self.params, headers=self.headers)
+
+    def check(self, response: httpx.Response) -> None:
+        """Raises unless `response` is a 200 with results."""
+        if response.status_code != 200:
+            raise RuntimeError(f"{self.path} {self.params}: {response.status_code} {response.text[:300]}")
+        results = response.json()[self.results_key]
+        if not results or (self.positive and not all(result[self.positive] > 0 for result in results)):
+            raise RuntimeError(f"{self.path} {self.params}: no {self.results_key} {self.positive}")
+
+
+def _timed(client: httpx.Client, pid: int, requests: Sequence[Request], repeats: int) -> dict[str, float | str]:
     """p50/p99 ms of `repeats` rounds over `requests`, after one warm-up round; the server's CPU-ms per request."""
     for request in requests:
-        request(client).raise_for_status()
+        request.check(request.send(client))
     cpu_before = _cpu_seconds(pid)
-    times = []
+    times, responses = [], []
     for _ in range(repeats):
         for request in requests:
             started = time.perf_counter()
-            request(client).raise_for_status()
+            response = request.send(client)
             times.append((time.perf_counter() - started) * 1000)
+            responses.append((request, response))
     cpu = _cpu_seconds(pid) - cpu_before
+    for request, response in responses:
+        request.check(response)
+    slowest = responses[int(np.argmax(times))][0]
     return {
         "p50_ms": round(float(np.percentile(times, 50)), 2),
         "p99_ms": round(float(np.percentile(times, 99)), 2),
         "max_ms": round(max(times), 2),
         "server_cpu_ms_per_request": round(cpu * 1000 / len(times), 2),
         "requests": len(times),
+        "slowest": f"{slowest.path}?{urlencode(slowest.params)} ({slowest.caller})",
     }
 
 
-def _get(path: str, headers: dict[str, str], **params: str | int) -> Callable[[httpx.Client], httpx.Response]:
-    return lambda client: client.get(path, params=params, headers=headers)
-
-
-def _inbox_requests(callers: list[Caller]) -> list[Callable[[httpx.Client], httpx.Response]]:
-    requests = []
-    for caller in callers:
-        for inbox_set, sort in (("all_open", "deadline"), ("overdue", "deadline"), ("unassigned", "priority")):
-            requests.append(_get("/v1/inbox", caller.headers, set=inbox_set, sort=sort, page_size=20))
-    return requests
-
-
-def _search_requests(callers: list[Caller]) -> list[Callable[[httpx.Client], httpx.Response]]:
-    return [_get("/v1/tickets/search", c.headers, q=word, page_size=20) for c in callers for word in SEARCH_WORDS]
-
-
-def _dashboard_requests(caller: Caller, street: str) -> list[Callable[[httpx.Client], httpx.Response]]:
-    today = datetime.now(UTC).date()
-    month_start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    month_end = today.replace(day=1) - timedelta(days=1)
+def _inbox_requests(callers: list[Caller]) -> list[Request]:
+    sets = (("all_open", "deadline"), ("overdue", "deadline"), ("unassigned", "priority"), ("all_open", "newest"))
     return [
-        _get(
-            "/v1/dashboards",
-            caller.headers,
-            scope=f"street:{street}",
-            period="month",
-            **{"from": month_start.isoformat(), "to": month_end.isoformat()},
-        )
+        Request("/v1/inbox", caller.headers, {"set": inbox_set, "sort": sort, "page_size": 20}, "tickets", caller.name)
+        for caller in callers
+        for inbox_set, sort in sets
     ]
 
 
-def measure(base: str, pid: int, callers: list[Caller], street: str, repeats: int) -> dict[str, dict[str, float]]:
+def _search_requests(callers: list[Caller]) -> list[Request]:
+    return [
+        Request("/v1/search/tickets", c.headers, {"q": word, "page_size": 20}, "results", c.name)
+        for c in callers
+        for word in SEARCH_WORDS
+    ]
+
+
+def _dashboard_requests(caller: Caller, street: str) -> list[Request]:
+    """Last calendar month of one street, by month (one period)."""
+    today = datetime.now(UTC).date()
+    month_end = today.replace(day=1) - timedelta(days=1)
+    params: dict[str, str | int] = {
+        "scope": f"street:{street}",
+        "period": "month",
+        "from": month_end.replace(day=1).isoformat(),
+        "to": month_end.isoformat(),
+    }
+    return [Request("/v1/dashboards", caller.headers, params, "periods", caller.name, positive="received")]
+
+
+def measure(base: str, pid: int, callers: list[Caller], street: str, repeats: int) -> dict[str, dict[str, float | str]]:
     """The three figures of the issue, each over HTTP."""
     with httpx.Client(base_url=base, timeout=60) as client:
         return {
@@ -176,23 +207,57 @@ def measure(base: str, pid: int, callers: list[Caller], street: str, repeats: in
         }
 
 
+@contextmanager
+def _database(name: str) -> Iterator[tuple[str, bool]]:
+    """A database URL and whether it holds tickets already: `name` kept (for repeated measurements), else a fresh
+    one dropped after."""
+    if not name:
+        with fresh_database("postgres") as url:
+            yield url, False
+        return
+    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        loaded = bool(connection.scalar(text("SELECT to_regclass('tickets') IS NOT NULL")))
+        loaded = loaded and bool(connection.scalar(text("SELECT EXISTS (SELECT 1 FROM tickets)")))
+    engine.dispose()
+    yield url, loaded
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--communities", type=int, default=200)
     parser.add_argument("--streets", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument(
+        "--keep-database",
+        default="",
+        metavar="NAME",
+        help="Load into this PostgreSQL database and keep it; a later run with the same name and sizes measures "
+        "again without loading.",
+    )
     args = parser.parse_args(argv)
     district = District.of(args.communities, args.streets)
     secret = secrets.token_hex(32)
     random.seed(11)
-    with fresh_database("postgres") as database_url:
-        _say(f"loading {args.tickets:,} tickets over {args.communities} communities")
-        started = time.perf_counter()
-        load_tickets(database_url, args.tickets, district)
-        _say(f"loaded in {time.perf_counter() - started:.0f} s")
+    load_seconds = None
+    with _database(args.keep_database) as (database_url, loaded):
+        if not loaded:
+            _say(f"loading {args.tickets:,} tickets over {args.communities} communities")
+            started = time.perf_counter()
+            load_tickets(database_url, args.tickets, district)
+            load_seconds = round(time.perf_counter() - started)
+            _say(f"loaded in {load_seconds} s")
         with running_intake(database_url, secret) as (base, pid):
             street = next(iter(district.streets))
+            load_before = [round(x, 2) for x in os.getloadavg()]
             figures = measure(base, pid, _callers(TokenCodec([secret.encode()]), district), street, args.repeats)
     summary = {
         "tickets": args.tickets,
@@ -200,7 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "inbox_p99_ms": figures["inbox"]["p99_ms"],
         "search_p99_ms": figures["search"]["p99_ms"],
         "dashboard_month_street_ms": figures["dashboard_month_street"]["p99_ms"],
-        "load_average": [round(x, 2) for x in os.getloadavg()[:2]],
+        "load_seconds": load_seconds,
+        "load_average_before": load_before,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "detail": figures,
     }
     for name, target in TARGETS_MS.items():
