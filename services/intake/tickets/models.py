@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from linli.sql_types import UtcDateTime
@@ -42,6 +42,11 @@ OPEN_STATUSES: frozenset[TicketStatus] = frozenset(
         TicketStatus.TRANSFERRED,
         TicketStatus.REOPENED,
     }
+)
+
+# The inbox's open sets as SQL, for a partial index (inbox/models.py OPEN_OR_WAITING: open or waiting for the resident).
+_OPEN_OR_WAITING_SQL = "status IN ({})".format(
+    ", ".join(f"'{status.value}'" for status in sorted(OPEN_STATUSES | {TicketStatus.WAITING_RESIDENT}))
 )
 
 
@@ -97,6 +102,16 @@ class Ticket(Base):
         Index("ix_tickets_party_status_priority_sla_due_at", "party", "status", "priority", "sla_due_at"),
         Index("ix_tickets_party_status_created_at", "party", "status", "created_at"),
         Index("ix_tickets_assignee_worker_id_status", "assignee_worker_id", "status"),
+        # A dispatcher's sets (their party's tickets or the manual queue) in one community, and the newest-first
+        # open sets of a street's party: only the open tickets, a sliver of a year's (migration 0017).
+        Index("ix_tickets_community_status_sla_due_at", "community", "status", "sla_due_at"),
+        Index(
+            "ix_tickets_open_party_created_at",
+            "party",
+            "created_at",
+            postgresql_where=text(_OPEN_OR_WAITING_SQL),
+            sqlite_where=text(_OPEN_OR_WAITING_SQL),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_ticket_id)
