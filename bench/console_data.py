@@ -1,10 +1,13 @@
 """A year of a city district's tickets in PostgreSQL, for the console benchmarks (bench/console_queries.py).
 
-`load_tickets` creates the schema with intake's own migrations, drops the tickets table's secondary indexes, COPYs
-N synthetic tickets (texts and resolutions from the packaged corpus, with the building, community and a serial
-number varied so no two texts are alike), recreates the indexes exactly as the migrations defined them and ANALYZEs.
-The mix: 200 communities in 20 streets, three parties, tickets spread over the last 365 days, ~85 % resolved or
-closed, the rest open in every open status, a third of the open ones assigned, deadlines from the SLA hours.
+`load_tickets` creates the schema with intake's own migrations, fills the organisation tables (streets, their
+communities, the workers), drops the tickets table's secondary indexes (the search's trigram and character-pair GIN
+indexes of 0013 included), COPYs N synthetic tickets (texts and resolutions from the packaged corpus, with the
+building, community and a serial number varied so no two texts are alike), recreates the indexes exactly as the
+migrations defined them and ANALYZEs. The mix: 200 communities in 20 streets, three parties, tickets spread over the
+last 365 days, ~85 % resolved or closed, the rest open in every open status, a third of the open ones assigned,
+deadlines from the SLA hours (cleared on resolution, as the flows do), and the dashboards' columns of 0014 (response
+and resolution seconds, on time, reopened, transferred) as the flows stamp them.
 """
 
 from __future__ import annotations
