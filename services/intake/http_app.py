@@ -4,6 +4,8 @@ readiness."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -132,7 +134,7 @@ def create_http_app(
     app.add_middleware(RefuseLoneSurrogates, refuse=error_response)
     app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
     _add_people_routes(app, organisation)
-    _add_report_routes(app, database, dashboards, exports)
+    _add_report_routes(app, database, dashboards, exports, clock=flows.context.clock)
     # Workers see residents by the audit log's pseudonym, never by openid (services/intake/tickets/resident_privacy.py).
     alias = _include_audit(app, security)
     app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias))
@@ -179,12 +181,18 @@ def _include_audit(app: FastAPI, security: HttpSecurity) -> ResidentAlias | None
 
 
 def _add_report_routes(
-    app: FastAPI, database: Database, dashboards: DashboardFlows | None, exports: ExportFlows | None
+    app: FastAPI,
+    database: Database,
+    dashboards: DashboardFlows | None,
+    exports: ExportFlows | None,
+    *,
+    clock: Callable[[], datetime],
 ) -> None:
-    """The dashboards and the exports; before the ticket routes, or /v1/tickets/export.csv would be a ticket id."""
+    """The dashboards and the exports (of an inbox view: by the tickets' `clock`); before the ticket routes, or
+    /v1/tickets/export.csv would be a ticket id."""
     dashboards = dashboards or DashboardFlows(database)
     app.include_router(dashboard_routes(dashboards))
-    app.include_router(export_routes(exports or ExportFlows(database, dashboards)))
+    app.include_router(export_routes(exports or ExportFlows(database, dashboards, clock=clock)))
 
 
 def _add_error_handlers(app: FastAPI) -> None:
