@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
+from services.intake.audit.flows import AuditLog
 from services.intake.audit.http import audit_routes
 from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.auth.login_http import login_routes
@@ -37,6 +38,7 @@ from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.http import me_routes
 from services.intake.search.flows import SearchFlows
 from services.intake.search.http import search_routes
+from services.intake.tickets.contact import ContactFlows, ContactReadRecorder, no_audit_log
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.http import ticket_routes
 from services.intake.tickets.resident_privacy import ResidentAlias
@@ -137,7 +139,8 @@ def create_http_app(
     _add_report_routes(app, database, dashboards, exports, clock=flows.context.clock)
     # Workers see residents by the audit log's pseudonym, never by openid (services/intake/tickets/resident_privacy.py).
     alias = _include_audit(app, security)
-    app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias))
+    contact = ContactFlows(flows.context, contact_recorder(security.audit) if security.audit else no_audit_log)
+    app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias, contact))
     # Workers' search over the tickets they may see (services/intake/search).
     app.include_router(search_routes(SearchFlows(database), uploads.links if uploads else None))
     inbox = inbox or InboxFlows(flows.context, flows, ActedBeforeColleagues())
@@ -178,6 +181,15 @@ def _include_audit(app: FastAPI, security: HttpSecurity) -> ResidentAlias | None
         return None
     app.include_router(audit_routes(security.audit))
     return security.audit.pseudonyms.of
+
+
+def contact_recorder(audit: AuditLog) -> ContactReadRecorder:
+    """A worker's read of a callback number as the audit log's personal_data_read (raises Unavailable)."""
+
+    def on_read(actor: str, resident_id: str, ticket_id: str) -> None:
+        audit.personal_data_read(actor, resident_id=resident_id, fields=["contact_phone"], ticket_id=ticket_id)
+
+    return on_read
 
 
 def _add_report_routes(

@@ -221,6 +221,8 @@ function setUpDetail() {
 
   function render(t) {
     document.getElementById("d-text").textContent = t.text;
+    // contact.js: the callback number's row.
+    document.dispatchEvent(new CustomEvent("linli:ticket-rendered", { detail: t }));
     const facts = [
       ["工单号", t.id],
       ["小区", `${t.community} ${t.building}`],
