@@ -4,6 +4,8 @@ readiness."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
+from services.intake.audit.flows import AuditLog
 from services.intake.audit.http import audit_routes
 from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.auth.login_http import login_routes
@@ -21,6 +24,7 @@ from services.intake.dashboards.http import dashboard_routes
 from services.intake.database import Database
 from services.intake.exports.flows import ExportFlows
 from services.intake.exports.http import export_routes
+from services.intake.exports.models import ExportRecorder, not_recorded
 from services.intake.inbox.flows import ActedBeforeColleagues, InboxFlows
 from services.intake.inbox.http import inbox_routes
 from services.intake.json_text import RefuseLoneSurrogates
@@ -35,6 +39,7 @@ from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.http import me_routes
 from services.intake.search.flows import SearchFlows
 from services.intake.search.http import search_routes
+from services.intake.tickets.contact import ContactFlows, ContactReadRecorder, no_audit_log
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.http import ticket_routes
 from services.intake.tickets.resident_privacy import ResidentAlias
@@ -114,9 +119,9 @@ def create_http_app(
     `erasure` is given, the tickets' conversations (`/v1/tickets/{id}/messages`) when `messages` is, photo uploads
     when `uploads` is, streets, communities and workers (`/v1/org/*`) when `organisation` is; `faces` serve the
     pages, instant answers, hot topics, meetings and Open311. `dashboards` and `exports` default to ones over
-    `database` that know no street's communities and record no export, `inbox` (/v1/inbox, assignment, bulk
-    actions) to one that knows colleagues by their ticket history: the composition root wires the organisation's
-    streets and workers and the audit log in."""
+    `database` that know no street's communities and tell exports to `security.audit` (if any), `inbox` (/v1/inbox,
+    assignment, bulk actions) to one that knows colleagues by their ticket history: the composition root wires the
+    organisation's streets and workers and the audit log in."""
     app = FastAPI(
         title="linli intake",
         version="v1",
@@ -132,10 +137,12 @@ def create_http_app(
     app.add_middleware(RefuseLoneSurrogates, refuse=error_response)
     app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
     _add_people_routes(app, organisation)
-    _add_report_routes(app, database, dashboards, exports)
+    on_export = security.audit.export_recorder() if security.audit else not_recorded
+    _add_report_routes(app, database, dashboards, exports, clock=flows.context.clock, on_export=on_export)
     # Workers see residents by the audit log's pseudonym, never by openid (services/intake/tickets/resident_privacy.py).
     alias = _include_audit(app, security)
-    app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias))
+    contact = ContactFlows(flows.context, contact_recorder(security.audit) if security.audit else no_audit_log)
+    app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias, contact))
     # Workers' search over the tickets they may see (services/intake/search).
     app.include_router(search_routes(SearchFlows(database), uploads.links if uploads else None))
     inbox = inbox or InboxFlows(flows.context, flows, ActedBeforeColleagues())
@@ -178,13 +185,29 @@ def _include_audit(app: FastAPI, security: HttpSecurity) -> ResidentAlias | None
     return security.audit.pseudonyms.of
 
 
+def contact_recorder(audit: AuditLog) -> ContactReadRecorder:
+    """A worker's read of a callback number as the audit log's personal_data_read (raises Unavailable)."""
+
+    def on_read(actor: str, resident_id: str, ticket_id: str) -> None:
+        audit.personal_data_read(actor, resident_id=resident_id, fields=["contact_phone"], ticket_id=ticket_id)
+
+    return on_read
+
+
 def _add_report_routes(
-    app: FastAPI, database: Database, dashboards: DashboardFlows | None, exports: ExportFlows | None
+    app: FastAPI,
+    database: Database,
+    dashboards: DashboardFlows | None,
+    exports: ExportFlows | None,
+    *,
+    clock: Callable[[], datetime],
+    on_export: ExportRecorder,
 ) -> None:
-    """The dashboards and the exports; before the ticket routes, or /v1/tickets/export.csv would be a ticket id."""
+    """The dashboards and the exports (of an inbox view: by the tickets' `clock`; each told to `on_export`); before
+    the ticket routes, or /v1/tickets/export.csv would be a ticket id."""
     dashboards = dashboards or DashboardFlows(database)
     app.include_router(dashboard_routes(dashboards))
-    app.include_router(export_routes(exports or ExportFlows(database, dashboards)))
+    app.include_router(export_routes(exports or ExportFlows(database, dashboards, on_export=on_export, clock=clock)))
 
 
 def _add_error_handlers(app: FastAPI) -> None:
