@@ -19,14 +19,13 @@ import statistics
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alembic import command
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
+from bench.reliability.stack import fresh_database
 from linli.tokens import Role
 from services.intake.auth.identity import Worker
 from services.intake.database import Database, alembic_config
@@ -34,7 +33,6 @@ from services.intake.search.flows import SearchFlows
 from services.intake.search.models import SearchRequest
 from services.intake.tickets.models import Ticket
 
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 COMMUNITIES = 200
 PARTIES = ("property_manager", "owners_committee", "street_office")
 PHRASES = (
@@ -52,21 +50,6 @@ QUERIES = {
     "2char_rare": "曳引",
 }
 RUNS = 60
-
-
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A new PostgreSQL database, dropped at the end."""
-    name = f"linli_bench_search_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def ticket_rows(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
@@ -145,10 +128,10 @@ def percentiles(times: Sequence[float]) -> dict[str, float]:
     }
 
 
-def run(server_url: str, count: int) -> dict[str, Any]:
+def run(count: int) -> dict[str, Any]:
     """Builds the database, measures, and returns the figures."""
     figures: dict[str, Any] = {"tickets": count, "communities": COMMUNITIES, "runs_per_case": RUNS}
-    with scratch_database(server_url) as url:
+    with fresh_database("postgres") as url:
         database = Database(url)
         with database.engine.begin() as connection:
             command.upgrade(alembic_config(connection), "0010")
@@ -184,9 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: prints one line per case, then the figures as JSON."""
     parser = argparse.ArgumentParser(prog="python -m bench.ticket_search", description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=200_000)
-    parser.add_argument("--postgres", default=os.environ.get("LINLI_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.postgres, args.tickets), ensure_ascii=False), flush=True)
+    print(json.dumps(run(args.tickets), ensure_ascii=False), flush=True)
     return 0
 
 

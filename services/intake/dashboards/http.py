@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from services.intake.auth import Caller
 from services.intake.auth.http import CallerDep
 from services.intake.dashboards.flows import DashboardFlows
 from services.intake.dashboards.models import Dashboard, Figures, PeriodKind, Ratio
@@ -88,21 +90,43 @@ FromParam = Annotated[date, Query(alias="from", description="First day (YYYY-MM-
 ToParam = Annotated[date, Query(alias="to", description="Last day, included.")]
 
 
+@dataclass(frozen=True)
+class DashboardParams:
+    """What GET /v1/dashboards and its exports are asked for."""
+
+    scope: str
+    party: str
+    period: PeriodKind
+    first: date
+    last: date
+
+    def of(self, flows: DashboardFlows, caller: Caller) -> Dashboard:
+        """The dashboard these parameters ask `flows` for, as `caller` may see it."""
+        return flows.dashboard(caller, self.scope, party=self.party, kind=self.period, first=self.first, last=self.last)
+
+
+def dashboard_params(
+    first: FromParam,
+    last: ToParam,
+    scope: ScopeParam = "all",
+    party: PartyParam = "",
+    period: PeriodKind = PeriodKind.WEEK,
+) -> DashboardParams:
+    """The dashboard's query parameters, shared by the page and its exports."""
+    return DashboardParams(scope, party, period, first, last)
+
+
+DashboardParamsDep = Annotated[DashboardParams, Depends(dashboard_params)]
+
+
 def dashboard_routes(flows: DashboardFlows) -> APIRouter:
     """The /v1/dashboards route: workers read the communities they serve, admins any scope."""
     router = APIRouter(prefix="/v1/dashboards", tags=["dashboards"])
 
     @router.get("", response_model=DashboardOut)
-    def read_dashboard(
-        caller: CallerDep,
-        first: FromParam,
-        last: ToParam,
-        scope: ScopeParam = "all",
-        party: PartyParam = "",
-        period: PeriodKind = PeriodKind.WEEK,
-    ) -> DashboardOut:
+    def read_dashboard(caller: CallerDep, params: DashboardParamsDep) -> DashboardOut:
         """Per week (ISO, Monday 00:00 Shanghai) or calendar month, the tickets received and the rates a street
         office is judged by; docs/dashboards.md defines each. At most 367 days; the periods are whole."""
-        return dashboard_out(flows.dashboard(caller, scope, party=party, kind=period, first=first, last=last))
+        return dashboard_out(params.of(flows, caller))
 
     return router

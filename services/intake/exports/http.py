@@ -8,9 +8,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
+from services.intake.auth import Caller
 from services.intake.auth.http import CallerDep
-from services.intake.dashboards.http import FromParam, PartyParam, ScopeParam, ToParam
-from services.intake.dashboards.models import PeriodKind
+from services.intake.dashboards.http import DashboardParams, DashboardParamsDep
 from services.intake.exports.files import csv_chunks, xlsx_bytes
 from services.intake.exports.flows import ExportFlows, ExportTable
 from services.intake.inbox.http import InboxViewDep
@@ -51,30 +51,18 @@ def export_routes(flows: ExportFlows) -> APIRouter:
     workers within their scope."""
     router = APIRouter(tags=["exports"])
 
+    def dashboard_table(caller: Caller, p: DashboardParams) -> ExportTable:
+        return flows.dashboard(caller, p.scope, party=p.party, kind=p.period, first=p.first, last=p.last)
+
     @router.get("/v1/dashboards/export.csv", response_class=StreamingResponse, responses=CSV_FILE)
-    def export_dashboard_csv(
-        caller: CallerDep,
-        first: FromParam,
-        last: ToParam,
-        scope: ScopeParam = "all",
-        party: PartyParam = "",
-        period: PeriodKind = PeriodKind.WEEK,
-    ) -> StreamingResponse:
+    def export_dashboard_csv(caller: CallerDep, params: DashboardParamsDep) -> StreamingResponse:
         """The dashboard's figures (the parameters of GET /v1/dashboards), one row per period."""
-        return csv_response(flows.dashboard(caller, scope, party=party, kind=period, first=first, last=last))
+        return csv_response(dashboard_table(caller, params))
 
     @router.get("/v1/dashboards/export.xlsx", response_class=Response, responses=XLSX_FILE)
-    def export_dashboard_xlsx(
-        caller: CallerDep,
-        first: FromParam,
-        last: ToParam,
-        scope: ScopeParam = "all",
-        party: PartyParam = "",
-        period: PeriodKind = PeriodKind.WEEK,
-    ) -> Response:
+    def export_dashboard_xlsx(caller: CallerDep, params: DashboardParamsDep) -> Response:
         """The dashboard's figures as an Excel workbook."""
-        table = flows.dashboard(caller, scope, party=party, kind=period, first=first, last=last)
-        return xlsx_response(table, "考核指标")
+        return xlsx_response(dashboard_table(caller, params), "考核指标")
 
     @router.get("/v1/tickets/export.csv", response_class=StreamingResponse, responses=CSV_FILE)
     def export_tickets_csv(
