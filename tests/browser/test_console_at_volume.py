@@ -49,11 +49,12 @@ INBOX_WORKER = worker_token(INBOX_WORKER_ID, PM, JINQIAO)
 STREET_USERID = "chen-jiedao"
 STREET_WORKER_ID = "w-street"
 RESIDENT = "r-volume"
-# Monday 5 January 2026, 09:00 in Shanghai: everything the dashboard reads is received in that ISO week.
+# Monday 5 January 2026, 09:00 in Shanghai: the dashboard's tickets are received in that ISO week and the next.
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 ACCEPT_WINDOW = timedelta(hours=2)  # docs/dashboards.md: 响应 = first acceptance within 2 h of receipt
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
+WEEK = timedelta(days=7)
 
 
 class SetClock:
@@ -153,9 +154,13 @@ class Problems:
 
 @pytest.fixture
 def desk(browser: Browser, intake: Intake) -> Iterator[tuple[Page, Problems]]:
-    """A worker's screen, 1280 x 800; the inbox worker's token is in the tab's session unless the test signs in."""
+    """A worker's screen, 1280 x 800, in Beijing time; anything the page logs as an error fails the test."""
     context = browser.new_context(
-        viewport={"width": 1280, "height": 800}, locale="zh-CN", base_url=intake.url, accept_downloads=True
+        viewport={"width": 1280, "height": 800},
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        base_url=intake.url,
+        accept_downloads=True,
     )
     page = context.new_page()
     problems = Problems(page)
@@ -237,7 +242,8 @@ def test_a_bulk_transfer_moves_two_tickets_and_reports_the_one_its_rules_refuse(
         expect(results.locator(f"li[data-ticket='{ticket_id}']")).to_contain_text("已转派")
     refused = results.locator(f"li[data-ticket='{waiting}']")
     expect(refused).to_have_class("error")
-    expect(refused).to_contain_text("未执行")
+    expect(refused).to_have_text(f"{waiting[:8]}:未执行 — 待居民答复的工单不能转派")
+    expect(refused).to_have_attribute("title", "a waiting_resident ticket cannot be transferred")
     expect(page.locator("#flash")).to_have_text("2 件已处理,1 件未执行。")
     # The inbox reloads: only the refused ticket is still the property manager's.
     expect(page.locator("#inbox tr")).to_have_count(1, timeout=UI_MS)
@@ -308,18 +314,19 @@ class Plan:
     rating: int | None = None
 
 
-# The street's week, with a ticket of 金桥 (on no street) that must count nowhere in it.
+# The street's two weeks (恒康's tickets in the first, 梅林's in the second), with a ticket of 金桥 (on no street)
+# that must count nowhere in them.
 PLANS = (
     Plan(HENGKANG, 0 * MINUTE, accepted_after=30 * MINUTE, resolved_after=5 * HOUR, rating=5),
     Plan(HENGKANG, 10 * MINUTE, accepted_after=3 * HOUR, resolved_after=8 * HOUR, rating=4),  # accepted late
     Plan(HENGKANG, 20 * MINUTE, accepted_after=HOUR, resolved_after=6 * HOUR, rating=2),  # not solved: reopens
     Plan(HENGKANG, 30 * MINUTE, accepted_after=120 * MINUTE),  # just in time (<= 2 h), still being handled
     Plan(HENGKANG, 40 * MINUTE),  # never accepted
-    Plan(MEILIN, 50 * MINUTE, accepted_after=10 * MINUTE, resolved_after=2 * HOUR, rating=5),
-    Plan(MEILIN, 60 * MINUTE, accepted_after=4 * HOUR, resolved_after=10 * HOUR),  # late, never rated
-    Plan(MEILIN, 70 * MINUTE, accepted_after=121 * MINUTE, resolved_after=3 * HOUR, rating=4),  # a minute late
-    Plan(MEILIN, 80 * MINUTE),  # never accepted
-    Plan(JINQIAO, 90 * MINUTE, accepted_after=5 * MINUTE, resolved_after=HOUR, rating=2),
+    Plan(MEILIN, WEEK + 50 * MINUTE, accepted_after=10 * MINUTE, resolved_after=2 * HOUR, rating=5),
+    Plan(MEILIN, WEEK + 60 * MINUTE, accepted_after=4 * HOUR, resolved_after=10 * HOUR),  # late, never rated
+    Plan(MEILIN, WEEK + 70 * MINUTE, accepted_after=121 * MINUTE, resolved_after=3 * HOUR, rating=4),  # a minute late
+    Plan(MEILIN, WEEK + 80 * MINUTE),  # never accepted
+    Plan(JINQIAO, WEEK + 90 * MINUTE, accepted_after=5 * MINUTE, resolved_after=HOUR, rating=2),
 )
 PM_OF = {
     community: worker_token(f"pm-{index}", PM, community)
@@ -379,7 +386,7 @@ def test_the_street_office_dashboard_shows_the_three_rates_of_its_communities(
     assert statuses == {"reopened"}  # as expected_rates assumes
     expected = expected_rates(on_street)
     assert expected == {"响应率": (4, 9), "解决率": (5, 9), "满意率": (4, 5)}
-    signed_in_at = T0 + 2 * timedelta(days=1)
+    signed_in_at = T0 + 2 * WEEK
     intake.clock.now = signed_in_at
 
     page.goto("/console/")
@@ -389,15 +396,17 @@ def test_the_street_office_dashboard_shows_the_three_rates_of_its_communities(
     page.click("a[href='/console/dashboard']")
     expect(page.locator("#d-street")).to_have_value(STREET, timeout=UI_MS)
     page.fill("#d-from", "2026-01-05")
-    page.fill("#d-to", "2026-01-11")
+    page.fill("#d-to", "2026-01-18")
     page.locator("#d-to").dispatch_event("change")
-    expect(page.locator("#dashboard")).to_contain_text("收到工单9", timeout=UI_MS)
+    expect(page.locator("#dashboard")).to_contain_text("收到工单92 个周期", timeout=UI_MS)
     for name, (numerator, denominator) in expected.items():
         card = page.locator("#dashboard .rate", has=page.locator(".name", has_text=re.compile(f"^{name}$")))
         expect(card.locator(".counts")).to_have_text(f"{numerator} / {denominator}")
         expect(card.locator(".big")).to_have_text(f"{100 * numerator / denominator:.1f}%")
     drawn = page.evaluate("() => Chart.getChart(document.getElementById('rates-chart')).data.datasets.length")
     assert drawn == 6
+    page.locator("#d-to").blur()
+    page.evaluate("() => window.scrollTo(0, document.getElementById('dashboard').offsetTop - 80)")
     shot(page, "console-dashboard-street")
 
     logins = intake.call("GET", "/v1/audit?action=login_wecom", ADMIN)
