@@ -74,7 +74,7 @@ class GeoPoint(_message.Message):
     def __init__(self, latitude: _Optional[float] = ..., longitude: _Optional[float] = ...) -> None: ...
 
 class Ticket(_message.Message):
-    __slots__ = ("id", "text", "community", "building", "resident_id", "status", "party", "confidence", "routing", "attachment_urls", "rating", "resolution", "created_at", "updated_at", "events", "priority", "urgency", "urgency_notice", "escalation_level", "sla_due_at", "reporter_count", "duplicate_notice", "primary_ticket_id", "primary_status", "duplicate_ticket_ids", "assignee_worker_id", "resolved_at", "catalog_entry", "location", "split_from_ticket_id", "split_ticket_ids", "waiting_since", "unread_resident_messages", "sla_paused_seconds")
+    __slots__ = ("id", "text", "community", "building", "resident_id", "status", "party", "confidence", "routing", "attachment_urls", "rating", "resolution", "created_at", "updated_at", "events", "priority", "urgency", "urgency_notice", "escalation_level", "sla_due_at", "reporter_count", "duplicate_notice", "primary_ticket_id", "primary_status", "duplicate_ticket_ids", "assignee_worker_id", "resolved_at", "catalog_entry", "location", "split_from_ticket_id", "split_ticket_ids", "waiting_since", "unread_resident_messages", "sla_paused_seconds", "contact_phone", "has_contact_phone")
     ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     COMMUNITY_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +109,8 @@ class Ticket(_message.Message):
     WAITING_SINCE_FIELD_NUMBER: _ClassVar[int]
     UNREAD_RESIDENT_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     SLA_PAUSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_PHONE_FIELD_NUMBER: _ClassVar[int]
+    HAS_CONTACT_PHONE_FIELD_NUMBER: _ClassVar[int]
     id: str
     text: str
     community: str
@@ -143,10 +145,12 @@ class Ticket(_message.Message):
     waiting_since: _timestamp_pb2.Timestamp
     unread_resident_messages: int
     sla_paused_seconds: int
-    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., party: _Optional[str] = ..., confidence: _Optional[float] = ..., routing: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., rating: _Optional[int] = ..., resolution: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[TicketEvent, _Mapping]]] = ..., priority: _Optional[int] = ..., urgency: _Optional[_Union[_routing_pb2.Urgency, str]] = ..., urgency_notice: _Optional[str] = ..., escalation_level: _Optional[_Union[_routing_pb2.EscalationLevel, str]] = ..., sla_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reporter_count: _Optional[int] = ..., duplicate_notice: _Optional[str] = ..., primary_ticket_id: _Optional[str] = ..., primary_status: _Optional[_Union[TicketStatus, str]] = ..., duplicate_ticket_ids: _Optional[_Iterable[str]] = ..., assignee_worker_id: _Optional[str] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., catalog_entry: _Optional[str] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ..., split_from_ticket_id: _Optional[str] = ..., split_ticket_ids: _Optional[_Iterable[str]] = ..., waiting_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unread_resident_messages: _Optional[int] = ..., sla_paused_seconds: _Optional[int] = ...) -> None: ...
+    contact_phone: str
+    has_contact_phone: bool
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., status: _Optional[_Union[TicketStatus, str]] = ..., party: _Optional[str] = ..., confidence: _Optional[float] = ..., routing: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., rating: _Optional[int] = ..., resolution: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., events: _Optional[_Iterable[_Union[TicketEvent, _Mapping]]] = ..., priority: _Optional[int] = ..., urgency: _Optional[_Union[_routing_pb2.Urgency, str]] = ..., urgency_notice: _Optional[str] = ..., escalation_level: _Optional[_Union[_routing_pb2.EscalationLevel, str]] = ..., sla_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reporter_count: _Optional[int] = ..., duplicate_notice: _Optional[str] = ..., primary_ticket_id: _Optional[str] = ..., primary_status: _Optional[_Union[TicketStatus, str]] = ..., duplicate_ticket_ids: _Optional[_Iterable[str]] = ..., assignee_worker_id: _Optional[str] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., catalog_entry: _Optional[str] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ..., split_from_ticket_id: _Optional[str] = ..., split_ticket_ids: _Optional[_Iterable[str]] = ..., waiting_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unread_resident_messages: _Optional[int] = ..., sla_paused_seconds: _Optional[int] = ..., contact_phone: _Optional[str] = ..., has_contact_phone: _Optional[bool] = ...) -> None: ...
 
 class SubmitTicketRequest(_message.Message):
-    __slots__ = ("text", "community", "building", "resident_id", "idempotency_key", "attachment_urls", "location", "attachment_ids")
+    __slots__ = ("text", "community", "building", "resident_id", "idempotency_key", "attachment_urls", "location", "attachment_ids", "contact_phone")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     COMMUNITY_FIELD_NUMBER: _ClassVar[int]
     BUILDING_FIELD_NUMBER: _ClassVar[int]
@@ -155,6 +159,7 @@ class SubmitTicketRequest(_message.Message):
     ATTACHMENT_URLS_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
     ATTACHMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_PHONE_FIELD_NUMBER: _ClassVar[int]
     text: str
     community: str
     building: str
@@ -163,7 +168,8 @@ class SubmitTicketRequest(_message.Message):
     attachment_urls: _containers.RepeatedScalarFieldContainer[str]
     location: GeoPoint
     attachment_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ..., attachment_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    contact_phone: str
+    def __init__(self, text: _Optional[str] = ..., community: _Optional[str] = ..., building: _Optional[str] = ..., resident_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., attachment_urls: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ..., attachment_ids: _Optional[_Iterable[str]] = ..., contact_phone: _Optional[str] = ...) -> None: ...
 
 class SubmitTicketResponse(_message.Message):
     __slots__ = ("ticket", "created")

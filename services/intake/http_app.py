@@ -4,6 +4,8 @@ readiness."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from linli.errors import FieldViolation, InvalidArgument, LinliError, RateLimited, Unauthenticated, Unavailable
+from services.intake.audit.flows import AuditLog
 from services.intake.audit.http import audit_routes
 from services.intake.auth.http import HttpSecurity, auth_routes, worker_routes
 from services.intake.auth.login_http import login_routes
@@ -35,6 +38,7 @@ from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.http import me_routes
 from services.intake.search.flows import SearchFlows
 from services.intake.search.http import search_routes
+from services.intake.tickets.contact import ContactFlows, ContactReadRecorder, no_audit_log
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.http import ticket_routes
 from services.intake.tickets.resident_privacy import ResidentAlias
@@ -132,10 +136,11 @@ def create_http_app(
     app.add_middleware(RefuseLoneSurrogates, refuse=error_response)
     app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
     _add_people_routes(app, organisation)
-    _add_report_routes(app, database, dashboards, exports)
+    _add_report_routes(app, database, dashboards, exports, clock=flows.context.clock)
     # Workers see residents by the audit log's pseudonym, never by openid (services/intake/tickets/resident_privacy.py).
     alias = _include_audit(app, security)
-    app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias))
+    contact = ContactFlows(flows.context, contact_recorder(security.audit) if security.audit else no_audit_log)
+    app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias, contact))
     # Workers' search over the tickets they may see (services/intake/search).
     app.include_router(search_routes(SearchFlows(database), uploads.links if uploads else None))
     inbox = inbox or InboxFlows(flows.context, flows, ActedBeforeColleagues())
@@ -178,13 +183,28 @@ def _include_audit(app: FastAPI, security: HttpSecurity) -> ResidentAlias | None
     return security.audit.pseudonyms.of
 
 
+def contact_recorder(audit: AuditLog) -> ContactReadRecorder:
+    """A worker's read of a callback number as the audit log's personal_data_read (raises Unavailable)."""
+
+    def on_read(actor: str, resident_id: str, ticket_id: str) -> None:
+        audit.personal_data_read(actor, resident_id=resident_id, fields=["contact_phone"], ticket_id=ticket_id)
+
+    return on_read
+
+
 def _add_report_routes(
-    app: FastAPI, database: Database, dashboards: DashboardFlows | None, exports: ExportFlows | None
+    app: FastAPI,
+    database: Database,
+    dashboards: DashboardFlows | None,
+    exports: ExportFlows | None,
+    *,
+    clock: Callable[[], datetime],
 ) -> None:
-    """The dashboards and the exports; before the ticket routes, or /v1/tickets/export.csv would be a ticket id."""
+    """The dashboards and the exports (of an inbox view: by the tickets' `clock`); before the ticket routes, or
+    /v1/tickets/export.csv would be a ticket id."""
     dashboards = dashboards or DashboardFlows(database)
     app.include_router(dashboard_routes(dashboards))
-    app.include_router(export_routes(exports or ExportFlows(database, dashboards)))
+    app.include_router(export_routes(exports or ExportFlows(database, dashboards, clock=clock)))
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -128,7 +128,7 @@ def create_server(config: IntakeConfig, deps: IntakeDeps | None = None) -> Intak
         faces=build_faces(config, flows, database),
         organisation=organisation,
         dashboards=dashboards,
-        exports=ExportFlows(database, dashboards, on_export=on_export),
+        exports=ExportFlows(database, dashboards, on_export=on_export, clock=context.clock),
         inbox=InboxFlows(context, flows, DirectoryColleagues()),
     )
     instrument_http(http, database=database, broker_url=settings.broker_url)

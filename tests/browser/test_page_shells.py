@@ -86,6 +86,7 @@ def test_a_ticket_id_cannot_break_out_of_the_data_script(client: TestClient) -> 
         "photos.js",
         "conversation.js",
         "exports.js",
+        "contact.js",
         "dashboard.js",
         "vendor/chart.umd.min.js",
     ],
@@ -124,3 +125,15 @@ def test_every_console_page_has_the_search_box_and_the_search_page_its_script(cl
     script = client.get("/static/search.js")
     assert script.status_code == 200
     assert "/v1/search/tickets" in script.text
+
+
+def test_the_ticket_page_offers_the_callback_phone_and_the_h5_form_asks_for_it(client: TestClient) -> None:
+    ticket = client.get("/console/tickets/abc").text
+    assert 'id="d-contact-show"' in ticket
+    assert "查看联系电话" in ticket
+    assert '<script src="/static/contact.js">' in ticket
+    form = client.get("/h5/").text
+    assert 'id="contact-phone"' in form
+    assert 'type="tel"' in form
+    assert "body.contact_phone" in client.get("/static/h5.js").text
+    assert "/contact`" in client.get("/static/contact.js").text

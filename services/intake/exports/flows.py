@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -28,6 +28,9 @@ from services.intake.exports.models import (
     ExportTooLarge,
     not_recorded,
 )
+from services.intake.inbox.flows import ViewDefinition, inbox_query
+from services.intake.inbox.models import InboxQuery
+from services.intake.tickets.context import utc_now
 from services.intake.tickets.repository import TicketQuery
 
 Cells = tuple[Any, ...]
@@ -96,6 +99,19 @@ def describe(query: TicketQuery) -> str:
     return "tickets " + " ".join(f"{key}={value}" for key, value in filters.items() if value)
 
 
+def describe_view(query: InboxQuery) -> str:
+    """An inbox view as the audit log names its export, e.g. "inbox:overdue sort=deadline party=... urgency=urgent"."""
+    scope = query.scope
+    named = {
+        "sort": query.sort.value,
+        "party": scope.party + ("+manual" if scope.with_manual_queue else ""),
+        # The communities a worker serves when no one community is picked (None: every one).
+        "communities": ",".join(scope.communities) if scope.communities is not None and not scope.community else None,
+        **query.filters.as_json(),
+    }
+    return f"inbox:{query.inbox_set.value} " + " ".join(f"{key}={value}" for key, value in named.items() if value)
+
+
 class ExportFlows:
     """Exports for workers, within what they may see; each one is told to `on_export` before its rows are read."""
 
@@ -106,11 +122,14 @@ class ExportFlows:
         *,
         on_export: ExportRecorder = not_recorded,
         max_rows: int = MAX_EXPORT_ROWS,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._database = database
         self._dashboards = dashboards
         self._on_export = on_export
         self.max_rows = max_rows
+        # The inbox's clock: "overdue" must mean in an export what it means on the inbox's pages.
+        self._clock = clock
 
     def tickets(self, caller: Caller, query: TicketQuery) -> ExportTable:
         """The tickets of the worker's view (the listing's filters and scope), newest first; ExportTooLarge over
@@ -129,6 +148,24 @@ class ExportFlows:
     def _ticket_rows(self, query: TicketQuery, limit: int) -> Iterator[Cells]:
         with self._database.unit_of_work() as session:
             for row in repository.stream_tickets(query, session=session, limit=limit):
+                yield ticket_cells(row)
+
+    def inbox(self, caller: Caller, view: ViewDefinition) -> ExportTable:
+        """Every ticket of an inbox view (the set, its filters, the caller's scope), in the view's order: what its
+        pages show one after another; ExportTooLarge over the cap."""
+        query = inbox_query(caller, view, now=self._clock())
+        with self._database.unit_of_work() as session:
+            count = repository.count_inbox(query, session=session)
+        if count > self.max_rows:
+            raise ExportTooLarge.for_field(
+                "set", f"该视图有 {count} 张工单,超过导出上限 {self.max_rows} 张,请缩小筛选范围后再导出"
+            )
+        self._on_export(require_worker(caller).actor, describe_view(query), count)
+        return ExportTable(TICKET_COLUMNS, self._inbox_rows(query, count), count, f"inbox-{view.inbox_set.value}")
+
+    def _inbox_rows(self, query: InboxQuery, limit: int) -> Iterator[Cells]:
+        with self._database.unit_of_work() as session:
+            for row in repository.stream_inbox(query, session=session, limit=limit):
                 yield ticket_cells(row)
 
     def dashboard(

@@ -13,6 +13,7 @@ from services.intake.dashboards.http import FromParam, PartyParam, ScopeParam, T
 from services.intake.dashboards.models import PeriodKind
 from services.intake.exports.files import csv_chunks, xlsx_bytes
 from services.intake.exports.flows import ExportFlows, ExportTable
+from services.intake.inbox.http import InboxViewDep
 from services.intake.tickets.models import EscalationLevel, TicketStatus
 from services.intake.tickets.repository import TicketQuery
 
@@ -46,7 +47,8 @@ def xlsx_response(table: ExportTable, sheet: str) -> Response:
 
 
 def export_routes(flows: ExportFlows) -> APIRouter:
-    """GET /v1/dashboards/export.{csv,xlsx} and /v1/tickets/export.{csv,xlsx}, for workers within their scope."""
+    """GET /v1/dashboards/export.{csv,xlsx}, /v1/tickets/export.{csv,xlsx} and /v1/inbox/export.{csv,xlsx}, for
+    workers within their scope."""
     router = APIRouter(tags=["exports"])
 
     @router.get("/v1/dashboards/export.csv", response_class=StreamingResponse, responses=CSV_FILE)
@@ -99,4 +101,18 @@ def export_routes(flows: ExportFlows) -> APIRouter:
         query = TicketQuery(community, party, status, escalation_level=escalation_level)
         return xlsx_response(flows.tickets(caller, query), "工单")
 
+    _add_inbox_routes(router, flows)
     return router
+
+
+def _add_inbox_routes(router: APIRouter, flows: ExportFlows) -> None:
+    @router.get("/v1/inbox/export.csv", response_class=StreamingResponse, responses=CSV_FILE)
+    def export_inbox_csv(caller: CallerDep, view: InboxViewDep) -> StreamingResponse:
+        """Every ticket of an inbox view (the set, sort and filters of GET /v1/inbox), in its order, without
+        personal data; 413 over the row cap."""
+        return csv_response(flows.inbox(caller, view))
+
+    @router.get("/v1/inbox/export.xlsx", response_class=Response, responses=XLSX_FILE)
+    def export_inbox_xlsx(caller: CallerDep, view: InboxViewDep) -> Response:
+        """Every ticket of an inbox view as an Excel workbook; 413 over the row cap."""
+        return xlsx_response(flows.inbox(caller, view), "工单")

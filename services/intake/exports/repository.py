@@ -1,4 +1,5 @@
-"""The tickets of an export: counted first (the cap), then read in batches in the listing's order."""
+"""The tickets of an export: counted first (the cap), then read in batches in the listing's or the inbox view's
+order."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
+from services.intake.inbox import repository as inbox
+from services.intake.inbox.models import InboxQuery
 from services.intake.tickets.models import Ticket
 from services.intake.tickets.repository import TicketQuery, filtered
 
@@ -43,6 +46,24 @@ def stream_tickets(query: TicketQuery, *, session: Session, limit: int) -> Itera
     statement = (
         filtered(select(*EXPORTED), query)
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(limit)
+        .execution_options(yield_per=BATCH_ROWS)
+    )
+    yield from session.execute(statement)
+
+
+def count_inbox(query: InboxQuery, *, session: Session) -> int:
+    """How many tickets an inbox view holds (its whole set, every page)."""
+    return inbox.count(query, session=session)
+
+
+def stream_inbox(query: InboxQuery, *, session: Session, limit: int) -> Iterator[Row[*tuple[Any, ...]]]:
+    """At most `limit` tickets of an inbox view (the EXPORTED columns only) in the view's order: the conditions and
+    order of its pages, without the cursor; fetched in batches."""
+    statement = (
+        select(*EXPORTED)
+        .where(*inbox.view_conditions(query))
+        .order_by(*inbox.ORDER[query.sort])
         .limit(limit)
         .execution_options(yield_per=BATCH_ROWS)
     )

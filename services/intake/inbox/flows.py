@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -109,6 +110,18 @@ class ViewDefinition:
     filters: InboxFilters
 
 
+def inbox_query(
+    caller: Caller, view: ViewDefinition, *, now: datetime, page_size: int = 20, page_token: str = ""
+) -> InboxQuery:
+    """The query of a view within the caller's scope (their party's tickets in their communities, a dispatcher's
+    manual queue too); 403 for residents, services and a community the worker does not serve. The inbox's pages and
+    its exports both start here, so an export holds exactly the tickets the pages show."""
+    worker = require_worker(caller)
+    scoped = scoped_query(worker, TicketQuery(community=view.filters.community or None))
+    scope = Scope(worker.party, scoped.community, scoped.communities, with_manual_queue=worker.is_dispatcher)
+    return InboxQuery(view.inbox_set, view.sort, scope, view.filters, worker.worker_id, now, page_size, page_token)
+
+
 class InboxFlows:
     """The inbox use cases of the HTTP API."""
 
@@ -122,19 +135,7 @@ class InboxFlows:
         serve."""
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidArgument.for_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
-        worker = require_worker(caller)
-        scoped = scoped_query(worker, TicketQuery(community=view.filters.community or None))
-        scope = Scope(worker.party, scoped.community, scoped.communities, with_manual_queue=worker.is_dispatcher)
-        query = InboxQuery(
-            view.inbox_set,
-            view.sort,
-            scope,
-            view.filters,
-            worker.worker_id,
-            self._context.clock(),
-            page_size,
-            page_token,
-        )
+        query = inbox_query(caller, view, now=self._context.clock(), page_size=page_size, page_token=page_token)
         with self._context.transaction() as work:
             found, next_token = repository.page(query, session=work.session)
             # Counted once, on the first page: the set's size does not need re-counting at every "more".

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.intake.auth.http import CallerDep, WorkerDep
@@ -135,35 +135,43 @@ def inbox_routes(flows: InboxFlows, links: PhotoLinker | None = None) -> APIRout
     return router
 
 
+def inbox_view(
+    inbox_set: Annotated[InboxSet, Query(alias="set")] = InboxSet.ALL_OPEN,
+    sort: InboxSort = InboxSort.DEADLINE,
+    community: Annotated[str, Query(max_length=128)] = "",
+    escalation_level: EscalationLevel | None = None,
+    urgency: Urgency | None = None,
+    catalog_entry: Annotated[str, Query(max_length=128)] = "",
+    building: Annotated[str, Query(max_length=64)] = "",
+) -> ViewDefinition:
+    """The view a request names: a set, an order and filters (GET /v1/inbox and its exports take the same)."""
+    filters = FiltersBody(
+        community=community,
+        escalation_level=escalation_level,
+        urgency=urgency,
+        catalog_entry=catalog_entry,
+        building=building,
+    )
+    return ViewDefinition(inbox_set, sort, filters.filters())
+
+
+InboxViewDep = Annotated[ViewDefinition, Depends(inbox_view)]
+
+
 def _add_page_route(router: APIRouter, flows: InboxFlows, links: PhotoLinker | None) -> None:
     @router.get("/v1/inbox", response_model=InboxPageOut)
     def inbox(
         caller: CallerDep,
-        inbox_set: Annotated[InboxSet, Query(alias="set")] = InboxSet.ALL_OPEN,
-        sort: InboxSort = InboxSort.DEADLINE,
-        community: Annotated[str, Query(max_length=128)] = "",
-        escalation_level: EscalationLevel | None = None,
-        urgency: Urgency | None = None,
-        catalog_entry: Annotated[str, Query(max_length=128)] = "",
-        building: Annotated[str, Query(max_length=64)] = "",
+        view: InboxViewDep,
         page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
         page_token: Annotated[str, Query(max_length=512)] = "",
     ) -> InboxPageOut:
         """A set of the tickets the worker may see (their party's in their communities; dispatchers also the manual
         queue), in one order, page by page: `all_open`, `mine`, `overdue`, `waiting_resident`, `unassigned`. A page
         token of another sort is 400."""
-        filters = FiltersBody(
-            community=community,
-            escalation_level=escalation_level,
-            urgency=urgency,
-            catalog_entry=catalog_entry,
-            building=building,
-        )
-        found = flows.page(
-            caller, ViewDefinition(inbox_set, sort, filters.filters()), page_size=page_size, page_token=page_token
-        )
+        found = flows.page(caller, view, page_size=page_size, page_token=page_token)
         return InboxPageOut(
-            tickets=[ticket_out(view, caller, with_events=False, links=links) for view in found.tickets],
+            tickets=[ticket_out(ticket, caller, with_events=False, links=links) for ticket in found.tickets],
             next_page_token=found.next_page_token,
             total=found.total,
         )

@@ -17,14 +17,15 @@ from sqlalchemy.orm import Session, lazyload
 from services.intake.inbox.models import SET_STATUSES, InboxQuery, InboxSet, InboxSort, MalformedRequest, SavedView
 from services.intake.tickets.models import Ticket, TicketEvent, TicketStatus
 
-_ORDER = {
+# The order of each sort; the id breaks ties, so a cursor (and an export) is a total order.
+ORDER = {
     InboxSort.DEADLINE: (Ticket.sla_due_at.asc().nulls_last(), Ticket.id.asc()),
     InboxSort.PRIORITY: (Ticket.priority.desc(), Ticket.sla_due_at.asc().nulls_last(), Ticket.id.asc()),
     InboxSort.NEWEST: (Ticket.created_at.desc(), Ticket.id.desc()),
 }
 
 
-def _conditions(query: InboxQuery) -> list[ColumnElement[bool]]:
+def view_conditions(query: InboxQuery) -> list[ColumnElement[bool]]:
     """The set within the caller's scope, narrowed by the filters: what the page and the count share."""
     scope, filters = query.scope, query.filters
     statuses = [status.value for status in SET_STATUSES[query.inbox_set]]
@@ -55,7 +56,7 @@ def _conditions(query: InboxQuery) -> list[ColumnElement[bool]]:
 
 def page_statement(query: InboxQuery) -> Select[Ticket]:
     """The SELECT of one page (one row more than the page, to tell whether another follows)."""
-    statement = select(Ticket).where(*_conditions(query)).order_by(*_ORDER[query.sort])
+    statement = select(Ticket).where(*view_conditions(query)).order_by(*ORDER[query.sort])
     if query.page_token:
         statement = statement.where(_after(query.sort, decode_token(query.page_token, query.sort)))
     # The page shows no histories: not loading them keeps a page at one query (plus its views' two).
@@ -73,7 +74,7 @@ def page(query: InboxQuery, *, session: Session) -> tuple[list[Ticket], str]:
 
 def count(query: InboxQuery, *, session: Session) -> int:
     """How many tickets the whole set holds (the same conditions, no cursor)."""
-    return int(session.scalar(select(func.count()).select_from(Ticket).where(*_conditions(query))) or 0)
+    return int(session.scalar(select(func.count()).select_from(Ticket).where(*view_conditions(query))) or 0)
 
 
 def _after_deadline(due: datetime | None, ticket_id: str) -> ColumnElement[bool]:

@@ -2,8 +2,8 @@
 
 A ticket outlives its reporter: the problem (a broken light) is not personal data and must still be handled or
 counted, so anonymization rewrites what identifies the person and keeps the rest. The resident id becomes a tombstone
-("erased:" + a random id), free text is scrubbed, the point and photos are cleared, and resolved cases are re-sent to
-retrieval.
+("erased:" + a random id), free text is scrubbed, the point, the callback phone and photos are cleared, and resolved
+cases are re-sent to retrieval.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def anonymize_ticket(
     ticket.resolution = scrub(ticket.resolution)
     ticket.routing = _scrubbed_routing(ticket.routing)
     ticket.latitude = ticket.longitude = None
+    ticket.contact_phone = ""
     ticket.attachment_urls = []
     # A photo of the problem may show the resident's home, door or face: the ticket keeps none.
     photo_keys = tuple(uploads.remove_for_ticket(ticket.id, session=work.session))

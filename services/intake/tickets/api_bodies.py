@@ -35,6 +35,13 @@ class SubmitTicketBody(_Body):
     )
     idempotency_key: str = Field("", description="Same key, same ticket: makes retries safe.")
     location: LocationBody | None = Field(None, description="Where the problem is, optional: a point finds it faster.")
+    contact_phone: str = Field(
+        "",
+        max_length=32,
+        description="联系电话, optional: a mainland mobile (11 digits, 1[3-9]...) or a landline with its area code. "
+        "Workers see it masked; reading it in full is recorded by the audit log.",
+        examples=["13812345678"],
+    )
 
 
 class WorkerBody(_Body):

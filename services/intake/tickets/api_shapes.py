@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from services.intake.auth.identity import Caller, Worker
 from services.intake.tickets.models import EscalationLevel, Ticket, TicketStatus, Urgency
 from services.intake.tickets.precedent_privacy import history_note_for_reader
-from services.intake.tickets.resident_privacy import ResidentAlias, actor_for, resident_id_for
+from services.intake.tickets.resident_privacy import ResidentAlias, actor_for, contact_phone_for, resident_id_for
 from services.intake.tickets.routing_shapes import RoutingOut, routing_out
 from services.intake.tickets.views import TicketView
 
@@ -71,6 +71,11 @@ class TicketOut(BaseModel):
     attachment_urls: list[str]
     attachments: list[AttachmentOut] = Field(description="Uploaded photos, oldest first.")
     location: LocationOut | None = Field(description="Where the problem is; null when no point was given.")
+    contact_phone: str = Field(
+        description="The resident's callback number: in full for the resident, masked (138****5678) for workers, who "
+        "read it through GET /v1/tickets/{id}/contact; '' when none was given."
+    )
+    has_contact_phone: bool = Field(description="Whether the resident left a callback number.")
     rating: int
     resolution: str
     created_at: datetime
@@ -101,6 +106,14 @@ class TicketPageOut(BaseModel):
 
     tickets: list[TicketOut]
     next_page_token: str
+
+
+class ContactOut(BaseModel):
+    """A ticket's callback number in full ('' when the resident gave none)."""
+
+    ticket_id: str
+    contact_phone: str
+    has_contact_phone: bool
 
 
 class MergeOut(BaseModel):
@@ -160,6 +173,8 @@ def ticket_out(
         attachment_urls=ticket.attachment_urls,
         attachments=attachments_out(view, links),
         location=location_out(ticket),
+        contact_phone=contact_phone_for(ticket.contact_phone, reader),
+        has_contact_phone=bool(ticket.contact_phone),
         rating=ticket.rating,
         resolution=ticket.resolution,
         created_at=ticket.created_at,
@@ -182,18 +197,22 @@ def ticket_out(
         waiting_since=ticket.waiting_since,
         sla_paused_seconds=ticket.sla_paused_seconds,
         unread_resident_messages=ticket.unread_resident_messages,
-        events=[
-            EventOut(
-                kind=e.kind,
-                actor=actor_for(e.actor, reader, alias),
-                party=e.party,
-                note=history_note_for_reader(e.note, ticket.routing, sees_precedents=sees_precedents),
-                from_party=e.from_party,
-                to_party=e.to_party,
-                at=e.at,
-            )
-            for e in ticket.events
-        ]
-        if with_events
-        else [],
+        events=events_out(ticket, reader, alias) if with_events else [],
     )
+
+
+def events_out(ticket: Ticket, reader: Caller, alias: ResidentAlias | None) -> list[EventOut]:
+    """The ticket's history as `reader` may read it (residents' actors by `alias` and precedents for workers)."""
+    sees_precedents = isinstance(reader, Worker)
+    return [
+        EventOut(
+            kind=e.kind,
+            actor=actor_for(e.actor, reader, alias),
+            party=e.party,
+            note=history_note_for_reader(e.note, ticket.routing, sees_precedents=sees_precedents),
+            from_party=e.from_party,
+            to_party=e.to_party,
+            at=e.at,
+        )
+        for e in ticket.events
+    ]

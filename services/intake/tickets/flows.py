@@ -368,6 +368,7 @@ class TicketFlows:
             attachment_urls=list(submission.attachment_urls),
             latitude=submission.latitude,
             longitude=submission.longitude,
+            contact_phone=submission.contact_phone,
             idempotency_key=submission.idempotency_key or None,
             created_at=now,
             updated_at=now,

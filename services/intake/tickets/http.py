@@ -23,7 +23,15 @@ from services.intake.tickets.api_bodies import (
     UnmergeBody,
     WorkerBody,
 )
-from services.intake.tickets.api_shapes import MergeOut, PhotoLinker, TicketOut, TicketPageOut, ticket_out
+from services.intake.tickets.api_shapes import (
+    ContactOut,
+    MergeOut,
+    PhotoLinker,
+    TicketOut,
+    TicketPageOut,
+    ticket_out,
+)
+from services.intake.tickets.contact import ContactFlows
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import EscalationLevel, TicketStatus
 from services.intake.tickets.repository import TicketQuery
@@ -36,7 +44,11 @@ Render = Callable[..., TicketOut]
 
 
 def ticket_routes(
-    flows: TicketFlows, limiter: RateLimiter, links: PhotoLinker | None = None, alias: ResidentAlias | None = None
+    flows: TicketFlows,
+    limiter: RateLimiter,
+    links: PhotoLinker | None = None,
+    alias: ResidentAlias | None = None,
+    contact: ContactFlows | None = None,
 ) -> APIRouter:
     """The /v1/tickets routes, bound to one set of flows; callers are identified by their bearer token.
 
@@ -50,6 +62,7 @@ def ticket_routes(
 
     _add_submission_route(router, flows, limiter, out)
     _add_read_routes(router, flows, out)
+    _add_contact_route(router, contact or ContactFlows(flows.context))
     _add_worker_routes(router, flows, out)
     _add_resident_routes(router, flows, limiter, out)
     return router
@@ -76,6 +89,7 @@ def _add_submission_route(router: APIRouter, flows: TicketFlows, limiter: RateLi
                 attachment_ids=tuple(body.attachment_ids),
                 latitude=body.location.latitude if body.location else None,
                 longitude=body.location.longitude if body.location else None,
+                contact_phone=body.contact_phone,
             ),
             admit=lambda: limiter.check(Scope.RESIDENT_SUBMIT, resident.resident_id),
         )
@@ -119,6 +133,20 @@ def _add_read_routes(router: APIRouter, flows: TicketFlows, out: Render) -> None
         )
         views, next_token = flows.list(scoped_query(caller, query))
         return TicketPageOut(tickets=[out(v, caller, with_events=False) for v in views], next_page_token=next_token)
+
+
+def _add_contact_route(router: APIRouter, contact: ContactFlows) -> None:
+    @router.get("/{ticket_id}/contact", response_model=ContactOut)
+    def get_contact(ticket_id: str, caller: CallerDep, response: Response) -> ContactOut:
+        """The resident's callback number in full: for the ticket's resident, and for a worker who may see the
+        ticket, whose read the audit log records first (503 and no number when it cannot); 404 for anyone else."""
+        found = contact.read(ticket_id, caller)
+        response.headers["Cache-Control"] = "no-store"
+        return ContactOut(
+            ticket_id=found.ticket_id,
+            contact_phone=found.contact_phone,
+            has_contact_phone=bool(found.contact_phone),
+        )
 
 
 def _add_worker_routes(router: APIRouter, flows: TicketFlows, out: Render) -> None:

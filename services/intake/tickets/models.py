@@ -112,6 +112,10 @@ class Ticket(Base):
     # Where the problem is, in WGS-84 degrees, when the resident or client gave a point: both or neither.
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The resident's optional callback number (联系电话, migration 0016): personal data. Workers see a mask; the full
+    # number only through GET /v1/tickets/{id}/contact, which the audit log records. Never exported, sent in a
+    # webhook or learned from; erasure and retention clear it.
+    contact_phone: Mapped[str] = mapped_column(String(20), default="", server_default="")
     rating: Mapped[int] = mapped_column(Integer, default=0)
     resolution: Mapped[str] = mapped_column(Text, default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)

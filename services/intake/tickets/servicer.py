@@ -28,7 +28,7 @@ from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.models import EscalationLevel, Ticket, TicketEvent, TicketStatus, Urgency
 from services.intake.tickets.precedent_privacy import history_note_for_reader, routing_for_reader
 from services.intake.tickets.repository import TicketQuery
-from services.intake.tickets.resident_privacy import ResidentAlias, actor_for, resident_id_for
+from services.intake.tickets.resident_privacy import ResidentAlias, actor_for, contact_phone_for, resident_id_for
 from services.intake.tickets.validation import Submission
 from services.intake.tickets.views import TicketView
 
@@ -88,6 +88,8 @@ def ticket_to_proto(
         community=ticket.community,
         building=ticket.building,
         resident_id=resident_id_for(ticket.resident_id, reader, alias),
+        contact_phone=contact_phone_for(ticket.contact_phone, reader),
+        has_contact_phone=bool(ticket.contact_phone),
         status=_STATUS_TO_PROTO[TicketStatus(ticket.status)],
         party=ticket.party,
         confidence=ticket.confidence,
@@ -201,6 +203,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 attachment_ids=tuple(request.attachment_ids),
                 latitude=request.location.latitude if located else None,
                 longitude=request.location.longitude if located else None,
+                contact_phone=request.contact_phone,
             ),
             admit=lambda: self._limiter.check(Scope.RESIDENT_SUBMIT, resident.resident_id),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ class Submission:
     longitude: float | None = None
     # Open311 clients may send the spec's 4,000 characters; every other surface keeps the 2,000 of check_text.
     max_text_chars: int = MAX_TEXT_CHARS
+    # The resident's optional callback number (联系电话): a mainland mobile or a landline with its area code.
+    contact_phone: str = ""
 
 
 # Directional overrides and isolates make a text read differently from how it is stored (a "Trojan Source" trick).
@@ -132,6 +135,31 @@ def check_location(latitude: float | None, longitude: float | None) -> list[Fiel
     return violations
 
 
+# A mainland mobile (1, then 3-9, then nine digits) or a landline: a trunk prefix 0, a 2-3 digit area code, a
+# 7-8 digit number, a hyphen between them optional. Spaces and hyphens a resident types are tolerated.
+# ASCII digits only: \d would also take full-width and other scripts' digits, which no dialler does.
+MOBILE_PHONE = re.compile(r"1[3-9]\d{9}", re.ASCII)
+LANDLINE_PHONE = re.compile(r"0\d{2,3}-?[2-9]\d{6,7}", re.ASCII)
+CONTACT_PHONE_MESSAGE = "联系电话格式不正确:请填写 11 位手机号(如 13812345678)或带区号的固定电话(如 021-62345678)"
+
+
+def normalized_phone(value: str) -> str:
+    """The number as stored: without spaces, a +86 or 0086 prefix of a mobile dropped."""
+    phone = "".join(value.split())
+    for prefix in ("+86", "0086"):
+        if phone.startswith(prefix) and MOBILE_PHONE.fullmatch(phone.removeprefix(prefix).lstrip("-")):
+            return phone.removeprefix(prefix).lstrip("-")
+    return phone
+
+
+def check_contact_phone(value: str) -> list[FieldViolation]:
+    """Violations of the callback number rule: empty (none given), a mainland mobile or a landline."""
+    phone = normalized_phone(value)
+    if not phone or MOBILE_PHONE.fullmatch(phone) or LANDLINE_PHONE.fullmatch(phone):
+        return []
+    return [FieldViolation("contact_phone", CONTACT_PHONE_MESSAGE)]
+
+
 def check_attachment_urls(urls: Sequence[str]) -> list[FieldViolation]:
     """Violations of the photo rule: at most nine, each an http(s) URL of at most 2,048 characters."""
     violations = []
@@ -153,6 +181,7 @@ def validate_submission(submission: Submission, *, known_communities: Collection
         *check_name(submission.building, "building", required=False),
         *check_name(submission.idempotency_key, "idempotency_key", required=False),
         *check_location(submission.latitude, submission.longitude),
+        *check_contact_phone(submission.contact_phone),
     ]
     violations.extend(check_attachment_urls(submission.attachment_urls))
     if len(submission.attachment_ids) > MAX_ATTACHMENTS:
@@ -169,6 +198,7 @@ def validate_submission(submission: Submission, *, known_communities: Collection
         attachment_ids=submission.attachment_ids,
         latitude=submission.latitude,
         longitude=submission.longitude,
+        contact_phone=normalized_phone(submission.contact_phone),
     )
 
 

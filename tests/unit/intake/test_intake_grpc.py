@@ -15,7 +15,7 @@ from linli.v1 import intake_pb2, intake_pb2_grpc, routing_pb2
 from services.intake.ratelimit import RateLimiter
 from services.intake.server import IntakeServer
 from services.intake.triage.flows import TriageFlows
-from tests.tokens import as_resident, resident_metadata, worker_metadata
+from tests.tokens import as_resident, as_worker, resident_metadata, worker_metadata
 from tests.unit.intake.fakes import RecordingTaskQueue, decision
 from tests.unit.intake.servers import sqlite_intake
 from tests.unit.intake.uploads.photos import png
@@ -232,3 +232,25 @@ def test_photos_uploaded_over_http_attach_over_grpc(
 
     attachments = http.get(f"/v1/tickets/{ticket_id}", headers=as_resident("r-1")).json()["attachments"]
     assert [a["id"] for a in attachments] == [mine.json()["upload_id"]]
+
+
+def test_a_callback_phone_given_over_grpc_is_masked_for_workers_and_read_in_full_with_a_record(
+    server: IntakeServer, stub: intake_pb2_grpc.IntakeServiceStub
+) -> None:
+    bad = intake_pb2.SubmitTicketRequest(text="楼道灯坏了好几天", community="恒康居民区", contact_phone="12345")
+    assert code_of(lambda: stub.SubmitTicket(bad, timeout=5, metadata=RESIDENT)) == grpc.StatusCode.INVALID_ARGUMENT
+    request = intake_pb2.SubmitTicketRequest(text="楼道灯坏了好几天", community="恒康居民区")
+    request.contact_phone = "13812345678"
+    own = stub.SubmitTicket(request, timeout=5, metadata=RESIDENT).ticket
+    assert (own.contact_phone, own.has_contact_phone) == ("13812345678", True)
+    TriageFlows(server.context).record_triage(own.id, decision("property_manager"))
+    seen = stub.GetTicket(intake_pb2.GetTicketRequest(ticket_id=own.id), timeout=5, metadata=PM).ticket
+    assert (seen.contact_phone, seen.has_contact_phone) == ("138****5678", True)
+
+    # The composition root wires the audit log in: the full number comes with a personal_data_read record.
+    http = TestClient(server.http)
+    contact = http.get(f"/v1/tickets/{own.id}/contact", headers=as_worker("w-7", "property_manager", "恒康居民区"))
+    assert contact.json()["contact_phone"] == "13812345678"
+    admin = as_worker("a-1", "street_office", role="admin")
+    (event,) = http.get("/v1/audit", params={"action": "personal_data_read"}, headers=admin).json()["events"]
+    assert (event["actor"], event["detail"]["ticket_id"]) == ("worker:w-7", own.id)

@@ -221,6 +221,8 @@ function setUpDetail() {
 
   function render(t) {
     document.getElementById("d-text").textContent = t.text;
+    // contact.js: the callback number's row.
+    document.dispatchEvent(new CustomEvent("linli:ticket-rendered", { detail: t }));
     const facts = [
       ["工单号", t.id],
       ["小区", `${t.community} ${t.building}`],
@@ -463,12 +465,11 @@ function meetingItemRow(item, reload) {
 }
 
 function startPage() {
-  if (document.getElementById("inbox")) setUpInbox(document.getElementById("inbox"));
+  if (document.getElementById("inbox")) setUpInbox(document.getElementById("inbox")); // inbox.js, its exports too
   if (document.getElementById("manual")) setUpManual(document.getElementById("manual"));
   if (document.getElementById("detail")) setUpDetail();
   if (document.getElementById("assign-row")) setUpAssign();
   if (document.getElementById("topic-chart")) setUpTopics();
-  if (document.getElementById("inbox-export")) setUpInboxExport(); // exports.js
   if (document.getElementById("dashboard")) setUpDashboard(); // dashboard.js
   if (document.getElementById("search-results")) setUpSearch(document.getElementById("search-results"));
 }

@@ -35,17 +35,12 @@ function exportButton(button, pathAndName) {
   });
 }
 
-// The inbox's view: the worker's party (and community), its status and level filters ("全部待办" is no API
-// status: every status is exported then).
-function setUpInboxExport() {
+// The inbox's view as the worker sees it: the current tab (set), order and filters, every page of it
+// (GET /v1/inbox/export.*, the same parameters as GET /v1/inbox without the page size and token).
+function setUpInboxExport(viewParams, setName) {
   function view(extension) {
-    const params = new URLSearchParams({ party: worker.party });
-    if (worker.community) params.set("community", worker.community);
-    const status = document.getElementById("f-status").value;
-    const level = document.getElementById("f-level").value;
-    if (status && status !== "open") params.set("status", status);
-    if (level) params.set("escalation_level", level);
-    return [`/v1/tickets/export.${extension}`, params, `工单-${new Date().toISOString().slice(0, 10)}.${extension}`];
+    const day = new Date().toISOString().slice(0, 10);
+    return [`/v1/inbox/export.${extension}`, viewParams(), `工单-${setName()}-${day}.${extension}`];
   }
   exportButton(document.getElementById("export-csv"), () => view("csv"));
   exportButton(document.getElementById("export-xlsx"), () => view("xlsx"));

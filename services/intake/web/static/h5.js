@@ -80,6 +80,8 @@ function setUpSubmit(form) {
       idempotency_key: idempotencyKey,
       ...(point ? { location: point } : {}),
     };
+    const phone = document.getElementById("contact-phone").value.trim();
+    if (phone) body.contact_phone = phone;
     try {
       const ticket = await residentApi("POST", "/v1/tickets", body);
       location.assign(`/h5/tickets/${encodeURIComponent(ticket.id)}`);

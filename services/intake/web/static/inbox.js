@@ -50,12 +50,19 @@ function setUpInbox(body) {
   const field = (id) => document.getElementById(id);
   const filters = { sort: field("f-sort"), escalation_level: field("f-level"), urgency: field("f-urgency"), building: field("f-building") };
 
-  function params(pageToken) {
-    const query = new URLSearchParams({ set: state.set, sort: filters.sort.value, page_size: "50" });
+  // The view: what the pages and the exports both take.
+  function viewParams() {
+    const query = new URLSearchParams({ set: state.set, sort: filters.sort.value });
     for (const name of ["escalation_level", "urgency", "building"]) {
       const value = filters[name].value.trim();
       if (value) query.set(name, value);
     }
+    return query;
+  }
+
+  function params(pageToken) {
+    const query = viewParams();
+    query.set("page_size", "50");
     if (pageToken) query.set("page_token", pageToken);
     return query;
   }
@@ -112,6 +119,7 @@ function setUpInbox(body) {
   document.addEventListener("linli:selection", updateBulkBar);
   setUpBulk(state, () => load(false));
   setUpViews(state, filters, pickSet);
+  setUpInboxExport(viewParams, () => field("inbox-sets").querySelector(`[data-set="${state.set}"]`).textContent);
   load(false);
 }
 
