@@ -1,8 +1,8 @@
 """Issue 19's "done when" in chromium: a worker finds a ticket by a word and by its number from the header's search
 box, bulk-transfers three tickets with one reason (one refused by its rules, reported so), exports the inbox's view
-to Excel (read back with openpyxl: the view's tickets, no others; the export is in the audit log), and a street
-office worker signed in through WeCom reads 响应率 / 解决率 / 满意率 on the dashboard, checked against figures this
-test works out from the tickets it made.
+to Excel (read back with openpyxl: the view's tickets in its order, no others) and reads a callback number in full
+(both in the audit log with actor and time), and a street office worker signed in through WeCom reads
+响应率 / 解决率 / 满意率 on the dashboard, checked against figures this test works out from the tickets it made.
 
 Intake's real server alone (create_server under uvicorn: the organisation, the audit log, the inbox, search,
 dashboards and exports wired as in production; no retrieval, routing or broker: triage is recorded by hand). Tickets
@@ -49,6 +49,7 @@ INBOX_WORKER = worker_token(INBOX_WORKER_ID, PM, JINQIAO)
 STREET_USERID = "chen-jiedao"
 STREET_WORKER_ID = "w-street"
 RESIDENT = "r-volume"
+CALLBACK_PHONE = "13900000042"
 # Monday 5 January 2026, 09:00 in Shanghai: the dashboard's tickets are received in that ISO week and the next.
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 ACCEPT_WINDOW = timedelta(hours=2)  # docs/dashboards.md: 响应 = first acceptance within 2 h of receipt
@@ -89,12 +90,16 @@ class Intake:
         assert isinstance(answer, dict)
         return answer
 
-    def routed(self, text: str, community: str, *, at: datetime | None = None, building: str = "3号楼") -> str:
+    def routed(
+        self, text: str, community: str, *, at: datetime | None = None, building: str = "3号楼", phone: str = ""
+    ) -> str:
         """A resident's ticket received at `at` (the clock's time by default), routed at once to the property
         manager (triage is a Celery task: its outcome is recorded as the worker records it)."""
         if at is not None:
             self.clock.now = at
         body = {"text": text, "community": community, "building": building}
+        if phone:
+            body["contact_phone"] = phone
         reply = self.running.http.post("/v1/tickets", json=body, headers=as_resident(RESIDENT))
         assert reply.status_code == 201, reply.text
         ticket_id = str(reply.json()["id"])
@@ -259,21 +264,23 @@ def test_a_bulk_transfer_moves_two_tickets_and_reports_the_one_its_rules_refuse(
 
 def exported_ids(path: Path) -> list[str]:
     """The 工单编号 column of the workbook's only sheet, under its header."""
-    sheet = load_workbook(path, read_only=True).worksheets[0]
+    sheet = load_workbook(io.BytesIO(path.read_bytes()), read_only=True).worksheets[0]  # the download has no suffix
     rows = list(sheet.iter_rows(values_only=True))
     column = list(rows[0]).index("工单编号")
     return [str(row[column]) for row in rows[1:]]
 
 
-def test_the_inbox_view_exported_to_excel_holds_its_tickets_and_the_export_is_audited(
+def test_the_inbox_view_exported_to_excel_holds_its_tickets_and_the_audit_log_records_it_and_a_phone_read(
     intake: Intake, desk: tuple[Page, Problems]
 ) -> None:
     page, _ = desk
-    routed = intake.routed("单元门禁坏了,外人随便进出", JINQIAO)
-    accepted = intake.routed("电梯按钮失灵", JINQIAO)
-    waiting = intake.routed("楼上漏水到我家天花板", JINQIAO)
-    done = intake.routed("路灯不亮", JINQIAO)
-    elsewhere = intake.routed("垃圾房异味很重", MEILIN)  # another community's property manager's
+    # The view: open tickets of 3号楼, newest first. Each other ticket below fails one of its conditions.
+    routed = intake.routed("单元门禁坏了,外人随便进出", JINQIAO, at=T0, phone=CALLBACK_PHONE)
+    accepted = intake.routed("电梯按钮失灵", JINQIAO, at=T0 + 10 * MINUTE)
+    waiting = intake.routed("楼上漏水到我家天花板", JINQIAO, at=T0 + 20 * MINUTE)
+    done = intake.routed("路灯不亮", JINQIAO, at=T0 + 30 * MINUTE)
+    other_building = intake.routed("7号楼门口的窨井盖松了", JINQIAO, at=T0 + 40 * MINUTE, building="7号楼")
+    elsewhere = intake.routed("垃圾房异味很重", MEILIN, at=T0 + 50 * MINUTE)  # another community's
     later = T0 + HOUR
     intake.act(accepted, "accept", INBOX_WORKER, later)
     intake.call("POST", f"/v1/tickets/{waiting}/messages", INBOX_WORKER, {"text": "哪一间?", "asks_resident": True})
@@ -282,18 +289,21 @@ def test_the_inbox_view_exported_to_excel_holds_its_tickets_and_the_export_is_au
     exported_at = T0 + 3 * HOUR
     intake.clock.now = exported_at
     open_console(page, INBOX_WORKER)
+    expect(page.locator("#inbox tr")).to_have_count(4, timeout=UI_MS)
+    page.select_option("#f-sort", "newest")
+    page.fill("#f-building", "3号楼")
+    page.locator("#f-building").dispatch_event("change")
     expect(page.locator("#inbox tr")).to_have_count(3, timeout=UI_MS)
-    shown = set(page.locator("#inbox tr").evaluate_all("(rows) => rows.map((row) => row.dataset.ticket)"))
-    assert shown == {routed, accepted, waiting}
+    rows = "(rows) => rows.map((row) => row.dataset.ticket)"
+    shown = page.locator("#inbox tr").evaluate_all(rows)
+    assert shown == [waiting, accepted, routed]
 
     with page.expect_download() as download:
         page.click("#export-xlsx")
     assert download.value.suggested_filename.endswith(".xlsx")
-    workbook = Path(download.value.path())
-    ids = exported_ids(workbook)
-    assert sorted(ids) == sorted(shown)
-    assert done not in ids
-    assert elsewhere not in ids
+    ids = exported_ids(Path(download.value.path()))
+    assert ids == shown  # the same tickets, in the view's order
+    assert not {done, other_building, elsewhere} & set(ids)
 
     events = intake.call("GET", "/v1/audit?action=export", ADMIN)
     assert isinstance(events, dict)
@@ -301,6 +311,22 @@ def test_the_inbox_view_exported_to_excel_holds_its_tickets_and_the_export_is_au
     assert export["actor"] == f"worker:{INBOX_WORKER_ID}"
     assert datetime.fromisoformat(export["at"]) == exported_at
     assert export["detail"]["rows"] == len(shown)
+    assert export["subject"].startswith("inbox:all_open sort=newest")
+    assert "building=3号楼" in export["subject"]
+
+    # The resident's callback number, read in full on the ticket's page: a personal-data read, recorded first.
+    read_at = exported_at + MINUTE
+    intake.clock.now = read_at
+    page.goto(f"/console/tickets/{routed}")
+    expect(page.locator("#d-contact-masked")).to_have_text("139****0042", timeout=UI_MS)
+    page.click("#d-contact-show")
+    expect(page.locator("#d-contact-full")).to_have_text(CALLBACK_PHONE)
+    reads = intake.call("GET", "/v1/audit?action=personal_data_read", ADMIN)
+    assert isinstance(reads, dict)
+    (read,) = reads["events"]
+    assert (read["actor"], read["detail"]["ticket_id"]) == (f"worker:{INBOX_WORKER_ID}", routed)
+    assert datetime.fromisoformat(read["at"]) == read_at
+    assert CALLBACK_PHONE not in str(read)
 
 
 @dataclass(frozen=True)
