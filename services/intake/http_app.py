@@ -24,6 +24,7 @@ from services.intake.dashboards.http import dashboard_routes
 from services.intake.database import Database
 from services.intake.exports.flows import ExportFlows
 from services.intake.exports.http import export_routes
+from services.intake.exports.models import ExportRecorder, not_recorded
 from services.intake.inbox.flows import ActedBeforeColleagues, InboxFlows
 from services.intake.inbox.http import inbox_routes
 from services.intake.json_text import RefuseLoneSurrogates
@@ -118,9 +119,9 @@ def create_http_app(
     `erasure` is given, the tickets' conversations (`/v1/tickets/{id}/messages`) when `messages` is, photo uploads
     when `uploads` is, streets, communities and workers (`/v1/org/*`) when `organisation` is; `faces` serve the
     pages, instant answers, hot topics, meetings and Open311. `dashboards` and `exports` default to ones over
-    `database` that know no street's communities and record no export, `inbox` (/v1/inbox, assignment, bulk
-    actions) to one that knows colleagues by their ticket history: the composition root wires the organisation's
-    streets and workers and the audit log in."""
+    `database` that know no street's communities and tell exports to `security.audit` (if any), `inbox` (/v1/inbox,
+    assignment, bulk actions) to one that knows colleagues by their ticket history: the composition root wires the
+    organisation's streets and workers and the audit log in."""
     app = FastAPI(
         title="linli intake",
         version="v1",
@@ -136,7 +137,8 @@ def create_http_app(
     app.add_middleware(RefuseLoneSurrogates, refuse=error_response)
     app.add_middleware(AddressRateLimit, limiter=security.limiter, addresses=security.addresses, refuse=error_response)
     _add_people_routes(app, organisation)
-    _add_report_routes(app, database, dashboards, exports, clock=flows.context.clock)
+    on_export = security.audit.export_recorder() if security.audit else not_recorded
+    _add_report_routes(app, database, dashboards, exports, clock=flows.context.clock, on_export=on_export)
     # Workers see residents by the audit log's pseudonym, never by openid (services/intake/tickets/resident_privacy.py).
     alias = _include_audit(app, security)
     contact = ContactFlows(flows.context, contact_recorder(security.audit) if security.audit else no_audit_log)
@@ -199,12 +201,13 @@ def _add_report_routes(
     exports: ExportFlows | None,
     *,
     clock: Callable[[], datetime],
+    on_export: ExportRecorder,
 ) -> None:
-    """The dashboards and the exports (of an inbox view: by the tickets' `clock`); before the ticket routes, or
-    /v1/tickets/export.csv would be a ticket id."""
+    """The dashboards and the exports (of an inbox view: by the tickets' `clock`; each told to `on_export`); before
+    the ticket routes, or /v1/tickets/export.csv would be a ticket id."""
     dashboards = dashboards or DashboardFlows(database)
     app.include_router(dashboard_routes(dashboards))
-    app.include_router(export_routes(exports or ExportFlows(database, dashboards, clock=clock)))
+    app.include_router(export_routes(exports or ExportFlows(database, dashboards, on_export=on_export, clock=clock)))
 
 
 def _add_error_handlers(app: FastAPI) -> None:
