@@ -118,6 +118,9 @@ function setUpDashboard() {
   if (worker.community) {
     scope.value = `community:${worker.community}`;
     scope.disabled = true;
+  } else if (worker.street) {
+    // A street office worker reads their street, not everything (a 403): start there.
+    street.value = worker.street;
   }
   const today = new Date();
   to.value = isoDay(today);

@@ -4,6 +4,18 @@
 "use strict";
 
 const BULK_DONE = { accept: "已受理", transfer: "已转派", close: "已办结" };
+const BULK_VERBS = { accept: "受理", transfer: "转派", close: "办结" };
+
+// Why a ticket of a bulk action was not done, in the console's words: a status rule (tickets/rules.py: "a <status>
+// ticket cannot be <verb>") names the status, a 404 a ticket not this worker's; anything else as the server wrote it.
+function bulkRefusal(result, action) {
+  const rule = /^a (\w+) ticket cannot be /.exec(result.message);
+  if (result.error_code === "failed_precondition" && rule) {
+    return `${STATUS_NAMES[rule[1]] || rule[1]}的工单不能${BULK_VERBS[action]}`;
+  }
+  if (result.error_code === "not_found") return "没有找到这张工单,或不归您办理";
+  return result.message;
+}
 
 function inboxRow(t, selected) {
   const box = el("input", { type: "checkbox", class: "pick", "aria-label": "选择此工单" });
@@ -126,8 +138,8 @@ function setUpBulk(state, reload) {
         ...answer.results.map((r) =>
           el(
             "li",
-            { class: r.ok ? "ok" : "error", "data-ticket": r.ticket_id },
-            `${r.ticket_id.slice(0, 8)}:${r.ok ? BULK_DONE[answer.action] : "未执行 — " + r.message}`,
+            { class: r.ok ? "ok" : "error", "data-ticket": r.ticket_id, title: r.ok ? null : r.message },
+            `${r.ticket_id.slice(0, 8)}:${r.ok ? BULK_DONE[answer.action] : "未执行 — " + bulkRefusal(r, answer.action)}`,
           ),
         ),
       );
