@@ -53,7 +53,7 @@ class Colleague:
 
 
 class Colleagues(Protocol):
-    """Who a worker id is (the workers' directory, services/intake/organisation, will answer this)."""
+    """Who a worker id is (intake's server asks the workers' table: inbox/directory.py)."""
 
     def lookup(self, worker_id: str, *, session: Session) -> Colleague | None:
         """The colleague with this id, None for nobody known (or no longer active)."""
@@ -61,8 +61,9 @@ class Colleagues(Protocol):
 
 
 class ActedBeforeColleagues:
-    """Until the workers' directory is wired: a colleague is whoever acted for one party on its tickets before, in
-    the communities of those tickets (a worker who never acted on a ticket cannot be assigned one yet)."""
+    """For workers the workers' table does not know (a token from `linli token issue`): a colleague is whoever acted
+    for one party on its tickets before, in the communities of those tickets (one who never acted cannot be
+    assigned a ticket yet)."""
 
     def lookup(self, worker_id: str, *, session: Session) -> Colleague | None:
         """The worker as their ticket history shows them; None for nobody, or for acts for more than one party."""
