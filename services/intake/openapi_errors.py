@@ -26,6 +26,8 @@ MEANINGS = {
     503: "Intake is starting, or its database does not answer",
 }
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+# Where a browser lands: its errors are also a page saying why, unless the caller asks for JSON.
+BROWSER_LANDINGS = ("/v1/auth/wecom/callback",)
 
 
 class FieldProblemOut(BaseModel):
@@ -53,7 +55,8 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[in
     """The error statuses an operation answers with in the ErrorBody shape.
 
     Every operation: 422 (a bad field or parameter, text with lone surrogates) and 429 (the address rate limit).
-    A body: 400 when it is not JSON. A login: 401 for a refused code, 404 for a login not offered here. A bearer
+    A body: 400 when it is not JSON; a page token: 400 when no page gave it. A login: 401 for a refused code, 404
+    for a login not offered here (WeCom's: 403 for a bad state or an account that is no active worker's). A bearer
     token: 401 and 403; with it, 404 (hidden or missing) and, for a change, 409. A path parameter: 404. Open311
     answers 400, 403 and 404 in the GeoReport shape instead.
     """
@@ -61,6 +64,8 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[in
     secured = bool(operation.get("security"))
     if "requestBody" in operation:
         statuses.add(400)
+    if any(parameter.get("name") == "page_token" for parameter in operation.get("parameters", [])):
+        statuses.add(400)  # a page token no page of this listing gave out (the inbox's: of another sort)
     if secured:
         statuses |= {401, 403, 404}
         if method != "get":
@@ -71,8 +76,10 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[in
         statuses.add(413)  # over the export's row cap
     if path.startswith("/v1/auth/"):
         statuses.add(401)  # a login code the verifier refuses
-    if path.startswith(("/v1/auth/sms/", "/v1/auth/wechat-web")):
+    if path.startswith(("/v1/auth/sms/", "/v1/auth/wechat-web", "/v1/auth/wecom/")):
         statuses.add(404)  # a login this deployment does not offer
+    if path.startswith("/v1/auth/wecom/"):
+        statuses.add(403)  # a bad, expired or replayed state, or a WeCom account that is no active worker's
     if path == "/readyz":
         statuses.add(503)
     if path.startswith(OPEN311_PREFIX):
@@ -104,9 +111,9 @@ def with_error_bodies(document: dict[str, Any]) -> dict[str, Any]:
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
+            content: dict[str, Any] = {"application/json": {"schema": {"$ref": ERROR_BODY_REF}}}
+            if path in BROWSER_LANDINGS:
+                content["text/html"] = {"schema": {"type": "string"}}
             for status in error_statuses(path, method, operation):
-                responses[str(status)] = {
-                    "description": MEANINGS[status],
-                    "content": {"application/json": {"schema": {"$ref": ERROR_BODY_REF}}},
-                }
+                responses[str(status)] = {"description": MEANINGS[status], "content": content}
     return document
