@@ -337,8 +337,11 @@ function setUpDetail() {
 }
 
 // ── topics ──────────────────────────────────────────────────────────────────────────────────────────────────────
+// The ISO week in China Standard Time (UTC+8), as the server counts weeks (topics/week.py), wherever the browser is:
+// on a Sunday evening in UTC it is already Monday in the compounds.
 function isoWeek(date) {
-  const day = new Date(Date.UTC(date.getFullYear(), date.getMonth(), date.getDate()));
+  const china = new Date(date.getTime() + 8 * 3600 * 1000);
+  const day = new Date(Date.UTC(china.getUTCFullYear(), china.getUTCMonth(), china.getUTCDate()));
   const weekday = day.getUTCDay() || 7;
   day.setUTCDate(day.getUTCDate() + 4 - weekday);
   const yearStart = new Date(Date.UTC(day.getUTCFullYear(), 0, 1));
