@@ -4,6 +4,7 @@ Modules, one job each (only `commands` and this file are light to import; the re
   data        JSONL of labelled texts and routing corrections
   features    character and word TF-IDF, sentence embeddings through an injected `Encoder`
   classifier  the stacked classifier and `RoutingClassifier`, a `Predictor`
+  compiled    the fitted TF-IDF and linear models' arithmetic without scikit-learn's per-call checks (Route)
   calibration temperature scaling, expected calibration error, the abstention threshold
   training    `train(items, ...) -> TrainedModel`, cross-validated and calibrated
   model_dir   `save_model` / `read_manifest` / `load_model`

@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from services.routing.learning.calibration import Floats, softmax
+from services.routing.learning.compiled import LinearScores, TfidfRows
 from services.routing.learning.evaluation import Prediction, predictions_from
 from services.routing.learning.features import Encoder, FeatureConfig, embedding_features
 from services.routing.learning.prior_shift import PriorShift
@@ -142,10 +143,10 @@ def transform_blocks(
     texts: Sequence[str],
     *,
     features: FeatureConfig,
-    vectorizers: dict[str, TfidfVectorizer],
+    vectorizers: Mapping[str, TfidfVectorizer | TfidfRows],
     encoder: Encoder | None,
 ) -> dict[str, BlockMatrix]:
-    """Each feature block of `texts`, with already fitted vectorizers."""
+    """Each feature block of `texts`, with already fitted vectorizers (or their compiled `TfidfRows`)."""
     blocks: dict[str, BlockMatrix] = {name: vectorizer.transform(texts) for name, vectorizer in vectorizers.items()}
     if features.embed:
         if encoder is None:
@@ -154,6 +155,15 @@ def transform_blocks(
         # The entry model reads the head vector: catalog phrasings are short, like the start of a complaint.
         blocks[ENTRIES] = blocks[EMBEDDING][:, : encoder.dimension]
     return blocks
+
+
+@dataclass(frozen=True)
+class _ScoringParts:
+    """What turns texts into the stacker's probabilities: scikit-learn's fitted objects or their compiled twins."""
+
+    vectorizers: Mapping[str, TfidfVectorizer | TfidfRows]
+    models: Mapping[str, LinearSVC | LogisticRegression | EntryModel | LinearScores]
+    meta: LogisticRegression | LinearScores
 
 
 @dataclass(frozen=True)
@@ -178,6 +188,10 @@ class StackedClassifier:
     decision scores, so the stacker learns on held-out folds how far to trust each.
     """
 
+    # Scores with compiled copies of the fitted parts (compiled.py); False uses scikit-learn's objects themselves,
+    # the reference the compiled parts are tested and benchmarked against. Same numbers either way.
+    compiled = True
+
     def __init__(
         self,
         *,
@@ -199,9 +213,32 @@ class StackedClassifier:
         self.temperature = temperature
         self.signals = signals
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for derived in ("compiled", "_compiled_parts"):  # rebuilt from the fitted objects, never saved
+            state.pop(derived, None)
+        return state
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         state.setdefault("signals", ())  # models pickled before signals existed used none
         self.__dict__.update(state)
+
+    def _parts(self) -> _ScoringParts:
+        """The vectorizers, block models and stacker that score: compiled (built on first use) unless `compiled`."""
+        if not self.compiled:
+            return _ScoringParts(self.vectorizers, self.base_models, self.meta)
+        parts: _ScoringParts | None = self.__dict__.get("_compiled_parts")
+        if parts is None:  # two threads may both build it: the same parts, the last one kept
+            parts = _ScoringParts(
+                {name: TfidfRows(vectorizer) for name, vectorizer in self.vectorizers.items()},
+                {
+                    name: model if isinstance(model, EntryModel) else LinearScores(model)
+                    for name, model in self.base_models.items()
+                },
+                LinearScores(self.meta),
+            )
+            self._compiled_parts = parts
+        return parts
 
     def entry_scores(self, text: str, encoder: Encoder | None) -> dict[str, float]:
         """{catalog entry id: the entry model's score} for `text` (services/routing/entry_choice.py reads it);
@@ -216,9 +253,10 @@ class StackedClassifier:
         self, texts: Sequence[str], encoder: Encoder | None, signals: Mapping[str, Floats] | None = None
     ) -> tuple[Floats, dict[str, slice]]:
         """The stacker's input rows and which columns belong to which block or signal."""
-        blocks = transform_blocks(texts, features=self.features, vectorizers=self.vectorizers, encoder=encoder)
-        names = [name for name in blocks if name in self.base_models]  # a model without an entry model skips it
-        columns: list[Floats] = [as_logits(self.base_models[name].decision_function(blocks[name])) for name in names]
+        parts = self._parts()
+        blocks = transform_blocks(texts, features=self.features, vectorizers=parts.vectorizers, encoder=encoder)
+        names = [name for name in blocks if name in parts.models]  # a model without an entry model skips it
+        columns: list[Floats] = [as_logits(parts.models[name].decision_function(blocks[name])) for name in names]
         given = signals or {}
         missing = [name for name in self.signals if name not in given]
         if missing:
@@ -242,14 +280,14 @@ class StackedClassifier:
         if not texts:
             return np.zeros((0, len(self.labels)))
         inputs, _ = self.meta_inputs(texts, encoder, signals)
-        return softmax(as_logits(self.meta.decision_function(inputs)), self.temperature)
+        return softmax(as_logits(self._parts().meta.decision_function(inputs)), self.temperature)
 
     def explain(
         self, texts: Sequence[str], encoder: Encoder | None, signals: Mapping[str, Floats] | None = None
     ) -> tuple[Floats, list[SignalAttribution]]:
         """Probabilities as `probabilities`, and for each text which group of evidence decided it."""
         inputs, spans = self.meta_inputs(texts, encoder, signals)
-        probabilities = softmax(as_logits(self.meta.decision_function(inputs)), self.temperature)
+        probabilities = softmax(as_logits(self._parts().meta.decision_function(inputs)), self.temperature)
         coefficients = np.asarray(self.meta.coef_, dtype=np.float64)
         if coefficients.shape[0] == 1:  # binary: the one score is class 1's logit against class 0's zero
             coefficients = np.vstack([np.zeros_like(coefficients), coefficients])

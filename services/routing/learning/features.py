@@ -87,11 +87,17 @@ class FeatureConfig:
         )
 
 
+_JIEBA_QUIET = 60  # above CRITICAL: nothing
+
+
 def segment_words(text: str) -> list[str]:
     """jieba's words of `text`, without whitespace tokens; module-level so a fitted vectorizer pickles by name."""
     import jieba  # its dictionary loads on first use (about a second); only word features pay for it
 
-    jieba.setLogLevel(60)  # jieba prints its dictionary loading at INFO to stderr
+    # jieba prints its dictionary loading at INFO to stderr. Only when another module changed the level: setting it
+    # clears the cache of every logger in the process, which cost as much as the segmentation itself.
+    if jieba.default_logger.level != _JIEBA_QUIET:
+        jieba.setLogLevel(_JIEBA_QUIET)
     return [word for word in jieba.lcut(text) if word.strip()]
 
 
