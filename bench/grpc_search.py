@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _print_results(results: dict[str, list[LoadResult]]) -> None:
     print(
-        f"{'server':>14} {'concurrency':>11} {'requests':>8} {'errors':>6} {'p50':>10} {'p99':>10} {'req/s':>7} "
+        f"{'server':>24} {'concurrency':>11} {'requests':>8} {'errors':>6} {'p50':>10} {'p99':>10} {'req/s':>7} "
         f"{'server CPU/call':>15} {'other load':>10}"
     )
     for name, rounds in results.items():
@@ -314,7 +314,7 @@ def _print_results(results: dict[str, list[LoadResult]]) -> None:
             runs = [result for result in rounds if result.concurrency == concurrency]
             cpu = [f"{result.server_cpu_ms_per_call:.2f}" for result in runs]
             print(
-                f"{name[-14:]:>14} {concurrency:>11} {sum(r.requests for r in runs):>8} "
+                f"{name[-24:]:>24} {concurrency:>11} {sum(r.requests for r in runs):>8} "
                 f"{sum(r.errors for r in runs):>6} {np.median([r.p50_ms for r in runs]):>7.1f} ms "
                 f"{np.median([r.p99_ms for r in runs]):>7.1f} ms {np.median([r.per_second for r in runs]):>7.1f} "
                 f"{np.median([r.server_cpu_ms_per_call for r in runs]):>10.2f} ms "
