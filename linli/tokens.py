@@ -31,6 +31,8 @@ MAX_SUBJECT_LENGTH = 128
 MAX_TTL = timedelta(days=366)
 # Clocks of two hosts disagree by a little: tolerated on the issued-at side only, never on expiry.
 CLOCK_SKEW_SECONDS = 60
+# Tokens whose signature a codec remembers having verified; beyond this many it forgets them all and starts again.
+VERIFIED_TOKENS_KEPT = 1024
 
 
 class TokenKind(StrEnum):
@@ -109,6 +111,9 @@ class TokenCodec:
             raise ValueError(f"every key must be at least {MIN_AUTH_SECRET_LENGTH} bytes")
         self._keys = tuple(keys)
         self._clock = clock
+        # A token's text fixes its claims and the keys are fixed for the codec's life, so a token verified once needs
+        # only its times checked again: services send the same token with every call.
+        self._verified: dict[str, Claims] = {}
 
     @classmethod
     def from_settings(cls, settings: AuthSettings) -> TokenCodec:
@@ -150,6 +155,21 @@ class TokenCodec:
 
     def verify(self, token: str) -> Claims:
         """The claims of a token signed by one of our keys and not expired; raises Unauthenticated otherwise."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._signed_claims(token)
+            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                self._verified.clear()
+            self._verified[token] = claims
+        now = self._clock()
+        if now >= claims.expires_at.timestamp():
+            raise Unauthenticated("the token expired; sign in again")
+        if claims.issued_at.timestamp() > now + CLOCK_SKEW_SECONDS:
+            raise Unauthenticated("the token was issued in the future; check the clocks")
+        return claims
+
+    def _signed_claims(self, token: str) -> Claims:
+        """The claims of a token signed by one of our keys, whatever its times; raises Unauthenticated otherwise."""
         if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
             raise Unauthenticated("malformed token")
         encoded, signature_text = token.split(".")
@@ -162,16 +182,9 @@ class TokenCodec:
         if not any(matched):
             raise Unauthenticated("the token's signature does not verify (tampered, or signed with a retired key)")
         try:
-            payload = json.loads(_b64decode(encoded))
-            claims = self._claims(payload)
+            return self._claims(json.loads(_b64decode(encoded)))
         except (ValueError, binascii.Error, KeyError, TypeError, InvalidArgument) as error:
             raise Unauthenticated("malformed token") from error
-        now = self._clock()
-        if now >= claims.expires_at.timestamp():
-            raise Unauthenticated("the token expired; sign in again")
-        if claims.issued_at.timestamp() > now + CLOCK_SKEW_SECONDS:
-            raise Unauthenticated("the token was issued in the future; check the clocks")
-        return claims
 
     @staticmethod
     def _sign(key: bytes, encoded: str) -> bytes:

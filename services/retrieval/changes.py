@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,9 +26,17 @@ class AppliedChanges:
 
 
 def apply_changes(
-    store: CaseStore, index: VectorIndex, filters: FilterIndex, *, since: int, model: str
+    store: CaseStore,
+    index: VectorIndex,
+    filters: FilterIndex,
+    *,
+    since: int,
+    model: str,
+    forget: Callable[[list[int]], None],
 ) -> AppliedChanges:
     """Applies every change after `since`, oldest first, and returns where the feed now stands.
+
+    `forget(keys)` is told every deleted key (whether the index held it or not), so what caches the cases drops them.
 
     Idempotent, so a replica may replay changes it already holds (its own writes, or those a snapshot or a scan of
     the store already covered): keys are never reused, an upsert of a held key is skipped, a delete of an absent key
@@ -35,13 +44,18 @@ def apply_changes(
     """
     seq, added, removed = since, 0, 0
     while changes := store.changes_since(seq):
-        batch_added, batch_removed = _apply_batch(store, index, filters, changes, model)
+        batch_added, batch_removed = _apply_batch(store, index, filters, changes, model, forget)
         added, removed, seq = added + batch_added, removed + batch_removed, changes[-1].seq
     return AppliedChanges(seq, added, removed)
 
 
 def _apply_batch(
-    store: CaseStore, index: VectorIndex, filters: FilterIndex, changes: list[Change], model: str
+    store: CaseStore,
+    index: VectorIndex,
+    filters: FilterIndex,
+    changes: list[Change],
+    model: str,
+    forget: Callable[[list[int]], None],
 ) -> tuple[int, int]:
     """Applies consecutive runs of upserts and of deletes in feed order; returns (added, removed) keys."""
     added = removed = 0
@@ -56,6 +70,7 @@ def _apply_batch(
             added += _add(store, index, filters, keys, model)
         elif op == DELETE:
             held = index.holding(np.asarray(keys, dtype=np.int64))
+            forget(keys)
             filters.remove(keys)
             index.remove(held)
             removed += len(held)

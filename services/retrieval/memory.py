@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,12 +13,12 @@ import numpy as np
 
 from linli.embedding import Embedder, Vectors
 from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
-from linli.pii import scrub
 from services.retrieval.cases import MAX_TEXT_CHARS, CaseFilter, CaseRecord, read_corpus, validate_cases
 from services.retrieval.changes import AppliedChanges, apply_changes
 from services.retrieval.filter_index import FilterIndex
 from services.retrieval.index import IndexParams, VectorIndex
 from services.retrieval.metrics import SEARCH_SECONDS
+from services.retrieval.served_cases import ServedCases, without_personal_data
 from services.retrieval.snapshots import SnapshotStore
 from services.retrieval.store import CaseStore
 
@@ -40,6 +40,8 @@ class IndexStats:
 
 # An HNSW index with more tombstones than this is rebuilt from the store in the background.
 REBUILD_STALE_FRACTION = 0.2
+# Scrubbed cases kept for searches by default (about 1 KB each with texts of typical length, so 20 MB).
+DEFAULT_CASE_CACHE_SIZE = 20_000
 
 
 class CaseMemory:
@@ -60,6 +62,7 @@ class CaseMemory:
         params: IndexParams | None = None,
         snapshots: SnapshotStore | None = None,
         model_checksum: str = "",
+        case_cache_size: int = DEFAULT_CASE_CACHE_SIZE,
     ) -> None:
         self._embedder = embedder
         self._store = store
@@ -71,6 +74,7 @@ class CaseMemory:
         self._model_checksum = model_checksum or embedder.model_name
         self._max_k = max_k
         self._max_batch = max_batch
+        self._served = ServedCases(store, case_cache_size)
         self._updated_at = datetime.now(UTC)
         self._snapshot_name = ""
         # The newest change of the store's feed this replica has applied (docs/adr/0011).
@@ -98,8 +102,16 @@ class CaseMemory:
             watermark = self._store.last_seq()
             index, since = self._index_from_snapshot(watermark) or (self._index_from_store(), watermark)
             filters = self._filters_from_store()
-            applied = apply_changes(self._store, index, filters, since=min(since, watermark), model=self.model_name)
+            applied = apply_changes(
+                self._store,
+                index,
+                filters,
+                since=min(since, watermark),
+                model=self.model_name,
+                forget=self._served.forget,
+            )
             self._filters, self._index = filters, index
+            self._served.clear()
             self._applied_seq = applied.seq
             self._updated_at = datetime.now(UTC)
             return index.size
@@ -117,7 +129,12 @@ class CaseMemory:
         """Applies what other replicas wrote to the store since the last call (their changes in the feed)."""
         with self._write_lock:
             applied = apply_changes(
-                self._store, self._index, self._filters, since=self._applied_seq, model=self.model_name
+                self._store,
+                self._index,
+                self._filters,
+                since=self._applied_seq,
+                model=self.model_name,
+                forget=self._served.forget,
             )
             self._applied_seq = applied.seq
             if applied.added or applied.removed:
@@ -204,11 +221,10 @@ class CaseMemory:
         selection = None if case_filter.is_empty else self._filters.select(case_filter)
         index = self._index
         hits = index.search(query, k, selection)
-        records = self._store.by_keys([key for key, _ in hits])
+        records = self._served.of([key for key, _ in hits])
         SEARCH_SECONDS.labels(index.kind.value).observe(time.perf_counter() - started)
-        # A case deleted between search and read is skipped rather than failing the request. Scrubbing again on the
-        # way out (about 0.1 ms a case) also masks what an older scrubber let into the store, e.g. bare names.
-        return [(_without_personal_data(records[key]), score) for key, score in hits if key in records]
+        # A case deleted between search and read is skipped rather than failing the request.
+        return [(records[key], score) for key, score in hits if key in records]
 
     def upsert(self, cases: list[CaseRecord]) -> int:
         """Inserts or replaces cases with personal data scrubbed; a known id may not move to another community."""
@@ -217,7 +233,7 @@ class CaseMemory:
         if len(cases) > self._max_batch:
             raise InvalidArgument.for_field("cases", f"at most {self._max_batch} cases per call")
         # Cases are shown to other residents as precedents: scrub before anything is validated, embedded or stored.
-        cases = [_without_personal_data(case) for case in cases]
+        cases = [without_personal_data(case) for case in cases]
         validate_cases(cases)
         vectors = self._embedder.embed([case.complaint for case in cases])
         with self._write_lock:
@@ -245,6 +261,7 @@ class CaseMemory:
                 raise
             filters.remove(replaced)
             index.remove(np.asarray(replaced, dtype=np.int64))
+            self._served.forget(replaced)
             self._updated_at = datetime.now(UTC)
         self._maybe_rebuild()
         return len(cases)
@@ -255,6 +272,7 @@ class CaseMemory:
             raise InvalidArgument.for_field("case_ids", "give at least one id")
         with self._write_lock:
             keys = self._store.delete(case_ids)
+            self._served.forget(keys)
             self._filters.remove(keys)
             self._index.remove(np.asarray(keys, dtype=np.int64))
             if keys:
@@ -366,7 +384,3 @@ class CaseMemory:
             violations.append(FieldViolation("filter.resolved_after", "must be before filter.resolved_before"))
         if violations:
             raise InvalidArgument.for_fields(violations)
-
-
-def _without_personal_data(case: CaseRecord) -> CaseRecord:
-    return replace(case, complaint=scrub(case.complaint), resolution=scrub(case.resolution))

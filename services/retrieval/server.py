@@ -79,6 +79,7 @@ def build_memory(settings: RetrievalSettings, deps: RetrievalDeps) -> CaseMemory
         params=IndexParams(hnsw_threshold=settings.hnsw_threshold).stored_as(VectorStorage(settings.index_storage)),
         snapshots=SnapshotStore(settings.index_dir / "snapshots"),
         model_checksum=vectors_checksum(model_path, embedder),
+        case_cache_size=settings.case_cache_size,
     )
     count = memory.load()
     if settings.seed_corpus is not None:

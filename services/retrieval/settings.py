@@ -79,6 +79,12 @@ class RetrievalSettings(LinliSettings):
     snapshot_interval_seconds: float = Field(
         300.0, ge=0.0, description="How often a changed index is snapshotted to disk; 0 only on stop and on request."
     )
+    case_cache_size: int = Field(
+        20_000,
+        ge=0,
+        description="Scrubbed cases kept in memory for search results (about 1 KB each), so a hit is neither read "
+        "from the case store nor scrubbed again; a case deleted or replaced on any replica leaves it. 0 disables.",
+    )
     max_k: int = Field(50, ge=1, le=1000, description="Largest `k` a search may ask for.")
     max_batch: int = Field(64, ge=1, le=4096, description="Most texts per Embed call or cases per Upsert call.")
     workers: int = Field(8, ge=1, le=256, description="gRPC handler threads.")

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import (
@@ -14,8 +15,10 @@ from sqlalchemy import (
     Engine,
     Integer,
     LargeBinary,
+    Row,
     String,
     Text,
+    bindparam,
     create_engine,
     delete,
     func,
@@ -85,18 +88,43 @@ class CaseRow(_Base):
 
     def to_record(self) -> CaseRecord:
         """The domain view of this row."""
-        return CaseRecord(
-            id=self.case_id,
-            complaint=self.complaint,
-            resolution=self.resolution,
-            party=self.party,
-            category=self.category,
-            community=self.community,
-            building=self.building,
-            status=CaseStatus(self.status),
-            created_at=self.created_at,
-            resolved_at=self.resolved_at,
-        )
+        return _record_of(self)
+
+
+_RECORD_COLUMNS = (
+    CaseRow.key,
+    CaseRow.case_id,
+    CaseRow.complaint,
+    CaseRow.resolution,
+    CaseRow.party,
+    CaseRow.category,
+    CaseRow.community,
+    CaseRow.building,
+    CaseRow.status,
+    CaseRow.created_at,
+    CaseRow.resolved_at,
+)
+
+
+# Built once: every search runs them, and building a statement costs as much as running it.
+_RECORDS_BY_KEYS = select(*_RECORD_COLUMNS).where(CaseRow.key.in_(bindparam("keys", expanding=True)))
+_LIVE_KEYS = select(CaseRow.key).where(CaseRow.key.in_(bindparam("keys", expanding=True)))
+
+
+def _record_of(row: CaseRow | Row[*tuple[Any, ...]]) -> CaseRecord:
+    """A case from a stored row or from a select of _RECORD_COLUMNS (their attributes have the same names)."""
+    return CaseRecord(
+        id=row.case_id,
+        complaint=row.complaint,
+        resolution=row.resolution,
+        party=row.party,
+        category=row.category,
+        community=row.community,
+        building=row.building,
+        status=CaseStatus(row.status),
+        created_at=row.created_at,
+        resolved_at=row.resolved_at,
+    )
 
 
 @dataclass(frozen=True)
@@ -250,10 +278,16 @@ class CaseStore:
             return set(session.scalars(select(CaseRow.key)))
 
     def by_keys(self, keys: Sequence[int]) -> dict[int, CaseRecord]:
-        """Cases by index key."""
-        with self._unit_of_work() as session:
-            rows = session.scalars(select(CaseRow).where(CaseRow.key.in_(keys)))
-            return {row.key: row.to_record() for row in rows}
+        """Cases by index key; deleted keys are absent."""
+        # The record's columns only: no ORM objects, and not the vector a search never returns.
+        with self._engine.connect() as connection:
+            rows = connection.execute(_RECORDS_BY_KEYS, {"keys": list(keys)}).all()
+        return {row.key: _record_of(row) for row in rows}
+
+    def live_among(self, keys: Sequence[int]) -> set[int]:
+        """Which of `keys` are stored now (a search's check that no replica deleted a hit it holds in memory)."""
+        with self._engine.connect() as connection:
+            return set(connection.scalars(_LIVE_KEYS, {"keys": list(keys)}))
 
     def iter_facets(self, batch: int = 50_000) -> Iterator[tuple[list[int], list[CaseFacetsRow]]]:
         """Streams (keys, what filters look at) in key order, a batch at a time, to build the filter postings."""

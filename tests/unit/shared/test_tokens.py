@@ -72,6 +72,31 @@ def test_a_token_from_the_future_is_refused() -> None:
         TokenCodec([key_], clock=clock).verify(token)
 
 
+def test_a_token_verified_before_is_not_signed_again_but_its_times_are_checked_again() -> None:
+    clock = Clock()
+    codec = TokenCodec([key()], clock=clock)
+    token, _ = codec.issue(TokenKind.SERVICE, "routing", ttl=HOUR)
+    assert codec.verify(token).subject == "routing"
+    signed: list[str] = []
+
+    def sign(key: bytes, encoded: str) -> bytes:
+        signed.append(encoded)
+        return b""
+
+    codec._sign = sign  # type: ignore[method-assign]
+    assert codec.verify(token).subject == "routing"
+    assert signed == []
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    with pytest.raises(Unauthenticated, match="signature"):
+        codec.verify(tampered)  # another text is verified in full
+    clock.now -= 600  # the clock was set back: the token is from the future again
+    with pytest.raises(Unauthenticated, match="future"):
+        codec.verify(token)
+    clock.now += 600 + 3600
+    with pytest.raises(Unauthenticated, match="expired"):
+        codec.verify(token)
+
+
 def test_tampered_tokens_are_refused() -> None:
     codec = TokenCodec([key()], clock=Clock())
     token, _ = codec.issue(TokenKind.WORKER, "w-7", ttl=HOUR, party="property_manager", role=Role.WORKER)

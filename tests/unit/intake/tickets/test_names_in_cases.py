@@ -9,7 +9,7 @@ import pytest
 from services.intake.database import Database
 from services.intake.tickets.learning import SyncAction
 from services.intake.tickets.validation import Submission
-from services.retrieval import memory as retrieval_memory
+from services.retrieval import served_cases
 from services.retrieval.cases import CaseFilter, CaseRecord
 from services.retrieval.memory import CaseMemory
 from services.retrieval.store import CaseStore
@@ -53,7 +53,7 @@ def test_a_case_stored_by_an_older_scrubber_comes_out_of_retrieval_without_its_n
         HashEmbedder(), CaseStore.from_url(f"sqlite:///{tmp_path / 'cases.sqlite'}"), max_k=5, max_batch=4
     )
     with monkeypatch.context() as older:
-        older.setattr(retrieval_memory, "scrub", lambda text: text)  # the scrubber before bare names
+        older.setattr(served_cases, "scrub", lambda text: text)  # the scrubber before bare names
         memory.upsert(
             [CaseRecord("old-1", "张伟把车停在消防通道上", "已联系李建华挪车", "property_manager", "恒康居民区")]
         )
