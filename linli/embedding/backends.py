@@ -30,7 +30,9 @@ def create_embedder(config: EmbedderConfig) -> Embedder:
     """The embedder `config.backend` names (`LINLI_RETRIEVAL_EMBEDDING_BACKEND`), for the configured model folder."""
     model_path = config.resolved_model_path()
     if config.backend == "onnx-int8":
-        return OnnxInt8Embedder(model_path, cache_dir=config.cache_dir, max_seq_length=config.max_seq_length)
+        return OnnxInt8Embedder(
+            model_path, cache_dir=config.cache_dir, max_seq_length=config.max_seq_length, threads=config.threads
+        )
     return SentenceTransformerEmbedder(model_path, max_seq_length=config.max_seq_length)
 
 

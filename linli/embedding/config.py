@@ -29,6 +29,7 @@ class EmbedderConfig(BaseModel):
     backend: Literal["torch", "onnx-int8"] = "torch"
     cache_dir: Path
     max_seq_length: int = 256
+    threads: int = 1  # ONNX Runtime's threads for one call (onnx-int8 only); 0: one per core
 
     def resolved_model_path(self) -> Path:
         """The model folder to load; raises when neither a setting nor the embedded wheel provides one."""

@@ -47,6 +47,14 @@ class RetrievalSettings(LinliSettings):
         le=512,
         description="Tokens kept per text by either backend; longer texts are truncated (complaints rarely are).",
     )
+    embedding_threads: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="ONNX Runtime threads per `onnx-int8` call; 0: one per core. One thread spends ~20 % less CPU "
+        "per text than two on a 2-core host (the same vectors), at ~0.7 ms more per lone text: a busy replica "
+        "shares its cores with other calls anyway.",
+    )
     index_dir: Path = Field(
         DEFAULT_STATE_DIR / "index",
         description="Folder of the index snapshots (and of the embedded SQLite case store when no URL is set).",
@@ -105,6 +113,7 @@ class RetrievalSettings(LinliSettings):
             backend=self.embedding_backend,
             cache_dir=self.model_cache_dir,
             max_seq_length=self.max_seq_length,
+            threads=self.embedding_threads,
         )
 
     def resolved_model_path(self) -> Path:

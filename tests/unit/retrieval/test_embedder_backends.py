@@ -182,3 +182,15 @@ def test_no_writable_folder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest
 def test_a_folder_without_a_model_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no sentence-transformers model"):
         OnnxInt8Embedder(tmp_path, cache_dir=tmp_path / "cache")
+
+
+def test_thread_setting_reaches_the_session_and_leaves_the_vectors_alone(
+    fast: OnnxInt8Embedder, model_dir: Path, tmp_path: Path
+) -> None:
+    settings = RetrievalSettings(embedding_backend="onnx-int8", model_path=model_dir, embedding_threads=2)
+    two_threads = create_embedder(settings.embedder_config())
+
+    assert isinstance(two_threads, OnnxInt8Embedder)
+    assert two_threads._session.get_session_options().intra_op_num_threads == 2
+    assert fast._session.get_session_options().intra_op_num_threads == 0
+    np.testing.assert_array_equal(two_threads.embed(TEXTS), fast.embed(TEXTS))
