@@ -62,12 +62,13 @@ def current_caller(
     return security_of(request).authenticator.identify(header)
 
 
-def current_worker(caller: Annotated[Caller, Depends(current_caller)]) -> Worker:
+# Async: a check without I/O runs on the event loop, where a sync dependency would cost a thread hand-off each.
+async def current_worker(caller: Annotated[Caller, Depends(current_caller)]) -> Worker:
     """The calling worker; 403 for a resident's token."""
     return require_worker(caller)
 
 
-def current_resident(caller: Annotated[Caller, Depends(current_caller)]) -> Resident:
+async def current_resident(caller: Annotated[Caller, Depends(current_caller)]) -> Resident:
     """The calling resident; 403 for a worker's token."""
     return require_resident(caller)
 
