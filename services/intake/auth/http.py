@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from linli.errors import RateLimited, Unauthenticated
 from linli.parties import display_name
@@ -54,12 +55,17 @@ def security_of(request: Request) -> HttpSecurity:
     return security
 
 
-def current_caller(
+async def current_caller(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Caller:
-    """The resident or worker whose bearer token came with the request; 401 without a valid one."""
+    """The resident or worker whose bearer token came with the request; 401 without a valid one.
+
+    On the event loop when the token's check reads no database (the usual case), else on a worker thread.
+    """
     header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
-    return security_of(request).authenticator.identify(header)
+    authenticator = security_of(request).authenticator
+    caller = authenticator.identify_in_memory(header)
+    return caller if caller is not None else await run_in_threadpool(authenticator.identify, header)
 
 
 # Async: a check without I/O runs on the event loop, where a sync dependency would cost a thread hand-off each.
