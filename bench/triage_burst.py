@@ -14,6 +14,11 @@ and print them side by side (`off` makes routing embed each text again: LINLI_IN
 `--cases 0 100000` does the same for index sizes: 0 is the packaged corpus retrieval seeds itself, a number fills the
 case store first with the packaged cases and synthetic variations of them (bench/synthetic_cases.py), from which
 retrieval builds its index at start (HNSW from 20,000 cases on; allow `--ready-timeout` for the build).
+
+`--rate 50 --duration 60` offers a steady rate instead of a burst: 3,000 submissions, each due at t0 + i/rate, sent by
+a pool of senders (bench/triage_rate.py); it prints the achieved offered rate and submit→routed max as well. Both
+modes print what was lost (accepted, never triaged) and duplicated (triaged more than once; see
+bench/reliability/ledger.py).
 """
 
 from __future__ import annotations
@@ -31,11 +36,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.reliability.ledger import Triage, triage_times, wait_triaged
+from bench.reliability.ledger import Audit, Triage, audit, triage_times, wait_triaged
 from bench.reliability.residents import Receipt, Submission, Submitter
 from bench.reliability.stack import READY_SECONDS, StackConfig, fresh_database, progress, running_stack
 from bench.reliability.workload import submissions
 from bench.synthetic_cases import fill_case_store
+from bench.triage_rate import MIN_SENDERS, delivery_line, offered_rate, submit_at_rate
 from services.intake.database import Database
 from services.intake.settings import IntakeSettings
 from services.retrieval.settings import RetrievalSettings
@@ -66,6 +72,10 @@ class Figures:
     routed_per_second: float = float("nan")
     p50_seconds: float = float("nan")
     p99_seconds: float = float("nan")
+    max_seconds: float = float("nan")
+    offered_per_second: float = float("nan")
+    lost: int = 0
+    duplicated: int = 0
     cpu_ms_per_ticket: dict[str, float] = field(default_factory=dict)
     load_average: tuple[float, float] = (float("nan"), float("nan"))
     complete: bool = False
@@ -103,16 +113,17 @@ def run_variant(args: argparse.Namespace, variant: Variant) -> Figures:
             warm = _submit(stack.addresses.http, planned[: args.warmup], min(args.concurrency, args.warmup))[0]
             wait_triaged(database, _ids(warm), timeout=args.timeout, check=stack.supervisor.check_alive, say=_say)
 
-            _say(f"submitting {args.tickets} tickets, {args.concurrency} at a time")
             cpu_before = stack.supervisor.cpu_seconds()
-            results, submit_seconds = _submit(stack.addresses.http, planned[args.warmup :], args.concurrency)
+            results, submit_seconds = _submit_measured(args, stack.addresses.http, planned[args.warmup :])
             ids = _ids(results)
             wait_triaged(database, ids, timeout=args.timeout, check=stack.supervisor.check_alive, say=_say)
             cpu_after = stack.supervisor.cpu_seconds()
             times = triage_times(database, ids)
+            checked = audit(database, results)
         finally:
             database.dispose()
     figures = _report(args, variant, stack.database_url, results, submit_seconds, times)
+    _report_delivery(args, figures, results, checked)
     cpu = {name: used - cpu_before.get(name, 0.0) for name, used in cpu_after.items()}
     figures.cpu_ms_per_ticket = {name: 1000 * used / max(len(ids), 1) for name, used in cpu.items()}
     figures.load_average = (load_before, os.getloadavg()[0])
@@ -122,7 +133,9 @@ def run_variant(args: argparse.Namespace, variant: Variant) -> Figures:
         + f"\nload average     {figures.load_average[0]:.1f} before, {figures.load_average[1]:.1f} after "
         f"({os.cpu_count()} CPUs)\n\n"
     )
-    figures.complete = all(t.decided_at is not None for t in times.values()) and len(ids) == args.tickets
+    figures.complete = (
+        all(t.decided_at is not None for t in times.values()) and len(ids) == args.tickets and checked.clean
+    )
     if figures.complete:
         shutil.rmtree(folder, ignore_errors=True)
     return figures
@@ -130,6 +143,31 @@ def run_variant(args: argparse.Namespace, variant: Variant) -> Figures:
 
 def _ids(receipts: list[Receipt]) -> list[str]:
     return [receipt.ticket_id for receipt in receipts if receipt.ticket_id]
+
+
+def _submit_measured(args: argparse.Namespace, base_url: str, planned: list[Submission]) -> tuple[list[Receipt], float]:
+    """The measured submissions: all at once, `--concurrency` in flight, or at the steady `--rate`."""
+    if args.rate is None:
+        _say(f"submitting {args.tickets} tickets, {args.concurrency} at a time")
+        return _submit(base_url, planned, args.concurrency)
+    _say(f"submitting {args.tickets} tickets at {args.rate:g}/s for {args.duration:g} s")
+    submitter = Submitter(base_url, concurrency=max(args.concurrency, MIN_SENDERS), give_up_after=0.0)
+    started = time.perf_counter()
+    try:
+        return submit_at_rate(submitter, planned, args.rate), time.perf_counter() - started
+    finally:
+        submitter.close()
+
+
+def _report_delivery(args: argparse.Namespace, figures: Figures, results: list[Receipt], checked: Audit) -> None:
+    figures.lost, figures.duplicated = len(checked.never_triaged), len(checked.triaged_twice)
+    lines = [f"delivery         {delivery_line(checked)}"]
+    if args.rate is not None:
+        figures.offered_per_second = offered_rate(results)
+        lines.insert(
+            0, f"offered/s        {figures.offered_per_second:8.1f}   (asked {args.rate:g}/s for {args.duration:g} s)"
+        )
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def _submit(base_url: str, planned: list[Submission], concurrency: int) -> tuple[list[Receipt], float]:
@@ -159,17 +197,24 @@ def _report(
     outcomes = Counter(t.outcome for t in times.values())
     store = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     figures = Figures(
-        variant, len(done) / span, float(np.percentile(latencies, 50)), float(np.percentile(latencies, 99))
+        variant,
+        len(done) / span,
+        float(np.percentile(latencies, 50)),
+        float(np.percentile(latencies, 99)),
+        float(latencies.max()),
     )
+    offered = f"at {args.rate:g}/s" if args.rate is not None else f"{args.concurrency} concurrent"
     lines = [
-        f"triage burst ({variant.label}): {args.tickets} tickets over HTTP, {args.concurrency} concurrent; "
+        f"triage {'burst' if args.rate is None else 'steady rate'} ({variant.label}): {args.tickets} tickets over "
+        f"HTTP, {offered}; "
         f"{args.workers} worker(s) x {args.worker_concurrency} threads; {store} + Redis",
         f"submitted/s      {len(results) / submit_seconds:8.1f}   ({len(results)} in {submit_seconds:.1f} s; HTTP "
         f"p50 {np.percentile(http, 50):.0f} ms, p99 {np.percentile(http, 99):.0f} ms)",
         f"routed/s         {figures.routed_per_second:8.1f}   ({len(done)} triaged {span:.1f} s after the first "
         f"submit: routed {outcomes['routed']}, needs_manual {outcomes['needs_manual']}, merged as duplicates "
         f"{outcomes['merged']}, still received {outcomes['received']})",
-        f"submit→routed    p50 {figures.p50_seconds:.1f} s   p99 {figures.p99_seconds:.1f} s",
+        f"submit→routed    p50 {figures.p50_seconds:.2f} s   p99 {figures.p99_seconds:.2f} s   "
+        f"max {figures.max_seconds:.2f} s",
         f"errors           {len(errors)}" + (f"   e.g. {errors[0]}" if errors else ""),
     ]
     sys.stdout.write("\n".join(lines) + "\n")
@@ -179,7 +224,18 @@ def _report(
 def comparison(runs: list[Figures]) -> str:
     """The runs side by side: one Markdown row each."""
     roles = sorted({name for run in runs for name in run.cpu_ms_per_ticket})
-    header = ["backend", "shared embedding", "cases", "routed/s", "p50 s", "p99 s"]
+    header = [
+        "backend",
+        "shared embedding",
+        "cases",
+        "offered/s",
+        "routed/s",
+        "p50 s",
+        "p99 s",
+        "max s",
+        "lost",
+        "dup.",
+    ]
     header += [f"{role} CPU-ms/ticket" for role in roles]
     rows = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for run in runs:
@@ -187,9 +243,13 @@ def comparison(runs: list[Figures]) -> str:
             run.variant.backend,
             "on" if run.variant.shared_embedding else "off",
             f"{run.variant.cases:,}" if run.variant.cases else "packaged",
+            f"{run.offered_per_second:.1f}",
             f"{run.routed_per_second:.1f}",
-            f"{run.p50_seconds:.1f}",
-            f"{run.p99_seconds:.1f}",
+            f"{run.p50_seconds:.2f}",
+            f"{run.p99_seconds:.2f}",
+            f"{run.max_seconds:.2f}",
+            str(run.lost),
+            str(run.duplicated),
             *(f"{run.cpu_ms_per_ticket.get(role, float('nan')):.1f}" for role in roles),
         ]
         rows.append("| " + " | ".join(cells) + " |")
@@ -206,7 +266,7 @@ def variants(args: argparse.Namespace) -> list[Variant]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: `python -m bench.triage_burst [--tickets N] [--backend B ...] [--shared-embedding both] ...`."""
+    """Entry point: `python -m bench.triage_burst [--tickets N | --rate R --duration S] [--backend B ...] ...`."""
     parser = argparse.ArgumentParser(prog="python -m bench.triage_burst", description=__doc__)
     parser.add_argument("--tickets", type=int, default=1000, help="tickets in the burst")
     parser.add_argument("--concurrency", type=int, default=16, help="HTTP submits in flight at once")
@@ -245,9 +305,15 @@ def main(argv: list[str] | None = None) -> int:
         help="cases in retrieval's index, e.g. `0 100000` to compare (0: the packaged corpus it seeds; more: the "
         "packaged cases and synthetic variations, bench/synthetic_cases.py)",
     )
+    parser.add_argument("--rate", type=float, help="steady offered rate, tickets/s, instead of a burst")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of the steady rate (with --rate)")
     args = parser.parse_args(argv)
     if min(args.cases) < 0:
         parser.error("--cases must be >= 0")
+    if args.rate is not None:
+        if args.rate <= 0 or args.duration <= 0:
+            parser.error("--rate and --duration must be positive")
+        args.tickets = round(args.rate * args.duration)
     runs = [run_variant(args, variant) for variant in variants(args)]
     if len(runs) > 1:
         sys.stdout.write(comparison(runs))

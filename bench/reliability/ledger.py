@@ -91,6 +91,17 @@ class Audit:
     double_transitions: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
+    decided_twice: list[str] = field(default_factory=list)  # more than one decision event (of double_decisions)
+
+    @property
+    def never_triaged(self) -> list[str]:
+        """Accepted but never triaged: a 2xx whose ticket is not stored, or one still RECEIVED."""
+        return self.lost + self.untriaged
+
+    @property
+    def triaged_twice(self) -> list[str]:
+        """Accepted once but triaged more than once: two tickets for one key, or two decisions for one ticket."""
+        return self.duplicated + self.decided_twice
 
     @property
     def clean(self) -> bool:
@@ -143,8 +154,10 @@ def audit(database: Database, receipts: list[Receipt]) -> Audit:
         kinds = history[ticket_id]
         if ticket_status == TicketStatus.RECEIVED.value:
             result.untriaged.append(ticket_id)
-        elif sum(kinds[kind] for kind in DECISION_EVENTS) != 1:
+        elif (decisions := sum(kinds[kind] for kind in DECISION_EVENTS)) != 1:
             result.double_decisions.append(ticket_id)
+            if decisions > 1:
+                result.decided_twice.append(ticket_id)
         if any(count > 1 for kind, count in kinds.items() if kind not in REPEATABLE_EVENTS):
             result.double_transitions.append(ticket_id)
     return result

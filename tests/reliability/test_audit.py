@@ -78,3 +78,18 @@ def test_a_ticket_stored_for_a_submitter_who_gave_up_is_an_orphan_not_a_loss(int
     checked = audit(intake.database, [Receipt("k-1", error="gave up after 9 attempts")])
 
     assert (checked.gave_up, checked.orphans, checked.lost) == (1, [ticket_id], [])
+
+
+def test_a_ticket_decided_twice_counts_as_triaged_twice(intake: Intake) -> None:
+    ticket_id = _submit(intake, "k-1", "楼道灯坏了好几天")
+    intake.triage.record_triage(ticket_id, decision())
+    with intake.context.transaction() as work:
+        ticket = work.session.get(Ticket, ticket_id)
+        assert ticket is not None
+        intake.context.record(ticket, EventKind.NEEDS_MANUAL, SYSTEM)
+    untriaged = _submit(intake, "k-2", "电梯停在三楼不动")
+
+    checked = audit(intake.database, [Receipt("k-1", ticket_id), Receipt("k-2", untriaged)])
+
+    assert (checked.decided_twice, checked.triaged_twice) == ([ticket_id], [ticket_id])
+    assert checked.never_triaged == [untriaged]

@@ -166,6 +166,14 @@ class Revocations:
         revoked_before = self._current().get((claims.kind.value, claims.subject))
         return revoked_before is not None and claims.issued_at <= revoked_before
 
+    def is_revoked_in_memory(self, claims: Claims) -> bool | None:
+        """`is_revoked` from the snapshot alone; None when the snapshot is due for a re-read (a database read)."""
+        snapshot = self._snapshot  # read once: another thread may replace it meanwhile
+        if self._is_due(snapshot):
+            return None
+        revoked_before = snapshot.revoked_before.get((claims.kind.value, claims.subject))
+        return revoked_before is not None and claims.issued_at <= revoked_before
+
     def forget_snapshot(self) -> None:
         """Re-reads the list on the next check: after a revocation written by `stage_revocation`."""
         # Our own change counts at once. Under the lock: a refresh that read before the commit must not put its

@@ -31,7 +31,7 @@ from services.intake.tickets.rules import (
     check_status,
 )
 from services.intake.tickets.validation import Submission, check_text, replayed, validate_submission
-from services.intake.tickets.views import TicketView, view_of, views_of
+from services.intake.tickets.views import TicketView, new_ticket_view, view_of, views_of
 
 
 class TicketFlows:
@@ -73,7 +73,7 @@ class TicketFlows:
                 )
                 self._queue_triage(work, ticket)
                 work.after_commit(TICKETS_SUBMITTED.inc)
-                return view_of(ticket, session=work.session), True
+                return new_ticket_view(ticket, session=work.session, took_photos=bool(submission.attachment_ids)), True
         except IntegrityError:
             # A concurrent retry with the same key won the insert: answer with its ticket.
             with self._context.transaction() as work:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from services.intake.auth import Caller, check_claimed_identity, check_claimed_resident
 from services.intake.auth.access import check_visible, scoped_query
@@ -69,8 +70,10 @@ def ticket_routes(
 
 
 def _add_submission_route(router: APIRouter, flows: TicketFlows, limiter: RateLimiter, out: Render) -> None:
+    # Async, with the blocking part (the transaction, the rate-limit counter, the publish) on one worker thread:
+    # a sync endpoint would hand off twice, once to run and once more to validate its answer.
     @router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
-    def submit_ticket(
+    async def submit_ticket(
         body: SubmitTicketBody,
         response: Response,
         resident: ResidentDep,
@@ -78,24 +81,29 @@ def _add_submission_route(router: APIRouter, flows: TicketFlows, limiter: RateLi
     ) -> TicketOut:
         """Stores the resident's complaint as a ticket and queues its triage; a retry with the same key returns it."""
         check_claimed_resident(resident, body.resident_id)
-        view, created = flows.submit(
-            Submission(
-                text=body.text,
-                community=body.community,
-                resident_id=resident.resident_id,
-                building=body.building,
-                idempotency_key=body.idempotency_key or idempotency_key or "",
-                attachment_urls=tuple(body.attachment_urls),
-                attachment_ids=tuple(body.attachment_ids),
-                latitude=body.location.latitude if body.location else None,
-                longitude=body.location.longitude if body.location else None,
-                contact_phone=body.contact_phone,
-            ),
-            admit=lambda: limiter.check(Scope.RESIDENT_SUBMIT, resident.resident_id),
+        submission = Submission(
+            text=body.text,
+            community=body.community,
+            resident_id=resident.resident_id,
+            building=body.building,
+            idempotency_key=body.idempotency_key or idempotency_key or "",
+            attachment_urls=tuple(body.attachment_urls),
+            attachment_ids=tuple(body.attachment_ids),
+            latitude=body.location.latitude if body.location else None,
+            longitude=body.location.longitude if body.location else None,
+            contact_phone=body.contact_phone,
         )
+
+        def submit() -> tuple[TicketOut, bool]:
+            view, created = flows.submit(
+                submission, admit=lambda: limiter.check(Scope.RESIDENT_SUBMIT, resident.resident_id)
+            )
+            return out(view, resident), created
+
+        ticket, created = await run_in_threadpool(submit)
         if not created:
             response.status_code = status.HTTP_200_OK
-        return out(view, resident)
+        return ticket
 
 
 def _add_read_routes(router: APIRouter, flows: TicketFlows, out: Render) -> None:

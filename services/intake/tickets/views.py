@@ -52,6 +52,13 @@ def view_of(ticket: Ticket, *, session: Session) -> TicketView:
     )
 
 
+def new_ticket_view(ticket: Ticket, *, session: Session, took_photos: bool) -> TicketView:
+    """The view of a ticket added in this very transaction: no other ticket can name it as its primary or as what it
+    was split from yet, so only its photos are looked up, and only if it took some."""
+    photos = uploads.for_tickets([ticket.id], session=session).get(ticket.id, []) if took_photos else []
+    return TicketView(ticket, None, ticket.reporter_count, [], [], photos)
+
+
 def views_of(tickets: list[Ticket], *, session: Session) -> list[TicketView]:
     """Views of a page of tickets, with one query for all their primaries and one for all their splits (an inbox
     shows which messages still hold a problem nobody split off), none for duplicates."""

@@ -25,6 +25,7 @@ from linli.settings import AuthSettings
 from linli.tokens import MAX_TTL, Claims, Role, TokenCodec, TokenKind
 from linli.v1 import intake_pb2, intake_pb2_grpc
 from services.cli.main import main as linli
+from services.intake.auth.authenticator import Authenticator
 from services.intake.auth.models import RevokedSubject
 from services.intake.auth.revocations import REVOCATION_LIFETIME, Revocations
 from services.intake.database import Database
@@ -154,6 +155,39 @@ def test_a_revocation_from_another_process_counts_after_the_refresh_interval_not
     assert not intake.is_revoked(claims)
     refresh.now += 0.1
     assert intake.is_revoked(claims)
+
+
+def test_the_event_loop_check_answers_from_the_snapshot_and_defers_a_due_read(
+    ticket_database: Database, codec: TokenCodec
+) -> None:
+    refresh = Clock(100.0)
+    revocations = Revocations(ticket_database, refresh_seconds=15, clock=refresh)
+    authenticator = Authenticator(codec, revocations)
+    token, claims = worker_claims(codec, "w-7")
+    header = f"Bearer {token}"
+    assert authenticator.identify_in_memory(header) is None  # never read: the first check must read the table
+
+    caller = authenticator.identify(header)
+    assert authenticator.identify_in_memory(header) == caller
+    Revocations(ticket_database, refresh_seconds=0).revoke("worker", "w-7", actor=OPERATOR, now=claims.issued_at)
+    refresh.now += 15
+    assert authenticator.identify_in_memory(header) is None  # due: left to `identify`, on a worker thread
+    with pytest.raises(Unauthenticated, match="revoked"):
+        authenticator.identify(header)
+    with pytest.raises(Unauthenticated, match="revoked"):
+        authenticator.identify_in_memory(header)
+
+
+def test_the_event_loop_check_leaves_a_street_workers_communities_to_identify(
+    ticket_database: Database, codec: TokenCodec
+) -> None:
+    authenticator = Authenticator(codec, Revocations(ticket_database, refresh_seconds=15, clock=Clock(0.0)))
+    token, _ = codec.issue(
+        TokenKind.WORKER, "w-8", ttl=AN_HOUR, party="street_office", street="xizhu", role=Role.WORKER
+    )
+    authenticator.identify(f"Bearer {token}")
+
+    assert authenticator.identify_in_memory(f"Bearer {token}") is None
 
 
 def test_refresh_seconds_zero_reads_the_database_on_every_check(ticket_database: Database, codec: TokenCodec) -> None:

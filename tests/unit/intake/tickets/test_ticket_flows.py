@@ -6,7 +6,7 @@ import math
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from linli.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from linli.v1 import routing_pb2
@@ -61,6 +61,33 @@ def test_submit_stores_then_queues(intake: Intake) -> None:
     stored = intake.flows.get(view.ticket.id).ticket
     assert [e.kind for e in stored.events] == ["received"]
     assert stored.events[0].actor == "resident:r-1"
+
+
+def test_a_new_ticket_is_answered_as_stored_without_looking_for_its_duplicates_or_photos(
+    intake: Intake, database: Database
+) -> None:
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        view, created = intake.flows.submit(COMPLAINT)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+
+    assert created
+    # Nothing can name a ticket added in this transaction: no query for its duplicates, splits or photos.
+    assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == []
+    stored = intake.flows.get(view.ticket.id)
+    assert (view.primary_status, view.reporters, view.duplicate_ids, view.split_ids, view.attachments) == (
+        stored.primary_status,
+        stored.reporters,
+        stored.duplicate_ids,
+        stored.split_ids,
+        stored.attachments,
+    )
 
 
 def test_submit_keeps_the_ticket_when_the_broker_is_down(database: Database) -> None:
