@@ -3,8 +3,8 @@
 Run `python -m bench.triage_cpu --open 0 1000 5000`. Routing and retrieval are fakes answering at once (a canned
 decision, a random unit vector per text), so what is measured is the worker's own work: reading the ticket, the
 duplicate search, recording the decision. The open tickets are routed tickets of the triaged tickets' community,
-inside the duplicate window, with vectors of the same model (every one a candidate; none similar enough to merge,
-unless `--merge-every` makes every k-th new ticket repeat an open one's text and vector).
+inside the duplicate window, with random vectors of the same model: every one a candidate, none similar enough to
+merge, so every triage scores them all. Each ticket is then triaged again, as a redelivered message would be.
 
 `--code DIR` imports the services from another checkout (e.g. a `git worktree` of the base commit), so that old and
 new code run one right after the other on the same machine: `--compare DIR` does that, alternating, for `--rounds`.
@@ -90,7 +90,7 @@ def _seed(database: object, count: int, *, status: str, rng: np.random.Generator
     return ids
 
 
-def measure(url: str, open_tickets: int, triaged: int, merge_every: int) -> dict[str, float]:
+def measure(url: str, open_tickets: int, triaged: int) -> dict[str, float]:
     """CPU ms per triaged ticket (median of the tickets) and the outcomes, over a database with `open_tickets`."""
     from services.intake.database import Database
     from services.intake.tickets.context import FlowContext
@@ -124,14 +124,14 @@ def _child(args: argparse.Namespace) -> None:
     from bench.reliability.stack import fresh_database
 
     with fresh_database("postgres") as url:
-        print(json.dumps(measure(url, args.open[0], args.triaged, args.merge_every)))
+        print(json.dumps(measure(url, args.open[0], args.triaged)))
 
 
 def _run(code: Path, open_tickets: int, args: argparse.Namespace) -> dict[str, float]:
     here = Path(__file__).resolve().parent.parent
     environment = dict(os.environ, PYTHONPATH=f"{code}:{here}")
     command = [sys.executable, str(Path(__file__).resolve()), "--child", "--open", str(open_tickets)]
-    command += ["--triaged", str(args.triaged), "--merge-every", str(args.merge_every)]
+    command += ["--triaged", str(args.triaged)]
     output = subprocess.run(command, env=environment, check=True, capture_output=True, text=True).stdout  # noqa: S603 - our own script
     return dict(json.loads(output.strip().splitlines()[-1]))
 
@@ -140,7 +140,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--open", type=int, nargs="+", default=[0, 1000, 5000])
     parser.add_argument("--triaged", type=int, default=200)
-    parser.add_argument("--merge-every", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compare", type=Path, help="another checkout to run alternately with this one")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
