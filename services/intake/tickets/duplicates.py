@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from services.intake.tickets import repository
 from services.intake.tickets.context import EventKind, FlowContext, priority_of
 from services.intake.tickets.models import Ticket, TicketStatus
+from services.intake.tickets.vector_cache import VectorCache
 
 Vector = npt.NDArray[np.float32]
 
@@ -100,7 +101,7 @@ class Match:
     similarity: float
 
 
-def find_primary(ticket: Ticket, context: FlowContext, *, session: Session) -> Match | None:
+def find_primary(ticket: Ticket, context: FlowContext, *, session: Session, vectors: VectorCache) -> Match | None:
     """The earliest open ticket at or above the similarity threshold that names no other place and whose point (if
     both have one) is within the distance limit, in the window."""
     vector = vector_of(ticket)
@@ -108,20 +109,26 @@ def find_primary(ticket: Ticket, context: FlowContext, *, session: Session) -> M
     if vector is None or policy.duplicate_window.total_seconds() <= 0:
         return None
     since = ticket.created_at - policy.duplicate_window
-    found = repository.duplicate_candidates(ticket, since=since, session=session)
-    candidates = [c for c in found if len(c.embedding) == vector.nbytes]  # same model, so same size; be sure
-    if not candidates:
+    ids = repository.duplicate_candidate_ids(ticket, since=since, session=session)
+    positions, matrix, norms = vectors.rows(ids, ticket.embedding_model, vector.shape[0], session=session)
+    if not len(positions):
         return None
-    # One matrix product over every open ticket of the community, not one Python loop step each.
-    matrix = np.frombuffer(b"".join(c.embedding for c in candidates), dtype="<f4").reshape(len(candidates), -1)
-    norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(vector))
-    similarities = np.divide(matrix @ vector, norms, out=np.zeros(len(candidates), dtype=np.float32), where=norms > 0)
-    for position in np.flatnonzero(similarities >= policy.duplicate_threshold):  # ascending: oldest first
-        candidate = candidates[position]
-        if same_place(ticket.text, candidate.text) and near_enough(
-            ticket, candidate, policy.duplicate_max_distance_meters
+    # One product over every open ticket of the community; einsum, not BLAS, whose threads spin on the shared cores.
+    norms = norms * float(np.linalg.norm(vector))
+    products = np.einsum("ij,j->i", matrix, vector)
+    similarities = np.divide(products, norms, out=np.zeros(len(positions), dtype=np.float32), where=norms > 0)
+    similar = np.flatnonzero(similarities >= policy.duplicate_threshold)  # ascending: oldest first
+    if not len(similar):
+        return None
+    candidates = repository.duplicate_candidates([ids[positions[row]] for row in similar], session=session)
+    for row in similar:
+        candidate = candidates.get(ids[positions[row]])
+        if (
+            candidate is not None
+            and same_place(ticket.text, candidate.text)
+            and near_enough(ticket, candidate, policy.duplicate_max_distance_meters)
         ):
-            return Match(repository.get(candidate.id, session=session), float(similarities[position]))
+            return Match(repository.get(candidate.id, session=session), float(similarities[row]))
     return None
 
 

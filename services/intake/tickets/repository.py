@@ -170,22 +170,25 @@ def lock_community(community: str, *, session: Session) -> None:
 
 @dataclass(frozen=True)
 class DuplicateCandidate:
-    """Just what duplicate detection compares of an open ticket: loading whole tickets (with their histories) for
-    thousands of open tickets made triage slow down as they piled up (docs/reliability.md)."""
+    """Just what the place and distance checks read of an open ticket similar enough to be a duplicate."""
 
     id: str
     text: str
-    embedding: bytes
     # The point the resident attached (WGS-84 degrees), or None.
     latitude: float | None = None
     longitude: float | None = None
 
 
-def duplicate_candidates(ticket: Ticket, *, since: datetime, session: Session) -> list[DuplicateCandidate]:
-    """Open, unmerged tickets of the same community (and building where both name one) with an embedding, oldest
-    first; for a ticket split off from another, neither that one nor the others split off from it."""
+def duplicate_candidate_ids(ticket: Ticket, *, since: datetime, session: Session) -> list[str]:
+    """Ids of the open, unmerged tickets of the same community (and building where both name one) with an embedding
+    of the same model, created since `since`, oldest first; for a ticket split off from another, neither that one
+    nor the others split off from it.
+
+    Only the ids: a triage compares its vector with every open ticket's, and loading their texts and vectors again
+    for each one made triage slow down as open tickets piled up (docs/reliability.md); the vectors never change
+    once stored (duplicates.VectorCache keeps them), the texts are read for the few similar enough."""
     statement = (
-        select(Ticket.id, Ticket.text, Ticket.embedding, Ticket.latitude, Ticket.longitude)
+        select(Ticket.id)
         .where(
             Ticket.community == ticket.community,
             Ticket.id != ticket.id,
@@ -206,10 +209,28 @@ def duplicate_candidates(ticket: Ticket, *, since: datetime, session: Session) -
             Ticket.id != ticket.split_from_id,
             or_(Ticket.split_from_id.is_(None), Ticket.split_from_id != ticket.split_from_id),
         )
-    return [
-        DuplicateCandidate(row.id, row.text, row.embedding, row.latitude, row.longitude)
-        for row in session.execute(statement)
-    ]
+    # On the connection: thousands of ids need no ORM rows (nor an autoflush of the triaged ticket first).
+    return list(session.connection().execute(statement).scalars().all())
+
+
+def embeddings(ids: Sequence[str], *, session: Session) -> dict[str, tuple[bytes, str]]:
+    """The stored vector and its model of each ticket of `ids` that has one."""
+    if not ids:
+        return {}
+    statement = select(Ticket.id, Ticket.embedding, Ticket.embedding_model).where(
+        Ticket.id.in_(ids), Ticket.embedding.is_not(None)
+    )
+    return {row.id: (row.embedding, row.embedding_model) for row in session.connection().execute(statement)}
+
+
+def duplicate_candidates(ids: Sequence[str], *, session: Session) -> dict[str, DuplicateCandidate]:
+    """Text and point of each ticket of `ids`."""
+    if not ids:
+        return {}
+    statement = select(Ticket.id, Ticket.text, Ticket.latitude, Ticket.longitude).where(Ticket.id.in_(ids))
+    return {
+        row.id: DuplicateCandidate(row.id, row.text, row.latitude, row.longitude) for row in session.execute(statement)
+    }
 
 
 def _skip_locked(statement: Select[Ticket]) -> Select[Ticket]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -12,6 +13,7 @@ from services.intake.tickets import duplicates, repository
 from services.intake.tickets.context import SYSTEM, EventKind, FlowContext, Work, priority_of
 from services.intake.tickets.duplicates import Embedding
 from services.intake.tickets.models import EscalationLevel, Ticket, TicketStatus
+from services.intake.tickets.vector_cache import VectorCache
 from services.intake.triage.decision import DEFAULT_LEVEL, TriageDecision, decision_from_proto
 
 
@@ -37,8 +39,10 @@ class PendingTriage:
 class TriageFlows:
     """The triage task's side of the ticket store."""
 
-    def __init__(self, context: FlowContext) -> None:
+    def __init__(self, context: FlowContext, vectors: VectorCache | None = None) -> None:
         self._context = context
+        # Open tickets' vectors, kept across triages: one per process (the worker builds its flows once).
+        self._vectors = vectors if vectors is not None else VectorCache()
 
     def pending_triage(self, ticket_id: str) -> PendingTriage | None:
         """The ticket if it still waits for triage; None once triaged (so a repeated task does nothing)."""
@@ -61,7 +65,10 @@ class TriageFlows:
             if embedding is not None:
                 ticket.embedding, ticket.embedding_model = embedding.to_bytes(), embedding.model
                 repository.lock_community(ticket.community, session=work.session)
-                match = duplicates.find_primary(ticket, self._context, session=work.session)
+                match = duplicates.find_primary(ticket, self._context, session=work.session, vectors=self._vectors)
+                work.after_commit(
+                    functools.partial(self._vectors.remember, ticket.id, embedding.model, embedding.vector)
+                )
                 if match is not None:
                     note = f"与工单 {match.primary.id} 反映的是同一问题(相似度 {match.similarity:.2f})"
                     duplicates.link(ticket, match.primary, self._context, actor=SYSTEM, note=note)
