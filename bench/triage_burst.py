@@ -37,11 +37,12 @@ from pathlib import Path
 import numpy as np
 
 from bench.reliability.ledger import Audit, Triage, audit, triage_times, wait_triaged
+from bench.reliability.processes import Supervisor
 from bench.reliability.residents import Receipt, Submission, Submitter
 from bench.reliability.stack import READY_SECONDS, StackConfig, fresh_database, progress, running_stack
 from bench.reliability.workload import submissions
 from bench.synthetic_cases import fill_case_store
-from bench.triage_rate import MIN_SENDERS, delivery_line, offered_rate, submit_at_rate
+from bench.triage_rate import MIN_SENDERS, delivery_line, machine_busy_seconds, offered_rate, submit_at_rate
 from services.intake.database import Database
 from services.intake.settings import IntakeSettings
 from services.retrieval.settings import RetrievalSettings
@@ -113,11 +114,11 @@ def run_variant(args: argparse.Namespace, variant: Variant) -> Figures:
             warm = _submit(stack.addresses.http, planned[: args.warmup], min(args.concurrency, args.warmup))[0]
             wait_triaged(database, _ids(warm), timeout=args.timeout, check=stack.supervisor.check_alive, say=_say)
 
-            cpu_before = stack.supervisor.cpu_seconds()
+            cpu_before = _cpu_seconds(stack.supervisor)
             results, submit_seconds = _submit_measured(args, stack.addresses.http, planned[args.warmup :])
             ids = _ids(results)
             wait_triaged(database, ids, timeout=args.timeout, check=stack.supervisor.check_alive, say=_say)
-            cpu_after = stack.supervisor.cpu_seconds()
+            cpu_after = _cpu_seconds(stack.supervisor)
             times = triage_times(database, ids)
             checked = audit(database, results)
         finally:
@@ -139,6 +140,11 @@ def run_variant(args: argparse.Namespace, variant: Variant) -> Figures:
     if figures.complete:
         shutil.rmtree(folder, ignore_errors=True)
     return figures
+
+
+def _cpu_seconds(supervisor: Supervisor) -> dict[str, float]:
+    """CPU seconds so far of each role, of this process (the client: submitting and polling) and of the machine."""
+    return {**supervisor.cpu_seconds(), "client": time.process_time(), "machine (all)": machine_busy_seconds()}
 
 
 def _ids(receipts: list[Receipt]) -> list[str]:

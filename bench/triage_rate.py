@@ -7,9 +7,11 @@ from the times the submissions really left, is printed next to the one asked for
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Protocol
 
 from bench.reliability.ledger import Audit
@@ -63,3 +65,15 @@ def delivery_line(checked: Audit) -> str:
     line += f", {checked.gave_up} not accepted)" if checked.gave_up else ")"
     examples = [*(f"lost {key}" for key in lost[:2]), *(f"duplicated {key}" for key in duplicated[:2])]
     return line + (f"   e.g. {', '.join(examples)}" if examples else "")
+
+
+def machine_busy_seconds(stat: str | None = None) -> float:
+    """CPU time every core of the machine spent on anything but idling, from /proc/stat's first line.
+
+    It counts what the stack's own processes do not: PostgreSQL, Redis, the kernel and this benchmark's client, all
+    sharing the same cores; on a machine nobody else uses, busy CPU per ticket is the whole cost of a ticket.
+    """
+    first = (stat if stat is not None else Path("/proc/stat").read_text()).splitlines()[0].split()
+    ticks = [int(value) for value in first[1:9]]  # user nice system idle iowait irq softirq steal
+    idle, iowait = ticks[3], ticks[4]
+    return (sum(ticks) - idle - iowait) / os.sysconf("SC_CLK_TCK")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from concurrent.futures import Future
 
@@ -9,7 +10,7 @@ import pytest
 
 from bench.reliability.ledger import Audit
 from bench.reliability.residents import Receipt, Submission
-from bench.triage_rate import delivery_line, offered_rate, pacing_schedule, submit_at_rate
+from bench.triage_rate import delivery_line, machine_busy_seconds, offered_rate, pacing_schedule, submit_at_rate
 
 
 def test_submissions_are_due_at_fixed_intervals_from_the_start() -> None:
@@ -76,3 +77,10 @@ def test_lost_counts_missing_and_untriaged_tickets_duplicated_counts_keys_and_de
 
 def test_a_clean_run_says_nothing_was_lost_or_duplicated() -> None:
     assert delivery_line(Audit(accepted=3)) == "lost 0, duplicated 0   (3 accepted)"
+
+
+def test_machine_busy_time_leaves_out_idle_and_io_wait() -> None:
+    stat = "cpu  100 20 30 5000 400 6 7 8 0 0\ncpu0 50 10 15 2500 200 3 3 4 0 0\n"
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    assert machine_busy_seconds(stat) == pytest.approx((100 + 20 + 30 + 6 + 7 + 8) / ticks)
