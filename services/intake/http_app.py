@@ -141,7 +141,7 @@ def create_http_app(
     _add_report_routes(app, database, dashboards, exports, clock=flows.context.clock, on_export=on_export)
     # Workers see residents by the audit log's pseudonym, never by openid (services/intake/tickets/resident_privacy.py).
     alias = _include_audit(app, security)
-    contact = ContactFlows(flows.context, contact_recorder(security.audit) if security.audit else no_audit_log)
+    contact = contact_flows(flows, security)
     app.include_router(ticket_routes(flows, security.limiter, uploads.links if uploads else None, alias, contact))
     # Workers' search over the tickets they may see (services/intake/search).
     app.include_router(search_routes(SearchFlows(database), uploads.links if uploads else None))
@@ -183,6 +183,21 @@ def _include_audit(app: FastAPI, security: HttpSecurity) -> ResidentAlias | None
         return None
     app.include_router(audit_routes(security.audit))
     return security.audit.pseudonyms.of
+
+
+def contact_flows(flows: TicketFlows, security: HttpSecurity) -> ContactFlows:
+    """Callback numbers read in full: each read recorded in the audit log (none: no number), each worker held to
+    the limiter's WORKER_CONTACT limit, and each refusal over it recorded too."""
+    if security.audit is None:
+        return ContactFlows(flows.context, no_audit_log, limiter=security.limiter)
+    audit = security.audit
+
+    def on_refused(actor: str, resident_id: str, ticket_id: str) -> None:
+        audit.personal_data_refused(
+            actor, resident_id=resident_id, fields=["contact_phone"], ticket_id=ticket_id, reason="rate_limited"
+        )
+
+    return ContactFlows(flows.context, contact_recorder(audit), limiter=security.limiter, on_refused=on_refused)
 
 
 def contact_recorder(audit: AuditLog) -> ContactReadRecorder:

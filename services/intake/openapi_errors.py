@@ -25,6 +25,12 @@ MEANINGS = {
     429: "Too many requests; come back after Retry-After seconds",
     503: "Intake is starting, or its database does not answer",
 }
+# Where a status means more on one path than MEANINGS says.
+PATH_MEANINGS = {
+    ("/v1/tickets/{ticket_id}/contact", 429): "Too many requests from this address, or this worker has read too many "
+    "callback numbers in the last hour (LINLI_RATE_CONTACT_REVEALS_PER_HOUR; the same ticket again counts once); "
+    "come back after Retry-After seconds",
+}
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 # Where a browser lands: its errors are also a page saying why, unless the caller asks for JSON.
 BROWSER_LANDINGS = ("/v1/auth/wecom/callback",)
@@ -115,5 +121,6 @@ def with_error_bodies(document: dict[str, Any]) -> dict[str, Any]:
             if path in BROWSER_LANDINGS:
                 content["text/html"] = {"schema": {"type": "string"}}
             for status in error_statuses(path, method, operation):
-                responses[str(status)] = {"description": MEANINGS[status], "content": content}
+                meaning = PATH_MEANINGS.get((path, status), MEANINGS[status])
+                responses[str(status)] = {"description": meaning, "content": content}
     return document

@@ -201,6 +201,12 @@ class RateLimitSettings(LinliSettings):
     ip_logins_per_minute: int = Field(
         10, ge=0, description="Login exchanges (`POST /v1/auth/wechat`) per client address per minute; 0: off."
     )
+    contact_reveals_per_hour: int = Field(
+        30,
+        ge=0,
+        description="Residents' callback numbers one worker may read in full (`GET /v1/tickets/{id}/contact`) per "
+        "sliding hour, all at once if need be; the same ticket again within the hour is not counted; 0: off.",
+    )
     trusted_proxies: list[str] = Field(
         [],
         description="Addresses or CIDR blocks of the reverse proxies whose `X-Forwarded-For` names the client; "

@@ -23,7 +23,9 @@ def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     audit = commands.add_parser("audit", help=f"the audit log of the ticket database ({DATABASE_VARIABLE})")
     actions = audit.add_subparsers(dest="audit_action", required=True)
     listing = actions.add_parser("list", help="audited actions, newest first, one per line")
-    listing.add_argument("--action", help="e.g. token_issued, login_sms, login_failed, export, personal_data_read")
+    listing.add_argument(
+        "--action", help="e.g. token_issued, login_sms, login_failed, export, personal_data_read, personal_data_refused"
+    )
     listing.add_argument("--actor", default="", help="exactly, e.g. worker:w1 or operator:alice")
     listing.add_argument("--since", help="at or after this time (ISO 8601; no zone: UTC)")
     listing.add_argument("--until", help="before this time (ISO 8601; no zone: UTC)")

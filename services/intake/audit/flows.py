@@ -168,6 +168,19 @@ class AuditLog:
             detail["ticket_id"] = ticket_id
         self.record(actor, AuditAction.PERSONAL_DATA_READ, subject=self.pseudonyms.resident(resident_id), detail=detail)
 
+    def personal_data_refused(
+        self, actor: str, *, resident_id: str, fields: list[str], ticket_id: str, reason: str
+    ) -> None:
+        """`actor` was refused `fields` of a resident on `ticket_id` (e.g. reason `rate_limited`): nothing was
+        disclosed. Best effort, never raises: the refusal stands whether or not it could be recorded."""
+        detail: Detail = {"fields": sorted(fields), "ticket_id": ticket_id, "reason": reason}
+        try:
+            self.record(
+                actor, AuditAction.PERSONAL_DATA_REFUSED, subject=self.pseudonyms.resident(resident_id), detail=detail
+            )
+        except Unavailable:
+            logger.warning("a refused read of personal data went unrecorded", extra={"reason": reason})
+
     def export_recorder(self) -> ExportRecorder:
         """The `on_export(actor, what, row_count)` callable exports take: records an `export` with its kind and
         row count; raises Unavailable (the export must then not be served) when the log cannot be written."""

@@ -29,6 +29,7 @@ class AuditAction(StrEnum):
     LOGIN_FAILED = "login_failed"
     EXPORT = "export"
     PERSONAL_DATA_READ = "personal_data_read"
+    PERSONAL_DATA_REFUSED = "personal_data_refused"
     RESIDENT_ERASED = "resident_erased"
 
 

@@ -1,4 +1,5 @@
-"""Rate limits of intake's front: per resident (submissions, writes) and per client address (requests, logins)."""
+"""Rate limits of intake's front: per resident (submissions, writes), per worker (callback numbers read in full)
+and per client address (requests, logins)."""
 
 from services.intake.ratelimit.limiter import Limit, RateLimiter, Scope
 

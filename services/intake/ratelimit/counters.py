@@ -26,15 +26,27 @@ class WindowCount:
 
 
 class WindowCounter(Protocol):
-    """Counts one more request for `key` in the window `index` (of `window_seconds`); raises on a storage fault."""
+    """Counts one more request for `key` in the window `index` (of `window_seconds`), and remembers which items a
+    key was admitted for (`remember`, `remembers`); each raises on a storage fault."""
 
     def hit(self, key: str, index: int, window_seconds: int) -> WindowCount: ...
 
+    def remember(self, key: str, now: float, seconds: int) -> None: ...
+
+    def remembers(self, key: str, now: float) -> bool: ...
+
+
+def _digest(key: str) -> str:
+    # Hashed: neither openids, worker ids, ticket ids nor client addresses end up readable in Redis.
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
 
 def _storage_key(key: str, index: int) -> str:
-    # Hashed: neither openids nor client addresses end up readable in Redis.
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    return f"{KEY_PREFIX}{digest}:{index}"
+    return f"{KEY_PREFIX}{_digest(key)}:{index}"
+
+
+def _remembered_key(key: str) -> str:
+    return f"{KEY_PREFIX}seen:{_digest(key)}"
 
 
 class RedisWindowCounter:
@@ -54,12 +66,21 @@ class RedisWindowCounter:
         current, _, previous = pipeline.execute()
         return WindowCount(int(current), int(previous or 0))
 
+    def remember(self, key: str, now: float, seconds: int) -> None:
+        """Remembers `key` for `seconds` (Redis expires it); raises redis.RedisError when Redis does not answer."""
+        self._client.set(_remembered_key(key), 1, ex=seconds)
+
+    def remembers(self, key: str, now: float) -> bool:
+        """Whether `key` is still remembered; raises redis.RedisError when Redis does not answer."""
+        return bool(self._client.exists(_remembered_key(key)))
+
 
 class MemoryWindowCounter:
     """Counters in this process, for a single intake on the embedded (non-Redis) broker."""
 
     def __init__(self) -> None:
         self._counts: dict[tuple[str, int], int] = {}
+        self._remembered_until: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def hit(self, key: str, index: int, window_seconds: int) -> WindowCount:
@@ -69,3 +90,15 @@ class MemoryWindowCounter:
             if len(self._counts) > 10_000:
                 self._counts = {k: v for k, v in self._counts.items() if k[1] >= index - 1}
             return WindowCount(self._counts[(key, index)], self._counts.get((key, index - 1), 0))
+
+    def remember(self, key: str, now: float, seconds: int) -> None:
+        """Remembers `key` until `now + seconds`; expired keys are forgotten once many are kept."""
+        with self._lock:
+            self._remembered_until[key] = now + seconds
+            if len(self._remembered_until) > 10_000:
+                self._remembered_until = {k: t for k, t in self._remembered_until.items() if t > now}
+
+    def remembers(self, key: str, now: float) -> bool:
+        """Whether `key` is still remembered at `now`."""
+        with self._lock:
+            return self._remembered_until.get(key, 0.0) > now

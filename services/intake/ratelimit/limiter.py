@@ -13,20 +13,24 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 import redis
 
 from linli.errors import RateLimited
 from services.intake.metrics import RATE_LIMITED
-from services.intake.ratelimit.counters import MemoryWindowCounter, RedisWindowCounter, WindowCount, WindowCounter
+from services.intake.ratelimit.counters import MemoryWindowCounter, RedisWindowCounter, WindowCounter
 from services.intake.settings import RateLimitSettings
 
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
+HOUR_SECONDS = 3600
 # After a Redis fault the limiter stops asking for a while, so a dead Redis costs no request a timeout each.
 REDIS_RETRY_SECONDS = 5.0
 REDIS_TIMEOUT_SECONDS = 0.25
+
+Answer = TypeVar("Answer")
 
 
 class Scope(StrEnum):
@@ -37,6 +41,7 @@ class Scope(StrEnum):
     IP = "ip"
     IP_LOGIN = "ip_login"
     IP_SMS_CODE = "ip_sms_code"
+    WORKER_CONTACT = "worker_contact"
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class RateLimiter:
             Scope.RESIDENT_WRITE: Limit(settings.resident_writes_per_minute),
             Scope.IP: Limit(settings.ip_requests_per_minute),
             Scope.IP_LOGIN: Limit(settings.ip_logins_per_minute),
+            Scope.WORKER_CONTACT: Limit(settings.contact_reveals_per_hour, HOUR_SECONDS),
         }
         counter: WindowCounter
         if broker_url.startswith(("redis://", "rediss://")):
@@ -93,6 +99,20 @@ class RateLimiter:
         scopes, such as the SMS codes an address may ask for per hour."""
         return RateLimiter({**self._limits, **limits}, self._counter, clock=self._clock)
 
+    def check_once(self, scope: Scope, key: str, item: str) -> None:
+        """As `check`, but `item` counts once per window: once admitted for `key`, it passes again without counting
+        until a whole window has gone by (a worker calling back the same resident several times)."""
+        limit = self._limits.get(scope)
+        if limit is None or limit.requests <= 0:
+            return
+        admitted = f"{scope}:{key}:{item}"
+        remembered = self._ask(scope, lambda: self._counter.remembers(admitted, self._clock()))
+        if remembered is None or remembered:
+            return
+        self.check(scope, key)
+        # Only once admitted: a refused item must count when it is tried again.
+        self._ask(scope, lambda: self._counter.remember(admitted, self._clock(), limit.window_seconds))
+
     def check(self, scope: Scope, key: str) -> None:
         """Counts one request of `key` in `scope`; raises RateLimited when it is over the limit."""
         limit = self._limits.get(scope)
@@ -100,7 +120,7 @@ class RateLimiter:
             return
         now = self._clock()
         index, offset = divmod(now, limit.window_seconds)
-        count = self._hit(f"{scope}:{key}", int(index), limit.window_seconds)
+        count = self._ask(scope, lambda: self._counter.hit(f"{scope}:{key}", int(index), limit.window_seconds))
         if count is None:
             return
         # Sliding estimate: the previous window weighs as much as it still overlaps the last `window_seconds`.
@@ -122,13 +142,17 @@ class RateLimiter:
         fraction = max(0.0, 1.0 - (limit.requests - 1) / current)
         return max(1, math.ceil(until_next + fraction * limit.window_seconds))
 
-    def _hit(self, key: str, index: int, window_seconds: int) -> WindowCount | None:
+    def _ask(self, scope: Scope, question: Callable[[], Answer]) -> Answer | None:
+        """The counters' answer; None (let the request through) while they are unavailable."""
         if self._clock() < self._skip_until:
             return None
         try:
-            return self._counter.hit(key, index, window_seconds)
+            return question()
         except redis.RedisError as error:
             with self._lock:
                 self._skip_until = self._clock() + REDIS_RETRY_SECONDS
-            logger.warning("rate-limit counters unavailable; letting requests through", extra={"error": str(error)})
+            logger.warning(
+                "rate-limit counters unavailable; letting requests through",
+                extra={"scope": scope.value, "error": str(error)},
+            )
             return None

@@ -63,7 +63,7 @@ def ticket_routes(
 
     _add_submission_route(router, flows, limiter, out)
     _add_read_routes(router, flows, out)
-    _add_contact_route(router, contact or ContactFlows(flows.context))
+    _add_contact_route(router, contact or ContactFlows(flows.context, limiter=limiter))
     _add_worker_routes(router, flows, out)
     _add_resident_routes(router, flows, limiter, out)
     return router
@@ -147,7 +147,9 @@ def _add_contact_route(router: APIRouter, contact: ContactFlows) -> None:
     @router.get("/{ticket_id}/contact", response_model=ContactOut)
     def get_contact(ticket_id: str, caller: CallerDep, response: Response) -> ContactOut:
         """The resident's callback number in full: for the ticket's resident, and for a worker who may see the
-        ticket, whose read the audit log records first (503 and no number when it cannot); 404 for anyone else."""
+        ticket, whose read the audit log records first (503 and no number when it cannot); 404 for anyone else. A
+        worker reads at most LINLI_RATE_CONTACT_REVEALS_PER_HOUR numbers an hour (the same ticket again counts
+        once): over it 429 with Retry-After, no number, and the refusal in the audit log."""
         found = contact.read(ticket_id, caller)
         response.headers["Cache-Control"] = "no-store"
         return ContactOut(
