@@ -25,6 +25,14 @@ class AppliedChanges:
     removed: int
 
 
+class FeedGap(Exception):
+    """Changes a replica still needs were pruned from the feed: only a rebuild from the store makes it whole again."""
+
+    def __init__(self, since: int, pruned_through: int) -> None:
+        super().__init__(f"changes after seq {since} are needed, but the feed was pruned through seq {pruned_through}")
+        self.since, self.pruned_through = since, pruned_through
+
+
 def apply_changes(
     store: CaseStore,
     index: VectorIndex,
@@ -41,9 +49,18 @@ def apply_changes(
     Idempotent, so a replica may replay changes it already holds (its own writes, or those a snapshot or a scan of
     the store already covered): keys are never reused, an upsert of a held key is skipped, a delete of an absent key
     is ignored. An upsert whose row is gone was deleted later, and that delete follows in the feed.
+
+    Raises FeedGap, having applied nothing of the gap, when changes after `since` were pruned (docs/adr/0011).
     """
     seq, added, removed = since, 0, 0
-    while changes := store.changes_since(seq):
+    while True:
+        changes = store.changes_since(seq)
+        # Read after the changes: a pruning that deleted any of them had committed its watermark by then.
+        pruned_through = store.pruned_through()
+        if pruned_through > seq:
+            raise FeedGap(seq, pruned_through)
+        if not changes:
+            break
         batch_added, batch_removed = _apply_batch(store, index, filters, changes, model, forget)
         added, removed, seq = added + batch_added, removed + batch_removed, changes[-1].seq
     return AppliedChanges(seq, added, removed)

@@ -1,4 +1,5 @@
-"""`linli index build|stats`: fill a local case store and index from a JSONL corpus, and report what a folder holds.
+"""`linli index build|stats|prune-changes`: fill a local case store and index from a JSONL corpus, report what a
+folder holds, and prune the case store's change feed.
 
 Only argparse and the standard library are imported at module level: `linli` registers these subcommands on every
 run, and `linli health` must stay quick. FAISS, SQLAlchemy and (for `build` without an injected embedder) torch are
@@ -259,13 +260,36 @@ def format_stats(stats: FolderStats) -> str:
     return "\n".join(lines)
 
 
+def prune_changes(settings: RetrievalSettings, retention_hours: float) -> str:
+    """Deletes the case store's changes older than `retention_hours` (docs/adr/0011, pruning); says what it did."""
+    from datetime import timedelta
+
+    from services.retrieval.store import CaseStore
+
+    if retention_hours <= 0:
+        raise IndexAdminError(f"--retention-hours must be positive, not {retention_hours:g}")
+    url = settings.resolved_case_store_url()
+    if not settings.case_store_url and not (settings.index_dir / CASE_STORE_FILE).is_file():
+        raise IndexAdminError(f"no case store in {settings.index_dir} and no LINLI_RETRIEVAL_CASE_STORE_URL")
+    store = CaseStore.from_url(url)
+    try:
+        pruned = store.prune_changes(timedelta(hours=retention_hours))
+    finally:
+        store.dispose()
+    return (
+        f"{pruned.deleted} changes older than {retention_hours:g} h deleted from {store.url}; "
+        f"the feed is pruned through seq {pruned.through}"
+    )
+
+
 def add_index_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
-    """Registers `index build` and `index stats` on the `linli` command; returns the `index` subcommands, to which
-    services/cli/admin_commands.py adds those that call a running server."""
+    """Registers `index build`, `stats` and `prune-changes` on the `linli` command; returns the `index` subcommands,
+    to which services/cli/admin_commands.py adds those that call a running server."""
     index = commands.add_parser(
-        "index", help="build or inspect a local case index, or snapshot or reload a running server's"
+        "index",
+        help="build or inspect a local case index, prune the change feed, or snapshot or reload a running server's",
     )
     actions = index.add_subparsers(dest="index_command", required=True)
     build = actions.add_parser("build", help="embed a JSONL corpus into the case store and index, then snapshot")
@@ -273,6 +297,9 @@ def add_index_commands(
     build.add_argument("--index-dir", type=Path, help="default: LINLI_RETRIEVAL_INDEX_DIR")
     stats = actions.add_parser("stats", help="print cases, model, index kind, snapshots and per-party counts")
     stats.add_argument("--index-dir", type=Path, help="default: LINLI_RETRIEVAL_INDEX_DIR")
+    prune = actions.add_parser("prune-changes", help="delete the case store's change-feed rows older than a retention")
+    prune.add_argument("--retention-hours", type=float, help="default: LINLI_RETRIEVAL_CHANGE_RETENTION_HOURS")
+    prune.add_argument("--index-dir", type=Path, help="default: LINLI_RETRIEVAL_INDEX_DIR (its SQLite store)")
     return actions
 
 
@@ -293,6 +320,9 @@ def run_index_command(
                 f"{report.seconds:.1f} s; {report.case_count} cases, {report.index_type}; "
                 f"snapshot {report.snapshot}\n"
             )
+        elif args.index_command == "prune-changes":
+            hours = settings.change_retention_hours if args.retention_hours is None else args.retention_hours
+            sys.stdout.write(prune_changes(settings, hours) + "\n")
         else:
             sys.stdout.write(format_stats(read_stats(settings.index_dir, hnsw_threshold=settings.hnsw_threshold)))
             sys.stdout.write("\n")

@@ -14,7 +14,7 @@ import numpy as np
 from linli.embedding import Embedder, Vectors
 from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
 from services.retrieval.cases import MAX_TEXT_CHARS, CaseFilter, CaseRecord, read_corpus, validate_cases
-from services.retrieval.changes import AppliedChanges, apply_changes
+from services.retrieval.changes import AppliedChanges, FeedGap, apply_changes
 from services.retrieval.filter_index import FilterIndex
 from services.retrieval.index import IndexParams, VectorIndex
 from services.retrieval.metrics import SEARCH_SECONDS
@@ -100,21 +100,35 @@ class CaseMemory:
             self._snapshot_name = ""  # stays empty when the index is rebuilt from the store
             # Read before the scans: whatever commits during them comes again as a change after this one.
             watermark = self._store.last_seq()
-            index, since = self._index_from_snapshot(watermark) or (self._index_from_store(), watermark)
-            filters = self._filters_from_store()
-            applied = apply_changes(
-                self._store,
-                index,
-                filters,
-                since=min(since, watermark),
-                model=self.model_name,
-                forget=self._served.forget,
-            )
-            self._filters, self._index = filters, index
-            self._served.clear()
-            self._applied_seq = applied.seq
-            self._updated_at = datetime.now(UTC)
-            return index.size
+            from_snapshot = self._index_from_snapshot(watermark)
+            if from_snapshot is not None:
+                index, since = from_snapshot
+                try:
+                    return self._swap_in(index, min(since, watermark))
+                except FeedGap as gap:
+                    logger.warning("the change feed was pruned past the snapshot; rebuilding", extra=vars(gap))
+                    self._snapshot_name = ""
+            return self._load_from_store()
+
+    def _load_from_store(self) -> int:
+        """Index and filter postings from a scan of the store, plus the changes committed during the scan (a FeedGap
+        only if the retention is shorter than the scan)."""
+        watermark = self._store.last_seq()  # before the scan: what commits during it comes again after this
+        return self._swap_in(self._index_from_store(), watermark)
+
+    def _swap_in(self, index: VectorIndex, since: int) -> int:
+        filters = self._filters_from_store()
+        applied = self._apply_feed(index, filters, since)
+        self._filters, self._index = filters, index
+        self._served.clear()
+        self._applied_seq = applied.seq
+        self._updated_at = datetime.now(UTC)
+        return index.size
+
+    def _apply_feed(self, index: VectorIndex, filters: FilterIndex, since: int) -> AppliedChanges:
+        return apply_changes(
+            self._store, index, filters, since=since, model=self.model_name, forget=self._served.forget
+        )
 
     @property
     def applied_seq(self) -> int:
@@ -128,14 +142,13 @@ class CaseMemory:
     def catch_up(self) -> AppliedChanges:
         """Applies what other replicas wrote to the store since the last call (their changes in the feed)."""
         with self._write_lock:
-            applied = apply_changes(
-                self._store,
-                self._index,
-                self._filters,
-                since=self._applied_seq,
-                model=self.model_name,
-                forget=self._served.forget,
-            )
+            try:
+                applied = self._apply_feed(self._index, self._filters, since=self._applied_seq)
+            except FeedGap as gap:
+                logger.warning("changes this replica needs were pruned from the feed; rebuilding", extra=vars(gap))
+                held = self._index.keys()
+                self._load_from_store()
+                return AppliedChanges(self._applied_seq, len(self._index.keys() - held), len(held - self._index.keys()))
             self._applied_seq = applied.seq
             if applied.added or applied.removed:
                 self._updated_at = datetime.now(UTC)

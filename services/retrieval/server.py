@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from linli.embedding import Embedder, create_embedder, model_fingerprint
@@ -123,7 +124,9 @@ def create_server(
             max_batch=settings.max_batch,
         )
         server.batcher = batcher
-        memory = build_memory(settings, RetrievalDeps(embedder=batcher, store=deps.store))
+        settings.index_dir.mkdir(parents=True, exist_ok=True)  # the SQLite store's folder when no URL is set
+        store = deps.store or CaseStore.from_url(settings.resolved_case_store_url())
+        memory = build_memory(settings, RetrievalDeps(embedder=batcher, store=store))
         servicer.attach(memory)
         threading.Thread(
             target=follow_store,
@@ -131,6 +134,14 @@ def create_server(
             name="follow-store",
             daemon=True,
         ).start()
+        if settings.change_prune_interval_seconds > 0:
+            retention = timedelta(hours=settings.change_retention_hours)
+            threading.Thread(
+                target=prune_feed_periodically,
+                args=(store, retention, settings.change_prune_interval_seconds, server.stop_background),
+                name="prune-feed",
+                daemon=True,
+            ).start()
         if settings.snapshot_interval_seconds > 0:
             threading.Thread(
                 target=snapshot_periodically,
@@ -185,6 +196,22 @@ def snapshot_periodically(memory: CaseMemory, interval: float, stop: threading.E
             written_at = changed_at
         except Exception:
             logger.exception("periodic snapshot failed; will retry")
+
+
+def prune_feed_periodically(store: CaseStore, retention: timedelta, interval: float, stop: threading.Event) -> None:
+    """Deletes the feed's changes older than `retention` now and every `interval` seconds until `stop` (any replica
+    may: the writers' lock serialises them, and a replica whose changes were pruned rebuilds; docs/adr/0011).
+
+    Now as well: replicas restarted more often than `interval` would otherwise never mark the feed, nor prune it.
+    """
+    while True:
+        try:
+            pruned = store.prune_changes(retention)
+            logger.info("change feed pruned", extra={"deleted": pruned.deleted, "through_seq": pruned.through})
+        except Exception:
+            logger.exception("pruning the case store's change feed failed; will retry")
+        if stop.wait(interval):
+            return
 
 
 def main() -> int:

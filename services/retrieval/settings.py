@@ -70,6 +70,18 @@ class RetrievalSettings(LinliSettings):
         le=60.0,
         description="How often a replica reads the case store's change feed for what other replicas wrote.",
     )
+    change_retention_hours: float = Field(
+        168.0,
+        ge=1.0,
+        description="How long the case store's change feed keeps a change; a replica (or snapshot) further behind "
+        "rebuilds its index from the store.",
+    )
+    change_prune_interval_seconds: float = Field(
+        3600.0,
+        ge=0.0,
+        description="How often a replica deletes the feed's changes older than `CHANGE_RETENTION_HOURS`; 0: never "
+        "(then `linli index prune-changes` does it).",
+    )
     seed_corpus: Path | None = Field(
         Path(__file__).resolve().parent / "corpus" / "resolved_cases.jsonl",
         description="JSONL of resolved cases loaded when the index is empty; empty value disables.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,32 @@ class ChangeRow(_Base):
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     key: Mapped[int] = mapped_column(BigInteger)
     op: Mapped[str] = mapped_column(String(8))
+
+
+class FeedMarkRow(_Base):
+    """Every change up to `seq` had committed by `at`: how the pruner tells a change's age (docs/adr/0011)."""
+
+    __tablename__ = "case_feed_marks"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class FeedPrunedRow(_Base):
+    """The one row saying every change up to `seq` was deleted: written with the deletion, in its transaction."""
+
+    __tablename__ = "case_feed_pruned"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # always 1
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+@dataclass(frozen=True)
+class PrunedFeed:
+    """What one pruning did: `deleted` changes, and every change up to `through` is now gone (0: none ever)."""
+
+    deleted: int
+    through: int
 
 
 @dataclass(frozen=True)
@@ -109,6 +135,7 @@ _RECORD_COLUMNS = (
 # Built once: every search runs them, and building a statement costs as much as running it.
 _RECORDS_BY_KEYS = select(*_RECORD_COLUMNS).where(CaseRow.key.in_(bindparam("keys", expanding=True)))
 _LIVE_KEYS = select(CaseRow.key).where(CaseRow.key.in_(bindparam("keys", expanding=True)))
+_PRUNED_THROUGH = select(FeedPrunedRow.seq).where(FeedPrunedRow.id == 1)
 
 
 def _record_of(row: CaseRow | Row[*tuple[Any, ...]]) -> CaseRecord:
@@ -184,9 +211,38 @@ class CaseStore:
         session.add_all([ChangeRow(key=key, op=op) for key in keys])
 
     def last_seq(self) -> int:
-        """The newest change's sequence number (0 when nothing was ever written)."""
+        """The newest change's sequence number (0 when nothing was ever written), pruned ones included."""
         with self._unit_of_work() as session:
-            return int(session.scalar(select(func.max(ChangeRow.seq))) or 0)
+            newest = session.scalar(select(func.max(ChangeRow.seq)))
+            return max(int(newest or 0), int(session.scalar(_PRUNED_THROUGH) or 0))
+
+    def pruned_through(self) -> int:
+        """Every change up to this seq was pruned from the feed (0 when none was)."""
+        with self._unit_of_work() as session:
+            return int(session.scalar(_PRUNED_THROUGH) or 0)
+
+    def prune_changes(self, retention: timedelta, now: datetime | None = None) -> PrunedFeed:
+        """Deletes the changes older than `retention`, and records through which seq in the same transaction.
+
+        Each call also marks the feed's last seq with the time (under the writers' lock: nothing commits meanwhile).
+        The changes up to the newest mark older than `retention` are at least that old: a change goes at the first
+        call `retention` after it was written, at most one pruning interval late.
+        """
+        now = now or datetime.now(UTC)
+        with self._write() as session:
+            old_enough = select(func.max(FeedMarkRow.seq)).where(FeedMarkRow.at <= now - retention)
+            cutoff = int(session.scalar(old_enough) or 0)
+            through = int(session.scalar(_PRUNED_THROUGH) or 0)
+            deleted = 0
+            if cutoff > through:
+                deleted = session.connection().execute(delete(ChangeRow).where(ChangeRow.seq <= cutoff)).rowcount
+                session.execute(delete(FeedMarkRow).where(FeedMarkRow.seq <= cutoff))
+                session.merge(FeedPrunedRow(id=1, seq=cutoff))
+                through = cutoff
+            last = int(session.scalar(select(func.max(ChangeRow.seq))) or 0)
+            if last > through and session.get(FeedMarkRow, last) is None:  # an older mark of it says more
+                session.add(FeedMarkRow(seq=last, at=now))
+        return PrunedFeed(deleted, through)
 
     def changes_since(self, seq: int, limit: int = FEED_BATCH) -> list[Change]:
         """Up to `limit` changes after `seq`, oldest first."""
