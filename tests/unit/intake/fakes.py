@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
+from fastapi import FastAPI
 
 from linli.catalog import load_catalog
 from linli.grpc_tls import open_channel
 from linli.settings import AuthSettings, GrpcTlsSettings
 from linli.tokens import TokenCodec
 from linli.v1 import routing_pb2
+from services.intake.audit.flows import AuditLog
 from services.intake.auth import Authenticator, Role, Worker
 from services.intake.auth.http import HttpSecurity
 from services.intake.auth.residents import DevVerifier, ResidentLogin
 from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
+from services.intake.http_app import create_http_app
 from services.intake.messages.flows import MessageFlows
 from services.intake.notifications.events import OutboundEvent
 from services.intake.ratelimit import RateLimiter
@@ -64,6 +70,18 @@ def face_services(flows: TicketFlows, database: Database, settings: IntakeSettin
         catalog=load_catalog(),
         retrieval_channel=open_channel(settings.retrieval_target, GrpcTlsSettings()),
         retrieval_credentials=lambda: service_metadata("intake"),
+    )
+
+
+def audited_http_app(intake: Intake, audit: AuditLog, *, limiter: RateLimiter | None = None, **extras: Any) -> FastAPI:
+    """The real HTTP app over `intake`'s flows, ready, recording personal-data reads in `audit`; `extras` are
+    create_http_app's optional services (erasure, exports, ...)."""
+    ready = threading.Event()
+    ready.set()
+    security = dataclasses.replace(http_security(limiter), audit=audit)
+    database = intake.database
+    return create_http_app(
+        intake.flows, security, database, ready, faces=face_services(intake.flows, database), **extras
     )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -20,10 +19,9 @@ from services.intake.dashboards.flows import DashboardFlows
 from services.intake.database import Database
 from services.intake.exports.flows import ExportFlows
 from services.intake.exports.models import MAX_EXPORT_ROWS
-from services.intake.http_app import create_http_app
 from tests.tokens import as_resident, as_worker
 from tests.unit.intake.dashboards.timeline import StillClock
-from tests.unit.intake.fakes import Intake, face_services, http_security
+from tests.unit.intake.fakes import Intake, audited_http_app
 from tests.unit.intake.inbox.rows import (
     DISPATCHER,
     HENGKANG,
@@ -86,17 +84,7 @@ def make_setup(database: Database, *, max_rows: int = MAX_EXPORT_ROWS) -> Setup:
         max_rows=max_rows,
         clock=intake.clock,
     )
-    ready = threading.Event()
-    ready.set()
-    app = create_http_app(
-        intake.flows,
-        dataclasses.replace(http_security(), audit=audit),
-        database,
-        ready,
-        faces=face_services(intake.flows, database),
-        exports=exports,
-    )
-    return Setup(TestClient(app, headers=PM), clock)
+    return Setup(TestClient(audited_http_app(intake, audit, exports=exports), headers=PM), clock)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import threading
 
 import pytest
 import redis
@@ -15,13 +14,12 @@ from fastapi.testclient import TestClient
 
 from services.intake.audit.flows import AuditLog, Pseudonyms
 from services.intake.database import Database
-from services.intake.http_app import create_http_app
 from services.intake.ratelimit import Limit, RateLimiter, Scope
 from services.intake.ratelimit.counters import MemoryWindowCounter, RedisWindowCounter, WindowCounter
 from services.intake.settings import RateLimitSettings
 from tests.tokens import as_resident, as_worker
 from tests.unit.intake.dashboards.timeline import StillClock
-from tests.unit.intake.fakes import Intake, decision, face_services, http_security
+from tests.unit.intake.fakes import Intake, audited_http_app, decision
 
 pytest_plugins = ["tests.unit.intake.database"]
 
@@ -56,11 +54,7 @@ def make_app(database: Database, reveals_per_hour: int, counter: WindowCounter |
     limiter = RateLimiter(
         {Scope.WORKER_CONTACT: Limit(reveals_per_hour, HOUR)}, counter or MemoryWindowCounter(), clock=clock
     )
-    ready = threading.Event()
-    ready.set()
-    security = dataclasses.replace(http_security(limiter), audit=audit)
-    app = create_http_app(intake.flows, security, database, ready, faces=face_services(intake.flows, database))
-    return App(TestClient(app), intake, clock)
+    return App(TestClient(audited_http_app(intake, audit, limiter=limiter)), intake, clock)
 
 
 def tickets(app: App, count: int) -> list[str]:

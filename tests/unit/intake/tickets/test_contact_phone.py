@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import threading
 import zipfile
 from datetime import timedelta
 
@@ -17,14 +16,13 @@ from sqlalchemy import select, text
 from services.intake.audit.flows import AuditLog, Pseudonyms
 from services.intake.auth import Worker
 from services.intake.database import Database
-from services.intake.http_app import create_http_app
 from services.intake.residents.erasure import ErasureFlows
 from services.intake.residents.retention import RetentionSweep
 from services.intake.tickets.context import LifecyclePolicy
 from services.intake.tickets.models import Ticket
 from tests.tokens import as_resident, as_worker
 from tests.unit.intake.dashboards.timeline import StillClock
-from tests.unit.intake.fakes import Intake, decision, face_services, http_security
+from tests.unit.intake.fakes import Intake, audited_http_app, decision
 
 pytest_plugins = ["tests.unit.intake.database"]
 
@@ -52,16 +50,7 @@ def make_app(database: Database) -> App:
     """The real HTTP app with a real audit log."""
     intake = Intake(database, clock=StillClock(), policy=LifecyclePolicy(personal_data_retention=timedelta(days=30)))
     audit = AuditLog(database, Pseudonyms(lambda: PSEUDONYM_KEY), clock=intake.clock)
-    ready = threading.Event()
-    ready.set()
-    app = create_http_app(
-        intake.flows,
-        dataclasses.replace(http_security(), audit=audit),
-        database,
-        ready,
-        ErasureFlows(intake.context),
-        faces=face_services(intake.flows, database),
-    )
+    app = audited_http_app(intake, audit, erasure=ErasureFlows(intake.context))
     return App(TestClient(app), intake, audit)
 
 
