@@ -101,10 +101,7 @@ class SmsLogin:
         is locked, Unavailable when the provider fails (then nothing is recorded and the resident may retry).
         """
         phone = normalize_phone(phone_text)
-        try:
-            self._limiter.check(Scope.IP_SMS_CODE, client_address)
-        except RateLimited as error:  # the limiter speaks English to operators; the resident reads this
-            raise RateLimited("获取验证码太频繁,请稍后再试", retry_after_seconds=error.retry_after_seconds) from error
+        self._limiter.check(Scope.IP_SMS_CODE, client_address)
         phone_key = self._keys.phone_ids.digest(phone)
         self._ensure_row(phone_key)
         with self._database.unit_of_work() as session:

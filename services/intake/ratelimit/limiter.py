@@ -44,6 +44,13 @@ class Scope(StrEnum):
     WORKER_CONTACT = "worker_contact"
 
 
+# What the one refused reads, by scope; a scope not listed is told in English, for operators.
+REFUSALS: Mapping[Scope, str] = {
+    Scope.IP_SMS_CODE: "获取验证码太频繁,请稍后再试",
+    Scope.WORKER_CONTACT: "查看联系电话太频繁,请稍后再试",
+}
+
+
 @dataclass(frozen=True)
 class Limit:
     """At most `requests` per `window_seconds`; 0 requests means no limit."""
@@ -129,7 +136,8 @@ class RateLimiter:
             return
         RATE_LIMITED.labels(scope.value).inc()
         raise RateLimited(
-            f"too many requests ({scope.value}: {limit.requests} per {limit.window_seconds} s); slow down",
+            REFUSALS.get(scope)
+            or f"too many requests ({scope.value}: {limit.requests} per {limit.window_seconds} s); slow down",
             retry_after_seconds=self._retry_after(limit, offset, count.current),
         )
 

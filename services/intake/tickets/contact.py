@@ -24,7 +24,6 @@ from services.intake.tickets.context import FlowContext
 ContactReadRecorder = Callable[[str, str, str], None]
 # Told of a worker's read refused over the limit: (actor, resident_id, ticket_id); best effort, never raises.
 ContactRefusalRecorder = Callable[[str, str, str], None]
-TOO_MANY_READS = "查看联系电话太频繁,请稍后再试"
 
 
 def no_audit_log(_actor: str, _resident_id: str, _ticket_id: str) -> None:
@@ -81,6 +80,6 @@ class ContactFlows:
         """Counts the read against the worker's limit (a ticket once per window); over it, records the refusal."""
         try:
             self._limiter.check_once(Scope.WORKER_CONTACT, worker.actor, ticket_id)
-        except RateLimited as error:  # the limiter speaks English to operators; the worker reads this
+        except RateLimited:
             self._on_refused(worker.actor, resident_id, ticket_id)
-            raise RateLimited(TOO_MANY_READS, retry_after_seconds=error.retry_after_seconds) from error
+            raise

@@ -12,6 +12,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
+from linli.errors import RateLimited
 from services.intake.audit.flows import AuditLog, Pseudonyms
 from services.intake.database import Database
 from services.intake.ratelimit import Limit, RateLimiter, Scope
@@ -169,8 +170,10 @@ def test_the_setting_limits_reads_per_hour_with_30_by_default() -> None:
     limiter.check_once(Scope.WORKER_CONTACT, "worker:w-7", "t-1")
     limiter.check_once(Scope.WORKER_CONTACT, "worker:w-7", "t-2")
     limiter.check_once(Scope.WORKER_CONTACT, "worker:w-7", "t-1")
-    with pytest.raises(Exception, match="worker_contact: 2 per 3600 s"):
+    with pytest.raises(RateLimited, match="查看联系电话太频繁") as raised:
         limiter.check_once(Scope.WORKER_CONTACT, "worker:w-7", "t-3")
+    # Two of a 3,600 s window: the wait is at least half an hour whenever in the window the third came.
+    assert raised.value.retry_after_seconds >= 1800
 
 
 def test_the_openapi_document_lists_the_429_of_the_route(app: App) -> None:
