@@ -44,8 +44,13 @@ class Scope(StrEnum):
     WORKER_CONTACT = "worker_contact"
 
 
-# What the one refused reads, by scope; a scope not listed is told in English, for operators.
+# What the one refused reads, by scope: a resident or a worker, in Chinese (the H5 page shows it as it comes);
+# operators have the scope on linli_intake_rate_limited_total and the limits in the settings.
 REFUSALS: Mapping[Scope, str] = {
+    Scope.RESIDENT_SUBMIT: "提交太频繁,请稍后再试",
+    Scope.RESIDENT_WRITE: "操作太频繁,请稍后再试",
+    Scope.IP: "请求太频繁,请稍后再试",
+    Scope.IP_LOGIN: "登录太频繁,请稍后再试",
     Scope.IP_SMS_CODE: "获取验证码太频繁,请稍后再试",
     Scope.WORKER_CONTACT: "查看联系电话太频繁,请稍后再试",
 }
@@ -136,8 +141,7 @@ class RateLimiter:
             return
         RATE_LIMITED.labels(scope.value).inc()
         raise RateLimited(
-            REFUSALS.get(scope)
-            or f"too many requests ({scope.value}: {limit.requests} per {limit.window_seconds} s); slow down",
+            REFUSALS[scope],
             retry_after_seconds=self._retry_after(limit, offset, count.current),
         )
 

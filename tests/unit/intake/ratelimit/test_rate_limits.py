@@ -26,6 +26,7 @@ from services.intake.ratelimit import Limit, RateLimiter, Scope
 from services.intake.ratelimit.counters import MemoryWindowCounter, RedisWindowCounter
 from services.intake.ratelimit.grpc_peers import peer_address
 from services.intake.ratelimit.http import ClientAddresses
+from services.intake.ratelimit.limiter import REFUSALS
 from tests.tokens import as_resident, resident_metadata
 from tests.unit.intake.fakes import Intake, face_services, http_security
 from tests.unit.intake.servers import sqlite_intake
@@ -136,6 +137,7 @@ def test_http_answers_429_with_retry_after_and_recovers(database: Database) -> N
     ]
     refused = client.post("/v1/tickets", json=COMPLAINT, headers=resident)
     assert refused.json()["error"]["code"] == "rate_limited"
+    assert refused.json()["error"]["message"] == "提交太频繁,请稍后再试"
     assert int(refused.headers["Retry-After"]) >= 1
     assert client.post("/v1/tickets", json=COMPLAINT, headers=as_resident("r-2")).status_code == 201
     clock.now += 2 * WINDOW
@@ -171,7 +173,7 @@ def test_grpc_answers_resource_exhausted(tmp_path: Path) -> None:
         with pytest.raises(grpc.RpcError) as raised:
             stub.SubmitTicket(request, timeout=5, metadata=resident_metadata("r-1"))
         assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        assert "too many requests" in (raised.value.details() or "")
+        assert raised.value.details() == "提交太频繁,请稍后再试"
         status = rpc_status.from_call(raised.value)  # type: ignore[arg-type]
         assert status is not None
         retry = error_details_pb2.RetryInfo()
@@ -208,3 +210,9 @@ def test_grpc_calls_count_per_address_but_health_checks_do_not(tmp_path: Path) -
             clock.now += 2 * WINDOW
             stub = intake_pb2_grpc.IntakeServiceStub(channel)
             stub.ListTickets(intake_pb2.ListTicketsRequest(), timeout=5, metadata=resident_metadata("r-1"))
+
+
+def test_every_scope_refuses_in_chinese() -> None:
+    """Residents and workers read the refusal as it comes (the H5 page shows the server's message)."""
+    assert set(REFUSALS) == set(Scope)
+    assert all("太频繁" in refusal for refusal in REFUSALS.values())
