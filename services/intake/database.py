@@ -125,6 +125,15 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for a single read: no transaction, so no BEGIN and COMMIT around the one statement."""
+        with (
+            self.engine.connect() as connection,
+            Session(bind=connection.execution_options(isolation_level="AUTOCOMMIT")) as session,
+        ):
+            yield session
+
     def dispose(self) -> None:
         """Closes pooled connections."""
         self.engine.dispose()

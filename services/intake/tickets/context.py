@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from linli.errors import InvalidArgument
 from linli.parties import DEFAULT_PARTIES
@@ -221,7 +221,12 @@ class FlowContext:
             party=party,
             at=self.clock(),
         )
-        ticket.events.append(event)
+        # Through the event's side of the relationship: a history already read gets it appended, one not read is
+        # not read for it (a triage never shows the history it adds to).
+        event.ticket = ticket
+        session = object_session(ticket)
+        if session is not None:
+            session.add(event)
         ticket.updated_at = event.at
         return event
 

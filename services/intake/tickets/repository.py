@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from linli.errors import InvalidArgument, NotFound
 from services.intake.tickets.models import (
@@ -50,9 +50,12 @@ def add(ticket: Ticket, *, session: Session) -> Ticket:
     return ticket
 
 
-def get(ticket_id: str, *, session: Session, for_update: bool = False) -> Ticket:
-    """The ticket with this id; raises NotFound. `for_update` locks the row on databases that can."""
+def get(ticket_id: str, *, session: Session, for_update: bool = False, with_history: bool = True) -> Ticket:
+    """The ticket with this id; raises NotFound. `for_update` locks the row on databases that can; without
+    `with_history` its events are read only if something reads them (adding one does not: FlowContext.record)."""
     query = select(Ticket).where(Ticket.id == ticket_id)
+    if not with_history:
+        query = query.options(lazyload(Ticket.events))
     if for_update:
         query = query.with_for_update()
     ticket = session.scalars(query).one_or_none()
@@ -74,7 +77,9 @@ def triage_input(ticket_id: str, *, session: Session) -> tuple[str, str, str, st
 
 def by_idempotency_key(key: str, *, session: Session) -> Ticket | None:
     """The ticket an earlier submit with this key created, if any."""
-    return session.scalars(select(Ticket).where(Ticket.idempotency_key == key)).one_or_none()
+    # The id first: nearly every key is new, and a miss then costs one narrow query, not an entity load.
+    ticket_id = session.scalars(select(Ticket.id).where(Ticket.idempotency_key == key)).one_or_none()
+    return None if ticket_id is None else get(ticket_id, session=session)
 
 
 def filters_of(query: TicketQuery) -> list[ColumnElement[bool]]:

@@ -46,8 +46,8 @@ class TriageFlows:
 
     def pending_triage(self, ticket_id: str) -> PendingTriage | None:
         """The ticket if it still waits for triage; None once triaged (so a repeated task does nothing)."""
-        with self._context.transaction() as work:
-            status, text, community, building = repository.triage_input(ticket_id, session=work.session)
+        with self._context.database.reading() as session:
+            status, text, community, building = repository.triage_input(ticket_id, session=session)
             if status != TicketStatus.RECEIVED.value:
                 return None
             return PendingTriage(ticket_id, text, community, building)
@@ -58,14 +58,16 @@ class TriageFlows:
         """Stores routing's decision on a RECEIVED ticket, merging it into an open duplicate; nothing if triaged."""
         routed = decision_from_proto(decision)
         with self._context.transaction() as work:
-            ticket = repository.get(ticket_id, session=work.session, for_update=True)
+            ticket = repository.get(ticket_id, session=work.session, for_update=True, with_history=False)
             if ticket.status != TicketStatus.RECEIVED.value:
                 return TriageOutcome.ALREADY_TRIAGED
             self._apply_decision(ticket, routed)
             if embedding is not None:
                 ticket.embedding, ticket.embedding_model = embedding.to_bytes(), embedding.model
-                repository.lock_community(ticket.community, session=work.session)
-                match = duplicates.find_primary(ticket, self._context, session=work.session, vectors=self._vectors)
+                # The ticket's changes are written once, at commit: the duplicate search reads only other tickets.
+                with work.session.no_autoflush:
+                    repository.lock_community(ticket.community, session=work.session)
+                    match = duplicates.find_primary(ticket, self._context, session=work.session, vectors=self._vectors)
                 work.after_commit(
                     functools.partial(self._vectors.remember, ticket.id, embedding.model, embedding.vector)
                 )
