@@ -32,7 +32,7 @@ from bench.ann_search import (
 from services.retrieval.cases import CaseFilter, CaseStatus
 from services.retrieval.filter_index import FilterIndex, KeySelection
 from services.retrieval.index import IndexParams, VectorIndex, VectorStorage, faiss_threads
-from services.retrieval.store import CaseFacetsRow
+from services.retrieval.store_rows import CaseFacetsRow
 
 Vectors = npt.NDArray[np.float32]
 K = 10

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from linli.embedding import Vectors, create_embedder
+from linli.pii import scrubber_fingerprint
 from services.retrieval.cases import CaseRecord, CaseStatus, read_corpus
+from services.retrieval.served_cases import without_personal_data
 from services.retrieval.settings import RetrievalSettings
 from services.retrieval.store import CaseStore
 
@@ -69,7 +71,9 @@ def fill_case_store(index_dir: Path, count: int, *, backend: str, communities: l
             rows, variants = numbers % len(base), numbers // len(base)
             cases = [variation(base[r], int(v), communities, rng) for r, v in zip(rows, variants, strict=True)]
             vectors = np.where((variants == 0)[:, None], base_vectors[rows], jittered(base_vectors[rows], rng))
-            store.upsert(cases, vectors.astype(np.float32), embedder.model_name)
+            # Scrubbed as retrieval's UpsertCases stores a case, and marked so: a search serves them as stored.
+            cleaned = [without_personal_data(case) for case in cases]
+            store.upsert(cleaned, vectors.astype(np.float32), embedder.model_name, scrubbed_by=scrubber_fingerprint())
     finally:
         store.dispose()
     return count

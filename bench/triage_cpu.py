@@ -49,15 +49,29 @@ class FakeRetrieval:
         return FakeEmbedded(np.stack([self.vectors[text] for text in texts]), MODEL)
 
 
-class FakeRouting:
-    """Routes everything to the property manager."""
+@dataclass(frozen=True)
+class FakeRouted:
+    """What RoutingClient.route returns: the decision and the text's vector routing made."""
 
-    def route(self, **_: object) -> object:
+    decision: object
+    embedding: FakeEmbedded
+
+
+class FakeRouting:
+    """Routes everything to the property manager, sending back the text's vector as retrieval would embed it."""
+
+    def __init__(self, retrieval: FakeRetrieval) -> None:
+        self.retrieval = retrieval
+
+    def route(self, *, text: str, **given: object) -> object:
         from linli.v1 import routing_pb2
 
-        return routing_pb2.RoutingDecision(
+        decision = routing_pb2.RoutingDecision(
             party="property_manager", confidence=0.9, rationale=routing_pb2.Rationale(summary="相似案例投票")
         )
+        if "embedding" in given:  # code from before routing sent the vector back (`--code` of an older checkout)
+            return decision
+        return FakeRouted(decision, self.retrieval.embed([text]))
 
 
 def _unit(rng: np.random.Generator) -> np.ndarray:
@@ -107,7 +121,8 @@ def measure(url: str, open_tickets: int, triaged: int) -> dict[str, float]:
     vectors = {f"新投诉 {number}": _unit(rng) for number in range(triaged)}
     context = FlowContext(database, RecordingTaskQueue(), notifier=RecordingNotifier())
     flows = TriageFlows(context)
-    deps = TaskDeps(triage=flows, learning=None, sweeps=None, routing=FakeRouting(), retrieval=FakeRetrieval(vectors))  # type: ignore[arg-type]
+    retrieval = FakeRetrieval(vectors)
+    deps = TaskDeps(triage=flows, learning=None, sweeps=None, routing=FakeRouting(retrieval), retrieval=retrieval)  # type: ignore[arg-type]
     for warm in new[:5]:
         triage_ticket(warm, deps)
     cpu, outcomes = [], []

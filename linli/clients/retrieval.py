@@ -22,6 +22,11 @@ class EmbeddedTexts:
     vectors: npt.NDArray[np.float32]
     model: str
 
+    @classmethod
+    def of_one(cls, values: Sequence[float], model: str) -> EmbeddedTexts | None:
+        """One text's vector from the wire; None when absent (no values: the server had none to send)."""
+        return cls(np.asarray(values, dtype=np.float32)[np.newaxis, :], model) if values else None
+
 
 class RetrievalClient:
     """Calls retrieval with a deadline; failures come back as LinliErrors (Unavailable when it is down).
@@ -65,6 +70,17 @@ class RetrievalClient:
             request, timeout=self._timeout, metadata=self._credentials()
         )
         return list(response.results)
+
+    def resolved_near_text(self, *, k: int, text: str) -> tuple[EmbeddedTexts | None, list[cases_pb2.ScoredCase]]:
+        """`similar_resolved` to `text`, and the text's vector retrieval searched with (None from a server too old
+        to return it): one call where Embed and a search by vector would be two."""
+        request = retrieval_pb2.SearchCasesRequest(
+            k=k, text=text, filter=cases_pb2.CaseFilter(resolved_only=True), include_query_vector=True
+        )
+        response: retrieval_pb2.SearchCasesResponse = self._stub.SearchCases(
+            request, timeout=self._timeout, metadata=self._credentials()
+        )
+        return EmbeddedTexts.of_one(response.query_vector.values, response.model), list(response.results)
 
     def index_stats(self) -> retrieval_pb2.GetIndexStatsResponse:
         """Size of the index and the embedding model (name, dimension) it searches with."""

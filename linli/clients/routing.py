@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import grpc
 
@@ -11,6 +12,14 @@ from linli.clients.retrieval import EmbeddedTexts
 from linli.v1 import routing_pb2, routing_pb2_grpc
 
 SERVICE = "routing"
+
+
+@dataclass(frozen=True)
+class RoutedComplaint:
+    """Routing's decision, and the vector of the complaint's text exactly as sent when routing had one."""
+
+    decision: routing_pb2.RoutingDecision
+    embedding: EmbeddedTexts | None
 
 
 class RoutingClient:
@@ -26,10 +35,11 @@ class RoutingClient:
 
     def route(
         self, *, text: str, community: str, building: str, embedding: EmbeddedTexts | None = None
-    ) -> routing_pb2.RoutingDecision:
+    ) -> RoutedComplaint:
         """The decision for one complaint; raises Unavailable when routing (or retrieval behind it) is down.
 
-        `embedding` (retrieval's Embed of exactly `text`, one row) spares routing embedding the text again.
+        `embedding` (retrieval's Embed of exactly `text`, one row) spares routing embedding the text again; the
+        answer's embedding is that vector or the one routing made, None for a long text (or an older server).
         """
         request = routing_pb2.RouteRequest(
             complaint=routing_pb2.Complaint(text=text, community=community, building=building)
@@ -41,7 +51,8 @@ class RoutingClient:
         response: routing_pb2.RouteResponse = self._stub.Route(
             request, timeout=self._timeout, metadata=self._credentials()
         )
-        return response.decision
+        returned = response.text_embedding
+        return RoutedComplaint(response.decision, EmbeddedTexts.of_one(returned.values, returned.model))
 
     def reload_model(self) -> routing_pb2.ReloadModelResponse:
         """Has the server switch to the model now in its model directory (a bad one is refused)."""

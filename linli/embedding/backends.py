@@ -177,6 +177,11 @@ class OnnxInt8Embedder:
         """Tokens kept per text."""
         return self._max_seq_length
 
+    @property
+    def texts_per_run(self) -> int:
+        """Texts per ONNX Runtime call: at 1, a batch of texts costs exactly as much as the texts one by one."""
+        return self._texts_per_run
+
     def tokenize(self, texts: list[str]) -> dict[str, npt.NDArray[np.int64]]:
         """The model inputs for `texts`, padded to the longest: what sentence-transformers feeds its model."""
         encoded = self._tokenizer(

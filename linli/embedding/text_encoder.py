@@ -79,6 +79,10 @@ class TextEncoder:
             raise ValueError(f"a {self._model_name} vector has {self._dimension} components, got {row.shape[0]}")
         self._memo[text] = row
 
+    def recall(self, text: str) -> Vectors | None:
+        """The vector this encoder holds for exactly `text` (embedded or remembered), or None: never a call."""
+        return self._memo.get(text)
+
     def embed(self, texts: list[str]) -> Vectors:
         """An array of shape (len(texts), dimension)."""
         return self(texts)

@@ -13,7 +13,7 @@ a building with a unit but no room (3号楼2单元的楼道), floors (6楼), dat
 
 from __future__ import annotations
 
-__all__ = ["PLACEHOLDERS", "PiiSpan", "PiiType", "find_pii", "preload", "scrub"]
+__all__ = ["PLACEHOLDERS", "PiiSpan", "PiiType", "find_pii", "preload", "scrub", "scrubber_fingerprint"]
 
 import re
 from collections.abc import Mapping
@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Final
 
 from linli.pii.bare_names import find_bare_names, preload
+from linli.pii.fingerprint import scrubber_fingerprint
 from linli.pii.surnames import COMPOUND_SURNAMES, NICK_SURNAMES, NOT_IN_GIVEN_NAME, SURNAME_WORDS, SURNAMES
 
 

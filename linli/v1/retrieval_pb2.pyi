@@ -33,24 +33,28 @@ class EmbedResponse(_message.Message):
     def __init__(self, embeddings: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., model: _Optional[str] = ..., dimension: _Optional[int] = ...) -> None: ...
 
 class SearchCasesRequest(_message.Message):
-    __slots__ = ("text", "vector", "k", "filter")
+    __slots__ = ("text", "vector", "k", "filter", "include_query_vector")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     VECTOR_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_QUERY_VECTOR_FIELD_NUMBER: _ClassVar[int]
     text: str
     vector: Embedding
     k: int
     filter: _cases_pb2.CaseFilter
-    def __init__(self, text: _Optional[str] = ..., vector: _Optional[_Union[Embedding, _Mapping]] = ..., k: _Optional[int] = ..., filter: _Optional[_Union[_cases_pb2.CaseFilter, _Mapping]] = ...) -> None: ...
+    include_query_vector: bool
+    def __init__(self, text: _Optional[str] = ..., vector: _Optional[_Union[Embedding, _Mapping]] = ..., k: _Optional[int] = ..., filter: _Optional[_Union[_cases_pb2.CaseFilter, _Mapping]] = ..., include_query_vector: _Optional[bool] = ...) -> None: ...
 
 class SearchCasesResponse(_message.Message):
-    __slots__ = ("results", "model")
+    __slots__ = ("results", "model", "query_vector")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    QUERY_VECTOR_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[_cases_pb2.ScoredCase]
     model: str
-    def __init__(self, results: _Optional[_Iterable[_Union[_cases_pb2.ScoredCase, _Mapping]]] = ..., model: _Optional[str] = ...) -> None: ...
+    query_vector: Embedding
+    def __init__(self, results: _Optional[_Iterable[_Union[_cases_pb2.ScoredCase, _Mapping]]] = ..., model: _Optional[str] = ..., query_vector: _Optional[_Union[Embedding, _Mapping]] = ...) -> None: ...
 
 class UpsertCasesRequest(_message.Message):
     __slots__ = ("cases",)

@@ -115,10 +115,12 @@ class TextEmbedding(_message.Message):
     def __init__(self, values: _Optional[_Iterable[float]] = ..., model: _Optional[str] = ...) -> None: ...
 
 class RouteResponse(_message.Message):
-    __slots__ = ("decision",)
+    __slots__ = ("decision", "text_embedding")
     DECISION_FIELD_NUMBER: _ClassVar[int]
+    TEXT_EMBEDDING_FIELD_NUMBER: _ClassVar[int]
     decision: RoutingDecision
-    def __init__(self, decision: _Optional[_Union[RoutingDecision, _Mapping]] = ...) -> None: ...
+    text_embedding: TextEmbedding
+    def __init__(self, decision: _Optional[_Union[RoutingDecision, _Mapping]] = ..., text_embedding: _Optional[_Union[TextEmbedding, _Mapping]] = ...) -> None: ...
 
 class BatchRouteRequest(_message.Message):
     __slots__ = ("complaints",)

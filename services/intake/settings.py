@@ -72,8 +72,8 @@ class IntakeSettings(LinliSettings):
     triage_time_limit_seconds: int = Field(60, ge=5, description="Hard time limit of one triage task.")
     triage_shares_embedding: bool = Field(
         True,
-        description="Send the text's vector, embedded for duplicate detection, with the Route call, so routing does "
-        "not embed it again (one Embed per ticket); off only to measure the difference.",
+        description="Check duplicates with the vector routing made of the text and sent back with its decision "
+        "(one Embed per ticket, no Embed call of the worker's own); off only to measure the difference.",
     )
     broker_visibility_timeout_seconds: int = Field(
         180,

@@ -8,6 +8,9 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from linli.errors import FieldViolation, InvalidArgument
 
 MAX_TEXT_CHARS = 2000
@@ -76,6 +79,32 @@ def validate_cases(cases: list[CaseRecord], *, field: str = "cases") -> None:
             violations.append(FieldViolation(f"{where}.resolution", "a resolved case needs its resolution"))
     if violations:
         raise InvalidArgument.for_fields(violations)
+
+
+def validate_texts(texts: list[str], *, max_batch: int) -> None:
+    """Raises InvalidArgument unless there are 1 to `max_batch` texts, each non-empty and short enough to embed."""
+    if not texts:
+        raise InvalidArgument.for_field("texts", "give at least one text")
+    if len(texts) > max_batch:
+        raise InvalidArgument.for_field("texts", f"at most {max_batch} texts per call")
+    violations = []
+    for i, text in enumerate(texts):
+        if not text.strip():
+            violations.append(FieldViolation(f"texts[{i}]", "must not be empty"))
+        elif len(text) > MAX_TEXT_CHARS:
+            violations.append(FieldViolation(f"texts[{i}]", f"must be at most {MAX_TEXT_CHARS} characters"))
+    if violations:
+        raise InvalidArgument.for_fields(violations)
+
+
+def unit_query(vector: npt.NDArray[np.float32], dimension: int) -> npt.NDArray[np.float32]:
+    """A query vector scaled to unit length, as one row; InvalidArgument for a wrong length, zero or non-finite."""
+    if vector.shape != (dimension,):
+        raise InvalidArgument.for_field("vector", f"must have {dimension} values, got {vector.size}")
+    norm = float(np.linalg.norm(vector))
+    if not np.isfinite(norm) or norm == 0.0:
+        raise InvalidArgument.for_field("vector", "must be finite and non-zero")
+    return (vector / norm).astype(np.float32).reshape(1, -1)
 
 
 def read_corpus(path: Path) -> list[CaseRecord]:

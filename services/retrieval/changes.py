@@ -11,7 +11,8 @@ import numpy as np
 from services.retrieval.cases import CaseStatus
 from services.retrieval.filter_index import FilterIndex
 from services.retrieval.index import VectorIndex
-from services.retrieval.store import DELETE, UPSERT, CaseFacetsRow, CaseStore, Change
+from services.retrieval.store import DELETE, UPSERT, CaseStore, Change
+from services.retrieval.store_rows import CaseFacetsRow
 
 logger = logging.getLogger(__name__)
 

@@ -169,7 +169,7 @@ def read_stats(index_dir: Path, *, hnsw_threshold: int) -> FolderStats:
     from services.retrieval.cases import CaseStatus
     from services.retrieval.index import IndexParams
     from services.retrieval.snapshots import SnapshotStore
-    from services.retrieval.store import CaseRow
+    from services.retrieval.store_rows import CaseRow
 
     database = index_dir / CASE_STORE_FILE
     if not database.is_file():

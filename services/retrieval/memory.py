@@ -13,7 +13,16 @@ import numpy as np
 
 from linli.embedding import Embedder, Vectors
 from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
-from services.retrieval.cases import MAX_TEXT_CHARS, CaseFilter, CaseRecord, read_corpus, validate_cases
+from linli.pii import scrubber_fingerprint
+from services.retrieval.cases import (
+    MAX_TEXT_CHARS,
+    CaseFilter,
+    CaseRecord,
+    read_corpus,
+    unit_query,
+    validate_cases,
+    validate_texts,
+)
 from services.retrieval.changes import AppliedChanges, FeedGap, apply_changes
 from services.retrieval.filter_index import FilterIndex
 from services.retrieval.index import IndexParams, VectorIndex
@@ -196,24 +205,19 @@ class CaseMemory:
 
     def embed(self, texts: list[str]) -> Vectors:
         """Embeds non-empty texts, at most `max_batch` of them."""
-        if not texts:
-            raise InvalidArgument.for_field("texts", "give at least one text")
-        if len(texts) > self._max_batch:
-            raise InvalidArgument.for_field("texts", f"at most {self._max_batch} texts per call")
-        violations = []
-        for i, text in enumerate(texts):
-            if not text.strip():
-                violations.append(FieldViolation(f"texts[{i}]", "must not be empty"))
-            elif len(text) > MAX_TEXT_CHARS:
-                violations.append(FieldViolation(f"texts[{i}]", f"must be at most {MAX_TEXT_CHARS} characters"))
-        if violations:
-            raise InvalidArgument.for_fields(violations)
+        validate_texts(texts, max_batch=self._max_batch)
         return self._embedder.embed(texts)
 
     def search(
         self, *, text: str | None = None, vector: Vectors | None = None, k: int, case_filter: CaseFilter
     ) -> list[tuple[CaseRecord, float]]:
         """The `k` cases closest to a text or a vector that pass the filter, best first."""
+        return self.search_with_query(text=text, vector=vector, k=k, case_filter=case_filter)[1]
+
+    def search_with_query(
+        self, *, text: str | None = None, vector: Vectors | None = None, k: int, case_filter: CaseFilter
+    ) -> tuple[Vectors, list[tuple[CaseRecord, float]]]:
+        """`search`, and the unit query vector it searched with (a text's embedding, as `embed` gives it)."""
         if not 1 <= k <= self._max_k:
             raise InvalidArgument.for_field("k", f"must be between 1 and {self._max_k}")
         self._check_filter(case_filter)
@@ -224,12 +228,7 @@ class CaseMemory:
                 raise InvalidArgument.for_field("text", f"must be at most {MAX_TEXT_CHARS} characters")
             query = self._embedder.embed([text])
         else:
-            if vector.shape != (self.dimension,):
-                raise InvalidArgument.for_field("vector", f"must have {self.dimension} values, got {vector.size}")
-            norm = float(np.linalg.norm(vector))
-            if not np.isfinite(norm) or norm == 0.0:
-                raise InvalidArgument.for_field("vector", "must be finite and non-zero")
-            query = (vector / norm).astype(np.float32).reshape(1, -1)
+            query = unit_query(vector, self.dimension)
         started = time.perf_counter()
         selection = None if case_filter.is_empty else self._filters.select(case_filter)
         index = self._index
@@ -237,7 +236,7 @@ class CaseMemory:
         records = self._served.of([key for key, _ in hits])
         SEARCH_SECONDS.labels(index.kind.value).observe(time.perf_counter() - started)
         # A case deleted between search and read is skipped rather than failing the request.
-        return [(records[key], score) for key, score in hits if key in records]
+        return query[0], [(records[key], score) for key, score in hits if key in records]
 
     def upsert(self, cases: list[CaseRecord]) -> int:
         """Inserts or replaces cases with personal data scrubbed; a known id may not move to another community."""
@@ -267,7 +266,9 @@ class CaseMemory:
                 filters.add(keys, cases)
 
             try:
-                _, replaced = self._store.upsert(cases, vectors, self.model_name, before_commit=add_to_index)
+                _, replaced = self._store.upsert(
+                    cases, vectors, self.model_name, scrubbed_by=scrubber_fingerprint(), before_commit=add_to_index
+                )
             except BaseException:
                 filters.remove(added)
                 index.remove(np.asarray(added, dtype=np.int64))

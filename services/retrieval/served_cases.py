@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import replace
 
-from linli.pii import scrub
+from linli.pii import scrub, scrubber_fingerprint
 from services.retrieval.cases import CaseRecord
 from services.retrieval.store import CaseStore
 
@@ -16,6 +16,12 @@ from services.retrieval.store import CaseStore
 def without_personal_data(case: CaseRecord) -> CaseRecord:
     """The case with its texts scrubbed (linli.pii), as it is stored and shown to residents."""
     return replace(case, complaint=scrub(case.complaint), resolution=scrub(case.resolution))
+
+
+# Which of these keys are stored now.
+LiveKeys = Callable[[list[int]], set[int]]
+# The live cases of these keys, scrubbed; the second argument holds those already known, to reuse as they are.
+LoadCases = Callable[[list[int], dict[int, CaseRecord]], dict[int, CaseRecord]]
 
 
 class ServedCaseCache:
@@ -44,27 +50,26 @@ class ServedCaseCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get_many(
-        self, keys: Sequence[int], load: Callable[[list[int]], dict[int, CaseRecord]]
-    ) -> dict[int, CaseRecord]:
-        """The cases of `keys`: cached ones as they are, others from `load` (then kept); absent keys are left out."""
+    def get_many(self, keys: Sequence[int], live: LiveKeys, load: LoadCases) -> dict[int, CaseRecord]:
+        """The live cases of `keys`, absent ones left out: all cached, `live` says which still live (a key query);
+        any not cached, `load` reads every key's live case at once (a row says its case lives; the cached cases are
+        given, so that it need not scrub them again), and the new ones are kept.
+        """
         entries = self._entries
         found: dict[int, CaseRecord] = {}
-        missing: list[int] = []
         for key in keys:
             case = entries.get(key)
-            if case is None:
-                missing.append(key)
-                continue
-            found[key] = case
-            with suppress(KeyError):  # forgotten meanwhile: this search still had it
-                entries.move_to_end(key)
-        if missing:
-            forgets = self._forgets
-            loaded = load(missing)
-            found.update(loaded)
-            self._put(loaded, forgets)
-        return found
+            if case is not None:
+                found[key] = case
+                with suppress(KeyError):  # forgotten meanwhile: this search still had it
+                    entries.move_to_end(key)
+        if len(found) == len(keys):
+            alive = live(list(keys))
+            return {key: case for key, case in found.items() if key in alive}
+        forgets = self._forgets
+        loaded = load(list(keys), found)
+        self._put({key: case for key, case in loaded.items() if key not in found}, forgets)
+        return loaded
 
     def forget(self, keys: Iterable[int]) -> None:
         """Drops the entries of deleted or replaced keys."""
@@ -107,9 +112,9 @@ class ServedCases:
         """The live cases among `keys`, by key (another replica may have deleted one this replica's index holds)."""
         if not self._cache.enabled:
             return self._scrubbed(keys)
-        # The store says which hits still live; the cache supplies their texts, which a key never changes.
-        live = self._store.live_among(keys)
-        return self._cache.get_many([key for key in keys if key in live], self._scrubbed)
+        # The store says which hits still live; the cache supplies their texts, which a key never changes. One query
+        # either way: of the keys alone when every text is cached, of the rows when one is not.
+        return self._cache.get_many(keys, self._store.live_among, self._scrubbed)
 
     def forget(self, keys: Iterable[int]) -> None:
         """Drops deleted or replaced keys."""
@@ -119,7 +124,12 @@ class ServedCases:
         """Drops every case (when the memory reloads)."""
         self._cache.clear()
 
-    def _scrubbed(self, keys: list[int]) -> dict[int, CaseRecord]:
-        # Scrubbing again on the way out (about 0.1 ms a case) also masks what an older scrubber let into the store,
-        # e.g. bare names.
-        return {key: without_personal_data(record) for key, record in self._store.by_keys(keys).items()}
+    def _scrubbed(self, keys: list[int], known: dict[int, CaseRecord] | None = None) -> dict[int, CaseRecord]:
+        # A case this very scrubber stored is clean already; one an older scrubber stored is scrubbed again on the
+        # way out (about 0.1 ms a case), which masks what it let through, e.g. bare names (docs/adr/0015).
+        records, stale = self._store.served_by_keys(keys, scrubber_fingerprint())
+        known = known or {}
+        return {
+            key: known.get(key) or (without_personal_data(record) if key in stale else record)
+            for key, record in records.items()
+        }

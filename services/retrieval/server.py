@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from linli.embedding import Embedder, create_embedder, model_fingerprint
+from linli.embedding.backends import OnnxInt8Embedder
 from linli.embedding.config import embedded_model_path
 from linli.grpc_auth import service_only_interceptor
 from linli.grpc_serving import ServerHandle, build_server, serve_until_stopped
@@ -66,6 +67,12 @@ class RetrievalServer:
             self.batcher.close()
 
 
+def gains_from_batches(model: Embedder) -> bool:
+    """Whether gathering concurrent calls into batches saves the model work: not for the int8 path running each
+    text alone (its default), where a batcher would only add two thread hand-offs and its wait to every call."""
+    return not (isinstance(model, OnnxInt8Embedder) and model.texts_per_run == 1)
+
+
 def build_memory(settings: RetrievalSettings, deps: RetrievalDeps) -> CaseMemory:
     """Loads model, case store and index (newest valid snapshot, else a rebuild), and seeds an empty store."""
     embedder = deps.embedder or create_embedder(settings.embedder_config())
@@ -117,16 +124,15 @@ def create_server(
     server = RetrievalServer(handle, servicer, settings, threading.Event())
 
     def load() -> None:
-        # Embed and SearchCases-by-text calls of many handler threads share model calls through one batcher.
-        batcher = MicroBatcher(
-            instrumented_embedder(deps.embedder or create_embedder(settings.embedder_config())),
-            wait_ms=settings.batch_wait_ms,
-            max_batch=settings.max_batch,
-        )
-        server.batcher = batcher
+        model = deps.embedder or create_embedder(settings.embedder_config())
+        embedder: Embedder = instrumented_embedder(model)
+        if gains_from_batches(model):
+            # Embed and SearchCases-by-text calls of many handler threads share model calls through one batcher.
+            server.batcher = MicroBatcher(embedder, wait_ms=settings.batch_wait_ms, max_batch=settings.max_batch)
+            embedder = server.batcher
         settings.index_dir.mkdir(parents=True, exist_ok=True)  # the SQLite store's folder when no URL is set
         store = deps.store or CaseStore.from_url(settings.resolved_case_store_url())
-        memory = build_memory(settings, RetrievalDeps(embedder=batcher, store=store))
+        memory = build_memory(settings, RetrievalDeps(embedder=embedder, store=store))
         servicer.attach(memory)
         threading.Thread(
             target=follow_store,

@@ -109,19 +109,21 @@ class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
     def SearchCases(
         self, request: retrieval_pb2.SearchCasesRequest, context: grpc.ServicerContext
     ) -> retrieval_pb2.SearchCasesResponse:
-        vector = None
-        if request.WhichOneof("query") == "vector":
-            vector = np.asarray(request.vector.values, dtype=np.float32)
-        hits = self.memory.search(
-            text=request.text if request.WhichOneof("query") == "text" else None,
+        by_text = request.WhichOneof("query") == "text"
+        vector = None if by_text else np.asarray(request.vector.values, dtype=np.float32)
+        query, hits = self.memory.search_with_query(
+            text=request.text if by_text else None,
             vector=vector,
             k=request.k,
             case_filter=filter_from_proto(request.filter),
         )
-        return retrieval_pb2.SearchCasesResponse(
+        response = retrieval_pb2.SearchCasesResponse(
             results=[cases_pb2.ScoredCase(case=case_to_proto(case), score=score) for case, score in hits],
             model=self.memory.model_name,
         )
+        if by_text and request.include_query_vector:
+            response.query_vector.values.extend(query.tolist())
+        return response
 
     def UpsertCases(
         self, request: retrieval_pb2.UpsertCasesRequest, context: grpc.ServicerContext

@@ -39,7 +39,7 @@ class RetrievalSettings(LinliSettings):
         ge=0.0,
         le=100.0,
         description="How long concurrent Embed/Search calls are gathered into one batch (at most `MAX_BATCH` texts); "
-        "0 batches only calls already waiting.",
+        "0 batches only calls already waiting. The `onnx-int8` backend runs each text alone and is not batched.",
     )
     max_seq_length: int = Field(
         256,

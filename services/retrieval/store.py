@@ -6,35 +6,25 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import numpy as np
-from sqlalchemy import (
-    BigInteger,
-    Connection,
-    Engine,
-    Integer,
-    LargeBinary,
-    Row,
-    String,
-    Text,
-    bindparam,
-    create_engine,
-    delete,
-    func,
-    select,
-    text,
-)
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from linli.embedding import Vectors
-from linli.sql_types import UtcDateTime
 from services.retrieval.cases import CaseRecord, CaseStatus
-
-
-class _Base(DeclarativeBase):
-    pass
-
+from services.retrieval.store_rows import (
+    RECORD_COLUMNS,
+    SERVED_COLUMNS,
+    Base,
+    CaseFacetsRow,
+    CaseRow,
+    ChangeRow,
+    FeedMarkRow,
+    FeedPrunedRow,
+    add_scrubbed_by,
+    record_of,
+)
 
 # What a change did to a key: an upsert adds the key (keys are never reused), a delete removes it.
 UPSERT, DELETE = "upsert", "delete"
@@ -42,36 +32,6 @@ UPSERT, DELETE = "upsert", "delete"
 # commit order, so a follower reading `seq > last` never skips a change that commits late.
 WRITER_LOCK_ID = 0x6C696E6C69  # "linli"
 FEED_BATCH = 1_000
-
-
-class ChangeRow(_Base):
-    """One entry of the change feed: `key` was upserted or deleted, in commit order of `seq`."""
-
-    __tablename__ = "case_changes"
-    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy's declarative contract
-
-    # BIGINT (a PostgreSQL identity) everywhere but SQLite, where only INTEGER PRIMARY KEY autoincrements.
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    key: Mapped[int] = mapped_column(BigInteger)
-    op: Mapped[str] = mapped_column(String(8))
-
-
-class FeedMarkRow(_Base):
-    """Every change up to `seq` had committed by `at`: how the pruner tells a change's age (docs/adr/0011)."""
-
-    __tablename__ = "case_feed_marks"
-
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class FeedPrunedRow(_Base):
-    """The one row saying every change up to `seq` was deleted: written with the deletion, in its transaction."""
-
-    __tablename__ = "case_feed_pruned"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # always 1
-    seq: Mapped[int] = mapped_column(BigInteger)
 
 
 @dataclass(frozen=True)
@@ -91,77 +51,11 @@ class Change:
     op: str
 
 
-class CaseRow(_Base):
-    """A stored case; `key` is the int64 id FAISS knows it by."""
-
-    __tablename__ = "cases"
-    # Keys are FAISS ids: SQLite must never hand out a deleted row's key again.
-    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy's declarative contract
-
-    key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    case_id: Mapped[str] = mapped_column(String(128), unique=True, index=True)
-    complaint: Mapped[str] = mapped_column(Text)
-    resolution: Mapped[str] = mapped_column(Text, default="")
-    party: Mapped[str] = mapped_column(String(64), index=True)
-    category: Mapped[str] = mapped_column(String(64), default="")
-    community: Mapped[str] = mapped_column(String(128), index=True)
-    building: Mapped[str] = mapped_column(String(64), default="")
-    status: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    model: Mapped[str] = mapped_column(String(256))
-    vector: Mapped[bytes] = mapped_column(LargeBinary)
-
-    def to_record(self) -> CaseRecord:
-        """The domain view of this row."""
-        return _record_of(self)
-
-
-_RECORD_COLUMNS = (
-    CaseRow.key,
-    CaseRow.case_id,
-    CaseRow.complaint,
-    CaseRow.resolution,
-    CaseRow.party,
-    CaseRow.category,
-    CaseRow.community,
-    CaseRow.building,
-    CaseRow.status,
-    CaseRow.created_at,
-    CaseRow.resolved_at,
-)
-
-
 # Built once: every search runs them, and building a statement costs as much as running it.
-_RECORDS_BY_KEYS = select(*_RECORD_COLUMNS).where(CaseRow.key.in_(bindparam("keys", expanding=True)))
+_RECORDS_BY_KEYS = select(*RECORD_COLUMNS).where(CaseRow.key.in_(bindparam("keys", expanding=True)))
+_SERVED_BY_KEYS = select(*SERVED_COLUMNS).where(CaseRow.key.in_(bindparam("keys", expanding=True)))
 _LIVE_KEYS = select(CaseRow.key).where(CaseRow.key.in_(bindparam("keys", expanding=True)))
 _PRUNED_THROUGH = select(FeedPrunedRow.seq).where(FeedPrunedRow.id == 1)
-
-
-def _record_of(row: CaseRow | Row[*tuple[Any, ...]]) -> CaseRecord:
-    """A case from a stored row or from a select of _RECORD_COLUMNS (their attributes have the same names)."""
-    return CaseRecord(
-        id=row.case_id,
-        complaint=row.complaint,
-        resolution=row.resolution,
-        party=row.party,
-        category=row.category,
-        community=row.community,
-        building=row.building,
-        status=CaseStatus(row.status),
-        created_at=row.created_at,
-        resolved_at=row.resolved_at,
-    )
-
-
-@dataclass(frozen=True)
-class CaseFacetsRow:
-    """The columns search filters look at, read without the texts and the vector."""
-
-    community: str
-    party: str
-    status: CaseStatus
-    resolved_at: datetime | None
 
 
 class CaseStore:
@@ -174,7 +68,8 @@ class CaseStore:
         with engine.begin() as connection:
             # Replicas starting together would race to create the tables: the writer lock makes it one at a time.
             self._lock_writers(connection)
-            _Base.metadata.create_all(connection)
+            Base.metadata.create_all(connection)
+            add_scrubbed_by(connection)
 
     @classmethod
     def from_url(cls, url: str) -> CaseStore:
@@ -277,9 +172,11 @@ class CaseStore:
         vectors: Vectors,
         model: str,
         *,
+        scrubbed_by: str = "",
         before_commit: Callable[[list[int]], None] = lambda _keys: None,
     ) -> tuple[list[int], list[int]]:
-        """Writes cases with their vectors in one transaction, each under a new key.
+        """Writes cases with their vectors in one transaction, each under a new key; `scrubbed_by` names the
+        scrubber that cleaned their texts (linli.pii.scrubber_fingerprint), "" when they were not.
 
         A replaced case gets a new key rather than keeping its old one: an HNSW graph cannot update a node, so the
         index adds the new key and drops the old one. `before_commit(new_keys)` runs inside the transaction, so the
@@ -308,6 +205,7 @@ class CaseStore:
                     resolved_at=case.resolved_at,
                     model=model,
                     vector=np.asarray(vector, dtype=np.float32).tobytes(),
+                    scrubbed_by=scrubbed_by,
                 )
                 for case, vector in zip(cases, vectors, strict=True)
             ]
@@ -338,7 +236,13 @@ class CaseStore:
         # The record's columns only: no ORM objects, and not the vector a search never returns.
         with self._engine.connect() as connection:
             rows = connection.execute(_RECORDS_BY_KEYS, {"keys": list(keys)}).all()
-        return {row.key: _record_of(row) for row in rows}
+        return {row.key: record_of(row) for row in rows}
+
+    def served_by_keys(self, keys: Sequence[int], scrubber: str) -> tuple[dict[int, CaseRecord], set[int]]:
+        """`by_keys`, and which of those cases another scrubber than `scrubber` cleaned (or none did)."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(_SERVED_BY_KEYS, {"keys": list(keys)}).all()
+        return {row.key: record_of(row) for row in rows}, {row.key for row in rows if row.scrubbed_by != scrubber}
 
     def live_among(self, keys: Sequence[int]) -> set[int]:
         """Which of `keys` are stored now (a search's check that no replica deleted a hit it holds in memory)."""

@@ -43,8 +43,8 @@ _SIGNAL_WORDS = {"classifier": "文本分类模型", CATALOG: "权责清单", VO
 
 
 @dataclass(frozen=True)
-class GivenEmbedding:
-    """A vector of the complaint's text that the caller already had, and the model that made it."""
+class TextVector:
+    """A vector of a complaint's text and the model that made it: the caller's, given, or routing's, returned."""
 
     vector: npt.NDArray[np.float32]
     model: str
@@ -57,7 +57,7 @@ class Complaint:
     text: str
     community: str = ""
     building: str = ""
-    embedding: GivenEmbedding | None = None
+    embedding: TextVector | None = None
 
 
 class Router:
@@ -88,6 +88,15 @@ class Router:
 
     def route(self, complaint: Complaint, *, field: str = "complaint") -> RoutingDecision:
         """Decides one complaint; raises InvalidArgument for bad text, Unavailable when retrieval is down."""
+        return self.route_with_vector(complaint, field=field)[0]
+
+    def route_with_vector(
+        self, complaint: Complaint, *, field: str = "complaint"
+    ) -> tuple[RoutingDecision, TextVector | None]:
+        """`route`, and the vector of `complaint.text` exactly as given when routing had one (None for a long text).
+
+        The caller may reuse it (intake's duplicate check) instead of embedding the same text again.
+        """
         text = complaint.text.strip()
         if not text:
             raise InvalidArgument.for_field(f"{field}.text", "must not be empty")
@@ -119,7 +128,9 @@ class Router:
         # Even an abstaining decision has the entry it would rest on: the others are problems beside that one.
         main = entry.entry if entry is not None else None
         others = find_other_issues(text, catalog, main) if catalog is not None else []
-        return self._decision(text, served, probabilities[0], attribution[0], precedents, entry, others)
+        decision = self._decision(text, served, probabilities[0], attribution[0], precedents, entry, others)
+        vector = encoder.recall(complaint.text)
+        return decision, None if vector is None else TextVector(vector, encoder.model_name)
 
     def _reuse_given_vector(self, complaint: Complaint, encoder: TextEncoder) -> None:
         """Seeds this request's memo with the caller's vector when it is of our model: no second Embed of the text.
@@ -149,6 +160,12 @@ class Router:
         wanted = [text[: features.head_chars]]
         if features.embed and features.tail_chars > 0 and len(text) > features.head_chars:
             wanted.append(text[-features.tail_chars :])  # the features' tail vector, in the same Embed call
+        if len(wanted) == 1 and encoder.recall(wanted[0]) is None:
+            # One call finds the neighbours and brings the text's vector back for the classifier (no Embed first).
+            embedded, precedents = self._retrieval.resolved_near_text(k=self._settings.neighbours, text=wanted[0])
+            if embedded is not None and embedded.model == encoder.model_name:
+                encoder.remember(wanted[0], embedded.vectors[0])
+            return precedents
         vector = encoder(wanted)[0]
         return self._retrieval.similar_resolved(k=self._settings.neighbours, vector=vector)
 

@@ -11,7 +11,7 @@ from services.routing.bootstrap import RouterBootstrap
 from services.routing.decision import CatalogMatch, RoutingDecision
 from services.routing.learning.prior_shift import PriorShift
 from services.routing.model_holder import ServedModel
-from services.routing.router import Complaint, GivenEmbedding
+from services.routing.router import Complaint, TextVector
 from services.routing.signals import CATALOG, VOTE
 
 _URGENCY = {
@@ -37,7 +37,7 @@ def complaint_from_proto(
     """The domain form of a complaint, with the caller's vector of its text when one was sent."""
     given = None
     if embedding is not None and embedding.values:
-        given = GivenEmbedding(np.asarray(embedding.values, dtype=np.float32), embedding.model)
+        given = TextVector(np.asarray(embedding.values, dtype=np.float32), embedding.model)
     return Complaint(text=message.text, community=message.community, building=message.building, embedding=given)
 
 
@@ -107,8 +107,13 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
 
     def Route(self, request: routing_pb2.RouteRequest, context: grpc.ServicerContext) -> routing_pb2.RouteResponse:
         embedding = request.embedding if request.HasField("embedding") else None
-        decision = self._bootstrap.router.route(complaint_from_proto(request.complaint, embedding))
-        return routing_pb2.RouteResponse(decision=decision_to_proto(decision))
+        complaint = complaint_from_proto(request.complaint, embedding)
+        decision, vector = self._bootstrap.router.route_with_vector(complaint)
+        response = routing_pb2.RouteResponse(decision=decision_to_proto(decision))
+        if vector is not None:
+            response.text_embedding.values.extend(vector.vector.tolist())
+            response.text_embedding.model = vector.model
+        return response
 
     def BatchRoute(
         self, request: routing_pb2.BatchRouteRequest, context: grpc.ServicerContext

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from celery import Celery, Task
 
-from linli.clients.retrieval import RetrievalClient
+from linli.clients.retrieval import EmbeddedTexts, RetrievalClient
 from linli.clients.routing import RoutingClient
 from linli.errors import InvalidArgument, NotFound, Unavailable
 from linli.proto_time import optional_timestamp, to_timestamp
@@ -48,7 +48,7 @@ class TaskDeps:
     routing: RoutingClient
     retrieval: RetrievalClient
     detect_duplicates: bool = True
-    share_embedding: bool = True  # the duplicate check's vector goes with the Route call
+    share_embedding: bool = True  # the duplicate check uses the vector routing made of the text
 
 
 def case_to_proto(case: LearnedCase) -> cases_pb2.Case:
@@ -81,22 +81,23 @@ def triage_ticket(ticket_id: str, deps: TaskDeps) -> TriageOutcome:
     pending = deps.triage.pending_triage(ticket_id)
     if pending is None:
         return TriageOutcome.ALREADY_TRIAGED
-    embedded = None
-    if deps.detect_duplicates:
-        try:
-            embedded = deps.retrieval.embed([pending.text])
-        except Unavailable as error:
-            # Duplicates are a help, routing is the job: route without them rather than wait.
-            logger.warning("no embedding, duplicates not checked: %s", error, extra={"ticket_id": ticket_id})
-    # The same vector goes to routing, which then need not embed the text again: one Embed per ticket.
-    decision = deps.routing.route(
-        text=pending.text,
-        community=pending.community,
-        building=pending.building,
-        embedding=embedded if deps.share_embedding else None,
-    )
-    embedding = None if embedded is None else Embedding(embedded.vectors[0], embedded.model)
-    return deps.triage.record_triage(ticket_id, decision, embedding)
+    # Routing embeds the text and sends its vector back: the duplicate check uses it, one Embed per ticket.
+    routed = deps.routing.route(text=pending.text, community=pending.community, building=pending.building)
+    embedded = routed.embedding if deps.share_embedding else None
+    if deps.detect_duplicates and embedded is None:  # a long letter, or an older routing server
+        embedded = _embed_for_duplicates(pending.text, ticket_id, deps)
+    if embedded is None or not deps.detect_duplicates:
+        return deps.triage.record_triage(ticket_id, routed.decision, None)
+    return deps.triage.record_triage(ticket_id, routed.decision, Embedding(embedded.vectors[0], embedded.model))
+
+
+def _embed_for_duplicates(text: str, ticket_id: str, deps: TaskDeps) -> EmbeddedTexts | None:
+    try:
+        return deps.retrieval.embed([text])
+    except Unavailable as error:
+        # Duplicates are a help, routing is the job: the ticket is routed without them rather than left waiting.
+        logger.warning("no embedding, duplicates not checked: %s", error, extra={"ticket_id": ticket_id})
+        return None
 
 
 def sync_case(ticket_id: str, deps: TaskDeps) -> str:

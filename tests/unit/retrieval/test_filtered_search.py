@@ -196,7 +196,7 @@ def test_a_filtered_search_reads_only_the_found_cases_from_the_store(tmp_path: P
     for case_filter in FILTERS[:6]:
         store.calls.clear()
         memory.search(text="楼道灯坏了", k=5, case_filter=case_filter)
-        assert set(store.calls) <= {"live_among", "by_keys"}, store.calls
+        assert set(store.calls) <= {"live_among", "served_by_keys"}, store.calls
 
 
 def test_the_resolved_only_selection_costs_the_same_order_at_any_size() -> None:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from linli.pii import scrub, scrubber_fingerprint
+from services.retrieval import served_cases
 from services.retrieval.cases import CaseFilter, CaseRecord
 from services.retrieval.memory import CaseMemory
 from services.retrieval.served_cases import ServedCaseCache
@@ -35,18 +40,24 @@ def served(memory: CaseMemory) -> dict[str, tuple[str, str]]:
 
 
 class CountingStore:
-    """Counts the case reads a memory's store serves (wrapping its by_keys)."""
+    """Counts the store queries a memory's searches make: case reads (served_by_keys) and key checks (live_among)."""
 
     def __init__(self, memory: CaseMemory) -> None:
         self.reads: list[list[int]] = []
+        self.checks: list[list[int]] = []
         store = memory._store
-        original = store.by_keys
+        read, check = store.served_by_keys, store.live_among
 
-        def by_keys(keys: Sequence[int]) -> dict[int, CaseRecord]:
+        def served_by_keys(keys: Sequence[int], scrubber: str) -> tuple[dict[int, CaseRecord], set[int]]:
             self.reads.append(list(keys))
-            return original(keys)
+            return read(keys, scrubber)
 
-        store.by_keys = by_keys  # type: ignore[method-assign]
+        def live_among(keys: Sequence[int]) -> set[int]:
+            self.checks.append(list(keys))
+            return check(keys)
+
+        store.served_by_keys = served_by_keys  # type: ignore[method-assign]
+        store.live_among = live_among  # type: ignore[method-assign]
 
 
 def test_a_repeated_search_is_served_from_the_cache(database_url: str) -> None:
@@ -56,6 +67,18 @@ def test_a_repeated_search_is_served_from_the_cache(database_url: str) -> None:
     counting = CountingStore(memory)
     assert served(memory) == first
     assert counting.reads == []
+    assert len(counting.checks) == 1  # one key query says the cached hits still live
+
+
+def test_a_search_with_a_case_not_cached_makes_one_store_query(database_url: str) -> None:
+    memory = replica(database_url)
+    memory.upsert([lift_case("三号楼电梯停运三天了"), other_case(1)])
+    served(memory)  # both cached
+    memory.upsert([other_case(2)])
+    counting = CountingStore(memory)
+    assert set(served(memory)) == {"lift-1", "other-1", "other-2"}
+    assert (len(counting.reads), counting.checks) == (1, [])  # the rows of every hit, no key query besides
+    assert len(counting.reads[0]) == 3
 
 
 def test_an_edit_or_delete_on_another_replica_is_never_served_stale(database_url: str) -> None:
@@ -116,6 +139,7 @@ def test_a_cache_of_size_0_reads_the_store_every_time(tmp_path: Path) -> None:
     served(memory)
     served(memory)
     assert len(counting.reads) == 2
+    assert counting.checks == []
     assert len(memory._served) == 0
 
 
@@ -123,35 +147,163 @@ def records(keys: list[int]) -> dict[int, CaseRecord]:
     return {key: other_case(key) for key in keys}
 
 
+def all_live(keys: list[int]) -> set[int]:
+    return set(keys)
+
+
+def load_all(keys: list[int], known: dict[int, CaseRecord]) -> dict[int, CaseRecord]:
+    return {key: known.get(key) or other_case(key) for key in keys}
+
+
 def test_the_least_recently_served_case_is_evicted() -> None:
     cache = ServedCaseCache(3)
-    cache.get_many([1, 2, 3], records)
-    cache.get_many([1], records)  # 1 is now the most recent
-    cache.get_many([4], records)
-    loaded: list[int] = []
+    cache.get_many([1, 2, 3], all_live, load_all)
+    cache.get_many([1], all_live, load_all)  # 1 is now the most recent
+    cache.get_many([4], all_live, load_all)
+    asked: list[int] = []
+    reused: list[int] = []
 
-    def load(keys: list[int]) -> dict[int, CaseRecord]:
-        loaded.extend(keys)
-        return records(keys)
+    def load(keys: list[int], known: dict[int, CaseRecord]) -> dict[int, CaseRecord]:
+        asked.extend(keys)
+        reused.extend(known)
+        return load_all(keys, known)
 
-    cache.get_many([1, 2, 3, 4], load)
-    assert loaded == [2]  # 2 was evicted, the others were kept
+    cache.get_many([1, 2, 3, 4], all_live, load)
+    assert asked == [1, 2, 3, 4]  # one read of every key, since one is missing
+    assert sorted(reused) == [1, 3, 4]  # 2 was evicted, the others were kept and are handed over as they are
     assert len(cache) == 3
+
+
+def test_a_fully_cached_search_asks_only_which_keys_live() -> None:
+    cache = ServedCaseCache(10)
+    cache.get_many([1, 2, 3], all_live, load_all)
+    asked: list[list[int]] = []
+
+    def live(keys: list[int]) -> set[int]:
+        asked.append(keys)
+        return {1, 3}  # 2 was deleted on another replica
+
+    def no_load(keys: list[int], known: dict[int, CaseRecord]) -> dict[int, CaseRecord]:
+        raise AssertionError("every case was cached")
+
+    assert cache.get_many([3, 2, 1], live, no_load) == {3: other_case(3), 1: other_case(1)}
+    assert asked == [[3, 2, 1]]
+
+
+def test_a_search_with_a_missing_case_loads_once_and_asks_no_key_query() -> None:
+    cache = ServedCaseCache(10)
+    cache.get_many([1], all_live, load_all)
+
+    def no_live(keys: list[int]) -> set[int]:
+        raise AssertionError("the rows read say which cases live")
+
+    loads: list[tuple[list[int], dict[int, CaseRecord]]] = []
+
+    def load(keys: list[int], known: dict[int, CaseRecord]) -> dict[int, CaseRecord]:
+        loads.append((keys, dict(known)))
+        return {key: known.get(key) or other_case(key) for key in keys if key != 1}  # 1 was deleted meanwhile
+
+    assert cache.get_many([1, 2], no_live, load) == {2: other_case(2)}
+    assert loads == [([1, 2], {1: other_case(1)})]
 
 
 def test_cases_loaded_while_a_key_is_forgotten_are_not_kept() -> None:
     cache = ServedCaseCache(10)
 
-    def load_while_deleted(keys: list[int]) -> dict[int, CaseRecord]:
+    def load_while_deleted(keys: list[int], known: dict[int, CaseRecord]) -> dict[int, CaseRecord]:
         found = records(keys)
         cache.forget(keys)  # the case is deleted after the read, before the cache keeps it
         return found
 
-    assert set(cache.get_many([7], load_while_deleted)) == {7}  # this search read it while it lived
+    assert set(cache.get_many([7], all_live, load_while_deleted)) == {7}  # this search read it while it lived
     assert len(cache) == 0
 
 
 def test_absent_keys_are_left_out() -> None:
     cache = ServedCaseCache(10)
-    assert cache.get_many([1, 2], lambda keys: records([1])) == {1: other_case(1)}
+    assert cache.get_many([1, 2], all_live, lambda keys, known: records([1])) == {1: other_case(1)}
     assert len(cache) == 1
+
+
+# --- scrubbed once: a case this scrubber stored is served as stored, any other is scrubbed on the way out ----------
+
+NAMED = ("张伟说3号楼电梯坏了,电话13812345678", "已联系李建华,明天上门维修")
+NAMED_SCRUBBED = ("[姓名]说3号楼电梯坏了,电话[手机号]", "已联系[姓名],明天上门维修")
+
+
+class CountingScrub:
+    """Counts the scrubs of served cases (served_cases' `scrub`, which without_personal_data calls)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.texts: list[str] = []
+
+        def counting(text: str) -> str:
+            self.texts.append(text)
+            return scrub(text)
+
+        monkeypatch.setattr(served_cases, "scrub", counting)
+
+
+def stored_straight(url: str, scrubbed_by: str) -> None:
+    """The named case written into the store without CaseMemory, as an older scrubber (or none) left it."""
+    store = CaseStore.from_url(url)
+    case = lift_case(*NAMED)
+    embedder = HashEmbedder()
+    store.upsert([case], embedder.embed([case.complaint]), embedder.model_name, scrubbed_by=scrubbed_by)
+    store.dispose()
+
+
+@pytest.mark.parametrize("cache_size", [0, 100], ids=["uncached", "cached"])
+def test_a_case_this_scrubber_stored_is_served_without_another_scrub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_size: int
+) -> None:
+    memory = replica(f"sqlite:///{tmp_path / 'cases.sqlite'}", cache_size=cache_size)
+    memory.upsert([lift_case(*NAMED)])  # scrubbed on the way in, stored with this scrubber's fingerprint
+    counting = CountingScrub(monkeypatch)
+    for _ in range(2):
+        assert served(memory) == {"lift-1": NAMED_SCRUBBED}
+    assert counting.texts == []
+
+
+@pytest.mark.parametrize("scrubbed_by", ["", "0123456789abcdef"], ids=["unknown", "another-scrubber"])
+def test_a_case_another_scrubber_stored_is_served_scrubbed(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, scrubbed_by: str
+) -> None:
+    stored_straight(database_url, scrubbed_by)
+    counting = CountingScrub(monkeypatch)
+    for cache_size in (0, 100):
+        memory = replica(database_url, cache_size=cache_size)
+        for _ in range(2):  # a miss, then (cached) a hit
+            assert served(memory) == {"lift-1": NAMED_SCRUBBED}
+    assert counting.texts.count(NAMED[0]) == 3  # twice uncached, once for the cache
+    stored = CaseStore.from_url(database_url)
+    assert (stored.existing(["lift-1"])["lift-1"].complaint, len(stored.existing(["lift-1"]))) == (NAMED[0], 1)
+    stored.dispose()  # served scrubbed, but the row is left as it was: nothing is written on a read
+
+
+def test_the_fingerprint_alone_decides_what_is_scrubbed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'cases.sqlite'}"
+    stored_straight(url, scrubber_fingerprint())  # claims this scrubber cleaned it: trusted as stored
+    counting = CountingScrub(monkeypatch)
+    assert served(replica(url, cache_size=0)) == {"lift-1": NAMED}
+    assert counting.texts == []
+
+
+def test_a_store_of_the_old_schema_gains_the_column_and_its_cases_are_served_scrubbed(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored_straight(database_url, scrubber_fingerprint())
+    engine = create_engine(database_url)
+    with engine.begin() as connection:  # the store as it was before scrubbed_by existed
+        connection.execute(text("ALTER TABLE cases DROP COLUMN scrubbed_by"))
+    assert "scrubbed_by" not in {column["name"] for column in inspect(engine).get_columns("cases")}
+
+    counting = CountingScrub(monkeypatch)
+    memory = replica(database_url)  # opens the old store
+    assert "scrubbed_by" in {column["name"] for column in inspect(engine).get_columns("cases")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT scrubbed_by FROM cases")).scalars().all() == [""]
+    engine.dispose()
+    assert served(memory) == {"lift-1": NAMED_SCRUBBED}
+    assert NAMED[0] in counting.texts
+    replica(database_url)  # and a store that has the column opens as it is

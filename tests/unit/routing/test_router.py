@@ -42,7 +42,8 @@ EMBEDDER = HashEmbedder(dimension=32, name="hash-embedder")
 
 
 class FakeRetrieval(retrieval_pb2_grpc.RetrievalServiceServicer):
-    """Embeds with the hash embedder and searches a fixed case list exactly, like the real service's contract."""
+    """Embeds with the hash embedder and searches a fixed case list exactly (by vector or by text, returning the
+    text's vector when asked), like the real service's contract."""
 
     def __init__(self, cases: list[cases_pb2.Case]) -> None:
         self.cases = cases
@@ -59,13 +60,17 @@ class FakeRetrieval(retrieval_pb2_grpc.RetrievalServiceServicer):
     def SearchCases(
         self, request: retrieval_pb2.SearchCasesRequest, context: object
     ) -> retrieval_pb2.SearchCasesResponse:
-        query = np.asarray(request.vector.values, dtype=np.float32)
+        by_text = request.WhichOneof("query") == "text"
+        query = EMBEDDER.embed([request.text])[0] if by_text else np.asarray(request.vector.values, dtype=np.float32)
         scores = self.vectors @ query
         top = np.argsort(-scores)[: request.k]
-        return retrieval_pb2.SearchCasesResponse(
+        response = retrieval_pb2.SearchCasesResponse(
             results=[cases_pb2.ScoredCase(case=self.cases[i], score=float(scores[i])) for i in top],
             model=EMBEDDER.model_name,
         )
+        if by_text and request.include_query_vector:
+            response.query_vector.values.extend(query.tolist())
+        return response
 
     def GetIndexStats(
         self, request: retrieval_pb2.GetIndexStatsRequest, context: object

@@ -6,10 +6,11 @@ import time
 from collections.abc import Iterator
 
 import grpc
+import numpy as np
 import pytest
 
 from linli import errors
-from linli.clients.routing import RoutingClient
+from linli.clients.routing import RoutedComplaint, RoutingClient
 from linli.deadlines import call_timeout, caller_deadline
 from linli.grpc_serving import ServerHandle, build_server
 from linli.settings import GrpcTlsSettings
@@ -35,7 +36,11 @@ class Answering(routing_pb2_grpc.RoutingServiceServicer):
         if text == "slow":
             time.sleep(2)
         remaining = call_timeout(60.0)
-        return routing_pb2.RouteResponse(decision=routing_pb2.RoutingDecision(confidence=remaining or -1.0))
+        response = routing_pb2.RouteResponse(decision=routing_pb2.RoutingDecision(confidence=remaining or -1.0))
+        if text == "with vector":
+            response.text_embedding.values.extend([0.6, 0.8])
+            response.text_embedding.model = "m3e-small"
+        return response
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +58,14 @@ def channel() -> Iterator[grpc.Channel]:
     handle.stop(0)
 
 
-def route(channel: grpc.Channel, text: str, *, timeout: float = 5.0) -> routing_pb2.RoutingDecision:
+def routed(channel: grpc.Channel, text: str, *, timeout: float = 5.0) -> RoutedComplaint:
     return RoutingClient(channel, timeout_seconds=timeout, credentials=tuple).route(
         text=text, community="", building=""
     )
+
+
+def route(channel: grpc.Channel, text: str, *, timeout: float = 5.0) -> routing_pb2.RoutingDecision:
+    return routed(channel, text, timeout=timeout).decision
 
 
 @pytest.mark.parametrize(
@@ -111,3 +120,16 @@ def test_a_server_called_without_a_deadline_keeps_the_configured_timeout(channel
     stub = routing_pb2_grpc.RoutingServiceStub(channel)
     reply = stub.Route(routing_pb2.RouteRequest(complaint=routing_pb2.Complaint(text="ok")))
     assert reply.decision.confidence == 60.0
+
+
+def test_the_route_answer_carries_the_texts_vector_when_routing_sent_one(channel: grpc.Channel) -> None:
+    answer = routed(channel, "with vector")
+    assert answer.embedding is not None
+    assert answer.embedding.model == "m3e-small"
+    assert answer.embedding.vectors.dtype == np.float32
+    assert answer.embedding.vectors.tolist() == [[pytest.approx(0.6), pytest.approx(0.8)]]
+    assert answer.decision.confidence > 0
+
+
+def test_the_route_answer_has_no_vector_when_routing_sent_none(channel: grpc.Channel) -> None:
+    assert routed(channel, "ok").embedding is None  # a long letter, or a server older than text_embedding

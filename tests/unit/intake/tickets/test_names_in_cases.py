@@ -9,6 +9,7 @@ import pytest
 from services.intake.database import Database
 from services.intake.tickets.learning import SyncAction
 from services.intake.tickets.validation import Submission
+from services.retrieval import memory as memory_module
 from services.retrieval import served_cases
 from services.retrieval.cases import CaseFilter, CaseRecord
 from services.retrieval.memory import CaseMemory
@@ -53,7 +54,9 @@ def test_a_case_stored_by_an_older_scrubber_comes_out_of_retrieval_without_its_n
         HashEmbedder(), CaseStore.from_url(f"sqlite:///{tmp_path / 'cases.sqlite'}"), max_k=5, max_batch=4
     )
     with monkeypatch.context() as older:
-        older.setattr(served_cases, "scrub", lambda text: text)  # the scrubber before bare names
+        # The scrubber before bare names: other rules, so another fingerprint (ADR 0015).
+        older.setattr(served_cases, "scrub", lambda text: text)
+        older.setattr(memory_module, "scrubber_fingerprint", lambda: "before-bare-names")
         memory.upsert(
             [CaseRecord("old-1", "张伟把车停在消防通道上", "已联系李建华挪车", "property_manager", "恒康居民区")]
         )

@@ -11,9 +11,9 @@ import pytest
 from celery import Celery
 
 from linli.clients.retrieval import EmbeddedTexts, RetrievalClient
-from linli.clients.routing import RoutingClient
+from linli.clients.routing import RoutedComplaint, RoutingClient
 from linli.errors import InvalidArgument, Unavailable
-from linli.v1 import cases_pb2, routing_pb2
+from linli.v1 import cases_pb2
 from services.intake.database import Database
 from services.intake.settings import IntakeSettings
 from services.intake.tickets.models import TicketStatus
@@ -43,22 +43,31 @@ pytest_plugins = ["tests.unit.intake.database"]
 COMPLAINT = Submission(text="楼道灯坏了好几天了", community="恒康居民区", resident_id="r-1")
 
 
+# What the fake routing sends back of a text: not the fake retrieval's vector, so a test tells whose was stored.
+ROUTING_MODEL = "routing-fake"
+
+
+def routing_vector() -> EmbeddedTexts:
+    return EmbeddedTexts(np.asarray([[0.8, 0.6, 0.0, 0.0]], dtype=np.float32), ROUTING_MODEL)
+
+
 class FakeRouting:
-    """Answers with a decision, or fails like a dead routing service."""
+    """Answers with a decision and the text's vector (or none: a long letter, an older server), or fails like a
+    dead routing service."""
 
-    def __init__(self, *, failure: Exception | None = None) -> None:
+    def __init__(self, *, failure: Exception | None = None, returns_vector: bool = True) -> None:
         self.failure = failure
+        self.returns_vector = returns_vector
         self.calls = 0
-        self.embeddings: list[EmbeddedTexts | None] = []  # what each call was sent of the text's vector
+        self.texts: list[str] = []  # the text each call was sent
 
-    def route(
-        self, *, text: str, community: str, building: str, embedding: EmbeddedTexts | None = None
-    ) -> routing_pb2.RoutingDecision:
+    def route(self, *, text: str, community: str, building: str) -> RoutedComplaint:
+        # No `embedding` parameter: a worker still sending its own vector would fail here.
         self.calls += 1
-        self.embeddings.append(embedding)
+        self.texts.append(text)
         if self.failure is not None:
             raise self.failure
-        return decision("property_manager")
+        return RoutedComplaint(decision("property_manager"), routing_vector() if self.returns_vector else None)
 
 
 class FakeRetrieval:
@@ -114,35 +123,101 @@ def test_triage_routes_once_and_a_redelivery_does_nothing(intake: Intake) -> Non
 
 def test_triage_without_embeddings_still_routes(intake: Intake) -> None:
     ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
-    routing = FakeRouting()
-    outcome = triage_ticket(ticket_id, deps_for(intake, routing, FakeRetrieval(down=True)))
+    routing, retrieval = FakeRouting(returns_vector=False), FakeRetrieval(down=True)
+    outcome = triage_ticket(ticket_id, deps_for(intake, routing, retrieval))
     assert outcome is TriageOutcome.ROUTED
     assert intake.flows.get(ticket_id).ticket.embedding is None
-    assert routing.embeddings == [None]  # routing embeds the text itself
+    assert retrieval.embedded == [[COMPLAINT.text]]  # tried once, then routed without duplicates
 
 
-def test_each_ticket_is_embedded_once_and_routing_gets_that_vector(intake: Intake) -> None:
+def stored_vector(intake: Intake, ticket_id: str) -> tuple[str | None, bytes | None]:
+    ticket = intake.flows.get(ticket_id).ticket
+    return ticket.embedding_model, ticket.embedding
+
+
+def vector_bytes(embedded: EmbeddedTexts) -> bytes:
+    return bytes(embedded.vectors[0].astype("<f4").tobytes())
+
+
+def test_duplicates_use_the_vector_routing_returned_and_the_worker_embeds_nothing(intake: Intake) -> None:
     routing, retrieval = FakeRouting(), FakeRetrieval()
     texts = ["楼道灯坏了好几天了", "小区东门的路面塌了一个坑", "楼上每天半夜装修,吵得睡不着"]
     ids = [intake.flows.submit(Submission(**{**COMPLAINT.__dict__, "text": text}))[0].ticket.id for text in texts]
     for ticket_id in ids:
         triage_ticket(ticket_id, deps_for(intake, routing, retrieval))
-    assert retrieval.embedded == [[text] for text in texts]  # one Embed of one text per ticket, nothing else
-    sent = [embedding for embedding in routing.embeddings if embedding is not None]
-    assert len(sent) == routing.calls == len(texts)
-    stored = intake.flows.get(ids[0]).ticket
-    assert sent[0].model == stored.embedding_model == "fake"
-    assert sent[0].vectors[0].astype("<f4").tobytes() == stored.embedding  # duplicates and routing share it
+    assert routing.texts == texts  # one Route per ticket, of the text as submitted
+    assert retrieval.embedded == []  # no Embed call of the worker's own
+    assert stored_vector(intake, ids[0]) == (ROUTING_MODEL, vector_bytes(routing_vector()))
 
 
-def test_with_sharing_off_routing_gets_no_vector_but_duplicates_still_do(intake: Intake) -> None:
+def test_the_duplicate_check_needs_no_retrieval_when_routing_returned_the_vector(intake: Intake) -> None:
+    routing, retrieval = FakeRouting(), FakeRetrieval(down=True)
+    ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+    assert triage_ticket(ticket_id, deps_for(intake, routing, retrieval)) is TriageOutcome.ROUTED
+    assert retrieval.embedded == []
+    assert stored_vector(intake, ticket_id) == (ROUTING_MODEL, vector_bytes(routing_vector()))
+
+
+def test_without_routings_vector_the_worker_embeds_the_text_once_itself(intake: Intake) -> None:
+    routing, retrieval = FakeRouting(returns_vector=False), FakeRetrieval()  # a long letter, or an older server
+    ids = [intake.flows.submit(COMPLAINT)[0].ticket.id, intake.flows.submit(COMPLAINT)[0].ticket.id]
+    outcomes = [triage_ticket(ticket_id, deps_for(intake, routing, retrieval)) for ticket_id in ids]
+    assert outcomes == [TriageOutcome.ROUTED, TriageOutcome.MERGED]  # the worker's vectors still find duplicates
+    assert retrieval.embedded == [[COMPLAINT.text], [COMPLAINT.text]]  # one Embed of one text per ticket
+    expected = ("fake", vector_bytes(EmbeddedTexts(np.full((1, 4), 0.5, dtype=np.float32), "fake")))
+    assert stored_vector(intake, ids[0]) == expected
+
+
+def test_with_sharing_off_the_worker_embeds_itself_and_ignores_routings_vector(intake: Intake) -> None:
     routing, retrieval = FakeRouting(), FakeRetrieval()
     deps = replace(deps_for(intake, routing, retrieval), share_embedding=False)
     ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
     triage_ticket(ticket_id, deps)
-    assert routing.embeddings == [None]
+    assert routing.calls == 1
     assert retrieval.embedded == [[COMPLAINT.text]]
-    assert intake.flows.get(ticket_id).ticket.embedding is not None
+    assert stored_vector(intake, ticket_id)[0] == "fake"  # the worker's own vector, not routing's
+
+
+def test_with_duplicates_off_nothing_is_embedded_or_stored(intake: Intake) -> None:
+    for returns_vector in (True, False):
+        routing, retrieval = FakeRouting(returns_vector=returns_vector), FakeRetrieval()
+        deps = replace(deps_for(intake, routing, retrieval), detect_duplicates=False)
+        ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+        assert triage_ticket(ticket_id, deps) is TriageOutcome.ROUTED  # not merged into the ticket before
+        assert retrieval.embedded == []
+        assert stored_vector(intake, ticket_id)[1] is None
+
+
+def history(intake: Intake, ticket_id: str) -> list[str]:
+    """The ticket's events as the flows read them back, oldest first."""
+    return [event.kind for event in intake.flows.get(ticket_id).ticket.events]
+
+
+def test_a_triage_records_routed_once_after_received(intake: Intake) -> None:
+    routing, retrieval = FakeRouting(), FakeRetrieval()
+    ticket_id = intake.flows.submit(COMPLAINT)[0].ticket.id
+    assert triage_ticket(ticket_id, deps_for(intake, routing, retrieval)) is TriageOutcome.ROUTED
+    assert history(intake, ticket_id) == ["received", "routed"]
+    ticket = intake.flows.get(ticket_id).ticket
+    [routed] = [event for event in ticket.events if event.kind == "routed"]
+    assert routed.to_party == "property_manager"
+    assert ticket.updated_at == routed.at
+    assert triage_ticket(ticket_id, deps_for(intake, routing, retrieval)) is TriageOutcome.ALREADY_TRIAGED
+    assert history(intake, ticket_id) == ["received", "routed"]
+
+
+def test_a_merged_duplicate_is_recorded_on_it_and_on_its_primary(intake: Intake) -> None:
+    routing, retrieval = FakeRouting(), FakeRetrieval()
+    primary = intake.flows.submit(COMPLAINT)[0].ticket.id
+    assert triage_ticket(primary, deps_for(intake, routing, retrieval)) is TriageOutcome.ROUTED
+    second = intake.flows.submit(Submission(**{**COMPLAINT.__dict__, "text": "楼道的灯不亮了"}))[0].ticket.id
+    assert triage_ticket(second, deps_for(intake, routing, retrieval)) is TriageOutcome.MERGED
+    assert history(intake, second) == ["received", "merged"]
+    assert history(intake, primary) == ["received", "routed", "duplicate_linked"]
+    [linked] = [event for event in intake.flows.get(primary).ticket.events if event.kind == "duplicate_linked"]
+    assert second in linked.note
+    view = intake.flows.get(primary)
+    assert view.duplicate_ids == [second]
 
 
 def test_triage_raises_while_routing_is_down(intake: Intake) -> None:
