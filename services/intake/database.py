@@ -13,9 +13,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, MetaData, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from linli.sql_pool import pinging_engine
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -76,7 +78,7 @@ class Database:
         # Threads beyond the pool's size each open a connection per transaction and close it after (a PostgreSQL
         # backend started and torn down for every triage): the pool holds as many as the process runs at once.
         pool = {} if self.dialect == "sqlite" else {"pool_size": pool_size}
-        self.engine: Engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
+        self.engine: Engine = pinging_engine(url, connect_args=connect_args, **pool)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

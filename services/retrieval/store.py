@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, func, select, text
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from linli.embedding import Vectors
+from linli.sql_pool import pinging_engine
 from services.retrieval.cases import CaseRecord, CaseStatus
 from services.retrieval.store_rows import (
     RECORD_COLUMNS,
@@ -74,7 +75,7 @@ class CaseStore:
     @classmethod
     def from_url(cls, url: str) -> CaseStore:
         """Opens (and creates if needed) the store at a SQLAlchemy URL."""
-        return cls(create_engine(url, pool_pre_ping=True))
+        return cls(pinging_engine(url))
 
     @property
     def url(self) -> str:
