@@ -20,6 +20,7 @@ from grpc_status import rpc_status
 from linli.deadlines import caller_deadline
 from linli.errors import InvalidArgument, LinliError, RateLimited
 from linli.grpc_tls import server_credentials
+from linli.heap import freeze_startup_objects
 from linli.metrics import MetricsEndpoint, ServerMetrics, start_metrics_endpoint
 from linli.settings import GrpcTlsSettings
 
@@ -289,8 +290,12 @@ def serve_until_stopped(handle: ServerHandle, stop_server: Callable[[], None] | 
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    frozen = False
     while not stop.wait(0.5):
         if handle.load_error is not None:
             break
+        if handle.ready.is_set() and not frozen:  # the model, catalog and index are built: they live till exit
+            freeze_startup_objects()
+            frozen = True
     (stop_server or handle.stop)()
     return 0 if handle.load_error is None else 1

@@ -13,6 +13,7 @@ from linli.catalog import load_catalog
 from linli.grpc_auth import ServiceCredentials
 from linli.grpc_serving import ServerHandle, build_server
 from linli.grpc_tls import open_channel
+from linli.heap import freeze_startup_objects
 from linli.logs import configure_logging
 from linli.parties import display_name
 from linli.tokens import TokenCodec
@@ -228,6 +229,7 @@ def main() -> int:
             access_log=False,
             proxy_headers=False,
         )
+        freeze_startup_objects()  # the app, the database's metadata and the catalog live till exit
         uvicorn.Server(http_config).run()
         return 0
     finally:

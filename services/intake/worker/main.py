@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 
 from celery import Celery
+from celery.signals import worker_ready
 
 from linli.clients.retrieval import RetrievalClient
 from linli.clients.routing import RoutingClient
 from linli.grpc_auth import ServiceCredentials
 from linli.grpc_tls import open_channel
+from linli.heap import freeze_startup_objects
 from linli.logs import configure_logging
 from linli.settings import LogSettings
 from services.intake.database import Database
@@ -105,6 +107,8 @@ def main() -> None:
     register_tasks(app, WorkerDeps(config, app, credentials), settings)
     register_notification_tasks(app, settings=config.notifications)
     instrument_worker(app, settings)
+    # Celery's and the tasks' modules, loaded by now, live till exit: full collections need not walk them.
+    worker_ready.connect(lambda **_: freeze_startup_objects(), weak=False)
     app.worker_main(worker_argv(settings, config.process.log.level))
 
 
