@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.reliability.ledger import audit
+from bench.reliability.ledger import audit, still_received, triage_times
 from bench.reliability.residents import Receipt
 from services.intake.database import Database
 from services.intake.tickets.context import SYSTEM, EventKind
@@ -39,6 +39,20 @@ def test_a_clean_run_passes(intake: Intake) -> None:
     assert checked.clean
     assert checked.accepted == 2
     assert dict(checked.outcomes) == {"routed": 1, "needs_manual": 1}
+
+
+def test_the_wait_sees_exactly_the_asked_tickets_still_received(intake: Intake) -> None:
+    routed, waiting = _submit(intake, "k-1", "楼道灯坏了好几天"), _submit(intake, "k-2", "电梯停在三楼不动")
+    other = _submit(intake, "k-3", "垃圾桶满了没人清")  # received too, but not asked about
+    intake.triage.record_triage(routed, decision())
+
+    still = still_received(intake.database, [routed, waiting, "no-such-ticket"])
+
+    assert still == {waiting}
+    assert other not in still
+    # The same tickets the full read (at the end of a run) finds undecided.
+    times = triage_times(intake.database, [routed, waiting])
+    assert {ticket_id for ticket_id, triage in times.items() if triage.decided_at is None} == still
 
 
 def test_an_accepted_ticket_missing_from_the_store_is_lost(intake: Intake) -> None:

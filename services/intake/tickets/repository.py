@@ -50,7 +50,7 @@ def add(ticket: Ticket, *, session: Session) -> Ticket:
     return ticket
 
 
-def _ticket_by_id(*, for_update: bool, with_history: bool) -> Select[tuple[Ticket]]:
+def _ticket_by_id(*, for_update: bool, with_history: bool) -> Select[Ticket]:
     query = select(Ticket).where(Ticket.id == bindparam("ticket_id"))
     if not with_history:
         query = query.options(lazyload(Ticket.events))
@@ -220,7 +220,7 @@ def duplicate_candidate_ids(ticket: Ticket, *, since: datetime, session: Session
     return list(session.connection().execute(statement, parameters).scalars().all())
 
 
-def _candidate_ids(*, in_building: bool, split_off: bool) -> Select[tuple[str]]:
+def _candidate_ids(*, in_building: bool, split_off: bool) -> Select[str]:
     statement = (
         select(Ticket.id)
         .where(
