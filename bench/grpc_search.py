@@ -46,6 +46,7 @@ from linli.settings import GrpcTlsSettings
 from linli.tokens import TokenCodec
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
 from services.intake.settings import IntakeSettings
+from services.retrieval.settings import RetrievalSettings
 
 STARTER_CORPUS = Path(__file__).resolve().parents[1] / "services" / "retrieval" / "corpus" / "starter_cases.jsonl"
 LISTENING_MESSAGE = "retrieval listening"
@@ -290,8 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--embedding-backend",
         choices=["torch", "onnx-int8"],
-        default=os.environ.get("LINLI_RETRIEVAL_EMBEDDING_BACKEND", "torch"),
-        help="the server's LINLI_RETRIEVAL_EMBEDDING_BACKEND",
+        default=RetrievalSettings().embedding_backend,
+        help="the server's LINLI_RETRIEVAL_EMBEDDING_BACKEND; default: the configured one, as the services run",
     )
     parser.add_argument("--ready-seconds", type=float, default=300.0, help="how long the server may take to load")
     parser.add_argument(
