@@ -57,8 +57,8 @@ def _ticket_by_id(*, for_update: bool, with_history: bool) -> Select[Ticket]:
     return query.with_for_update() if for_update else query
 
 
-# Built once: the hot paths (every submit, every triage) reuse a statement and its cache key instead of building a
-# SELECT per call (50-250 µs of Python each, measured in bench.triage_cpu).
+# Built once: the hot paths (every submit, every triage) reuse a statement and its cache key instead of building and
+# keying a SELECT per call (40-230 µs of Python each; bench.triage_cpu: 5.3 -> 4.0 CPU-ms a triage at stop 17).
 _TICKET_BY_ID = {
     (for_update, with_history): _ticket_by_id(for_update=for_update, with_history=with_history)
     for for_update in (False, True)
