@@ -46,7 +46,7 @@ from linli.embedding import create_embedder
 from services.retrieval.settings import RetrievalSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BROKER = "redis://127.0.0.1:6379/12"  # the suite uses 15, a developer's stack 0
+DEFAULT_BROKER = "redis://127.0.0.1:6379/1"  # the suite takes 15 down to 4, a developer's stack 0
 ECHO_METHOD = "/floor.Echo/Call"
 REQUEST_BYTES = 2_600  # about a Route request: the text, its community, a 512-float vector
 REPLY_BYTES = 6_000  # about a reply carrying ten precedents

@@ -32,7 +32,20 @@ os.environ.setdefault("LINLI_UPLOADS_FOLDER", tempfile.mkdtemp(prefix="linli-tes
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-TEST_REDIS_DB = 15  # far from the 0 a developer's own stack uses
+# Redis databases of the tests, counted down from 15, far from the 0 a developer's own stack uses: each pytest-xdist
+# worker (`make test` runs one per core) takes three of its own, so no worker flushes another's queue or counters.
+REDIS_DBS_PER_WORKER = 3
+TESTS_REDIS_SLOT, SECURITY_REDIS_SLOT, BROWSER_REDIS_SLOT = range(REDIS_DBS_PER_WORKER)
+
+
+def redis_db(slot: int) -> int:
+    """This worker's Redis database for `slot` (one of the *_REDIS_SLOT): 15, 14, 13 for the first worker (or a run
+    without workers), 12, 11, 10 for the second, and so on; 0 stays a developer's."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    number = 15 - REDIS_DBS_PER_WORKER * worker - slot
+    if number < 1:
+        raise RuntimeError(f"too many pytest-xdist workers for Redis's 16 databases (worker {worker})")
+    return number
 
 
 def free_port() -> int:
@@ -83,7 +96,7 @@ def redis_base_url() -> Iterator[str]:
 @pytest.fixture
 def redis_url(redis_base_url: str) -> str:
     """A Redis database emptied for this test."""
-    url = f"{redis_base_url}/{TEST_REDIS_DB}"
+    url = f"{redis_base_url}/{redis_db(TESTS_REDIS_SLOT)}"
     redis.Redis.from_url(url).flushdb()
     return url
 

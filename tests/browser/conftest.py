@@ -22,6 +22,7 @@ from linli.settings import ProcessSettings
 from services.intake.database import Database
 from services.intake.settings import IntakeSettings
 from services.routing.server import create_server as create_routing
+from tests.conftest import BROWSER_REDIS_SLOT, redis_db
 from tests.integration.conftest import (  # noqa: F401  (fixtures used by name)
     ChildProcesses,
     RunningIntake,
@@ -44,8 +45,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-# Far from the 15 other tests flush, so a parallel run cannot empty this suite's queue.
-BROWSER_REDIS_DB = 13
 OPEN311_KEY = "browser-open311-key"
 # The screens under test show a routed party: the router decides with the threshold it shipped with before
 # training-time tuning (a model tuned on the tests' small corpus slice abstains on nearly everything).
@@ -126,7 +125,8 @@ def stack(
 ) -> Iterator[Stack]:
     """Intake on SQLite with Redis as the broker, its HTTP app under uvicorn, and one triage worker."""
     folder = tmp_path_factory.mktemp("browser")
-    broker = f"{redis_base_url}/{BROWSER_REDIS_DB}"
+    # Apart from the database other tests flush, so that they cannot empty this suite's queue.
+    broker = f"{redis_base_url}/{redis_db(BROWSER_REDIS_SLOT)}"
     redis.Redis.from_url(broker).flushdb()
     settings = intake_settings_for(
         f"sqlite:///{folder / 'tickets.sqlite'}",

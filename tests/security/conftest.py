@@ -24,11 +24,10 @@ from sqlalchemy import Engine, create_engine, text
 from linli.grpc_health import check_health
 from linli.settings import GrpcTlsSettings
 from services.intake.settings import IntakeSettings
-from tests.conftest import free_port, fresh_postgres_database
+from tests.conftest import SECURITY_REDIS_SLOT, free_port, fresh_postgres_database, redis_db
 from tests.integration.conftest import grpc_channel, intake_settings_for, settings_env, wait_until
 from tests.tokens import as_resident
 
-SECURITY_REDIS_DB = 14  # apart from the integration tests' 15: the rate-limit counters are this suite's own
 START_SECONDS = 60.0
 COMMUNITY = "恒康居民区"
 INTAKE_MAIN = "from services.intake.server import main; raise SystemExit(main())"
@@ -99,7 +98,7 @@ def security_database(postgres_server_url: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def security_settings(security_database: str, redis_base_url: str) -> IntakeSettings:
     """Intake on the suite's database; routing and retrieval point at ports nobody serves."""
-    broker = f"{redis_base_url}/{SECURITY_REDIS_DB}"
+    broker = f"{redis_base_url}/{redis_db(SECURITY_REDIS_SLOT)}"  # its rate-limit counters are its own
     redis.Redis.from_url(broker).flushdb()
     return intake_settings_for(security_database, broker, free_port(), free_port(), grpc_port=free_port())
 

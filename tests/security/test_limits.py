@@ -12,14 +12,13 @@ import redis
 
 from linli.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.settings import RateLimitSettings
-from tests.conftest import free_port
+from tests.conftest import BROWSER_REDIS_SLOT, free_port, redis_db
 from tests.integration.conftest import grpc_channel
 from tests.security.conftest import COMMUNITY, RunningStack, start_intake, stop
 from tests.tokens import as_resident, resident_metadata
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 LIMITS = RateLimitSettings()
-TRUSTED_PROXY_REDIS_DB = 13  # its own counters: the suite's other calls all came from 127.0.0.1
 
 
 def test_logins_with_made_up_forwarded_addresses_share_the_callers_limit(stack: RunningStack) -> None:
@@ -86,7 +85,7 @@ def test_grpc_retries_with_the_same_idempotency_key_are_not_new_submits(
 def test_a_trusted_proxy_names_the_client_on_http_and_grpc(
     stack: RunningStack, redis_base_url: str, tmp_path: Path
 ) -> None:
-    broker = f"{redis_base_url}/{TRUSTED_PROXY_REDIS_DB}"
+    broker = f"{redis_base_url}/{redis_db(BROWSER_REDIS_SLOT)}"  # own counters: the others came from 127.0.0.1
     redis.Redis.from_url(broker).flushdb()
     settings = stack.settings.model_copy(
         update={"http_port": free_port(), "grpc_port": free_port(), "broker_url": broker}
