@@ -6,6 +6,16 @@ from dataclasses import dataclass
 
 import grpc
 
+# Our ids are 32-36 characters; an "id" a caller makes up may be 100 KB, not to be echoed whole into answers and logs.
+SHOWN_ID_CHARS = 64
+
+
+def shown_id(identifier: str) -> str:
+    """A caller's `identifier` quoted for an error message, cut to SHOWN_ID_CHARS characters (then '…') if longer."""
+    if len(identifier) > SHOWN_ID_CHARS:
+        identifier = identifier[:SHOWN_ID_CHARS] + "…"
+    return repr(identifier)
+
 
 @dataclass(frozen=True)
 class FieldViolation:

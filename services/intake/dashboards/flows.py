@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from linli.errors import InvalidArgument, NotFound, PermissionDenied
+from linli.errors import InvalidArgument, NotFound, PermissionDenied, shown_id
 from linli.tokens import Role
 from services.intake.auth import Caller, Worker
 from services.intake.auth.identity import require_worker
@@ -100,5 +100,5 @@ class DashboardFlows:
         communities = worker.street_communities if worker.street == value else frozenset()
         communities = communities or self._streets(value)
         if not communities:
-            raise NotFound(f"no communities are known for street {value!r}")
+            raise NotFound(f"no communities are known for street {shown_id(value)}")
         return Scope(f"street:{value}", tuple(sorted(communities)))

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from linli.errors import FailedPrecondition, FieldViolation, InvalidArgument, LinliError, NotFound
+from linli.errors import FailedPrecondition, FieldViolation, InvalidArgument, LinliError, NotFound, shown_id
 from services.intake.auth.access import can_see, hidden_or_denied, scoped_query
 from services.intake.auth.identity import Caller, Worker, require_worker, worker_actor
 from services.intake.inbox import repository
@@ -154,7 +154,7 @@ class InboxFlows:
         with self._context.transaction() as work:
             ticket = tickets.get(ticket_id, session=work.session, for_update=True)
             if not can_see(worker, ticket):
-                raise NotFound(f"no ticket {ticket_id!r}")
+                raise NotFound(f"no ticket {shown_id(ticket_id)}")
             if ticket.party != worker.party and not worker.is_dispatcher:
                 hidden_or_denied(worker, ticket, f"ticket {ticket.id} belongs to {ticket.party}, not {worker.party}")
             if TicketStatus(ticket.status) not in OPEN_OR_WAITING or not ticket.party:
@@ -241,4 +241,4 @@ class InboxFlows:
         """Deletes one of the worker's own views; another's is not found, as if it did not exist."""
         with self._context.transaction() as work:
             if not repository.delete_view(view_id, worker.worker_id, session=work.session):
-                raise NotFound(f"no saved view {view_id!r}")
+                raise NotFound(f"no saved view {shown_id(view_id)}")

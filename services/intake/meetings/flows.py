@@ -16,7 +16,7 @@ from typing import Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from linli.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from linli.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, shown_id
 from services.intake.auth import Worker
 from services.intake.database import Database
 from services.intake.meetings import repository
@@ -141,7 +141,7 @@ class MeetingFlows:
         # Ids are uuid hex: anything else is no item (and never reaches the database, NUL bytes and all).
         item = repository.item_for_update(item_id, session=session) if _ITEM_ID.fullmatch(item_id) else None
         if item is None:
-            raise NotFound(f"no meeting item {item_id!r}")
+            raise NotFound(f"no meeting item {shown_id(item_id)}")
         self._authorize(worker, item.community)
         if MeetingStatus(item.status) not in allowed:
             raise FailedPrecondition(f"a {item.status} meeting item cannot be {verb}")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from linli.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from linli.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, shown_id
 from linli.tokens import Role, TokenKind
 from services.intake.auth.identity import Worker
 from services.intake.auth.revocations import Revocations, stage_revocation
@@ -220,7 +220,7 @@ class OrganisationFlows:
         with self._database.unit_of_work() as session:
             record = repository.set_worker_active(worker_id, False, session=session)
             if record is None:
-                raise NotFound(f"没有工作人员 {worker_id}")
+                raise NotFound(f"没有工作人员 {shown_id(worker_id)}")
             stage_revocation(TokenKind.WORKER, worker_id, now, reason=DEACTIVATION_REASON, actor=actor, session=session)
         if self._revocations is not None:
             self._revocations.forget_snapshot()
@@ -233,7 +233,7 @@ class OrganisationFlows:
         with self._database.unit_of_work() as session:
             record = repository.set_worker_active(worker_id, True, session=session)
         if record is None:
-            raise NotFound(f"没有工作人员 {worker_id}")
+            raise NotFound(f"没有工作人员 {shown_id(worker_id)}")
         return record
 
     def display_name(self, worker_id: str) -> str:

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 
-from linli.errors import NotFound
+from linli.errors import NotFound, shown_id
 from linli.tokens import MAX_SUBJECT_LENGTH, TokenKind
 from services.intake.auth.identity import resident_actor
 from services.intake.auth.revocations import Revocations, stage_revocation
@@ -76,7 +76,7 @@ class ErasureFlows:
         with self._context.transaction() as work:
             ticket = work.session.get(Ticket, ticket_id)
             if ticket is None:
-                raise NotFound(f"no ticket {ticket_id!r}")
+                raise NotFound(f"no ticket {shown_id(ticket_id)}")
             if is_erased_resident(ticket.resident_id):
                 raise NotFound(f"the resident of ticket {ticket_id} was erased already")
             return ticket.resident_id

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session, lazyload
 
-from linli.errors import InvalidArgument, NotFound
+from linli.errors import InvalidArgument, NotFound, shown_id
 from services.intake.tickets.models import (
     OPEN_STATUSES,
     EscalationLevel,
@@ -77,7 +77,7 @@ def get(ticket_id: str, *, session: Session, for_update: bool = False, with_hist
     query = _TICKET_BY_ID[(for_update, with_history)]
     ticket = session.scalars(query, {"ticket_id": ticket_id}).one_or_none()
     if ticket is None:
-        raise NotFound(f"no ticket {ticket_id!r}")
+        raise NotFound(f"no ticket {shown_id(ticket_id)}")
     return ticket
 
 
@@ -86,7 +86,7 @@ def triage_input(ticket_id: str, *, session: Session) -> tuple[str, str, str, st
     history); raises NotFound."""
     row = session.execute(_TRIAGE_INPUT, {"ticket_id": ticket_id}).one_or_none()
     if row is None:
-        raise NotFound(f"no ticket {ticket_id!r}")
+        raise NotFound(f"no ticket {shown_id(ticket_id)}")
     return row.status, row.text, row.community, row.building
 
 

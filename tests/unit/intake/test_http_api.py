@@ -158,6 +158,13 @@ def test_unknown_ticket_is_404(client: TestClient) -> None:
     assert reply.json()["error"]["code"] == "not_found"
 
 
+def test_a_made_up_id_of_any_length_is_404_without_being_echoed_whole(client: TestClient) -> None:
+    reply = client.get(f"/v1/tickets/{'x' * 5000}")
+    assert reply.status_code == 404
+    assert len(reply.content) < 1000
+    assert f"'{'x' * 64}…'" in reply.text
+
+
 @pytest.mark.parametrize(
     "headers",
     [{"Authorization": ""}, {"Authorization": "Bearer nobody-issued-this"}, {"Authorization": "Basic cG06dG9rZW4="}],
