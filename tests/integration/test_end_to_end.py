@@ -144,3 +144,8 @@ def test_routing_down_sends_the_ticket_to_a_person_not_the_void(
         worker.wait(timeout=20)
         server.grpc.stop(0)
         server.database.dispose()
+    # The worker's own line says what became of the ticket; Celery's received/succeeded lines are not written at INFO.
+    written = (tmp_path / "worker.log").read_text(encoding="utf-8")
+    assert ticket.id in written
+    assert " received" not in written
+    assert "succeeded in" not in written

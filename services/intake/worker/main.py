@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from celery import Celery
@@ -82,7 +83,7 @@ def worker_argv(settings: IntakeSettings, log_level: str = "INFO") -> list[str]:
     """Command line of the Celery worker: threads, since a task waits on gRPC and the database, not the CPU.
 
     The thread pool enforces no time limit: the RPC deadlines (`rpc_timeout_seconds`) bound a task instead. Celery
-    logs at the process's level (`LINLI_LOG_LEVEL`): at INFO it writes two lines a task (received, succeeded).
+    logs at the process's level (`LINLI_LOG_LEVEL`), but for its lines of each task (`quiet_task_lines`).
     """
     return [
         "worker",
@@ -94,6 +95,19 @@ def worker_argv(settings: IntakeSettings, log_level: str = "INFO") -> list[str]:
         "--without-mingle",
         "--without-heartbeat",
     ]
+
+
+# Celery's lines for every task received and succeeded: at INFO two a ticket, beside the worker's own "triaged" line
+# that names the ticket and its outcome (65,000 tickets a day would be 130,000 lines of noise). A task that fails is
+# still logged, at ERROR, by the same loggers; at DEBUG they say everything again.
+CELERY_TASK_LOGGERS = ("celery.app.trace", "celery.worker.strategy")
+
+
+def quiet_task_lines(level: str) -> None:
+    """Lifts Celery's per-task loggers to WARNING unless the process logs at DEBUG."""
+    if logging.getLevelName(level.upper()) != logging.DEBUG:
+        for name in CELERY_TASK_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main() -> None:
@@ -109,6 +123,7 @@ def main() -> None:
     instrument_worker(app, settings)
     # Celery's and the tasks' modules, loaded by now, live till exit: full collections need not walk them.
     worker_ready.connect(lambda **_: freeze_startup_objects(), weak=False)
+    quiet_task_lines(config.process.log.level)
     app.worker_main(worker_argv(settings, config.process.log.level))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
@@ -29,7 +30,7 @@ from services.intake.worker.celery_app import (
     TRIAGE_TASK,
     create_celery_app,
 )
-from services.intake.worker.main import worker_argv
+from services.intake.worker.main import CELERY_TASK_LOGGERS, quiet_task_lines, worker_argv
 from services.intake.worker.tasks import TaskDeps, backoff_seconds, register_tasks, sync_case, triage_ticket
 from tests.unit.intake.fakes import (
     PROPERTY,
@@ -311,6 +312,20 @@ def test_the_app_is_configured_to_lose_nothing() -> None:
     assert all(entry["schedule"] == 15 for entry in conf.beat_schedule.values())
     assert all(conf.task_routes[task] == {"queue": LIFECYCLE_QUEUE} for task in (CASE_SYNC_TASK, AUTO_CLOSE_TASK))
     assert f"--queues=triage,{LIFECYCLE_QUEUE}" in worker_argv(settings)
+
+
+@pytest.mark.parametrize(("level", "kept"), [("INFO", logging.WARNING), ("warning", logging.WARNING), ("DEBUG", 0)])
+def test_celerys_per_task_lines_are_quiet_but_at_debug(level: str, kept: int) -> None:
+    loggers = [logging.getLogger(name) for name in CELERY_TASK_LOGGERS]
+    before = [logger.level for logger in loggers]
+    try:
+        for logger in loggers:
+            logger.setLevel(logging.NOTSET)
+        quiet_task_lines(level)
+        assert [logger.level for logger in loggers] == [kept] * len(loggers)
+    finally:
+        for logger, old in zip(loggers, before, strict=True):
+            logger.setLevel(old)
 
 
 def test_the_visibility_timeout_must_outlast_a_task() -> None:
