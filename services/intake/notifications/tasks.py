@@ -117,6 +117,7 @@ def register_tasks(app: Celery, *, settings: NotificationSettings, messenger: Re
         "ignore_result": True,
         "queue": NOTIFY_QUEUE,
         "max_retries": settings.max_attempts - 1,
+        "shared": False,  # bound to this app's resources: an app created later in the process must not take it
     }
 
     @app.task(name=DELIVER_TASK, **options)  # type: ignore[untyped-decorator]

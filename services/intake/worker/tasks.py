@@ -127,12 +127,16 @@ def backoff_seconds(retries: int, base: float, cap: float = MAX_BACKOFF_SECONDS)
 
 
 def register_tasks(app: Celery, deps: Callable[[], TaskDeps], settings: IntakeSettings) -> dict[str, Task]:
-    """Registers intake's tasks on `app`; `deps` is called in the worker, never at import time."""
+    """Registers intake's tasks on `app`; `deps` is called in the worker, never at import time.
+
+    Each task is `shared=False`: it closes over this app's `deps`, and Celery would otherwise also register it on
+    every app created later in the process, where it would run with the first app's dependencies.
+    """
     # A retry countdown longer than the visibility timeout would be delivered twice while it waits.
     cap = min(MAX_BACKOFF_SECONDS, settings.broker_visibility_timeout_seconds / 2)
     base = settings.triage_retry_backoff_seconds
 
-    @app.task(name=TRIAGE_TASK, bind=True, max_retries=settings.triage_max_retries)  # type: ignore[untyped-decorator]
+    @app.task(name=TRIAGE_TASK, shared=False, bind=True, max_retries=settings.triage_max_retries)  # type: ignore[untyped-decorator]
     def triage(self: Task, ticket_id: str) -> str:
         flows = deps().triage
         try:
@@ -155,7 +159,7 @@ def register_tasks(app: Celery, deps: Callable[[], TaskDeps], settings: IntakeSe
         logger.info("triaged", extra={"ticket_id": ticket_id, "outcome": outcome.value})
         return outcome.value
 
-    @app.task(name=CASE_SYNC_TASK, bind=True, max_retries=CASE_SYNC_MAX_RETRIES)  # type: ignore[untyped-decorator]
+    @app.task(name=CASE_SYNC_TASK, shared=False, bind=True, max_retries=CASE_SYNC_MAX_RETRIES)  # type: ignore[untyped-decorator]
     def case_sync(self: Task, ticket_id: str) -> str:
         try:
             return sync_case(ticket_id, deps())
@@ -174,20 +178,20 @@ def register_tasks(app: Celery, deps: Callable[[], TaskDeps], settings: IntakeSe
 def _register_sweeps(app: Celery, deps: Callable[[], TaskDeps]) -> tuple[Task, ...]:
     """Beat's periodic sweeps: re-queue stuck tickets, escalate overdue ones, close unrated ones, anonymize old ones."""
 
-    @app.task(name=REQUEUE_TASK)  # type: ignore[untyped-decorator]
+    @app.task(name=REQUEUE_TASK, shared=False)  # type: ignore[untyped-decorator]
     def requeue_stuck() -> dict[str, int]:
         report = deps().sweeps.requeue_stuck()
         return {"triage": report.triage, "case_sync": report.case_sync}
 
-    @app.task(name=ESCALATE_TASK)  # type: ignore[untyped-decorator]
+    @app.task(name=ESCALATE_TASK, shared=False)  # type: ignore[untyped-decorator]
     def escalate_overdue() -> int:
         return deps().sweeps.escalate_overdue()
 
-    @app.task(name=AUTO_CLOSE_TASK)  # type: ignore[untyped-decorator]
+    @app.task(name=AUTO_CLOSE_TASK, shared=False)  # type: ignore[untyped-decorator]
     def close_unrated() -> int:
         return deps().sweeps.close_unrated()
 
-    @app.task(name=RETENTION_TASK)  # type: ignore[untyped-decorator]
+    @app.task(name=RETENTION_TASK, shared=False)  # type: ignore[untyped-decorator]
     def anonymize_expired() -> int:
         return deps().sweeps.anonymize_expired()
 

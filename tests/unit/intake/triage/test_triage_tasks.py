@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
@@ -10,12 +11,15 @@ from typing import Any, cast
 import numpy as np
 import pytest
 from celery import Celery
+from celery.exceptions import DuplicateTaskNameWarning
 
 from linli.clients.retrieval import EmbeddedTexts, RetrievalClient
 from linli.clients.routing import RoutedComplaint, RoutingClient
 from linli.errors import InvalidArgument, Unavailable
 from linli.v1 import cases_pb2
 from services.intake.database import Database
+from services.intake.notifications import DELIVER_TASK, NotificationSettings
+from services.intake.notifications import register_tasks as register_notification_tasks
 from services.intake.settings import IntakeSettings
 from services.intake.tickets.models import TicketStatus
 from services.intake.tickets.validation import Submission
@@ -326,6 +330,22 @@ def test_celerys_per_task_lines_are_quiet_but_at_debug(level: str, kept: int) ->
     finally:
         for logger, old in zip(loggers, before, strict=True):
             logger.setLevel(old)
+
+
+def test_the_tasks_belong_to_their_app_and_never_reach_a_later_one(intake: Intake) -> None:
+    first, _ = eager_app(intake, FakeRouting(), FakeRetrieval())
+    with warnings.catch_warnings():
+        # What Celery says when a later app is handed a second callable under a name it already has.
+        warnings.simplefilter("error", DuplicateTaskNameWarning)
+        second, _ = eager_app(intake, FakeRouting(), FakeRetrieval())
+        unrelated = Celery("unrelated", broker="memory://", set_as_current=False)
+        unrelated.finalize()
+        register_notification_tasks(second, settings=NotificationSettings())
+        second.finalize()
+    assert TRIAGE_TASK not in unrelated.tasks
+    assert DELIVER_TASK not in unrelated.tasks
+    assert first.tasks[TRIAGE_TASK].app is first
+    assert second.tasks[TRIAGE_TASK].app is second
 
 
 def test_the_visibility_timeout_must_outlast_a_task() -> None:
