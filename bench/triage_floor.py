@@ -43,14 +43,14 @@ from bench.reliability.stack import free_port, fresh_database
 from bench.reliability.workload import submissions
 from bench.triage_rate import machine_busy_seconds
 from linli.embedding import create_embedder
+from services.intake.settings import IntakeSettings
 from services.retrieval.settings import RetrievalSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BROKER = "redis://127.0.0.1:6379/1"  # the suite takes 15 down to 4, a developer's stack 0
-ECHO_METHOD = "/floor.Echo/Call"
+ECHO_SERVICE, ECHO_CALL = "floor.Echo", "Call"
 REQUEST_BYTES = 2_600  # about a Route request: the text, its community, a 512-float vector
 REPLY_BYTES = 6_000  # about a reply carrying ten precedents
-COMMUNITIES = ["恒康居民区", "春晖居民区", "秀水居民区"]
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,10 @@ def http_step(tickets: int, concurrency: int) -> Step:
 
     server = _serve(["--serve", "http", str(port)], ready)
     try:
-        planned = submissions(COMMUNITIES, tickets + concurrency, prefix=f"floor-{uuid.uuid4().hex[:6]}")
+        # The burst's own workload: the same complaints in the same communities (bench.triage_burst).
+        planned = submissions(
+            list(IntakeSettings().known_communities), tickets + concurrency, prefix=f"floor-{uuid.uuid4().hex[:6]}"
+        )
         base = f"http://127.0.0.1:{port}"
         _run_submitter(base, planned[:concurrency], concurrency)  # logs the first residents in, warms up
         with measured(tickets) as figures:
@@ -206,7 +209,7 @@ def database_step(url: str, tickets: int, threads: int) -> tuple[Step, Step]:
                 connection.execute(
                     insert(TICKETS).values(
                         id=ticket_id,
-                        community=COMMUNITIES[0],
+                        community="恒康居民区",
                         resident_id="r",
                         text="楼道灯坏了" * 8,
                         status="received",
@@ -303,7 +306,7 @@ def grpc_step(calls: int, threads: int) -> Step:
     """Unary calls of Route's size over one channel from `threads` threads, to a server of 8 handler threads."""
     port = free_port()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    call = channel.unary_unary(ECHO_METHOD, request_serializer=bytes, response_deserializer=bytes)
+    call = channel.unary_unary(f"/{ECHO_SERVICE}/{ECHO_CALL}", request_serializer=bytes, response_deserializer=bytes)
     request = os.urandom(REQUEST_BYTES)
 
     def ready() -> bool:
@@ -331,7 +334,7 @@ def serve_grpc(port: int) -> None:
     reply = os.urandom(REPLY_BYTES)
     handler = grpc.unary_unary_rpc_method_handler(lambda request, context: reply)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("floor.Echo", {"Call": handler}),))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(ECHO_SERVICE, {ECHO_CALL: handler}),))
     server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
     server.wait_for_termination()
