@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from services.intake.triage.flows import TriageFlows
 from tests.browser.conftest import screenshot
 from tests.conftest import free_port
-from tests.integration.conftest import RunningIntake, intake_settings_for, running_intake
+from tests.integration.conftest import RunningIntake, intake_settings_for, running_intake, wait_until
 from tests.tokens import worker_token
 from tests.unit.intake.fakes import decision
 from tests.unit.intake.uploads.photos import jpeg_with_gps, png
@@ -90,7 +90,8 @@ def test_a_resident_attaches_photos_and_a_worker_adds_the_after_photo(
     desk.click("#resolve")
 
     expect(desk.locator("#d-photos img")).to_have_count(2, timeout=UI_MS)
-    assert loaded_images(desk, "#d-photos img") == 2
+    # The second <img> is in the page before its bytes are decoded: wait for both, as the resident journey does.
+    wait_until(lambda: loaded_images(desk, "#d-photos img") == 2, seconds=UI_MS / 1000, what="both photos decoded")
     full = desk.locator("#d-photos a").first.get_attribute("href") or ""
     assert "/files/" in full
     assert "sig=" in full
