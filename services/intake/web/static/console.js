@@ -477,4 +477,7 @@ function startPage() {
   if (document.getElementById("search-results")) setUpSearch(document.getElementById("search-results"));
 }
 
-signIn();
+// After every script of the page has run: signIn's answer can arrive while a later <script> (inbox.js, contact.js)
+// is still downloading, and startPage would then call a function not yet defined.
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", signIn);
+else signIn();
