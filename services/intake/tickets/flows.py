@@ -67,7 +67,7 @@ class TicketFlows:
                 ticket = self._new_ticket(submission)
                 owner = resident_actor(submission.resident_id)
                 self._context.record(ticket, EventKind.RECEIVED, owner)
-                repository.add(ticket, session=work.session)
+                repository.insert_new(ticket, session=work.session)
                 self._attachments.attach(
                     submission.attachment_ids, ticket, owner=owner, kind="before", session=work.session
                 )

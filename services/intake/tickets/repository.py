@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, insert, inspect, or_, select, text
 from sqlalchemy.orm import Session, lazyload
 
 from linli.errors import InvalidArgument, NotFound, shown_id
@@ -18,6 +18,7 @@ from services.intake.tickets.models import (
     EscalationLevel,
     RoutingCorrection,
     Ticket,
+    TicketEvent,
     TicketStatus,
 )
 
@@ -48,6 +49,39 @@ def add(ticket: Ticket, *, session: Session) -> Ticket:
     session.add(ticket)
     session.flush()
     return ticket
+
+
+def insert_new(ticket: Ticket, *, session: Session) -> Ticket:
+    """Inserts a new ticket and its events with two INSERTs on the session's connection, outside the ORM.
+
+    Every submission takes this path: the unit of work's flush cost ~0.65 CPU-ms more a ticket than the statements
+    it sends (measured in docs/reliability.md). The ticket stays out of the session (its columns' defaults are set on
+    it here, as a flush would), so nothing writes it twice; the events get no id back, which no reply shows.
+    """
+    row = {}
+    for column, key in _TICKET_COLUMNS:
+        if key not in ticket.__dict__ and column.default is not None:
+            setattr(ticket, key, column.default.arg(None) if column.default.is_callable else column.default.arg)
+        row[column.name] = getattr(ticket, key)
+    connection = session.connection()
+    connection.execute(_INSERT_TICKET, row)
+    if ticket.events:
+        connection.execute(_INSERT_EVENT, [_event_row(event, ticket.id) for event in ticket.events])
+    return ticket
+
+
+def _event_row(event: TicketEvent, ticket_id: str) -> dict[str, object]:
+    values = {column.name: getattr(event, key) for column, key in _EVENT_COLUMNS}
+    return values | {"ticket_id": ticket_id}
+
+
+# (column, attribute) pairs, read once; the event's id is the database's to give.
+_TICKET_COLUMNS = [(attribute.columns[0], attribute.key) for attribute in inspect(Ticket).column_attrs]
+_EVENT_COLUMNS = [
+    (attribute.columns[0], attribute.key) for attribute in inspect(TicketEvent).column_attrs if attribute.key != "id"
+]
+_INSERT_TICKET = insert(Ticket)
+_INSERT_EVENT = insert(TicketEvent)
 
 
 def _ticket_by_id(*, for_update: bool, with_history: bool) -> Select[Ticket]:

@@ -90,6 +90,30 @@ def test_a_new_ticket_is_answered_as_stored_without_looking_for_its_duplicates_o
     )
 
 
+def test_a_new_ticket_is_answered_with_every_column_as_stored(intake: Intake, database: Database) -> None:
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        view = intake.flows.submit(COMPLAINT)[0]
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+
+    # One INSERT for the ticket and one for its history, nothing written twice.
+    inserts = [s.split("(")[0].split() for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert inserts == [["INSERT", "INTO", "tickets"], ["INSERT", "INTO", "ticket_events"]]
+    stored = intake.flows.get(view.ticket.id).ticket
+    columns = [column.key for column in Ticket.__table__.columns]
+    # The reply's defaults (party, deadlines, counts, level...) are the stored ones, not None where a row has a value.
+    assert {c: getattr(view.ticket, c) for c in columns} == {c: getattr(stored, c) for c in columns}
+    assert view.ticket.escalation_level == EscalationLevel.COMMUNITY.value
+    assert (view.ticket.party, view.ticket.attachment_urls, view.ticket.reopen_count) == ("", [], 0)
+    assert [(e.kind, e.actor, e.at) for e in view.ticket.events] == [(e.kind, e.actor, e.at) for e in stored.events]
+
+
 def test_submit_keeps_the_ticket_when_the_broker_is_down(database: Database) -> None:
     intake = Intake(database, RecordingTaskQueue(broken=True))
     view, created = intake.flows.submit(COMPLAINT)
