@@ -33,7 +33,7 @@ import numpy as np
 from sqlalchemy import create_engine, make_url, text
 
 from bench.console_data import PARTIES, District, load_tickets, worker_id
-from bench.reliability.stack import HIGH_RATE_LIMIT, POSTGRES, free_port, fresh_database, progress
+from bench.reliability.stack import BENCH_REDIS, HIGH_RATE_LIMIT, POSTGRES, free_port, fresh_database, progress
 from linli.tokens import Role, TokenCodec, TokenKind
 from services.intake.settings import RateLimitSettings
 
@@ -83,7 +83,7 @@ def running_intake(database_url: str, secret: str) -> Iterator[tuple[str, int]]:
         LINLI_INTAKE_DATABASE_URL=database_url,
         LINLI_INTAKE_HTTP_PORT=str(port),
         LINLI_INTAKE_GRPC_PORT=str(grpc_port),
-        LINLI_INTAKE_BROKER_URL="redis://127.0.0.1:6379/12",
+        LINLI_INTAKE_BROKER_URL=BENCH_REDIS,
     )
     # One client address sends what a district's workers would: limits this high never bite.
     env.update(

@@ -24,11 +24,18 @@ import redis
 
 from bench.reliability.processes import Role, Supervisor
 from bench.reliability.residents import Submission, Submitter
-from bench.reliability.stack import Addresses, StackConfig, free_port, fresh_database, progress, stack_environment
+from bench.reliability.stack import (
+    BENCH_REDIS_DATABASES,
+    Addresses,
+    StackConfig,
+    free_port,
+    fresh_database,
+    progress,
+    stack_environment,
+)
 from bench.reliability.workload import complaint_bodies
 from services.intake.settings import IntakeSettings
 
-FIRST_REDIS_DATABASE = 10
 # Residents of every round, each logged in during the warm-up.
 RESIDENTS = 100
 
@@ -55,7 +62,7 @@ def _planned(count: int, prefix: str, communities: list[str]) -> list[Submission
 def _start(tree: Path, number: int, database_url: str, supervisor: Supervisor, concurrency: int) -> Tree:
     folder = supervisor.folder
     port = free_port()
-    redis_url = f"redis://127.0.0.1:6379/{FIRST_REDIS_DATABASE + number}"
+    redis_url = f"redis://127.0.0.1:6379/{BENCH_REDIS_DATABASES[number]}"
     redis.Redis.from_url(redis_url).flushdb()
     unused = "127.0.0.1:9"  # routing and retrieval: never called without a worker
     addresses = Addresses(f"http://127.0.0.1:{port}", f"127.0.0.1:{free_port()}", unused, unused, redis_url)
@@ -106,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of no requests, to measure idle CPU")
     args = parser.parse_args(argv)
+    if len(args.trees) > len(BENCH_REDIS_DATABASES):
+        parser.error(f"at most {len(BENCH_REDIS_DATABASES)} trees: one Redis database each, outside the suite's")
     folder = Path(tempfile.mkdtemp(prefix="linli-submit-cpu-"))
     supervisor = Supervisor(folder)
     with ExitStack() as stack:

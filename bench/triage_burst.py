@@ -2,7 +2,7 @@
 
 Run `python -m bench.triage_burst`. The stack runs as child processes, as in production (bench/reliability/stack.py):
 `linli serve retrieval` (real m3e-small, fresh index seeded with the starter corpus), `linli serve routing`,
-`linli serve intake` and `--workers` Celery workers, on the machine's Redis (database 14, emptied; `--redis-url own`
+`linli serve intake` and `--workers` Celery workers, on the machine's Redis (database 1, emptied; `--redis-url own`
 starts one of the stack's own) and PostgreSQL (a fresh database, dropped afterwards; SQLite with `--database sqlite`).
 Complaints are the resolved-case corpus's texts in their own communities, shuffled with a fixed seed; the index never
 holds them, so every ticket is routed by its neighbours. Times are the servers' own: a ticket's `created_at` and the
@@ -39,7 +39,7 @@ import numpy as np
 from bench.reliability.ledger import Audit, Triage, audit, triage_times, wait_triaged
 from bench.reliability.processes import Supervisor
 from bench.reliability.residents import Receipt, Submission, Submitter
-from bench.reliability.stack import READY_SECONDS, StackConfig, fresh_database, progress, running_stack
+from bench.reliability.stack import BENCH_REDIS, READY_SECONDS, StackConfig, fresh_database, progress, running_stack
 from bench.reliability.workload import submissions
 from bench.synthetic_cases import fill_case_store
 from bench.triage_rate import MIN_SENDERS, delivery_line, machine_busy_seconds, offered_rate, submit_at_rate
@@ -48,7 +48,6 @@ from services.intake.database import Database
 from services.intake.settings import IntakeSettings
 from services.retrieval.settings import RetrievalSettings
 
-REDIS = "redis://127.0.0.1:6379/14"
 BACKENDS = ("onnx-int8", "torch")
 
 
@@ -291,7 +290,9 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds the stack may take to start (seeding and training embed the corpus: slow with torch)",
     )
     parser.add_argument(
-        "--redis-url", default=REDIS, help="broker (its database is emptied); `own`: a redis-server of the stack's own"
+        "--redis-url",
+        default=BENCH_REDIS,
+        help="broker (its database is emptied); `own`: a redis-server of the stack's own",
     )
     parser.add_argument(
         "--backend",

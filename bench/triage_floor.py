@@ -39,7 +39,7 @@ from sqlalchemy import update as sql_update
 
 from bench.embedding_speed import complaints
 from bench.reliability.residents import Submitter
-from bench.reliability.stack import free_port, fresh_database
+from bench.reliability.stack import BENCH_REDIS, free_port, fresh_database
 from bench.reliability.workload import submissions
 from bench.triage_rate import machine_busy_seconds
 from linli.embedding import create_embedder
@@ -47,7 +47,6 @@ from services.intake.settings import IntakeSettings
 from services.retrieval.settings import RetrievalSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BROKER = "redis://127.0.0.1:6379/1"  # the suite takes 15 down to 4, a developer's stack 0
 ECHO_SERVICE, ECHO_CALL = "floor.Echo", "Call"
 REQUEST_BYTES = 2_600  # about a Route request: the text, its community, a 512-float vector
 REPLY_BYTES = 6_000  # about a reply carrying ten precedents
@@ -380,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=2000, help="tickets (and calls) each step is measured over")
     parser.add_argument("--concurrency", type=int, default=16, help="submits in flight, as bench.triage_burst")
     parser.add_argument("--threads", type=int, default=8, help="worker threads, as the shipped worker")
-    parser.add_argument("--broker-url", default=DEFAULT_BROKER, help="Redis database for the Celery step (flushed)")
+    parser.add_argument("--broker-url", default=BENCH_REDIS, help="Redis database for the Celery step (flushed)")
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)  # the steps' own server processes
     args = parser.parse_args(argv)
     if args.serve:

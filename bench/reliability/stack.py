@@ -35,6 +35,10 @@ from services.routing.settings import RoutingSettings
 
 POSTGRES = os.environ.get("LINLI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 READY_SECONDS = 300.0
+# The benchmarks' Redis databases on the machine's server, emptied by each: the suite takes 15 down to 4
+# (tests/conftest.py redis_db) and a developer's stack 0, so a benchmark never empties a running test's queues.
+BENCH_REDIS_DATABASES = (1, 2, 3)
+BENCH_REDIS = f"redis://127.0.0.1:6379/{BENCH_REDIS_DATABASES[0]}"
 # The harness is one client address sending what thousands of phones would: limits this high never bite, and the
 # limiter still counts every request in Redis as in production.
 HIGH_RATE_LIMIT = 1_000_000
