@@ -21,8 +21,8 @@ from services.intake.uploads import repository as uploads
 
 # Retrieval learned these tickets' cases from their text: it must learn the scrubbed text instead.
 LEARNED_STATUSES = frozenset({TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value})
-# Duplicate detection compares a new ticket with open ones only (repository.duplicate_candidates): the vectors of the
-# others serve nothing.
+# Duplicate detection compares a new ticket with open ones only (duplicate_queries.duplicate_candidates): the vectors
+# of the others serve nothing.
 COMPARED_STATUSES = frozenset(status.value for status in OPEN_STATUSES)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from services.intake.tickets import repository
+from services.intake.tickets import duplicate_queries, repository
 from services.intake.tickets.context import EventKind, FlowContext, priority_of
 from services.intake.tickets.models import Ticket, TicketStatus
 from services.intake.tickets.vector_cache import VectorCache
@@ -84,7 +84,7 @@ def haversine_meters(latitude_1: float, longitude_1: float, latitude_2: float, l
     return 2 * EARTH_RADIUS_METERS * math.asin(math.sqrt(min(half_chord, 1.0)))
 
 
-def near_enough(ticket: Ticket, candidate: repository.DuplicateCandidate, max_meters: float) -> bool:
+def near_enough(ticket: Ticket, candidate: duplicate_queries.DuplicateCandidate, max_meters: float) -> bool:
     """False only when both carry a point and the points are more than `max_meters` apart (0: no limit)."""
     latitude, longitude = ticket.latitude, ticket.longitude
     other_latitude, other_longitude = candidate.latitude, candidate.longitude
@@ -109,7 +109,7 @@ def find_primary(ticket: Ticket, context: FlowContext, *, session: Session, vect
     if vector is None or policy.duplicate_window.total_seconds() <= 0:
         return None
     since = ticket.created_at - policy.duplicate_window
-    ids = repository.duplicate_candidate_ids(ticket, since=since, session=session)
+    ids = duplicate_queries.duplicate_candidate_ids(ticket, since=since, session=session)
     positions, matrix, norms = vectors.rows(ids, ticket.embedding_model, vector.shape[0], session=session)
     if not len(positions):
         return None
@@ -120,7 +120,7 @@ def find_primary(ticket: Ticket, context: FlowContext, *, session: Session, vect
     similar = np.flatnonzero(similarities >= policy.duplicate_threshold)  # ascending: oldest first
     if not len(similar):
         return None
-    candidates = repository.duplicate_candidates([ids[positions[row]] for row in similar], session=session)
+    candidates = duplicate_queries.duplicate_candidates([ids[positions[row]] for row in similar], session=session)
     for row in similar:
         candidate = candidates.get(ids[positions[row]])
         if (

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from services.intake.tickets import repository
+from services.intake.tickets import duplicate_queries
 
 Vector = npt.NDArray[np.float32]
 Positions = npt.NDArray[np.intp]
@@ -48,7 +48,7 @@ class VectorCache:
             return positions, matrix, norms
         # Read outside the lock: the other threads go on with what is kept.
         missing = np.flatnonzero(rows < 0)
-        stored = repository.embeddings([ids[position] for position in missing], session=session)
+        stored = duplicate_queries.embeddings([ids[position] for position in missing], session=session)
         read: dict[int, Vector] = {}
         for position in missing:
             data, stored_model = stored.get(ids[position], (b"", ""))

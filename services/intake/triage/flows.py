@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from linli.v1 import routing_pb2
 from services.intake.metrics import observe_triage
-from services.intake.tickets import duplicates, repository
+from services.intake.tickets import duplicate_queries, duplicates, repository
 from services.intake.tickets.context import SYSTEM, EventKind, FlowContext, Work, priority_of
 from services.intake.tickets.duplicates import Embedding
 from services.intake.tickets.models import EscalationLevel, Ticket, TicketStatus
@@ -66,7 +66,7 @@ class TriageFlows:
                 ticket.embedding, ticket.embedding_model = embedding.to_bytes(), embedding.model
                 # The ticket's changes are written once, at commit: the duplicate search reads only other tickets.
                 with work.session.no_autoflush:
-                    repository.lock_community(ticket.community, session=work.session)
+                    duplicate_queries.lock_community(ticket.community, session=work.session)
                     match = duplicates.find_primary(ticket, self._context, session=work.session, vectors=self._vectors)
                 work.after_commit(
                     functools.partial(self._vectors.remember, ticket.id, embedding.model, embedding.vector)

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from services.intake.database import Database
-from services.intake.tickets import repository
+from services.intake.tickets import duplicate_queries
 from services.intake.tickets.models import Ticket
 from services.intake.tickets.validation import Submission
 from services.intake.tickets.vector_cache import VectorCache
@@ -30,13 +30,13 @@ class ReadCounter:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.read: list[str] = []
-        real = repository.embeddings
+        real = duplicate_queries.embeddings
 
         def counting(ids: Sequence[str], *, session: Session) -> dict[str, tuple[bytes, str]]:
             self.read.extend(ids)
             return real(ids, session=session)
 
-        monkeypatch.setattr(repository, "embeddings", counting)
+        monkeypatch.setattr(duplicate_queries, "embeddings", counting)
 
 
 def triage(intake: Intake, flows: TriageFlows, resident: str, vector: object, building: str = "") -> tuple[str, str]:
