@@ -29,6 +29,7 @@ DELIVER_TASK = "linli.notify.deliver"
 MESSAGE_RESIDENT_TASK = "linli.notify.message_resident"
 # Its own queue, so a backlog of retries to a dead receiver never delays the triage of new tickets.
 NOTIFY_QUEUE = "notifications"
+NOTIFY_TASKS = (DELIVER_TASK, MESSAGE_RESIDENT_TASK)
 # Publishing happens right after a ticket commit; a dead broker must cost the caller a second, not a minute.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.4}
 
@@ -115,10 +116,13 @@ def register_tasks(app: Celery, *, settings: NotificationSettings, messenger: Re
         "acks_late": True,  # a worker killed mid-delivery gives the message back: at least once
         "reject_on_worker_lost": True,
         "ignore_result": True,
-        "queue": NOTIFY_QUEUE,
         "max_retries": settings.max_attempts - 1,
         "shared": False,  # bound to this app's resources: an app created later in the process must not take it
     }
+
+    # Routed, not given a `queue` attribute (Celery 6 drops those): whoever sends them without a queue, they wait
+    # in the notifications queue, never behind a burst of triage.
+    app.conf.task_routes = {**(app.conf.task_routes or {}), **{name: {"queue": NOTIFY_QUEUE} for name in NOTIFY_TASKS}}
 
     @app.task(name=DELIVER_TASK, **options)  # type: ignore[untyped-decorator]
     def deliver(self: Task, message: dict[str, Any]) -> str:

@@ -37,8 +37,9 @@ from services.intake.notifications import (
     sign,
     verify_signature,
 )
+from services.intake.notifications.tasks import NOTIFY_TASKS
 from services.intake.settings import IntakeSettings
-from services.intake.worker.celery_app import TRIAGE_QUEUE, create_celery_app
+from services.intake.worker.celery_app import CASE_SYNC_TASK, LIFECYCLE_QUEUE, TRIAGE_QUEUE, create_celery_app
 from tests.conftest import free_port
 
 SECRET = "test-secret-0123456789abcdef"  # noqa: S105 - a test key, not a credential
@@ -373,6 +374,16 @@ def test_celery_worker_retries_then_delivers_or_gives_up(caplog: pytest.LogCaptu
     assert error.__dict__["event_id"] == event_id
     assert error.__dict__["attempts"] == 3
     assert error.__dict__["target"].endswith("/broken")
+
+
+def test_deliveries_sent_without_a_queue_still_wait_in_the_notifications_queue() -> None:
+    app = create_celery_app(IntakeSettings(broker_url="memory://"))
+    register_tasks(app, settings=settings_for())
+    routed = {name: app.amqp.router.route({}, name)["queue"].name for name in NOTIFY_TASKS}
+    assert routed == {name: NOTIFY_QUEUE for name in NOTIFY_TASKS}
+    # Triage's own routes are kept: case syncs still go to the lifecycle queue.
+    assert app.amqp.router.route({}, CASE_SYNC_TASK)["queue"].name == LIFECYCLE_QUEUE
+    assert all("queue" not in type(app.tasks[name]).__dict__ for name in NOTIFY_TASKS)
 
 
 def test_worker_consumes_the_notifications_queue_whatever_its_queue_option() -> None:
