@@ -41,6 +41,8 @@ def add_resident_commands(commands: argparse._SubParsersAction[argparse.Argument
 
 def run_resident_command(args: argparse.Namespace) -> int:
     """Runs `linli residents erase`; 0 when erased, 1 when no ticket carries the id or the database fails."""
+    import secrets
+
     from sqlalchemy.exc import SQLAlchemyError
 
     from linli.errors import NotFound
@@ -49,13 +51,21 @@ def run_resident_command(args: argparse.Namespace) -> int:
     from services.intake.residents.erasure import ErasureFlows
     from services.intake.settings import IntakeSettings
     from services.intake.tickets.context import FlowContext, LifecyclePolicy
+    from services.intake.uploads.assembly import create_object_store
+    from services.intake.uploads.settings import UploadSettings
 
     settings = IntakeSettings()
+    try:
+        # The command signs no photo link: a throwaway key serves a local store, from which it only deletes.
+        photos = create_object_store(UploadSettings(), secrets=[secrets.token_bytes(32)])
+    except Exception as error:  # an S3 store unreachable: erase nothing rather than leave the photos behind
+        sys.stderr.write(f"linli residents erase: the photo store failed, nothing erased: {error}\n")
+        return 1
     database = Database(settings.database_url)
     try:
         database.upgrade_schema()
         context = FlowContext(database, _LeftToTheSweep(), policy=LifecyclePolicy.from_settings(settings))
-        erasure = ErasureFlows(context)
+        erasure = ErasureFlows(context, photos=photos)
         resident_id = args.resident_id or erasure.resident_of(args.ticket_id)
         report = erasure.erase_resident(resident_id, actor=args.actor or operator_name(), reason=args.reason)
     except NotFound as error:

@@ -21,6 +21,7 @@ from services.intake.residents.anonymization import anonymize_ticket, new_tombst
 from services.intake.tickets.context import FlowContext
 from services.intake.tickets.models import Ticket, is_erased_resident
 from services.intake.uploads import repository as uploads
+from services.intake.uploads.flows import delete_objects
 from services.intake.uploads.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class ErasureFlows:
             keys = [key for change in changes for key in change.photo_keys]
             keys += uploads.remove_by_uploader(resident_actor(resident_id), session=work.session)
             if self._photos is not None:
-                work.after_commit(partial(_delete_objects, self._photos, keys))
+                work.after_commit(partial(delete_objects, self._photos, keys))
             revoked = _can_be_token_subject(resident_id)
             if revoked:
                 stage_revocation(
@@ -135,11 +136,6 @@ class ErasureFlows:
             extra={"tombstone": tombstone, "tickets": report.tickets, "events": report.events},
         )
         return report
-
-
-def _delete_objects(store: ObjectStore, keys: list[str]) -> None:
-    for key in keys:
-        store.delete(key)
 
 
 def _can_be_token_subject(resident_id: str) -> bool:

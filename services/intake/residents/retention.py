@@ -9,12 +9,15 @@ turns it off.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from services.intake.audit import repository as audit_events
 from services.intake.metrics import TICKETS_ANONYMIZED
 from services.intake.residents import repository
 from services.intake.residents.anonymization import anonymize_ticket, new_tombstone
 from services.intake.tickets.context import SYSTEM, FlowContext
+from services.intake.uploads.flows import delete_objects
+from services.intake.uploads.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +27,12 @@ AUDIT_BATCHES_PER_SWEEP = 10
 
 
 class RetentionSweep:
-    """Anonymizes what was kept long enough, one bounded batch per unit of work."""
+    """Anonymizes what was kept long enough, one bounded batch per unit of work; the anonymized tickets' photos go
+    from the photo store after the commit (`photos`; None leaves their objects, whose rows are gone)."""
 
-    def __init__(self, context: FlowContext) -> None:
+    def __init__(self, context: FlowContext, photos: ObjectStore | None = None) -> None:
         self._context = context
+        self._photos = photos
 
     def anonymize_expired(self) -> int:
         """Anonymizes up to a sweep batch of tickets closed longer ago than the retention period; returns how many."""
@@ -40,8 +45,13 @@ class RetentionSweep:
             tickets = repository.closed_not_anonymized(
                 cutoff, limit=self._context.policy.sweep_batch, session=work.session
             )
-            for ticket in tickets:
+            changes = [
                 anonymize_ticket(self._context, work, ticket, new_tombstone(), note=EXPIRED_NOTE, actor=SYSTEM)
+                for ticket in tickets
+            ]
+            keys = [key for change in changes for key in change.photo_keys]
+            if keys and self._photos is not None:
+                work.after_commit(partial(delete_objects, self._photos, keys))
             if tickets:
                 work.after_commit(lambda: TICKETS_ANONYMIZED.inc(len(tickets)))
         if tickets:

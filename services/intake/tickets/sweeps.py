@@ -1,17 +1,20 @@
 """The periodic sweeps beat runs: re-queue what a crash left behind, escalate the overdue, close the unrated,
-anonymize what was kept long enough (residents/retention.py)."""
+anonymize what was kept long enough (residents/retention.py), forget photos no ticket took (uploads/flows.py)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from services.intake.metrics import record_auto_closed, record_sla_breach
 from services.intake.residents.retention import RetentionSweep
 from services.intake.tickets import repository
 from services.intake.tickets.context import SYSTEM, EventKind, FlowContext
 from services.intake.tickets.models import TicketStatus
+from services.intake.uploads.flows import UnattachedPhotoSweep
+from services.intake.uploads.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +30,22 @@ class RequeueReport:
 
 
 class SweepFlows:
-    """Sweeps over the ticket store; each is one unit of work over a bounded batch."""
+    """Sweeps over the ticket store; each is one unit of work over a bounded batch.
 
-    def __init__(self, context: FlowContext) -> None:
+    `photos` gives the photo store when a sweep first deletes photos (a worker reaches an S3 store only then, so that
+    a store that is down stops no triage); None: no photo store, so photos are neither forgotten nor deleted.
+    `unattached_for`: how long a photo no ticket took is kept (None: until its uploader's erasure).
+    """
+
+    def __init__(
+        self,
+        context: FlowContext,
+        photos: Callable[[], ObjectStore] | None = None,
+        unattached_for: timedelta | None = None,
+    ) -> None:
         self._context = context
+        self._photos = photos
+        self._unattached_for = unattached_for
 
     def requeue_stuck(self) -> RequeueReport:
         """Queues again the triage of tickets still RECEIVED, and the case sync of resolved ones, after a while.
@@ -100,7 +115,15 @@ class SweepFlows:
 
     def anonymize_expired(self) -> int:
         """The retention sweep (services/intake/residents/retention.py), run with the other sweeps by beat."""
-        return RetentionSweep(self._context).anonymize_expired()
+        if self._context.policy.personal_data_retention is None:
+            return 0
+        return RetentionSweep(self._context, self._photos() if self._photos else None).anonymize_expired()
+
+    def forget_unattached_photos(self) -> int:
+        """Deletes a batch of photos no ticket took within `unattached_for`; returns how many."""
+        if self._photos is None or self._unattached_for is None:
+            return 0
+        return UnattachedPhotoSweep(self._context, self._photos(), self._unattached_for).forget_unattached()
 
 
 def _each(enqueue: Callable[[str], None], ticket_ids: list[str]) -> None:

@@ -23,15 +23,17 @@ class Uploads:
     settings: UploadSettings
 
 
-def create_uploads(context: FlowContext, settings: UploadSettings, *, secrets: Sequence[bytes]) -> Uploads:
-    """The uploads the settings describe (LINLI_UPLOADS_*), links signed under `secrets` (default: the keys of
-    LINLI_AUTH_SECRETS); an S3 store is reached, and its bucket made, here."""
-    store: ObjectStore
+def create_object_store(settings: UploadSettings, *, secrets: Sequence[bytes]) -> ObjectStore:
+    """The photo store the settings describe (LINLI_UPLOADS_*), a local one signing links under `secrets` (the keys
+    of LINLI_AUTH_SECRETS); an S3 store is reached, and its bucket made, here."""
     if settings.backend == "s3":
-        store = S3ObjectStore.from_settings(settings)
-    else:
-        signer = LinkSigner(secrets)
-        store = LocalObjectStore(settings.folder, signer)
+        return S3ObjectStore.from_settings(settings)
+    return LocalObjectStore(settings.folder, LinkSigner(secrets))
+
+
+def create_uploads(context: FlowContext, settings: UploadSettings, *, secrets: Sequence[bytes]) -> Uploads:
+    """The uploads the settings describe, their store made by `create_object_store`."""
+    store = create_object_store(settings, secrets=secrets)
     limits = ImageLimits(settings.max_bytes, settings.max_pixels, settings.thumbnail_pixels)
     flows = UploadFlows(context, store, limits, settings.max_per_ticket)
     links = PhotoLinks(store, settings.link_ttl_seconds, settings.public_base_url)

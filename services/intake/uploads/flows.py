@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -169,8 +171,37 @@ class UploadFlows:
             raise Unavailable("照片暂时无法保存,请稍后再试") from error
 
     def _remove(self, upload: Upload) -> None:
-        for key in (upload.photo_key, upload.thumbnail_key):
-            try:
-                self._store.delete(key)
-            except Exception:
-                logger.exception("a photo could not be removed from the store", extra={"key": key})
+        delete_objects(self._store, [upload.photo_key, upload.thumbnail_key])
+
+
+def delete_objects(store: ObjectStore, keys: Sequence[str]) -> None:
+    """Deletes photos' objects whose rows are gone; one the store refuses is logged by key, and the others still go."""
+    for key in keys:
+        try:
+            store.delete(key)
+        except Exception:
+            logger.exception("a photo could not be removed from the store", extra={"key": key})
+
+
+class UnattachedPhotoSweep:
+    """Forgets uploads no ticket took in time: a photo of a home, a door or a face is not kept for a submission that
+    never came (LINLI_UPLOADS_UNATTACHED_HOURS; None keeps them). Beat runs it with the other sweeps."""
+
+    def __init__(self, context: FlowContext, store: ObjectStore, kept_for: timedelta | None) -> None:
+        self._context = context
+        self._store = store
+        self._kept_for = kept_for
+
+    def forget_unattached(self) -> int:
+        """Deletes up to a sweep batch of them, rows then (after the commit) objects; returns how many."""
+        if self._kept_for is None:
+            return 0
+        with self._context.transaction() as work:
+            keys = repository.remove_unattached(
+                self._context.clock() - self._kept_for, limit=self._context.policy.sweep_batch, session=work.session
+            )
+            work.after_commit(partial(delete_objects, self._store, keys))
+        photos = len(keys) // 2  # each photo's two objects: the photo and its thumbnail
+        if photos:
+            logger.info("forgot photos no ticket took", extra={"count": photos})
+        return photos

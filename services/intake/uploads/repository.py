@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -51,9 +52,15 @@ def remove_by_uploader(uploader: str, *, session: Session) -> list[str]:
     return _remove(Upload.uploader == uploader, session=session)
 
 
-def _remove(condition: ColumnElement[bool], *, session: Session) -> list[str]:
+def remove_unattached(before: datetime, *, limit: int, session: Session) -> list[str]:
+    """Deletes the rows of up to `limit` photos no ticket took, uploaded before `before` (oldest first); returns their
+    objects' keys."""
+    return _remove(Upload.ticket_id.is_(None) & (Upload.created_at < before), session=session, limit=limit)
+
+
+def _remove(condition: ColumnElement[bool], *, session: Session, limit: int | None = None) -> list[str]:
     keys = []
-    for upload in session.scalars(select(Upload).where(condition)):
+    for upload in session.scalars(select(Upload).where(condition).order_by(Upload.created_at).limit(limit)):
         keys += [upload.photo_key, upload.thumbnail_key]
         session.delete(upload)
     session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -39,6 +40,13 @@ class UploadSettings(LinliSettings):
     max_pixels: int = Field(40_000_000, ge=10_000, description="Largest photo accepted, in pixels (width×height).")
     max_per_ticket: int = Field(9, ge=1, le=50, description="Photos one ticket may carry (before and after).")
     thumbnail_pixels: int = Field(320, ge=64, le=1024, description="Longest side of a thumbnail.")
+    unattached_hours: int = Field(
+        24,
+        ge=0,
+        le=24 * 365,
+        description="Hours a photo no ticket took is kept; then beat's sweep deletes it (0: kept until the uploader's "
+        "erasure).",
+    )
     link_ttl_seconds: int = Field(600, ge=30, le=7 * 24 * 3600, description="How long a signed photo link works.")
     public_base_url: str = Field(
         "",
@@ -54,3 +62,8 @@ class UploadSettings(LinliSettings):
                 "LINLI_UPLOADS_SECRET_KEY"
             )
         return self
+
+    @property
+    def unattached_for(self) -> timedelta | None:
+        """How long an unattached photo is kept; None: until its uploader's erasure."""
+        return timedelta(hours=self.unattached_hours) if self.unattached_hours else None

@@ -14,17 +14,19 @@ REQUEUE_TASK = "linli.requeue_stuck"
 ESCALATE_TASK = "linli.escalate_overdue"
 AUTO_CLOSE_TASK = "linli.close_unrated"
 RETENTION_TASK = "linli.anonymize_expired"
+PHOTO_SWEEP_TASK = "linli.forget_unattached_photos"
 TRIAGE_QUEUE = "triage"
 # Sweeps and case syncs have their own queue, so a burst of new tickets never delays an escalation.
 LIFECYCLE_QUEUE = "lifecycle"
 PUBLISH_RETRIES = 2
-SWEEP_TASKS = (REQUEUE_TASK, ESCALATE_TASK, AUTO_CLOSE_TASK, RETENTION_TASK)
+SWEEP_TASKS = (REQUEUE_TASK, ESCALATE_TASK, AUTO_CLOSE_TASK, RETENTION_TASK, PHOTO_SWEEP_TASK)
 # Beat's entry names (kept in its schedule file) and the sweep each sends.
 _SWEEP_SCHEDULE = {
     "requeue-stuck": REQUEUE_TASK,
     "escalate-overdue": ESCALATE_TASK,
     "close-unrated": AUTO_CLOSE_TASK,
     "anonymize-expired": RETENTION_TASK,
+    "forget-unattached-photos": PHOTO_SWEEP_TASK,
 }
 
 

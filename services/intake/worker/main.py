@@ -24,6 +24,8 @@ from services.intake.tickets.context import FlowContext, LifecyclePolicy
 from services.intake.tickets.learning import LearningFlows
 from services.intake.tickets.sweeps import SweepFlows
 from services.intake.triage.flows import TriageFlows
+from services.intake.uploads.assembly import create_object_store
+from services.intake.uploads.storage import ObjectStore
 from services.intake.worker.celery_app import LIFECYCLE_QUEUE, TRIAGE_QUEUE, CeleryTaskQueue, create_celery_app
 from services.intake.worker.tasks import TaskDeps, register_tasks
 
@@ -36,13 +38,24 @@ class WorkerDeps:
         self._app = app
         self._credentials = credentials
         self._deps: TaskDeps | None = None
+        self._photos: ObjectStore | None = None
         self._lock = threading.Lock()
+        self._photos_lock = threading.Lock()
 
     def __call__(self) -> TaskDeps:
         with self._lock:
             if self._deps is None:
                 self._deps = self._build()
             return self._deps
+
+    def _photo_store(self) -> ObjectStore:
+        # Made when a sweep first deletes a photo, then kept: an S3 store that is down fails that sweep, no triage.
+        with self._photos_lock:
+            if self._photos is None:
+                self._photos = create_object_store(
+                    self._config.uploads, secrets=self._config.process.auth.signing_keys()
+                )
+            return self._photos
 
     def _build(self) -> TaskDeps:
         settings, tls = self._config.intake, self._config.process.tls
@@ -58,7 +71,7 @@ class WorkerDeps:
         return TaskDeps(
             triage=TriageFlows(context),
             learning=LearningFlows(context),
-            sweeps=SweepFlows(context),
+            sweeps=SweepFlows(context, self._photo_store, self._config.uploads.unattached_for),
             # Every call to routing and retrieval carries a service token the worker signs itself.
             routing=RoutingClient(
                 open_channel(settings.routing_target, tls),

@@ -25,6 +25,7 @@ from services.intake.worker.celery_app import (
     AUTO_CLOSE_TASK,
     CASE_SYNC_TASK,
     ESCALATE_TASK,
+    PHOTO_SWEEP_TASK,
     REQUEUE_TASK,
     RETENTION_TASK,
     TRIAGE_TASK,
@@ -176,7 +177,8 @@ def register_tasks(app: Celery, deps: Callable[[], TaskDeps], settings: IntakeSe
 
 
 def _register_sweeps(app: Celery, deps: Callable[[], TaskDeps]) -> tuple[Task, ...]:
-    """Beat's periodic sweeps: re-queue stuck tickets, escalate overdue ones, close unrated ones, anonymize old ones."""
+    """Beat's periodic sweeps: re-queue stuck tickets, escalate overdue ones, close unrated ones, anonymize old ones,
+    forget photos no ticket took."""
 
     @app.task(name=REQUEUE_TASK, shared=False)  # type: ignore[untyped-decorator]
     def requeue_stuck() -> dict[str, int]:
@@ -195,4 +197,8 @@ def _register_sweeps(app: Celery, deps: Callable[[], TaskDeps]) -> tuple[Task, .
     def anonymize_expired() -> int:
         return deps().sweeps.anonymize_expired()
 
-    return (requeue_stuck, escalate_overdue, close_unrated, anonymize_expired)
+    @app.task(name=PHOTO_SWEEP_TASK, shared=False)  # type: ignore[untyped-decorator]
+    def forget_unattached_photos() -> int:
+        return deps().sweeps.forget_unattached_photos()
+
+    return (requeue_stuck, escalate_overdue, close_unrated, anonymize_expired, forget_unattached_photos)

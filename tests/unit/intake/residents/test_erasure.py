@@ -16,6 +16,7 @@ from linli.settings import AuthSettings
 from linli.tokens import TokenCodec
 from linli.v1 import routing_pb2
 from services.cli.main import main as linli
+from services.intake.auth.identity import Resident
 from services.intake.auth.models import RevokedSubject
 from services.intake.auth.revocations import Revocations
 from services.intake.database import Database
@@ -25,9 +26,13 @@ from services.intake.residents.erasure import ErasureFlows
 from services.intake.tickets.models import Ticket, TicketStatus, is_erased_resident
 from services.intake.tickets.repository import TicketQuery
 from services.intake.tickets.validation import Submission
+from services.intake.uploads.assembly import create_uploads
+from services.intake.uploads.models import Upload
+from services.intake.uploads.settings import UploadSettings
 from tests.tokens import as_resident
 from tests.unit.fakes import StepClock
 from tests.unit.intake.fakes import PROPERTY, Intake, decision, embedding, face_services, http_security
+from tests.unit.intake.uploads.photos import png
 
 # Provides the `ticket_database` fixture (SQLite and PostgreSQL).
 pytest_plugins = ["tests.unit.intake.database"]
@@ -213,14 +218,21 @@ def test_the_cli_erases_and_says_what_changed(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'tickets.sqlite'}"
     monkeypatch.setenv("LINLI_INTAKE_DATABASE_URL", url)
+    monkeypatch.setenv("LINLI_UPLOADS_FOLDER", str(tmp_path / "uploads"))
     database = Database(url)
     database.upgrade_schema()
     intake = Intake(database)
+    uploads = create_uploads(intake.context, UploadSettings(folder=tmp_path / "uploads"), secrets=[b"s" * 32])
+    photo = uploads.flows.upload(Resident(OPENID), png())  # not attached yet: the uploader column names them
     ticket_id = submit(intake, OPENID, f"楼道灯坏了,电话{PHONE}")
     try:
         assert linli(["residents", "erase", "--resident-id", OPENID, "--reason", "本人申请"]) == 0
         assert "1 ticket(s) and 1 event(s) changed" in capsys.readouterr().out
         assert stored(database, ticket_id).text == "楼道灯坏了,电话[手机号]"
+        # The photo's files go with its row (the command used to delete the row only).
+        assert [p for p in (tmp_path / "uploads").rglob("*") if p.is_file()] == []
+        with database.unit_of_work() as session:
+            assert session.get(Upload, photo.id) is None
         assert linli(["residents", "erase", "--resident-id", OPENID]) == 1
         assert "no personal data stored" in capsys.readouterr().err
         # Asked by phone, with a ticket number: that ticket's resident, all their tickets.

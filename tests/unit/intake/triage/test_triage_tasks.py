@@ -29,6 +29,7 @@ from services.intake.worker.celery_app import (
     CASE_SYNC_TASK,
     ESCALATE_TASK,
     LIFECYCLE_QUEUE,
+    PHOTO_SWEEP_TASK,
     REQUEUE_TASK,
     RETENTION_TASK,
     TRIAGE_TASK,
@@ -312,9 +313,13 @@ def test_the_app_is_configured_to_lose_nothing() -> None:
         ESCALATE_TASK,
         AUTO_CLOSE_TASK,
         RETENTION_TASK,
+        PHOTO_SWEEP_TASK,
     }
     assert all(entry["schedule"] == 15 for entry in conf.beat_schedule.values())
-    assert all(conf.task_routes[task] == {"queue": LIFECYCLE_QUEUE} for task in (CASE_SYNC_TASK, AUTO_CLOSE_TASK))
+    assert all(
+        conf.task_routes[task] == {"queue": LIFECYCLE_QUEUE}
+        for task in (CASE_SYNC_TASK, AUTO_CLOSE_TASK, PHOTO_SWEEP_TASK)
+    )
     assert f"--queues=triage,{LIFECYCLE_QUEUE}" in worker_argv(settings)
 
 
