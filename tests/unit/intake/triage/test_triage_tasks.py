@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -16,6 +18,7 @@ from celery.exceptions import DuplicateTaskNameWarning
 from linli.clients.retrieval import EmbeddedTexts, RetrievalClient
 from linli.clients.routing import RoutedComplaint, RoutingClient
 from linli.errors import InvalidArgument, Unavailable
+from linli.grpc_auth import ServiceCredentials
 from linli.v1 import cases_pb2
 from services.intake.database import Database
 from services.intake.notifications import DELIVER_TASK, NotificationSettings
@@ -24,6 +27,9 @@ from services.intake.settings import IntakeSettings
 from services.intake.tickets.models import TicketStatus
 from services.intake.tickets.validation import Submission
 from services.intake.triage.flows import TriageOutcome
+from services.intake.uploads.settings import UploadSettings
+from services.intake.uploads.storage import LinkSigner, LocalObjectStore
+from services.intake.worker import main as worker_main
 from services.intake.worker.celery_app import (
     AUTO_CLOSE_TASK,
     CASE_SYNC_TASK,
@@ -37,6 +43,7 @@ from services.intake.worker.celery_app import (
 )
 from services.intake.worker.main import CELERY_TASK_LOGGERS, quiet_task_lines, worker_argv
 from services.intake.worker.tasks import TaskDeps, backoff_seconds, register_tasks, sync_case, triage_ticket
+from tests.local_servers import intake_config
 from tests.unit.intake.fakes import (
     PROPERTY,
     Intake,
@@ -363,3 +370,24 @@ def test_backoff_grows_with_jitter_and_stays_under_the_cap() -> None:
     assert all(0 <= delay <= 50.0 for delay in delays)
     assert max(backoff_seconds(0, 2.0) for _ in range(50)) <= 2.0
     assert len(set(delays)) > 100  # jittered, not a fixed schedule
+
+
+def test_the_worker_reaches_the_photo_store_only_when_a_sweep_deletes_a_photo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[UploadSettings] = []
+
+    def store(settings: UploadSettings, *, secrets: Sequence[bytes]) -> LocalObjectStore:
+        made.append(settings)  # an S3 store is reached here: a down store must not stop the worker's triage
+        return LocalObjectStore(settings.folder, LinkSigner(secrets))
+
+    monkeypatch.setattr(worker_main, "create_object_store", store)
+    settings = IntakeSettings(database_url=f"sqlite:///{tmp_path / 'tickets.sqlite'}", broker_url="memory://")
+    config = replace(intake_config(settings), uploads=UploadSettings(folder=tmp_path / "uploads"))
+    credentials = ServiceCredentials.from_settings("intake-worker", config.process.auth)
+    deps = worker_main.WorkerDeps(config, create_celery_app(settings), credentials)
+    sweeps = deps().sweeps
+    assert made == []
+    assert sweeps.forget_unattached_photos() == 0
+    assert sweeps.forget_unattached_photos() == 0
+    assert made == [config.uploads]  # made once, then kept
