@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
@@ -27,8 +28,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # inherit it. Residents log in with the development verifier (the servers of the tests bind 127.0.0.1).
 os.environ.setdefault("LINLI_AUTH_SECRETS", secrets.token_hex(32))
 os.environ.setdefault("LINLI_AUTH_RESIDENT_VERIFIER", "dev")
-# Photos uploaded to the servers of the tests land in a folder of the run's own, not in the checkout's var/uploads.
-os.environ.setdefault("LINLI_UPLOADS_FOLDER", tempfile.mkdtemp(prefix="linli-test-uploads-"))
+# Photos uploaded to the servers of the tests land in a folder of the run's own, not in the checkout's var/uploads;
+# the process that made it (xdist's controller: its workers inherit the variable) removes it when the run ends.
+if "LINLI_UPLOADS_FOLDER" not in os.environ:
+    os.environ["LINLI_UPLOADS_FOLDER"] = tempfile.mkdtemp(prefix="linli-test-uploads-")
+    atexit.register(shutil.rmtree, os.environ["LINLI_UPLOADS_FOLDER"], ignore_errors=True)
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
