@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
@@ -54,13 +54,24 @@ def remove_by_uploader(uploader: str, *, session: Session) -> list[str]:
 
 def remove_unattached(before: datetime, *, limit: int, session: Session) -> list[str]:
     """Deletes the rows of up to `limit` photos no ticket took, uploaded before `before` (oldest first); returns their
-    objects' keys."""
-    return _remove(Upload.ticket_id.is_(None) & (Upload.created_at < before), session=session, limit=limit)
+    objects' keys. Rows a submission holds locked are skipped: it may be attaching them right now."""
+    query = (
+        select(Upload)
+        .where(Upload.ticket_id.is_(None), Upload.created_at < before)
+        .order_by(Upload.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return _delete(session.scalars(query), session=session)
 
 
-def _remove(condition: ColumnElement[bool], *, session: Session, limit: int | None = None) -> list[str]:
+def _remove(condition: ColumnElement[bool], *, session: Session) -> list[str]:
+    return _delete(session.scalars(select(Upload).where(condition)), session=session)
+
+
+def _delete(uploads: Iterable[Upload], *, session: Session) -> list[str]:
     keys = []
-    for upload in session.scalars(select(Upload).where(condition).order_by(Upload.created_at).limit(limit)):
+    for upload in uploads:
         keys += [upload.photo_key, upload.thumbnail_key]
         session.delete(upload)
     session.flush()

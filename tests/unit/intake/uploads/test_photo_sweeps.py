@@ -16,6 +16,7 @@ from services.intake.tickets.context import LifecyclePolicy
 from services.intake.tickets.flows import TicketFlows
 from services.intake.tickets.sweeps import SweepFlows
 from services.intake.tickets.validation import Submission
+from services.intake.uploads import repository as uploads_repository
 from services.intake.uploads.assembly import Uploads, create_uploads
 from services.intake.uploads.models import Upload
 from services.intake.uploads.settings import UploadSettings
@@ -101,3 +102,15 @@ def test_the_retention_sweep_deletes_an_anonymized_tickets_photos_from_the_store
     photos.intake.clock.now += timedelta(days=181)
     assert photos.sweeps().anonymize_expired() == 1
     assert (photos.rows(), photos.files()) == (set(), 0)
+
+
+def test_a_photo_a_submission_is_attaching_is_not_swept_from_under_it(photos: Photos) -> None:
+    database = photos.intake.database
+    if database.dialect != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite serialises every writer")
+    upload_id = photos.upload()
+    photos.intake.clock.now += KEPT + timedelta(minutes=1)
+    with database.unit_of_work() as session:
+        assert uploads_repository.find(upload_id, session=session, for_update=True) is not None  # as attach does
+        assert photos.sweeps().forget_unattached_photos() == 0  # skipped, not waited for nor deleted
+    assert photos.sweeps().forget_unattached_photos() == 1  # still unattached once the submission let go
