@@ -15,7 +15,8 @@ export interface AppConfig {
    *  instead of wx.login's code, which only intake's WeChat verifier (with the appid's secret) accepts. */
   devLoginOpenid: string;
   subscribeTemplates: SubscribeTemplates;
-  /** Communities linli serves, as intake's LINLI_INTAKE_KNOWN_COMMUNITIES lists them (intake refuses others). */
+  /** Communities the pickers offer until intake's GET /v1/communities answers (its list is then kept for the next
+   *  launch): a community an admin adds later reaches a published build without a new release. */
   communities: string[];
   /** How long typing must pause before the instant answer is asked for. */
   answerDebounceMs: number;

@@ -1,11 +1,13 @@
 """HTTP side of the organisation: admins list and add streets, communities and workers (`/v1/org/*`); any worker
-asks for their colleagues (`GET /v1/org/colleagues`, to hand a ticket to one of them)."""
+asks for their colleagues (`GET /v1/org/colleagues`, to hand a ticket to one of them); anyone reads the communities
+a resident may report from (`GET /v1/communities`, for the mini-program's picker)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from linli.errors import PermissionDenied
@@ -114,6 +116,30 @@ def require_admin(worker: Worker) -> Worker:
     if worker.role is not Role.ADMIN:
         raise PermissionDenied("只有管理员可以查看和修改组织架构")
     return worker
+
+
+class CommunityChoicesOut(BaseModel):
+    """The communities a resident may report from, in the order a picker offers them."""
+
+    communities: list[str]
+
+
+# A picker's list changes when an admin adds a community: a client may keep it this long.
+COMMUNITIES_MAX_AGE_SECONDS = 300
+
+
+def community_choice_routes(choices: Callable[[], list[str]]) -> APIRouter:
+    """GET /v1/communities: public, as the H5 form that lists them is; `choices` gives them in the form's order."""
+    router = APIRouter(prefix="/v1", tags=["organisation"])
+
+    @router.get("/communities", response_model=CommunityChoicesOut)
+    def list_choices(response: Response) -> CommunityChoicesOut:
+        """The active communities residents may report from (the configured ones first, then those admins added),
+        so that a published mini-program offers a new community without a new release."""
+        response.headers["Cache-Control"] = f"public, max-age={COMMUNITIES_MAX_AGE_SECONDS}"
+        return CommunityChoicesOut(communities=choices())
+
+    return router
 
 
 def organisation_routes(flows: OrganisationFlows) -> APIRouter:

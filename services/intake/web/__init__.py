@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.intake.answers.http import answer_routes
 from services.intake.open311.http import open311_routes
+from services.intake.organisation.http import community_choice_routes
 from services.intake.topics.http import topic_routes
 from services.intake.web.faces import FaceServices
 from services.intake.web.routes import page_routes
@@ -27,5 +28,6 @@ def mount_faces(app: FastAPI, faces: FaceServices) -> None:
     app.include_router(answer_routes(lambda: faces.answerer))
     app.include_router(topic_routes(lambda: faces.topics))
     app.include_router(open311_routes(lambda: faces.open311))
+    app.include_router(community_choice_routes(lambda: faces.community_choices()))
     app.include_router(page_routes(lambda: faces, TEMPLATES_DIR))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

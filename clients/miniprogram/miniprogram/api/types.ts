@@ -165,6 +165,11 @@ export interface PublicDecisionList {
   decisions: PublicDecision[];
 }
 
+/** GET /v1/communities: the communities residents may report from. */
+export interface CommunityChoices {
+  communities: string[];
+}
+
 /** DELETE /v1/me: what was erased. */
 export interface Erasure {
   tickets: number;

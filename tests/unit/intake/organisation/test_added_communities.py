@@ -83,3 +83,14 @@ def test_a_community_of_the_setting_only_is_not_served_once_the_table_lacks_it(t
         refused = answers(org.client, "幽灵小区")
         assert set(refused.values()) <= {400, 403, 422}, refused
         assert answers(org.client, "恒康居民区")["topics"] == 200
+
+
+def test_the_pickers_list_is_public_and_gains_a_community_an_admin_adds(org: OrgApp) -> None:
+    listed = org.client.get("/v1/communities", headers={"Authorization": ""})  # no token: the H5 form lists them too
+    assert listed.status_code == 200, listed.text
+    assert listed.headers["cache-control"] == "public, max-age=300"
+    configured = list(IntakeSettings().known_communities)
+    assert listed.json() == {"communities": configured}  # in the setting's order, as the H5 form offers them
+
+    assert org.client.post("/v1/org/communities", json={"name": NEW}, headers=ADMIN).status_code == 201
+    assert org.client.get("/v1/communities").json() == {"communities": [*configured, NEW]}

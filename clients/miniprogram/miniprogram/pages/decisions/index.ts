@@ -3,7 +3,7 @@
 import { describeError } from "../../api/errors";
 import { listPublicDecisions } from "../../api/meetings";
 import type { PublicDecision } from "../../api/types";
-import { config } from "../../config";
+import { choose, knownCommunities, refreshCommunities } from "../../utils/communities";
 import { formatTime } from "../../utils/format";
 import { rememberedPlace } from "../../utils/place";
 
@@ -26,7 +26,7 @@ function decisionView(decision: PublicDecision, index: number): DecisionView {
 
 Component({
   data: {
-    communities: config.communities,
+    communities: [] as string[],
     communityIndex: -1,
     community: "",
     decisions: [] as DecisionView[],
@@ -36,16 +36,23 @@ Component({
 
   methods: {
     onLoad(): void {
-      // The community the resident last reported from, as the submit page remembers it.
-      const index = config.communities.indexOf(rememberedPlace().community);
-      const chosen = index >= 0 ? index : 0;
-      this.setData({ communityIndex: chosen, community: config.communities[chosen] ?? "" });
+      // The community the resident last reported from, as the submit page remembers it; else the first.
+      const remembered = rememberedPlace().community;
+      const first = choose(knownCommunities(), remembered, 0);
+      this.setData(first);
       this.load();
+      void refreshCommunities().then((communities) => {
+        const shown = this.data.community;
+        // Unless the resident picked another meanwhile, the remembered one, which intake may list by now.
+        const wanted = shown === first.community && remembered ? remembered : shown;
+        this.setData(choose(communities, wanted, Math.max(communities.indexOf(shown), 0)));
+        if (this.data.community !== shown) this.load();
+      });
     },
 
     onCommunityChange(event: WechatMiniprogram.PickerChange): void {
       const index = Number(event.detail.value);
-      this.setData({ communityIndex: index, community: config.communities[index] ?? "" });
+      this.setData({ communityIndex: index, community: this.data.communities[index] ?? "" });
       this.load();
     },
 

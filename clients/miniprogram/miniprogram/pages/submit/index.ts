@@ -7,6 +7,7 @@ import { submitTicket } from "../../api/tickets";
 import type { AnswerResult, GeoPoint, TicketDraft } from "../../api/types";
 import { uploadPhoto } from "../../api/uploads";
 import { config } from "../../config";
+import { choose, knownCommunities, refreshCommunities } from "../../utils/communities";
 import { gcj02ToWgs84 } from "../../utils/geo";
 import { draftKey } from "../../utils/ids";
 import { rememberPlace, rememberedPlace } from "../../utils/place";
@@ -72,7 +73,7 @@ function textIsLongEnough(text: string): boolean {
 
 Component({
   data: {
-    communities: config.communities,
+    communities: [] as string[],
     communityIndex: -1,
     community: "",
     building: "",
@@ -95,9 +96,13 @@ Component({
   methods: {
     onLoad(): void {
       const place = rememberedPlace();
-      const index = config.communities.indexOf(place.community);
-      this.setData({ communityIndex: index, community: index >= 0 ? place.community : "", building: place.building });
+      this.setData({ ...choose(knownCommunities(), place.community), building: place.building });
       this.refreshCanSubmit();
+      void refreshCommunities().then((communities) => {
+        // The resident may have picked one meanwhile: keep it, else the remembered one if intake serves it now.
+        this.setData(choose(communities, this.data.community || place.community));
+        this.refreshCanSubmit();
+      });
     },
 
     refreshCanSubmit(): void {
@@ -108,7 +113,7 @@ Component({
 
     onCommunityChange(event: WechatMiniprogram.PickerChange): void {
       const index = Number(event.detail.value);
-      this.setData({ communityIndex: index, community: config.communities[index] ?? "" });
+      this.setData({ communityIndex: index, community: this.data.communities[index] ?? "" });
       this.refreshCanSubmit();
       this.askSoon();
     },
