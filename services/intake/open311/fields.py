@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from linli.catalog import Catalog, CatalogEntry
 from linli.errors import FieldViolation, NotFound
 from services.intake.open311.errors import Open311Error
-from services.intake.tickets.validation import LATITUDE_RANGE, LONGITUDE_RANGE, check_text
+from services.intake.tickets.validation import LATITUDE_RANGE, LONGITUDE_RANGE, check_contact_phone, check_text
 from services.intake.topics.week import CHINA_TIME
 
 MAX_WINDOW = timedelta(days=90)  # the spec's default range of GET requests, and its widest
@@ -24,13 +24,15 @@ _BUILDING = re.compile(r"\d+\s*(?:号楼|幢|栋|号)")
 
 @dataclass(frozen=True)
 class FiledRequest:
-    """What a POST files: the service entry, text, community, building and (lat, long) point."""
+    """What a POST files: the service entry, text, community, building, (lat, long) point and the caller's phone
+    (the spec's `phone`: the ticket's callback number, '' for none)."""
 
     entry: CatalogEntry
     text: str
     community: str
     building: str
     point: tuple[float, float] | None
+    phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ def read_filed_request(fields: Mapping[str, str], catalog: Catalog, jurisdiction
         violations.extend(_coordinate_violations(fields))
     if not (address or has_point or fields.get("address_id", "").strip()):
         violations.append("location: give lat and long, address_string or address_id")
+    phone = fields.get("phone", "").strip()
+    # Named by the spec's field: the ticket's own name for it (contact_phone) means nothing to a GeoReport client.
+    violations.extend(f"phone: {v.description}" for v in check_contact_phone(phone))
     community = _community(fields, address, jurisdiction, violations)
     building = fields.get("attribute[building]", "").strip()
     if not building and (found := _BUILDING.search(address.replace(community, "", 1) if community else address)):
@@ -72,7 +77,7 @@ def read_filed_request(fields: Mapping[str, str], catalog: Catalog, jurisdiction
         raise Open311Error(403, [f"{COMMUNITY_ATTRIBUTE}: {community!r} is outside this api_key's jurisdiction"])
     # Both were checked to be numbers in range when either was given.
     point = (float(fields["lat"]), float(fields["long"])) if has_point else None
-    return FiledRequest(entry, text, community, building, point)
+    return FiledRequest(entry, text, community, building, point, phone)
 
 
 def _community(fields: Mapping[str, str], address: str, jurisdiction: Collection[str], violations: list[str]) -> str:

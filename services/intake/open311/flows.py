@@ -130,6 +130,7 @@ class Open311:
                     attachment_urls=(media_url,) if media_url else (),
                     latitude=point[0] if point else None,
                     longitude=point[1] if point else None,
+                    contact_phone=filed.phone,
                     max_text_chars=MAX_DESCRIPTION_CHARS + len(tag),
                 )
             )

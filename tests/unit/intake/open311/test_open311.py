@@ -187,6 +187,14 @@ def test_a_point_is_kept_and_read_back_by_id_and_in_listings(client: TestClient,
     assert [(r["lat"], r["long"]) for r in listed.json()] == [(31.2304, -121.4737)]
 
 
+def test_the_callers_phone_becomes_the_tickets_callback_number(client: TestClient, intake: Intake) -> None:
+    request_id = post(client, phone="+86 138 1234 5678")[0]["service_request_id"]
+    assert intake.flows.get(request_id).ticket.contact_phone == "13812345678"
+    landline = post(client, phone="021-62345678", description="电梯异响好几天了")[0]["service_request_id"]
+    assert intake.flows.get(landline).ticket.contact_phone == "021-62345678"
+    assert intake.flows.get(post(client, description="垃圾桶满了")[0]["service_request_id"]).ticket.contact_phone == ""
+
+
 @pytest.mark.parametrize(
     ("change", "status", "problem"),
     [
@@ -202,6 +210,7 @@ def test_a_point_is_kept_and_read_back_by_id_and_in_listings(client: TestClient,
         ({"long": "121.4"}, 400, "lat"),
         ({"lat": "nan", "long": "121.4"}, 400, "lat"),
         ({"lat": "31.2", "long": "180.5"}, 400, "long"),
+        ({"phone": "12345"}, 400, "phone"),
     ],
 )
 def test_bad_posts_get_spec_errors(client: TestClient, change: dict[str, str], status: int, problem: str) -> None:
