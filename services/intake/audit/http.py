@@ -1,4 +1,4 @@
-"""GET /v1/audit: admins read the audit log, newest first, a page at a time."""
+"""GET /v1/audit: admins read the audit log, newest first, a page at a time; each read is itself recorded."""
 
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def audit_routes(audit: AuditLog) -> APIRouter:
         page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
         page_token: Annotated[str, Query(max_length=MAX_PAGE_TOKEN)] = "",
     ) -> AuditPageOut:
-        """The audit log, newest first; 403 unless the caller is an admin worker."""
+        """The audit log, newest first; 403 unless the caller is an admin worker. The read is recorded in the log
+        (who, which filters, how many events) before the page is answered; 503 when it cannot be."""
         if worker.role is not Role.ADMIN:
             raise PermissionDenied("只有管理员可以查看审计日志")
         query = AuditQuery(
@@ -77,6 +78,9 @@ def audit_routes(audit: AuditLog) -> APIRouter:
             page_token=page_token,
         )
         events, next_token = audit.page(query)
+        filters = {"action": action.value if action else "", "actor": actor, "page_token": bool(page_token)}
+        filters |= {"since": since.isoformat() if since else "", "until": until.isoformat() if until else ""}
+        audit.record(worker.actor, AuditAction.AUDIT_LOG_READ, "audit_log", {**filters, "events": len(events)})
         return AuditPageOut(events=[event_out(event) for event in events], next_page_token=next_token)
 
     return router

@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     PERSONAL_DATA_READ = "personal_data_read"
     PERSONAL_DATA_REFUSED = "personal_data_refused"
     RESIDENT_ERASED = "resident_erased"
+    AUDIT_LOG_READ = "audit_log_read"
 
 
 class AuditEvent(Base):
