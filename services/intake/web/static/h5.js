@@ -167,9 +167,12 @@ function setUpDecisions(list) {
   if (place.community) community.value = place.community;
 
   async function load() {
+    const asked = community.value;
     try {
-      const params = new URLSearchParams({ community: community.value });
+      const params = new URLSearchParams({ community: asked });
       const { decisions } = await residentApi("GET", `/v1/meetings/public?${params}`);
+      // Another community was picked while this answer travelled: its own answer fills the list, not this one.
+      if (community.value !== asked) return;
       list.replaceChildren(
         ...decisions.map((d) =>
           el(
@@ -188,6 +191,7 @@ function setUpDecisions(list) {
       empty.textContent = "这个小区还没有议事结果。";
       show(empty, decisions.length === 0);
     } catch (problem) {
+      if (community.value !== asked) return;
       list.replaceChildren();
       empty.textContent = describeError(problem);
       show(empty, true);
