@@ -145,6 +145,17 @@ function show(node, visible) {
   node.hidden = !visible;
 }
 
+// Answers may come back in another order than they were asked for: a page that reloads on every change of a filter
+// lets only the newest load fill it. `const isNewest = loads();` when a load starts, `if (!isNewest()) return;` after
+// each await.
+function newestOnly() {
+  let started = 0;
+  return () => {
+    const mine = ++started;
+    return () => mine === started;
+  };
+}
+
 function randomId(prefix) {
   const bytes = new Uint8Array(12);
   crypto.getRandomValues(bytes);

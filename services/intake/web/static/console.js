@@ -358,10 +358,13 @@ function setUpTopics() {
   }
   week.value = isoWeek(new Date());
 
+  const loads = newestOnly();
   async function load() {
+    const isNewest = loads();
     try {
       const params = new URLSearchParams({ community: community.value, week: week.value });
       const report = await call("GET", `/v1/topics?${params}`);
+      if (!isNewest()) return;
       const change = report.total - report.previous_total;
       document.getElementById("t-summary").textContent =
         `${report.community} ${report.week}:共 ${report.total} 件反映,` +

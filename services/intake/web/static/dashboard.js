@@ -131,10 +131,13 @@ function setUpDashboard() {
     return new URLSearchParams({ scope: chosen, party: party.value, period: period.value, from: from.value, to: to.value });
   }
 
+  const loads = newestOnly();
   async function load() {
     if (!from.value || !to.value) return;
+    const isNewest = loads();
     try {
       const dashboard = await call("GET", `/v1/dashboards?${params()}`);
+      if (!isNewest()) return;
       renderNumbers(dashboard.periods);
       renderCharts(dashboard.periods);
     } catch (problem) {

@@ -166,13 +166,14 @@ function setUpDecisions(list) {
   const place = JSON.parse(localStorage.getItem(PLACE_KEY) || "{}");
   if (place.community) community.value = place.community;
 
+  const loads = newestOnly();
   async function load() {
-    const asked = community.value;
+    const isNewest = loads();
     try {
-      const params = new URLSearchParams({ community: asked });
+      const params = new URLSearchParams({ community: community.value });
       const { decisions } = await residentApi("GET", `/v1/meetings/public?${params}`);
       // Another community was picked while this answer travelled: its own answer fills the list, not this one.
-      if (community.value !== asked) return;
+      if (!isNewest()) return;
       list.replaceChildren(
         ...decisions.map((d) =>
           el(
@@ -191,7 +192,7 @@ function setUpDecisions(list) {
       empty.textContent = "这个小区还没有议事结果。";
       show(empty, decisions.length === 0);
     } catch (problem) {
-      if (community.value !== asked) return;
+      if (!isNewest()) return;
       list.replaceChildren();
       empty.textContent = describeError(problem);
       show(empty, true);

@@ -74,9 +74,12 @@ function setUpInbox(body) {
     updateBulkBar();
   }
 
+  const loads = newestOnly();
   async function load(append) {
+    const isNewest = loads();
     try {
       const page = await call("GET", `/v1/inbox?${params(append ? state.nextToken : "")}`);
+      if (!isNewest()) return;
       state.tickets = append ? state.tickets.concat(page.tickets) : page.tickets;
       state.nextToken = page.next_page_token;
       if (!append) {

@@ -40,12 +40,15 @@ function setUpSearch(body) {
   document.getElementById("search-q").value = q;
   let nextToken = "";
 
+  const loads = newestOnly();
   async function load(append) {
+    const isNewest = loads();
     const params = new URLSearchParams({ q, page_size: "50" });
     if (status.value) params.set("status", status.value);
     if (append && nextToken) params.set("page_token", nextToken);
     try {
       const page = await call("GET", `/v1/search/tickets?${params}`);
+      if (!isNewest()) return;
       const rows = page.results.map(searchRow);
       if (append) body.append(...rows);
       else body.replaceChildren(...rows);
