@@ -9,6 +9,7 @@ turns it off.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 
 from services.intake.audit import repository as audit_events
@@ -28,9 +29,10 @@ AUDIT_BATCHES_PER_SWEEP = 10
 
 class RetentionSweep:
     """Anonymizes what was kept long enough, one bounded batch per unit of work; the anonymized tickets' photos go
-    from the photo store after the commit (`photos`; None leaves their objects, whose rows are gone)."""
+    from the photo store after the commit (`photos` gives it, asked only while retention is on; None leaves their
+    objects, whose rows are gone)."""
 
-    def __init__(self, context: FlowContext, photos: ObjectStore | None = None) -> None:
+    def __init__(self, context: FlowContext, photos: Callable[[], ObjectStore] | None = None) -> None:
         self._context = context
         self._photos = photos
 
@@ -40,6 +42,7 @@ class RetentionSweep:
         if retention is None:
             return 0
         cutoff = self._context.clock() - retention
+        photos = self._photos() if self._photos is not None else None  # before the rows go: a store down stops it
         self.forget_old_audit_events()
         with self._context.transaction() as work:
             tickets = repository.closed_not_anonymized(
@@ -50,8 +53,8 @@ class RetentionSweep:
                 for ticket in tickets
             ]
             keys = [key for change in changes for key in change.photo_keys]
-            if keys and self._photos is not None:
-                work.after_commit(partial(delete_objects, self._photos, keys))
+            if keys and photos is not None:
+                work.after_commit(partial(delete_objects, photos, keys))
             if tickets:
                 work.after_commit(lambda: TICKETS_ANONYMIZED.inc(len(tickets)))
         if tickets:

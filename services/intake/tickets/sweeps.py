@@ -115,9 +115,7 @@ class SweepFlows:
 
     def anonymize_expired(self) -> int:
         """The retention sweep (services/intake/residents/retention.py), run with the other sweeps by beat."""
-        if self._context.policy.personal_data_retention is None:
-            return 0
-        return RetentionSweep(self._context, self._photos() if self._photos else None).anonymize_expired()
+        return RetentionSweep(self._context, self._photos).anonymize_expired()
 
     def forget_unattached_photos(self) -> int:
         """Deletes a batch of photos no ticket took within `unattached_for`; returns how many."""
