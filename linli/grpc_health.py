@@ -13,7 +13,7 @@ def check_health(target: str, service: str = "", timeout: float = 3.0, *, tls: G
 
     The channel is TLS when `tls.enabled` (with this process's certificate for mTLS), as the services'.
     """
-    with open_channel(target, tls) as channel:
+    with open_channel(target, tls, balanced=False) as channel:
         reply = health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service=service), timeout=timeout
         )

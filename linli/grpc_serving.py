@@ -35,6 +35,12 @@ MAX_VIOLATIONS = 10
 MAX_VIOLATION_CHARS = 100
 
 
+# A client resolves its target's addresses again when a connection closes. Closing each connection after a few
+# minutes (GOAWAY: calls in flight finish first) makes a client that balances over a headless Service's pods find a
+# replica that started after it connected, instead of staying on the replicas it met first (grpc's MAX_CONNECTION_AGE).
+CONNECTION_AGE_OPTIONS = [("grpc.max_connection_age_ms", 300_000), ("grpc.max_connection_age_grace_ms", 30_000)]
+
+
 def _cut(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
@@ -257,6 +263,7 @@ def build_server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
         # Metrics outermost: they see the status code a domain error was turned into.
         interceptors=[*observing, DomainErrorInterceptor(), *interceptors],
+        options=CONNECTION_AGE_OPTIONS,
     )
     register(server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)

@@ -12,7 +12,6 @@ after the last write every replica held exactly what the store holds. Then one J
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import socket
@@ -32,7 +31,8 @@ from bench.reliability.figures import write_json_line, write_lines
 from bench.reliability.stack import fresh_database
 from linli.embedding import Embedder, create_embedder
 from linli.grpc_auth import ServiceCredentials
-from linli.settings import ProcessSettings
+from linli.grpc_tls import open_channel
+from linli.settings import GrpcTlsSettings, ProcessSettings
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
 from services.retrieval.server import RetrievalDeps, RetrievalServer, create_server
 from services.retrieval.settings import RetrievalSettings
@@ -74,10 +74,9 @@ class RollingFigures:
 
 
 def balanced_channel(ports: list[int]) -> grpc.Channel:
-    """One channel over every replica: round-robin across those whose health check says SERVING."""
-    config = {"loadBalancingConfig": [{"round_robin": {}}], "healthCheckConfig": {"serviceName": ""}}
-    target = "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
-    return grpc.insecure_channel(target, options=[("grpc.service_config", json.dumps(config))])
+    """One channel over every replica, as routing's and intake's are over a headless Service's pods: round-robin
+    across those whose health check says SERVING (linli/grpc_tls.py)."""
+    return open_channel("ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports), GrpcTlsSettings())
 
 
 def with_retries(method: Callable[..., Reply], request: object, *, credentials: ServiceCredentials, timeout: float,

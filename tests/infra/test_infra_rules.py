@@ -230,6 +230,15 @@ def test_configured_targets_name_services_and_their_ports() -> None:
         assert int(port) in services.get(host, set()), f"{name}={target} is no Service of the namespace"
 
 
+def test_services_called_over_grpc_are_headless_so_callers_balance_calls_over_their_pods() -> None:
+    services = {s["metadata"]["name"]: s for s in resources("Service")}
+    targets = {name: value for name, value in config_map().items() if name.endswith("_TARGET")}
+    for name, target in targets.items():
+        host = target.rpartition(":")[0]
+        # A ClusterIP would hand each caller one pod for all its calls (gRPC keeps its connection).
+        assert services[host]["spec"].get("clusterIP") == "None", f"{name}={target}: {host} is not headless"
+
+
 def test_kustomization_lists_every_manifest_but_the_secret_template() -> None:
     (kustomization,) = load_yaml_documents(KUSTOMIZATION)
     listed = set(kustomization["resources"])

@@ -145,6 +145,7 @@ def test_the_upsert_command_sends_the_labelled_cases_with_the_admin_token(
         register=lambda server: retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server(servicer, server),
         tls=GrpcTlsSettings(),
     )
+    handle.set_serving(True)  # as retrieval does once loaded: the command's channel calls only serving replicas
     monkeypatch.setenv("LINLI_AUTH_ADMIN_TOKEN", "admin-token")
     try:
         history = write_history(tmp_path / "history.jsonl")
