@@ -38,7 +38,8 @@ class SubmitTicketBody(_Body):
     contact_phone: str = Field(
         "",
         max_length=32,
-        description="联系电话, optional: a mainland mobile (11 digits, 1[3-9]...) or a landline with its area code. "
+        description="联系电话, optional: a mainland mobile (11 digits, 1[3-9]...) or a landline with its area code; "
+        "spaces, hyphens and parentheses round the area code are accepted as typed (138-1234-5678, (021) 6234 5678). "
         "Workers see it masked; reading it in full is recorded by the audit log.",
         examples=["13812345678"],
     )

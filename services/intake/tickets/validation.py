@@ -136,20 +136,29 @@ def check_location(latitude: float | None, longitude: float | None) -> list[Fiel
 
 
 # A mainland mobile (1, then 3-9, then nine digits) or a landline: a trunk prefix 0, a 2-3 digit area code, a
-# 7-8 digit number, a hyphen between them optional. Spaces and hyphens a resident types are tolerated.
+# 7-8 digit number, a hyphen between them optional. What residents type between digit groups is tolerated: spaces,
+# hyphens (138-1234-5678), parentheses round the area code ((021) 6234 5678, also full-width as a Chinese IME types).
 # ASCII digits only: \d would also take full-width and other scripts' digits, which no dialler does.
 MOBILE_PHONE = re.compile(r"1[3-9]\d{9}", re.ASCII)
 LANDLINE_PHONE = re.compile(r"0\d{2,3}-?[2-9]\d{6,7}", re.ASCII)
+AREA_CODE_IN_PARENTHESES = re.compile(r"[(（](?P<code>0\d{2,3})[)）]-?", re.ASCII)
 CONTACT_PHONE_MESSAGE = "联系电话格式不正确:请填写 11 位手机号(如 13812345678)或带区号的固定电话(如 021-62345678)"
 
 
 def normalized_phone(value: str) -> str:
-    """The number as stored: without spaces, a +86 or 0086 prefix of a mobile dropped."""
+    """The number as stored: a mobile as its 11 digits (spaces, hyphens and a +86 or 0086 prefix dropped); anything
+    else without spaces, an area code's parentheses made the hyphen after it, and the hyphens after that one dropped
+    (`(021) 6234-5678` is stored `021-62345678`). What is no phone stays itself, to be refused."""
     phone = "".join(value.split())
-    for prefix in ("+86", "0086"):
-        if phone.startswith(prefix) and MOBILE_PHONE.fullmatch(phone.removeprefix(prefix).lstrip("-")):
-            return phone.removeprefix(prefix).lstrip("-")
-    return phone
+    digits = phone.replace("-", "")
+    for prefix in ("+86", "0086", ""):
+        if digits.startswith(prefix) and MOBILE_PHONE.fullmatch(digits.removeprefix(prefix)):
+            return digits.removeprefix(prefix)
+    area = AREA_CODE_IN_PARENTHESES.match(phone)
+    if area is not None:
+        phone = f"{area['code']}-{phone[area.end() :]}"
+    code, hyphen, local = phone.partition("-")
+    return f"{code}-{local.replace('-', '')}" if hyphen else phone
 
 
 def check_contact_phone(value: str) -> list[FieldViolation]:

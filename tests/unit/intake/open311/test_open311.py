@@ -192,6 +192,8 @@ def test_the_callers_phone_becomes_the_tickets_callback_number(client: TestClien
     assert intake.flows.get(request_id).ticket.contact_phone == "13812345678"
     landline = post(client, phone="021-62345678", description="电梯异响好几天了")[0]["service_request_id"]
     assert intake.flows.get(landline).ticket.contact_phone == "021-62345678"
+    grouped = post(client, phone="138-1234-5678", description="楼道堆了很多杂物")[0]["service_request_id"]
+    assert intake.flows.get(grouped).ticket.contact_phone == "13812345678"
     assert intake.flows.get(post(client, description="垃圾桶满了")[0]["service_request_id"]).ticket.contact_phone == ""
 
 

@@ -88,6 +88,12 @@ def stored_phone(database: Database, ticket_id: str) -> str:
         ("+8613812345678", MOBILE),
         ("021-62345678", "021-62345678"),
         ("0755 2345 6789", "075523456789"),
+        # As residents write them: groups split by hyphens, the area code in (full-width) parentheses.
+        ("138-1234-5678", MOBILE),
+        ("+86 138-1234-5678", MOBILE),
+        ("021-6234-5678", "021-62345678"),
+        ("(021) 6234 5678", "021-62345678"),
+        ("（0755）2345-6789", "0755-23456789"),
     ],
 )
 def test_a_resident_leaves_a_mobile_or_a_landline_and_sees_it_in_full(app: App, given: str, stored: str) -> None:
@@ -122,6 +128,8 @@ def test_the_phone_is_optional(app: App) -> None:
         "138١٢٣٤٥٦٧٨",  # Arabic-Indic digits
         "138\u200b12345678",  # a zero-width space
         "+86-",
+        "(021-62345678",  # a parenthesis left open
+        "()13812345678",
     ],
 )
 def test_a_phone_that_is_no_phone_is_422_in_chinese(app: App, phone: str) -> None:
