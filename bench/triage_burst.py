@@ -39,7 +39,15 @@ import numpy as np
 from bench.reliability.ledger import Audit, Triage, audit, triage_times, wait_triaged
 from bench.reliability.processes import Supervisor
 from bench.reliability.residents import Receipt, Submission, Submitter
-from bench.reliability.stack import BENCH_REDIS, READY_SECONDS, StackConfig, fresh_database, progress, running_stack
+from bench.reliability.stack import (
+    BENCH_REDIS,
+    READY_SECONDS,
+    SHIPPED_WORKER_CONCURRENCY,
+    StackConfig,
+    fresh_database,
+    progress,
+    running_stack,
+)
 from bench.reliability.workload import submissions
 from bench.synthetic_cases import fill_case_store
 from bench.triage_rate import MIN_SENDERS, delivery_line, machine_busy_seconds, offered_rate, submit_at_rate
@@ -279,7 +287,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=1000, help="tickets in the burst")
     parser.add_argument("--concurrency", type=int, default=16, help="HTTP submits in flight at once")
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
-    parser.add_argument("--worker-concurrency", type=int, default=8, help="triage threads per worker")
+    parser.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=SHIPPED_WORKER_CONCURRENCY,
+        help="triage threads per worker (default: as shipped)",
+    )
     parser.add_argument("--warmup", type=int, default=8, help="tickets triaged before the burst, not counted")
     parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the last triage")

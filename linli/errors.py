@@ -59,6 +59,14 @@ class InvalidArgument(LinliError):
         message = "; ".join(f"{v.field}: {v.description}" for v in violations)
         return cls(message, violations=tuple(violations))
 
+    def nested(self, prefix: str) -> InvalidArgument:
+        """This error about one item of a batch, its fields under `prefix` (`searches[2]` + `k`: `searches[2].k`)."""
+        if not self.violations:
+            return InvalidArgument(f"{prefix}: {self.message}")
+        return InvalidArgument.for_fields(
+            [FieldViolation(f"{prefix}.{v.field}", v.description) for v in self.violations]
+        )
+
 
 class NotFound(LinliError):
     """The addressed resource does not exist."""

@@ -31,7 +31,14 @@ from bench.reliability.figures import (
 )
 from bench.reliability.ledger import audit, backlog, triage_times, wait_triaged
 from bench.reliability.residents import Receipt, Submitter
-from bench.reliability.stack import Stack, StackConfig, fresh_database, progress, running_stack
+from bench.reliability.stack import (
+    SHIPPED_WORKER_CONCURRENCY,
+    Stack,
+    StackConfig,
+    fresh_database,
+    progress,
+    running_stack,
+)
 from bench.reliability.workload import submissions
 from services.intake.database import Database
 from services.intake.settings import IntakeSettings
@@ -211,7 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill-after", type=float, default=FaultPlan.kill_after, help="seconds into the burst")
     parser.add_argument("--down", type=float, default=FaultPlan.down, help="seconds before the restart")
     parser.add_argument("--settle-timeout", type=float, default=FaultPlan.settle_timeout)
-    parser.add_argument("--worker-concurrency", type=int, default=8, help="triage threads of the worker")
+    parser.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=SHIPPED_WORKER_CONCURRENCY,
+        help="triage threads of the worker (default: as shipped)",
+    )
     parser.add_argument(
         "--embedding-backend",
         choices=("torch", "onnx-int8"),

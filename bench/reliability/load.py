@@ -28,7 +28,14 @@ from bench.reliability.figures import (
 )
 from bench.reliability.ledger import audit, backlog, triage_times, wait_triaged
 from bench.reliability.residents import Receipt, Submitter
-from bench.reliability.stack import Stack, StackConfig, fresh_database, progress, running_stack
+from bench.reliability.stack import (
+    SHIPPED_WORKER_CONCURRENCY,
+    Stack,
+    StackConfig,
+    fresh_database,
+    progress,
+    running_stack,
+)
 from bench.reliability.workload import submissions
 from services.intake.database import Database
 from services.intake.settings import IntakeSettings
@@ -193,7 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=22.0, help="tickets submitted per second")
     parser.add_argument("--concurrency", type=int, default=32, help="most submits in flight at once")
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
-    parser.add_argument("--worker-concurrency", type=int, default=8, help="triage threads per worker")
+    parser.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=SHIPPED_WORKER_CONCURRENCY,
+        help="triage threads per worker (default: as shipped)",
+    )
     parser.add_argument(
         "--embedding-backend",
         choices=("torch", "onnx-int8"),

@@ -35,6 +35,9 @@ from services.routing.settings import RoutingSettings
 
 POSTGRES = os.environ.get("LINLI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 READY_SECONDS = 300.0
+# Triage threads of a worker as shipped (LINLI_INTAKE_WORKER_CONCURRENCY's default): every bench runs it unless told.
+SHIPPED_WORKER_CONCURRENCY: int = IntakeSettings.model_fields["worker_concurrency"].default
+
 # The benchmarks' Redis databases on the machine's server, emptied by each: the suite takes 15 down to 4
 # (tests/conftest.py redis_db) and a developer's stack 0, so a benchmark never empties a running test's queues.
 BENCH_REDIS_DATABASES = (1, 2, 3)
@@ -81,7 +84,7 @@ class StackConfig:
     """What to start: worker processes and threads, the embedding backend, the corpus and extra settings."""
 
     workers: int = 1
-    worker_concurrency: int = 8
+    worker_concurrency: int = SHIPPED_WORKER_CONCURRENCY
     embedding_backend: str = "onnx-int8"
     # Seed of retrieval and training set of routing; None: the packaged corpus (1,275 cases).
     corpus: Path | None = None

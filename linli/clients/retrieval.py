@@ -28,6 +28,20 @@ class EmbeddedTexts:
         return cls(np.asarray(values, dtype=np.float32)[np.newaxis, :], model) if values else None
 
 
+# A text's vector as retrieval searched with it (None from a server too old to send it), and its nearest cases.
+NearCases = tuple[EmbeddedTexts | None, list[cases_pb2.ScoredCase]]
+
+
+def _resolved_near(k: int, text: str) -> retrieval_pb2.SearchCasesRequest:
+    return retrieval_pb2.SearchCasesRequest(
+        k=k, text=text, filter=cases_pb2.CaseFilter(resolved_only=True), include_query_vector=True
+    )
+
+
+def _near_cases(response: retrieval_pb2.SearchCasesResponse) -> NearCases:
+    return EmbeddedTexts.of_one(response.query_vector.values, response.model), list(response.results)
+
+
 class RetrievalClient:
     """Calls retrieval with a deadline; failures come back as LinliErrors (Unavailable when it is down).
 
@@ -71,16 +85,22 @@ class RetrievalClient:
         )
         return list(response.results)
 
-    def resolved_near_text(self, *, k: int, text: str) -> tuple[EmbeddedTexts | None, list[cases_pb2.ScoredCase]]:
+    def resolved_near_text(self, *, k: int, text: str) -> NearCases:
         """`similar_resolved` to `text`, and the text's vector retrieval searched with (None from a server too old
         to return it): one call where Embed and a search by vector would be two."""
-        request = retrieval_pb2.SearchCasesRequest(
-            k=k, text=text, filter=cases_pb2.CaseFilter(resolved_only=True), include_query_vector=True
-        )
         response: retrieval_pb2.SearchCasesResponse = self._stub.SearchCases(
-            request, timeout=self._timeout, metadata=self._credentials()
+            _resolved_near(k, text), timeout=self._timeout, metadata=self._credentials()
         )
-        return EmbeddedTexts.of_one(response.query_vector.values, response.model), list(response.results)
+        return _near_cases(response)
+
+    def resolved_near_texts(self, *, k: int, texts: Sequence[str]) -> list[NearCases]:
+        """`resolved_near_text` of each text, in one BatchSearchCases call (at most retrieval's batch limit)."""
+        response: retrieval_pb2.BatchSearchCasesResponse = self._stub.BatchSearchCases(
+            retrieval_pb2.BatchSearchCasesRequest(searches=[_resolved_near(k, text) for text in texts]),
+            timeout=self._timeout,
+            metadata=self._credentials(),
+        )
+        return [_near_cases(result) for result in response.results]
 
     def index_stats(self) -> retrieval_pb2.GetIndexStatsResponse:
         """Size of the index and the embedding model (name, dimension) it searches with."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import grpc
 
@@ -20,6 +21,13 @@ class RoutedComplaint:
 
     decision: routing_pb2.RoutingDecision
     embedding: EmbeddedTexts | None
+
+
+class RoutesComplaints(Protocol):
+    """What routes one complaint at a time: the client itself, or calls sharing batches (intake's worker)."""
+
+    def route(self, *, text: str, community: str, building: str) -> RoutedComplaint:
+        """The decision for one complaint, and its text's vector when routing had one."""
 
 
 class RoutingClient:
@@ -53,6 +61,20 @@ class RoutingClient:
         )
         returned = response.text_embedding
         return RoutedComplaint(response.decision, EmbeddedTexts.of_one(returned.values, returned.model))
+
+    def route_many(self, complaints: Sequence[routing_pb2.Complaint]) -> list[RoutedComplaint]:
+        """The decisions of several complaints in one BatchRoute call, in order, each with its vector as `route`
+        gives it (at most routing's batch limit; one invalid complaint fails the call, naming `complaints[i]`)."""
+        response: routing_pb2.BatchRouteResponse = self._stub.BatchRoute(
+            routing_pb2.BatchRouteRequest(complaints=list(complaints), include_text_embeddings=True),
+            timeout=self._timeout,
+            metadata=self._credentials(),
+        )
+        vectors = response.text_embeddings or [routing_pb2.TextEmbedding()] * len(response.decisions)
+        return [
+            RoutedComplaint(decision, EmbeddedTexts.of_one(vector.values, vector.model))
+            for decision, vector in zip(response.decisions, vectors, strict=True)
+        ]
 
     def reload_model(self) -> routing_pb2.ReloadModelResponse:
         """Has the server switch to the model now in its model directory (a bad one is refused)."""

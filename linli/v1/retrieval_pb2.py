@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from linli.v1 import cases_pb2 as linli_dot_v1_dot_cases__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18linli/v1/retrieval.proto\x12\x08linli.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14linli/v1/cases.proto\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"Z\n\rEmbedResponse\x12\'\n\nembeddings\x18\x01 \x03(\x0b\x32\x13.linli.v1.Embedding\x12\r\n\x05model\x18\x02 \x01(\t\x12\x11\n\tdimension\x18\x03 \x01(\x05\"\xa3\x01\n\x12SearchCasesRequest\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12%\n\x06vector\x18\x02 \x01(\x0b\x32\x13.linli.v1.EmbeddingH\x00\x12\t\n\x01k\x18\x03 \x01(\x05\x12$\n\x06\x66ilter\x18\x04 \x01(\x0b\x32\x14.linli.v1.CaseFilter\x12\x1c\n\x14include_query_vector\x18\x05 \x01(\x08\x42\x07\n\x05query\"v\n\x13SearchCasesResponse\x12%\n\x07results\x18\x01 \x03(\x0b\x32\x14.linli.v1.ScoredCase\x12\r\n\x05model\x18\x02 \x01(\t\x12)\n\x0cquery_vector\x18\x03 \x01(\x0b\x32\x13.linli.v1.Embedding\"3\n\x12UpsertCasesRequest\x12\x1d\n\x05\x63\x61ses\x18\x01 \x03(\x0b\x32\x0e.linli.v1.Case\";\n\x13UpsertCasesResponse\x12\x10\n\x08upserted\x18\x01 \x01(\x05\x12\x12\n\ncase_count\x18\x02 \x01(\x03\"&\n\x12\x44\x65leteCasesRequest\x12\x10\n\x08\x63\x61se_ids\x18\x01 \x03(\t\":\n\x13\x44\x65leteCasesResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x05\x12\x12\n\ncase_count\x18\x02 \x01(\x03\"\x16\n\x14GetIndexStatsRequest\"\xbb\x01\n\x15GetIndexStatsResponse\x12\x12\n\ncase_count\x18\x01 \x01(\x03\x12\x11\n\tdimension\x18\x02 \x01(\x05\x12\r\n\x05model\x18\x03 \x01(\t\x12\x12\n\nindex_type\x18\x04 \x01(\t\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0estale_fraction\x18\x06 \x01(\x01\x12\x10\n\x08snapshot\x18\x07 \x01(\t\"\x16\n\x14SnapshotIndexRequest\"=\n\x15SnapshotIndexResponse\x12\x10\n\x08snapshot\x18\x01 \x01(\t\x12\x12\n\ncase_count\x18\x02 \x01(\x03\"\x14\n\x12ReloadIndexRequest\";\n\x13ReloadIndexResponse\x12\x12\n\ncase_count\x18\x01 \x01(\x03\x12\x10\n\x08snapshot\x18\x02 \x01(\t2\xa0\x04\n\x10RetrievalService\x12\x38\n\x05\x45mbed\x12\x16.linli.v1.EmbedRequest\x1a\x17.linli.v1.EmbedResponse\x12J\n\x0bSearchCases\x12\x1c.linli.v1.SearchCasesRequest\x1a\x1d.linli.v1.SearchCasesResponse\x12J\n\x0bUpsertCases\x12\x1c.linli.v1.UpsertCasesRequest\x1a\x1d.linli.v1.UpsertCasesResponse\x12J\n\x0b\x44\x65leteCases\x12\x1c.linli.v1.DeleteCasesRequest\x1a\x1d.linli.v1.DeleteCasesResponse\x12P\n\rGetIndexStats\x12\x1e.linli.v1.GetIndexStatsRequest\x1a\x1f.linli.v1.GetIndexStatsResponse\x12P\n\rSnapshotIndex\x12\x1e.linli.v1.SnapshotIndexRequest\x1a\x1f.linli.v1.SnapshotIndexResponse\x12J\n\x0bReloadIndex\x12\x1c.linli.v1.ReloadIndexRequest\x1a\x1d.linli.v1.ReloadIndexResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18linli/v1/retrieval.proto\x12\x08linli.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14linli/v1/cases.proto\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"Z\n\rEmbedResponse\x12\'\n\nembeddings\x18\x01 \x03(\x0b\x32\x13.linli.v1.Embedding\x12\r\n\x05model\x18\x02 \x01(\t\x12\x11\n\tdimension\x18\x03 \x01(\x05\"\xa3\x01\n\x12SearchCasesRequest\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12%\n\x06vector\x18\x02 \x01(\x0b\x32\x13.linli.v1.EmbeddingH\x00\x12\t\n\x01k\x18\x03 \x01(\x05\x12$\n\x06\x66ilter\x18\x04 \x01(\x0b\x32\x14.linli.v1.CaseFilter\x12\x1c\n\x14include_query_vector\x18\x05 \x01(\x08\x42\x07\n\x05query\"v\n\x13SearchCasesResponse\x12%\n\x07results\x18\x01 \x03(\x0b\x32\x14.linli.v1.ScoredCase\x12\r\n\x05model\x18\x02 \x01(\t\x12)\n\x0cquery_vector\x18\x03 \x01(\x0b\x32\x13.linli.v1.Embedding\"I\n\x17\x42\x61tchSearchCasesRequest\x12.\n\x08searches\x18\x01 \x03(\x0b\x32\x1c.linli.v1.SearchCasesRequest\"J\n\x18\x42\x61tchSearchCasesResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.linli.v1.SearchCasesResponse\"3\n\x12UpsertCasesRequest\x12\x1d\n\x05\x63\x61ses\x18\x01 \x03(\x0b\x32\x0e.linli.v1.Case\";\n\x13UpsertCasesResponse\x12\x10\n\x08upserted\x18\x01 \x01(\x05\x12\x12\n\ncase_count\x18\x02 \x01(\x03\"&\n\x12\x44\x65leteCasesRequest\x12\x10\n\x08\x63\x61se_ids\x18\x01 \x03(\t\":\n\x13\x44\x65leteCasesResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x05\x12\x12\n\ncase_count\x18\x02 \x01(\x03\"\x16\n\x14GetIndexStatsRequest\"\xbb\x01\n\x15GetIndexStatsResponse\x12\x12\n\ncase_count\x18\x01 \x01(\x03\x12\x11\n\tdimension\x18\x02 \x01(\x05\x12\r\n\x05model\x18\x03 \x01(\t\x12\x12\n\nindex_type\x18\x04 \x01(\t\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0estale_fraction\x18\x06 \x01(\x01\x12\x10\n\x08snapshot\x18\x07 \x01(\t\"\x16\n\x14SnapshotIndexRequest\"=\n\x15SnapshotIndexResponse\x12\x10\n\x08snapshot\x18\x01 \x01(\t\x12\x12\n\ncase_count\x18\x02 \x01(\x03\"\x14\n\x12ReloadIndexRequest\";\n\x13ReloadIndexResponse\x12\x12\n\ncase_count\x18\x01 \x01(\x03\x12\x10\n\x08snapshot\x18\x02 \x01(\t2\xfb\x04\n\x10RetrievalService\x12\x38\n\x05\x45mbed\x12\x16.linli.v1.EmbedRequest\x1a\x17.linli.v1.EmbedResponse\x12J\n\x0bSearchCases\x12\x1c.linli.v1.SearchCasesRequest\x1a\x1d.linli.v1.SearchCasesResponse\x12Y\n\x10\x42\x61tchSearchCases\x12!.linli.v1.BatchSearchCasesRequest\x1a\".linli.v1.BatchSearchCasesResponse\x12J\n\x0bUpsertCases\x12\x1c.linli.v1.UpsertCasesRequest\x1a\x1d.linli.v1.UpsertCasesResponse\x12J\n\x0b\x44\x65leteCases\x12\x1c.linli.v1.DeleteCasesRequest\x1a\x1d.linli.v1.DeleteCasesResponse\x12P\n\rGetIndexStats\x12\x1e.linli.v1.GetIndexStatsRequest\x1a\x1f.linli.v1.GetIndexStatsResponse\x12P\n\rSnapshotIndex\x12\x1e.linli.v1.SnapshotIndexRequest\x1a\x1f.linli.v1.SnapshotIndexResponse\x12J\n\x0bReloadIndex\x12\x1c.linli.v1.ReloadIndexRequest\x1a\x1d.linli.v1.ReloadIndexResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,26 +43,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEARCHCASESREQUEST']._serialized_end=409
   _globals['_SEARCHCASESRESPONSE']._serialized_start=411
   _globals['_SEARCHCASESRESPONSE']._serialized_end=529
-  _globals['_UPSERTCASESREQUEST']._serialized_start=531
-  _globals['_UPSERTCASESREQUEST']._serialized_end=582
-  _globals['_UPSERTCASESRESPONSE']._serialized_start=584
-  _globals['_UPSERTCASESRESPONSE']._serialized_end=643
-  _globals['_DELETECASESREQUEST']._serialized_start=645
-  _globals['_DELETECASESREQUEST']._serialized_end=683
-  _globals['_DELETECASESRESPONSE']._serialized_start=685
-  _globals['_DELETECASESRESPONSE']._serialized_end=743
-  _globals['_GETINDEXSTATSREQUEST']._serialized_start=745
-  _globals['_GETINDEXSTATSREQUEST']._serialized_end=767
-  _globals['_GETINDEXSTATSRESPONSE']._serialized_start=770
-  _globals['_GETINDEXSTATSRESPONSE']._serialized_end=957
-  _globals['_SNAPSHOTINDEXREQUEST']._serialized_start=959
-  _globals['_SNAPSHOTINDEXREQUEST']._serialized_end=981
-  _globals['_SNAPSHOTINDEXRESPONSE']._serialized_start=983
-  _globals['_SNAPSHOTINDEXRESPONSE']._serialized_end=1044
-  _globals['_RELOADINDEXREQUEST']._serialized_start=1046
-  _globals['_RELOADINDEXREQUEST']._serialized_end=1066
-  _globals['_RELOADINDEXRESPONSE']._serialized_start=1068
-  _globals['_RELOADINDEXRESPONSE']._serialized_end=1127
-  _globals['_RETRIEVALSERVICE']._serialized_start=1130
-  _globals['_RETRIEVALSERVICE']._serialized_end=1674
+  _globals['_BATCHSEARCHCASESREQUEST']._serialized_start=531
+  _globals['_BATCHSEARCHCASESREQUEST']._serialized_end=604
+  _globals['_BATCHSEARCHCASESRESPONSE']._serialized_start=606
+  _globals['_BATCHSEARCHCASESRESPONSE']._serialized_end=680
+  _globals['_UPSERTCASESREQUEST']._serialized_start=682
+  _globals['_UPSERTCASESREQUEST']._serialized_end=733
+  _globals['_UPSERTCASESRESPONSE']._serialized_start=735
+  _globals['_UPSERTCASESRESPONSE']._serialized_end=794
+  _globals['_DELETECASESREQUEST']._serialized_start=796
+  _globals['_DELETECASESREQUEST']._serialized_end=834
+  _globals['_DELETECASESRESPONSE']._serialized_start=836
+  _globals['_DELETECASESRESPONSE']._serialized_end=894
+  _globals['_GETINDEXSTATSREQUEST']._serialized_start=896
+  _globals['_GETINDEXSTATSREQUEST']._serialized_end=918
+  _globals['_GETINDEXSTATSRESPONSE']._serialized_start=921
+  _globals['_GETINDEXSTATSRESPONSE']._serialized_end=1108
+  _globals['_SNAPSHOTINDEXREQUEST']._serialized_start=1110
+  _globals['_SNAPSHOTINDEXREQUEST']._serialized_end=1132
+  _globals['_SNAPSHOTINDEXRESPONSE']._serialized_start=1134
+  _globals['_SNAPSHOTINDEXRESPONSE']._serialized_end=1195
+  _globals['_RELOADINDEXREQUEST']._serialized_start=1197
+  _globals['_RELOADINDEXREQUEST']._serialized_end=1217
+  _globals['_RELOADINDEXRESPONSE']._serialized_start=1219
+  _globals['_RELOADINDEXRESPONSE']._serialized_end=1278
+  _globals['_RETRIEVALSERVICE']._serialized_start=1281
+  _globals['_RETRIEVALSERVICE']._serialized_end=1916
 # @@protoc_insertion_point(module_scope)

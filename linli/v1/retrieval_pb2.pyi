@@ -56,6 +56,18 @@ class SearchCasesResponse(_message.Message):
     query_vector: Embedding
     def __init__(self, results: _Optional[_Iterable[_Union[_cases_pb2.ScoredCase, _Mapping]]] = ..., model: _Optional[str] = ..., query_vector: _Optional[_Union[Embedding, _Mapping]] = ...) -> None: ...
 
+class BatchSearchCasesRequest(_message.Message):
+    __slots__ = ("searches",)
+    SEARCHES_FIELD_NUMBER: _ClassVar[int]
+    searches: _containers.RepeatedCompositeFieldContainer[SearchCasesRequest]
+    def __init__(self, searches: _Optional[_Iterable[_Union[SearchCasesRequest, _Mapping]]] = ...) -> None: ...
+
+class BatchSearchCasesResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SearchCasesResponse]
+    def __init__(self, results: _Optional[_Iterable[_Union[SearchCasesResponse, _Mapping]]] = ...) -> None: ...
+
 class UpsertCasesRequest(_message.Message):
     __slots__ = ("cases",)
     CASES_FIELD_NUMBER: _ClassVar[int]

@@ -45,6 +45,11 @@ class RetrievalServiceStub:
                 request_serializer=linli_dot_v1_dot_retrieval__pb2.SearchCasesRequest.SerializeToString,
                 response_deserializer=linli_dot_v1_dot_retrieval__pb2.SearchCasesResponse.FromString,
                 _registered_method=True)
+        self.BatchSearchCases = channel.unary_unary(
+                '/linli.v1.RetrievalService/BatchSearchCases',
+                request_serializer=linli_dot_v1_dot_retrieval__pb2.BatchSearchCasesRequest.SerializeToString,
+                response_deserializer=linli_dot_v1_dot_retrieval__pb2.BatchSearchCasesResponse.FromString,
+                _registered_method=True)
         self.UpsertCases = channel.unary_unary(
                 '/linli.v1.RetrievalService/UpsertCases',
                 request_serializer=linli_dot_v1_dot_retrieval__pb2.UpsertCasesRequest.SerializeToString,
@@ -85,6 +90,14 @@ class RetrievalServiceServicer:
 
     def SearchCases(self, request, context):
         """Finds the cases closest in meaning to a text or a vector.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchSearchCases(self, request, context):
+        """Several searches in one call, each answered as SearchCases would answer it: what a caller routing many
+        complaints at once asks (one round trip, one model lock, one read of the hits' cases).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -138,6 +151,11 @@ def add_RetrievalServiceServicer_to_server(servicer, server):
                     servicer.SearchCases,
                     request_deserializer=linli_dot_v1_dot_retrieval__pb2.SearchCasesRequest.FromString,
                     response_serializer=linli_dot_v1_dot_retrieval__pb2.SearchCasesResponse.SerializeToString,
+            ),
+            'BatchSearchCases': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchSearchCases,
+                    request_deserializer=linli_dot_v1_dot_retrieval__pb2.BatchSearchCasesRequest.FromString,
+                    response_serializer=linli_dot_v1_dot_retrieval__pb2.BatchSearchCasesResponse.SerializeToString,
             ),
             'UpsertCases': grpc.unary_unary_rpc_method_handler(
                     servicer.UpsertCases,
@@ -220,6 +238,33 @@ class RetrievalService:
             '/linli.v1.RetrievalService/SearchCases',
             linli_dot_v1_dot_retrieval__pb2.SearchCasesRequest.SerializeToString,
             linli_dot_v1_dot_retrieval__pb2.SearchCasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchSearchCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linli.v1.RetrievalService/BatchSearchCases',
+            linli_dot_v1_dot_retrieval__pb2.BatchSearchCasesRequest.SerializeToString,
+            linli_dot_v1_dot_retrieval__pb2.BatchSearchCasesResponse.FromString,
             options,
             channel_credentials,
             insecure,

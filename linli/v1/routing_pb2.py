@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from linli.v1 import cases_pb2 as linli_dot_v1_dot_cases__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16linli/v1/routing.proto\x12\x08linli.v1\x1a\x14linli/v1/cases.proto\"\x14\n\x12ReloadModelRequest\"J\n\x13ReloadModelResponse\x12\"\n\x05model\x18\x01 \x01(\x0b\x32\x13.linli.v1.ModelInfo\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\"\x15\n\x13GetModelInfoRequest\":\n\x14GetModelInfoResponse\x12\"\n\x05model\x18\x01 \x01(\x0b\x32\x13.linli.v1.ModelInfo\"\xe5\x01\n\tModelInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0e\n\x06labels\x18\x02 \x03(\t\x12\x11\n\tthreshold\x18\x03 \x01(\x01\x12\x0f\n\x07signals\x18\x04 \x03(\t\x12\x17\n\x0f\x65mbedding_model\x18\x05 \x01(\t\x12\x42\n\x10\x65stimated_priors\x18\x06 \x03(\x0b\x32(.linli.v1.ModelInfo.EstimatedPriorsEntry\x1a\x36\n\x14\x45stimatedPriorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\">\n\tComplaint\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x11\n\tcommunity\x18\x02 \x01(\t\x12\x10\n\x08\x62uilding\x18\x03 \x01(\t\"b\n\x0cRouteRequest\x12&\n\tcomplaint\x18\x01 \x01(\x0b\x32\x13.linli.v1.Complaint\x12*\n\tembedding\x18\x02 \x01(\x0b\x32\x17.linli.v1.TextEmbedding\".\n\rTextEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\x12\r\n\x05model\x18\x02 \x01(\t\"m\n\rRouteResponse\x12+\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x19.linli.v1.RoutingDecision\x12/\n\x0etext_embedding\x18\x02 \x01(\x0b\x32\x17.linli.v1.TextEmbedding\"<\n\x11\x42\x61tchRouteRequest\x12\'\n\ncomplaints\x18\x01 \x03(\x0b\x32\x13.linli.v1.Complaint\"B\n\x12\x42\x61tchRouteResponse\x12,\n\tdecisions\x18\x01 \x03(\x0b\x32\x19.linli.v1.RoutingDecision\"[\n\x0c\x43\x61talogMatch\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x01\x12\r\n\x05party\x18\x04 \x01(\t\x12\r\n\x05\x62\x61sis\x18\x05 \x01(\t\"D\n\nOtherIssue\x12%\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x16.linli.v1.CatalogMatch\x12\x0f\n\x07\x65xcerpt\x18\x02 \x01(\t\"]\n\rSignalOpinion\x12(\n\x06signal\x18\x01 \x01(\x0e\x32\x18.linli.v1.DecidingSignal\x12\r\n\x05party\x18\x02 \x01(\t\x12\x13\n\x0bprobability\x18\x03 \x01(\x01\"0\n\nPartyScore\x12\r\n\x05party\x18\x01 \x01(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x01\"\xa9\x01\n\tRationale\x12\x31\n\x0f\x64\x65\x63iding_signal\x18\x01 \x01(\x0e\x32\x18.linli.v1.DecidingSignal\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12)\n\x08opinions\x18\x03 \x03(\x0b\x32\x17.linli.v1.SignalOpinion\x12-\n\rcatalog_entry\x18\x04 \x01(\x0b\x32\x16.linli.v1.CatalogMatch\"\xd4\x03\n\x0fRoutingDecision\x12\r\n\x05party\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x11\n\tabstained\x18\x03 \x01(\x08\x12*\n\x0c\x61lternatives\x18\x04 \x03(\x0b\x32\x14.linli.v1.PartyScore\x12&\n\trationale\x18\x05 \x01(\x0b\x32\x13.linli.v1.Rationale\x12\x1c\n\x14suggested_resolution\x18\x06 \x01(\t\x12+\n\rsimilar_cases\x18\x07 \x03(\x0b\x32\x14.linli.v1.ScoredCase\x12\x10\n\x08\x63\x61tegory\x18\x08 \x01(\t\x12\x16\n\x0erouter_version\x18\t \x01(\t\x12\"\n\x07urgency\x18\n \x01(\x0e\x32\x11.linli.v1.Urgency\x12\x16\n\x0eurgency_notice\x18\x0b \x01(\t\x12\x11\n\tsla_hours\x18\x0c \x01(\x05\x12\x33\n\x10\x65scalation_level\x18\r \x01(\x0e\x32\x19.linli.v1.EscalationLevel\x12\x12\n\nco_parties\x18\x0e \x03(\t\x12*\n\x0cother_issues\x18\x0f \x03(\x0b\x32\x14.linli.v1.OtherIssue*\xa7\x01\n\x0e\x44\x65\x63idingSignal\x12\x1f\n\x1b\x44\x45\x43IDING_SIGNAL_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44\x45\x43IDING_SIGNAL_CASE_VOTE\x10\x01\x12\x1b\n\x17\x44\x45\x43IDING_SIGNAL_CATALOG\x10\x02\x12\x1e\n\x1a\x44\x45\x43IDING_SIGNAL_CLASSIFIER\x10\x03\x12\x18\n\x14\x44\x45\x43IDING_SIGNAL_NONE\x10\x04*a\n\x07Urgency\x12\x17\n\x13URGENCY_UNSPECIFIED\x10\x00\x12\x12\n\x0eURGENCY_NORMAL\x10\x01\x12\x12\n\x0eURGENCY_URGENT\x10\x02\x12\x15\n\x11URGENCY_EMERGENCY\x10\x03*\x8f\x01\n\x0f\x45scalationLevel\x12 \n\x1c\x45SCALATION_LEVEL_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45SCALATION_LEVEL_BUILDING\x10\x01\x12\x1e\n\x1a\x45SCALATION_LEVEL_COMMUNITY\x10\x02\x12\x1b\n\x17\x45SCALATION_LEVEL_STREET\x10\x03\x32\xae\x02\n\x0eRoutingService\x12\x38\n\x05Route\x12\x16.linli.v1.RouteRequest\x1a\x17.linli.v1.RouteResponse\x12G\n\nBatchRoute\x12\x1b.linli.v1.BatchRouteRequest\x1a\x1c.linli.v1.BatchRouteResponse\x12J\n\x0bReloadModel\x12\x1c.linli.v1.ReloadModelRequest\x1a\x1d.linli.v1.ReloadModelResponse\x12M\n\x0cGetModelInfo\x12\x1d.linli.v1.GetModelInfoRequest\x1a\x1e.linli.v1.GetModelInfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16linli/v1/routing.proto\x12\x08linli.v1\x1a\x14linli/v1/cases.proto\"\x14\n\x12ReloadModelRequest\"J\n\x13ReloadModelResponse\x12\"\n\x05model\x18\x01 \x01(\x0b\x32\x13.linli.v1.ModelInfo\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\"\x15\n\x13GetModelInfoRequest\":\n\x14GetModelInfoResponse\x12\"\n\x05model\x18\x01 \x01(\x0b\x32\x13.linli.v1.ModelInfo\"\xe5\x01\n\tModelInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0e\n\x06labels\x18\x02 \x03(\t\x12\x11\n\tthreshold\x18\x03 \x01(\x01\x12\x0f\n\x07signals\x18\x04 \x03(\t\x12\x17\n\x0f\x65mbedding_model\x18\x05 \x01(\t\x12\x42\n\x10\x65stimated_priors\x18\x06 \x03(\x0b\x32(.linli.v1.ModelInfo.EstimatedPriorsEntry\x1a\x36\n\x14\x45stimatedPriorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\">\n\tComplaint\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x11\n\tcommunity\x18\x02 \x01(\t\x12\x10\n\x08\x62uilding\x18\x03 \x01(\t\"b\n\x0cRouteRequest\x12&\n\tcomplaint\x18\x01 \x01(\x0b\x32\x13.linli.v1.Complaint\x12*\n\tembedding\x18\x02 \x01(\x0b\x32\x17.linli.v1.TextEmbedding\".\n\rTextEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\x12\r\n\x05model\x18\x02 \x01(\t\"m\n\rRouteResponse\x12+\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x19.linli.v1.RoutingDecision\x12/\n\x0etext_embedding\x18\x02 \x01(\x0b\x32\x17.linli.v1.TextEmbedding\"]\n\x11\x42\x61tchRouteRequest\x12\'\n\ncomplaints\x18\x01 \x03(\x0b\x32\x13.linli.v1.Complaint\x12\x1f\n\x17include_text_embeddings\x18\x02 \x01(\x08\"t\n\x12\x42\x61tchRouteResponse\x12,\n\tdecisions\x18\x01 \x03(\x0b\x32\x19.linli.v1.RoutingDecision\x12\x30\n\x0ftext_embeddings\x18\x02 \x03(\x0b\x32\x17.linli.v1.TextEmbedding\"[\n\x0c\x43\x61talogMatch\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x01\x12\r\n\x05party\x18\x04 \x01(\t\x12\r\n\x05\x62\x61sis\x18\x05 \x01(\t\"D\n\nOtherIssue\x12%\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x16.linli.v1.CatalogMatch\x12\x0f\n\x07\x65xcerpt\x18\x02 \x01(\t\"]\n\rSignalOpinion\x12(\n\x06signal\x18\x01 \x01(\x0e\x32\x18.linli.v1.DecidingSignal\x12\r\n\x05party\x18\x02 \x01(\t\x12\x13\n\x0bprobability\x18\x03 \x01(\x01\"0\n\nPartyScore\x12\r\n\x05party\x18\x01 \x01(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x01\"\xa9\x01\n\tRationale\x12\x31\n\x0f\x64\x65\x63iding_signal\x18\x01 \x01(\x0e\x32\x18.linli.v1.DecidingSignal\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12)\n\x08opinions\x18\x03 \x03(\x0b\x32\x17.linli.v1.SignalOpinion\x12-\n\rcatalog_entry\x18\x04 \x01(\x0b\x32\x16.linli.v1.CatalogMatch\"\xd4\x03\n\x0fRoutingDecision\x12\r\n\x05party\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x11\n\tabstained\x18\x03 \x01(\x08\x12*\n\x0c\x61lternatives\x18\x04 \x03(\x0b\x32\x14.linli.v1.PartyScore\x12&\n\trationale\x18\x05 \x01(\x0b\x32\x13.linli.v1.Rationale\x12\x1c\n\x14suggested_resolution\x18\x06 \x01(\t\x12+\n\rsimilar_cases\x18\x07 \x03(\x0b\x32\x14.linli.v1.ScoredCase\x12\x10\n\x08\x63\x61tegory\x18\x08 \x01(\t\x12\x16\n\x0erouter_version\x18\t \x01(\t\x12\"\n\x07urgency\x18\n \x01(\x0e\x32\x11.linli.v1.Urgency\x12\x16\n\x0eurgency_notice\x18\x0b \x01(\t\x12\x11\n\tsla_hours\x18\x0c \x01(\x05\x12\x33\n\x10\x65scalation_level\x18\r \x01(\x0e\x32\x19.linli.v1.EscalationLevel\x12\x12\n\nco_parties\x18\x0e \x03(\t\x12*\n\x0cother_issues\x18\x0f \x03(\x0b\x32\x14.linli.v1.OtherIssue*\xa7\x01\n\x0e\x44\x65\x63idingSignal\x12\x1f\n\x1b\x44\x45\x43IDING_SIGNAL_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44\x45\x43IDING_SIGNAL_CASE_VOTE\x10\x01\x12\x1b\n\x17\x44\x45\x43IDING_SIGNAL_CATALOG\x10\x02\x12\x1e\n\x1a\x44\x45\x43IDING_SIGNAL_CLASSIFIER\x10\x03\x12\x18\n\x14\x44\x45\x43IDING_SIGNAL_NONE\x10\x04*a\n\x07Urgency\x12\x17\n\x13URGENCY_UNSPECIFIED\x10\x00\x12\x12\n\x0eURGENCY_NORMAL\x10\x01\x12\x12\n\x0eURGENCY_URGENT\x10\x02\x12\x15\n\x11URGENCY_EMERGENCY\x10\x03*\x8f\x01\n\x0f\x45scalationLevel\x12 \n\x1c\x45SCALATION_LEVEL_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45SCALATION_LEVEL_BUILDING\x10\x01\x12\x1e\n\x1a\x45SCALATION_LEVEL_COMMUNITY\x10\x02\x12\x1b\n\x17\x45SCALATION_LEVEL_STREET\x10\x03\x32\xae\x02\n\x0eRoutingService\x12\x38\n\x05Route\x12\x16.linli.v1.RouteRequest\x1a\x17.linli.v1.RouteResponse\x12G\n\nBatchRoute\x12\x1b.linli.v1.BatchRouteRequest\x1a\x1c.linli.v1.BatchRouteResponse\x12J\n\x0bReloadModel\x12\x1c.linli.v1.ReloadModelRequest\x1a\x1d.linli.v1.ReloadModelResponse\x12M\n\x0cGetModelInfo\x12\x1d.linli.v1.GetModelInfoRequest\x1a\x1e.linli.v1.GetModelInfoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,12 +34,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MODELINFO_ESTIMATEDPRIORSENTRY']._loaded_options = None
   _globals['_MODELINFO_ESTIMATEDPRIORSENTRY']._serialized_options = b'8\001'
-  _globals['_DECIDINGSIGNAL']._serialized_start=1876
-  _globals['_DECIDINGSIGNAL']._serialized_end=2043
-  _globals['_URGENCY']._serialized_start=2045
-  _globals['_URGENCY']._serialized_end=2142
-  _globals['_ESCALATIONLEVEL']._serialized_start=2145
-  _globals['_ESCALATIONLEVEL']._serialized_end=2288
+  _globals['_DECIDINGSIGNAL']._serialized_start=1959
+  _globals['_DECIDINGSIGNAL']._serialized_end=2126
+  _globals['_URGENCY']._serialized_start=2128
+  _globals['_URGENCY']._serialized_end=2225
+  _globals['_ESCALATIONLEVEL']._serialized_start=2228
+  _globals['_ESCALATIONLEVEL']._serialized_end=2371
   _globals['_RELOADMODELREQUEST']._serialized_start=58
   _globals['_RELOADMODELREQUEST']._serialized_end=78
   _globals['_RELOADMODELRESPONSE']._serialized_start=80
@@ -61,21 +61,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROUTERESPONSE']._serialized_start=683
   _globals['_ROUTERESPONSE']._serialized_end=792
   _globals['_BATCHROUTEREQUEST']._serialized_start=794
-  _globals['_BATCHROUTEREQUEST']._serialized_end=854
-  _globals['_BATCHROUTERESPONSE']._serialized_start=856
-  _globals['_BATCHROUTERESPONSE']._serialized_end=922
-  _globals['_CATALOGMATCH']._serialized_start=924
-  _globals['_CATALOGMATCH']._serialized_end=1015
-  _globals['_OTHERISSUE']._serialized_start=1017
-  _globals['_OTHERISSUE']._serialized_end=1085
-  _globals['_SIGNALOPINION']._serialized_start=1087
-  _globals['_SIGNALOPINION']._serialized_end=1180
-  _globals['_PARTYSCORE']._serialized_start=1182
-  _globals['_PARTYSCORE']._serialized_end=1230
-  _globals['_RATIONALE']._serialized_start=1233
-  _globals['_RATIONALE']._serialized_end=1402
-  _globals['_ROUTINGDECISION']._serialized_start=1405
-  _globals['_ROUTINGDECISION']._serialized_end=1873
-  _globals['_ROUTINGSERVICE']._serialized_start=2291
-  _globals['_ROUTINGSERVICE']._serialized_end=2593
+  _globals['_BATCHROUTEREQUEST']._serialized_end=887
+  _globals['_BATCHROUTERESPONSE']._serialized_start=889
+  _globals['_BATCHROUTERESPONSE']._serialized_end=1005
+  _globals['_CATALOGMATCH']._serialized_start=1007
+  _globals['_CATALOGMATCH']._serialized_end=1098
+  _globals['_OTHERISSUE']._serialized_start=1100
+  _globals['_OTHERISSUE']._serialized_end=1168
+  _globals['_SIGNALOPINION']._serialized_start=1170
+  _globals['_SIGNALOPINION']._serialized_end=1263
+  _globals['_PARTYSCORE']._serialized_start=1265
+  _globals['_PARTYSCORE']._serialized_end=1313
+  _globals['_RATIONALE']._serialized_start=1316
+  _globals['_RATIONALE']._serialized_end=1485
+  _globals['_ROUTINGDECISION']._serialized_start=1488
+  _globals['_ROUTINGDECISION']._serialized_end=1956
+  _globals['_ROUTINGSERVICE']._serialized_start=2374
+  _globals['_ROUTINGSERVICE']._serialized_end=2676
 # @@protoc_insertion_point(module_scope)

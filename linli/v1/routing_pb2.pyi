@@ -123,16 +123,20 @@ class RouteResponse(_message.Message):
     def __init__(self, decision: _Optional[_Union[RoutingDecision, _Mapping]] = ..., text_embedding: _Optional[_Union[TextEmbedding, _Mapping]] = ...) -> None: ...
 
 class BatchRouteRequest(_message.Message):
-    __slots__ = ("complaints",)
+    __slots__ = ("complaints", "include_text_embeddings")
     COMPLAINTS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_TEXT_EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
     complaints: _containers.RepeatedCompositeFieldContainer[Complaint]
-    def __init__(self, complaints: _Optional[_Iterable[_Union[Complaint, _Mapping]]] = ...) -> None: ...
+    include_text_embeddings: bool
+    def __init__(self, complaints: _Optional[_Iterable[_Union[Complaint, _Mapping]]] = ..., include_text_embeddings: _Optional[bool] = ...) -> None: ...
 
 class BatchRouteResponse(_message.Message):
-    __slots__ = ("decisions",)
+    __slots__ = ("decisions", "text_embeddings")
     DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    TEXT_EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
     decisions: _containers.RepeatedCompositeFieldContainer[RoutingDecision]
-    def __init__(self, decisions: _Optional[_Iterable[_Union[RoutingDecision, _Mapping]]] = ...) -> None: ...
+    text_embeddings: _containers.RepeatedCompositeFieldContainer[TextEmbedding]
+    def __init__(self, decisions: _Optional[_Iterable[_Union[RoutingDecision, _Mapping]]] = ..., text_embeddings: _Optional[_Iterable[_Union[TextEmbedding, _Mapping]]] = ...) -> None: ...
 
 class CatalogMatch(_message.Message):
     __slots__ = ("entry_id", "name", "score", "party", "basis")

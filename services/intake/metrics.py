@@ -84,6 +84,12 @@ TICKETS_ANONYMIZED = Counter(
     "Closed tickets anonymized because LINLI_INTAKE_PERSONAL_DATA_RETENTION_DAYS passed.",
     registry=WORKER_REGISTRY,
 )
+ROUTE_BATCH_SIZE = Histogram(
+    "linli_intake_route_batch_size",
+    "Complaints per call to routing: the triage threads' tickets that waited for one call in flight go together.",
+    buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32, 64),
+    registry=WORKER_REGISTRY,
+)
 TASK_SECONDS = Histogram(
     "linli_intake_task_seconds",
     "Time of one Celery task run, by task and final state (SUCCESS, RETRY, FAILURE).",

@@ -75,13 +75,32 @@ class IntakeSettings(LinliSettings):
         description="Check duplicates with the vector routing made of the text and sent back with its decision "
         "(one Embed per ticket, no Embed call of the worker's own); off only to measure the difference.",
     )
+    triage_route_batch: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="Most tickets a worker sends routing in one call (BatchRoute); 1 sends each alone.",
+    )
+    triage_route_calls: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Calls to routing a worker has in flight at once. A ticket goes at once while fewer are; those "
+        "triaged meanwhile wait for a call to return and go together in the next (docs/adr/0018).",
+    )
     broker_visibility_timeout_seconds: int = Field(
         180,
         ge=6,
         description="Redis broker: a task not acknowledged this long (its worker died) is delivered again; "
         "must exceed the triage time limit.",
     )
-    worker_concurrency: int = Field(4, ge=1, le=64, description="Triage tasks a Celery worker runs at once.")
+    worker_concurrency: int = Field(
+        32,
+        ge=1,
+        le=128,
+        description="Triage tasks a Celery worker runs at once, in threads: a triage mostly waits on routing and the "
+        "database, and the tickets of threads waiting together share routing calls (`TRIAGE_ROUTE_BATCH`).",
+    )
     workers: int = Field(8, ge=1, le=256, description="gRPC handler threads.")
     known_communities: list[str] = Field(
         list(DEFAULT_COMMUNITIES),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,21 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from linli.embedding import Embedder, Vectors
-from linli.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
+from linli.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from linli.pii import scrubber_fingerprint
-from services.retrieval.cases import (
-    MAX_TEXT_CHARS,
-    CaseFilter,
-    CaseRecord,
-    read_corpus,
-    unit_query,
-    validate_cases,
-    validate_texts,
-)
+from services.retrieval.cases import CaseFilter, CaseRecord, read_corpus, validate_cases, validate_texts
 from services.retrieval.changes import AppliedChanges, FeedGap, apply_changes
 from services.retrieval.filter_index import FilterIndex
 from services.retrieval.index import IndexParams, VectorIndex
 from services.retrieval.metrics import SEARCH_SECONDS
+from services.retrieval.queries import SearchAnswer, SearchQuery, checked_query
 from services.retrieval.served_cases import ServedCases, without_personal_data
 from services.retrieval.snapshots import SnapshotStore
 from services.retrieval.store import CaseStore
@@ -216,27 +210,42 @@ class CaseMemory:
 
     def search_with_query(
         self, *, text: str | None = None, vector: Vectors | None = None, k: int, case_filter: CaseFilter
-    ) -> tuple[Vectors, list[tuple[CaseRecord, float]]]:
+    ) -> SearchAnswer:
         """`search`, and the unit query vector it searched with (a text's embedding, as `embed` gives it)."""
-        if not 1 <= k <= self._max_k:
-            raise InvalidArgument.for_field("k", f"must be between 1 and {self._max_k}")
-        self._check_filter(case_filter)
-        if vector is None:
-            if text is None or not text.strip():
-                raise InvalidArgument.for_field("text", "give a non-empty text or a vector")
-            if len(text) > MAX_TEXT_CHARS:
-                raise InvalidArgument.for_field("text", f"must be at most {MAX_TEXT_CHARS} characters")
-            query = self._embedder.embed([text])
-        else:
-            query = unit_query(vector, self.dimension)
+        return self.search_many([SearchQuery(k, case_filter, text, vector)], field=None)[0]
+
+    def search_many(self, queries: Sequence[SearchQuery], *, field: str | None = "searches") -> list[SearchAnswer]:
+        """Each query's answer as `search_with_query` gives it: the texts embedded in one call, the hits' cases read
+        in one query. An invalid query raises InvalidArgument with its fields under `<field>[i].`."""
+        if field is not None and not 1 <= len(queries) <= self._max_batch:
+            raise InvalidArgument.for_field(field, f"give 1 to {self._max_batch} searches")
+        rows = [self._checked(query, None if field is None else f"{field}[{i}]") for i, query in enumerate(queries)]
+        texts = [query.text or "" for query, row in zip(queries, rows, strict=True) if row is None]
+        embedded = iter(self._embedder.embed(texts) if texts else ())
+        units = [next(embedded)[np.newaxis, :] if row is None else row for row in rows]
         started = time.perf_counter()
-        selection = None if case_filter.is_empty else self._filters.select(case_filter)
-        index = self._index
-        hits = index.search(query, k, selection)
-        records = self._served.of([key for key, _ in hits])
-        SEARCH_SECONDS.labels(index.kind.value).observe(time.perf_counter() - started)
+        index, filters = self._index, self._filters
+        found = [
+            index.search(unit, query.k, None if query.case_filter.is_empty else filters.select(query.case_filter))
+            for unit, query in zip(units, queries, strict=True)
+        ]
+        records = self._served.of(sorted({key for hits in found for key, _ in hits}))
+        share = (time.perf_counter() - started) / len(queries)
+        for _ in queries:
+            SEARCH_SECONDS.labels(index.kind.value).observe(share)
         # A case deleted between search and read is skipped rather than failing the request.
-        return query[0], [(records[key], score) for key, score in hits if key in records]
+        return [
+            (unit[0], [(records[key], score) for key, score in hits if key in records])
+            for unit, hits in zip(units, found, strict=True)
+        ]
+
+    def _checked(self, query: SearchQuery, where: str | None) -> Vectors | None:
+        try:
+            return checked_query(query, max_k=self._max_k, dimension=self.dimension, known=self._filters.known)
+        except InvalidArgument as error:
+            if where is None:
+                raise
+            raise error.nested(where) from None
 
     def upsert(self, cases: list[CaseRecord]) -> int:
         """Inserts or replaces cases with personal data scrubbed; a known id may not move to another community."""
@@ -386,15 +395,3 @@ class CaseMemory:
         self._snapshot_name = found.name
         logger.info("index loaded from snapshot", extra={"snapshot": found.name, "cases": index.size, "seq": since})
         return index, since
-
-    def _check_filter(self, case_filter: CaseFilter) -> None:
-        violations = []
-        for column in ("party", "community"):
-            value = getattr(case_filter, column)
-            if value and not self._filters.known(column, value):
-                violations.append(FieldViolation(f"filter.{column}", f"unknown {column} {value!r}"))
-        after, before = case_filter.resolved_after, case_filter.resolved_before
-        if after and before and after >= before:
-            violations.append(FieldViolation("filter.resolved_after", "must be before filter.resolved_before"))
-        if violations:
-            raise InvalidArgument.for_fields(violations)

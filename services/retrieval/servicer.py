@@ -5,11 +5,12 @@ from __future__ import annotations
 import grpc
 import numpy as np
 
-from linli.errors import Unavailable
+from linli.errors import InvalidArgument, Unavailable
 from linli.proto_time import from_timestamp, optional_timestamp, to_timestamp
 from linli.v1 import cases_pb2, retrieval_pb2, retrieval_pb2_grpc
 from services.retrieval.cases import CaseFilter, CaseRecord, CaseStatus
 from services.retrieval.memory import CaseMemory
+from services.retrieval.queries import SearchAnswer, SearchQuery
 
 _STATUS_TO_PROTO = {
     CaseStatus.OPEN: cases_pb2.CASE_STATUS_OPEN,
@@ -77,6 +78,17 @@ def filter_from_proto(message: cases_pb2.CaseFilter) -> CaseFilter:
     )
 
 
+def query_from_proto(message: retrieval_pb2.SearchCasesRequest) -> SearchQuery:
+    """The domain form of a search: by text, or by the sent vector."""
+    by_text = message.WhichOneof("query") == "text"
+    return SearchQuery(
+        k=message.k,
+        case_filter=filter_from_proto(message.filter),
+        text=message.text if by_text else None,
+        vector=None if by_text else np.asarray(message.vector.values, dtype=np.float32),
+    )
+
+
 class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
     """Serves the case memory once it is loaded; until then every call is UNAVAILABLE."""
 
@@ -109,19 +121,32 @@ class RetrievalServicer(retrieval_pb2_grpc.RetrievalServiceServicer):
     def SearchCases(
         self, request: retrieval_pb2.SearchCasesRequest, context: grpc.ServicerContext
     ) -> retrieval_pb2.SearchCasesResponse:
-        by_text = request.WhichOneof("query") == "text"
-        vector = None if by_text else np.asarray(request.vector.values, dtype=np.float32)
-        query, hits = self.memory.search_with_query(
-            text=request.text if by_text else None,
-            vector=vector,
-            k=request.k,
-            case_filter=filter_from_proto(request.filter),
+        answer = self.memory.search_many([query_from_proto(request)], field=None)[0]
+        return self._search_response(request, answer)
+
+    def BatchSearchCases(
+        self, request: retrieval_pb2.BatchSearchCasesRequest, context: grpc.ServicerContext
+    ) -> retrieval_pb2.BatchSearchCasesResponse:
+        queries = []
+        for i, search in enumerate(request.searches):
+            try:
+                queries.append(query_from_proto(search))
+            except InvalidArgument as error:
+                raise error.nested(f"searches[{i}]") from None
+        answers = self.memory.search_many(queries)
+        return retrieval_pb2.BatchSearchCasesResponse(
+            results=[self._search_response(s, a) for s, a in zip(request.searches, answers, strict=True)]
         )
+
+    def _search_response(
+        self, request: retrieval_pb2.SearchCasesRequest, answer: SearchAnswer
+    ) -> retrieval_pb2.SearchCasesResponse:
+        query, hits = answer
         response = retrieval_pb2.SearchCasesResponse(
             results=[cases_pb2.ScoredCase(case=case_to_proto(case), score=score) for case, score in hits],
             model=self.memory.model_name,
         )
-        if by_text and request.include_query_vector:
+        if request.WhichOneof("query") == "text" and request.include_query_vector:
             response.query_vector.values.extend(query.tolist())
         return response
 

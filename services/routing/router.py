@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from linli.catalog import Catalog, CatalogEntry
-from linli.clients.retrieval import RetrievalClient
+from linli.clients.retrieval import EmbeddedTexts, RetrievalClient
 from linli.embedding.text_encoder import TextEncoder
 from linli.errors import InvalidArgument
 from linli.parties import display_name
@@ -60,6 +60,35 @@ class Complaint:
     embedding: TextVector | None = None
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """A checked complaint, the text the model reads of it, and this request's memo of vectors."""
+
+    complaint: Complaint
+    text: str
+    encoder: TextEncoder
+
+
+def _wanted(text: str, features: FeatureConfig) -> list[str]:
+    """What the classifier embeds of a text: its head, and its tail when the features read one and it is long."""
+    wanted = [text[: features.head_chars]]
+    if features.embed and features.tail_chars > 0 and len(text) > features.head_chars:
+        wanted.append(text[-features.tail_chars :])  # the features' tail vector, in the same Embed call
+    return wanted
+
+
+def _searched_by_text(wanted: list[str], encoder: TextEncoder) -> bool:
+    """Whether the precedents are searched with the head's text (retrieval embeds it and sends its vector back):
+    only the head is wanted, and no vector of it is known yet (else searched with that vector)."""
+    return len(wanted) == 1 and encoder.recall(wanted[0]) is None
+
+
+def _remember(encoder: TextEncoder, text: str, embedded: EmbeddedTexts | None) -> None:
+    # The head's vector, embedded once: the classifier's features reuse it, and training voted so.
+    if embedded is not None and embedded.model == encoder.model_name:
+        encoder.remember(text, embedded.vectors[0])
+
+
 class Router:
     """Routes complaints with the model in service, the catalog and retrieval's precedents."""
 
@@ -97,19 +126,49 @@ class Router:
 
         The caller may reuse it (intake's duplicate check) instead of embedding the same text again.
         """
+        served = self._models.current
+        asked = self._asked(complaint, field)
+        return self._conclude(asked, served, self._precedents(asked, served.classifier.classifier.features))
+
+    def route_many(
+        self, complaints: Sequence[Complaint], *, field: str = "complaints"
+    ) -> list[tuple[RoutingDecision, TextVector | None]]:
+        """`route_with_vector` of each complaint (errors name `complaints[i]`), by one model, with the precedents
+        of every text searched by text found in one retrieval call instead of one call each."""
+        served = self._models.current
+        features = served.classifier.classifier.features
+        asked = [self._asked(complaint, f"{field}[{i}]") for i, complaint in enumerate(complaints)]
+        together = [i for i, a in enumerate(asked) if _searched_by_text(_wanted(a.text, features), a.encoder)]
+        found: dict[int, list[cases_pb2.ScoredCase]] = {}
+        if len(together) > 1:
+            heads = [asked[i].text[: features.head_chars] for i in together]
+            near = self._retrieval.resolved_near_texts(k=self._settings.neighbours, texts=heads)
+            for i, head, (embedded, precedents) in zip(together, heads, near, strict=True):
+                _remember(asked[i].encoder, head, embedded)
+                found[i] = precedents
+        return [
+            self._conclude(a, served, found[i] if i in found else self._precedents(a, features))
+            for i, a in enumerate(asked)
+        ]
+
+    def _asked(self, complaint: Complaint, field: str) -> _Asked:
+        """The complaint checked, with the text the model reads and a fresh memo of its vectors."""
         text = complaint.text.strip()
         if not text:
             raise InvalidArgument.for_field(f"{field}.text", "must not be empty")
         if len(text) > MAX_TEXT_CHARS:
             raise InvalidArgument.for_field(f"{field}.text", f"must be at most {MAX_TEXT_CHARS} characters")
-        served = self._models.current
-        labels = served.classifier.labels
         encoder = self._encoder.fresh()
         self._reuse_given_vector(complaint, encoder)
         # The model reads a long letter's title and request passages, as it was trained to (passages.py); a text
         # that short stays as sent, so a caller's vector of it is still the one reused.
-        text = reading_texts([text])[0]
-        precedents = self._precedents(text, served.classifier.classifier.features, encoder)
+        return _Asked(complaint, reading_texts([text])[0], encoder)
+
+    def _conclude(
+        self, asked: _Asked, served: ServedModel, precedents: list[cases_pb2.ScoredCase]
+    ) -> tuple[RoutingDecision, TextVector | None]:
+        text, encoder = asked.text, asked.encoder
+        labels = served.classifier.labels
         signals = {}
         uses = served.classifier.classifier.signals
         if VOTE in uses:
@@ -129,7 +188,7 @@ class Router:
         main = entry.entry if entry is not None else None
         others = find_other_issues(text, catalog, main) if catalog is not None else []
         decision = self._decision(text, served, probabilities[0], attribution[0], precedents, entry, others)
-        vector = encoder.recall(complaint.text)
+        vector = encoder.recall(asked.complaint.text)
         return decision, None if vector is None else TextVector(vector, encoder.model_name)
 
     def _reuse_given_vector(self, complaint: Complaint, encoder: TextEncoder) -> None:
@@ -155,16 +214,13 @@ class Router:
         encoder.remember(complaint.text, given.vector)
         GIVEN_EMBEDDINGS.labels("reused").inc()
 
-    def _precedents(self, text: str, features: FeatureConfig, encoder: TextEncoder) -> list[cases_pb2.ScoredCase]:
-        # The head of the text, embedded once: the classifier's features reuse this vector, and training voted so.
-        wanted = [text[: features.head_chars]]
-        if features.embed and features.tail_chars > 0 and len(text) > features.head_chars:
-            wanted.append(text[-features.tail_chars :])  # the features' tail vector, in the same Embed call
-        if len(wanted) == 1 and encoder.recall(wanted[0]) is None:
+    def _precedents(self, asked: _Asked, features: FeatureConfig) -> list[cases_pb2.ScoredCase]:
+        encoder = asked.encoder
+        wanted = _wanted(asked.text, features)
+        if _searched_by_text(wanted, encoder):
             # One call finds the neighbours and brings the text's vector back for the classifier (no Embed first).
             embedded, precedents = self._retrieval.resolved_near_text(k=self._settings.neighbours, text=wanted[0])
-            if embedded is not None and embedded.model == encoder.model_name:
-                encoder.remember(wanted[0], embedded.vectors[0])
+            _remember(encoder, wanted[0], embedded)
             return precedents
         vector = encoder(wanted)[0]
         return self._retrieval.similar_resolved(k=self._settings.neighbours, vector=vector)

@@ -81,6 +81,13 @@ def _catalog_match(match: CatalogMatch) -> routing_pb2.CatalogMatch:
     )
 
 
+def _text_embedding(vector: TextVector | None) -> routing_pb2.TextEmbedding:
+    """The wire form of a complaint's vector; no values when routing had none of the text as sent."""
+    if vector is None:
+        return routing_pb2.TextEmbedding()
+    return routing_pb2.TextEmbedding(values=vector.vector.tolist(), model=vector.model)
+
+
 def model_info(served: ServedModel) -> routing_pb2.ModelInfo:
     """The wire form of the model in service."""
     manifest = served.manifest
@@ -111,8 +118,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         decision, vector = self._bootstrap.router.route_with_vector(complaint)
         response = routing_pb2.RouteResponse(decision=decision_to_proto(decision))
         if vector is not None:
-            response.text_embedding.values.extend(vector.vector.tolist())
-            response.text_embedding.model = vector.model
+            response.text_embedding.CopyFrom(_text_embedding(vector))
         return response
 
     def BatchRoute(
@@ -122,12 +128,11 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
             raise InvalidArgument.for_field("complaints", "give at least one complaint")
         if len(request.complaints) > self._max_batch:
             raise InvalidArgument.for_field("complaints", f"at most {self._max_batch} complaints per call")
-        router = self._bootstrap.router
-        decisions = [
-            decision_to_proto(router.route(complaint_from_proto(c), field=f"complaints[{i}]"))
-            for i, c in enumerate(request.complaints)
-        ]
-        return routing_pb2.BatchRouteResponse(decisions=decisions)
+        routed = self._bootstrap.router.route_many([complaint_from_proto(c) for c in request.complaints])
+        response = routing_pb2.BatchRouteResponse(decisions=[decision_to_proto(decision) for decision, _ in routed])
+        if request.include_text_embeddings:
+            response.text_embeddings.extend(_text_embedding(vector) for _, vector in routed)
+        return response
 
     def ReloadModel(
         self, request: routing_pb2.ReloadModelRequest, context: grpc.ServicerContext

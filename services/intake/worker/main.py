@@ -24,6 +24,7 @@ from services.intake.tickets.context import FlowContext, LifecyclePolicy
 from services.intake.tickets.learning import LearningFlows
 from services.intake.tickets.sweeps import SweepFlows
 from services.intake.triage.flows import TriageFlows
+from services.intake.triage.route_batches import RouteBatches
 from services.intake.uploads.assembly import create_object_store
 from services.intake.uploads.storage import ObjectStore
 from services.intake.worker.celery_app import LIFECYCLE_QUEUE, TRIAGE_QUEUE, CeleryTaskQueue, create_celery_app
@@ -73,10 +74,14 @@ class WorkerDeps:
             learning=LearningFlows(context),
             sweeps=SweepFlows(context, self._photo_store, self._config.uploads.unattached_for),
             # Every call to routing and retrieval carries a service token the worker signs itself.
-            routing=RoutingClient(
-                open_channel(settings.routing_target, tls),
-                timeout_seconds=timeout,
-                credentials=self._credentials.metadata,
+            routing=RouteBatches(
+                RoutingClient(
+                    open_channel(settings.routing_target, tls),
+                    timeout_seconds=timeout,
+                    credentials=self._credentials.metadata,
+                ),
+                max_batch=settings.triage_route_batch,
+                in_flight=settings.triage_route_calls,
             ),
             retrieval=RetrievalClient(
                 open_channel(settings.retrieval_target, tls),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from celery import Celery, Task
 
 from linli.clients.retrieval import EmbeddedTexts, RetrievalClient
-from linli.clients.routing import RoutingClient
+from linli.clients.routing import RoutesComplaints
 from linli.errors import InvalidArgument, NotFound, Unavailable
 from linli.proto_time import optional_timestamp, to_timestamp
 from linli.v1 import cases_pb2
@@ -46,7 +46,7 @@ class TaskDeps:
     triage: TriageFlows
     learning: LearningFlows
     sweeps: SweepFlows
-    routing: RoutingClient
+    routing: RoutesComplaints
     retrieval: RetrievalClient
     detect_duplicates: bool = True
     share_embedding: bool = True  # the duplicate check uses the vector routing made of the text
