@@ -158,6 +158,34 @@ def test_route_gives_party_confidence_alternatives_and_precedents(
         assert decision.rationale.catalog_entry.party == "property_manager"
 
 
+def test_a_batch_of_searches_answers_each_as_alone_and_names_a_bad_one(
+    retrieval: retrieval_pb2_grpc.RetrievalServiceStub,
+) -> None:
+    resolved = cases_pb2.CaseFilter(resolved_only=True)
+    searches = [
+        retrieval_pb2.SearchCasesRequest(
+            text="电梯坏了,有人被关在里面", k=3, filter=resolved, include_query_vector=True
+        ),
+        retrieval_pb2.SearchCasesRequest(text="楼上漏水,天花板都湿了", k=5),
+    ]
+    alone = [retrieval.SearchCases(search, timeout=30) for search in searches]
+    together = retrieval.BatchSearchCases(retrieval_pb2.BatchSearchCasesRequest(searches=searches), timeout=30)
+    assert [[hit.case.id for hit in reply.results] for reply in together.results] == [
+        [hit.case.id for hit in reply.results] for reply in alone
+    ]
+    assert len(together.results[0].query_vector.values) == len(alone[0].query_vector.values) > 0
+    assert not together.results[1].query_vector.values  # not asked for
+    bad = [searches[0], retrieval_pb2.SearchCasesRequest(text="楼上漏水", k=0)]
+    for request, field in (
+        (retrieval_pb2.BatchSearchCasesRequest(searches=bad), "searches[1].k"),
+        (retrieval_pb2.BatchSearchCasesRequest(), "searches"),
+    ):
+        with pytest.raises(grpc.RpcError) as raised:
+            retrieval.BatchSearchCases(request, timeout=10)
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field in (raised.value.details() or "")
+
+
 def test_batch_route_answers_in_order_and_names_bad_items(routing: routing_pb2_grpc.RoutingServiceStub) -> None:
     texts = ["楼道灯坏了", "小区外面马路上有人违章搭建", "维修基金怎么用"]
     reply = routing.BatchRoute(

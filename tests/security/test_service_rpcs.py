@@ -37,6 +37,9 @@ COMPLAINT = "3号楼楼道的灯坏了好几天了,晚上很黑"
 READ_REQUESTS: dict[str, Message] = {
     "Embed": retrieval_pb2.EmbedRequest(texts=[COMPLAINT]),
     "SearchCases": retrieval_pb2.SearchCasesRequest(text=COMPLAINT, k=3),
+    "BatchSearchCases": retrieval_pb2.BatchSearchCasesRequest(
+        searches=[retrieval_pb2.SearchCasesRequest(text=COMPLAINT, k=3)]
+    ),
     "Route": routing_pb2.RouteRequest(complaint=routing_pb2.Complaint(text=COMPLAINT, community="恒康居民区")),
     "BatchRoute": routing_pb2.BatchRouteRequest(complaints=[routing_pb2.Complaint(text=COMPLAINT)]),
 }

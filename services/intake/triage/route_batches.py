@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from linli.clients.routing import RoutedComplaint, RoutingClient
+from linli.clients.routing import RoutedComplaint
 from linli.errors import InvalidArgument
 from linli.v1 import routing_pb2
 from services.intake.metrics import ROUTE_BATCH_SIZE
+
+
+class BatchRouting(Protocol):
+    """What RouteBatches calls: routing's client (linli/clients/routing.py)."""
+
+    def route(self, *, text: str, community: str, building: str) -> RoutedComplaint:
+        """One complaint's decision: a Route call."""
+
+    def route_many(self, complaints: Sequence[routing_pb2.Complaint]) -> list[RoutedComplaint]:
+        """Several complaints' decisions, in order: a BatchRoute call."""
 
 
 @dataclass
@@ -40,7 +52,7 @@ class RouteBatches:
     (routing unavailable) fails every complaint of the batch, and each task retries its own ticket as alone.
     """
 
-    def __init__(self, client: RoutingClient, *, max_batch: int, in_flight: int) -> None:
+    def __init__(self, client: BatchRouting, *, max_batch: int, in_flight: int) -> None:
         if max_batch < 1 or in_flight < 1:
             raise ValueError(f"max_batch and in_flight must be >= 1, got {max_batch} and {in_flight}")
         self._client = client
@@ -50,6 +62,12 @@ class RouteBatches:
         # Calls wait only while every slot is taken: a slot that frees goes to the next batch of them.
         self._waiting: deque[_Call] = deque()
         self._in_flight = 0
+
+    @property
+    def waiting(self) -> int:
+        """Tickets waiting for a call to routing to return, to go together in the next."""
+        with self._lock:
+            return len(self._waiting)
 
     def route(self, *, text: str, community: str, building: str) -> RoutedComplaint:
         """Routing's decision for one complaint, and its text's vector; raises as `RoutingClient.route` does."""

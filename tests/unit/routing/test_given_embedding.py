@@ -62,10 +62,18 @@ class CountingRetrieval(FakeRetrieval):
         super().__init__(cases)
         self.embedded: list[list[str]] = []
         self.searched: list[tuple[str, bool]] = []
+        self.batches: list[list[tuple[str, bool]]] = []
 
     def clear(self) -> None:
         self.embedded.clear()
         self.searched.clear()
+        self.batches.clear()
+
+    def BatchSearchCases(  # noqa: N802
+        self, request: retrieval_pb2.BatchSearchCasesRequest, context: object
+    ) -> retrieval_pb2.BatchSearchCasesResponse:
+        self.batches.append([(search.text, search.include_query_vector) for search in request.searches])
+        return super().BatchSearchCases(request, context)
 
     def Embed(self, request: retrieval_pb2.EmbedRequest, context: object) -> retrieval_pb2.EmbedResponse:  # noqa: N802
         self.embedded.append(list(request.texts))
@@ -211,6 +219,46 @@ def test_a_long_text_without_a_given_vector_returns_none(
     assert vector is None  # routing never embedded the text as sent
 
 
+OTHER = "小区门口的垃圾桶满了好几天没人清理"
+
+
+def test_a_batch_searches_its_short_texts_in_one_call_and_decides_each_as_alone(
+    router: Router, retrieval: tuple[CountingRetrieval, int]
+) -> None:
+    fake, _ = retrieval
+    texts = [SHORT, LONG, OTHER]
+    alone = [router.route_with_vector(Complaint(text)) for text in texts]
+    fake.clear()
+    together = router.route_many([Complaint(text) for text in texts])
+    assert fake.batches == [[(SHORT, True), (OTHER, True)]]  # each text's vector comes back with its neighbours
+    assert fake.searched == []
+    head, tail = CONFIG.features.head_chars, CONFIG.features.tail_chars
+    assert fake.embedded == [[LONG[:head], LONG[-tail:]]]  # a long text's head and tail, as alone
+    for (decision, vector), (decision_alone, vector_alone) in zip(together, alone, strict=True):
+        assert decision_to_proto(decision) == decision_to_proto(decision_alone)
+        assert (vector is None) == (vector_alone is None)
+        if vector is not None and vector_alone is not None:
+            assert np.array_equal(vector.vector, vector_alone.vector)
+
+
+def test_a_batch_of_one_short_text_searches_as_alone(router: Router, retrieval: tuple[CountingRetrieval, int]) -> None:
+    fake, _ = retrieval
+    fake.clear()
+    router.route_many([Complaint(SHORT)])
+    assert (fake.batches, fake.searched) == ([], [(SHORT, True)])
+
+
+def test_a_batch_names_its_bad_complaint_and_searches_nothing(
+    router: Router, retrieval: tuple[CountingRetrieval, int]
+) -> None:
+    fake, _ = retrieval
+    fake.clear()
+    with pytest.raises(InvalidArgument) as raised:
+        router.route_many([Complaint(SHORT), Complaint("   ")])
+    assert [v.field for v in raised.value.violations] == ["complaints[1].text"]
+    assert (fake.batches, fake.searched, fake.embedded) == ([], [], [])
+
+
 # --- over gRPC: routing's answer carries the vector, and the worker's sequence -------------------------------------
 
 
@@ -248,6 +296,27 @@ def test_route_returns_no_vector_of_a_long_text(routing_port: int, text: str) ->
     response = route_rpc(routing_port, text)
     assert response.decision.alternatives
     assert not response.HasField("text_embedding")
+
+
+def test_batch_route_returns_each_vector_only_when_asked(routing_port: int) -> None:
+    complaints = [routing_pb2.Complaint(text=text) for text in (SHORT, LONG)]
+    with grpc.insecure_channel(f"127.0.0.1:{routing_port}") as channel:
+        stub = routing_pb2_grpc.RoutingServiceStub(channel)
+        plain = stub.BatchRoute(
+            routing_pb2.BatchRouteRequest(complaints=complaints), timeout=10, metadata=service_metadata()
+        )
+        asked = stub.BatchRoute(
+            routing_pb2.BatchRouteRequest(complaints=complaints, include_text_embeddings=True),
+            timeout=10,
+            metadata=service_metadata(),
+        )
+    assert len(plain.decisions) == 2
+    assert list(plain.text_embeddings) == []
+    assert list(asked.decisions) == list(plain.decisions)
+    short, long = asked.text_embeddings
+    assert short.model == EMBEDDER.model_name
+    assert cosine(np.asarray(short.values), EMBEDDER.embed([SHORT])[0]) > 0.9999
+    assert list(long.values) == []  # routing embedded its head and tail, never the text as sent
 
 
 def worker_deps(intake: Intake, retrieval_port: int, routing_port: int) -> TaskDeps:

@@ -60,6 +60,15 @@ class FakeRetrieval(retrieval_pb2_grpc.RetrievalServiceServicer):
     def SearchCases(
         self, request: retrieval_pb2.SearchCasesRequest, context: object
     ) -> retrieval_pb2.SearchCasesResponse:
+        return self.answer(request)
+
+    def BatchSearchCases(
+        self, request: retrieval_pb2.BatchSearchCasesRequest, context: object
+    ) -> retrieval_pb2.BatchSearchCasesResponse:
+        return retrieval_pb2.BatchSearchCasesResponse(results=[self.answer(search) for search in request.searches])
+
+    def answer(self, request: retrieval_pb2.SearchCasesRequest) -> retrieval_pb2.SearchCasesResponse:
+        """One search's answer, alone or in a batch."""
         by_text = request.WhichOneof("query") == "text"
         query = EMBEDDER.embed([request.text])[0] if by_text else np.asarray(request.vector.values, dtype=np.float32)
         scores = self.vectors @ query
