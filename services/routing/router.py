@@ -62,11 +62,10 @@ class Complaint:
 
 @dataclass(frozen=True)
 class _Asked:
-    """A checked complaint, the text the model reads of it, and this request's memo of vectors."""
+    """A checked complaint and the text the model reads of it."""
 
     complaint: Complaint
     text: str
-    encoder: TextEncoder
 
 
 def _wanted(text: str, features: FeatureConfig) -> list[str]:
@@ -126,70 +125,81 @@ class Router:
 
         The caller may reuse it (intake's duplicate check) instead of embedding the same text again.
         """
-        served = self._models.current
-        asked = self._asked(complaint, field)
-        return self._conclude(asked, served, self._precedents(asked, served.classifier.classifier.features))
+        return self._route_all([complaint], [field])[0]
 
     def route_many(
         self, complaints: Sequence[Complaint], *, field: str = "complaints"
     ) -> list[tuple[RoutingDecision, TextVector | None]]:
-        """`route_with_vector` of each complaint (errors name `complaints[i]`), by one model, with the precedents
-        of every text searched by text found in one retrieval call instead of one call each."""
+        """`route_with_vector` of each complaint (errors name `complaints[i]`), by one model: the precedents of every
+        text searched by text found in one retrieval call, and every text scored by the model in one pass."""
+        return self._route_all(complaints, [f"{field}[{i}]" for i in range(len(complaints))])
+
+    def _route_all(
+        self, complaints: Sequence[Complaint], fields: Sequence[str]
+    ) -> list[tuple[RoutingDecision, TextVector | None]]:
         served = self._models.current
         features = served.classifier.classifier.features
-        asked = [self._asked(complaint, f"{field}[{i}]") for i, complaint in enumerate(complaints)]
-        together = [i for i, a in enumerate(asked) if _searched_by_text(_wanted(a.text, features), a.encoder)]
+        # One memo of vectors for the batch: keyed by the text, a vector is the same whichever complaint asked.
+        encoder = self._encoder.fresh()
+        asked = [self._asked(complaint, field, encoder) for complaint, field in zip(complaints, fields, strict=True)]
+        together = [i for i, a in enumerate(asked) if _searched_by_text(_wanted(a.text, features), encoder)]
         found: dict[int, list[cases_pb2.ScoredCase]] = {}
         if len(together) > 1:
             heads = [asked[i].text[: features.head_chars] for i in together]
             near = self._retrieval.resolved_near_texts(k=self._settings.neighbours, texts=heads)
-            for i, head, (embedded, precedents) in zip(together, heads, near, strict=True):
-                _remember(asked[i].encoder, head, embedded)
-                found[i] = precedents
-        return [
-            self._conclude(a, served, found[i] if i in found else self._precedents(a, features))
-            for i, a in enumerate(asked)
+            for i, head, (embedded, cases) in zip(together, heads, near, strict=True):
+                _remember(encoder, head, embedded)
+                found[i] = cases
+        precedents = [
+            found[i] if i in found else self._precedents(a.text, features, encoder) for i, a in enumerate(asked)
         ]
+        return self._conclude(asked, served, precedents, encoder)
 
-    def _asked(self, complaint: Complaint, field: str) -> _Asked:
-        """The complaint checked, with the text the model reads and a fresh memo of its vectors."""
+    def _asked(self, complaint: Complaint, field: str, encoder: TextEncoder) -> _Asked:
+        """The complaint checked, its given vector remembered, with the text the model reads."""
         text = complaint.text.strip()
         if not text:
             raise InvalidArgument.for_field(f"{field}.text", "must not be empty")
         if len(text) > MAX_TEXT_CHARS:
             raise InvalidArgument.for_field(f"{field}.text", f"must be at most {MAX_TEXT_CHARS} characters")
-        encoder = self._encoder.fresh()
         self._reuse_given_vector(complaint, encoder)
         # The model reads a long letter's title and request passages, as it was trained to (passages.py); a text
         # that short stays as sent, so a caller's vector of it is still the one reused.
-        return _Asked(complaint, reading_texts([text])[0], encoder)
+        return _Asked(complaint, reading_texts([text])[0])
 
     def _conclude(
-        self, asked: _Asked, served: ServedModel, precedents: list[cases_pb2.ScoredCase]
-    ) -> tuple[RoutingDecision, TextVector | None]:
-        text, encoder = asked.text, asked.encoder
+        self,
+        asked: Sequence[_Asked],
+        served: ServedModel,
+        precedents: Sequence[list[cases_pb2.ScoredCase]],
+        encoder: TextEncoder,
+    ) -> list[tuple[RoutingDecision, TextVector | None]]:
+        texts = [a.text for a in asked]
         labels = served.classifier.labels
         signals = {}
         uses = served.classifier.classifier.signals
         if VOTE in uses:
-            neighbours = [[(p.score, p.case.party) for p in precedents]]
+            neighbours = [[(p.score, p.case.party) for p in found] for found in precedents]
             signals[VOTE] = vote_scores(neighbours, labels, self._vote)
         catalog = self._catalog if CATALOG in uses else None
         # One ranking of every entry serves both the catalog signal (its top matches) and the entry choice.
-        matches = catalog.match(text, limit=len(catalog.entries)) if catalog is not None else []
+        matches = [catalog.match(text, limit=len(catalog.entries)) if catalog is not None else [] for text in texts]
         if catalog is not None:
-            signals[CATALOG] = match_scores(matches, labels)[np.newaxis, :]
-        probabilities, attribution = served.classifier.classifier.explain([text], encoder, signals)
+            signals[CATALOG] = np.vstack([match_scores(ranked, labels) for ranked in matches])
+        probabilities, attribution = served.classifier.classifier.explain(texts, encoder, signals)
         probabilities = served.classifier.shifted(probabilities)
-        best = served.classifier.labels[int(np.argmax(probabilities[0]))]
-        model_scores = served.classifier.classifier.entry_scores(text, encoder)
-        entry = choose_entry(text, best, catalog, model_scores, matches=matches)
-        # Even an abstaining decision has the entry it would rest on: the others are problems beside that one.
-        main = entry.entry if entry is not None else None
-        others = find_other_issues(text, catalog, main) if catalog is not None else []
-        decision = self._decision(text, served, probabilities[0], attribution[0], precedents, entry, others)
-        vector = encoder.recall(asked.complaint.text)
-        return decision, None if vector is None else TextVector(vector, encoder.model_name)
+        concluded = []
+        for i, a in enumerate(asked):
+            best = labels[int(np.argmax(probabilities[i]))]
+            model_scores = served.classifier.classifier.entry_scores(a.text, encoder)
+            entry = choose_entry(a.text, best, catalog, model_scores, matches=matches[i])
+            # Even an abstaining decision has the entry it would rest on: the others are problems beside that one.
+            main = entry.entry if entry is not None else None
+            others = find_other_issues(a.text, catalog, main) if catalog is not None else []
+            decision = self._decision(a.text, served, probabilities[i], attribution[i], precedents[i], entry, others)
+            vector = encoder.recall(a.complaint.text)
+            concluded.append((decision, None if vector is None else TextVector(vector, encoder.model_name)))
+        return concluded
 
     def _reuse_given_vector(self, complaint: Complaint, encoder: TextEncoder) -> None:
         """Seeds this request's memo with the caller's vector when it is of our model: no second Embed of the text.
@@ -214,9 +224,8 @@ class Router:
         encoder.remember(complaint.text, given.vector)
         GIVEN_EMBEDDINGS.labels("reused").inc()
 
-    def _precedents(self, asked: _Asked, features: FeatureConfig) -> list[cases_pb2.ScoredCase]:
-        encoder = asked.encoder
-        wanted = _wanted(asked.text, features)
+    def _precedents(self, text: str, features: FeatureConfig, encoder: TextEncoder) -> list[cases_pb2.ScoredCase]:
+        wanted = _wanted(text, features)
         if _searched_by_text(wanted, encoder):
             # One call finds the neighbours and brings the text's vector back for the classifier (no Embed first).
             embedded, precedents = self._retrieval.resolved_near_text(k=self._settings.neighbours, text=wanted[0])

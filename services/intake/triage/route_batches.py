@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from linli.clients.routing import RoutedComplaint
-from linli.errors import InvalidArgument
+from linli.errors import InvalidArgument, Unavailable
 from linli.v1 import routing_pb2
 from services.intake.metrics import ROUTE_BATCH_SIZE
 
@@ -34,10 +34,9 @@ class _Call:
     wake: threading.Event = field(default_factory=threading.Event)
 
     def outcome(self) -> RoutedComplaint:
-        if self.error is not None:
-            raise self.error
-        assert self.routed is not None  # noqa: S101 - set before `wake`
-        return self.routed
+        if self.routed is not None:
+            return self.routed
+        raise self.error or Unavailable("the call to routing that carried this ticket ended without an answer")
 
 
 class RouteBatches:
@@ -108,6 +107,8 @@ class RouteBatches:
                 return
             try:
                 routed = self._client.route_many([call.complaint for call in batch])
+                if len(routed) != len(batch):
+                    raise Unavailable(f"routing answered {len(routed)} decisions for {len(batch)} complaints")
             except InvalidArgument:
                 for call in batch:
                     self._send_alone(call)

@@ -10,6 +10,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from linli.catalog import Catalog, load_catalog
@@ -222,6 +223,21 @@ def test_a_long_text_without_a_given_vector_returns_none(
 OTHER = "小区门口的垃圾桶满了好几天没人清理"
 
 
+def assert_same_decision(batched: routing_pb2.RoutingDecision, alone: routing_pb2.RoutingDecision) -> None:
+    """Equal, but for the probabilities' last digits: scored in one pass with other texts, a text's probabilities
+    can differ from its own alone around the tenth decimal (the model's sums run in another order)."""
+    pairs: list[tuple[Message, Message, str]] = [(batched, alone, "confidence")]
+    for ours, theirs in [
+        *zip(batched.alternatives, alone.alternatives, strict=True),
+        *zip(batched.rationale.opinions, alone.rationale.opinions, strict=True),
+    ]:
+        pairs.append((ours, theirs, "probability"))
+    for ours, theirs, name in pairs:
+        assert getattr(ours, name) == pytest.approx(getattr(theirs, name), abs=1e-8)
+        setattr(ours, name, getattr(theirs, name))
+    assert batched == alone
+
+
 def test_a_batch_searches_its_short_texts_in_one_call_and_decides_each_as_alone(
     router: Router, retrieval: tuple[CountingRetrieval, int]
 ) -> None:
@@ -235,7 +251,7 @@ def test_a_batch_searches_its_short_texts_in_one_call_and_decides_each_as_alone(
     head, tail = CONFIG.features.head_chars, CONFIG.features.tail_chars
     assert fake.embedded == [[LONG[:head], LONG[-tail:]]]  # a long text's head and tail, as alone
     for (decision, vector), (decision_alone, vector_alone) in zip(together, alone, strict=True):
-        assert decision_to_proto(decision) == decision_to_proto(decision_alone)
+        assert_same_decision(decision_to_proto(decision), decision_to_proto(decision_alone))
         assert (vector is None) == (vector_alone is None)
         if vector is not None and vector_alone is not None:
             assert np.array_equal(vector.vector, vector_alone.vector)
