@@ -8,17 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from linli.clients.routing import RoutedComplaint
+from linli.clients.routing import RoutedComplaint, RoutesComplaints
 from linli.errors import InvalidArgument, Unavailable
 from linli.v1 import routing_pb2
 from services.intake.metrics import ROUTE_BATCH_SIZE
 
 
-class BatchRouting(Protocol):
-    """What RouteBatches calls: routing's client (linli/clients/routing.py)."""
-
-    def route(self, *, text: str, community: str, building: str) -> RoutedComplaint:
-        """One complaint's decision: a Route call."""
+class BatchRouting(RoutesComplaints, Protocol):
+    """What RouteBatches calls: routing's client (linli/clients/routing.py), a Route call or a BatchRoute call."""
 
     def route_many(self, complaints: Sequence[routing_pb2.Complaint]) -> list[RoutedComplaint]:
         """Several complaints' decisions, in order: a BatchRoute call."""
